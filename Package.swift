@@ -1,0 +1,113 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "photoseal",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "photoseal", targets: ["photoseal"]),
+        .library(name: "Ingest", targets: ["Ingest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // MARK: C libraries
+
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
+        .systemLibrary(
+            name: "CMongoc",
+            pkgConfig: "libmongoc-1.0",
+            providers: [.apt(["libmongoc-dev", "libbson-dev"])]
+        ),
+
+        // MARK: Libraries
+
+        .target(
+            name: "Crypto",
+            dependencies: ["COpenSSL"]
+        ),
+        .target(
+            name: "Enrich",
+            resources: [.copy("Resources")]
+        ),
+        .target(
+            name: "Store",
+            dependencies: [
+                "CMongoc",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "Ingest",
+            dependencies: [
+                "Crypto", "Enrich", "Store", "CCurl",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Executable
+
+        .executableTarget(
+            name: "photoseal",
+            dependencies: [
+                "Ingest", "Crypto", "Enrich", "Store",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "photoseal-bench",
+            dependencies: ["Crypto", "Enrich", "Ingest", "Store"],
+            path: "Benchmarks/photoseal-bench"
+        ),
+
+        // MARK: Tests
+
+        .testTarget(
+            name: "CryptoTests",
+            dependencies: ["Crypto"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "EnrichTests",
+            dependencies: ["Enrich"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "StoreTests",
+            dependencies: ["Store"]
+        ),
+        .testTarget(
+            name: "IngestTests",
+            dependencies: ["Ingest", "Crypto", "Enrich", "Store"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "PhotosealCLITests",
+            dependencies: ["photoseal", "Crypto"]
+        ),
+    ]
+)
+
+// Every Swift target: no C type in a public signature, and the upcoming language features on.
+for target in package.targets where target.type != .system {
+    var settings = target.swiftSettings ?? []
+    settings.append(.enableUpcomingFeature("InternalImportsByDefault"))
+    settings.append(.enableUpcomingFeature("ExistentialAny"))
+    settings.append(.enableUpcomingFeature("MemberImportVisibility"))
+    target.swiftSettings = settings
+}

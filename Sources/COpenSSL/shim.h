@@ -1,0 +1,10 @@
+#ifndef PHOTOSEAL_COPENSSL_SHIM_H
+#define PHOTOSEAL_COPENSSL_SHIM_H
+
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#endif

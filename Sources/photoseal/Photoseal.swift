@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// The `photoseal` command: parses arguments and hands the work to the library targets.
+@main
+struct Photoseal: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "photoseal",
+        abstract: "Collect photos, read their EXIF, geocode them offline, and seal personal fields.",
+        version: "0.1.0",
+        groupedSubcommands: [
+            CommandGroup(name: "Keys and tokens", subcommands: [KeysCommand.self, TokenCommand.self])
+        ]
+    )
+}
