@@ -1,9 +1,74 @@
 import ArgumentParser
+import Crypto
+import Foundation
 
 /// `photoseal keys`: generate, list, add and retire seal keys.
 struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
-        abstract: "Generate, list and rotate seal keys."
+        abstract: "Generate, list and rotate seal keys.",
+        subcommands: [Generate.self, List.self]
     )
+
+    /// `photoseal keys generate`.
+    struct Generate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new secrets file with one seal key and an index key.",
+            discussion: """
+                Writes a complete secrets file (the keys.example template with fresh SEAL_KEYS and
+                INDEX_KEY) to --out with mode 0600, refusing to replace an existing file; without
+                --out, prints it to stdout.
+
+                Example:
+                  photoseal keys generate --out keys.env
+                """
+        )
+
+        @Option(help: ArgumentHelp("Write the new secrets file here (mode 0600).", valueName: "file"))
+        var out: String?
+
+        func run() async throws {
+            try await reportingErrors {
+                let text = Secrets.newFileText(
+                    keyring: try Keyring([FernetKey.generate()]), index: try BlindIndex.generate())
+                if let out {
+                    try Secrets.writeNewFile(text, to: out)
+                    printError("wrote a new secrets file to \(out) (mode 0600); keep it private and backed up")
+                } else {
+                    var output = OutputBuffer()
+                    output.write(text)
+                    output.flush()
+                }
+            }
+        }
+    }
+
+    /// `photoseal keys list`.
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List the seal keys by key id, newest (primary) first; never prints a key.",
+            discussion: """
+                Output: one line per seal key, "<position> <kid> primary|older", then whether an
+                INDEX_KEY is set.
+
+                Example:
+                  photoseal keys list --keys keys.env
+                """
+        )
+
+        @OptionGroup var secrets: SecretsOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                let loaded = try secrets.load()
+                let keyring = try loaded.keyring()
+                var output = OutputBuffer()
+                for (i, key) in keyring.keys.enumerated() {
+                    output.write("\(i + 1) \(key.kid) \(i == 0 ? "primary" : "older")\n")
+                }
+                output.write("index-key \(loaded["INDEX_KEY"] == nil ? "missing" : "present")\n")
+                output.flush()
+            }
+        }
+    }
 }

@@ -1,0 +1,65 @@
+import Foundation
+
+/// Equality lookups over sealed values: a keyed hash of a normalised value.
+///
+/// `hex(v)` is the lowercase hex of HMAC-SHA256(INDEX_KEY, normalise(v)), where normalise trims
+/// surrounding white space, applies Unicode NFC and lowercases. Without INDEX_KEY the hash
+/// cannot be computed, so it reveals nothing by itself; with it, equal values find each other.
+public struct BlindIndex: Sendable {
+    let secret: SecretBytes
+
+    /// Makes an index from the INDEX_KEY bytes (at least 16; photoseal generates 32).
+    public init(bytes: some Collection<UInt8>) throws {
+        guard bytes.count >= 16 else {
+            throw CryptoError(.malformedKey, "INDEX_KEY must be at least 16 bytes, this one has \(bytes.count)")
+        }
+        secret = SecretBytes(bytes)
+    }
+
+    /// Parses INDEX_KEY in its urlsafe base64 form.
+    public init(base64 text: String) throws {
+        guard let bytes = Base64.decode(text.trimmingCharacters(in: .whitespaces), alphabet: .urlSafe),
+            bytes.count == 32
+        else {
+            throw CryptoError(
+                .malformedKey,
+                "INDEX_KEY is not urlsafe base64 of 32 bytes; make a new one with `photoseal keys generate`")
+        }
+        try self.init(bytes: bytes)
+    }
+
+    /// A new random index key.
+    public static func generate() throws -> BlindIndex { try BlindIndex(bytes: OpenSSL.randomBytes(32)) }
+
+    /// The key in urlsafe base64, for writing a secrets file. Handle with care.
+    public var base64: String { secret.withBytes { Base64.encode($0, alphabet: .urlSafe) } }
+
+    /// The normal form a value is hashed in.
+    public static func normalise(_ value: String) -> String {
+        value.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping.lowercased()
+    }
+
+    /// The blind index of a value: 64 lowercase hex digits.
+    public func hex(_ value: String) throws -> String {
+        let data = Array(Self.normalise(value).utf8)
+        var mac = [UInt8](repeating: 0, count: 32)
+        try secret.withBytes { key in
+            try data.withUnsafeBytes { input in
+                try mac.withUnsafeMutableBytes { try OpenSSL.hmacSHA256(key: key, parts: [input], into: $0) }
+            }
+        }
+        return Self.hexString(mac)
+    }
+
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    static func hexString(_ bytes: [UInt8]) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            for (i, b) in bytes.enumerated() {
+                out[2 * i] = digits[Int(b >> 4)]
+                out[2 * i + 1] = digits[Int(b & 15)]
+            }
+            return bytes.count * 2
+        }
+    }
+}

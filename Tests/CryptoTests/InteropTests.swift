@@ -1,0 +1,92 @@
+import Foundation
+import Testing
+
+@testable import Crypto
+
+/// A small deterministic generator so a failing case can be reproduced from its seed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// 1,000 payload sizes from 0 bytes to 1 MiB: the edges, every size around block boundaries,
+/// then sizes spread evenly on a log scale.
+func interopSizes(seed: UInt64) -> [Int] {
+    var sizes = [0, 1, 1 << 20, (1 << 20) - 1, 1 << 20]
+    sizes += Array(2...40)
+    var rng = SplitMix64(state: seed)
+    while sizes.count < 1000 {
+        let exponent = Double.random(in: 0...20, using: &rng)
+        sizes.append(Swift.min(1 << 20, Int(pow(2, exponent))))
+    }
+    return sizes
+}
+
+@Test("1,000 random cases from 0 bytes to 1 MiB: photoseal tokens open in Python and Python's open in photoseal")
+func interoperatesWithPython() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-interop-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let keys = try (0..<10).map { _ in try FernetKey.generate() }
+    var cases = ""
+    var expected: [[UInt8]] = []
+    for (i, size) in interopSizes(seed: 2026).enumerated() {
+        let key = keys[i % keys.count]
+        let payload = try OpenSSL.randomBytes(size)
+        expected.append(payload)
+        let token = try Fernet.encrypt(payload, key: key)
+        cases += "\(key.base64) \(Base64.encode(payload)) \(token)\n"
+    }
+    let casesURL = dir.appendingPathComponent("cases.txt")
+    let pythonTokensURL = dir.appendingPathComponent("python-tokens.txt")
+    try Data(cases.utf8).write(to: casesURL)
+    let script = """
+        import base64, sys
+        from cryptography.fernet import Fernet
+        ok = 0
+        with open(sys.argv[1]) as cases, open(sys.argv[2], "w") as out:
+            for n, line in enumerate(cases):
+                key, payload, token = line.split(" ")
+                f = Fernet(key.encode())
+                plaintext = base64.b64decode(payload)
+                if f.decrypt(token.strip().encode()) != plaintext:
+                    print("mismatch on case", n); sys.exit(1)
+                ok += 1
+                out.write(f.encrypt(plaintext).decode() + "\\n")
+        print(ok)
+        """
+    let opened = try Python.run(script, arguments: [casesURL.path, pythonTokensURL.path])
+    #expect(opened.trimmingCharacters(in: .whitespacesAndNewlines) == "1000")
+    let pythonTokens = try String(contentsOf: pythonTokensURL, encoding: .utf8).split(separator: "\n")
+    try #require(pythonTokens.count == expected.count)
+    var failures = 0
+    for (i, token) in pythonTokens.enumerated() {
+        let result = try Fernet.decrypt(token, key: keys[i % keys.count])
+        if result.plaintext != expected[i] { failures += 1 }
+    }
+    #expect(failures == 0)
+    #expect(expected.contains { $0.isEmpty } && expected.contains { $0.count == 1 << 20 })
+}
+
+@Test("base64 round-trips every length and matches Foundation's standard encoding")
+func base64Agrees() throws {
+    var rng = SplitMix64(state: 7)
+    for length in 0..<300 {
+        let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        let ours = Base64.encode(bytes)
+        #expect(ours == Data(bytes).base64EncodedString())
+        #expect(Base64.decode(ours) == bytes)
+        let url = Base64.encode(bytes, alphabet: .urlSafe)
+        #expect(url == ours.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_"))
+        #expect(Base64.decode(url, alphabet: .urlSafe) == bytes)
+    }
+    #expect(Base64.decode("%%%%") == nil)
+    #expect(Base64.decode("A") == nil)
+    #expect(Base64.decode("AA=A") == nil)
+}
