@@ -1,2 +1,10 @@
-// Benchmarks print numbers; scripts/bench-*.sh run them beside the peer tools.
-print("usage: photoseal-bench <fernet|exif|geocode> ...")
+// Benchmarks print numbers; scripts/bench-*.sh run them beside the peer tools in one run.
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "fernet": try FernetBench.run(Array(arguments.dropFirst()))
+default:
+    FileHandle.standardError.write(Data("usage: photoseal-bench <fernet> [options]\n".utf8))
+    exit(2)
+}

@@ -102,7 +102,7 @@ public enum Fernet {
                 }
                 return 25 + written + 32
             }
-            return Base64.encode(body[0..<length], alphabet: .urlSafe)
+            return body.withUnsafeBytes { Base64.encode(UnsafeRawBufferPointer(rebasing: $0[0..<length]), alphabet: .urlSafe) }
         }
     }
 
@@ -116,7 +116,7 @@ public enum Fernet {
 
     /// Decodes a token's base64 and checks its shape (version, length, whole blocks).
     static func parse(_ token: some StringProtocol) throws -> Parsed {
-        guard let bytes = Base64.decode(token.trimmingCharacters(in: .whitespaces), alphabet: .urlSafe) else {
+        guard let bytes = Base64.decode(token, alphabet: .urlSafe) else {
             throw CryptoError(.malformedToken, "the token is not valid urlsafe base64")
         }
         guard bytes.count >= overhead + 16, bytes[0] == version, (bytes.count - overhead) % 16 == 0 else {

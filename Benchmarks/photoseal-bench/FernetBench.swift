@@ -1,0 +1,49 @@
+import Crypto
+import Foundation
+
+/// Seal and open throughput of photoseal's Fernet, single-threaded, like the Python peer.
+enum FernetBench {
+    static func run(_ arguments: [String]) throws {
+        let seconds = arguments.first.flatMap(Double.init) ?? 2
+        let key = try FernetKey.generate()
+        if arguments.contains("--parts") {
+            let big = [UInt8](repeating: 7, count: 1 << 20)
+            var text = ""
+            let enc = measure(seconds: 1) { text = Base64.encode(big, alphabet: .urlSafe) }
+            var n = 0
+            let dec = measure(seconds: 1) { n &+= Base64.decode(text, alphabet: .urlSafe)!.count }
+            print("b64 encode/s \(enc) decode/s \(dec) \(n > 0)")
+            return
+        }
+        print("size_bytes,seal_tokens_per_s,open_tokens_per_s")
+        for size in [100, 1 << 20] {
+            let payload = [UInt8](repeating: 0x61, count: size)
+            var tokens: [String] = []
+            let sealRate = try measure(seconds: seconds) {
+                let token = try Fernet.encrypt(payload, key: key)
+                if tokens.count < 64 { tokens.append(token) }
+            }
+            var index = 0
+            var checksum = 0
+            let openRate = try measure(seconds: seconds) {
+                checksum &+= try Fernet.decrypt(tokens[index % tokens.count], key: key).plaintext.count
+                index += 1
+            }
+            precondition(checksum > 0)
+            print("\(size),\(Int(sealRate)),\(Int(openRate))")
+        }
+    }
+
+    /// Calls `body` repeatedly for about `seconds` and returns calls per second.
+    static func measure(seconds: Double, _ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var count = 0
+        var elapsed = 0.0
+        repeat {
+            for _ in 0..<8 { try body() }
+            count += 8
+            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        } while elapsed < seconds
+        return Double(count) / elapsed
+    }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what photoseal needs to build and test on a fresh Debian machine: the C libraries
+# (with their -dev headers) and Python `cryptography`, the reference Fernet the tests compare to.
+set -euo pipefail
+packages=(libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev pkg-config)
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+if ! python3 -c 'import cryptography.fernet' 2>/dev/null; then
+  echo "installing Python cryptography" >&2
+  python3 -m pip install --quiet cryptography
+fi
