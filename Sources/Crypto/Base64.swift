@@ -36,7 +36,8 @@ public enum Base64 {
 
     /// Encodes bytes with `=` padding.
     public static func encode(_ bytes: some Collection<UInt8>, alphabet: Alphabet = .standard) -> String {
-        if let done = bytes.withContiguousStorageIfAvailable({ encode(UnsafeRawBufferPointer($0), alphabet: alphabet) }) {
+        if let done = bytes.withContiguousStorageIfAvailable({ encode(UnsafeRawBufferPointer($0), alphabet: alphabet) })
+        {
             return done
         }
         return Array(bytes).withUnsafeBytes { encode($0, alphabet: alphabet) }
@@ -81,7 +82,9 @@ public enum Base64 {
     /// - Returns: the bytes, or `nil` when the text has a character outside the alphabet, a
     ///   misplaced `=`, non-zero trailing bits, or a length no encoder produces.
     public static func decode(_ text: some StringProtocol, alphabet: Alphabet = .standard) -> [UInt8]? {
-        if let done = text.utf8.withContiguousStorageIfAvailable({ decode(UnsafeRawBufferPointer($0), alphabet: alphabet) }) {
+        if let done = text.utf8.withContiguousStorageIfAvailable({
+            decode(UnsafeRawBufferPointer($0), alphabet: alphabet)
+        }) {
             return done
         }
         return Array(text.utf8).withUnsafeBytes { decode($0, alphabet: alphabet) }

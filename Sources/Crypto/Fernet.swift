@@ -102,7 +102,9 @@ public enum Fernet {
                 }
                 return 25 + written + 32
             }
-            return body.withUnsafeBytes { Base64.encode(UnsafeRawBufferPointer(rebasing: $0[0..<length]), alphabet: .urlSafe) }
+            return body.withUnsafeBytes {
+                Base64.encode(UnsafeRawBufferPointer(rebasing: $0[0..<length]), alphabet: .urlSafe)
+            }
         }
     }
 

@@ -53,12 +53,13 @@ func tokenRoundTrip() throws {
         .first { $0.hasPrefix("SEAL_KEYS=") }!.dropFirst(10)
     let python = Process()
     python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    python.arguments = [
-        "python3", "-c",
-        "import sys,base64\nfrom cryptography.fernet import Fernet\nf=Fernet(sys.argv[1].encode())\n"
-            + "print(','.join(str(len(f.decrypt(t.encode()))) for t in sys.argv[2:]))",
-        String(sealKeys),
-    ] + tokens
+    python.arguments =
+        [
+            "python3", "-c",
+            "import sys,base64\nfrom cryptography.fernet import Fernet\nf=Fernet(sys.argv[1].encode())\n"
+                + "print(','.join(str(len(f.decrypt(t.encode()))) for t in sys.argv[2:]))",
+            String(sealKeys),
+        ] + tokens
     let pipe = Pipe()
     python.standardOutput = pipe
     try python.run()
@@ -127,7 +128,10 @@ func badSecretsFile() throws {
     chmod(keys, 0o644)
     let open = try CLI.run(["keys", "list", "--keys", keys])
     #expect(open.status == 1)
-    #expect(open.stderr == "photoseal: the secrets file \(keys) is readable by group or others (mode 644); run `chmod 600 \(keys)` and try again\n")
+    #expect(
+        open.stderr
+            == "photoseal: the secrets file \(keys) is readable by group or others (mode 644); run `chmod 600 \(keys)` and try again\n"
+    )
     let bad = scratch.path("bad.env")
     try Data("SEAL_KEYS=AAAAsecretish\n".utf8).write(to: URL(fileURLWithPath: bad))
     chmod(bad, 0o600)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Store
 
 @Test("the Store module builds and links")
