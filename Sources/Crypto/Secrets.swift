@@ -177,6 +177,48 @@ public struct Secrets: Sendable, CustomStringConvertible {
         """
     }
 
+    /// Replaces (or appends) entries of an existing secrets file atomically, keeping every other
+    /// line, comment and the file's 0600 mode: the new text goes to a temporary file beside it,
+    /// is flushed, then renamed over the old one, so a crash leaves either the old or the new file.
+    public static func updateFile(at path: String, setting entries: [String: String]) throws {
+        try checkPrivate(path)
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
+        else {
+            throw CryptoError(.secretsFile, "cannot read the secrets file \(path)")
+        }
+        _ = try parse(text, path: path)
+        var remaining = entries
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        for (i, line) in lines.enumerated() {
+            var body = line.trimmingCharacters(in: .whitespaces)
+            if body.hasPrefix("export ") { body = String(body.dropFirst(7)).trimmingCharacters(in: .whitespaces) }
+            guard let eq = body.firstIndex(of: "=") else { continue }
+            let name = body[..<eq].trimmingCharacters(in: .whitespaces)
+            if let value = remaining.removeValue(forKey: name) { lines[i] = "\(name)=\(value)" }
+        }
+        for name in remaining.keys.sorted() { lines.append("\(name)=\(remaining[name]!)") }
+        let temporary = path + ".tmp-\(getpid())"
+        unlink(temporary)
+        do {
+            try writeNewFile(lines.joined(separator: "\n") + "\n", to: temporary)
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+        guard rename(temporary, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw CryptoError(.secretsFile, "cannot replace the secrets file \(path): \(reason)")
+        }
+        let directory = (path as NSString).deletingLastPathComponent
+        let dirfd = open(directory.isEmpty ? "." : directory, O_RDONLY)
+        if dirfd >= 0 {
+            fsync(dirfd)
+            close(dirfd)
+        }
+    }
+
     /// Writes `text` to a new file with mode 0600; refuses to replace an existing file.
     public static func writeNewFile(_ text: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)

@@ -141,3 +141,31 @@ func badSecretsFile() throws {
     #expect(!malformed.stderr.contains("AAAAsecretish"))
     #expect(malformed.stderr.split(separator: "\n").count == 1)
 }
+
+@Test("keys add puts a new key first, keeps the old key, the other lines and mode 0600; old tokens still open")
+func keysAdd() throws {
+    let scratch = try Scratch()
+    let keys = scratch.path("keys.env")
+    #expect(try CLI.run(["keys", "generate", "--out", keys]).status == 0)
+    let before = try String(contentsOfFile: keys, encoding: .utf8)
+    let oldToken = try CLI.run(["token", "encrypt", "--keys", keys], stdin: Data("b2xk\n".utf8)).stdout
+    let oldKid = try CLI.run(["keys", "list", "--keys", keys]).stdout.split(separator: " ")[1]
+    let added = try CLI.run(["keys", "add", "--keys", keys])
+    #expect(added.status == 0)
+    let list = try CLI.run(["keys", "list", "--keys", keys]).stdout.split(separator: "\n")
+    #expect(list.count == 3)
+    #expect(list[1] == "2 \(oldKid) older")
+    #expect(list[0].hasSuffix(" primary") && !list[0].contains(oldKid))
+    var info = stat()
+    stat(keys, &info)
+    #expect(info.st_mode & 0o777 == 0o600)
+    let after = try String(contentsOfFile: keys, encoding: .utf8)
+    let unchanged = { (text: String) in text.split(separator: "\n").filter { !$0.hasPrefix("SEAL_KEYS=") } }
+    #expect(unchanged(before) == unchanged(after))
+    let oldLine = before.split(separator: "\n").first { $0.hasPrefix("SEAL_KEYS=") }!.dropFirst(10)
+    #expect(after.contains(",\(oldLine)"))
+    let opened = try CLI.run(["token", "decrypt", "--keys", keys], stdin: Data(oldToken.utf8))
+    #expect(opened.stdout == "b2xk\n")
+    let files = try FileManager.default.contentsOfDirectory(atPath: scratch.url.path)
+    #expect(files == ["keys.env"])
+}

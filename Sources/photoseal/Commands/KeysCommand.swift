@@ -7,7 +7,7 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Generate, list and rotate seal keys.",
-        subcommands: [Generate.self, List.self]
+        subcommands: [Generate.self, List.self, Add.self]
     )
 
     /// `photoseal keys generate`.
@@ -68,6 +68,48 @@ struct KeysCommand: AsyncParsableCommand {
                 }
                 output.write("index-key \(loaded["INDEX_KEY"] == nil ? "missing" : "present")\n")
                 output.flush()
+            }
+        }
+    }
+
+    /// `photoseal keys add`.
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a new seal key first in SEAL_KEYS of the secrets file, keeping the old ones.",
+            discussion: """
+                The new key seals from now on; the old keys still open. Then run
+                `photoseal rotate-keys` to re-seal every document under the new key, and
+                `photoseal keys retire KID` to drop an old key once no document uses it. The
+                secrets file is rewritten atomically with its 0600 mode.
+
+                Example:
+                  photoseal keys add --keys keys.env
+                """
+        )
+
+        @OptionGroup var secrets: SecretsOptions
+
+        func run() async throws {
+            try await reportingErrors {
+                guard
+                    let path = Secrets.locate(
+                        explicit: secrets.keysFile, environment: ProcessInfo.processInfo.environment)
+                else {
+                    throw CryptoError(
+                        .secretsFile,
+                        "no secrets file found: pass --keys FILE (or create one with `photoseal keys generate`)")
+                }
+                let fileOnly = try Secrets.load(explicit: path, environment: [:])
+                let current = try fileOnly.keyring()
+                let added = try FernetKey.generate()
+                let keyring = try Keyring([added] + current.keys)
+                try Secrets.updateFile(at: path, setting: ["SEAL_KEYS": keyring.commaSeparated])
+                print("\(added.kid) primary (added)")
+                if ProcessInfo.processInfo.environment["SEAL_KEYS"].map({ !$0.isEmpty }) == true {
+                    printError("note: the SEAL_KEYS environment variable overrides the file; update it too")
+                }
+                printError(
+                    "added key \(added.kid) to \(path); run `photoseal rotate-keys` to re-seal existing documents")
             }
         }
     }
