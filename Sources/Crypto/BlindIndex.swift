@@ -7,6 +7,7 @@ import Foundation
 /// cannot be computed, so it reveals nothing by itself; with it, equal values find each other.
 public struct BlindIndex: Sendable {
     let secret: SecretBytes
+    let hasher: HMACSHA256
 
     /// Makes an index from the INDEX_KEY bytes (at least 16; photoseal generates 32).
     public init(bytes: some Collection<UInt8>) throws {
@@ -14,6 +15,7 @@ public struct BlindIndex: Sendable {
             throw CryptoError(.malformedKey, "INDEX_KEY must be at least 16 bytes, this one has \(bytes.count)")
         }
         secret = SecretBytes(bytes)
+        hasher = try secret.withBytes { try HMACSHA256(key: $0) }
     }
 
     /// Parses INDEX_KEY in its urlsafe base64 form.
@@ -41,13 +43,7 @@ public struct BlindIndex: Sendable {
 
     /// The blind index of a value: 64 lowercase hex digits.
     public func hex(_ value: String) throws -> String {
-        let data = Array(Self.normalise(value).utf8)
-        var mac = [UInt8](repeating: 0, count: 32)
-        try secret.withBytes { key in
-            try data.withUnsafeBytes { input in
-                try mac.withUnsafeMutableBytes { try OpenSSL.hmacSHA256(key: key, parts: [input], into: $0) }
-            }
-        }
+        let mac = try hasher.authenticate(Array(Self.normalise(value).utf8))
         return Self.hexString(mac)
     }
 

@@ -6,6 +6,7 @@ public import Foundation
 /// `description` is its `kid`, never its bytes, so printing a key by mistake leaks nothing.
 public struct FernetKey: Sendable, CustomStringConvertible {
     let secret: SecretBytes
+    let signer: HMACSHA256
     /// A short stable fingerprint of the key that reveals nothing about it: the first 8 hex
     /// digits of HMAC-SHA256(key, "photoseal-kid").
     public let kid: String
@@ -17,13 +18,8 @@ public struct FernetKey: Sendable, CustomStringConvertible {
             throw CryptoError(.malformedKey, "a Fernet key must be 32 bytes, this one has \(bytes.count)")
         }
         secret = SecretBytes(bytes)
-        var mac = [UInt8](repeating: 0, count: 32)
-        let label = Array("photoseal-kid".utf8)
-        try secret.withBytes { key in
-            try label.withUnsafeBytes { labelBytes in
-                try mac.withUnsafeMutableBytes { try OpenSSL.hmacSHA256(key: key, parts: [labelBytes], into: $0) }
-            }
-        }
+        signer = try secret.withBytes { try HMACSHA256(key: UnsafeRawBufferPointer(rebasing: $0[0..<16])) }
+        let mac = try secret.withBytes { try HMACSHA256(key: $0).authenticate(Array("photoseal-kid".utf8)) }
         kid = BlindIndex.hexString(Array(mac.prefix(4)))
     }
 
@@ -96,8 +92,7 @@ public enum Fernet {
                     else { throw OpenSSL.failure("encrypt") }
                     let signed = UnsafeRawBufferPointer(rebasing: out[0..<(25 + n)])
                     let macOut = UnsafeMutableRawBufferPointer(rebasing: out[(25 + n)..<(25 + n + 32)])
-                    try OpenSSL.hmacSHA256(
-                        key: UnsafeRawBufferPointer(rebasing: secret[0..<16]), parts: [signed], into: macOut)
+                    try key.signer.authenticate([signed], into: macOut)
                     return n
                 }
                 return 25 + written + 32
@@ -132,12 +127,7 @@ public enum Fernet {
         var mac = [UInt8](repeating: 0, count: 32)
         let ok = try parsed.bytes.withUnsafeBytes { all -> Bool in
             let signed = UnsafeRawBufferPointer(rebasing: all[0..<(all.count - 32)])
-            try key.secret.withBytes { secret in
-                try mac.withUnsafeMutableBytes {
-                    try OpenSSL.hmacSHA256(
-                        key: UnsafeRawBufferPointer(rebasing: secret[0..<16]), parts: [signed], into: $0)
-                }
-            }
+            try mac.withUnsafeMutableBytes { try key.signer.authenticate([signed], into: $0) }
             return mac.withUnsafeBytes {
                 OpenSSL.constantTimeEqual($0, UnsafeRawBufferPointer(rebasing: all[(all.count - 32)...]))
             }

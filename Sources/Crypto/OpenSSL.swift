@@ -5,7 +5,7 @@ private import COpenSSL
 enum OpenSSL {
     // Fetched algorithm objects are immutable and documented as shareable between threads.
     nonisolated(unsafe) private static let aes128CBC: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-128-CBC", nil)
-    nonisolated(unsafe) private static let hmac: OpaquePointer? = EVP_MAC_fetch(nil, "HMAC", nil)
+    nonisolated(unsafe) static let hmacAlgorithm: OpaquePointer? = EVP_MAC_fetch(nil, "HMAC", nil)
 
     /// The most recent OpenSSL error, read right after the failing call.
     static func failure(_ what: String) -> CryptoError {
@@ -27,31 +27,6 @@ enum OpenSSL {
     static func constantTimeEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
         guard a.count == b.count else { return false }
         return CRYPTO_memcmp(a.baseAddress, b.baseAddress, a.count) == 0
-    }
-
-    /// HMAC-SHA256 of `parts` (concatenated) under `key`, written into `out` (32 bytes).
-    static func hmacSHA256(
-        key: UnsafeRawBufferPointer, parts: [UnsafeRawBufferPointer], into out: UnsafeMutableRawBufferPointer
-    ) throws {
-        guard let ctx = EVP_MAC_CTX_new(hmac) else { throw failure("create an HMAC context") }
-        defer { EVP_MAC_CTX_free(ctx) }
-        let ok: Bool = "SHA256".withCString { digest in
-            var params = [
-                OSSL_PARAM_construct_utf8_string("digest", UnsafeMutablePointer(mutating: digest), 0),
-                OSSL_PARAM_construct_end(),
-            ]
-            return EVP_MAC_init(ctx, key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count, &params) == 1
-        }
-        guard ok else { throw failure("start HMAC-SHA256") }
-        for part in parts where part.count > 0 {
-            guard EVP_MAC_update(ctx, part.baseAddress?.assumingMemoryBound(to: UInt8.self), part.count) == 1 else {
-                throw failure("compute HMAC-SHA256")
-            }
-        }
-        var outLength = 0
-        guard EVP_MAC_final(ctx, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &outLength, out.count) == 1,
-            outLength == 32
-        else { throw failure("finish HMAC-SHA256") }
     }
 
     /// AES-128-CBC with PKCS#7 padding. Writes into `out`, which must hold `input.count + 16`
@@ -88,5 +63,54 @@ enum OpenSSL {
             return nil
         }
         return total + Int(written)
+    }
+}
+
+/// An HMAC-SHA256 key made ready once (digest fetched, key schedule done) and copied per use:
+/// setting the key up costs more than authenticating a 100-byte field.
+///
+/// Each use duplicates the prepared context (`EVP_MAC_CTX_dup` only reads it), so one instance
+/// serves many threads at once; the prepared context is freed, and with it the key, in deinit.
+final class HMACSHA256: @unchecked Sendable {
+    private let prepared: OpaquePointer
+
+    init(key: UnsafeRawBufferPointer) throws {
+        guard let ctx = EVP_MAC_CTX_new(OpenSSL.hmacAlgorithm) else { throw OpenSSL.failure("create an HMAC context") }
+        let ok: Bool = "SHA256".withCString { digest in
+            var params = [
+                OSSL_PARAM_construct_utf8_string("digest", UnsafeMutablePointer(mutating: digest), 0),
+                OSSL_PARAM_construct_end(),
+            ]
+            return EVP_MAC_init(ctx, key.baseAddress?.assumingMemoryBound(to: UInt8.self), key.count, &params) == 1
+        }
+        guard ok else {
+            EVP_MAC_CTX_free(ctx)
+            throw OpenSSL.failure("start HMAC-SHA256")
+        }
+        prepared = ctx
+    }
+
+    deinit { EVP_MAC_CTX_free(prepared) }
+
+    /// The MAC of `parts` (concatenated), written into `out` (32 bytes).
+    func authenticate(_ parts: [UnsafeRawBufferPointer], into out: UnsafeMutableRawBufferPointer) throws {
+        guard let ctx = EVP_MAC_CTX_dup(prepared) else { throw OpenSSL.failure("copy an HMAC context") }
+        defer { EVP_MAC_CTX_free(ctx) }
+        for part in parts where part.count > 0 {
+            guard EVP_MAC_update(ctx, part.baseAddress?.assumingMemoryBound(to: UInt8.self), part.count) == 1 else {
+                throw OpenSSL.failure("compute HMAC-SHA256")
+            }
+        }
+        var outLength = 0
+        guard EVP_MAC_final(ctx, out.baseAddress?.assumingMemoryBound(to: UInt8.self), &outLength, out.count) == 1,
+            outLength == 32
+        else { throw OpenSSL.failure("finish HMAC-SHA256") }
+    }
+
+    /// The MAC of `bytes` as a new array.
+    func authenticate(_ bytes: [UInt8]) throws -> [UInt8] {
+        var mac = [UInt8](repeating: 0, count: 32)
+        try bytes.withUnsafeBytes { input in try mac.withUnsafeMutableBytes { try authenticate([input], into: $0) } }
+        return mac
     }
 }
