@@ -1,0 +1,337 @@
+/// The TIFF flavour of the data being walked; exiftool names a few tags by it.
+enum TIFFKind: Sendable {
+    /// EXIF inside another container (JPEG APP1, PNG eXIf, WebP EXIF, HEIC Exif item).
+    case app1
+    /// A plain TIFF file.
+    case tiff
+    case cr2, nef, dng, rw2, iiq, mrw, other
+}
+
+/// Per-file work limits: a malformed file stops at these instead of running away.
+struct ExifBudget: Sendable {
+    /// Largest entry count accepted for one IFD (real IFDs hold well under 300).
+    var maxEntriesPerIFD = 1000
+    /// Entries processed over the whole file.
+    var entries = 8192
+    /// IFDs visited over the whole file.
+    var ifds = 64
+    /// Deepest nesting of sub-IFDs (IFD0 → ExifIFD → InteropIFD is depth 2).
+    var maxDepth = 6
+    /// Bytes of tag values read and decoded over the whole file.
+    var valueBytes = 8 << 20
+    /// Largest single value decoded; bigger values are reported by size.
+    var maxValueBytes = 1 << 20
+}
+
+/// Walks the IFDs of one TIFF structure and collects exiftool-named tags.
+///
+/// Offsets are relative to the TIFF header at `base` in `source`; `limit` bytes from there are
+/// available (the APP1 payload, or the rest of the file). Every read is bounds-checked and
+/// counted against the budget; the first fault becomes `error`, and walking continues with
+/// the next IFD where that is safe.
+final class TIFFWalker {
+    private let source: any ExifByteSource
+    private let base: Int
+    private let limit: Int
+    private let name: String
+    private let kind: TIFFKind
+    private let fileBase: Int
+    private var little = true
+    private var budget = ExifBudget()
+    private var visited: Set<Int> = []
+
+    private(set) var tags: [(key: String, value: ExifValue)] = []
+    private var index: [String: Int] = [:]
+    private(set) var error: EnrichError?
+    private(set) var byteOrder: String?
+    private(set) var makerNote: (offset: Int, length: Int)?
+    private var model = ""
+
+    init(source: any ExifByteSource, base: Int, limit: Int, name: String, kind: TIFFKind, fileBase: Int) {
+        self.fileBase = fileBase
+        self.source = source
+        self.base = base
+        self.limit = max(0, min(limit, source.size - base))
+        self.name = name
+        self.kind = kind
+    }
+
+    /// Records the first fault; later ones add nothing (the first explains the rest).
+    func fail(_ code: EnrichError.Code, _ detail: String) {
+        if error == nil { error = EnrichError(code, input: name, detail: detail) }
+    }
+
+    private func add(_ group: String, _ tag: String, _ value: ExifValue) {
+        let key = group + ":" + tag
+        if index[key] == nil {
+            index[key] = tags.count
+            tags.append((key, value))
+        }
+    }
+
+    func value(_ key: String) -> ExifValue? { index[key].map { tags[$0].value } }
+
+    // MARK: Reading
+
+    private func bytes(at offset: Int, count: Int) throws(EnrichError) -> [UInt8]? {
+        guard offset >= 0, count >= 0, offset <= limit, count <= limit - offset else { return nil }
+        return try source.readExactly(at: base + offset, count: count)
+    }
+
+    private func u16(_ b: [UInt8], _ at: Int) -> Int {
+        little ? Int(b[at]) | Int(b[at + 1]) << 8 : Int(b[at]) << 8 | Int(b[at + 1])
+    }
+
+    private func u32(_ b: [UInt8], _ at: Int) -> Int {
+        little
+            ? Int(b[at]) | Int(b[at + 1]) << 8 | Int(b[at + 2]) << 16 | Int(b[at + 3]) << 24
+            : Int(b[at]) << 24 | Int(b[at + 1]) << 16 | Int(b[at + 2]) << 8 | Int(b[at + 3])
+    }
+
+    // MARK: Walking
+
+    /// Reads the header and every IFD reachable from it.
+    func walk() throws(EnrichError) {
+        guard let header = try bytes(at: 0, count: 8) else {
+            fail(.truncated, "the TIFF header is cut short (\(limit) bytes)")
+            return
+        }
+        switch (header[0], header[1]) {
+        case (0x49, 0x49): little = true
+        case (0x4D, 0x4D): little = false
+        default:
+            fail(.malformed, "the EXIF block has no TIFF byte-order mark (II or MM)")
+            return
+        }
+        byteOrder = little ? "II" : "MM"
+        let magic = u16(header, 2)
+        // 42 is TIFF; 0x55 (RW2), 0x4F52/0x5352 (ORF) are TIFF-like raw variants.
+        guard magic == 42 || magic == 0x55 || magic == 0x4F52 || magic == 0x5352 else {
+            fail(.malformed, "the TIFF header has magic number \(magic), not 42")
+            return
+        }
+        var next = u32(header, 4)
+        var chain = 0
+        while next != 0 {
+            let group = "IFD\(chain)"
+            guard let following = try walkIFD(at: next, group: group, gps: false, depth: 0) else { break }
+            next = following
+            chain += 1
+        }
+    }
+
+    /// Walks one IFD; returns the next-IFD offset (0 for none) or nil when this IFD was bad.
+    @discardableResult
+    private func walkIFD(at offset: Int, group: String, gps: Bool, depth: Int) throws(EnrichError) -> Int? {
+        guard depth <= budget.maxDepth else {
+            fail(.limitExceeded, "\(group) is nested deeper than \(budget.maxDepth) levels")
+            return nil
+        }
+        guard visited.insert(offset).inserted else {
+            fail(.malformed, "\(group) at offset \(offset) was already read (IFD loop)")
+            return nil
+        }
+        guard budget.ifds > 0 else {
+            fail(.limitExceeded, "more than 64 IFDs")
+            return nil
+        }
+        budget.ifds -= 1
+        guard let countBytes = try bytes(at: offset, count: 2) else {
+            fail(.truncated, "\(group) offset \(offset) is past the end of the EXIF data (\(limit) bytes)")
+            return nil
+        }
+        let count = u16(countBytes, 0)
+        guard count <= budget.maxEntriesPerIFD else {
+            fail(.malformed, "\(group) claims \(count) entries, more than the \(budget.maxEntriesPerIFD) accepted")
+            return nil
+        }
+        guard count <= budget.entries else {
+            fail(.limitExceeded, "more than 8192 IFD entries in the file")
+            return nil
+        }
+        budget.entries -= count
+        var entries = try bytes(at: offset + 2, count: count * 12)
+        var readable = count
+        if entries == nil {
+            // Keep the entries that are present; the cut is reported.
+            readable = max(0, (limit - offset - 2) / 12)
+            entries = try bytes(at: offset + 2, count: readable * 12)
+            fail(.truncated, "\(group) announces \(count) entries but the data ends after \(readable)")
+        }
+        guard let entries else { return nil }
+        var context = IFDContext(group: group, gps: gps, kind: kind)
+        var pending: [(Int, String, Bool)] = []
+        for number in 0..<readable {
+            let at = number * 12
+            let tag = u16(entries, at)
+            let format = u16(entries, at + 2)
+            let itemCount = u32(entries, at + 4)
+            guard let width = Self.formatWidth(format) else {
+                fail(.malformed, "\(group) entry \(number) (tag 0x\(String(tag, radix: 16))) has invalid type \(format)")
+                // exiftool treats a bad first entry as a corrupt IFD.
+                if number == 0 { return nil }
+                continue
+            }
+            let (size, overflow) = itemCount.multipliedReportingOverflow(by: width)
+            let inline = !overflow && size <= 4
+            let valueOffset = inline ? offset + 2 + at + 8 : u32(entries, at + 8)
+            let entry = IFDEntry(
+                tag: tag, format: format, count: itemCount, size: overflow ? Int.max : size, valueOffset: valueOffset)
+            if let sub = try handle(entry, context: &context, entryIndex: number) {
+                pending.append(contentsOf: sub)
+            }
+        }
+        addDataTags(context)
+        for (subOffset, subGroup, subGPS) in pending {
+            try walkIFD(at: subOffset, group: subGroup, gps: subGPS, depth: depth + 1)
+        }
+        let nextAt = offset + 2 + count * 12
+        guard readable == count, let nextBytes = try bytes(at: nextAt, count: 4) else { return 0 }
+        let next = u32(nextBytes, 0)
+        if next != 0 && (next >= limit || next < 8) {
+            // A next-IFD pointer past the data is common in cut APP1 blocks; report, don't follow.
+            fail(.truncated, "\(group) points to a next IFD at \(next), past the end of the EXIF data")
+            return 0
+        }
+        return next
+    }
+
+    static func formatWidth(_ format: Int) -> Int? {
+        switch format {
+        case 1, 2, 6, 7: 1
+        case 3, 8: 2
+        case 4, 9, 11, 13: 4
+        case 5, 10, 12: 8
+        default: nil
+        }
+    }
+
+    struct IFDEntry {
+        var tag: Int
+        var format: Int
+        var count: Int
+        var size: Int
+        var valueOffset: Int
+    }
+
+    struct IFDContext {
+        var group: String
+        var gps: Bool
+        var kind: TIFFKind
+        var compression: Int64?
+        var subfileType: Int64?
+        var offsets: [String: Int] = [:]
+        var lengths: [String: Int] = [:]
+    }
+
+    /// Decodes one entry into a tag (or into sub-IFDs to walk), returning sub-IFD offsets.
+    private func handle(_ entry: IFDEntry, context: inout IFDContext, entryIndex: Int) throws(EnrichError)
+        -> [(Int, String, Bool)]?
+    {
+        let group = context.group
+        if !context.gps {
+            switch entry.tag {
+            case 0x8769, 0x8825, 0xA005, 0x14A:
+                guard let list = try integers(entry), !list.isEmpty else {
+                    fail(.malformed, "\(group) sub-IFD pointer 0x\(String(entry.tag, radix: 16)) is not a valid offset")
+                    return nil
+                }
+                switch entry.tag {
+                case 0x8769: return [(list[0], "ExifIFD", false)]
+                case 0x8825: return [(list[0], "GPS", true)]
+                case 0xA005: return [(list[0], "InteropIFD", false)]
+                default:
+                    return list.prefix(8).enumerated().map { ($1, $0 == 0 ? "SubIFD" : "SubIFD\($0)", false) }
+                }
+            case 0x927C:
+                makerNote = (entry.valueOffset, entry.size)
+                add(group, "MakerNote", .binary(entry.size))
+                return nil
+            default: break
+            }
+        }
+        let info = context.gps ? ExifTags.gps[UInt16(entry.tag)] : ExifTags.main[UInt16(entry.tag)]
+        let tagName =
+            context.gps
+            ? (info?.name ?? ExifTags.unknownName(entry.tag, gps: true))
+            : ExifTags.resolveName(entry.tag, info: info, context: context)
+        if info?.binary == true {
+            guard entry.size <= limit, entry.valueOffset <= limit - entry.size else {
+                fail(.truncated, "\(group):\(tagName) data (\(entry.size) bytes) runs past the end of the EXIF data")
+                return nil
+            }
+            add(group, tagName, .binary(entry.size))
+            return nil
+        }
+        guard entry.size <= limit, entry.valueOffset >= 0, entry.valueOffset <= limit - entry.size else {
+            let what = entry.size > limit ? "count \(entry.count) is larger than the data" : "value offset is past the end"
+            fail(.truncated, "\(group):\(tagName) \(what)")
+            return nil
+        }
+        let unknownLarge = info == nil && entry.count > 500 && entry.format != 2 && entry.format != 7
+        if unknownLarge || entry.size > budget.maxValueBytes || entry.size > budget.valueBytes {
+            if entry.format == 2 || entry.format == 7 || unknownLarge == false {
+                add(group, tagName, .binary(entry.size))
+            } else {
+                let formatName = ExifTags.formatNames[entry.format]
+                add(group, tagName, .text("(large array of \(entry.count) \(formatName) values)"))
+            }
+            if entry.size > budget.valueBytes { fail(.limitExceeded, "tag values larger than 8 MiB in total") }
+            return nil
+        }
+        budget.valueBytes -= entry.size
+        guard let raw = try bytes(at: entry.valueOffset, count: entry.size) else {
+            fail(.truncated, "\(group):\(tagName) value is past the end of the data")
+            return nil
+        }
+        let value = ExifTags.convert(
+            tag: entry.tag, name: tagName, gps: context.gps, format: entry.format, overrideFormat: info?.format,
+            raw: raw, little: little)
+        guard var value else { return nil }
+        if let data = ExifTags.dataTag(forStart: tagName) {
+            context.offsets[data] = firstInteger(value).map(Int.init)
+        } else if let data = ExifTags.dataTag(forLength: tagName) {
+            context.lengths[data] = firstInteger(value).map(Int.init)
+        }
+        if !context.gps, fileBase != 0, ExifTags.isOffset(tagName) { value = value.shifted(by: fileBase) }
+        switch (entry.tag, context.gps) {
+        case (0x103, false): context.compression = firstInteger(value)
+        case (0xFE, false): context.subfileType = firstInteger(value)
+        case (0x110, false): if case .text(let text) = value { model = text }
+        default: break
+        }
+        add(group, tagName, value)
+        return nil
+    }
+
+    /// exiftool adds ThumbnailImage, PreviewImage and JpgFromRaw when start and length point
+    /// at data that is really there; photoseal reports their size the same way.
+    private func addDataTags(_ context: IFDContext) {
+        for (data, start) in context.offsets.sorted(by: { $0.key < $1.key }) {
+            guard let length = context.lengths[data], length > 0 else { continue }
+            // Offsets of these tags are relative to the TIFF header, like every other offset.
+            guard start >= 0, length <= limit, start <= limit - length else {
+                fail(.truncated, "\(context.group):\(data) (\(length) bytes at \(start)) runs past the end of the data")
+                continue
+            }
+            add(context.group, data, .binary(length))
+        }
+    }
+
+    private func firstInteger(_ value: ExifValue) -> Int64? {
+        switch value {
+        case .integer(let number): number
+        case .list(let values): values.first.flatMap { firstInteger($0) }
+        default: nil
+        }
+    }
+
+    /// The integer values of a SHORT/LONG/IFD entry (for pointers), or nil when unusable.
+    private func integers(_ entry: IFDEntry) throws(EnrichError) -> [Int]? {
+        guard [3, 4, 9, 13].contains(entry.format), entry.count > 0 else { return nil }
+        let width = entry.format == 3 ? 2 : 4
+        let wanted = min(entry.count, 64) * width
+        guard let raw = try bytes(at: entry.valueOffset, count: wanted) else { return nil }
+        return stride(from: 0, to: wanted, by: width).map { width == 2 ? u16(raw, $0) : u32(raw, $0) }
+    }
+}
