@@ -38,6 +38,24 @@ final class MemoryByteSource: ExifByteSource {
     }
 }
 
+/// A window of another source (an embedded JPEG inside a raw file), offsets from its start.
+final class SliceByteSource: ExifByteSource {
+    private let parent: any ExifByteSource
+    private let start: Int
+    let size: Int
+
+    init(_ parent: any ExifByteSource, start: Int, length: Int) {
+        self.parent = parent
+        self.start = max(0, min(start, parent.size))
+        size = max(0, min(length, parent.size - self.start))
+    }
+
+    func read(at offset: Int, count: Int) throws(EnrichError) -> [UInt8] {
+        guard offset >= 0, offset < size, count > 0 else { return [] }
+        return try parent.read(at: start + offset, count: min(count, size - offset))
+    }
+}
+
 /// A file read with `pread` at the offsets the parser asks for, never as a whole.
 ///
 /// One aligned 16 KiB block is cached, since IFD entries and their values cluster.

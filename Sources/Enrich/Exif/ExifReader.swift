@@ -42,7 +42,19 @@ public enum ExifReader {
                 source: location.source, base: location.base, limit: location.length, name: name, kind: location.kind,
                 fileBase: location.fileBase)
             var walkError: EnrichError?
-            do { try walker.walk() } catch { walkError = error }
+            do {
+                try walker.walk()
+                if let embedded = walker.embeddedJPEG {
+                    let slice = SliceByteSource(location.source, start: embedded.offset, length: embedded.length)
+                    if let inner = try ExifContainers.scan(slice, name: name).location {
+                        let innerWalker = TIFFWalker(
+                            source: inner.source, base: inner.base, limit: inner.length, name: name, kind: inner.kind,
+                            fileBase: embedded.offset + inner.fileBase)
+                        try innerWalker.walk()
+                        walker.merge(innerWalker)
+                    }
+                }
+            } catch { walkError = error }
             report.tags = walker.tags
             report.exifOffset = location.fileBase
             report.makerNote = walker.makerNote

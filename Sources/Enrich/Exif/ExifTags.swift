@@ -2,13 +2,14 @@ import Foundation
 
 /// How exiftool's tag table says to read a tag when it overrides the type in the file.
 enum ExifFormat: Sendable {
-    case int8u, int32u, rational64s, string, undef, binary
+    case int8u, int16u, int32u, rational64s, string, undef, binary
 
     /// The TIFF type code this format reads as.
     var tiffType: Int {
         switch self {
         case .int8u: 1
         case .string: 2
+        case .int16u: 3
         case .int32u: 4
         case .rational64s: 10
         case .undef, .binary: 7
@@ -38,9 +39,9 @@ enum ExifTags {
     ]
 
     /// exiftool's name for a tag missing from its tables (shown with `-u`).
-    static func unknownName(_ tag: Int, gps: Bool) -> String {
+    static func unknownName(_ tag: Int, prefix: String = "Exif") -> String {
         let hex = String(tag, radix: 16)
-        return (gps ? "GPS_0x" : "Exif_0x") + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+        return prefix + "_0x" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
     }
 
     /// The name of a main-table tag, resolving the few whose name depends on where they are.
@@ -74,7 +75,7 @@ enum ExifTags {
             }
             return start ? "OtherImageStart" : "OtherImageLength"
         default:
-            return info?.name ?? unknownName(tag, gps: false)
+            return info?.name ?? unknownName(tag)
         }
     }
 

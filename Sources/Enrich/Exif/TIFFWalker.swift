@@ -45,6 +45,9 @@ final class TIFFWalker {
     private(set) var error: EnrichError?
     private(set) var byteOrder: String?
     private(set) var makerNote: (offset: Int, length: Int)?
+    /// The JPEG preview a Panasonic RW2 embeds in IFD0 (absolute offset, length): it carries
+    /// the camera's EXIF, which exiftool reads as the file's IFD0/ExifIFD.
+    private(set) var embeddedJPEG: (offset: Int, length: Int)?
     private var model = ""
 
     init(source: any ExifByteSource, base: Int, limit: Int, name: String, kind: TIFFKind, fileBase: Int) {
@@ -70,6 +73,15 @@ final class TIFFWalker {
     }
 
     func value(_ key: String) -> ExifValue? { index[key].map { tags[$0].value } }
+
+    /// Adds the tags of another walk that this one lacks (first reading wins, as in exiftool's JSON).
+    func merge(_ other: TIFFWalker) {
+        for (key, value) in other.tags where index[key] == nil {
+            index[key] = tags.count
+            tags.append((key, value))
+        }
+        if error == nil { error = other.error }
+    }
 
     // MARK: Reading
 
@@ -114,6 +126,11 @@ final class TIFFWalker {
         var chain = 0
         while next != 0 {
             let group = "IFD\(chain)"
+            guard next >= 8, next < limit else {
+                // A next-IFD pointer past the data is common in cut APP1 blocks; report, don't follow.
+                fail(.truncated, "IFD\(chain - 1) points to a next IFD at \(next), past the end of the EXIF data")
+                break
+            }
             guard let following = try walkIFD(at: next, group: group, gps: false, depth: 0) else { break }
             next = following
             chain += 1
@@ -187,13 +204,7 @@ final class TIFFWalker {
         }
         let nextAt = offset + 2 + count * 12
         guard readable == count, let nextBytes = try bytes(at: nextAt, count: 4) else { return 0 }
-        let next = u32(nextBytes, 0)
-        if next != 0 && (next >= limit || next < 8) {
-            // A next-IFD pointer past the data is common in cut APP1 blocks; report, don't follow.
-            fail(.truncated, "\(group) points to a next IFD at \(next), past the end of the EXIF data")
-            return 0
-        }
-        return next
+        return u32(nextBytes, 0)
     }
 
     static func formatWidth(_ format: Int) -> Int? {
@@ -232,6 +243,8 @@ final class TIFFWalker {
         if !context.gps {
             switch entry.tag {
             case 0x8769, 0x8825, 0xA005, 0x14A:
+                // An empty pointer (count 0, as exiftool's "Empty GPSInfo data") points nowhere.
+                if entry.count == 0 { return nil }
                 guard let list = try integers(entry), !list.isEmpty else {
                     fail(.malformed, "\(group) sub-IFD pointer 0x\(String(entry.tag, radix: 16)) is not a valid offset")
                     return nil
@@ -250,16 +263,24 @@ final class TIFFWalker {
             default: break
             }
         }
-        let info = context.gps ? ExifTags.gps[UInt16(entry.tag)] : ExifTags.main[UInt16(entry.tag)]
-        let tagName =
-            context.gps
-            ? (info?.name ?? ExifTags.unknownName(entry.tag, gps: true))
-            : ExifTags.resolveName(entry.tag, info: info, context: context)
+        let panasonic = kind == .rw2 && group == "IFD0"
+        let table = context.gps ? ExifTags.gps : panasonic ? ExifTags.panasonicRaw : ExifTags.main
+        // 0xC634 has several exiftool names by maker; in DNG it is the private data block.
+        let info = entry.tag == 0xC634 && !context.gps ? ExifTagInfo("DNGPrivateData", binary: true) : table[UInt16(entry.tag)]
+        let tagName: String
+        if context.gps {
+            tagName = info?.name ?? ExifTags.unknownName(entry.tag, prefix: "GPS")
+        } else if panasonic {
+            tagName = info?.name ?? ExifTags.unknownName(entry.tag, prefix: "PanasonicRaw")
+        } else {
+            tagName = ExifTags.resolveName(entry.tag, info: info, context: context)
+        }
         if info?.binary == true {
             guard entry.size <= limit, entry.valueOffset <= limit - entry.size else {
                 fail(.truncated, "\(group):\(tagName) data (\(entry.size) bytes) runs past the end of the EXIF data")
                 return nil
             }
+            if panasonic, entry.tag == 0x2E { embeddedJPEG = (base + entry.valueOffset, entry.size) }
             add(group, tagName, .binary(entry.size))
             return nil
         }
@@ -307,6 +328,7 @@ final class TIFFWalker {
     /// exiftool adds ThumbnailImage, PreviewImage and JpgFromRaw when start and length point
     /// at data that is really there; photoseal reports their size the same way.
     private func addDataTags(_ context: IFDContext) {
+        addThumbnailTIFF(context.group)
         for (data, start) in context.offsets.sorted(by: { $0.key < $1.key }) {
             guard let length = context.lengths[data], length > 0 else { continue }
             // Offsets of these tags are relative to the TIFF header, like every other offset.
@@ -316,6 +338,43 @@ final class TIFFWalker {
             }
             add(context.group, data, .binary(length))
         }
+    }
+
+    private var thumbnailTIFFDone = false
+
+    /// exiftool rebuilds an uncompressed reduced-resolution IFD (SubfileType 1, Compression 1)
+    /// into a stand-alone TIFF and reports it as ThumbnailTIFF; photoseal reports the size
+    /// that TIFF would have, computed the same way (header, 15 entries, values, strips).
+    private func addThumbnailTIFF(_ group: String) {
+        func integers(_ tag: String) -> [Int]? {
+            switch value(group + ":" + tag) {
+            case .integer(let number): [Int(number)]
+            case .list(let values):
+                values.compactMap { if case .integer(let number) = $0 { Int(number) } else { nil } }
+            default: nil
+            }
+        }
+        guard !thumbnailTIFFDone, integers("SubfileType") == [1], integers("Compression") == [1],
+            let width = integers("ImageWidth")?.first, width <= 256, integers("ImageHeight")?.first != nil,
+            let bits = integers("BitsPerSample"), !bits.isEmpty, integers("PhotometricInterpretation") != nil,
+            let offsets = integers("StripOffsets"), integers("SamplesPerPixel") != nil,
+            let rowsPerStrip = integers("RowsPerStrip")?.first, let counts = integers("StripByteCounts"),
+            offsets.count == counts.count
+        else { return }
+        let rowBytes = bits.reduce(0) { $0 + width * (($1 + 7) / 8) }
+        var data = 0
+        for (start, length) in zip(offsets, counts) {
+            let relative = start - fileBase
+            guard length == rowBytes * rowsPerStrip, relative >= 0, length <= limit, relative <= limit - length else {
+                return
+            }
+            data += length
+        }
+        thumbnailTIFFDone = true
+        // Header 8, entry count 2, 15 entries, next-IFD 4; X/YResolution rationals and a
+        // BitsPerSample of 3+ values live outside the entries.
+        let values = 16 + (bits.count * 2 > 4 ? bits.count * 2 : 0)
+        add(group, "ThumbnailTIFF", .binary(8 + 2 + 15 * 12 + 4 + values + data))
     }
 
     private func firstInteger(_ value: ExifValue) -> Int64? {
