@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Enrich
@@ -81,7 +82,11 @@ struct ExifMalformedTests {
         // IFD0 -> IFD1 -> IFD0 again; IFD1 also points its ExifIFD at IFD0.
         let ifd1 = 8 + 2 + 12 + 4
         tiff.ifd([orientationEntry], next: ifd1)
-        tiff.ifd([TIFFBytes.entry(tag: 0x8769, type: 4, count: 1, value: 8), TIFFBytes.entry(tag: 0x103, type: 3, count: 1, value: 6)], next: 8)
+        tiff.ifd(
+            [
+                TIFFBytes.entry(tag: 0x8769, type: 4, count: 1, value: 8),
+                TIFFBytes.entry(tag: 0x103, type: 3, count: 1, value: 6),
+            ], next: 8)
         let report = ExifReader.read(bytes: tiff.bytes, name: "loop.tif")
         #expect(report["IFD0:Orientation"] == .integer(6))
         #expect(report["IFD1:Compression"] == .integer(6))
@@ -189,5 +194,27 @@ struct ExifMalformedTests {
         let report = ExifReader.read(bytes: tiff.bytes, name: "budget.tif")
         #expect(report.error?.code == .limitExceeded)
         #expect(report["IFD0:Orientation"] == .integer(6))
+    }
+
+    @Test("a negative GPS time stamp (signed rationals) reads as empty text, not a trap")
+    func negativeGPSTime() {
+        var tiff = TIFFBytes()
+        let gpsIFD = 8 + 2 + 12 + 4
+        let values = gpsIFD + 2 + 12 + 4
+        tiff.ifd([TIFFBytes.entry(tag: 0x8825, type: 4, count: 1, value: gpsIFD)])
+        tiff.ifd([TIFFBytes.entry(tag: 0x0007, type: 10, count: 3, value: values)])
+        // 0/1 h, 0/1 min, -11/2 s as SRATIONALs.
+        tiff.bytes += TIFFBytes.u32(0) + TIFFBytes.u32(1) + TIFFBytes.u32(0) + TIFFBytes.u32(1)
+        tiff.bytes += TIFFBytes.u32(-11 & 0xFFFF_FFFF) + TIFFBytes.u32(2)
+        let report = ExifReader.read(bytes: tiff.bytes, name: "time.tif")
+        #expect(report["GPS:GPSTimeStamp"] == .text(""))
+    }
+
+    @Test("the fuzzer's crash input (negative GPS time in a JPEG) now reads without trapping")
+    func fuzzRegression() throws {
+        let url = try #require(
+            Bundle.module.url(forResource: "Fixtures/exif-fuzz/gps-negative-timestamp", withExtension: "jpg"))
+        let report = ExifReader.read(path: url.path)
+        #expect(!report.tags.isEmpty)
     }
 }

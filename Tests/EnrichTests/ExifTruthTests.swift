@@ -18,7 +18,9 @@ enum ExifTruth {
     static let groups: Set<String> = ["IFD0", "IFD1", "ExifIFD", "GPS", "InteropIFD", "SubIFD"]
 
     /// Containers whose compared tags must all match exiftool.
-    static let strictExtensions: Set<String> = ["jpg", "jpeg", "tif", "tiff", "dng", "cr2", "nef", "png", "webp", "heic", "heif"]
+    static let strictExtensions: Set<String> = [
+        "jpg", "jpeg", "tif", "tiff", "dng", "cr2", "nef", "png", "webp", "heic", "heif",
+    ]
 
     /// Tags photoseal deliberately reports differently from exiftool, with the reason (also
     /// listed in docs/exif.md). Empty: every compared tag matches. The one systematic

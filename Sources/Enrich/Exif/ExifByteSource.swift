@@ -106,20 +106,24 @@ final class FileByteSource: ExifByteSource {
     }
 
     private func rawRead(at offset: Int, count: Int) throws(EnrichError) -> [UInt8] {
-        var buffer = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = buffer.withUnsafeMutableBytes { raw in
-                pread(descriptor, raw.baseAddress! + done, count - done, off_t(offset + done))
+        var failure: Int32 = 0
+        let buffer = [UInt8](unsafeUninitializedCapacity: count) { raw, initialized in
+            var done = 0
+            while done < count {
+                let got = pread(descriptor, raw.baseAddress! + done, count - done, off_t(offset + done))
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if got == 0 { break }
+                done += got
             }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw EnrichError(.fileUnreadable, input: name, detail: "read failed (errno \(errno))")
-            }
-            if got == 0 { break }
-            done += got
+            initialized = done
         }
-        if done < count { buffer.removeLast(count - done) }
+        if failure != 0 {
+            throw EnrichError(.fileUnreadable, input: name, detail: "read failed (errno \(failure))")
+        }
         return buffer
     }
 }

@@ -42,7 +42,8 @@ enum ExifContainers {
         {
             let kind = tiffKind(head: head, name: name)
             return Scan(
-                location: Location(source: source, base: 0, length: source.size, kind: kind, fileBase: 0), format: "TIFF")
+                location: Location(source: source, base: 0, length: source.size, kind: kind, fileBase: 0),
+                format: "TIFF")
         }
         return Scan(
             error: error(.unsupportedFormat, "not a JPEG, TIFF, PNG, WebP or HEIC/AVIF file"), format: "unknown")
@@ -72,7 +73,8 @@ enum ExifContainers {
         var problem: EnrichError?
         for _ in 0..<maxSegments {
             guard let marker = try source.readExactly(at: position, count: 2) else {
-                problem = EnrichError(.truncated, input: name, detail: "the JPEG ends at byte \(position), before its image data")
+                problem = EnrichError(
+                    .truncated, input: name, detail: "the JPEG ends at byte \(position), before its image data")
                 break
             }
             guard marker[0] == 0xFF else {
@@ -90,12 +92,14 @@ enum ExifContainers {
                 continue
             }
             guard let lengthBytes = try source.readExactly(at: position + 2, count: 2) else {
-                problem = EnrichError(.truncated, input: name, detail: "the JPEG ends inside a segment header at byte \(position)")
+                problem = EnrichError(
+                    .truncated, input: name, detail: "the JPEG ends inside a segment header at byte \(position)")
                 break
             }
             let length = Int(lengthBytes[0]) << 8 | Int(lengthBytes[1])
             guard length >= 2 else {
-                problem = EnrichError(.malformed, input: name, detail: "JPEG segment at byte \(position) has length \(length)")
+                problem = EnrichError(
+                    .malformed, input: name, detail: "JPEG segment at byte \(position) has length \(length)")
                 break
             }
             let payload = position + 4
@@ -110,7 +114,8 @@ enum ExifContainers {
                 if found == nil {
                     exif = bytes
                     found = Location(
-                        source: MemoryByteSource(bytes), base: 0, length: bytes.count, kind: .app1, fileBase: payload + 6)
+                        source: MemoryByteSource(bytes), base: 0, length: bytes.count, kind: .app1,
+                        fileBase: payload + 6)
                 } else if !(bytes.starts(with: [0x49, 0x49]) || bytes.starts(with: [0x4D, 0x4D])),
                     exif.count + bytes.count <= maxPayload
                 {
@@ -123,7 +128,9 @@ enum ExifContainers {
             if available < payloadLength {
                 problem = EnrichError(
                     .truncated, input: name,
-                    detail: "the JPEG ends inside a segment at byte \(position) (\(payloadLength) bytes announced, \(available) present)")
+                    detail:
+                        "the JPEG ends inside a segment at byte \(position) (\(payloadLength) bytes announced, \(available) present)"
+                )
                 break
             }
             position = payload + payloadLength
@@ -137,19 +144,26 @@ enum ExifContainers {
         var position = 8
         for _ in 0..<maxSegments {
             guard let header = try source.readExactly(at: position, count: 8) else {
-                return Scan(error: EnrichError(.truncated, input: name, detail: "the PNG ends inside a chunk header at byte \(position)"), format: "PNG")
+                return Scan(
+                    error: EnrichError(
+                        .truncated, input: name, detail: "the PNG ends inside a chunk header at byte \(position)"),
+                    format: "PNG")
             }
             let length = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
             let type = String(decoding: header[4..<8], as: UTF8.self)
             if type == "IEND" { break }
             if type == "eXIf" {
                 guard length <= maxPayload, let bytes = try source.readExactly(at: position + 8, count: length) else {
-                    return Scan(error: EnrichError(.truncated, input: name, detail: "the PNG eXIf chunk (\(length) bytes) is cut short"), format: "PNG")
+                    return Scan(
+                        error: EnrichError(
+                            .truncated, input: name, detail: "the PNG eXIf chunk (\(length) bytes) is cut short"),
+                        format: "PNG")
                 }
                 let skip = bytes.starts(with: Array("Exif".utf8) + [0, 0]) ? 6 : 0
                 let tiff = Array(bytes[skip...])
                 let location = Location(
-                    source: MemoryByteSource(tiff), base: 0, length: tiff.count, kind: .app1, fileBase: position + 8 + skip)
+                    source: MemoryByteSource(tiff), base: 0, length: tiff.count, kind: .app1,
+                    fileBase: position + 8 + skip)
                 return Scan(location: location, format: "PNG")
             }
             position += 12 + length
@@ -166,12 +180,16 @@ enum ExifContainers {
             let length = Int(header[4]) | Int(header[5]) << 8 | Int(header[6]) << 16 | Int(header[7]) << 24
             if Array(header[0..<4]) == Array("EXIF".utf8) {
                 guard length <= maxPayload, let bytes = try source.readExactly(at: position + 8, count: length) else {
-                    return Scan(error: EnrichError(.truncated, input: name, detail: "the WebP EXIF chunk (\(length) bytes) is cut short"), format: "WebP")
+                    return Scan(
+                        error: EnrichError(
+                            .truncated, input: name, detail: "the WebP EXIF chunk (\(length) bytes) is cut short"),
+                        format: "WebP")
                 }
                 let skip = bytes.starts(with: Array("Exif".utf8) + [0, 0]) ? 6 : 0
                 let tiff = Array(bytes[skip...])
                 let location = Location(
-                    source: MemoryByteSource(tiff), base: 0, length: tiff.count, kind: .app1, fileBase: position + 8 + skip)
+                    source: MemoryByteSource(tiff), base: 0, length: tiff.count, kind: .app1,
+                    fileBase: position + 8 + skip)
                 return Scan(location: location, format: "WebP")
             }
             position += 8 + length + (length & 1)
@@ -183,15 +201,20 @@ enum ExifContainers {
 
     private static func mrw(_ source: any ExifByteSource, name: String) throws(EnrichError) -> Scan {
         guard let header = try source.readExactly(at: 4, count: 4) else {
-            return Scan(error: EnrichError(.truncated, input: name, detail: "the MRW header is cut short"), format: "MRW")
+            return Scan(
+                error: EnrichError(.truncated, input: name, detail: "the MRW header is cut short"), format: "MRW")
         }
-        let end = min(source.size, 8 + (Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])))
+        let end = min(
+            source.size, 8 + (Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])))
         var position = 8
         for _ in 0..<maxSegments where position + 8 <= end {
             guard let block = try source.readExactly(at: position, count: 8) else { break }
             let length = Int(block[4]) << 24 | Int(block[5]) << 16 | Int(block[6]) << 8 | Int(block[7])
             if Array(block[0..<4]) == [0, 0x54, 0x54, 0x57] {  // "\0TTW": the TIFF block
-                return Scan(location: Location(source: source, base: position + 8, length: length, kind: .mrw, fileBase: position + 8), format: "MRW")
+                return Scan(
+                    location: Location(
+                        source: source, base: position + 8, length: length, kind: .mrw, fileBase: position + 8),
+                    format: "MRW")
             }
             position += 8 + length
         }
@@ -271,10 +294,13 @@ enum ExifContainers {
             let bytes = try source.readExactly(at: extent.offset, count: extent.length)
         else { return fail(.truncated, "the HEIF Exif item (\(extent.length) bytes at \(extent.offset)) is cut short") }
         let skip = Int(bytes[0]) << 24 | Int(bytes[1]) << 16 | Int(bytes[2]) << 8 | Int(bytes[3])
-        guard skip <= bytes.count - 4 else { return fail(.malformed, "the HEIF Exif item header offset is past its end") }
+        guard skip <= bytes.count - 4 else {
+            return fail(.malformed, "the HEIF Exif item header offset is past its end")
+        }
         let tiff = Array(bytes[(4 + skip)...])
         let location = Location(
-            source: MemoryByteSource(tiff), base: 0, length: tiff.count, kind: .app1, fileBase: extent.offset + 4 + skip)
+            source: MemoryByteSource(tiff), base: 0, length: tiff.count, kind: .app1, fileBase: extent.offset + 4 + skip
+        )
         return Scan(location: location, format: "HEIF")
     }
 
@@ -311,7 +337,8 @@ enum ExifContainers {
                 guard take(indexSize) != nil, let offset = take(offsetSize), let length = take(lengthSize) else {
                     return nil
                 }
-                if first == nil { first = (baseOffset + offset, length) }
+                // Sizes up to 8 bytes wide: add without trapping, the read below bounds-checks.
+                if first == nil { first = (baseOffset &+ offset, length) }
             }
             if id == itemID {
                 guard method == 0, let first else { return nil }

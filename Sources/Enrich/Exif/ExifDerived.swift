@@ -1,16 +1,16 @@
 /// Values photoseal derives from several tags: the signed position and the capture time.
 enum ExifDerived {
-    static func gps(_ value: (String) -> ExifValue?) -> ExifGPS? {
-        guard let latitude = value("GPS:GPSLatitude")?.doubleValue,
-            let longitude = value("GPS:GPSLongitude")?.doubleValue
+    static func gps(_ value: (String, String) -> ExifValue?) -> ExifGPS? {
+        guard let latitude = value("GPS", "GPSLatitude")?.doubleValue,
+            let longitude = value("GPS", "GPSLongitude")?.doubleValue
         else { return nil }
-        let south = value("GPS:GPSLatitudeRef")?.textValue?.uppercased().hasPrefix("S") == true
-        let west = value("GPS:GPSLongitudeRef")?.textValue?.uppercased().hasPrefix("W") == true
+        let south = value("GPS", "GPSLatitudeRef")?.textValue?.uppercased().hasPrefix("S") == true
+        let west = value("GPS", "GPSLongitudeRef")?.textValue?.uppercased().hasPrefix("W") == true
         let lat = south ? -latitude : latitude
         let lon = west ? -longitude : longitude
         guard lat.isFinite, lon.isFinite, abs(lat) <= 90, abs(lon) <= 180 else { return nil }
-        var altitude = value("GPS:GPSAltitude")?.doubleValue
-        if let metres = altitude, case .integer(1) = value("GPS:GPSAltitudeRef") ?? .integer(0) {
+        var altitude = value("GPS", "GPSAltitude")?.doubleValue
+        if let metres = altitude, case .integer(1) = value("GPS", "GPSAltitudeRef") ?? .integer(0) {
             altitude = -metres
         }
         if let metres = altitude, !metres.isFinite { altitude = nil }
@@ -18,49 +18,67 @@ enum ExifDerived {
     }
 
     /// `YYYY-MM-DDTHH:MM:SS[.f]Z` from GPSDateStamp and GPSTimeStamp, when both are sane.
-    static func gpsTime(_ value: (String) -> ExifValue?) -> String? {
-        guard let date = value("GPS:GPSDateStamp")?.textValue?.trimmingSpaces(),
-            let time = value("GPS:GPSTimeStamp")?.textValue, let day = isoDate(date), validTime(time)
+    static func gpsTime(_ value: (String, String) -> ExifValue?) -> String? {
+        guard let date = value("GPS", "GPSDateStamp")?.textValue?.trimmingSpaces(),
+            let time = value("GPS", "GPSTimeStamp")?.textValue, let day = isoDate(Array(date.utf8)),
+            validTime(Array(time.utf8))
         else { return nil }
         return day + "T" + time + "Z"
     }
 
     /// DateTimeOriginal with SubSecTimeOriginal and OffsetTimeOriginal, in ISO 8601 form.
-    static func dateTimeOriginal(_ value: (String) -> ExifValue?) -> String? {
-        guard let stamp = value("ExifIFD:DateTimeOriginal")?.textValue?.trimmingSpaces() else { return nil }
-        let parts = stamp.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, let day = isoDate(String(parts[0])), validTime(String(parts[1])) else { return nil }
-        var result = day + "T" + parts[1]
-        if let sub = value("ExifIFD:SubSecTimeOriginal").map({ $0.exiftoolText.trimmingSpaces() }),
-            !sub.isEmpty, sub.allSatisfy(\.isNumber)
+    static func dateTimeOriginal(_ value: (String, String) -> ExifValue?) -> String? {
+        guard let stamp = value("ExifIFD", "DateTimeOriginal")?.textValue?.trimmingSpaces() else { return nil }
+        let bytes = Array(stamp.utf8)
+        guard bytes.count >= 19, bytes[10] == 0x20, let day = isoDate(Array(bytes[0..<10])),
+            validTime(Array(bytes[11...]))
+        else { return nil }
+        var result = day + "T" + String(decoding: bytes[11...], as: UTF8.self)
+        if let sub = value("ExifIFD", "SubSecTimeOriginal").map({ $0.exiftoolText.trimmingSpaces() }),
+            !sub.isEmpty, sub.utf8.allSatisfy(isDigit)
         {
             result += "." + sub
         }
-        if let offset = value("ExifIFD:OffsetTimeOriginal")?.textValue?.trimmingSpaces(), validOffset(offset) {
-            result += offset
+        if let offset = value("ExifIFD", "OffsetTimeOriginal")?.textValue?.trimmingSpaces() {
+            let o = Array(offset.utf8)
+            if o.count == 6, o[0] == 0x2B || o[0] == 0x2D, o[3] == 0x3A, [1, 2, 4, 5].allSatisfy({ isDigit(o[$0]) }) {
+                result += offset
+            }
         }
         return result
     }
 
-    private static func isoDate(_ text: String) -> String? {
-        let fields = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard fields.count == 3, let year = Int(fields[0]), let month = Int(fields[1]), let day = Int(fields[2]),
-            fields[0].count == 4, (1...12).contains(month), (1...31).contains(day), year > 0
+    private static func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
+
+    /// The number in `bytes[range]` when every byte is a digit.
+    private static func number(_ bytes: [UInt8], _ range: Range<Int>) -> Int? {
+        var result = 0
+        for index in range {
+            guard isDigit(bytes[index]) else { return nil }
+            result = result * 10 + Int(bytes[index] - 0x30)
+        }
+        return result
+    }
+
+    /// `YYYY-MM-DD` from EXIF's `YYYY:MM:DD`, when it is a plausible date.
+    private static func isoDate(_ bytes: [UInt8]) -> String? {
+        guard bytes.count == 10, bytes[4] == 0x3A, bytes[7] == 0x3A, let year = number(bytes, 0..<4),
+            let month = number(bytes, 5..<7), let day = number(bytes, 8..<10), year > 0, (1...12).contains(month),
+            (1...31).contains(day)
         else { return nil }
-        return "\(fields[0])-\(fields[1])-\(fields[2])"
+        var out = bytes
+        out[4] = 0x2D
+        out[7] = 0x2D
+        return String(decoding: out, as: UTF8.self)
     }
 
-    private static func validTime(_ text: String) -> Bool {
-        let fields = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard fields.count == 3, let hours = Int(fields[0]), let minutes = Int(fields[1]),
-            let seconds = Double(fields[2]), fields[0].count == 2, fields[1].count == 2
+    /// Whether `HH:MM:SS[.fff]` is a plausible time of day.
+    private static func validTime(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 8, bytes[2] == 0x3A, bytes[5] == 0x3A, let hours = number(bytes, 0..<2),
+            let minutes = number(bytes, 3..<5), let seconds = number(bytes, 6..<8), hours <= 23, minutes <= 59,
+            seconds <= 60
         else { return false }
-        return (0...23).contains(hours) && (0...59).contains(minutes) && seconds >= 0 && seconds < 61
-    }
-
-    private static func validOffset(_ text: String) -> Bool {
-        let scalars = Array(text.unicodeScalars)
-        guard scalars.count == 6, scalars[0] == "+" || scalars[0] == "-", scalars[3] == ":" else { return false }
-        return [1, 2, 4, 5].allSatisfy { ("0"..."9").contains(scalars[$0]) }
+        if bytes.count == 8 { return true }
+        return bytes[8] == 0x2E && bytes.count > 9 && bytes[9...].allSatisfy(isDigit)
     }
 }

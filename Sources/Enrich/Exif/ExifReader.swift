@@ -17,7 +17,7 @@ public enum ExifReader {
             let source = try FileByteSource(path: path, name: path)
             return read(source: source, name: path)
         } catch {
-            return ExifReport(file: path, tags: [], error: error)
+            return ExifReport(file: path, entries: [], error: error)
         }
     }
 
@@ -31,7 +31,7 @@ public enum ExifReader {
     }
 
     static func read(source: any ExifByteSource, name: String) -> ExifReport {
-        var report = ExifReport(file: name, tags: [], error: nil)
+        var report = ExifReport(file: name, entries: [], error: nil)
         do {
             let scan = try ExifContainers.scan(source, name: name)
             guard let location = scan.location else {
@@ -55,12 +55,26 @@ public enum ExifReader {
                     }
                 }
             } catch { walkError = error }
-            report.tags = walker.tags
+            report.entries = walker.tags
             report.exifOffset = location.fileBase
             report.makerNote = walker.makerNote
             report.error = walkError ?? walker.error ?? scan.error
-            report.gps = ExifDerived.gps(walker.value)
-            report.dateTimeOriginal = ExifDerived.dateTimeOriginal(walker.value)
+            // One pass picks the few tags the derived values need (lookups by name are slow).
+            var picked: [ExifEntry] = []
+            for entry in walker.tags where entry.group == "GPS" || entry.group == "ExifIFD" {
+                switch entry.name {
+                case "GPSLatitude", "GPSLongitude", "GPSLatitudeRef", "GPSLongitudeRef", "GPSAltitude",
+                    "GPSAltitudeRef", "GPSDateStamp", "GPSTimeStamp", "DateTimeOriginal", "SubSecTimeOriginal",
+                    "OffsetTimeOriginal":
+                    picked.append(entry)
+                default: break
+                }
+            }
+            let lookup: (String, String) -> ExifValue? = { group, name in
+                picked.first(where: { $0.name == name && $0.group == group })?.value
+            }
+            report.gps = ExifDerived.gps(lookup)
+            report.dateTimeOriginal = ExifDerived.dateTimeOriginal(lookup)
         } catch {
             report.error = error
         }

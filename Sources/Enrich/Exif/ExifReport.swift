@@ -10,13 +10,29 @@ public struct ExifGPS: Sendable, Hashable {
     public var time: String?
 }
 
+/// One tag as read: exiftool's family-1 group, its tag name, and the value.
+public struct ExifEntry: Sendable, Hashable {
+    /// The family-1 group (`IFD0`, `ExifIFD`, `GPS`, `InteropIFD`, `IFD1`, `SubIFD`, ...).
+    public var group: String
+    /// exiftool's tag name (`Make`, `FNumber`, `Exif_0xc5d9` for unknown tags).
+    public var name: String
+    /// The value, as `exiftool -n` gives it.
+    public var value: ExifValue
+
+    /// `Group:Tag`, as `exiftool -G1` keys it.
+    public var key: String { group + ":" + name }
+}
+
 /// Everything photoseal read from one file's EXIF: tags, derived values and the first fault.
 public struct ExifReport: Sendable {
     /// The file name or path as the caller gave it.
     public var file: String
-    /// Tags in file order, keyed `Group:Tag` with exiftool's family-1 group and tag names
+    /// Tags in file order, named with exiftool's family-1 group and tag names
     /// (`IFD0:Make`, `ExifIFD:FNumber`, `GPS:GPSLatitude`); values as `exiftool -n` gives them.
-    public var tags: [(key: String, value: ExifValue)]
+    public var entries: [ExifEntry]
+
+    /// The tags as `Group:Tag` keys and values, in file order.
+    public var tags: [(key: String, value: ExifValue)] { entries.map { ($0.key, $0.value) } }
     /// The position, when the file has a latitude and a longitude in range.
     public var gps: ExifGPS?
     /// When the photo was taken, as ISO 8601 local time with fraction and offset when present
@@ -34,35 +50,47 @@ public struct ExifReport: Sendable {
 
     /// The value of one tag by its `Group:Tag` key.
     public subscript(key: String) -> ExifValue? {
-        tags.first(where: { $0.key == key })?.value
+        let parts = key.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2 else { return nil }
+        return entries.first(where: { $0.name == parts[1] && $0.group == parts[0] })?.value
     }
 
     /// The report as the JSON object `photoseal exif --json` prints for the file (and the
     /// pipeline seals as `sealed.exif`), with a stable key order:
     /// `{"file":…,"tags":{…},"gps":{"lat":…,"lon":…,"alt":…,"time":…} or null,"error":null or "…"}`.
     public func jsonObject() -> String {
-        var out = "{\"file\":"
+        var out: [UInt8] = []
+        out.reserveCapacity(128 + entries.count * 48)
+        out += #"{"file":"#.utf8
         JSONWriter.string(file, into: &out)
-        out += ",\"tags\":{"
-        for (index, tag) in tags.enumerated() {
-            if index > 0 { out += "," }
-            JSONWriter.string(tag.key, into: &out)
-            out += ":"
-            tag.value.writeJSON(into: &out)
+        out += #","tags":{"#.utf8
+        for (index, entry) in entries.enumerated() {
+            // Group and tag names are ASCII letters, digits, '_' and '-': nothing to escape.
+            out += (index > 0 ? #",""# : #"""#).utf8
+            out += entry.group.utf8
+            out.append(UInt8(ascii: ":"))
+            out += entry.name.utf8
+            out += #"":"#.utf8
+            entry.value.writeJSON(into: &out)
         }
-        out += "},\"gps\":"
+        out += #"},"gps":"#.utf8
         if let gps {
-            out += "{\"lat\":" + JSONWriter.number(gps.latitude) + ",\"lon\":" + JSONWriter.number(gps.longitude)
-            out += ",\"alt\":" + (gps.altitude.map(JSONWriter.number) ?? "null") + ",\"time\":"
-            if let time = gps.time { JSONWriter.string(time, into: &out) } else { out += "null" }
-            out += "}"
+            out += #"{"lat":"#.utf8
+            out += JSONWriter.number(gps.latitude).utf8
+            out += #","lon":"#.utf8
+            out += JSONWriter.number(gps.longitude).utf8
+            out += #","alt":"#.utf8
+            out += (gps.altitude.map(JSONWriter.number) ?? "null").utf8
+            out += #","time":"#.utf8
+            if let time = gps.time { JSONWriter.string(time, into: &out) } else { out += "null".utf8 }
+            out.append(UInt8(ascii: "}"))
         } else {
-            out += "null"
+            out += "null".utf8
         }
-        out += ",\"error\":"
-        if let error { JSONWriter.string(error.description, into: &out) } else { out += "null" }
-        out += "}"
-        return out
+        out += #","error":"#.utf8
+        if let error { JSONWriter.string(error.description, into: &out) } else { out += "null".utf8 }
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A JSON array of reports, one object per line, as `photoseal exif --json` prints it.

@@ -111,54 +111,53 @@ enum ExifTags {
 
     // MARK: Values
 
-    /// Decodes raw value bytes the way `exiftool -n` prints them; nil drops the tag.
+    /// Which of exiftool's tables names an IFD's tags.
+    enum Table {
+        case main, gps, panasonicRaw
+    }
+
+    /// Decodes raw value bytes the way `exiftool -n` prints them. Conversions are chosen by
+    /// tag id (this runs for every tag); `name` only matters for the context-named offset tags.
     static func convert(
-        tag: Int, name: String, gps: Bool, format fileFormat: Int, overrideFormat: ExifFormat?, raw: [UInt8],
+        tag: Int, name: String, table: Table, format fileFormat: Int, overrideFormat: ExifFormat?, raw: [UInt8],
         little: Bool
-    ) -> ExifValue? {
+    ) -> ExifValue {
         let format = overrideFormat?.tiffType ?? fileFormat
-        if !gps {
-            switch name {
-            case "UserComment":
-                return .text(exifText(raw, little: little))
-            case "XPTitle", "XPComment", "XPAuthor", "XPKeywords", "XPSubject":
-                return .text(utf16(raw, little: true))
-            case "ExifVersion", "FlashpixVersion", "InteropVersion":
-                if format == 7 { return .text(latin1OrUTF8(stripTrailingNULs(raw))) }
-            case "CFAPattern" where tag == 0xA302:
-                return cfaPattern(raw, little: little)
-            case "Copyright":
-                return .text(copyright(raw))
-            case "RawDataUniqueID":
-                return .text(hex(raw).uppercased())
-            case "PreviewSettingsDigest", "RawImageDigest", "OriginalRawFileDigest", "NewRawImageDigest":
-                return .text(hex(raw))
-            default: break
-            }
-        } else if name == "GPSProcessingMethod" || name == "GPSAreaInformation" {
+        switch (table, tag) {
+        case (.main, 0x9286), (.gps, 0x1B), (.gps, 0x1C):  // UserComment, GPSProcessingMethod, GPSAreaInformation
             return .text(exifText(raw, little: little))
+        case (.main, 0x9C9B...0x9C9F):  // XPTitle, XPComment, XPAuthor, XPKeywords, XPSubject
+            return .text(utf16(raw, little: true))
+        case (.main, 0x9000), (.main, 0xA000), (.main, 0x0002):  // ExifVersion, FlashpixVersion, InteropVersion
+            if format == 7 { return .text(latin1OrUTF8(stripTrailingNULs(raw))) }
+        case (.main, 0xA302):  // CFAPattern
+            return cfaPattern(raw, little: little)
+        case (.main, 0x8298):  // Copyright
+            return .text(copyright(raw))
+        case (.main, 0xC65D):  // RawDataUniqueID
+            return .text(hex(raw).uppercased())
+        case (.main, 0xC719), (.main, 0xC71C), (.main, 0xC71D), (.main, 0xC7A7):  // DNG digests
+            return .text(hex(raw))
+        default: break
         }
         // exiftool reads a single UNDEFINED byte as a number, judged by the type in the file.
         if fileFormat == 7, raw.count == 1 { return .integer(Int64(raw[0])) }
-        var value = decode(format: format, raw: raw, little: little)
-        if gps {
-            switch name {
-            case "GPSLatitude", "GPSLongitude", "GPSDestLatitude", "GPSDestLongitude":
-                value = degrees(value)
-            case "GPSTimeStamp":
-                value = timeStamp(value)
-            default: break
-            }
-            return value
-        }
-        switch name {
-        case "ShutterSpeedValue":
+        let value = decode(format: format, raw: raw, little: little)
+        switch (table, tag) {
+        case (.gps, 0x02), (.gps, 0x04), (.gps, 0x14), (.gps, 0x16):  // latitudes and longitudes
+            return degrees(value)
+        case (.gps, 0x07):  // GPSTimeStamp
+            return timeStamp(value)
+        case (.main, 0x9201):  // ShutterSpeedValue
             guard let apex = value.doubleValue else { return .integer(0) }
             return abs(apex) < 100 ? .number(pow2(-apex)) : .integer(0)
-        case "ApertureValue", "MaxApertureValue":
+        case (.main, 0x9202), (.main, 0x9205):  // ApertureValue, MaxApertureValue
             guard let apex = value.doubleValue else { return value }
             return .number(pow2(apex / 2))
-        case "StripOffsets", "StripByteCounts", "TileOffsets", "TileByteCounts", "FreeOffsets", "FreeByteCounts":
+        case (.main, 0x111), (.main, 0x117), (.panasonicRaw, 0x111), (.panasonicRaw, 0x117), (.main, 0x120),
+            (.main, 0x121), (.main, 0x144), (.main, 0x145):
+            // Strip/tile/free offsets and counts longer than 32 characters become binary data.
+            guard name.hasPrefix("Strip") || name.hasPrefix("Tile") || name.hasPrefix("Free") else { return value }
             let text = value.exiftoolText
             return text.utf8.count > 32 ? .binary(text.utf8.count) : value
         default:
@@ -179,6 +178,7 @@ enum ExifTags {
         default: break
         }
         guard let width = TIFFWalker.formatWidth(format) else { return .binary(raw.count) }
+        if raw.count == width { return number(format: format, raw: raw, at: 0, little: little) }
         var values: [ExifValue] = []
         values.reserveCapacity(raw.count / width)
         var at = 0
@@ -233,6 +233,7 @@ enum ExifTags {
 
     /// UTF-8 when valid, else Latin-1 (old cameras write Latin-1 text).
     static func latin1OrUTF8(_ bytes: [UInt8]) -> String {
+        if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         if let text = String(validating: bytes, as: UTF8.self) { return text }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
     }
@@ -354,7 +355,8 @@ enum ExifTags {
         let m = numbers.count > 1 ? numbers[1] : 0
         let s = numbers.count > 2 ? numbers[2] : 0
         var total = (h * 60 + m) * 60 + s
-        guard total.isFinite, abs(total) < 1e12 else { return .text("") }
+        // A time of day is never negative (a fuzzed SRATIONAL could be) nor astronomically large.
+        guard total.isFinite, total >= 0, total < 1e12 else { return .text("") }
         var hours = Int((total / 3600).rounded(.towardZero))
         total -= Double(hours) * 3600
         var minutes = Int((total / 60).rounded(.towardZero))
@@ -371,8 +373,8 @@ enum ExifTags {
             }
         } else {
             let whole = Int64(nanos / 1e9)
-            var fraction = String(Int64(nanos) - whole * 1_000_000_000)
-            fraction = String(repeating: "0", count: 9 - fraction.count) + fraction
+            var fraction = String(max(0, min(999_999_999, Int64(nanos) - whole * 1_000_000_000)))
+            fraction = String(repeating: "0", count: max(0, 9 - fraction.count)) + fraction
             while fraction.hasSuffix("0") { fraction.removeLast() }
             secondsText = (whole < 10 ? "0" : "") + String(whole)
             if !fraction.isEmpty { secondsText += "." + fraction }

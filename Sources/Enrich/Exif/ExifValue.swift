@@ -56,18 +56,18 @@ public enum ExifValue: Sendable, Hashable {
         }
     }
 
-    func writeJSON(into out: inout String) {
+    func writeJSON(into out: inout [UInt8]) {
         switch self {
-        case .integer(let value): out += String(value)
-        case .number(let value): out += JSONWriter.number(value)
+        case .integer(let value): out += String(value).utf8
+        case .number(let value): out += JSONWriter.number(value).utf8
         case .text(let text): JSONWriter.string(text, into: &out)
         case .list(let values):
-            out += "["
+            out.append(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
-                if index > 0 { out += "," }
+                if index > 0 { out.append(UInt8(ascii: ",")) }
                 value.writeJSON(into: &out)
             }
-            out += "]"
+            out.append(UInt8(ascii: "]"))
         case .binary(let count): JSONWriter.string(Self.binaryPlaceholder(count), into: &out)
         }
     }
@@ -84,26 +84,47 @@ enum JSONWriter {
         return "\(value)"
     }
 
-    /// Appends `text` as a JSON string literal.
-    static func string(_ text: String, into out: inout String) {
-        out += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F || scalar.value == 0x2028 || scalar.value == 0x2029 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
+    /// Appends `text` as a JSON string literal (UTF-8 bytes).
+    static func string(_ text: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        let start = out.count
+        out += text.utf8
+        var clean = true
+        var index = start
+        while index < out.count {
+            let byte = out[index]
+            // Control characters, quote, backslash, DEL, and U+2028/U+2029 (E2 80 A8/A9).
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F
+                || (byte == 0xE2 && index + 2 < out.count && out[index + 1] == 0x80
+                    && (out[index + 2] == 0xA8 || out[index + 2] == 0xA9))
+            {
+                clean = false
+                break
+            }
+            index += 1
+        }
+        if !clean {
+            out.removeSubrange(start...)
+            let hex = Array("0123456789abcdef".utf8)
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += [0x5C, 0x22]
+                case "\\": out += [0x5C, 0x5C]
+                case "\n": out += [0x5C, 0x6E]
+                case "\r": out += [0x5C, 0x72]
+                case "\t": out += [0x5C, 0x74]
+                default:
+                    let value = scalar.value
+                    if value < 0x20 || value == 0x7F || value == 0x2028 || value == 0x2029 {
+                        out += [0x5C, 0x75]
+                        for shift in [12, 8, 4, 0] { out.append(hex[Int(value >> UInt32(shift)) & 15]) }
+                    } else {
+                        out += String(scalar).utf8
+                    }
                 }
             }
         }
-        out += "\""
+        out.append(UInt8(ascii: "\""))
     }
 }
 

@@ -40,8 +40,11 @@ final class TIFFWalker {
     private var budget = ExifBudget()
     private var visited: Set<Int> = []
 
-    private(set) var tags: [(key: String, value: ExifValue)] = []
-    private var index: [String: Int] = [:]
+    private(set) var tags: [ExifEntry] = []
+    /// (group, tag id) pairs already added, so that a repeated tag keeps its first value.
+    private var seen: Set<Int> = []
+    private var groupIDs: [String: Int] = [:]
+    private var lastGroup: (name: String, id: Int) = ("", -1)
     private(set) var error: EnrichError?
     private(set) var byteOrder: String?
     private(set) var makerNote: (offset: Int, length: Int)?
@@ -52,6 +55,8 @@ final class TIFFWalker {
 
     init(source: any ExifByteSource, base: Int, limit: Int, name: String, kind: TIFFKind, fileBase: Int) {
         self.fileBase = fileBase
+        tags.reserveCapacity(64)
+        seen.reserveCapacity(64)
         self.source = source
         self.base = base
         self.limit = max(0, min(limit, source.size - base))
@@ -64,21 +69,37 @@ final class TIFFWalker {
         if error == nil { error = EnrichError(code, input: name, detail: detail) }
     }
 
-    private func add(_ group: String, _ tag: String, _ value: ExifValue) {
-        let key = group + ":" + tag
-        if index[key] == nil {
-            index[key] = tags.count
-            tags.append((key, value))
+    /// Adds a tag unless its group already has it; `id` is the tag id, or a number above
+    /// 0xFFFF for the data tags photoseal derives (ThumbnailImage, ...).
+    private func add(_ group: String, _ id: Int, _ name: String, _ value: ExifValue) {
+        if seen.insert(groupID(group) << 20 | id).inserted {
+            tags.append(ExifEntry(group: group, name: name, value: value))
         }
     }
 
-    func value(_ key: String) -> ExifValue? { index[key].map { tags[$0].value } }
+    /// A small number for each group name, so that (group, tag) pairs hash as integers.
+    private func groupID(_ group: String) -> Int {
+        if lastGroup.name == group { return lastGroup.id }
+        let id: Int
+        if let known = groupIDs[group] {
+            id = known
+        } else {
+            id = groupIDs.count
+            groupIDs[group] = id
+        }
+        lastGroup = (group, id)
+        return id
+    }
+
+    func value(_ group: String, _ name: String) -> ExifValue? {
+        tags.first(where: { $0.name == name && $0.group == group })?.value
+    }
 
     /// Adds the tags of another walk that this one lacks (first reading wins, as in exiftool's JSON).
     func merge(_ other: TIFFWalker) {
-        for (key, value) in other.tags where index[key] == nil {
-            index[key] = tags.count
-            tags.append((key, value))
+        var keys = Set(tags.map(\.key))
+        for entry in other.tags where keys.insert(entry.key).inserted {
+            tags.append(entry)
         }
         if error == nil { error = other.error }
     }
@@ -184,7 +205,8 @@ final class TIFFWalker {
             let format = u16(entries, at + 2)
             let itemCount = u32(entries, at + 4)
             guard let width = Self.formatWidth(format) else {
-                fail(.malformed, "\(group) entry \(number) (tag 0x\(String(tag, radix: 16))) has invalid type \(format)")
+                fail(
+                    .malformed, "\(group) entry \(number) (tag 0x\(String(tag, radix: 16))) has invalid type \(format)")
                 // exiftool treats a bad first entry as a corrupt IFD.
                 if number == 0 { return nil }
                 continue
@@ -193,7 +215,8 @@ final class TIFFWalker {
             let inline = !overflow && size <= 4
             let valueOffset = inline ? offset + 2 + at + 8 : u32(entries, at + 8)
             let entry = IFDEntry(
-                tag: tag, format: format, count: itemCount, size: overflow ? Int.max : size, valueOffset: valueOffset)
+                tag: tag, format: format, count: itemCount, size: overflow ? Int.max : size, valueOffset: valueOffset,
+                inline: inline ? Array(entries[(at + 8)..<(at + 8 + size)]) : nil)
             if let sub = try handle(entry, context: &context, entryIndex: number) {
                 pending.append(contentsOf: sub)
             }
@@ -205,6 +228,14 @@ final class TIFFWalker {
         let nextAt = offset + 2 + count * 12
         guard readable == count, let nextBytes = try bytes(at: nextAt, count: 4) else { return 0 }
         return u32(nextBytes, 0)
+    }
+
+    /// Tags whose names depend on context and whose values are offsets or lengths of data.
+    static func isOffsetTagID(_ tag: Int) -> Bool {
+        switch tag {
+        case 0x111, 0x117, 0x120, 0x144, 0x201, 0x202: true
+        default: false
+        }
     }
 
     static func formatWidth(_ format: Int) -> Int? {
@@ -223,6 +254,8 @@ final class TIFFWalker {
         var count: Int
         var size: Int
         var valueOffset: Int
+        /// The value bytes when they fit in the entry itself (4 bytes or fewer).
+        var inline: [UInt8]?
     }
 
     struct IFDContext {
@@ -258,7 +291,7 @@ final class TIFFWalker {
                 }
             case 0x927C:
                 makerNote = (entry.valueOffset, entry.size)
-                add(group, "MakerNote", .binary(entry.size))
+                add(group, entry.tag, "MakerNote", .binary(entry.size))
                 return nil
             default: break
             }
@@ -266,7 +299,8 @@ final class TIFFWalker {
         let panasonic = kind == .rw2 && group == "IFD0"
         let table = context.gps ? ExifTags.gps : panasonic ? ExifTags.panasonicRaw : ExifTags.main
         // 0xC634 has several exiftool names by maker; in DNG it is the private data block.
-        let info = entry.tag == 0xC634 && !context.gps ? ExifTagInfo("DNGPrivateData", binary: true) : table[UInt16(entry.tag)]
+        let info =
+            entry.tag == 0xC634 && !context.gps ? ExifTagInfo("DNGPrivateData", binary: true) : table[UInt16(entry.tag)]
         let tagName: String
         if context.gps {
             tagName = info?.name ?? ExifTags.unknownName(entry.tag, prefix: "GPS")
@@ -281,54 +315,62 @@ final class TIFFWalker {
                 return nil
             }
             if panasonic, entry.tag == 0x2E { embeddedJPEG = (base + entry.valueOffset, entry.size) }
-            add(group, tagName, .binary(entry.size))
+            add(group, entry.tag, tagName, .binary(entry.size))
             return nil
         }
         guard entry.size <= limit, entry.valueOffset >= 0, entry.valueOffset <= limit - entry.size else {
-            let what = entry.size > limit ? "count \(entry.count) is larger than the data" : "value offset is past the end"
+            let what =
+                entry.size > limit ? "count \(entry.count) is larger than the data" : "value offset is past the end"
             fail(.truncated, "\(group):\(tagName) \(what)")
             return nil
         }
         let unknownLarge = info == nil && entry.count > 500 && entry.format != 2 && entry.format != 7
         if unknownLarge || entry.size > budget.maxValueBytes || entry.size > budget.valueBytes {
             if entry.format == 2 || entry.format == 7 || unknownLarge == false {
-                add(group, tagName, .binary(entry.size))
+                add(group, entry.tag, tagName, .binary(entry.size))
             } else {
                 let formatName = ExifTags.formatNames[entry.format]
-                add(group, tagName, .text("(large array of \(entry.count) \(formatName) values)"))
+                add(group, entry.tag, tagName, .text("(large array of \(entry.count) \(formatName) values)"))
             }
             if entry.size > budget.valueBytes { fail(.limitExceeded, "tag values larger than 8 MiB in total") }
             return nil
         }
         budget.valueBytes -= entry.size
-        guard let raw = try bytes(at: entry.valueOffset, count: entry.size) else {
-            fail(.truncated, "\(group):\(tagName) value is past the end of the data")
-            return nil
+        let raw: [UInt8]
+        if let inline = entry.inline {
+            raw = inline
+        } else {
+            guard let read = try bytes(at: entry.valueOffset, count: entry.size) else {
+                fail(.truncated, "\(group):\(tagName) value is past the end of the data")
+                return nil
+            }
+            raw = read
         }
-        let value = ExifTags.convert(
-            tag: entry.tag, name: tagName, gps: context.gps, format: entry.format, overrideFormat: info?.format,
-            raw: raw, little: little)
-        guard var value else { return nil }
-        if let data = ExifTags.dataTag(forStart: tagName) {
-            context.offsets[data] = firstInteger(value).map(Int.init)
-        } else if let data = ExifTags.dataTag(forLength: tagName) {
-            context.lengths[data] = firstInteger(value).map(Int.init)
+        var value = ExifTags.convert(
+            tag: entry.tag, name: tagName, table: context.gps ? .gps : panasonic ? .panasonicRaw : .main,
+            format: entry.format, overrideFormat: info?.format, raw: raw, little: little)
+        if !context.gps, Self.isOffsetTagID(entry.tag) {
+            if let data = ExifTags.dataTag(forStart: tagName) {
+                context.offsets[data] = firstInteger(value).map(Int.init)
+            } else if let data = ExifTags.dataTag(forLength: tagName) {
+                context.lengths[data] = firstInteger(value).map(Int.init)
+            }
+            if fileBase != 0, ExifTags.isOffset(tagName) { value = value.shifted(by: fileBase) }
         }
-        if !context.gps, fileBase != 0, ExifTags.isOffset(tagName) { value = value.shifted(by: fileBase) }
         switch (entry.tag, context.gps) {
         case (0x103, false): context.compression = firstInteger(value)
         case (0xFE, false): context.subfileType = firstInteger(value)
         case (0x110, false): if case .text(let text) = value { model = text }
         default: break
         }
-        add(group, tagName, value)
+        add(group, entry.tag, tagName, value)
         return nil
     }
 
     /// exiftool adds ThumbnailImage, PreviewImage and JpgFromRaw when start and length point
     /// at data that is really there; photoseal reports their size the same way.
     private func addDataTags(_ context: IFDContext) {
-        addThumbnailTIFF(context.group)
+        if context.subfileType == 1, context.compression == 1 { addThumbnailTIFF(context.group) }
         for (data, start) in context.offsets.sorted(by: { $0.key < $1.key }) {
             guard let length = context.lengths[data], length > 0 else { continue }
             // Offsets of these tags are relative to the TIFF header, like every other offset.
@@ -336,7 +378,7 @@ final class TIFFWalker {
                 fail(.truncated, "\(context.group):\(data) (\(length) bytes at \(start)) runs past the end of the data")
                 continue
             }
-            add(context.group, data, .binary(length))
+            add(context.group, 0x10000 + data.utf8.count, data, .binary(length))
         }
     }
 
@@ -347,7 +389,7 @@ final class TIFFWalker {
     /// that TIFF would have, computed the same way (header, 15 entries, values, strips).
     private func addThumbnailTIFF(_ group: String) {
         func integers(_ tag: String) -> [Int]? {
-            switch value(group + ":" + tag) {
+            switch value(group, tag) {
             case .integer(let number): [Int(number)]
             case .list(let values):
                 values.compactMap { if case .integer(let number) = $0 { Int(number) } else { nil } }
@@ -361,11 +403,19 @@ final class TIFFWalker {
             let rowsPerStrip = integers("RowsPerStrip")?.first, let counts = integers("StripByteCounts"),
             offsets.count == counts.count
         else { return }
-        let rowBytes = bits.reduce(0) { $0 + width * (($1 + 7) / 8) }
+        // Values come from the file: every product is checked for overflow.
+        var rowBytes = 0
+        for sample in bits {
+            let (bytes, overflow) = width.multipliedReportingOverflow(by: (sample + 7) / 8)
+            guard !overflow, bytes <= limit, rowBytes <= limit else { return }
+            rowBytes += bytes
+        }
+        let (strip, overflow) = rowBytes.multipliedReportingOverflow(by: rowsPerStrip)
+        guard !overflow else { return }
         var data = 0
         for (start, length) in zip(offsets, counts) {
             let relative = start - fileBase
-            guard length == rowBytes * rowsPerStrip, relative >= 0, length <= limit, relative <= limit - length else {
+            guard length == strip, relative >= 0, length <= limit, relative <= limit - length, data <= limit else {
                 return
             }
             data += length
@@ -374,7 +424,7 @@ final class TIFFWalker {
         // Header 8, entry count 2, 15 entries, next-IFD 4; X/YResolution rationals and a
         // BitsPerSample of 3+ values live outside the entries.
         let values = 16 + (bits.count * 2 > 4 ? bits.count * 2 : 0)
-        add(group, "ThumbnailTIFF", .binary(8 + 2 + 15 * 12 + 4 + values + data))
+        add(group, 0x20000, "ThumbnailTIFF", .binary(8 + 2 + 15 * 12 + 4 + values + data))
     }
 
     private func firstInteger(_ value: ExifValue) -> Int64? {
