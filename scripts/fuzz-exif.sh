@@ -11,10 +11,13 @@ mkdir -p "$out/corpus" "$out/crashes"
 for f in Tests/EnrichTests/Fixtures/exif/images/*; do
     [ -s "$f" ] && head -c 65536 "$f" > "$out/corpus/$(basename "$f")"
 done
-sources=(Sources/Enrich/EnrichError.swift Sources/Enrich/Exif/*.swift)
+# Compile a snapshot of the sources, so that editing them meanwhile cannot break the build.
+rm -rf "$out/src" && mkdir -p "$out/src"
+cp Sources/Enrich/EnrichError.swift Sources/Enrich/Exif/*.swift Fuzz/ExifFuzz/main.swift "$out/src/"
+sources=("$out"/src/*.swift)
 swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name ExifFuzz \
     -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \
-    "${sources[@]}" Fuzz/ExifFuzz/main.swift -o "$out/exif-fuzz"
+    "${sources[@]}" -o "$out/exif-fuzz"
 set +e
 "$out/exif-fuzz" "$out/corpus" -max_total_time="$seconds" -max_len=65536 -timeout=5 -rss_limit_mb=2048 \
     -artifact_prefix="$out/crashes/" -print_final_stats=1 2> "$out/fuzz.log"

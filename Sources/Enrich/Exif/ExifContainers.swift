@@ -72,11 +72,14 @@ enum ExifContainers {
         var exif: [UInt8] = []
         var problem: EnrichError?
         for _ in 0..<maxSegments {
-            guard let marker = try source.readExactly(at: position, count: 2) else {
+            // Marker, length and a possible "Exif\0\0" identifier in one read.
+            let header = try source.read(at: position, count: 10)
+            guard header.count >= 2 else {
                 problem = EnrichError(
                     .truncated, input: name, detail: "the JPEG ends at byte \(position), before its image data")
                 break
             }
+            let marker = header
             guard marker[0] == 0xFF else {
                 problem = EnrichError(.malformed, input: name, detail: "no JPEG marker at byte \(position)")
                 break
@@ -91,12 +94,12 @@ enum ExifContainers {
                 position += 2
                 continue
             }
-            guard let lengthBytes = try source.readExactly(at: position + 2, count: 2) else {
+            guard header.count >= 4 else {
                 problem = EnrichError(
                     .truncated, input: name, detail: "the JPEG ends inside a segment header at byte \(position)")
                 break
             }
-            let length = Int(lengthBytes[0]) << 8 | Int(lengthBytes[1])
+            let length = Int(header[2]) << 8 | Int(header[3])
             guard length >= 2 else {
                 problem = EnrichError(
                     .malformed, input: name, detail: "JPEG segment at byte \(position) has length \(length)")
@@ -105,9 +108,9 @@ enum ExifContainers {
             let payload = position + 4
             let payloadLength = length - 2
             let available = max(0, min(payloadLength, source.size - payload))
-            if code == 0xE1, payloadLength >= 6,
-                let ident = try source.readExactly(at: payload, count: 6),
-                ident == [0x45, 0x78, 0x69, 0x66, 0, 0] || ident == [0x45, 0x78, 0x69, 0x66, 0, 0xFF]
+            if code == 0xE1, payloadLength >= 6, header.count == 10,
+                header[4...].elementsEqual([0x45, 0x78, 0x69, 0x66, 0, 0])
+                    || header[4...].elementsEqual([0x45, 0x78, 0x69, 0x66, 0, 0xFF])
             {
                 // Load the APP1 payload (at most 64 KiB) into memory: every offset is inside it.
                 let bytes = try source.read(at: payload + 6, count: max(0, available - 6))

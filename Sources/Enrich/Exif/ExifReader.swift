@@ -59,17 +59,7 @@ public enum ExifReader {
             report.exifOffset = location.fileBase
             report.makerNote = walker.makerNote
             report.error = walkError ?? walker.error ?? scan.error
-            // One pass picks the few tags the derived values need (lookups by name are slow).
-            var picked: [ExifEntry] = []
-            for entry in walker.tags where entry.group == "GPS" || entry.group == "ExifIFD" {
-                switch entry.name {
-                case "GPSLatitude", "GPSLongitude", "GPSLatitudeRef", "GPSLongitudeRef", "GPSAltitude",
-                    "GPSAltitudeRef", "GPSDateStamp", "GPSTimeStamp", "DateTimeOriginal", "SubSecTimeOriginal",
-                    "OffsetTimeOriginal":
-                    picked.append(entry)
-                default: break
-                }
-            }
+            let picked = walker.derivedInputs
             let lookup: (String, String) -> ExifValue? = { group, name in
                 picked.first(where: { $0.name == name && $0.group == group })?.value
             }

@@ -61,34 +61,34 @@ public struct ExifReport: Sendable {
     public func jsonObject() -> String {
         var out: [UInt8] = []
         out.reserveCapacity(128 + entries.count * 48)
-        out += #"{"file":"#.utf8
+        JSONWriter.append(#"{"file":"#, to: &out)
         JSONWriter.string(file, into: &out)
-        out += #","tags":{"#.utf8
+        JSONWriter.append(#","tags":{"#, to: &out)
         for (index, entry) in entries.enumerated() {
             // Group and tag names are ASCII letters, digits, '_' and '-': nothing to escape.
-            out += (index > 0 ? #",""# : #"""#).utf8
-            out += entry.group.utf8
+            JSONWriter.append((index > 0 ? #",""# : #"""#), to: &out)
+            JSONWriter.append(entry.group, to: &out)
             out.append(UInt8(ascii: ":"))
-            out += entry.name.utf8
-            out += #"":"#.utf8
+            JSONWriter.append(entry.name, to: &out)
+            JSONWriter.append(#"":"#, to: &out)
             entry.value.writeJSON(into: &out)
         }
-        out += #"},"gps":"#.utf8
+        JSONWriter.append(#"},"gps":"#, to: &out)
         if let gps {
-            out += #"{"lat":"#.utf8
-            out += JSONWriter.number(gps.latitude).utf8
-            out += #","lon":"#.utf8
-            out += JSONWriter.number(gps.longitude).utf8
-            out += #","alt":"#.utf8
-            out += (gps.altitude.map(JSONWriter.number) ?? "null").utf8
-            out += #","time":"#.utf8
-            if let time = gps.time { JSONWriter.string(time, into: &out) } else { out += "null".utf8 }
+            JSONWriter.append(#"{"lat":"#, to: &out)
+            JSONWriter.append(JSONWriter.number(gps.latitude), to: &out)
+            JSONWriter.append(#","lon":"#, to: &out)
+            JSONWriter.append(JSONWriter.number(gps.longitude), to: &out)
+            JSONWriter.append(#","alt":"#, to: &out)
+            JSONWriter.append((gps.altitude.map(JSONWriter.number) ?? "null"), to: &out)
+            JSONWriter.append(#","time":"#, to: &out)
+            if let time = gps.time { JSONWriter.string(time, into: &out) } else { JSONWriter.append("null", to: &out) }
             out.append(UInt8(ascii: "}"))
         } else {
-            out += "null".utf8
+            JSONWriter.append("null", to: &out)
         }
-        out += #","error":"#.utf8
-        if let error { JSONWriter.string(error.description, into: &out) } else { out += "null".utf8 }
+        JSONWriter.append(#","error":"#, to: &out)
+        if let error { JSONWriter.string(error.description, into: &out) } else { JSONWriter.append("null", to: &out) }
         out.append(UInt8(ascii: "}"))
         return String(decoding: out, as: UTF8.self)
     }

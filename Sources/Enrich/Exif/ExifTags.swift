@@ -119,10 +119,12 @@ enum ExifTags {
     /// Decodes raw value bytes the way `exiftool -n` prints them. Conversions are chosen by
     /// tag id (this runs for every tag); `name` only matters for the context-named offset tags.
     static func convert(
-        tag: Int, name: String, table: Table, format fileFormat: Int, overrideFormat: ExifFormat?, raw: [UInt8],
-        little: Bool
+        tag: Int, name: String, table: Table, format fileFormat: Int, overrideFormat: ExifFormat?, buffer: [UInt8],
+        start: Int, size: Int, little: Bool
     ) -> ExifValue {
         let format = overrideFormat?.tiffType ?? fileFormat
+        // The value is buffer[start..<start + size]; most tags decode in place, without a copy.
+        var raw: [UInt8] { Array(buffer[start..<(start + size)]) }
         switch (table, tag) {
         case (.main, 0x9286), (.gps, 0x1B), (.gps, 0x1C):  // UserComment, GPSProcessingMethod, GPSAreaInformation
             return .text(exifText(raw, little: little))
@@ -141,8 +143,8 @@ enum ExifTags {
         default: break
         }
         // exiftool reads a single UNDEFINED byte as a number, judged by the type in the file.
-        if fileFormat == 7, raw.count == 1 { return .integer(Int64(raw[0])) }
-        let value = decode(format: format, raw: raw, little: little)
+        if fileFormat == 7, size == 1 { return .integer(Int64(buffer[start])) }
+        let value = decode(format: format, buffer: buffer, start: start, size: size, little: little)
         switch (table, tag) {
         case (.gps, 0x02), (.gps, 0x04), (.gps, 0x14), (.gps, 0x16):  // latitudes and longitudes
             return degrees(value)
@@ -167,23 +169,28 @@ enum ExifTags {
 
     /// Plain decoding by TIFF type: one value alone, several as a list.
     static func decode(format: Int, raw: [UInt8], little: Bool) -> ExifValue {
+        decode(format: format, buffer: raw, start: 0, size: raw.count, little: little)
+    }
+
+    /// Plain decoding of `buffer[start..<start + size]`.
+    static func decode(format: Int, buffer: [UInt8], start: Int, size: Int, little: Bool) -> ExifValue {
         switch format {
         case 2:
-            let text = raw.firstIndex(of: 0).map { Array(raw[..<$0]) } ?? raw
-            return .text(latin1OrUTF8(text))
+            let end = buffer[start..<(start + size)].firstIndex(of: 0) ?? (start + size)
+            return .text(latin1OrUTF8(Array(buffer[start..<end])))
         case 7:
-            let trimmed = stripTrailingNULs(raw)
+            let trimmed = stripTrailingNULs(Array(buffer[start..<(start + size)]))
             if let text = String(validating: trimmed, as: UTF8.self) { return .text(text) }
-            return .binary(raw.count)
+            return .binary(size)
         default: break
         }
-        guard let width = TIFFWalker.formatWidth(format) else { return .binary(raw.count) }
-        if raw.count == width { return number(format: format, raw: raw, at: 0, little: little) }
+        guard let width = TIFFWalker.formatWidth(format) else { return .binary(size) }
+        if size == width { return number(format: format, raw: buffer, at: start, little: little) }
         var values: [ExifValue] = []
-        values.reserveCapacity(raw.count / width)
-        var at = 0
-        while at + width <= raw.count {
-            values.append(number(format: format, raw: raw, at: at, little: little))
+        values.reserveCapacity(size / width)
+        var at = start
+        while at + width <= start + size {
+            values.append(number(format: format, raw: buffer, at: at, little: little))
             at += width
         }
         if values.count == 1 { return values[0] }

@@ -58,8 +58,8 @@ public enum ExifValue: Sendable, Hashable {
 
     func writeJSON(into out: inout [UInt8]) {
         switch self {
-        case .integer(let value): out += String(value).utf8
-        case .number(let value): out += JSONWriter.number(value).utf8
+        case .integer(let value): JSONWriter.append(String(value), to: &out)
+        case .number(let value): JSONWriter.append(JSONWriter.number(value), to: &out)
         case .text(let text): JSONWriter.string(text, into: &out)
         case .list(let values):
             out.append(UInt8(ascii: "["))
@@ -75,6 +75,13 @@ public enum ExifValue: Sendable, Hashable {
 
 /// A tiny JSON writer with a stable output: no Foundation encoder, no key reordering.
 enum JSONWriter {
+    /// Appends the UTF-8 bytes of `text` in one copy (appending `text.utf8` goes byte by byte).
+    @inline(__always)
+    static func append(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
+    }
+
     /// A finite number as JSON: integral values without a fraction, others in shortest form.
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
@@ -88,7 +95,7 @@ enum JSONWriter {
     static func string(_ text: String, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         let start = out.count
-        out += text.utf8
+        JSONWriter.append(text, to: &out)
         var clean = true
         var index = start
         while index < out.count {
@@ -119,7 +126,7 @@ enum JSONWriter {
                         out += [0x5C, 0x75]
                         for shift in [12, 8, 4, 0] { out.append(hex[Int(value >> UInt32(shift)) & 15]) }
                     } else {
-                        out += String(scalar).utf8
+                        JSONWriter.append(String(scalar), to: &out)
                     }
                 }
             }

@@ -36,15 +36,17 @@ final class TIFFWalker {
     private let name: String
     private let kind: TIFFKind
     private let fileBase: Int
+    private let memory: [UInt8]?
     private var little = true
     private var budget = ExifBudget()
     private var visited: Set<Int> = []
 
     private(set) var tags: [ExifEntry] = []
+    /// The GPS tags and ExifIFD time tags, kept aside for the derived position and capture time.
+    private(set) var derivedInputs: [ExifEntry] = []
     /// (group, tag id) pairs already added, so that a repeated tag keeps its first value.
     private var seen: Set<Int> = []
     private var groupIDs: [String: Int] = [:]
-    private var lastGroup: (name: String, id: Int) = ("", -1)
     private(set) var error: EnrichError?
     private(set) var byteOrder: String?
     private(set) var makerNote: (offset: Int, length: Int)?
@@ -55,6 +57,8 @@ final class TIFFWalker {
 
     init(source: any ExifByteSource, base: Int, limit: Int, name: String, kind: TIFFKind, fileBase: Int) {
         self.fileBase = fileBase
+        // Most EXIF blocks are in memory (JPEG APP1, PNG, WebP, HEIC): slice them directly.
+        memory = (source as? MemoryByteSource)?.bytes
         tags.reserveCapacity(64)
         seen.reserveCapacity(64)
         self.source = source
@@ -71,23 +75,17 @@ final class TIFFWalker {
 
     /// Adds a tag unless its group already has it; `id` is the tag id, or a number above
     /// 0xFFFF for the data tags photoseal derives (ThumbnailImage, ...).
-    private func add(_ group: String, _ id: Int, _ name: String, _ value: ExifValue) {
-        if seen.insert(groupID(group) << 20 | id).inserted {
+    private func add(_ group: String, _ groupID: Int, _ id: Int, _ name: String, _ value: ExifValue) {
+        if seen.insert(groupID << 20 | id).inserted {
             tags.append(ExifEntry(group: group, name: name, value: value))
         }
     }
 
     /// A small number for each group name, so that (group, tag) pairs hash as integers.
     private func groupID(_ group: String) -> Int {
-        if lastGroup.name == group { return lastGroup.id }
-        let id: Int
-        if let known = groupIDs[group] {
-            id = known
-        } else {
-            id = groupIDs.count
-            groupIDs[group] = id
-        }
-        lastGroup = (group, id)
+        if let known = groupIDs[group] { return known }
+        let id = groupIDs.count
+        groupIDs[group] = id
         return id
     }
 
@@ -101,6 +99,7 @@ final class TIFFWalker {
         for entry in other.tags where keys.insert(entry.key).inserted {
             tags.append(entry)
         }
+        derivedInputs += other.derivedInputs
         if error == nil { error = other.error }
     }
 
@@ -108,6 +107,10 @@ final class TIFFWalker {
 
     private func bytes(at offset: Int, count: Int) throws(EnrichError) -> [UInt8]? {
         guard offset >= 0, count >= 0, offset <= limit, count <= limit - offset else { return nil }
+        if let memory {
+            // limit <= source.size - base, so this range is inside the buffer.
+            return Array(memory[(base + offset)..<(base + offset + count)])
+        }
         return try source.readExactly(at: base + offset, count: count)
     }
 
@@ -198,6 +201,8 @@ final class TIFFWalker {
         }
         guard let entries else { return nil }
         var context = IFDContext(group: group, gps: gps, kind: kind)
+        context.exifIFD = group == "ExifIFD"
+        context.groupID = groupID(group)
         var pending: [(Int, String, Bool)] = []
         for number in 0..<readable {
             let at = number * 12
@@ -215,8 +220,7 @@ final class TIFFWalker {
             let inline = !overflow && size <= 4
             let valueOffset = inline ? offset + 2 + at + 8 : u32(entries, at + 8)
             let entry = IFDEntry(
-                tag: tag, format: format, count: itemCount, size: overflow ? Int.max : size, valueOffset: valueOffset,
-                inline: inline ? Array(entries[(at + 8)..<(at + 8 + size)]) : nil)
+                tag: tag, format: format, count: itemCount, size: overflow ? Int.max : size, valueOffset: valueOffset)
             if let sub = try handle(entry, context: &context, entryIndex: number) {
                 pending.append(contentsOf: sub)
             }
@@ -238,6 +242,9 @@ final class TIFFWalker {
         }
     }
 
+    /// DateTimeOriginal, OffsetTimeOriginal, SubSecTimeOriginal: the capture time's inputs.
+    static func isTimeTagID(_ tag: Int) -> Bool { tag == 0x9003 || tag == 0x9011 || tag == 0x9291 }
+
     static func formatWidth(_ format: Int) -> Int? {
         switch format {
         case 1, 2, 6, 7: 1
@@ -254,14 +261,14 @@ final class TIFFWalker {
         var count: Int
         var size: Int
         var valueOffset: Int
-        /// The value bytes when they fit in the entry itself (4 bytes or fewer).
-        var inline: [UInt8]?
     }
 
     struct IFDContext {
         var group: String
         var gps: Bool
         var kind: TIFFKind
+        var exifIFD = false
+        var groupID = 0
         var compression: Int64?
         var subfileType: Int64?
         var offsets: [String: Int] = [:]
@@ -291,7 +298,7 @@ final class TIFFWalker {
                 }
             case 0x927C:
                 makerNote = (entry.valueOffset, entry.size)
-                add(group, entry.tag, "MakerNote", .binary(entry.size))
+                add(group, context.groupID, entry.tag, "MakerNote", .binary(entry.size))
                 return nil
             default: break
             }
@@ -315,7 +322,7 @@ final class TIFFWalker {
                 return nil
             }
             if panasonic, entry.tag == 0x2E { embeddedJPEG = (base + entry.valueOffset, entry.size) }
-            add(group, entry.tag, tagName, .binary(entry.size))
+            add(group, context.groupID, entry.tag, tagName, .binary(entry.size))
             return nil
         }
         guard entry.size <= limit, entry.valueOffset >= 0, entry.valueOffset <= limit - entry.size else {
@@ -327,28 +334,35 @@ final class TIFFWalker {
         let unknownLarge = info == nil && entry.count > 500 && entry.format != 2 && entry.format != 7
         if unknownLarge || entry.size > budget.maxValueBytes || entry.size > budget.valueBytes {
             if entry.format == 2 || entry.format == 7 || unknownLarge == false {
-                add(group, entry.tag, tagName, .binary(entry.size))
+                add(group, context.groupID, entry.tag, tagName, .binary(entry.size))
             } else {
                 let formatName = ExifTags.formatNames[entry.format]
-                add(group, entry.tag, tagName, .text("(large array of \(entry.count) \(formatName) values)"))
+                add(
+                    group, context.groupID, entry.tag, tagName,
+                    .text("(large array of \(entry.count) \(formatName) values)"))
             }
             if entry.size > budget.valueBytes { fail(.limitExceeded, "tag values larger than 8 MiB in total") }
             return nil
         }
         budget.valueBytes -= entry.size
-        let raw: [UInt8]
-        if let inline = entry.inline {
-            raw = inline
+        let buffer: [UInt8]
+        let start: Int
+        if let memory {
+            // Checked above: valueOffset + size <= limit <= memory.count - base.
+            buffer = memory
+            start = base + entry.valueOffset
         } else {
-            guard let read = try bytes(at: entry.valueOffset, count: entry.size) else {
+            guard let raw = try bytes(at: entry.valueOffset, count: entry.size) else {
                 fail(.truncated, "\(group):\(tagName) value is past the end of the data")
                 return nil
             }
-            raw = read
+            buffer = raw
+            start = 0
         }
         var value = ExifTags.convert(
             tag: entry.tag, name: tagName, table: context.gps ? .gps : panasonic ? .panasonicRaw : .main,
-            format: entry.format, overrideFormat: info?.format, raw: raw, little: little)
+            format: entry.format, overrideFormat: info?.format, buffer: buffer, start: start, size: entry.size,
+            little: little)
         if !context.gps, Self.isOffsetTagID(entry.tag) {
             if let data = ExifTags.dataTag(forStart: tagName) {
                 context.offsets[data] = firstInteger(value).map(Int.init)
@@ -363,7 +377,10 @@ final class TIFFWalker {
         case (0x110, false): if case .text(let text) = value { model = text }
         default: break
         }
-        add(group, entry.tag, tagName, value)
+        add(group, context.groupID, entry.tag, tagName, value)
+        if context.gps ? (entry.tag <= 0x07 || entry.tag == 0x1D) : context.exifIFD && Self.isTimeTagID(entry.tag) {
+            derivedInputs.append(ExifEntry(group: group, name: tagName, value: value))
+        }
         return nil
     }
 
@@ -378,7 +395,7 @@ final class TIFFWalker {
                 fail(.truncated, "\(context.group):\(data) (\(length) bytes at \(start)) runs past the end of the data")
                 continue
             }
-            add(context.group, 0x10000 + data.utf8.count, data, .binary(length))
+            add(context.group, context.groupID, 0x10000 + data.utf8.count, data, .binary(length))
         }
     }
 
@@ -424,7 +441,7 @@ final class TIFFWalker {
         // Header 8, entry count 2, 15 entries, next-IFD 4; X/YResolution rationals and a
         // BitsPerSample of 3+ values live outside the entries.
         let values = 16 + (bits.count * 2 > 4 ? bits.count * 2 : 0)
-        add(group, 0x20000, "ThumbnailTIFF", .binary(8 + 2 + 15 * 12 + 4 + values + data))
+        add(group, groupID(group), 0x20000, "ThumbnailTIFF", .binary(8 + 2 + 15 * 12 + 4 + values + data))
     }
 
     private func firstInteger(_ value: ExifValue) -> Int64? {
