@@ -179,9 +179,10 @@ enum ExifTags {
             let end = buffer[start..<(start + size)].firstIndex(of: 0) ?? (start + size)
             return .text(latin1OrUTF8(Array(buffer[start..<end])))
         case 7:
-            let trimmed = stripTrailingNULs(Array(buffer[start..<(start + size)]))
-            if let text = String(validating: trimmed, as: UTF8.self) { return .text(text) }
-            return .binary(size)
+            let bytes = Array(buffer[start..<(start + size)])
+            if let text = String(validating: stripTrailingNULs(bytes), as: UTF8.self) { return .text(text) }
+            // Short opaque values as their bytes; longer ones by size only.
+            return size <= 64 ? .list(bytes.map { .integer(Int64($0)) }) : .binary(size)
         default: break
         }
         guard let width = TIFFWalker.formatWidth(format) else { return .binary(size) }
