@@ -95,6 +95,6 @@ public struct ExifReport: Sendable {
 
     /// A JSON array of reports, one object per line, as `photoseal exif --json` prints it.
     public static func jsonArray(_ reports: [ExifReport]) -> String {
-        "[\n" + reports.map { "  " + $0.jsonObject() }.joined(separator: ",\n") + "\n]"
+        reports.isEmpty ? "[\n]" : "[\n" + reports.map { "  " + $0.jsonObject() }.joined(separator: ",\n") + "\n]"
     }
 }

@@ -30,13 +30,14 @@ struct ExifCommand: ParsableCommand {
     }
 
     func run() throws {
-        var reports: [ExifReport] = []
         var readable = 0
-        for file in files {
+        // Stream the array one object per line, so memory stays flat however many files there are.
+        if json { print("[") }
+        for (index, file) in files.enumerated() {
             let report = ExifReader.read(path: file)
-            if report.error == nil || !report.tags.isEmpty { readable += 1 }
+            if report.error == nil || !report.entries.isEmpty { readable += 1 }
             if json {
-                reports.append(report)
+                print("  " + report.jsonObject() + (index + 1 < files.count ? "," : ""))
             } else {
                 printTable(report)
             }
@@ -44,7 +45,7 @@ struct ExifCommand: ParsableCommand {
                 FileHandleStderr.write("photoseal exif: \(error)\n")
             }
         }
-        if json { print(ExifReport.jsonArray(reports)) }
+        if json { print("]") }
         if readable == 0 { throw ExitCode(1) }
     }
 
