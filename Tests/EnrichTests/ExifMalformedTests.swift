@@ -218,3 +218,39 @@ struct ExifMalformedTests {
         #expect(!report.tags.isEmpty)
     }
 }
+
+/// ISO-BMFF boxes for HEIF tests: size, type, payload.
+func box(_ type: String, _ payload: [UInt8]) -> [UInt8] {
+    let size = payload.count + 8
+    return [UInt8(size >> 24 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size & 0xFF)]
+        + Array(type.utf8) + payload
+}
+
+@Suite("EXIF in malformed HEIF")
+struct ExifHEIFMalformedTests {
+    /// A HEIF whose iinf names item 1 as "Exif" and whose iloc is `iloc`.
+    static func heif(iloc: [UInt8]) -> [UInt8] {
+        let infe = box("infe", [2, 0, 0, 0, 0, 1, 0, 0] + Array("Exif".utf8))
+        let iinf = box("iinf", [0, 0, 0, 0, 0, 1] + infe)
+        let meta = box("meta", [0, 0, 0, 0] + iinf + box("iloc", iloc))
+        return box("ftyp", Array("heic".utf8) + [0, 0, 0, 0]) + meta
+    }
+
+    @Test("an iloc whose extents take no bytes and claims 65535 items ends at once")
+    func zeroWidthExtents() {
+        // version 0, flags, offset/length sizes 0, base/index sizes 0, 65535 items of 65535 extents.
+        var iloc: [UInt8] = [0, 0, 0, 0, 0x00, 0x00, 0xFF, 0xFF]
+        for _ in 0..<65535 { iloc += [0, 2, 0, 0, 0xFF, 0xFF] }
+        let report = ExifReader.read(bytes: Self.heif(iloc: iloc), name: "loop.heic")
+        #expect(report.tags.isEmpty)
+        #expect(report.error?.code == .malformed)
+    }
+
+    @Test("an Exif item placed past the end of the file is a truncation error")
+    func itemPastEnd() {
+        // version 0, offset size 4, length size 4, 1 item: id 1, data ref 0, 1 extent at 1 MiB.
+        let iloc: [UInt8] = [0, 0, 0, 0, 0x44, 0x00, 0, 1, 0, 1, 0, 0, 0, 1, 0, 0x10, 0, 0, 0, 0, 1, 0]
+        let report = ExifReader.read(bytes: Self.heif(iloc: iloc), name: "short.heic")
+        #expect(report.error?.code == .truncated)
+    }
+}

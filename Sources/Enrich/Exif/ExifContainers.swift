@@ -326,6 +326,8 @@ enum ExifContainers {
         let lengthSize = sizes & 15
         let baseOffsetSize = sizes2 >> 4
         let indexSize = (version == 1 || version == 2) ? sizes2 & 15 : 0
+        // An extent must take some bytes, or a forged count of 65535 would loop for nothing.
+        guard offsetSize + lengthSize + indexSize > 0 else { return nil }
         guard let count = take(version < 2 ? 2 : 4) else { return nil }
         for _ in 0..<min(count, 65536) {
             guard let id = take(version < 2 ? 2 : 4) else { return nil }

@@ -331,7 +331,13 @@ final class TIFFWalker {
             fail(.truncated, "\(group):\(tagName) \(what)")
             return nil
         }
-        let unknownLarge = info == nil && entry.count > 500 && entry.format != 2 && entry.format != 7
+        let numeric = entry.format != 2 && entry.format != 7
+        let unknownLarge = info == nil && entry.count > 500 && numeric
+        // Known numeric arrays longer than this are reported by size: bounded memory per tag.
+        if numeric, entry.count > 4096, !unknownLarge {
+            add(group, context.groupID, entry.tag, tagName, .binary(entry.size))
+            return nil
+        }
         if unknownLarge || entry.size > budget.maxValueBytes || entry.size > budget.valueBytes {
             if entry.format == 2 || entry.format == 7 || unknownLarge == false {
                 add(group, context.groupID, entry.tag, tagName, .binary(entry.size))
