@@ -113,15 +113,16 @@ enum ExifContainers {
                     || header[4...].elementsEqual([0x45, 0x78, 0x69, 0x66, 0, 0xFF])
             {
                 // Load the APP1 payload (at most 64 KiB) into memory: every offset is inside it.
-                let bytes = try source.read(at: payload + 6, count: max(0, available - 6))
+                // Continuations stop at maxPayload in total, before anything more is read.
+                let bytes =
+                    exif.count + available <= maxPayload
+                    ? try source.read(at: payload + 6, count: max(0, available - 6)) : []
                 if found == nil {
                     exif = bytes
                     found = Location(
                         source: MemoryByteSource(bytes), base: 0, length: bytes.count, kind: .app1,
                         fileBase: payload + 6)
-                } else if !(bytes.starts(with: [0x49, 0x49]) || bytes.starts(with: [0x4D, 0x4D])),
-                    exif.count + bytes.count <= maxPayload
-                {
+                } else if !bytes.isEmpty, !(bytes.starts(with: [0x49, 0x49]) || bytes.starts(with: [0x4D, 0x4D])) {
                     // An EXIF block too big for one segment continues in the next APP1 (as exiftool reads it).
                     exif += bytes
                     found?.source = MemoryByteSource(exif)
