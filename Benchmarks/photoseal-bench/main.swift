@@ -2,9 +2,11 @@
 import Foundation
 
 let arguments = Array(CommandLine.arguments.dropFirst())
+let rest = Array(arguments.dropFirst())
 switch arguments.first {
-case "fernet": try FernetBench.run(Array(arguments.dropFirst()))
+case "fernet": try FernetBench.run(rest)
+case "exif": ExifBench.run(rest)
 default:
-    FileHandle.standardError.write(Data("usage: photoseal-bench <fernet> [options]\n".utf8))
+    FileHandle.standardError.write(Data("usage: photoseal-bench <fernet|exif|geocode|audit> [options]\n".utf8))
     exit(2)
 }

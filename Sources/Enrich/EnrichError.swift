@@ -1,0 +1,66 @@
+/// The one error type of the `Enrich` module: what failed, on which input, and what to do.
+///
+/// `code` says which kind of failure it is (compare it against the static constants of
+/// ``EnrichError/Code``); `input` names the file or value the failure is about (a file name,
+/// never file contents or personal data); `detail` is a short technical explanation.
+public struct EnrichError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// An extensible error kind: compare with the static constants, switch with `default`.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        /// The stable identifier of the code, e.g. `exif.truncated`.
+        public let rawValue: String
+
+        /// Creates a code from its identifier; modules add theirs as static constants.
+        public init(_ rawValue: String) { self.rawValue = rawValue }
+
+        /// The identifier of the code.
+        public var description: String { rawValue }
+
+        /// The file could not be opened or read (missing, unreadable, a directory).
+        public static let fileUnreadable = Code("file.unreadable")
+        /// The file is empty or is not an image container photoseal reads.
+        public static let unsupportedFormat = Code("exif.unsupported-format")
+        /// The file or its metadata block ends before the data it announces.
+        public static let truncated = Code("exif.truncated")
+        /// The EXIF structure is inconsistent: bad offsets, loops, bad byte order, bad types.
+        public static let malformed = Code("exif.malformed")
+        /// The file asks for more work than the reader's per-file budget allows.
+        public static let limitExceeded = Code("exif.limit-exceeded")
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// The file name or value the failure is about.
+    public var input: String
+    /// A short technical explanation of what was wrong.
+    public var detail: String
+
+    /// Creates an error.
+    /// - Parameters:
+    ///   - code: the kind of failure.
+    ///   - input: the file name or value concerned.
+    ///   - detail: what was wrong, in a few words.
+    public init(_ code: Code, input: String, detail: String) {
+        self.code = code
+        self.input = input
+        self.detail = detail
+    }
+
+    /// Whether trying again unchanged may succeed (only reading a file can fail transiently).
+    public var isRetriable: Bool { code == .fileUnreadable }
+
+    /// What failed, on which input, and what to do about it.
+    public var description: String {
+        "\(input): \(detail) (\(code)); \(advice)"
+    }
+
+    private var advice: String {
+        switch code {
+        case .fileUnreadable: "check that the path exists and is a readable file"
+        case .unsupportedFormat: "photoseal reads EXIF from JPEG, TIFF/raw, PNG, WebP and HEIC/AVIF files"
+        case .truncated: "the file is incomplete; tags read before the cut are kept, re-download it for the rest"
+        case .malformed: "the EXIF block is damaged; tags read before the fault are kept"
+        case .limitExceeded: "the EXIF block is implausibly large; tags read within the limit are kept"
+        default: "see the detail above"
+        }
+    }
+}

@@ -1,0 +1,129 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Random access to the bytes of one file or buffer, with every read bounds-checked.
+///
+/// Reads return fewer bytes than asked only at the end of the data; offsets are absolute.
+protocol ExifByteSource: AnyObject {
+    /// Total size in bytes.
+    var size: Int { get }
+    /// Up to `count` bytes starting at `offset` (empty when `offset` is at or past the end).
+    func read(at offset: Int, count: Int) throws(EnrichError) -> [UInt8]
+}
+
+extension ExifByteSource {
+    /// Exactly `count` bytes at `offset`, or nil when the data ends first.
+    func readExactly(at offset: Int, count: Int) throws(EnrichError) -> [UInt8]? {
+        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else { return nil }
+        let bytes = try read(at: offset, count: count)
+        return bytes.count == count ? bytes : nil
+    }
+}
+
+/// Bytes already in memory.
+final class MemoryByteSource: ExifByteSource {
+    let bytes: [UInt8]
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var size: Int { bytes.count }
+
+    func read(at offset: Int, count: Int) -> [UInt8] {
+        guard offset >= 0, offset < bytes.count, count > 0 else { return [] }
+        let end = offset + min(count, bytes.count - offset)
+        return Array(bytes[offset..<end])
+    }
+}
+
+/// A window of another source (an embedded JPEG inside a raw file), offsets from its start.
+final class SliceByteSource: ExifByteSource {
+    private let parent: any ExifByteSource
+    private let start: Int
+    let size: Int
+
+    init(_ parent: any ExifByteSource, start: Int, length: Int) {
+        self.parent = parent
+        self.start = max(0, min(start, parent.size))
+        size = max(0, min(length, parent.size - self.start))
+    }
+
+    func read(at offset: Int, count: Int) throws(EnrichError) -> [UInt8] {
+        guard offset >= 0, offset < size, count > 0 else { return [] }
+        return try parent.read(at: start + offset, count: min(count, size - offset))
+    }
+}
+
+/// A file read with `pread` at the offsets the parser asks for, never as a whole.
+///
+/// One aligned 16 KiB block is cached, since IFD entries and their values cluster.
+final class FileByteSource: ExifByteSource {
+    private let descriptor: Int32
+    private let name: String
+    let size: Int
+    private var cacheOffset = -1
+    private var cache: [UInt8] = []
+    private static let blockSize = 16 * 1024
+
+    init(path: String, name: String) throws(EnrichError) {
+        self.name = name
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else {
+            let reason = errno == ENOENT ? "no such file" : "cannot open the file (errno \(errno))"
+            throw EnrichError(.fileUnreadable, input: name, detail: reason)
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            close(fd)
+            throw EnrichError(.fileUnreadable, input: name, detail: "cannot stat the file")
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw EnrichError(.fileUnreadable, input: name, detail: "not a regular file")
+        }
+        descriptor = fd
+        size = Int(info.st_size)
+    }
+
+    deinit { close(descriptor) }
+
+    func read(at offset: Int, count: Int) throws(EnrichError) -> [UInt8] {
+        guard offset >= 0, offset < size, count > 0 else { return [] }
+        let wanted = min(count, size - offset)
+        let blockStart = offset - offset % Self.blockSize
+        if wanted <= Self.blockSize, offset + wanted <= blockStart + Self.blockSize {
+            if cacheOffset != blockStart {
+                cache = try rawRead(at: blockStart, count: min(Self.blockSize, size - blockStart))
+                cacheOffset = blockStart
+            }
+            let start = offset - blockStart
+            let end = min(start + wanted, cache.count)
+            return start < end ? Array(cache[start..<end]) : []
+        }
+        return try rawRead(at: offset, count: wanted)
+    }
+
+    private func rawRead(at offset: Int, count: Int) throws(EnrichError) -> [UInt8] {
+        var failure: Int32 = 0
+        let buffer = [UInt8](unsafeUninitializedCapacity: count) { raw, initialized in
+            var done = 0
+            while done < count {
+                let got = pread(descriptor, raw.baseAddress! + done, count - done, off_t(offset + done))
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    failure = errno
+                    break
+                }
+                if got == 0 { break }
+                done += got
+            }
+            initialized = done
+        }
+        if failure != 0 {
+            throw EnrichError(.fileUnreadable, input: name, detail: "read failed (errno \(failure))")
+        }
+        return buffer
+    }
+}

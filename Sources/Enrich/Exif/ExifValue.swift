@@ -1,0 +1,150 @@
+/// One decoded EXIF value, shaped like `exiftool -n` prints it.
+///
+/// Rationals become numbers (`0/0` is the text `undef`, `n/0` is `inf`), ASCII is cut at its
+/// first NUL, multi-valued tags are lists, and data photoseal deliberately does not decode
+/// (thumbnails, maker notes, padding) is reported by size only, as ``binary(_:)``.
+public enum ExifValue: Sendable, Hashable {
+    /// A whole number (BYTE, SHORT, LONG and their signed forms, or an integral conversion).
+    case integer(Int64)
+    /// A real number (RATIONAL, FLOAT, DOUBLE and derived values such as APEX conversions).
+    case number(Double)
+    /// Text (ASCII, decoded UNDEFINED text, `undef`/`inf` for degenerate rationals).
+    case text(String)
+    /// Several values of one tag, in file order.
+    case list([ExifValue])
+    /// Bytes not decoded; the payload is their count.
+    case binary(Int)
+
+    /// The value as a `Double` when it is numeric (or numeric text), else nil.
+    public var doubleValue: Double? {
+        switch self {
+        case .integer(let value): Double(value)
+        case .number(let value): value
+        case .text(let text): Double(text.trimmingSpaces())
+        case .list, .binary: nil
+        }
+    }
+
+    /// The value as text when it is a string, else nil.
+    public var textValue: String? {
+        if case .text(let text) = self { return text }
+        return nil
+    }
+
+    /// Integers moved by `delta` (file offsets from TIFF-relative ones); other values unchanged.
+    func shifted(by delta: Int) -> ExifValue {
+        switch self {
+        case .integer(let value): .integer(value + Int64(delta))
+        case .list(let values): .list(values.map { $0.shifted(by: delta) })
+        default: self
+        }
+    }
+
+    /// The exiftool-style placeholder for undecoded data of `count` bytes.
+    static func binaryPlaceholder(_ count: Int) -> String {
+        "(Binary data \(count) bytes, use -b option to extract)"
+    }
+
+    /// The value as exiftool's text form: lists joined by spaces.
+    public var exiftoolText: String {
+        switch self {
+        case .integer(let value): String(value)
+        case .number(let value): JSONWriter.number(value)
+        case .text(let text): text
+        case .list(let values): values.map(\.exiftoolText).joined(separator: " ")
+        case .binary(let count): Self.binaryPlaceholder(count)
+        }
+    }
+
+    func writeJSON(into out: inout [UInt8]) {
+        switch self {
+        case .integer(let value): JSONWriter.append(String(value), to: &out)
+        case .number(let value): JSONWriter.append(JSONWriter.number(value), to: &out)
+        case .text(let text): JSONWriter.string(text, into: &out)
+        case .list(let values):
+            out.append(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                value.writeJSON(into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .binary(let count): JSONWriter.string(Self.binaryPlaceholder(count), into: &out)
+        }
+    }
+}
+
+/// A tiny JSON writer with a stable output: no Foundation encoder, no key reordering.
+enum JSONWriter {
+    /// Appends the UTF-8 bytes of `text` in one copy (appending `text.utf8` goes byte by byte).
+    @inline(__always)
+    static func append(_ text: String, to out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { out.append(contentsOf: $0) }
+    }
+
+    /// A finite number as JSON: integral values without a fraction, others in shortest form.
+    static func number(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        if value == value.rounded(), abs(value) < 1e15 {
+            return String(Int64(value))
+        }
+        return "\(value)"
+    }
+
+    /// Appends `text` as a JSON string literal (UTF-8 bytes).
+    static func string(_ text: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        let start = out.count
+        JSONWriter.append(text, to: &out)
+        var clean = true
+        var index = start
+        while index < out.count {
+            let byte = out[index]
+            // Control characters, quote, backslash, DEL, and U+2028/U+2029 (E2 80 A8/A9).
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F
+                || (byte == 0xE2 && index + 2 < out.count && out[index + 1] == 0x80
+                    && (out[index + 2] == 0xA8 || out[index + 2] == 0xA9))
+            {
+                clean = false
+                break
+            }
+            index += 1
+        }
+        if !clean {
+            out.removeSubrange(start...)
+            let hex = Array("0123456789abcdef".utf8)
+            for scalar in text.unicodeScalars {
+                switch scalar {
+                case "\"": out += [0x5C, 0x22]
+                case "\\": out += [0x5C, 0x5C]
+                case "\n": out += [0x5C, 0x6E]
+                case "\r": out += [0x5C, 0x72]
+                case "\t": out += [0x5C, 0x74]
+                default:
+                    let value = scalar.value
+                    if value < 0x20 || value == 0x7F || value == 0x2028 || value == 0x2029 {
+                        out += [0x5C, 0x75]
+                        for shift in [12, 8, 4, 0] { out.append(hex[Int(value >> UInt32(shift)) & 15]) }
+                    } else {
+                        JSONWriter.append(String(scalar), to: &out)
+                    }
+                }
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces, tabs, NULs and line breaks.
+    func trimmingSpaces() -> String {
+        let scalars = unicodeScalars
+        func isSpace(_ scalar: Unicode.Scalar) -> Bool {
+            scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" || scalar == "\0"
+        }
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
+            let last = scalars.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+}

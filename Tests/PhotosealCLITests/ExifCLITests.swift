@@ -1,0 +1,61 @@
+import Foundation
+import Testing
+
+/// Fixture images for the CLI: the EnrichTests fixtures sit in the source tree beside us.
+enum ExifCLIFixtures {
+    static let images = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("EnrichTests/Fixtures/exif/images")
+    static func path(_ name: String) -> String { images.appendingPathComponent(name).path }
+}
+
+@Suite("photoseal exif")
+struct ExifCLITests {
+    @Test("--json prints one object per file with exiftool-named tags and a signed position")
+    func jsonOutput() throws {
+        let result = try CLI.run(["exif", "--json", ExifCLIFixtures.path("es_Kodak_CX7530.jpg")])
+        #expect(result.status == 0)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(array.count == 1)
+        let tags = try #require(array[0]["tags"] as? [String: Any])
+        // exiftool 12.57: IFD0:Make "EASTMAN KODAK COMPANY", Composite:GPSLatitude -0.3713... (southern).
+        #expect(tags["IFD0:Make"] as? String == "EASTMAN KODAK COMPANY")
+        let gps = try #require(array[0]["gps"] as? [String: Any])
+        #expect(((gps["lat"] as? NSNumber)?.doubleValue ?? 0) < 0)
+        #expect(array[0]["error"] is NSNull)
+    }
+
+    @Test("a damaged file among good ones is reported per file and the exit status stays 0")
+    func mixedFiles() throws {
+        let result = try CLI.run([
+            "exif", "--json", ExifCLIFixtures.path("es_Canon_40D.jpg"), ExifCLIFixtures.path("px_notjpeg.jpg"),
+        ])
+        #expect(result.status == 0)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(array.count == 2)
+        #expect(array[1]["error"] as? String != nil)
+        #expect(result.stderr.contains("px_notjpeg.jpg"))
+    }
+
+    @Test("exit status 1 when no file could be read at all")
+    func nothingReadable() throws {
+        let result = try CLI.run(["exif", "/nonexistent/a.jpg", ExifCLIFixtures.path("px_notjpeg.jpg")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("a.jpg"))
+    }
+
+    @Test("without --json a readable table with group:tag names is printed")
+    func table() throws {
+        let result = try CLI.run(["exif", ExifCLIFixtures.path("es_Canon_40D.jpg")])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("IFD0:Model"))
+        #expect(result.stdout.contains("Canon EOS 40D"))
+    }
+
+    @Test("no FILE is a usage error, not a finding")
+    func usage() throws {
+        let result = try CLI.run(["exif"])
+        // ArgumentParser's ValidationError exit status (64 unless the root maps it to 2).
+        #expect(result.status != 0 && result.status != 1)
+        #expect(result.stderr.contains("files"))
+    }
+}
