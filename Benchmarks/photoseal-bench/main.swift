@@ -1,2 +1,6 @@
 // Benchmarks print numbers; scripts/bench-*.sh run them beside the peer tools.
-print("usage: photoseal-bench <fernet|exif|geocode> ...")
+let arguments = Array(CommandLine.arguments.dropFirst())
+switch arguments.first {
+case "geocode": GeocodeBench.run(Array(arguments.dropFirst()))
+default: print("usage: photoseal-bench <fernet|exif|geocode> ...")
+}
