@@ -125,28 +125,29 @@ final class GeoIndex: @unchecked Sendable {
     func countryName(at position: Int) -> String { string(countries[2 * country(at: position) + 1]) }
 
     /// UTF-8 bytes of the place's fields, without building a `String` (for the CSV writer).
-    func withFields<R>(at position: Int, _ body: (FieldBytes) -> R) -> R {
+    @inline(__always)
+    func fields(at position: Int) -> FieldBytes {
         let region = 3 * Int(regionID[position])
         let country = 2 * Int(regions[region + 2])
-        return body(
-            FieldBytes(
-                city: bytes(nameID[position]), admin1: bytes(regions[region]), admin2: bytes(regions[region + 1]),
-                countryCode: bytes(countries[country]), countryName: bytes(countries[country + 1])))
+        return FieldBytes(
+            city: bytes(nameID[position]), admin1: bytes(regions[region]), admin2: bytes(regions[region + 1]),
+            countryCode: bytes(countries[country]), countryName: bytes(countries[country + 1]))
     }
 
-    private func bytes(_ id: UInt32) -> UnsafeBufferPointer<UInt8> {
+    @inline(__always)
+    private func bytes(_ id: UInt32) -> UnsafeRawBufferPointer {
         let start = Int(stringOffsets[Int(id)])
         let end = Int(stringOffsets[Int(id) + 1])
-        return UnsafeBufferPointer(start: stringBytes + start, count: end - start)
+        return UnsafeRawBufferPointer(start: stringBytes + start, count: end - start)
     }
 
     /// The text fields of one place as byte views into the mapped string table.
     struct FieldBytes {
-        var city: UnsafeBufferPointer<UInt8>
-        var admin1: UnsafeBufferPointer<UInt8>
-        var admin2: UnsafeBufferPointer<UInt8>
-        var countryCode: UnsafeBufferPointer<UInt8>
-        var countryName: UnsafeBufferPointer<UInt8>
+        var city: UnsafeRawBufferPointer
+        var admin1: UnsafeRawBufferPointer
+        var admin2: UnsafeRawBufferPointer
+        var countryCode: UnsafeRawBufferPointer
+        var countryName: UnsafeRawBufferPointer
     }
 }
 

@@ -56,7 +56,8 @@ struct SectionFile {
         file = try MappedFile(path: path, name: name)
         let size = file.size
         let base = file.base
-        guard size >= 16, Self.magic.indices.allSatisfy({ base.load(fromByteOffset: $0, as: UInt8.self) == Self.magic[$0] })
+        guard size >= 16,
+            Self.magic.indices.allSatisfy({ base.load(fromByteOffset: $0, as: UInt8.self) == Self.magic[$0] })
         else { throw Self.corrupt(name, "not a photoseal GeoNames index (bad magic)") }
         let version = base.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
         guard version == Self.version else {

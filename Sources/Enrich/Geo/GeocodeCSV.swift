@@ -61,6 +61,17 @@ public struct GeocodeCSVConverter: Sendable {
         var output = Output()
         var rest = chunk[...]
         while !rest.isEmpty {
+            if pending.isEmpty && !discardingLongLine {
+                // The common case: convert every complete line straight from the chunk.
+                guard let lastNewline = rest.lastIndex(of: UInt8(ascii: "\n")) else {
+                    appendPending(rest, into: &output)
+                    break
+                }
+                convertBlock(UnsafeRawBufferPointer(rebasing: rest[rest.startIndex...lastNewline]), into: &output)
+                rest = rest[(lastNewline + 1)...]
+                continue
+            }
+            // Finish the line begun in an earlier chunk.
             guard let newline = rest.firstIndex(of: UInt8(ascii: "\n")) else {
                 appendPending(rest, into: &output)
                 break
@@ -69,16 +80,10 @@ public struct GeocodeCSVConverter: Sendable {
             if discardingLongLine {
                 discardingLongLine = false
                 nextLine += 1
-            } else if !pending.isEmpty {
+            } else {
                 pending.append(UInt8(ascii: "\n"))
                 convertBlock(pending, into: &output)
                 pending.removeAll(keepingCapacity: true)
-            } else {
-                // The common case: convert every complete line straight from the chunk.
-                let lastNewline = rest.lastIndex(of: UInt8(ascii: "\n"))!
-                convertBlock(UnsafeRawBufferPointer(rebasing: rest[rest.startIndex...lastNewline]), into: &output)
-                rest = rest[(lastNewline + 1)...]
-                continue
             }
             rest = rest[(newline + 1)...]
         }
@@ -102,8 +107,11 @@ public struct GeocodeCSVConverter: Sendable {
     private mutating func appendPending(_ bytes: Slice<UnsafeRawBufferPointer>, into output: inout Output) {
         guard !discardingLongLine else { return }
         if pending.count + bytes.count > Self.maxLineBytes {
-            output.badLines.append(BadLine(line: nextLine, reason: "the line is longer than \(Self.maxLineBytes) bytes"))
-            Row.error(lat: [UInt8](), lon: [UInt8](), reason: "line too long", into: &output.bytes)
+            output.badLines.append(
+                BadLine(line: nextLine, reason: "the line is longer than \(Self.maxLineBytes) bytes"))
+            Row.error(
+                lat: UnsafeRawBufferPointer(start: nil, count: 0), lon: UnsafeRawBufferPointer(start: nil, count: 0),
+                reason: "line too long", into: &output.bytes)
             pending.removeAll()
             discardingLongLine = true
             sawFirstLine = true
@@ -116,7 +124,7 @@ public struct GeocodeCSVConverter: Sendable {
         block.withUnsafeBytes { convertBlock($0, into: &output) }
     }
 
-    /// Converts `block`, which holds whole lines each ending in `\n`, in parallel pieces.
+    /// Converts `block`, which holds whole lines each ending in `\n`, at most `blockBytes` at a time.
     private mutating func convertBlock(_ block: UnsafeRawBufferPointer, into output: inout Output) {
         var start = 0
         if !sawFirstLine {
@@ -126,9 +134,27 @@ public struct GeocodeCSVConverter: Sendable {
                 nextLine += 1
             }
         }
+        while start < block.count {
+            var end = block.count
+            if end - start > Self.blockBytes,
+                let newline = block[..<(start + Self.blockBytes)].lastIndex(of: UInt8(ascii: "\n"))
+            {
+                end = newline + 1
+            }
+            convertLines(UnsafeRawBufferPointer(rebasing: block[start..<end]), into: &output)
+            start = end
+        }
+    }
+
+    /// Lines are handled in blocks of at most this many bytes (record offsets are 32-bit).
+    private static let blockBytes = 1 << 24
+
+    /// Parses, geocodes and formats whole lines: parsing and formatting in parallel pieces,
+    /// the queries through the geocoder's spatially ordered batch.
+    private mutating func convertLines(_ block: UnsafeRawBufferPointer, into output: inout Output) {
         // Piece boundaries fall just after line breaks.
         let pieceBytes = 1 << 16
-        var bounds = [start]
+        var bounds = [0]
         while let last = bounds.last, block.count - last > pieceBytes {
             guard let newline = block[(last + pieceBytes)...].firstIndex(of: UInt8(ascii: "\n")) else { break }
             bounds.append(newline + 1)
@@ -136,32 +162,78 @@ public struct GeocodeCSVConverter: Sendable {
         if bounds.last != block.count { bounds.append(block.count) }
         let pieceCount = bounds.count - 1
         guard pieceCount > 0 else { return }
-        var results = [Output](repeating: Output(), count: pieceCount)
-        var lineCounts = [Int](repeating: 0, count: pieceCount)
-        let search = self.search
-        let geocoder = self.geocoder
-        results.withUnsafeMutableBufferPointer { resultBuffer in
-            lineCounts.withUnsafeMutableBufferPointer { countBuffer in
-                let shared = PieceBuffers(block: block, bounds: bounds, results: resultBuffer, lineCounts: countBuffer)
-                let work: @Sendable (Int) -> Void = { piece in
-                    let lines = UnsafeRawBufferPointer(
-                        rebasing: shared.block[shared.bounds[piece]..<shared.bounds[piece + 1]])
-                    shared.lineCounts[piece] = Self.convertLines(
-                        lines, geocoder: geocoder, search: search, into: &shared.results[piece])
+
+        var pieces = [Piece](repeating: Piece(), count: pieceCount)
+        pieces.withUnsafeMutableBufferPointer { buffer in
+            let shared = SharedPieces(block: block, bounds: bounds, pieces: buffer)
+            Self.forEach(pieceCount) { piece in
+                shared.pieces[piece] = Self.parse(
+                    shared.block, from: shared.bounds[piece], to: shared.bounds[piece + 1])
+            }
+        }
+        var records: [LineRecord] = []
+        records.reserveCapacity(pieces.reduce(0) { $0 + $1.records.count })
+        var firstRecord: [Int] = []
+        var firstLine: [Int] = []
+        var lineTotal = 0
+        for piece in pieces {
+            firstRecord.append(records.count)
+            firstLine.append(lineTotal)
+            records += piece.records
+            lineTotal += piece.lineCount
+        }
+        firstRecord.append(records.count)
+
+        let matches = records.withUnsafeBytes { raw in
+            [PlaceMatch?](unsafeUninitializedCapacity: records.count) { results, initialized in
+                if let base = raw.baseAddress, let resultBase = results.baseAddress {
+                    let table = QueryTable(
+                        base: base, count: records.count, stride: MemoryLayout<LineRecord>.stride,
+                        latitudeOffset: MemoryLayout<LineRecord>.offset(of: \.latitude) ?? 0,
+                        longitudeOffset: MemoryLayout<LineRecord>.offset(of: \.longitude) ?? 8)
+                    geocoder.solve(table, search: search, into: resultBase)
                 }
-                if pieceCount == 1 {
-                    work(0)
-                } else {
-                    DispatchQueue.concurrentPerform(iterations: pieceCount, execute: work)
+                initialized = records.count
+            }
+        }
+
+        var texts = [[UInt8]](repeating: [], count: pieceCount)
+        let index = geocoder.index
+        records.withUnsafeBufferPointer { recordBuffer in
+            matches.withUnsafeBufferPointer { matchBuffer in
+                texts.withUnsafeMutableBufferPointer { textBuffer in
+                    let shared = SharedRows(
+                        block: block, records: recordBuffer, matches: matchBuffer, firstRecord: firstRecord,
+                        texts: textBuffer)
+                    Self.forEach(pieceCount) { piece in
+                        var bytes: [UInt8] = []
+                        bytes.reserveCapacity((shared.firstRecord[piece + 1] - shared.firstRecord[piece]) * 96)
+                        for slot in shared.firstRecord[piece]..<shared.firstRecord[piece + 1] {
+                            Row.write(
+                                shared.records[slot], shared.matches[slot], block: shared.block, index: index,
+                                into: &bytes)
+                        }
+                        shared.texts[piece] = bytes
+                    }
                 }
             }
         }
         for piece in 0..<pieceCount {
-            output.bytes.append(contentsOf: results[piece].bytes)
-            for bad in results[piece].badLines {
-                output.badLines.append(BadLine(line: nextLine + bad.line, reason: bad.reason))
+            output.bytes += texts[piece]
+            for slot in firstRecord[piece]..<firstRecord[piece + 1] where records[slot].problem != 0 {
+                let line = nextLine + firstLine[piece] + Int(records[slot].line)
+                output.badLines.append(BadLine(line: line, reason: Problem.reasons[Int(records[slot].problem)]))
             }
-            nextLine += lineCounts[piece]
+        }
+        nextLine += lineTotal
+    }
+
+    /// Runs `body` for 0..<count on every core (inline for a single item).
+    private static func forEach(_ count: Int, _ body: @Sendable (Int) -> Void) {
+        if count == 1 {
+            body(0)
+        } else {
+            DispatchQueue.concurrentPerform(iterations: count, execute: body)
         }
     }
 
@@ -170,79 +242,119 @@ public struct GeocodeCSVConverter: Sendable {
         return text == "lat,lon" || text == "latitude,longitude"
     }
 
-    /// Converts whole lines; bad lines carry their 0-based line index within `lines`.
-    /// - Returns: the number of lines.
-    private static func convertLines(
-        _ lines: UnsafeRawBufferPointer, geocoder: Geocoder, search: Search, into output: inout Output
-    ) -> Int {
-        output.bytes.reserveCapacity(lines.count * 3)
-        let index = geocoder.index
-        var lineIndex = 0
-        var lineStart = 0
-        while lineStart < lines.count {
-            let lineEnd = lines[lineStart...].firstIndex(of: UInt8(ascii: "\n")) ?? lines.count
+    /// Splits `block[from..<to]` (whole lines) into records; blank lines make none.
+    private static func parse(_ block: UnsafeRawBufferPointer, from: Int, to: Int) -> Piece {
+        var piece = Piece()
+        piece.records.reserveCapacity((to - from) / 16)
+        var lineStart = from
+        var line: Int32 = 0
+        while lineStart < to {
+            let lineEnd = block[lineStart..<to].firstIndex(of: UInt8(ascii: "\n")) ?? to
             defer {
                 lineStart = lineEnd + 1
-                lineIndex += 1
+                line += 1
             }
             var end = lineEnd
-            if end > lineStart && lines[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-            let line = UnsafeRawBufferPointer(rebasing: lines[lineStart..<end])
-            guard let comma = line.firstIndex(of: UInt8(ascii: ",")) else {
-                let text = Row.trimmed(line[...])
-                if text.isEmpty { continue }
-                output.badLines.append(BadLine(line: lineIndex, reason: "expected two fields: lat,lon"))
-                Row.error(lat: text, lon: [UInt8](), reason: "expected lat,lon", into: &output.bytes)
-                continue
-            }
-            let latText = Row.trimmed(line[..<comma])
-            let lonText = Row.trimmed(line[(comma + 1)...])
-            var reason: String?
-            if lonText.contains(UInt8(ascii: ",")) {
-                reason = "expected two fields: lat,lon"
-            } else if let latitude = DecimalParser.parse(latText), let longitude = DecimalParser.parse(lonText) {
-                if !(-90.0...90.0).contains(latitude) {
-                    reason = "latitude outside -90...90"
-                } else if !(-180.0...180.0).contains(longitude) {
-                    reason = "longitude outside -180...180"
+            if end > lineStart && block[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+            let comma = block[lineStart..<end].firstIndex(of: UInt8(ascii: ","))
+            let lat = Row.trimmed(block, lineStart, comma ?? end)
+            let lon = comma.map { Row.trimmed(block, $0 + 1, end) } ?? (end, end)
+            if comma == nil && lat.0 == lat.1 { continue }
+            var record = LineRecord(
+                latitude: .nan, longitude: .nan, line: line, latStart: Int32(lat.0), latEnd: Int32(lat.1),
+                lonStart: Int32(lon.0), lonEnd: Int32(lon.1), problem: 0)
+            if comma == nil || block[lon.0..<lon.1].contains(UInt8(ascii: ",")) {
+                record.problem = Problem.fields
+            } else if let latitude = DecimalParser.parse(block[lat.0..<lat.1]) {
+                if let longitude = DecimalParser.parse(block[lon.0..<lon.1]) {
+                    if !(-90.0...90.0).contains(latitude) {
+                        record.problem = Problem.latitudeRange
+                    } else if !(-180.0...180.0).contains(longitude) {
+                        record.problem = Problem.longitudeRange
+                    } else {
+                        record.latitude = latitude
+                        record.longitude = longitude
+                    }
                 } else {
-                    let match = search.run(index.tree, latitude, longitude)
-                    Row.place(lat: latText, lon: lonText, match: match, index: index, into: &output.bytes)
-                    continue
+                    record.problem = Problem.longitudeNumber
                 }
             } else {
-                reason = DecimalParser.parse(latText) == nil ? "latitude is not a number" : "longitude is not a number"
+                record.problem = Problem.latitudeNumber
             }
-            let why = reason ?? "bad line"
-            output.badLines.append(BadLine(line: lineIndex, reason: why))
-            Row.error(lat: latText, lon: lonText, reason: why, into: &output.bytes)
+            piece.records.append(record)
         }
-        return lineIndex
+        piece.lineCount = Int(line)
+        return piece
     }
 }
 
-/// Pointers handed to `concurrentPerform`'s workers: each writes only its own piece's slots.
-private struct PieceBuffers: @unchecked Sendable {
+/// One non-blank input line: its coordinates (NaN when bad), where its two fields sit in the
+/// block, and what is wrong with it.
+struct LineRecord {
+    var latitude: Double
+    var longitude: Double
+    var line: Int32
+    var latStart: Int32
+    var latEnd: Int32
+    var lonStart: Int32
+    var lonEnd: Int32
+    var problem: UInt8
+}
+
+/// Why a line is bad: an index into `reasons` (0 = nothing wrong).
+enum Problem {
+    static let fields: UInt8 = 1
+    static let latitudeNumber: UInt8 = 2
+    static let longitudeNumber: UInt8 = 3
+    static let latitudeRange: UInt8 = 4
+    static let longitudeRange: UInt8 = 5
+    static let reasons = [
+        "", "expected two fields: lat,lon", "latitude is not a number", "longitude is not a number",
+        "latitude outside -90...90", "longitude outside -180...180",
+    ]
+}
+
+/// The parsed lines of one piece of a block.
+private struct Piece {
+    var records: [LineRecord] = []
+    var lineCount = 0
+}
+
+/// Pointers handed to `concurrentPerform`'s workers: each writes only its own piece's slot.
+private struct SharedPieces: @unchecked Sendable {
     let block: UnsafeRawBufferPointer
     let bounds: [Int]
-    let results: UnsafeMutableBufferPointer<GeocodeCSVConverter.Output>
-    let lineCounts: UnsafeMutableBufferPointer<Int>
+    let pieces: UnsafeMutableBufferPointer<Piece>
+}
+
+/// Pointers handed to `concurrentPerform`'s workers: each writes only its own piece's slot.
+private struct SharedRows: @unchecked Sendable {
+    let block: UnsafeRawBufferPointer
+    let records: UnsafeBufferPointer<LineRecord>
+    let matches: UnsafeBufferPointer<PlaceMatch?>
+    let firstRecord: [Int]
+    let texts: UnsafeMutableBufferPointer<[UInt8]>
 }
 
 /// Writing RFC 4180 rows into a byte buffer.
 enum Row {
-    static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
-        var start = bytes.startIndex
-        var end = bytes.endIndex
+    /// `[start, end)` without surrounding spaces and tabs.
+    static func trimmed(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> (Int, Int) {
+        var start = start
+        var end = end
         while start < end, bytes[start] == UInt8(ascii: " ") || bytes[start] == UInt8(ascii: "\t") { start += 1 }
         while end > start, bytes[end - 1] == UInt8(ascii: " ") || bytes[end - 1] == UInt8(ascii: "\t") { end -= 1 }
-        return bytes[start..<end]
+        return (start, end)
     }
 
-    /// Appends one field, quoted when it holds a comma, a quote or a line break.
-    static func field<C: Collection<UInt8>>(_ bytes: C, into out: inout [UInt8]) {
-        let needsQuotes = bytes.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 < 0x20 }
-        guard needsQuotes else {
+    /// Appends one field, quoted when it holds a comma, a quote or a control character.
+    static func field(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+        var plain = true
+        for byte in bytes where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte < 0x20 {
+            plain = false
+            break
+        }
+        if plain {
             out.append(contentsOf: bytes)
             return
         }
@@ -254,9 +366,17 @@ enum Row {
         out.append(UInt8(ascii: "\""))
     }
 
-    static func place<C: Collection<UInt8>>(
-        lat: C, lon: C, match: PlaceMatch?, index: GeoIndex, into out: inout [UInt8]
+    /// The row for one record: the place, no place, or the error.
+    static func write(
+        _ record: LineRecord, _ match: PlaceMatch?, block: UnsafeRawBufferPointer, index: GeoIndex,
+        into out: inout [UInt8]
     ) {
+        let lat = UnsafeRawBufferPointer(rebasing: block[Int(record.latStart)..<Int(record.latEnd)])
+        let lon = UnsafeRawBufferPointer(rebasing: block[Int(record.lonStart)..<Int(record.lonEnd)])
+        if record.problem != 0 {
+            error(lat: lat, lon: lon, reason: Problem.reasons[Int(record.problem)], into: &out)
+            return
+        }
         field(lat, into: &out)
         out.append(UInt8(ascii: ","))
         field(lon, into: &out)
@@ -264,20 +384,25 @@ enum Row {
             out.append(contentsOf: ",,,,,,\r\n".utf8)
             return
         }
-        index.withFields(at: Int(match.position)) { fields in
-            for text in [fields.city, fields.admin1, fields.admin2, fields.countryCode, fields.countryName] {
-                out.append(UInt8(ascii: ","))
-                field(text, into: &out)
-            }
-        }
+        let fields = index.fields(at: Int(match.position))
+        out.append(UInt8(ascii: ","))
+        field(fields.city, into: &out)
+        out.append(UInt8(ascii: ","))
+        field(fields.admin1, into: &out)
+        out.append(UInt8(ascii: ","))
+        field(fields.admin2, into: &out)
+        out.append(UInt8(ascii: ","))
+        field(fields.countryCode, into: &out)
+        out.append(UInt8(ascii: ","))
+        field(fields.countryName, into: &out)
         out.append(UInt8(ascii: ","))
         appendKilometres(match.distanceKm, into: &out)
-        out.append(contentsOf: "\r\n".utf8)
+        out.append(UInt8(ascii: "\r"))
+        out.append(UInt8(ascii: "\n"))
     }
 
-    static func error<Lat: Collection<UInt8>, Lon: Collection<UInt8>>(
-        lat: Lat, lon: Lon, reason: String, into out: inout [UInt8]
-    ) {
+    static func error(lat: UnsafeRawBufferPointer, lon: UnsafeRawBufferPointer, reason: String, into out: inout [UInt8])
+    {
         field(lat, into: &out)
         out.append(UInt8(ascii: ","))
         field(lon, into: &out)
@@ -289,17 +414,22 @@ enum Row {
     /// `km` with exactly three decimals, rounded half away from zero (km is never negative).
     static func appendKilometres(_ km: Double, into out: inout [UInt8]) {
         let metres = Int((km * 1000).rounded())
-        appendInteger(metres / 1000, into: &out)
-        out.append(UInt8(ascii: "."))
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
+        var whole = metres / 1000
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[count] = UInt8(ascii: "0") + UInt8(whole % 10)
+                whole /= 10
+                count += 1
+            } while whole > 0 && count < 8
+            for position in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[position]) }
+        }
         let fraction = metres % 1000
+        out.append(UInt8(ascii: "."))
         out.append(UInt8(ascii: "0") + UInt8(fraction / 100))
         out.append(UInt8(ascii: "0") + UInt8(fraction / 10 % 10))
         out.append(UInt8(ascii: "0") + UInt8(fraction % 10))
-    }
-
-    private static func appendInteger(_ value: Int, into out: inout [UInt8]) {
-        if value >= 10 { appendInteger(value / 10, into: &out) }
-        out.append(UInt8(ascii: "0") + UInt8(value % 10))
     }
 }
 

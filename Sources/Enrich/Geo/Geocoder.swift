@@ -149,7 +149,7 @@ public struct Geocoder: Sendable {
         try cached.get()
     }
 
-    private static func locateResources() -> URL? {
+    static func locateResources() -> URL? {
         let fileManager = FileManager.default
         var candidates: [URL] = []
         if let override = ProcessInfo.processInfo.environment[directoryEnvironmentVariable], !override.isEmpty {
@@ -202,28 +202,16 @@ public struct Geocoder: Sendable {
     /// - Returns: one entry per input, in order: `nil` where the filter leaves no place.
     public func matches(_ coordinates: [Coordinate], filter: GeocodeFilter = .unfiltered) -> [PlaceMatch?] {
         let search = Search(filter)
-        let tree = index.tree
-        let count = coordinates.count
-        let chunkSize = 4096
-        let chunks = (count + chunkSize - 1) / chunkSize
-        return coordinates.withUnsafeBufferPointer { input in
-            [PlaceMatch?](unsafeUninitializedCapacity: count) { output, initialized in
-                let shared = SendableBuffers(input: input, output: output)
-                let work: @Sendable (Int) -> Void = { chunk in
-                    let start = chunk * chunkSize
-                    let end = min(start + chunkSize, count)
-                    for index in start..<end {
-                        let coordinate = shared.input[index]
-                        (shared.output.baseAddress! + index).initialize(
-                            to: search.run(tree, coordinate.latitude, coordinate.longitude))
-                    }
+        return coordinates.withUnsafeBytes { input in
+            [PlaceMatch?](unsafeUninitializedCapacity: coordinates.count) { output, initialized in
+                if let base = input.baseAddress, let results = output.baseAddress {
+                    let table = QueryTable(
+                        base: base, count: coordinates.count, stride: MemoryLayout<Coordinate>.stride,
+                        latitudeOffset: MemoryLayout<Coordinate>.offset(of: \.latitude) ?? 0,
+                        longitudeOffset: MemoryLayout<Coordinate>.offset(of: \.longitude) ?? 8)
+                    solve(table, search: search, into: results)
                 }
-                if chunks <= 1 {
-                    if chunks == 1 { work(0) }
-                } else {
-                    DispatchQueue.concurrentPerform(iterations: chunks, execute: work)
-                }
-                initialized = count
+                initialized = coordinates.count
             }
         }
     }
@@ -257,12 +245,6 @@ public struct Geocoder: Sendable {
         let position = Int32(index.position[row])
         return place(for: PlaceMatch(row: row, distanceKm: 0, position: position))
     }
-}
-
-/// Pointers handed to `concurrentPerform`'s workers: each writes a disjoint range of `output`.
-private struct SendableBuffers: @unchecked Sendable {
-    let input: UnsafeBufferPointer<Coordinate>
-    let output: UnsafeMutableBufferPointer<PlaceMatch?>
 }
 
 /// One query's fixed parameters, turned into the tree's terms.

@@ -41,7 +41,9 @@ struct GeocodeCommand: ParsableCommand {
     @Flag(help: "Print the place as one JSON object.")
     var json = false
 
-    @Option(name: .customLong("max-km"), help: ArgumentHelp("Answer no place when the nearest is farther.", valueName: "km"))
+    @Option(
+        name: .customLong("max-km"), help: ArgumentHelp("Answer no place when the nearest is farther.", valueName: "km")
+    )
     var maxKm: Double?
 
     @Option(
@@ -51,7 +53,8 @@ struct GeocodeCommand: ParsableCommand {
 
     @Argument(
         parsing: .allUnrecognized,
-        help: ArgumentHelp("Latitude and longitude in decimal degrees (negative numbers work as they are).",
+        help: ArgumentHelp(
+            "Latitude and longitude in decimal degrees (negative numbers work as they are).",
             valueName: "lat lon"))
     var coordinates: [String] = []
 
@@ -64,7 +67,8 @@ struct GeocodeCommand: ParsableCommand {
         }
         if csv {
             guard coordinates.isEmpty else {
-                throw ValidationError("'--csv' reads coordinates from stdin: give no LAT LON (or unknown option \(coordinates[0])).")
+                throw ValidationError(
+                    "'--csv' reads coordinates from stdin: give no LAT LON (or unknown option \(coordinates[0])).")
             }
             guard !json else { throw ValidationError("'--json' and '--csv' cannot be combined.") }
             return
@@ -102,7 +106,9 @@ struct GeocodeCommand: ParsableCommand {
         } else if let place {
             print(Self.text(place))
         } else {
-            print("no place" + (maxKm.map { " within \($0) km" } ?? "") + (minPopulation.map { " with population ≥ \($0)" } ?? ""))
+            print(
+                "no place" + (maxKm.map { " within \($0) km" } ?? "")
+                    + (minPopulation.map { " with population ≥ \($0)" } ?? ""))
         }
     }
 
@@ -146,7 +152,9 @@ struct GeocodeCommand: ParsableCommand {
                 "\"population\":\(place.population.map(String.init) ?? "null")",
             ]
         } else {
-            fields += ["city", "admin1", "admin2", "cc", "country", "distance_km", "population"].map { "\"\($0)\":null" }
+            fields += ["city", "admin1", "admin2", "cc", "country", "distance_km", "population"].map {
+                "\"\($0)\":null"
+            }
         }
         return "{" + fields.joined(separator: ",") + "}"
     }
@@ -191,7 +199,8 @@ struct GeocodeCommand: ParsableCommand {
         output.flush()
         if badCount > 20 { Self.stderr("photoseal geocode: … and \(badCount - 20) more bad lines\n") }
         if badCount > 0 {
-            Self.stderr("photoseal geocode: \(badCount) of \(converter.linesRead) lines were bad (see the error rows)\n")
+            Self.stderr(
+                "photoseal geocode: \(badCount) of \(converter.linesRead) lines were bad (see the error rows)\n")
             throw ExitCode(1)
         }
     }
