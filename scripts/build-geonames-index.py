@@ -135,21 +135,6 @@ def unit_vector(p):
     return (c * math.cos(lon), c * math.sin(lon), math.sin(lat))
 
 
-def f32(value, direction):
-    """The nearest float32 at or below (direction < 0) or at or above (direction > 0) value."""
-    bits = struct.unpack("<I", struct.pack("<f", value))[0]
-    rounded = struct.unpack("<f", struct.pack("<I", bits))[0]
-    if (direction < 0 and rounded > value) or (direction > 0 and rounded < value):
-        negative = rounded < 0 or (rounded == 0 and math.copysign(1, rounded) < 0)
-        step_up = (direction > 0) != negative
-        if rounded == 0:
-            bits = 0x00000001 if direction > 0 else 0x80000001
-        else:
-            bits = bits + 1 if step_up else bits - 1
-        rounded = struct.unpack("<f", struct.pack("<I", bits))[0]
-    return rounded
-
-
 def build_tree(vectors, population):
     """A balanced k-d tree in heap layout: node i has children 2i+1 and 2i+2, every leaf sits at
     `depth`, and the node covering rows [lo, hi) splits them at (lo + hi) // 2 after sorting by
@@ -274,8 +259,7 @@ def main():
 
     box_values = []
     for box in boxes:
-        box_values += [f32(box[0][0], -1), f32(box[1][0], -1), f32(box[2][0], -1)]
-        box_values += [f32(box[0][1], +1), f32(box[1][1], +1), f32(box[2][1], +1)]
+        box_values += [box[0][0], box[1][0], box[2][0], box[0][1], box[1][1], box[2][1]]
 
     meta = [n, depth, len(boxes), len(strings.strings), len(regions), len(country_codes)]
     sizes = {}
@@ -285,7 +269,7 @@ def main():
     ])
     sizes["geonames-tree.bin"] = write_sections(os.path.join(out, "geonames-tree.bin"), [
         ("meta", pack("I", meta)),
-        ("boxes", pack("f", box_values)),
+        ("boxes", pack("d", box_values)),
         ("maxpop", pack("i", max_pop)),
         ("row", pack("I", order)),
         ("position", pack("I", position)),

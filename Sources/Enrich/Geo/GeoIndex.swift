@@ -61,7 +61,7 @@ final class GeoIndex: @unchecked Sendable {
         self.countryCount = countryCount
 
         let xyz = try points.array("xyz", of: Double.self, count: 3 * count)
-        let boxes = try treeFile.array("boxes", of: Float.self, count: 6 * nodeCount)
+        let boxes = try treeFile.array("boxes", of: Double.self, count: 6 * nodeCount)
         let maxPopulation = try treeFile.array("maxpop", of: Int32.self, count: nodeCount)
         row = try treeFile.array("row", of: UInt32.self, count: count)
         position = try treeFile.array("position", of: UInt32.self, count: count)
@@ -153,12 +153,12 @@ final class GeoIndex: @unchecked Sendable {
 
 /// The k-d tree over unit vectors: heap layout (children of node i are 2i+1 and 2i+2), all
 /// leaves at `depth`, node covering positions [lo, hi) splits at (lo + hi) / 2. Each node has
-/// a float32 bounding box rounded outward and the largest population below it.
+/// the bounding box of its unit vectors and the largest population below it.
 struct KDTree: @unchecked Sendable {
     let count: Int
     let depth: Int
     let xyz: UnsafePointer<Double>
-    let boxes: UnsafePointer<Float>
+    let boxes: UnsafePointer<Double>
     let maxPopulation: UnsafePointer<Int32>
     let row: UnsafePointer<UInt32>
     let population: UnsafePointer<Int32>
@@ -182,9 +182,9 @@ struct KDTree: @unchecked Sendable {
         var best = Best(distance: limit, position: -1, row: .max)
         if let minPopulation {
             guard maxPopulation[0] >= minPopulation else { return best }
-            visit(node: 0, lo: 0, hi: count, level: 0, x, y, z, minPopulation, filtered: true, &best)
+            visit(PopulationFloor.self, node: 0, lo: 0, hi: count, level: 0, x, y, z, minPopulation, &best)
         } else {
-            visit(node: 0, lo: 0, hi: count, level: 0, x, y, z, 0, filtered: false, &best)
+            visit(AnyPopulation.self, node: 0, lo: 0, hi: count, level: 0, x, y, z, 0, &best)
         }
         return best
     }
@@ -192,16 +192,18 @@ struct KDTree: @unchecked Sendable {
     @inline(__always)
     private func boxDistance(_ node: Int, _ x: Double, _ y: Double, _ z: Double) -> Double {
         let box = boxes + 6 * node
-        let dx = max(Double(box[0]) - x, 0, x - Double(box[3]))
-        let dy = max(Double(box[1]) - y, 0, y - Double(box[4]))
-        let dz = max(Double(box[2]) - z, 0, z - Double(box[5]))
+        let dx = max(box[0] - x, 0, x - box[3])
+        let dy = max(box[1] - y, 0, y - box[4])
+        let dz = max(box[2] - z, 0, z - box[5])
         return dx * dx + dy * dy + dz * dz
     }
 
-    private func visit(
-        node: Int, lo: Int, hi: Int, level: Int, _ x: Double, _ y: Double, _ z: Double, _ minPopulation: Int32,
-        filtered: Bool, _ best: inout Best
+    /// The recursive search, compiled once with and once without the population test.
+    private func visit<Rule: PopulationRule>(
+        _ rule: Rule.Type, node: Int, lo: Int, hi: Int, level: Int, _ x: Double, _ y: Double, _ z: Double,
+        _ minPopulation: Int32, _ best: inout Best
     ) {
+        let filtered = Rule.filtered
         if level == depth {
             for index in lo..<hi {
                 if filtered && population[index] < minPopulation { continue }
@@ -226,18 +228,33 @@ struct KDTree: @unchecked Sendable {
             filtered && maxPopulation[right] < minPopulation ? Double.infinity : boxDistance(right, x, y, z)
         if leftDistance <= rightDistance {
             if leftDistance <= best.distance * Self.slack, leftDistance < .infinity {
-                visit(node: left, lo: lo, hi: mid, level: level + 1, x, y, z, minPopulation, filtered: filtered, &best)
+                visit(rule, node: left, lo: lo, hi: mid, level: level + 1, x, y, z, minPopulation, &best)
             }
             if rightDistance <= best.distance * Self.slack, rightDistance < .infinity {
-                visit(node: right, lo: mid, hi: hi, level: level + 1, x, y, z, minPopulation, filtered: filtered, &best)
+                visit(rule, node: right, lo: mid, hi: hi, level: level + 1, x, y, z, minPopulation, &best)
             }
         } else {
             if rightDistance <= best.distance * Self.slack, rightDistance < .infinity {
-                visit(node: right, lo: mid, hi: hi, level: level + 1, x, y, z, minPopulation, filtered: filtered, &best)
+                visit(rule, node: right, lo: mid, hi: hi, level: level + 1, x, y, z, minPopulation, &best)
             }
             if leftDistance <= best.distance * Self.slack, leftDistance < .infinity {
-                visit(node: left, lo: lo, hi: mid, level: level + 1, x, y, z, minPopulation, filtered: filtered, &best)
+                visit(rule, node: left, lo: lo, hi: mid, level: level + 1, x, y, z, minPopulation, &best)
             }
         }
     }
+}
+
+/// Whether a search tests population: a type parameter, so each variant is compiled apart.
+protocol PopulationRule {
+    static var filtered: Bool { get }
+}
+
+/// Every place qualifies.
+enum AnyPopulation: PopulationRule {
+    static var filtered: Bool { false }
+}
+
+/// Only places with at least the given population qualify.
+enum PopulationFloor: PopulationRule {
+    static var filtered: Bool { true }
 }

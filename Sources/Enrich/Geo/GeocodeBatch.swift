@@ -18,6 +18,13 @@ struct QueryTable: @unchecked Sendable {
     }
 }
 
+/// One query in a run sorted by place: its coordinates and its position in the input.
+private struct SortedQuery {
+    var latitude: Double
+    var longitude: Double
+    var index: Int
+}
+
 /// Where `concurrentPerform`'s workers write: each index is written by exactly one worker.
 private struct SharedOutput: @unchecked Sendable {
     let results: UnsafeMutablePointer<PlaceMatch?>
@@ -40,12 +47,10 @@ extension Geocoder {
         let work: @Sendable (Int) -> Void = { run in
             let start = run * runLength
             let end = min(count, start + runLength)
-            let order = Self.spatialOrder(table, start..<end)
-            for index in order {
-                let index = Int(index)
-                let latitude = table.latitude(index)
-                let answer = latitude.isNaN ? nil : search.run(tree, latitude, table.longitude(index))
-                (shared.results + index).initialize(to: answer)
+            // Sorted copies, so the loop below reads its inputs in sequence (random reads stall).
+            for query in Self.spatialOrder(table, start..<end) {
+                let answer = query.latitude.isNaN ? nil : search.run(tree, query.latitude, query.longitude)
+                (shared.results + query.index).initialize(to: answer)
             }
         }
         if runs == 1 {
@@ -55,8 +60,8 @@ extension Geocoder {
         }
     }
 
-    /// The indices of `range` sorted by grid cell (Z-order over 64 latitude × 64 longitude bands).
-    private static func spatialOrder(_ table: QueryTable, _ range: Range<Int>) -> [UInt32] {
+    /// The queries of `range` sorted by grid cell (Z-order over 64 latitude × 64 longitude bands).
+    private static func spatialOrder(_ table: QueryTable, _ range: Range<Int>) -> [SortedQuery] {
         var keys = [UInt16](repeating: 0, count: range.count)
         var starts = [Int](repeating: 0, count: 4097)
         for index in range {
@@ -72,13 +77,16 @@ extension Geocoder {
             starts[Int(key) + 1] += 1
         }
         for cell in 1...4096 { starts[cell] += starts[cell - 1] }
-        var order = [UInt32](repeating: 0, count: range.count)
-        for offset in 0..<range.count {
-            let key = Int(keys[offset])
-            order[starts[key]] = UInt32(range.lowerBound + offset)
-            starts[key] += 1
+        return [SortedQuery](unsafeUninitializedCapacity: range.count) { sorted, initialized in
+            for offset in 0..<range.count {
+                let key = Int(keys[offset])
+                let index = range.lowerBound + offset
+                sorted[starts[key]] = SortedQuery(
+                    latitude: table.latitude(index), longitude: table.longitude(index), index: index)
+                starts[key] += 1
+            }
+            initialized = range.count
         }
-        return order
     }
 
     /// The 8 low bits of `value` spread to the even bit positions.

@@ -274,7 +274,8 @@ struct Search: Sendable {
     @inline(__always)
     func run(_ tree: KDTree, _ latitude: Double, _ longitude: Double) -> PlaceMatch? {
         let phi = latitude * (.pi / 180)
-        let lambda = longitude * (.pi / 180)
+        // -180° and 180° are one meridian: answer them identically.
+        let lambda = (longitude == -180 ? 180 : longitude) * (.pi / 180)
         let cosPhi = cos(phi)
         let best = tree.nearest(
             x: cosPhi * cos(lambda), y: cosPhi * sin(lambda), z: sin(phi), limit: limit, minPopulation: minPopulation)
