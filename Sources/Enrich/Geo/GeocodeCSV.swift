@@ -109,9 +109,11 @@ public struct GeocodeCSVConverter: Sendable {
         if pending.count + bytes.count > Self.maxLineBytes {
             output.badLines.append(
                 BadLine(line: nextLine, reason: "the line is longer than \(Self.maxLineBytes) bytes"))
+            let sink = ByteSink(capacity: 64)
             Row.error(
                 lat: UnsafeRawBufferPointer(start: nil, count: 0), lon: UnsafeRawBufferPointer(start: nil, count: 0),
-                reason: "line too long", into: &output.bytes)
+                reason: "line too long", into: sink)
+            output.bytes += sink.bytes
             pending.removeAll()
             discardingLongLine = true
             sawFirstLine = true
@@ -206,14 +208,14 @@ public struct GeocodeCSVConverter: Sendable {
                         block: block, records: recordBuffer, matches: matchBuffer, firstRecord: firstRecord,
                         texts: textBuffer)
                     Self.forEach(pieceCount) { piece in
-                        var bytes: [UInt8] = []
-                        bytes.reserveCapacity((shared.firstRecord[piece + 1] - shared.firstRecord[piece]) * 96)
+                        let sink = ByteSink(
+                            capacity: (shared.firstRecord[piece + 1] - shared.firstRecord[piece]) * 96)
                         for slot in shared.firstRecord[piece]..<shared.firstRecord[piece + 1] {
                             Row.write(
                                 shared.records[slot], shared.matches[slot], block: shared.block, index: index,
-                                into: &bytes)
+                                into: sink)
                         }
-                        shared.texts[piece] = bytes
+                        shared.texts[piece] = sink.bytes
                     }
                 }
             }
@@ -336,8 +338,60 @@ private struct SharedRows: @unchecked Sendable {
     let texts: UnsafeMutableBufferPointer<[UInt8]>
 }
 
+/// A growable byte buffer written through a pointer: cheaper per byte than `Array.append`.
+final class ByteSink {
+    private var base: UnsafeMutablePointer<UInt8>
+    private var count = 0
+    private var capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = max(capacity, 64)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    /// The bytes written so far.
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    @inline(__always) private func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        let newCapacity = max(count + extra, capacity * 2)
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.initialize(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    @inline(__always) func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
+    }
+
+    @inline(__always) func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        reserve(bytes.count)
+        UnsafeMutableRawPointer(base + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    func append(_ text: StaticString) {
+        append(UnsafeRawBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+}
+
 /// Writing RFC 4180 rows into a byte buffer.
 enum Row {
+    static let emptyPlace: StaticString = ",,,,,,\r\n"
+    static let errorPrefix: StaticString = ",,,,,,error: "
+
     /// `[start, end)` without surrounding spaces and tabs.
     static func trimmed(_ bytes: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> (Int, Int) {
         var start = start
@@ -348,14 +402,14 @@ enum Row {
     }
 
     /// Appends one field, quoted when it holds a comma, a quote or a control character.
-    static func field(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt8]) {
+    static func field(_ bytes: UnsafeRawBufferPointer, into out: ByteSink) {
         var plain = true
         for byte in bytes where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte < 0x20 {
             plain = false
             break
         }
         if plain {
-            out.append(contentsOf: bytes)
+            out.append(bytes)
             return
         }
         out.append(UInt8(ascii: "\""))
@@ -369,50 +423,50 @@ enum Row {
     /// The row for one record: the place, no place, or the error.
     static func write(
         _ record: LineRecord, _ match: PlaceMatch?, block: UnsafeRawBufferPointer, index: GeoIndex,
-        into out: inout [UInt8]
+        into out: ByteSink
     ) {
         let lat = UnsafeRawBufferPointer(rebasing: block[Int(record.latStart)..<Int(record.latEnd)])
         let lon = UnsafeRawBufferPointer(rebasing: block[Int(record.lonStart)..<Int(record.lonEnd)])
         if record.problem != 0 {
-            error(lat: lat, lon: lon, reason: Problem.reasons[Int(record.problem)], into: &out)
+            error(lat: lat, lon: lon, reason: Problem.reasons[Int(record.problem)], into: out)
             return
         }
-        field(lat, into: &out)
+        field(lat, into: out)
         out.append(UInt8(ascii: ","))
-        field(lon, into: &out)
+        field(lon, into: out)
         guard let match else {
-            out.append(contentsOf: ",,,,,,\r\n".utf8)
+            out.append(Row.emptyPlace)
             return
         }
         let fields = index.fields(at: Int(match.position))
         out.append(UInt8(ascii: ","))
-        field(fields.city, into: &out)
+        field(fields.city, into: out)
         out.append(UInt8(ascii: ","))
-        field(fields.admin1, into: &out)
+        field(fields.admin1, into: out)
         out.append(UInt8(ascii: ","))
-        field(fields.admin2, into: &out)
+        field(fields.admin2, into: out)
         out.append(UInt8(ascii: ","))
-        field(fields.countryCode, into: &out)
+        field(fields.countryCode, into: out)
         out.append(UInt8(ascii: ","))
-        field(fields.countryName, into: &out)
+        field(fields.countryName, into: out)
         out.append(UInt8(ascii: ","))
-        appendKilometres(match.distanceKm, into: &out)
+        appendKilometres(match.distanceKm, into: out)
         out.append(UInt8(ascii: "\r"))
         out.append(UInt8(ascii: "\n"))
     }
 
-    static func error(lat: UnsafeRawBufferPointer, lon: UnsafeRawBufferPointer, reason: String, into out: inout [UInt8])
-    {
-        field(lat, into: &out)
+    static func error(lat: UnsafeRawBufferPointer, lon: UnsafeRawBufferPointer, reason: String, into out: ByteSink) {
+        field(lat, into: out)
         out.append(UInt8(ascii: ","))
-        field(lon, into: &out)
-        out.append(contentsOf: ",,,,,,error: ".utf8)
-        out.append(contentsOf: reason.utf8)
-        out.append(contentsOf: "\r\n".utf8)
+        field(lon, into: out)
+        out.append(Row.errorPrefix)
+        out.append(reason)
+        out.append(UInt8(ascii: "\r"))
+        out.append(UInt8(ascii: "\n"))
     }
 
     /// `km` with exactly three decimals, rounded half away from zero (km is never negative).
-    static func appendKilometres(_ km: Double, into out: inout [UInt8]) {
+    static func appendKilometres(_ km: Double, into out: ByteSink) {
         let metres = Int((km * 1000).rounded())
         var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0)
         var count = 0
