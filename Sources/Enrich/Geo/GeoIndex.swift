@@ -178,8 +178,19 @@ struct KDTree: @unchecked Sendable {
     /// great-circle distance): the lowest source row among equal distances; only places with
     /// population ≥ `minPopulation` when it is set, only within `limit` (squared chord length).
     @inline(__always)
-    func nearest(x: Double, y: Double, z: Double, limit: Double, minPopulation: Int32?) -> Best {
+    ///
+    /// `hint` is a tree position to start from (e.g. the answer to a nearby query), or -1: it
+    /// only tightens the first bound, so the answer is the same with or without it.
+    func nearest(x: Double, y: Double, z: Double, limit: Double, minPopulation: Int32?, hint: Int = -1) -> Best {
         var best = Best(distance: limit, position: -1, row: .max)
+        if hint >= 0 && hint < count && population[hint] >= minPopulation ?? .min {
+            let point = xyz + 3 * hint
+            let dx = point[0] - x
+            let dy = point[1] - y
+            let dz = point[2] - z
+            let distance = dx * dx + dy * dy + dz * dz
+            if distance <= limit { best = Best(distance: distance, position: hint, row: row[hint]) }
+        }
         if let minPopulation {
             guard maxPopulation[0] >= minPopulation else { return best }
             visit(PopulationFloor.self, node: 0, lo: 0, hi: count, level: 0, x, y, z, minPopulation, &best)

@@ -48,8 +48,12 @@ extension Geocoder {
             let start = run * runLength
             let end = min(count, start + runLength)
             // Sorted copies, so the loop below reads its inputs in sequence (random reads stall).
+            // The previous answer (a nearby query's) is a good first bound.
+            var hint = -1
             for query in Self.spatialOrder(table, start..<end) {
-                let answer = query.latitude.isNaN ? nil : search.run(tree, query.latitude, query.longitude)
+                let answer =
+                    query.latitude.isNaN ? nil : search.run(tree, query.latitude, query.longitude, hint: hint)
+                if let answer { hint = Int(answer.position) }
                 (shared.results + query.index).initialize(to: answer)
             }
         }

@@ -272,13 +272,14 @@ struct Search: Sendable {
 
     /// Runs the query for a point already checked to be in range.
     @inline(__always)
-    func run(_ tree: KDTree, _ latitude: Double, _ longitude: Double) -> PlaceMatch? {
+    func run(_ tree: KDTree, _ latitude: Double, _ longitude: Double, hint: Int = -1) -> PlaceMatch? {
         let phi = latitude * (.pi / 180)
         // -180° and 180° are one meridian: answer them identically.
         let lambda = (longitude == -180 ? 180 : longitude) * (.pi / 180)
         let cosPhi = cos(phi)
         let best = tree.nearest(
-            x: cosPhi * cos(lambda), y: cosPhi * sin(lambda), z: sin(phi), limit: limit, minPopulation: minPopulation)
+            x: cosPhi * cos(lambda), y: cosPhi * sin(lambda), z: sin(phi), limit: limit, minPopulation: minPopulation,
+            hint: hint)
         guard best.position >= 0 else { return nil }
         let chord = best.distance.squareRoot()
         let km = 2 * asin(min(1, chord / 2)) * Geocoder.earthRadiusKm
