@@ -86,9 +86,14 @@ struct GeoCSVTests {
     @Test("an over-long line is one bad line and is not kept in memory")
     func longLine() throws {
         let input = String(repeating: "1", count: 10_000) + "\n48.8566,2.3522\n"
-        let (csv, bad) = try Self.convert(input, chunkSizes: [1000])
-        #expect(bad.map(\.line) == [1])
-        #expect(csv.hasSuffix("48.8566,2.3522,Paris,Ile-de-France,Paris,FR,France,0.433\r\n"))
+        for sizes in [[1000], [1 << 20]] {
+            let (csv, bad) = try Self.convert(input, chunkSizes: sizes)
+            #expect(bad.map(\.line) == [1])
+            #expect(bad.first?.reason.contains("longer than") == true)
+            #expect(
+                csv == ",,,,,,,error: the line is longer than 4096 bytes\r\n"
+                    + "48.8566,2.3522,Paris,Ile-de-France,Paris,FR,France,0.433\r\n")
+        }
     }
 
     @Test(

@@ -107,12 +107,11 @@ public struct GeocodeCSVConverter: Sendable {
     private mutating func appendPending(_ bytes: Slice<UnsafeRawBufferPointer>, into output: inout Output) {
         guard !discardingLongLine else { return }
         if pending.count + bytes.count > Self.maxLineBytes {
-            output.badLines.append(
-                BadLine(line: nextLine, reason: "the line is longer than \(Self.maxLineBytes) bytes"))
+            output.badLines.append(BadLine(line: nextLine, reason: Problem.reasons[Int(Problem.tooLong)]))
             let sink = ByteSink(capacity: 64)
             Row.error(
                 lat: UnsafeRawBufferPointer(start: nil, count: 0), lon: UnsafeRawBufferPointer(start: nil, count: 0),
-                reason: "line too long", into: sink)
+                reason: Problem.reasons[Int(Problem.tooLong)], into: sink)
             output.bytes += sink.bytes
             pending.removeAll()
             discardingLongLine = true
@@ -265,7 +264,9 @@ public struct GeocodeCSVConverter: Sendable {
             var record = LineRecord(
                 latitude: .nan, longitude: .nan, line: line, latStart: Int32(lat.0), latEnd: Int32(lat.1),
                 lonStart: Int32(lon.0), lonEnd: Int32(lon.1), problem: 0)
-            if comma == nil || block[lon.0..<lon.1].contains(UInt8(ascii: ",")) {
+            if end - lineStart > Self.maxLineBytes {
+                record.problem = Problem.tooLong
+            } else if comma == nil || block[lon.0..<lon.1].contains(UInt8(ascii: ",")) {
                 record.problem = Problem.fields
             } else if let latitude = DecimalParser.parse(block[lat.0..<lat.1]) {
                 if let longitude = DecimalParser.parse(block[lon.0..<lon.1]) {
@@ -310,9 +311,11 @@ enum Problem {
     static let longitudeNumber: UInt8 = 3
     static let latitudeRange: UInt8 = 4
     static let longitudeRange: UInt8 = 5
+    static let tooLong: UInt8 = 6
     static let reasons = [
         "", "expected two fields: lat,lon", "latitude is not a number", "longitude is not a number",
         "latitude outside -90...90", "longitude outside -180...180",
+        "the line is longer than \(GeocodeCSVConverter.maxLineBytes) bytes",
     ]
 }
 
@@ -427,6 +430,11 @@ enum Row {
     ) {
         let lat = UnsafeRawBufferPointer(rebasing: block[Int(record.latStart)..<Int(record.latEnd)])
         let lon = UnsafeRawBufferPointer(rebasing: block[Int(record.lonStart)..<Int(record.lonEnd)])
+        if record.problem == Problem.tooLong {
+            let none = UnsafeRawBufferPointer(start: nil, count: 0)
+            error(lat: none, lon: none, reason: Problem.reasons[Int(record.problem)], into: out)
+            return
+        }
         if record.problem != 0 {
             error(lat: lat, lon: lon, reason: Problem.reasons[Int(record.problem)], into: out)
             return
