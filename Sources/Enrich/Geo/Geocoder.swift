@@ -186,7 +186,7 @@ public struct Geocoder: Sendable {
     /// - Throws: ``GeocodeError/Code/invalidCoordinate`` for a value out of range or not finite.
     public func nearest(lat: Double, lon: Double, filter: GeocodeFilter = .unfiltered) throws(GeocodeError) -> Place? {
         let coordinate = try Coordinate(latitude: lat, longitude: lon)
-        return match(coordinate, filter: filter).map(place(for:))
+        return match(coordinate, filter: filter).flatMap(place(for:))
     }
 
     /// The nearest place to a coordinate in compact form, or `nil` when the filter leaves none.
@@ -227,9 +227,11 @@ public struct Geocoder: Sendable {
         }
     }
 
-    /// The names, position and population of a matched place.
-    public func place(for match: PlaceMatch) -> Place {
+    /// The names, position and population of a matched place; `nil` for a match that did not
+    /// come from this geocoder's index.
+    public func place(for match: PlaceMatch) -> Place? {
         let position = Int(match.position)
+        guard position >= 0, position < index.count, Int(index.row[position]) == match.row else { return nil }
         let population = index.population[position]
         return Place(
             city: index.name(at: position), admin1: index.admin1(at: position), admin2: index.admin2(at: position),

@@ -68,7 +68,7 @@ struct GeocodeCommand: ParsableCommand {
         if csv {
             guard coordinates.isEmpty else {
                 throw ValidationError(
-                    "'--csv' reads coordinates from stdin: give no LAT LON (or unknown option \(coordinates[0])).")
+                    "'--csv' reads coordinates from stdin: give no LAT LON arguments or other options.")
             }
             guard !json else { throw ValidationError("'--json' and '--csv' cannot be combined.") }
             return
@@ -100,7 +100,7 @@ struct GeocodeCommand: ParsableCommand {
             return
         }
         let point = try point()
-        let place = geocoder.match(point, filter: filter).map(geocoder.place(for:))
+        let place = geocoder.match(point, filter: filter).flatMap(geocoder.place(for:))
         if json {
             print(Self.json(point, place))
         } else if let place {
