@@ -16,6 +16,7 @@ Sources/Enrich/Geo/GeoIndexFile.swift with mmap and no parsing:
   geonames-tree.bin    k-d tree node boxes and population bounds, row permutation, population,
                        coordinates in microdegrees
   geonames-names.bin   per-place name and region ids, region table, country table, string table
+                       (with one bit per string: needs quoting in CSV)
 
 Only the Python standard library is used, so the output is reproducible byte for byte.
 """
@@ -257,6 +258,12 @@ def main():
         blob += s.encode("utf-8")
         offsets.append(len(blob))
 
+    # Bit i set: string i holds a comma, a quote or a control character, so CSV must quote it.
+    quote_bits = bytearray((len(strings.strings) + 7) // 8)
+    for i, text in enumerate(strings.strings):
+        if any(c in text for c in ',"') or any(ord(c) < 0x20 for c in text):
+            quote_bits[i // 8] |= 1 << (i % 8)
+
     box_values = []
     for box in boxes:
         box_values += [box[0][0], box[1][0], box[2][0], box[0][1], box[1][1], box[2][1]]
@@ -285,6 +292,7 @@ def main():
         ("countries", pack("I", country_rows)),
         ("stroffsets", pack("I", offsets)),
         ("strings", bytes(blob)),
+        ("csvquote", bytes(quote_bits)),
     ])
     print(f"{n} places, tree depth {depth} ({1 << depth} leaves), {len(strings.strings)} strings, "
           f"{len(regions)} regions, {len(country_codes)} countries")

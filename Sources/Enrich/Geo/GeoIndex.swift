@@ -30,6 +30,8 @@ final class GeoIndex: @unchecked Sendable {
     private let countryCount: Int
     private let stringOffsets: UnsafePointer<UInt32>
     private let stringBytes: UnsafePointer<UInt8>
+    /// Bit i: string i needs quoting in CSV (holds a comma, a quote or a control character).
+    private let csvQuote: UnsafePointer<UInt8>
 
     init(directory: String) throws(GeocodeError) {
         var sectionFiles: [SectionFile] = []
@@ -75,6 +77,7 @@ final class GeoIndex: @unchecked Sendable {
         stringOffsets = try names.array("stroffsets", of: UInt32.self, count: stringCount + 1)
         let byteCount = try names.length("strings")
         stringBytes = try names.array("strings", of: UInt8.self, count: byteCount)
+        csvQuote = try names.array("csvquote", of: UInt8.self, count: (stringCount + 7) / 8)
         tree = KDTree(
             count: count, depth: depth, xyz: xyz, boxes: boxes, maxPopulation: maxPopulation, row: row,
             population: population)
@@ -135,19 +138,26 @@ final class GeoIndex: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func bytes(_ id: UInt32) -> UnsafeRawBufferPointer {
+    private func bytes(_ id: UInt32) -> FieldText {
         let start = Int(stringOffsets[Int(id)])
         let end = Int(stringOffsets[Int(id) + 1])
-        return UnsafeRawBufferPointer(start: stringBytes + start, count: end - start)
+        let quoted = csvQuote[Int(id) >> 3] & (1 << (id & 7)) != 0
+        return FieldText(bytes: UnsafeRawBufferPointer(start: stringBytes + start, count: end - start), quoted: quoted)
+    }
+
+    /// One string of the table: its bytes, and whether CSV must quote it.
+    struct FieldText {
+        var bytes: UnsafeRawBufferPointer
+        var quoted: Bool
     }
 
     /// The text fields of one place as byte views into the mapped string table.
     struct FieldBytes {
-        var city: UnsafeRawBufferPointer
-        var admin1: UnsafeRawBufferPointer
-        var admin2: UnsafeRawBufferPointer
-        var countryCode: UnsafeRawBufferPointer
-        var countryName: UnsafeRawBufferPointer
+        var city: FieldText
+        var admin1: FieldText
+        var admin2: FieldText
+        var countryCode: FieldText
+        var countryName: FieldText
     }
 }
 

@@ -198,7 +198,7 @@ public struct GeocodeCSVConverter: Sendable {
             }
         }
 
-        var texts = [[UInt8]](repeating: [], count: pieceCount)
+        var texts = [ByteSink?](repeating: nil, count: pieceCount)
         let index = geocoder.index
         records.withUnsafeBufferPointer { recordBuffer in
             matches.withUnsafeBufferPointer { matchBuffer in
@@ -214,13 +214,14 @@ public struct GeocodeCSVConverter: Sendable {
                                 shared.records[slot], shared.matches[slot], block: shared.block, index: index,
                                 into: sink)
                         }
-                        shared.texts[piece] = sink.bytes
+                        shared.texts[piece] = sink
                     }
                 }
             }
         }
+        output.bytes.reserveCapacity(output.bytes.count + texts.reduce(0) { $0 + ($1?.byteCount ?? 0) })
         for piece in 0..<pieceCount {
-            output.bytes += texts[piece]
+            texts[piece]?.append(to: &output.bytes)
             for slot in firstRecord[piece]..<firstRecord[piece + 1] where records[slot].problem != 0 {
                 let line = nextLine + firstLine[piece] + Int(records[slot].line)
                 output.badLines.append(BadLine(line: line, reason: Problem.reasons[Int(records[slot].problem)]))
@@ -338,7 +339,7 @@ private struct SharedRows: @unchecked Sendable {
     let records: UnsafeBufferPointer<LineRecord>
     let matches: UnsafeBufferPointer<PlaceMatch?>
     let firstRecord: [Int]
-    let texts: UnsafeMutableBufferPointer<[UInt8]>
+    let texts: UnsafeMutableBufferPointer<ByteSink?>
 }
 
 /// A growable byte buffer written through a pointer: cheaper per byte than `Array.append`.
@@ -346,6 +347,9 @@ final class ByteSink {
     private var base: UnsafeMutablePointer<UInt8>
     private var count = 0
     private var capacity: Int
+
+    /// The number of bytes written so far.
+    var byteCount: Int { count }
 
     init(capacity: Int) {
         self.capacity = max(capacity, 64)
@@ -356,6 +360,11 @@ final class ByteSink {
 
     /// The bytes written so far.
     var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// Appends the bytes written so far to `array`.
+    func append(to array: inout [UInt8]) {
+        array.append(contentsOf: UnsafeBufferPointer(start: base, count: count))
+    }
 
     @inline(__always) private func reserve(_ extra: Int) {
         guard count + extra > capacity else { return }
@@ -404,6 +413,16 @@ enum Row {
         return (start, end)
     }
 
+    /// Appends one string of the index, quoted when the index marks it so.
+    @inline(__always)
+    static func field(_ text: GeoIndex.FieldText, into out: ByteSink) {
+        if text.quoted {
+            quotedField(text.bytes, into: out)
+        } else {
+            out.append(text.bytes)
+        }
+    }
+
     /// Appends one field, quoted when it holds a comma, a quote or a control character.
     static func field(_ bytes: UnsafeRawBufferPointer, into out: ByteSink) {
         var plain = true
@@ -413,8 +432,13 @@ enum Row {
         }
         if plain {
             out.append(bytes)
-            return
+        } else {
+            quotedField(bytes, into: out)
         }
+    }
+
+    /// Appends `bytes` in quotes, with each quote doubled.
+    static func quotedField(_ bytes: UnsafeRawBufferPointer, into out: ByteSink) {
         out.append(UInt8(ascii: "\""))
         for byte in bytes {
             if byte == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\"")) }
@@ -439,9 +463,10 @@ enum Row {
             error(lat: lat, lon: lon, reason: Problem.reasons[Int(record.problem)], into: out)
             return
         }
-        field(lat, into: out)
+        // Both parsed as numbers, so neither needs quoting.
+        out.append(lat)
         out.append(UInt8(ascii: ","))
-        field(lon, into: out)
+        out.append(lon)
         guard let match else {
             out.append(Row.emptyPlace)
             return

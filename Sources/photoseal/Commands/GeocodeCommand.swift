@@ -161,11 +161,11 @@ struct GeocodeCommand: ParsableCommand {
 
     private func streamCSV(geocoder: Geocoder, filter: GeocodeFilter) throws {
         var converter = GeocodeCSVConverter(geocoder: geocoder, filter: filter)
-        let output = BufferedOutput()
-        output.append(GeocodeCSVConverter.header)
+        Self.writeAll(GeocodeCSVConverter.header)
         var badCount = 0
         func report(_ result: GeocodeCSVConverter.Output) {
-            output.append(result.bytes)
+            // One large write per block of input, not one per row.
+            Self.writeAll(result.bytes)
             for bad in result.badLines {
                 badCount += 1
                 if badCount <= 20 { Self.stderr("photoseal geocode: line \(bad.line): \(bad.reason)\n") }
@@ -193,15 +193,29 @@ struct GeocodeCommand: ParsableCommand {
                 filled += count
             } while filled < capacity && Self.inputReady()
             report(converter.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<filled])))
-            output.flush()
         }
         report(converter.finish())
-        output.flush()
         if badCount > 20 { Self.stderr("photoseal geocode: … and \(badCount - 20) more bad lines\n") }
         if badCount > 0 {
             Self.stderr(
                 "photoseal geocode: \(badCount) of \(converter.linesRead) lines were bad (see the error rows)\n")
             throw ExitCode(1)
+        }
+    }
+
+    /// Writes all of `bytes` to stdout (a closed pipe ends the process through SIGPIPE).
+    private static func writeAll(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var offset = 0
+            while offset < buffer.count {
+                let written = write(STDOUT_FILENO, base + offset, buffer.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
         }
     }
 
@@ -212,30 +226,5 @@ struct GeocodeCommand: ParsableCommand {
 
     private static func stderr(_ text: String) {
         FileHandle.standardError.write(Data(text.utf8))
-    }
-}
-
-/// Large writes to stdout: rows are gathered and written a few MB at a time.
-private final class BufferedOutput {
-    private var pending: [UInt8] = []
-
-    func append(_ bytes: [UInt8]) {
-        pending.append(contentsOf: bytes)
-        if pending.count >= 1 << 22 { flush() }
-    }
-
-    func flush() {
-        pending.withUnsafeBytes { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(STDOUT_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
-        }
-        pending.removeAll(keepingCapacity: true)
     }
 }
