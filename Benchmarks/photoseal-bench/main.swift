@@ -6,6 +6,7 @@ let rest = Array(arguments.dropFirst())
 switch arguments.first {
 case "fernet": try FernetBench.run(rest)
 case "exif": ExifBench.run(rest)
+case "geocode": GeocodeBench.run(rest)
 default:
     FileHandle.standardError.write(Data("usage: photoseal-bench <fernet|exif|geocode|audit> [options]\n".utf8))
     exit(2)

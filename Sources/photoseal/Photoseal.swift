@@ -9,7 +9,7 @@ struct Photoseal: AsyncParsableCommand {
         version: "0.1.0",
         groupedSubcommands: [
             CommandGroup(name: "Keys and tokens", subcommands: [KeysCommand.self, TokenCommand.self]),
-            CommandGroup(name: "Enrichment", subcommands: [ExifCommand.self]),
+            CommandGroup(name: "Enrichment", subcommands: [ExifCommand.self, GeocodeCommand.self]),
         ]
     )
 }
