@@ -1,0 +1,107 @@
+"""Run mongoeco's MongoDB wire-protocol server for photoseal's tests.
+
+Started by scripts/mongo-test-server.sh inside the venv it creates. Prints the server's URI on
+stdout (one line) once it accepts connections, then serves until SIGTERM or SIGINT.
+
+It also works around a quirk of mongoeco 4.11 with libmongoc (see DESIGN.md): libmongoc sends
+`getMore` and `batchSize` as typed BSON integers, which mongoeco keeps as BsonInt32/BsonInt64
+wrappers and then rejects ("wire getMore cursor id must be an integer"), so every cursor longer
+than one batch failed. The wrappers below turn those two values into plain ints before
+mongoeco validates and executes the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from mongoeco.core.bson_scalars import BsonInt32, BsonInt64
+from mongoeco.wire import _executor_validation as validation
+from mongoeco.wire import cursors
+from mongoeco.wire.auth import WireAuthUser
+from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
+
+_GET_MORE_INT_KEYS = ("getMore", "batchSize")
+
+
+def _plain_ints(command_document):
+    """Returns the command with typed BSON integers under getMore/batchSize made plain ints."""
+    if not isinstance(command_document, dict):
+        return command_document
+    fixed = None
+    for key in _GET_MORE_INT_KEYS:
+        value = command_document.get(key)
+        if isinstance(value, (BsonInt32, BsonInt64)):
+            if fixed is None:
+                fixed = dict(command_document)
+            fixed[key] = value.value
+    return command_document if fixed is None else fixed
+
+
+def _patch_get_more() -> None:
+    original_validate = validation._validate_get_more
+
+    def validate_get_more(body, command_document):
+        return original_validate(body, _plain_ints(command_document))
+
+    validation._validate_get_more = validate_get_more
+    validation._WIRE_COMMAND_VALIDATORS["getMore"] = validate_get_more
+
+    original_get_more = cursors.WireCursorStore.get_more
+
+    def get_more(self, command_document, *args, **kwargs):
+        return original_get_more(self, _plain_ints(command_document), *args, **kwargs)
+
+    cursors.WireCursorStore.get_more = get_more
+
+
+def _engine(db_path: str | None):
+    if db_path:
+        from mongoeco.engines.sqlite import SQLiteEngine
+
+        return SQLiteEngine(db_path)
+    from mongoeco.engines.memory import MemoryEngine
+
+    return MemoryEngine()
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    users: tuple[WireAuthUser, ...] = ()
+    if args.user:
+        users = (WireAuthUser(username=args.user, password=args.password or "", source="admin"),)
+    server = AsyncMongoEcoProxyServer(
+        engine=_engine(args.db_path), host=args.host, port=args.port, auth_users=users
+    )
+    address = await server.start()
+    print(f"mongodb://{address.host}:{address.port}/", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await server.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="mongoeco wire server for photoseal tests")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--db-path", default=None, help="SQLite file (persists across restarts); default in memory")
+    parser.add_argument("--user", default=None, help="require SCRAM auth as this user (auth source admin)")
+    parser.add_argument("--password", default=None)
+    args = parser.parse_args()
+    _patch_get_more()
+    try:
+        asyncio.run(_serve(args))
+    except OSError as error:
+        print(f"mongoeco_server: cannot listen on {args.host}:{args.port}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
