@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -80,10 +81,25 @@ async def _serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if args.watch_pid:
+        loop.create_task(_watch(args.watch_pid, stop))
     try:
         await stop.wait()
     finally:
         await server.close()
+
+
+async def _watch(pid: int, stop: asyncio.Event) -> None:
+    """Sets `stop` once process `pid` is gone, so a crashed test run leaves no server behind."""
+    while not stop.is_set():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            stop.set()
+            return
+        except PermissionError:
+            pass
+        await asyncio.sleep(1)
 
 
 def main() -> int:
@@ -93,6 +109,7 @@ def main() -> int:
     parser.add_argument("--db-path", default=None, help="SQLite file (persists across restarts); default in memory")
     parser.add_argument("--user", default=None, help="require SCRAM auth as this user (auth source admin)")
     parser.add_argument("--password", default=None)
+    parser.add_argument("--watch-pid", type=int, default=0, help="exit when this process ends")
     args = parser.parse_args()
     _patch_get_more()
     try:

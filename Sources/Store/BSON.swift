@@ -97,7 +97,12 @@ enum BSONCodec {
         case .bool(let flag):
             ok = bson_append_bool(bson, key, -1, flag)
         case .int(let number):
-            ok = bson_append_int64(bson, key, -1, number)
+            // As MongoDB's drivers do: int32 when it fits, else int64. Both read back as `.int`.
+            if let small = Int32(exactly: number) {
+                ok = bson_append_int32(bson, key, -1, small)
+            } else {
+                ok = bson_append_int64(bson, key, -1, number)
+            }
         case .double(let number):
             ok = bson_append_double(bson, key, -1, number)
         case .string(let text):

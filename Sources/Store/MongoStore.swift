@@ -210,7 +210,7 @@ public final class MongoStore: DocumentStore {
 
     /// Documents whose value at `path` matches `value`, in `_id` order.
     public func find(where path: String, equals value: StoreValue, limit: Int?) async throws -> [StoreDocument] {
-        try await find(filter: [(path, value)], limit: limit)
+        try await find(filter: [Self.equality(path, value)], limit: limit)
     }
 
     private func find(filter: [(String, StoreValue)], limit: Int?) async throws -> [StoreDocument] {
@@ -232,7 +232,7 @@ public final class MongoStore: DocumentStore {
 
     /// The number of documents whose value at `path` matches `value`.
     public func count(where path: String, equals value: StoreValue) async throws -> Int {
-        try await count(filter: [(path, value)])
+        try await count(filter: [Self.equality(path, value)])
     }
 
     private func count(filter: [(String, StoreValue)]) async throws -> Int {
@@ -251,13 +251,13 @@ public final class MongoStore: DocumentStore {
     public func compareAndSet(
         id: String, expect: [(String, StoreValue)], set: [(String, StoreValue)]
     ) async throws -> Bool {
-        guard !set.isEmpty else { return try await count(filter: [("_id", .string(id))] + expect) == 1 }
+        guard !set.isEmpty else { return try await count(filter: [("_id", .string(id))] + expect.map(Self.equality)) == 1 }
         var sawAmbiguousFailure = false
         let applied: Bool = try await retrying(
             "updating document \(id)", write: true, onRetry: { sawAmbiguousFailure = true }
         ) { [pool, configuration] in
             try pool.withCollection(configuration.collection) { collection in
-                let filter = try MongoPool.bson(pairs: [("_id", .string(id))] + expect)
+                let filter = try MongoPool.bson(pairs: [("_id", .string(id))] + expect.map(Self.equality))
                 let update = try MongoPool.bson(fieldsInOrder: [
                     StoreField(key: "$set", value: .document(StoreDocument(set.map { StoreField(key: $0.0, value: $0.1) })))
                 ])
@@ -329,6 +329,12 @@ public final class MongoStore: DocumentStore {
     }
 
     // MARK: Retries and errors
+
+    /// `{path: {$eq: value}}`: the same match as `{path: value}` (arrays match an element,
+    /// null matches missing), but a document value is always data, never operators.
+    private static func equality(_ path: String, _ value: StoreValue) -> (String, StoreValue) {
+        (path, .document(StoreDocument([StoreField(key: "$eq", value: value)])))
+    }
 
     private static func checkIDs(_ documents: [StoreDocument], store: String) throws {
         var seen = Set<String>()

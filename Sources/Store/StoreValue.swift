@@ -2,8 +2,8 @@ public import Foundation
 
 /// One value in a stored document: the types photoseal documents use, nothing more.
 ///
-/// Every case round-trips exactly through both stores: `.int` stays an integer (BSON int64 in
-/// MongoDB) and `.double` stays a double even when it holds a whole number. `.date` is stored as
+/// Every case round-trips exactly through both stores: `.int` stays an integer (BSON int32 when
+/// it fits, else int64, as MongoDB's drivers write them) and `.double` stays a double even when it holds a whole number. `.date` is stored as
 /// a BSON date, which has millisecond precision: a date with finer precision comes back rounded
 /// to the nearest millisecond (``StoreValue/millisecondDate(_:)`` does that rounding up front).
 public enum StoreValue: Sendable, Hashable {
