@@ -8,18 +8,25 @@ It also works around a quirk of mongoeco 4.11 with libmongoc (see DESIGN.md): li
 wrappers and then rejects ("wire getMore cursor id must be an integer"), so every cursor longer
 than one batch failed. The wrappers below turn those two values into plain ints before
 mongoeco validates and executes the command.
+
+A second quirk: mongoeco's SCRAM salt is the text "<db>:<user>", whose length varies, while
+libmongoc insists on the salt length its SCRAM variant uses (16 bytes for SCRAM-SHA-1, 28 for
+SCRAM-SHA-256) and refuses anything else ("invalid salt length"), so no login could succeed.
+The launcher derives a salt of the right length from the same text.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import os
 import signal
 import sys
 
 from mongoeco.core.bson_scalars import BsonInt32, BsonInt64
 from mongoeco.wire import _executor_validation as validation
+from mongoeco.wire import auth as wire_auth
 from mongoeco.wire import cursors
 from mongoeco.wire.auth import WireAuthUser
 from mongoeco.wire.proxy import AsyncMongoEcoProxyServer
@@ -56,6 +63,23 @@ def _patch_get_more() -> None:
         return original_get_more(self, _plain_ints(command_document), *args, **kwargs)
 
     cursors.WireCursorStore.get_more = get_more
+
+
+_SCRAM_SALT_BYTES = {"SCRAM-SHA-1": 16, "SCRAM-SHA-256": 28}
+
+
+def _patch_scram_salt() -> None:
+    original_build = wire_auth.build_scram_server_first
+
+    def build_scram_server_first(*, client_nonce, mechanism, salt, iterations, server_nonce=None):
+        size = _SCRAM_SALT_BYTES.get(mechanism)
+        if size is not None and len(salt) != size:
+            salt = hashlib.sha256(salt).digest()[:size]
+        return original_build(
+            client_nonce=client_nonce, mechanism=mechanism, salt=salt, iterations=iterations, server_nonce=server_nonce
+        )
+
+    wire_auth.build_scram_server_first = build_scram_server_first
 
 
 def _engine(db_path: str | None):
@@ -112,6 +136,7 @@ def main() -> int:
     parser.add_argument("--watch-pid", type=int, default=0, help="exit when this process ends")
     args = parser.parse_args()
     _patch_get_more()
+    _patch_scram_salt()
     try:
         asyncio.run(_serve(args))
     except OSError as error:

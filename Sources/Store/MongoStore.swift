@@ -87,6 +87,7 @@ public final class MongoStore: DocumentStore {
     private let executor: BlockingExecutor
     private let logger: Logger
     private let indexState = IndexState()
+    private let retries = RetryCounter()
 
     /// Opens a client pool for a `mongodb://` or `mongodb+srv://` URI.
     ///
@@ -115,6 +116,9 @@ public final class MongoStore: DocumentStore {
     public var writeCount: Int {
         pool.counter.count(of: ["insert", "update", "delete"])
     }
+
+    /// Operations retried after a transient failure since the store was opened (a diagnostic).
+    public var retryCount: Int { retries.value }
 
     /// How many commands of a given name (`"find"`, `"getMore"`, `"update"`, …) were sent, as
     /// seen by libmongoc's command monitoring.
@@ -373,6 +377,7 @@ public final class MongoStore: DocumentStore {
                         "store.error": "\(error.message)",
                     ])
                 onRetry()
+                retries.increment()
                 try await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, configuration.retry.maxBackoff)
                 attempt += 1
@@ -393,6 +398,16 @@ private final class IndexState: @unchecked Sendable {
     var created: Bool { lock.withLock { done } }
     func markCreated() { lock.withLock { done = true } }
     func reset() { lock.withLock { done = false } }
+}
+
+/// Counts retried operations.
+private final class RetryCounter: @unchecked Sendable {
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var count = 0
+
+    var value: Int { lock.withLock { count } }
+    func increment() { lock.withLock { count += 1 } }
 }
 
 /// Counts the commands libmongoc sends, by name, from its command-monitoring callback.
@@ -441,7 +456,7 @@ struct MongoFailure: Error, Sendable {
 
     var isAuthFailure: Bool {
         (domain == MONGOC_ERROR_CLIENT.rawValue && code == MONGOC_ERROR_CLIENT_AUTHENTICATE.rawValue)
-            || domain == MONGOC_ERROR_SASL.rawValue
+            || domain == MONGOC_ERROR_SASL.rawValue || domain == MONGOC_ERROR_SCRAM.rawValue
             || (domain == MONGOC_ERROR_SERVER.rawValue && Self.authServerCodes.contains(code))
             || message.localizedCaseInsensitiveContains("authentication failed")
     }

@@ -16,12 +16,17 @@ let testLogger = Logger(label: "photoseal.store.tests")
 /// Runs `scripts/mongo-test-server.sh` and returns what it printed on stdout.
 func runServerScript(_ arguments: [String]) async throws -> String {
     let script = repoRoot.appendingPathComponent("scripts/mongo-test-server.sh").path
-    return try await withCheckedThrowingContinuation { continuation in
+    return try await runProcess("/bin/bash", [script] + arguments)
+}
+
+/// Runs a program, returns its trimmed stdout; throws when it exits non-zero.
+func runProcess(_ executable: String, _ arguments: [String]) async throws -> String {
+    try await withCheckedThrowingContinuation { continuation in
         // Process waits block a thread: keep them off the cooperative pool.
         DispatchQueue.global().async {
             let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [script] + arguments
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
             let output = Pipe()
             process.standardOutput = output
             do {
@@ -30,7 +35,7 @@ func runServerScript(_ arguments: [String]) async throws -> String {
                 process.waitUntilExit()
                 let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 guard process.terminationStatus == 0 else {
-                    throw TestServerError(message: "mongo-test-server.sh \(arguments.joined(separator: " ")) failed")
+                    throw TestServerError(message: "\(executable) \(arguments.joined(separator: " ")) failed")
                 }
                 continuation.resume(returning: text)
             } catch {
