@@ -1,2 +1,3 @@
 // Benchmarks print numbers; scripts/bench-*.sh run them beside the peer tools.
-print("usage: photoseal-bench <fernet|exif|geocode> ...")
+if CommandLine.arguments.dropFirst().first == "store" { try await StoreBench.main(Array(CommandLine.arguments.dropFirst(2))) }
+print("usage: photoseal-bench <fernet|exif|geocode|store> ...")

@@ -164,22 +164,23 @@ public enum DocumentStores {
     /// or `embedded:PATH` (a single SQLite file, created if missing).
     ///
     /// MongoDB options come from the URI: TLS (`tls=true`, `tlsCAFile=`), auth
-    /// (`user:password@`, `authSource=`), replica sets (`replicaSet=`), `w=` for the write
-    /// concern (default majority), timeouts. The database is the URI's path (default
-    /// `photoseal`), the collection is `photos`.
+    /// (`user:password@`, `authSource=`, `authMechanism=`), replica sets (`replicaSet=`), `w=`
+    /// for the write concern (default majority), timeouts, `maxPoolSize`. The database is the
+    /// URI's path (default `photoseal`), the collection is `photos`.
     ///
     /// - Parameters:
     ///   - uri: The store URI.
-    ///   - logger: Where the store logs retries and index creation.
+    ///   - batchSize: Documents per bulk write or write transaction in `upsert`; default 1000.
+    ///   - logger: Where the store logs retries.
     /// - Throws: ``StoreError`` with code `.badURI` for anything else, naming the accepted forms.
-    public static func open(uri: String, logger: Logger) throws -> any DocumentStore {
+    public static func open(uri: String, batchSize: Int = 1000, logger: Logger) throws -> any DocumentStore {
         let trimmed = uri.trimmingCharacters(in: .whitespaces)
         if trimmed.hasPrefix("mongodb://") || trimmed.hasPrefix("mongodb+srv://") {
-            return try MongoStore(uri: trimmed, logger: logger)
+            return try MongoStore(uri: trimmed, configuration: .init(batchSize: batchSize), logger: logger)
         }
         if trimmed.hasPrefix("embedded:") {
             let path = String(trimmed.dropFirst("embedded:".count))
-            return try EmbeddedStore(path: path, logger: logger)
+            return try EmbeddedStore(path: path, batchSize: batchSize, logger: logger)
         }
         throw StoreError(
             .badURI, store: trimmed,

@@ -128,14 +128,15 @@ public final class EmbeddedStore: DocumentStore {
             summary += try await perform("writing \(batch.count) documents") { db in
                 var summary = UpsertSummary()
                 for item in batch {
-                    let stored = try Data.fetchOne(db, sql: "SELECT body FROM documents WHERE id = ?", arguments: [item.id])
+                    let stored = try Data.fetchOne(
+                        db.cachedStatement(sql: "SELECT body FROM documents WHERE id = ?"), arguments: [item.id])
                     if stored == item.body {
                         summary.unchanged += 1
                         continue
                     }
                     if stored == nil { summary.inserted += 1 } else { summary.updated += 1 }
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO documents (id, body) VALUES (?, ?)", arguments: [item.id, item.body])
+                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO documents (id, body) VALUES (?, ?)")
+                        .execute(arguments: [item.id, item.body])
                     try Self.reindex(db, id: item.id, document: item.document)
                 }
                 return summary
@@ -244,7 +245,8 @@ public final class EmbeddedStore: DocumentStore {
                             db, sql: "SELECT id, body FROM documents WHERE id > ? ORDER BY id LIMIT ?",
                             arguments: [after, size])
                     } else {
-                        try Row.fetchCursor(db, sql: "SELECT id, body FROM documents ORDER BY id LIMIT ?", arguments: [size])
+                        try Row.fetchCursor(
+                            db, sql: "SELECT id, body FROM documents ORDER BY id LIMIT ?", arguments: [size])
                     }
                 var batch: [StoreDocument] = []
                 batch.reserveCapacity(size)
@@ -285,15 +287,16 @@ public final class EmbeddedStore: DocumentStore {
     }
 
     private static func reindex(_ db: Database, id: String, document: StoreDocument) throws {
-        try db.execute(sql: "DELETE FROM field_index WHERE id = ?", arguments: [id])
+        // Cached statements: an upsert of many documents would otherwise spend most of its
+        // time compiling the same few statements again.
+        try db.cachedStatement(sql: "DELETE FROM field_index WHERE id = ?").execute(arguments: [id])
+        let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO field_index (path, key, id) VALUES (?, ?, ?)")
         for path in indexedPaths {
             guard let value = document.value(at: path), !value.isNull else { continue }
             var keys = [value]
             if case .array(let elements) = value { keys += elements }
             for key in keys {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO field_index (path, key, id) VALUES (?, ?, ?)",
-                    arguments: [path, try indexKey(key), id])
+                try insert.execute(arguments: [path, try indexKey(key), id])
             }
         }
     }
@@ -350,7 +353,8 @@ public final class EmbeddedStore: DocumentStore {
                     + "and free disk space",
                 rawCode: raw)
         default:
-            return StoreError(.io, store: location, message: "\(operation) failed: \(error.message ?? "SQLite error")", rawCode: raw)
+            return StoreError(
+                .io, store: location, message: "\(operation) failed: \(error.message ?? "SQLite error")", rawCode: raw)
         }
     }
 }

@@ -69,7 +69,9 @@ public final class MongoStore: DocumentStore {
         public var maxBackoff: Duration
 
         /// Creates a policy; every parameter has the documented default.
-        public init(maxAttempts: Int = 6, initialBackoff: Duration = .milliseconds(200), maxBackoff: Duration = .seconds(3)) {
+        public init(
+            maxAttempts: Int = 6, initialBackoff: Duration = .milliseconds(200), maxBackoff: Duration = .seconds(3)
+        ) {
             self.maxAttempts = max(1, maxAttempts)
             self.initialBackoff = initialBackoff
             self.maxBackoff = maxBackoff
@@ -133,10 +135,11 @@ public final class MongoStore: DocumentStore {
         try await retrying("creating indexes", write: true) { [pool, configuration] in
             try pool.withCollection(configuration.collection) { collection in
                 let indexes: [StoreValue] = IndexState.paths.map { path in
-                    .document(StoreDocument([
-                        StoreField(key: "key", value: .document(StoreDocument([StoreField(key: path, value: 1)]))),
-                        StoreField(key: "name", value: .string("\(path)_1")),
-                    ]))
+                    .document(
+                        StoreDocument([
+                            StoreField(key: "key", value: .document(StoreDocument([StoreField(key: path, value: 1)]))),
+                            StoreField(key: "name", value: .string("\(path)_1")),
+                        ]))
                 }
                 let command = try MongoPool.bson(fieldsInOrder: [
                     StoreField(key: "createIndexes", value: .string(configuration.collection)),
@@ -255,7 +258,9 @@ public final class MongoStore: DocumentStore {
     public func compareAndSet(
         id: String, expect: [(String, StoreValue)], set: [(String, StoreValue)]
     ) async throws -> Bool {
-        guard !set.isEmpty else { return try await count(filter: [("_id", .string(id))] + expect.map(Self.equality)) == 1 }
+        guard !set.isEmpty else {
+            return try await count(filter: [("_id", .string(id))] + expect.map(Self.equality)) == 1
+        }
         var sawAmbiguousFailure = false
         let applied: Bool = try await retrying(
             "updating document \(id)", write: true, onRetry: { sawAmbiguousFailure = true }
@@ -263,7 +268,8 @@ public final class MongoStore: DocumentStore {
             try pool.withCollection(configuration.collection) { collection in
                 let filter = try MongoPool.bson(pairs: [("_id", .string(id))] + expect.map(Self.equality))
                 let update = try MongoPool.bson(fieldsInOrder: [
-                    StoreField(key: "$set", value: .document(StoreDocument(set.map { StoreField(key: $0.0, value: $0.1) })))
+                    StoreField(
+                        key: "$set", value: .document(StoreDocument(set.map { StoreField(key: $0.0, value: $0.1) })))
                 ])
                 return try MongoPool.withReply { reply in
                     var error = bson_error_t()
@@ -596,7 +602,8 @@ final class MongoPool: @unchecked Sendable {
     /// Runs `body` with a collection handle on a client popped from the pool (this thread only).
     func withCollection<T>(_ name: String, _ body: (OpaquePointer) throws -> T) throws -> T {
         guard let client = mongoc_client_pool_pop(pool) else {
-            throw MongoFailure(domain: MONGOC_ERROR_CLIENT.rawValue, code: 0, message: "no client available", transient: true)
+            throw MongoFailure(
+                domain: MONGOC_ERROR_CLIENT.rawValue, code: 0, message: "no client available", transient: true)
         }
         defer { mongoc_client_pool_push(pool, client) }
         guard let collection = mongoc_client_get_collection(client, database, name) else {
@@ -620,7 +627,8 @@ final class MongoPool: @unchecked Sendable {
             if let batchSize { allOptions.append(StoreField(key: "batchSize", value: .int(Int64(batchSize)))) }
             let opts = try Self.bson(fieldsInOrder: allOptions)
             guard let cursor = mongoc_collection_find_with_opts(handle, query.pointer, opts.pointer, nil) else {
-                throw MongoFailure(domain: MONGOC_ERROR_CURSOR.rawValue, code: 0, message: "no cursor", transient: false)
+                throw MongoFailure(
+                    domain: MONGOC_ERROR_CURSOR.rawValue, code: 0, message: "no cursor", transient: false)
             }
             defer { mongoc_cursor_destroy(cursor) }
             var current: OpaquePointer?

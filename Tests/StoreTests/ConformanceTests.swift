@@ -60,7 +60,8 @@ struct ConformanceTests {
             #expect(try await store.find(id: id) == rotated)
 
             let partlyStale = try await store.compareAndSet(
-                id: id, expect: [("seal.kid", "kid-b"), ("sealed.owner", "not-the-token")], set: [("seal.kid", "kid-c")])
+                id: id, expect: [("seal.kid", "kid-b"), ("sealed.owner", "not-the-token")], set: [("seal.kid", "kid-c")]
+            )
             #expect(!partlyStale)
             #expect(try await store.find(id: id) == rotated)
 
@@ -101,7 +102,8 @@ struct ConformanceTests {
             for number in 1...12 {
                 documents.append(
                     photo(
-                        number, kid: number <= 5 ? "kid-old" : "kid-new", owner: number % 3 == 0 ? "owner-x" : "owner-y",
+                        number, kid: number <= 5 ? "kid-old" : "kid-new",
+                        owner: number % 3 == 0 ? "owner-x" : "owner-y",
                         terms: number % 2 == 0 ? ["monkey wild", "scimmia"] : ["monkey wild"]))
             }
             documents[11]["place"] = .null
@@ -113,7 +115,10 @@ struct ConformanceTests {
             #expect(try await store.count(where: "seal.kid", equals: "kid-none") == 0)
 
             let owners = try await store.find(where: "blind.owner", equals: "owner-x")
-            #expect(Set(owners.compactMap(\.id)) == ["flickr:00000003", "flickr:00000006", "flickr:00000009", "flickr:00000012"])
+            #expect(
+                Set(owners.compactMap(\.id)) == [
+                    "flickr:00000003", "flickr:00000006", "flickr:00000009", "flickr:00000012",
+                ])
 
             #expect(try await store.count(where: "terms", equals: "scimmia") == 6)
             #expect(try await store.count(where: "terms", equals: "monkey wild") == 12)

@@ -8,7 +8,8 @@ struct MongoStoreTests {
     @Test("a malformed MongoDB URI gives one badURI error without the password")
     func badURI() throws {
         let error = #expect(throws: StoreError.self) {
-            _ = try DocumentStores.open(uri: "mongodb://reader:s3cret-pw@127.0.0.1:27017/db?tls=maybe", logger: testLogger)
+            _ = try DocumentStores.open(
+                uri: "mongodb://reader:s3cret-pw@127.0.0.1:27017/db?tls=maybe", logger: testLogger)
         }
         #expect(error?.code == .badURI)
         #expect(error?.description.contains("s3cret-pw") == false)
@@ -27,7 +28,10 @@ struct MongoStoreTests {
     func unreachable() async throws {
         let port = try await runProcess(
             "/usr/bin/env",
-            ["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"])
+            [
+                "python3", "-c",
+                "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
+            ])
         let store = try MongoStore(
             uri: "mongodb://app:pa55word@127.0.0.1:\(port)/photoseal?serverSelectionTimeoutMS=300&connectTimeoutMS=300",
             configuration: .init(retry: .init(maxAttempts: 2, initialBackoff: .milliseconds(50))), logger: testLogger)
@@ -106,7 +110,8 @@ struct MongoStoreTests {
             ]
         ])
         _ = try await runServerScript(["install"])
-        let venv = ProcessInfo.processInfo.environment["PHOTOSEAL_MONGO_VENV"]
+        let venv =
+            ProcessInfo.processInfo.environment["PHOTOSEAL_MONGO_VENV"]
             ?? repoRoot.appendingPathComponent(".venv-mongo").path
         let script = """
             import sys, pymongo
@@ -118,7 +123,8 @@ struct MongoStoreTests {
         let output = try await runProcess("\(venv)/bin/python", ["-c", script, server, database])
         try await store.drop()
         let lines = output.split(separator: "\n").map(String.init)
-        #expect(lines.first == "_id=str small=int big=Int64 whole=float when=datetime text=str flag=bool nothing=NoneType")
+        #expect(
+            lines.first == "_id=str small=int big=Int64 whole=float when=datetime text=str flag=bool nothing=NoneType")
         #expect(lines.last == "1715000000123")
     }
 
@@ -139,15 +145,19 @@ struct MongoStoreTests {
 
     @Test("a server stopped and restarted mid-load: the load finishes, nothing lost, nothing twice")
     func restartDuringLoad() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-restart-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "photoseal-restart-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let server = try await TestServer.start(arguments: ["--db-path", folder.appendingPathComponent("mongo.sqlite").path])
+        let server = try await TestServer.start(arguments: [
+            "--db-path", folder.appendingPathComponent("mongo.sqlite").path,
+        ])
         defer { Task { try? await server.stop() } }
         let store = try MongoStore(
             uri: uri(server.uri, database: "restart", options: "serverSelectionTimeoutMS=5000&connectTimeoutMS=2000"),
             configuration: .init(
-                batchSize: 50, retry: .init(maxAttempts: 40, initialBackoff: .milliseconds(200), maxBackoff: .seconds(1))),
+                batchSize: 50,
+                retry: .init(maxAttempts: 40, initialBackoff: .milliseconds(200), maxBackoff: .seconds(1))),
             logger: testLogger)
         let total = 1500
         let documents = (1...total).map { photo($0) }
@@ -173,8 +183,12 @@ struct MongoStoreTests {
 struct StoreURITests {
     @Test("the password in a URI is masked, the rest kept")
     func redaction() {
-        #expect(StoreURI.redact("mongodb://alice:p%40ss@h1:27017,h2/db?tls=true") == "mongodb://alice:***@h1:27017,h2/db?tls=true")
-        #expect(StoreURI.redact("mongodb+srv://bob:x@cluster0.example.net/") == "mongodb+srv://bob:***@cluster0.example.net/")
+        #expect(
+            StoreURI.redact("mongodb://alice:p%40ss@h1:27017,h2/db?tls=true")
+                == "mongodb://alice:***@h1:27017,h2/db?tls=true")
+        #expect(
+            StoreURI.redact("mongodb+srv://bob:x@cluster0.example.net/")
+                == "mongodb+srv://bob:***@cluster0.example.net/")
         #expect(StoreURI.redact("mongodb://carol@h/db") == "mongodb://carol@h/db")
         #expect(StoreURI.redact("mongodb://h:1/db") == "mongodb://h:1/db")
         #expect(StoreURI.redact("embedded:/tmp/a@b:c") == "embedded:/tmp/a@b:c")
@@ -182,7 +196,9 @@ struct StoreURITests {
 
     @Test("embedded: with no path, and a file that is not a store, give one clear error each")
     func embeddedErrors() throws {
-        let empty = #expect(throws: StoreError.self) { _ = try DocumentStores.open(uri: "embedded:", logger: testLogger) }
+        let empty = #expect(throws: StoreError.self) {
+            _ = try DocumentStores.open(uri: "embedded:", logger: testLogger)
+        }
         #expect(empty?.code == .badURI)
 
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("not-a-store-\(UUID().uuidString)")

@@ -66,8 +66,10 @@ final class TestServer: Sendable {
         let pidFile = FileManager.default.temporaryDirectory
             .appendingPathComponent("photoseal-mongo-\(UUID().uuidString).pid").path
         let uri = try await runServerScript(
-            ["start", "--port", String(port), "--pid-file", pidFile, "--watch-pid",
-             String(ProcessInfo.processInfo.processIdentifier)] + arguments)
+            [
+                "start", "--port", String(port), "--pid-file", pidFile, "--watch-pid",
+                String(ProcessInfo.processInfo.processIdentifier),
+            ] + arguments)
         return TestServer(uri: uri, pidFile: pidFile, arguments: arguments)
     }
 
@@ -87,8 +89,10 @@ final class TestServer: Sendable {
     /// Starts the server again on the same port with the same options.
     func restart() async throws {
         _ = try await runServerScript(
-            ["start", "--port", String(port), "--pid-file", pidFile, "--watch-pid",
-             String(ProcessInfo.processInfo.processIdentifier)] + arguments)
+            [
+                "start", "--port", String(port), "--pid-file", pidFile, "--watch-pid",
+                String(ProcessInfo.processInfo.processIdentifier),
+            ] + arguments)
     }
 }
 
@@ -132,7 +136,8 @@ func withStore<T>(
     var cleanupPath: URL?
     switch kind {
     case .embedded:
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-store-\(UUID().uuidString)")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "photoseal-store-\(UUID().uuidString)")
         cleanupPath = folder
         store = try EmbeddedStore(
             path: folder.appendingPathComponent("store.sqlite").path, batchSize: embeddedBatchSize, logger: testLogger)
