@@ -6,6 +6,12 @@ import Store
 /// embedded store, loads them again (all unchanged), then streams them all back as audit does,
 /// printing documents per second for each phase. The file is kept for the peer (Python) reader.
 enum StoreBench {
+    /// Runs the benchmark and exits when the first argument is `store`; otherwise returns.
+    static func runIfRequested(_ arguments: [String]) async throws {
+        guard arguments.dropFirst().first == "store" else { return }
+        try await main(Array(arguments.dropFirst(2)))
+    }
+
     static func main(_ arguments: [String]) async throws {
         var count = 100_000
         var path = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-bench-store.sqlite").path

@@ -1,3 +1,3 @@
 // Benchmarks print numbers; scripts/bench-*.sh run them beside the peer tools.
-if CommandLine.arguments.dropFirst().first == "store" { try await StoreBench.main(Array(CommandLine.arguments.dropFirst(2))) }
+try await StoreBench.runIfRequested(CommandLine.arguments)
 print("usage: photoseal-bench <fernet|exif|geocode|store> ...")
