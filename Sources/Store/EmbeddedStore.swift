@@ -80,7 +80,7 @@ public final class EmbeddedStore: DocumentStore {
         guard version == 0 else { return }
         try db.execute(
             sql: """
-                CREATE TABLE documents (id TEXT PRIMARY KEY NOT NULL, body BLOB NOT NULL) WITHOUT ROWID;
+                CREATE TABLE documents (id TEXT PRIMARY KEY NOT NULL, body BLOB NOT NULL);
                 CREATE TABLE field_index (
                     path TEXT NOT NULL, key BLOB NOT NULL, id TEXT NOT NULL,
                     PRIMARY KEY (path, key, id)) WITHOUT ROWID;
@@ -134,10 +134,16 @@ public final class EmbeddedStore: DocumentStore {
                         summary.unchanged += 1
                         continue
                     }
-                    if stored == nil { summary.inserted += 1 } else { summary.updated += 1 }
-                    try db.cachedStatement(sql: "INSERT OR REPLACE INTO documents (id, body) VALUES (?, ?)")
-                        .execute(arguments: [item.id, item.body])
-                    try Self.reindex(db, id: item.id, document: item.document)
+                    if stored == nil {
+                        summary.inserted += 1
+                        try db.cachedStatement(sql: "INSERT INTO documents (id, body) VALUES (?, ?)")
+                            .execute(arguments: [item.id, item.body])
+                    } else {
+                        summary.updated += 1
+                        try db.cachedStatement(sql: "UPDATE documents SET body = ? WHERE id = ?")
+                            .execute(arguments: [item.body, item.id])
+                    }
+                    try Self.reindex(db, id: item.id, document: item.document, isNew: stored == nil)
                 }
                 return summary
             }
@@ -279,17 +285,20 @@ public final class EmbeddedStore: DocumentStore {
     /// The index key of a value: its BSON encoding as the only field of a document, so values
     /// of different types never collide.
     private static func indexKey(_ value: StoreValue) throws -> Data {
+        // Strings (kids, blind-index hex, terms, country codes) are nearly every key: a tag byte
+        // plus UTF-8. Other values: tag 0x00 plus their BSON form. Distinct tags never collide.
+        if case .string(let text) = value { return Data([0x02]) + Data(text.utf8) }
         do {
-            return Data(try BSONCodec.encode(fieldsInOrder: [StoreField(key: "", value: value)]).bytes)
+            return Data([0x00]) + Data(try BSONCodec.encode(fieldsInOrder: [StoreField(key: "", value: value)]).bytes)
         } catch {
             throw error.storeError(store: "embedded:", id: nil)
         }
     }
 
-    private static func reindex(_ db: Database, id: String, document: StoreDocument) throws {
+    private static func reindex(_ db: Database, id: String, document: StoreDocument, isNew: Bool = false) throws {
         // Cached statements: an upsert of many documents would otherwise spend most of its
         // time compiling the same few statements again.
-        try db.cachedStatement(sql: "DELETE FROM field_index WHERE id = ?").execute(arguments: [id])
+        if !isNew { try db.cachedStatement(sql: "DELETE FROM field_index WHERE id = ?").execute(arguments: [id]) }
         let insert = try db.cachedStatement(sql: "INSERT OR IGNORE INTO field_index (path, key, id) VALUES (?, ?, ?)")
         for path in indexedPaths {
             guard let value = document.value(at: path), !value.isNull else { continue }
