@@ -225,3 +225,44 @@ enum BSONCodecError: Error {
         }
     }
 }
+
+extension StoreDocument {
+    /// The document's BSON bytes, exactly as both stores write it (`_id` first; ints as int32
+    /// when they fit, else int64; dates as BSON dates).
+    ///
+    /// Lets a caller keep a document outside the store (e.g. in the staging ledger) in a form
+    /// that round-trips every value exactly.
+    ///
+    /// - Throws: ``StoreError`` `.invalidDocument` when the document cannot be BSON (a field
+    ///   name with a NUL byte, nesting deeper than 100 levels).
+    public func bsonBytes() throws -> [UInt8] {
+        do {
+            return try BSONCodec.encode(self).bytes
+        } catch {
+            throw error.storeError(store: "bson", id: id)
+        }
+    }
+
+    /// Reads a document from BSON bytes.
+    ///
+    /// - Parameter bsonBytes: One complete BSON document.
+    /// - Throws: ``StoreError`` `.corrupt` when the bytes are not valid BSON or hold a type
+    ///   photoseal does not store (binary, decimal128, …).
+    public init(bsonBytes: [UInt8]) throws {
+        let result = bsonBytes.withUnsafeBytes { raw in
+            Result { () throws(BSONCodecError) in
+                // Untrusted bytes: libbson checks every length, offset and string before we walk them.
+                guard let copy = BSONDocument(bytes: raw) else { throw .corrupt("the bytes are not one BSON document") }
+                var offset = 0
+                guard bson_validate(copy.handle, BSON_VALIDATE_UTF8, &offset) else {
+                    throw .corrupt("the BSON is damaged at byte \(offset)")
+                }
+                return try BSONCodec.decode(handle: copy.handle)
+            }
+        }
+        switch result {
+        case .success(let document): self = document
+        case .failure(let error): throw error.storeError(store: "bson", id: nil)
+        }
+    }
+}

@@ -55,3 +55,37 @@ struct ValueTests {
         #expect(StoreValue.millisecondDate(fine).timeIntervalSince1970 == 1_700_000_000.123)
     }
 }
+
+/// BSON bytes checked against the examples on bsonspec.org ("FAQ: What does BSON look like?").
+@Suite("BSON encoding")
+struct BSONTests {
+    static let helloWorld: [UInt8] = Array("\u{16}\0\0\0\u{02}hello\0\u{06}\0\0\0world\0\0".utf8)
+    static let awesome: [UInt8] =
+        [0x31, 0, 0, 0, 0x04] + Array("BSON".utf8) + [0, 0x26, 0, 0, 0, 0x02, 0x30, 0, 0x08, 0, 0, 0]
+        + Array("awesome".utf8) + [0, 0x01, 0x31, 0, 0x33, 0x33, 0x33, 0x33, 0x33, 0x33, 0x14, 0x40]
+        + [0x10, 0x32, 0, 0xC2, 0x07, 0, 0, 0, 0]
+
+    @Test("documents encode to the bsonspec.org example bytes and decode back")
+    func specExamples() throws {
+        let hello: StoreDocument = ["hello": "world"]
+        #expect(try hello.bsonBytes() == Self.helloWorld)
+        #expect(try StoreDocument(bsonBytes: Self.helloWorld) == hello)
+
+        let awesome: StoreDocument = ["BSON": ["awesome", 5.05, 1986]]
+        #expect(try awesome.bsonBytes() == Self.awesome)
+        #expect(try StoreDocument(bsonBytes: Self.awesome) == awesome)
+    }
+
+    @Test("truncated or damaged BSON is reported as corrupt, not a crash")
+    func damaged() {
+        var badInnerLength = Self.helloWorld
+        badInnerLength[11] = 0x20  // the string "world" claims 32 bytes
+        let cases: [[UInt8]] = [
+            [], Array(Self.helloWorld.dropLast(3)), [0xFF, 0xFF, 0xFF, 0x7F, 0, 0], badInnerLength,
+        ]
+        for bytes in cases {
+            let error = #expect(throws: StoreError.self) { _ = try StoreDocument(bsonBytes: bytes) }
+            #expect(error?.code == .corrupt)
+        }
+    }
+}
