@@ -59,7 +59,8 @@ public protocol DocumentStore: AnyObject, Sendable {
     /// - Parameters:
     ///   - id: The document's `_id`.
     ///   - expect: Dotted paths and the values they must hold now.
-    ///   - set: Dotted paths and their new values (missing intermediate documents are created).
+    ///   - set: Dotted paths and their new values (missing intermediate documents are created);
+    ///     `_id` cannot be set (``StoreError`` `.writeFailed`).
     /// - Returns: `true` when the change was applied, `false` when the document is missing or
     ///   an expectation no longer holds (nothing was changed).
     func compareAndSet(id: String, expect: [(String, StoreValue)], set: [(String, StoreValue)]) async throws -> Bool

@@ -208,12 +208,13 @@ public final class EmbeddedStore: DocumentStore {
     public func compareAndSet(
         id: String, expect: [(String, StoreValue)], set: [(String, StoreValue)]
     ) async throws -> Bool {
-        try await perform("updating document \(id)") { db in
+        try StoreURI.checkSettable(set, id: id, store: location)
+        return try await perform("updating document \(id)") { db in
             guard let body = try Data.fetchOne(db, sql: "SELECT body FROM documents WHERE id = ?", arguments: [id])
             else { return false }
             var document = try Self.decode(body, id: id)
             guard expect.allSatisfy({ document.matches($0.0, $0.1) }) else { return false }
-            for (path, value) in set where path != "_id" {
+            for (path, value) in set {
                 guard document.setValue(value, at: path) else {
                     throw StoreError(
                         .writeFailed, store: "embedded:",

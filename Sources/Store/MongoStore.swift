@@ -258,6 +258,7 @@ public final class MongoStore: DocumentStore {
     public func compareAndSet(
         id: String, expect: [(String, StoreValue)], set: [(String, StoreValue)]
     ) async throws -> Bool {
+        try StoreURI.checkSettable(set, id: id, store: location)
         guard !set.isEmpty else {
             return try await count(filter: [("_id", .string(id))] + expect.map(Self.equality)) == 1
         }

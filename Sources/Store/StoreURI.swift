@@ -51,4 +51,13 @@ public enum StoreURI {
         }
         return text
     }
+
+    /// Refuses a compare-and-set that would change `_id` (MongoDB forbids it; the key is fixed).
+    static func checkSettable(_ set: [(String, StoreValue)], id: String, store: String) throws {
+        if let path = set.first(where: { $0.0 == "_id" || $0.0.hasPrefix("_id.") || $0.0.isEmpty })?.0 {
+            throw StoreError(
+                .writeFailed, store: store,
+                message: "document \(id): cannot set \(path.isEmpty ? "an empty path" : path); _id never changes")
+        }
+    }
 }

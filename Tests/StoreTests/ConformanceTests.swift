@@ -65,6 +65,12 @@ struct ConformanceTests {
             #expect(!partlyStale)
             #expect(try await store.find(id: id) == rotated)
 
+            let renaming = await #expect(throws: StoreError.self) {
+                _ = try await store.compareAndSet(id: id, expect: [], set: [("_id", "other")])
+            }
+            #expect(renaming?.code == .writeFailed)
+            #expect(try await store.find(id: id) == rotated)
+
             let missing = try await store.compareAndSet(
                 id: "flickr:404", expect: [("seal.kid", "kid-b")], set: [("seal.kid", "kid-c")])
             #expect(!missing)
