@@ -7,7 +7,8 @@ switch arguments.first {
 case "fernet": try FernetBench.run(rest)
 case "exif": ExifBench.run(rest)
 case "geocode": GeocodeBench.run(rest)
+case "store": try await StoreBench.main(rest)
 default:
-    FileHandle.standardError.write(Data("usage: photoseal-bench <fernet|exif|geocode|audit> [options]\n".utf8))
+    FileHandle.standardError.write(Data("usage: photoseal-bench <fernet|exif|geocode|store> [options]\n".utf8))
     exit(2)
 }
