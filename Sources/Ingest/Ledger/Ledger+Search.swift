@@ -126,7 +126,8 @@ extension Ledger {
         slice: SearchSlice, page: Int, total: Int?, pages: Int?, capped: Bool, documents: [PhotoDocument], limit: Int?,
         apiCalls: [String: Int] = [:]
     ) async throws -> PageRecorded {
-        let encoded = documents
+        // Encoded before the write transaction, which every task waits for in turn.
+        let encoded = try documents.map { ($0, try Self.encode($0)) }
         return try await write("record a search page") { db in
             try Self.addAPICalls(apiCalls, service: "flickr", db: db)
             if page == 1, let total, let pages {
@@ -137,7 +138,7 @@ extension Ledger {
             var count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photo") ?? 0
             var new = 0
             var cut = false
-            for document in encoded {
+            for (document, json) in encoded {
                 if let limit, count >= limit {
                     let exists =
                         try Bool.fetchOne(db, sql: "SELECT 1 FROM photo WHERE id = ?", arguments: [document.id]) ?? false
@@ -146,7 +147,7 @@ extension Ledger {
                         continue
                     }
                 }
-                if try Self.upsertFound(document, db: db) {
+                if try Self.upsertFound(document, json: json, db: db) {
                     new += 1
                     count += 1
                 }

@@ -186,7 +186,7 @@ public final class Ledger: Sendable {
 
     /// Inserts a found photo, or adds `document.terms` to the terms of the row already there.
     /// - Returns: `true` when the photo is new.
-    static func upsertFound(_ document: PhotoDocument, db: Database) throws -> Bool {
+    static func upsertFound(_ document: PhotoDocument, json: String, db: Database) throws -> Bool {
         if let existing = try String.fetchOne(db, sql: "SELECT document FROM photo WHERE id = ?", arguments: [document.id])
         {
             var stored = try decode(existing, id: document.id)
@@ -204,7 +204,7 @@ public final class Ledger: Sendable {
                 VALUES (?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
-                document.id, document.source, document.sourceID, Stage.found.name, try encode(document), now(),
+                document.id, document.source, document.sourceID, Stage.found.name, json, now(),
             ])
         return true
     }
