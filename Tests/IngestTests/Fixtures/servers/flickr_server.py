@@ -9,17 +9,21 @@ over the budget and records them.
 
 Usage: flickr_server.py [--photos N] [--seed S] [--api-key K] [--fail-fraction F]
                         [--slow-fraction F] [--slow-seconds S] [--per-second N] [--per-hour N]
+                        [--watch-stdin]
 Prints the port on stdout once listening. Test endpoints:
   GET /__log       every API call: params (api_key removed), outcome, time
   GET /__truth     ?term=...&term=...&bbox=...&min_taken_date=...&max_taken_date=...
                    -> {"photos": {id: [terms]}, "totals": {term: n}} by a plain filter
   GET /__personal  -> every owner, owner name and path alias in the dataset
+  GET /__photo     ?id=... -> the dataset's record of one photo
+  GET /__slow      ?seconds=S -> answers after S seconds (for concurrency checks)
   GET /__config    ?fail_fraction=..&slow_fraction=..&per_second=..  change fault settings
 """
 import argparse
 import bisect
 import calendar
 import json
+import os
 import random
 import sys
 import threading
@@ -193,6 +197,14 @@ class Handler(BaseHTTPRequestHandler):
             for p in st.photos:
                 vals.update(v for v in (p["owner"], p["ownername"], p["pathalias"]) if v)
             return self.send_json(sorted(vals))
+        if url.path == "/__photo":
+            for p in st.photos:
+                if p["id"] == one.get("id"):
+                    return self.send_json({k: v for k, v in p.items() if k != "folded"})
+            return self.send_json({}, 404)
+        if url.path == "/__slow":
+            time.sleep(float(one.get("seconds", "0.5")))
+            return self.send_json({"slept": one.get("seconds", "0.5")})
         if url.path == "/__config":
             with st.lock:
                 for key in ("fail_fraction", "slow_fraction", "slow_seconds", "per_second", "per_hour"):
@@ -300,11 +312,24 @@ def main():
     ap.add_argument("--slow-seconds", type=float, default=0.5)
     ap.add_argument("--per-second", type=float, default=6)
     ap.add_argument("--per-hour", type=float, default=3600)
+    ap.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes (tests)")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.state = State(args)
     print(server.server_address[1], flush=True)
+
+    def watch_stdin():
+        # The test holds our stdin open; when it closes (the test ended or crashed), stop.
+        try:
+            while sys.stdin.buffer.read(4096):
+                pass
+        except Exception:
+            pass
+        os._exit(0)
+
+    if args.watch_stdin:
+        threading.Thread(target=watch_stdin, daemon=True).start()
     try:
         server.serve_forever()
     except KeyboardInterrupt:
