@@ -93,4 +93,15 @@ struct SearchPlanTests {
         for (a, b) in zip(pieces, pieces.dropFirst()) { #expect(a.upperBound + 1 == b.lowerBound) }
         #expect(pieces.allSatisfy { !$0.isEmpty })
     }
+
+    @Test("a query without --max-taken keeps its key from one day to the next")
+    func stableKey() throws {
+        let a = try SearchPlan.make(terms: ["x"], termsFileText: nil, bbox: nil, minTaken: nil, maxTaken: nil, now: 0)
+        let b = try SearchPlan.make(
+            terms: ["x"], termsFileText: nil, bbox: nil, minTaken: nil, maxTaken: nil, now: 86400 * 3)
+        #expect(a.queries.map(\.key) == b.queries.map(\.key))
+        let c = try SearchPlan.make(
+            terms: ["x"], termsFileText: nil, bbox: nil, minTaken: nil, maxTaken: "2020-01-01", now: 0)
+        #expect(a.queries.map(\.key) != c.queries.map(\.key))
+    }
 }

@@ -168,13 +168,16 @@ public struct SearchQuery: Sendable, Equatable {
     public var minTaken: Int64
     /// Latest taken date, unix seconds.
     public var maxTaken: Int64
+    /// Whether `maxTaken` was given (else it is "now", which must not change the query's key).
+    public var maxTakenGiven: Bool = true
 
     /// Photos per page: 250 with a box, else 500 (Flickr's maxima).
     public var perPage: Int { bbox == nil ? 500 : 250 }
 
-    /// A stable key naming this query in the ledger.
+    /// A stable key naming this query in the ledger; a query without `--max-taken` keeps the
+    /// range it was first registered with when it resumes.
     public var key: String {
-        "text=\(term ?? "")|bbox=\(bbox?.parameter ?? "")|taken=\(minTaken)..\(maxTaken)"
+        "text=\(term ?? "")|bbox=\(bbox?.parameter ?? "")|taken=\(minTaken)..\(maxTakenGiven ? String(maxTaken) : "now")"
     }
 }
 
@@ -188,6 +191,8 @@ public struct SearchPlan: Sendable, Equatable {
     public var minTaken: Int64
     /// Latest taken date, unix seconds.
     public var maxTaken: Int64
+    /// Whether `--max-taken` was given.
+    public var maxTakenGiven: Bool = true
 
     /// The default earliest taken date when none is given: 1900-01-01.
     public static let defaultMinTaken: Int64 = -2_208_988_800
@@ -231,7 +236,8 @@ public struct SearchPlan: Sendable, Equatable {
             }
         }
         return SearchPlan(
-            terms: all, boxes: boxes, minTaken: min ?? defaultMinTaken, maxTaken: max ?? (now + 86400))
+            terms: all, boxes: boxes, minTaken: min ?? defaultMinTaken, maxTaken: max ?? (now + 86400),
+            maxTakenGiven: max != nil)
     }
 
     /// Terms from a terms file: one a line, `#` starts a comment line, blank lines skipped.
@@ -247,7 +253,9 @@ public struct SearchPlan: Sendable, Equatable {
         let texts: [String?] = terms.isEmpty ? [nil] : terms
         let areas: [BoundingBox?] = boxes.isEmpty ? [nil] : boxes
         return texts.flatMap { text in
-            areas.map { SearchQuery(term: text, bbox: $0, minTaken: minTaken, maxTaken: maxTaken) }
+            areas.map {
+                SearchQuery(term: text, bbox: $0, minTaken: minTaken, maxTaken: maxTaken, maxTakenGiven: maxTakenGiven)
+            }
         }
     }
 }

@@ -184,16 +184,20 @@ public struct SearchStage: Sendable {
     }
 
     private func perform(_ work: SearchWork, limit: Int?) async throws -> Step {
+        do {
+            return try await performOnce(work, limit: limit)
+        } catch let error as IngestError where error.code == .cancelled && Task.isCancelled {
+            // Cancelled because the limit was reached elsewhere: nothing was recorded.
+            return .more([], pages: 0, newPhotos: 0, split: false)
+        }
+    }
+
+    private func performOnce(_ work: SearchWork, limit: Int?) async throws -> Step {
         let query = work.query
         let request = FlickrSearchRequest(
             text: query.term, bbox: query.bbox, minTaken: work.slice.minTaken, maxTaken: work.slice.maxTaken,
             page: work.page, perPage: query.perPage)
-        let page: FlickrSearchPage
-        do {
-            page = try await client.search(request)
-        } catch let error as IngestError where error.code == .cancelled {
-            return .more([], pages: 0, newPhotos: 0, split: false)
-        }
+        let page = try await client.search(request)
         let maxPages = Self.cap / query.perPage
         if work.page == 1 {
             let range = work.slice.minTaken...work.slice.maxTaken

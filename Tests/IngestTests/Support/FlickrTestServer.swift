@@ -109,19 +109,24 @@ final class FlickrTestServer: @unchecked Sendable {
     }
 }
 
-/// Whether any file under `directory` contains any of `needles` as raw bytes.
+/// The personal values found as raw bytes in any file under `directory` (SQLite database, WAL
+/// and SHM included), by `grep -F` over every file: fast and independent of photoseal.
 func filesContaining(_ needles: [String], under directory: URL) throws -> [String] {
-    var hits: [String] = []
-    let enumerator = FileManager.default.enumerator(at: directory, includingPropertiesForKeys: nil)
-    let patterns = needles.filter { $0.utf8.count >= 4 }.map { Data($0.utf8) }
-    while let url = enumerator?.nextObject() as? URL {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue
-        else { continue }
-        let data = try Data(contentsOf: url)
-        for (pattern, needle) in zip(patterns, needles.filter { $0.utf8.count >= 4 }) where data.range(of: pattern) != nil {
-            hits.append("\(url.lastPathComponent): \(needle)")
-        }
-    }
-    return hits
+    let patterns = FileManager.default.temporaryDirectory.appendingPathComponent("needles-\(UUID().uuidString)")
+    try Data(needles.filter { $0.utf8.count >= 4 }.joined(separator: "\n").utf8).write(to: patterns)
+    defer { try? FileManager.default.removeItem(at: patterns) }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["grep", "-r", "-a", "-o", "-h", "-F", "-f", patterns.path, directory.path]
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("grep-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: out) }
+    let handle = try FileHandle(forWritingTo: out)
+    process.standardOutput = handle
+    try process.run()
+    process.waitUntilExit()
+    try handle.close()
+    // grep exits 1 when nothing matched, 0 when something did; 2 is a failure.
+    guard process.terminationStatus != 2 else { throw FlickrTestServer.ServerError.badAnswer("grep failed") }
+    return Array(Set(String(decoding: try Data(contentsOf: out), as: UTF8.self).split(separator: "\n").map(String.init)))
 }

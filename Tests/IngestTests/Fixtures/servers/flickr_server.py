@@ -106,6 +106,7 @@ class State:
         self.rng = random.Random(args.seed + 1)
         self.recent = deque()
         self.hour = deque()
+        self.failures = 0  # failure kinds take turns, so every kind shows up
         self.fail_fraction = args.fail_fraction
         self.slow_fraction = args.slow_fraction
         self.slow_seconds = args.slow_seconds
@@ -217,7 +218,13 @@ class Handler(BaseHTTPRequestHandler):
             hi = parse_date(one["max_taken_date"]) if "max_taken_date" in one else None
             found, totals = {}, {}
             for term in q.get("term", []):
-                ms = st.matches(term, bbox, lo, hi)
+                if bbox is not None and bbox[0] > bbox[2]:
+                    # Across the antimeridian: east of minlon or west of maxlon.
+                    ms = [p for p in st.matches(term, None, lo, hi)
+                          if not (p["lat"] == 0 and p["lon"] == 0) and bbox[1] <= p["lat"] <= bbox[3]
+                          and (p["lon"] >= bbox[0] or p["lon"] <= bbox[2])]
+                else:
+                    ms = st.matches(term, bbox, lo, hi)
                 totals[term] = len(ms)
                 for p in ms:
                     found.setdefault(p["id"], []).append(term)
@@ -240,7 +247,7 @@ class Handler(BaseHTTPRequestHandler):
                 st.hour.popleft()
             over = len(st.recent) > st.per_second or len(st.hour) > st.per_hour
             r = st.rng.random()
-            kind = st.rng.randrange(5)
+            kind = st.failures % 5
             slow = st.rng.random() < st.slow_fraction
         if over:
             entry["outcome"] = "rate-429"
@@ -253,6 +260,8 @@ class Handler(BaseHTTPRequestHandler):
             entry["outcome"] = "bad-method"
             return self.send_json({"stat": "fail", "code": 112, "message": "Method \"%s\" not found" % one.get("method")})
         if r < st.fail_fraction:
+            with st.lock:
+                st.failures += 1
             entry["outcome"] = ["fail-503", "fail-429", "fail-105", "fail-drop", "fail-500"][kind]
             if kind == 0:
                 return self.send_json({"error": "unavailable"}, 503)
