@@ -66,9 +66,11 @@ struct FlickrDecodingTests {
         #expect(throws: CryptoError.self) { try sealer.open(token, documentID: "flickr:1", field: "owner_name") }
     }
 
-    @Test("Flickr failure codes map to errors that are retried only when transient", arguments: [
-        (105, true), (10, true), (100, false), (3, false), (18, false), (112, false), (1, false),
-    ])
+    @Test(
+        "Flickr failure codes map to errors that are retried only when transient",
+        arguments: [
+            (105, true), (10, true), (100, false), (3, false), (18, false), (112, false), (1, false),
+        ])
     func failureCodes(code: Int, retriable: Bool) throws {
         let body = Array(#"{"stat": "fail", "code": \#(code), "message": "api_key=SECRETKEY went wrong"}"#.utf8)
         let error = try #require(throws: IngestError.self) { try FlickrClient.decode(body) }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Ingest
 
 @Test("the Ingest module builds and links")

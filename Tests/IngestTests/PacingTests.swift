@@ -35,7 +35,8 @@ struct PacingTests {
 
     @Test("3,600 calls an hour paces a long run at one call a second")
     func defaultRate() {
-        var bucket = TokenBucket(rate: RateBudget.flickrDefaultPerHour / 3600, capacity: RateBudget.defaultBurst, now: 0)
+        var bucket = TokenBucket(
+            rate: RateBudget.flickrDefaultPerHour / 3600, capacity: RateBudget.defaultBurst, now: 0)
         var last = 0.0
         for _ in 0..<3600 { last = bucket.reserve(now: 0) }
         #expect(abs(last - 3597) < 1e-6)  // 3 at once, then 3,597 one second apart

@@ -15,31 +15,40 @@ struct SearchPlanTests {
         #expect(boxes.map(\.parameter) == ["170,-20,180,10", "-180,-20,-170,10"])
     }
 
-    @Test("bad boxes are refused naming --bbox", arguments: [
-        "1,2,3", "1,2,3,4,5", "a,2,3,4", "1,2,,4", "-181,0,10,10", "0,-91,10,10", "0,10,10,5", "0,5,10,5", "5,0,5,10",
-        "nan,0,1,1", "",
-    ])
+    @Test(
+        "bad boxes are refused naming --bbox",
+        arguments: [
+            "1,2,3", "1,2,3,4,5", "a,2,3,4", "1,2,,4", "-181,0,10,10", "0,-91,10,10", "0,10,10,5", "0,5,10,5",
+            "5,0,5,10",
+            "nan,0,1,1", "",
+        ])
     func badBoxes(text: String) throws {
         let error = try #require(throws: IngestError.self) { try BoundingBox.parse(text) }
         #expect(error.message.contains("--bbox"))
     }
 
-    @Test("dates parse as UTC in every accepted form", arguments: [
-        ("2015-06-01", Int64(1_433_116_800)),  // python3 -c 'import calendar;print(calendar.timegm((2015,6,1,0,0,0)))'
-        ("2015-06-01 12:34:56", 1_433_162_096),
-        ("2015-06-01T12:34:56", 1_433_162_096),
-        ("1433116800", 1_433_116_800),
-        ("2000-02-29", 951_782_400),
-        ("1900-01-01", -2_208_988_800),
-    ])
+    // Expected values from Python: calendar.timegm((2015, 6, 1, 0, 0, 0)) and so on.
+    @Test(
+        "dates parse as UTC in every accepted form",
+        arguments: [
+            ("2015-06-01", Int64(1_433_116_800)),
+            ("2015-06-01 12:34:56", 1_433_162_096),
+            ("2015-06-01T12:34:56", 1_433_162_096),
+            ("1433116800", 1_433_116_800),
+            ("2000-02-29", 951_782_400),
+            ("1900-01-01", -2_208_988_800),
+        ])
     func dates(text: String, expected: Int64) throws {
         #expect(try TakenDate.parse(text, flag: "--min-taken") == expected)
     }
 
-    @Test("dates that do not parse are refused naming the flag", arguments: [
-        "2015-13-01", "2015-02-30", "2019-02-29", "yesterday", "2015/06/01", "2015-06-01 25:00:00", "99999999999999",
-        "",
-    ])
+    @Test(
+        "dates that do not parse are refused naming the flag",
+        arguments: [
+            "2015-13-01", "2015-02-30", "2019-02-29", "yesterday", "2015/06/01", "2015-06-01 25:00:00",
+            "99999999999999",
+            "",
+        ])
     func badDates(text: String) throws {
         let error = try #require(throws: IngestError.self) { try TakenDate.parse(text, flag: "--max-taken") }
         #expect(error.message.contains("--max-taken"))
@@ -83,9 +92,11 @@ struct SearchPlanTests {
         }
     }
 
-    @Test("a split covers the slice exactly, in order, with no overlap", arguments: [
-        (Int64(0), Int64(99), 9000), (-2_208_988_800, 1_800_000_000, 4000), (5, 6, 100_000), (10, 10_000, 60_000),
-    ])
+    @Test(
+        "a split covers the slice exactly, in order, with no overlap",
+        arguments: [
+            (Int64(0), Int64(99), 9000), (-2_208_988_800, 1_800_000_000, 4000), (5, 6, 100_000), (10, 10_000, 60_000),
+        ])
     func split(lower: Int64, upper: Int64, total: Int) {
         let pieces = SearchStage.split(lower...upper, total: total)
         #expect(pieces.count >= 2)

@@ -14,7 +14,8 @@ struct SearchResumeTests {
             candidates.append(bundle.bundleURL.deletingLastPathComponent())
         }
         candidates.append(Bundle.module.bundleURL.deletingLastPathComponent())
-        for dir in candidates where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("photoseal").path) {
+        for dir in candidates
+        where FileManager.default.isExecutableFile(atPath: dir.appendingPathComponent("photoseal").path) {
             return dir.appendingPathComponent("photoseal")
         }
         return Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("photoseal")
@@ -90,7 +91,8 @@ struct SearchResumeTests {
         return Set(
             try await ledger.donePages().map {
                 [
-                    $0.text ?? "", $0.bbox ?? "", FlickrClient.mysqlDate($0.minTaken), FlickrClient.mysqlDate($0.maxTaken),
+                    $0.text ?? "", $0.bbox ?? "", FlickrClient.mysqlDate($0.minTaken),
+                    FlickrClient.mysqlDate($0.maxTaken),
                     String($0.page),
                 ].joined(separator: "|")
             })

@@ -38,7 +38,8 @@ struct SearchStageTests {
             retry: RetryPolicy(maxAttempts: 10, baseDelay: 0.05, maxDelay: 1), logger: logger,
             onAttempt: counter.record)
         let stage = SearchStage(
-            client: client, counter: counter, ledger: ledger, sealer: FieldSealer(keyring: try Keyring([FernetKey.generate()])),
+            client: client, counter: counter, ledger: ledger,
+            sealer: FieldSealer(keyring: try Keyring([FernetKey.generate()])),
             blind: try BlindIndex.generate(), logger: logger)
         let summary = try await stage.run(plan, options: SearchStage.Options(limit: limit))
         return Run(summary: summary, ledger: ledger)

@@ -61,29 +61,34 @@ struct SearchCLITests {
 
     func search(_ extra: [String], endpoint: String = "http://127.0.0.1:9/services/rest/") throws -> CLI.Result {
         try CLI.run(
-            ["search", "--keys", keys.path, "--workdir", dir.appendingPathComponent("work").path, "--flickr-endpoint",
-             endpoint] + extra)
+            [
+                "search", "--keys", keys.path, "--workdir", dir.appendingPathComponent("work").path,
+                "--flickr-endpoint",
+                endpoint,
+            ] + extra)
     }
 
-    @Test("bad search input is a usage error that names the flag", arguments: [
-        ([String](), "--term"),
-        (["--bbox", "1,2,3"], "--bbox"),
-        (["--term", "a", "--bbox", "1,2,3,4,5"], "--bbox"),
-        (["--term", "a", "--bbox", "a,b,c,d"], "--bbox"),
-        (["--term", "a", "--bbox", "-200,0,10,10"], "--bbox"),
-        (["--term", "a", "--bbox", "0,95,10,10"], "--bbox"),
-        (["--term", "a", "--bbox", "0,10,10,5"], "--bbox"),
-        (["--term", "a", "--bbox", "3,0,3,10"], "--bbox"),
-        (["--bbox", "0,0,10,10"], "--bbox"),
-        (["--term", "a", "--min-taken", "yesterday"], "--min-taken"),
-        (["--term", "a", "--max-taken", "2015-02-30"], "--max-taken"),
-        (["--term", "a", "--min-taken", "2020-01-01", "--max-taken", "2019-01-01"], "--min-taken"),
-        (["--term", "  "], "--term"),
-        (["--terms-file", "/nonexistent/terms.txt"], "--terms-file"),
-        (["--term", "a", "--limit", "0"], "--limit"),
-        (["--term", "a", "--rate-per-hour", "0"], "--rate-per-hour"),
-        (["--term", "a", "--concurrency", "100"], "--concurrency"),
-    ])
+    @Test(
+        "bad search input is a usage error that names the flag",
+        arguments: [
+            ([String](), "--term"),
+            (["--bbox", "1,2,3"], "--bbox"),
+            (["--term", "a", "--bbox", "1,2,3,4,5"], "--bbox"),
+            (["--term", "a", "--bbox", "a,b,c,d"], "--bbox"),
+            (["--term", "a", "--bbox", "-200,0,10,10"], "--bbox"),
+            (["--term", "a", "--bbox", "0,95,10,10"], "--bbox"),
+            (["--term", "a", "--bbox", "0,10,10,5"], "--bbox"),
+            (["--term", "a", "--bbox", "3,0,3,10"], "--bbox"),
+            (["--bbox", "0,0,10,10"], "--bbox"),
+            (["--term", "a", "--min-taken", "yesterday"], "--min-taken"),
+            (["--term", "a", "--max-taken", "2015-02-30"], "--max-taken"),
+            (["--term", "a", "--min-taken", "2020-01-01", "--max-taken", "2019-01-01"], "--min-taken"),
+            (["--term", "  "], "--term"),
+            (["--terms-file", "/nonexistent/terms.txt"], "--terms-file"),
+            (["--term", "a", "--limit", "0"], "--limit"),
+            (["--term", "a", "--rate-per-hour", "0"], "--rate-per-hour"),
+            (["--term", "a", "--concurrency", "100"], "--concurrency"),
+        ])
     func badInput(arguments: [String], flag: String) throws {
         let result = try search(arguments)
         #expect(result.status == 64 || result.status == 2, "\(result.stderr)")
@@ -126,7 +131,9 @@ struct SearchCLITests {
         let ftp = try search(["--term", "a", "--api-key", "SECRET-KEY-1"], endpoint: "ftp://example.org/")
         #expect(ftp.status == 1)
         #expect(ftp.stderr.contains("--flickr-endpoint"))
-        let down = try search(["--term", "a", "--api-key", "SECRET-KEY-2", "--max-attempts", "2", "--retry-base-delay", "0.01"])
+        let down = try search([
+            "--term", "a", "--api-key", "SECRET-KEY-2", "--max-attempts", "2", "--retry-base-delay", "0.01",
+        ])
         #expect(down.status == 1)
         #expect(!down.stderr.contains("SECRET-KEY-2"))
         #expect(down.stderr.contains("127.0.0.1"))

@@ -70,7 +70,8 @@ public final class FlickrClient: Sendable {
         http: HTTPClient, endpoint: String = FlickrClient.defaultEndpoint, apiKey: String, budget: RateBudget,
         retry: RetryPolicy = RetryPolicy(), logger: Logger, onAttempt: @escaping @Sendable (Outcome) -> Void = { _ in }
     ) throws {
-        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https",
             url.host != nil
         else {
             throw IngestError(
@@ -196,7 +197,8 @@ public final class FlickrClient: Sendable {
         if envelope.stat != "ok" {
             let code = envelope.code?.int ?? -1
             let said = (envelope.message ?? "").prefix(200)
-            throw IngestError(.flickr, "Flickr refused flickr.photos.search: \(said) (code \(code)); \(advice(code))",
+            throw IngestError(
+                .flickr, "Flickr refused flickr.photos.search: \(said) (code \(code)); \(advice(code))",
                 flickrCode: code)
         }
         guard let photos = envelope.photos, let total = photos.total?.int else {

@@ -119,7 +119,8 @@ private enum CurlGlobal {
 
     static func initialise() throws {
         guard result == CURLE_OK else {
-            throw IngestError(.transport, "libcurl failed to initialise (curl_global_init)", curlCode: Int(result.rawValue))
+            throw IngestError(
+                .transport, "libcurl failed to initialise (curl_global_init)", curlCode: Int(result.rawValue))
         }
     }
 }
@@ -340,7 +341,8 @@ private struct Engine {
             for id in work.cancelled {
                 if let (key, transfer) = active.first(where: { $0.value.submission.id == id }) {
                     remove(key)
-                    transfer.submission.continuation.resume(throwing: IngestError(.cancelled, "the request was cancelled"))
+                    transfer.submission.continuation.resume(
+                        throwing: IngestError(.cancelled, "the request was cancelled"))
                 }
             }
             if work.stopping {
@@ -446,7 +448,10 @@ private struct Engine {
             // COPYPOSTFIELDS copies the bytes, so their lifetime ends here.
             body.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { chars in
-                    check(ps_curl_easy_setopt_ptr(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: chars.baseAddress ?? UnsafePointer(bitPattern: 1)!)))
+                    check(
+                        ps_curl_easy_setopt_ptr(
+                            h, CURLOPT_COPYPOSTFIELDS,
+                            UnsafeMutableRawPointer(mutating: chars.baseAddress ?? UnsafePointer(bitPattern: 1)!)))
                 }
             }
         }

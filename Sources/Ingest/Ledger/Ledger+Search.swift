@@ -47,7 +47,8 @@ extension Ledger {
             var work: [SearchWork] = []
             for query in queries {
                 let queryID: Int64
-                if let id = try Int64.fetchOne(db, sql: "SELECT id FROM search_query WHERE key = ?", arguments: [query.key])
+                if let id = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM search_query WHERE key = ?", arguments: [query.key])
                 {
                     queryID = id
                 } else {
@@ -75,7 +76,8 @@ extension Ledger {
                         continue
                     }
                     let done = Set(
-                        try Int.fetchAll(db, sql: "SELECT page FROM search_page WHERE slice_id = ?", arguments: [slice.id]))
+                        try Int.fetchAll(
+                            db, sql: "SELECT page FROM search_page WHERE slice_id = ?", arguments: [slice.id]))
                     for page in 1...max(1, slice.pages ?? 1) where !done.contains(page) {
                         work.append(SearchWork(queryID: queryID, query: query, slice: slice, page: page))
                     }
@@ -141,7 +143,8 @@ extension Ledger {
             for (document, json) in encoded {
                 if let limit, count >= limit {
                     let exists =
-                        try Bool.fetchOne(db, sql: "SELECT 1 FROM photo WHERE id = ?", arguments: [document.id]) ?? false
+                        try Bool.fetchOne(db, sql: "SELECT 1 FROM photo WHERE id = ?", arguments: [document.id])
+                        ?? false
                     if !exists {
                         cut = true
                         continue
@@ -159,7 +162,8 @@ extension Ledger {
                 let expected =
                     try Int.fetchOne(db, sql: "SELECT pages FROM search_slice WHERE id = ?", arguments: [slice.id]) ?? 1
                 let done =
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_page WHERE slice_id = ?", arguments: [slice.id])
+                    try Int.fetchOne(
+                        db, sql: "SELECT COUNT(*) FROM search_page WHERE slice_id = ?", arguments: [slice.id])
                     ?? 0
                 if done >= expected {
                     try db.execute(sql: "UPDATE search_slice SET state = 'done' WHERE id = ?", arguments: [slice.id])
@@ -180,7 +184,9 @@ extension Ledger {
                     FROM search_page p JOIN search_slice s ON s.id = p.slice_id JOIN search_query q ON q.id = s.query_id
                     """
             ).map {
-                SearchPageKey(text: $0["term"], bbox: $0["bbox"], minTaken: $0["min_taken"], maxTaken: $0["max_taken"], page: $0["page"])
+                SearchPageKey(
+                    text: $0["term"], bbox: $0["bbox"], minTaken: $0["min_taken"], maxTaken: $0["max_taken"],
+                    page: $0["page"])
             }
         }
     }

@@ -187,7 +187,8 @@ public final class Ledger: Sendable {
     /// Inserts a found photo, or adds `document.terms` to the terms of the row already there.
     /// - Returns: `true` when the photo is new.
     static func upsertFound(_ document: PhotoDocument, json: String, db: Database) throws -> Bool {
-        if let existing = try String.fetchOne(db, sql: "SELECT document FROM photo WHERE id = ?", arguments: [document.id])
+        if let existing = try String.fetchOne(
+            db, sql: "SELECT document FROM photo WHERE id = ?", arguments: [document.id])
         {
             var stored = try decode(existing, id: document.id)
             let missing = document.terms.filter { !stored.terms.contains($0) }

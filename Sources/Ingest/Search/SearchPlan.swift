@@ -62,7 +62,8 @@ public struct BoundingBox: Sendable, Equatable, Hashable, Codable {
                 .configuration, "--bbox minlat (\(format(minLat))) must be less than maxlat (\(format(maxLat)))")
         }
         if minLon == maxLon {
-            throw IngestError(.configuration, "--bbox minlon and maxlon are equal (\(format(minLon))): the box is empty")
+            throw IngestError(
+                .configuration, "--bbox minlon and maxlon are equal (\(format(minLon))): the box is empty")
         }
         if minLon > maxLon {
             return [
@@ -97,7 +98,8 @@ public enum TakenDate {
             return value
         }
         let bad = IngestError(
-            .configuration, "\(flag) '\(t.prefix(40))' is not a date: use YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds")
+            .configuration,
+            "\(flag) '\(t.prefix(40))' is not a date: use YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds")
         guard bytes.count == 10 || bytes.count == 19, let year = digits(0..<4), bytes[4] == 0x2D,
             let month = digits(5..<7), bytes[7] == 0x2D, let day = digits(8..<10)
         else { throw bad }

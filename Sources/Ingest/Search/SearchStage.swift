@@ -111,8 +111,9 @@ public struct SearchStage: Sendable {
     /// The narrower ranges a slice over `range` with `total` photos is split into: equal
     /// date ranges, as many as needed for each to hold about three quarters of the cap if the
     /// photos were spread evenly (at least 2, at most 16, never narrower than one second).
-    public static func split(_ range: ClosedRange<Int64>, total: Int, cap: Int = SearchStage.cap) -> [ClosedRange<Int64>]
-    {
+    public static func split(_ range: ClosedRange<Int64>, total: Int, cap: Int = SearchStage.cap) -> [ClosedRange<
+        Int64
+    >] {
         let width = range.upperBound - range.lowerBound + 1
         guard width >= 2 else { return [range] }
         let wanted = Int64((Double(total) / (Double(cap) * 0.75)).rounded(.up))
@@ -146,7 +147,9 @@ public struct SearchStage: Sendable {
             return summary
         }
         var queue = try await ledger.prepareSearch(plan.queries)
-        logger.info("search work prepared", metadata: ["search.queries": "\(plan.queries.count)", "search.work": "\(queue.count)"])
+        logger.info(
+            "search work prepared",
+            metadata: ["search.queries": "\(plan.queries.count)", "search.work": "\(queue.count)"])
         queue.reverse()
         do {
             try await withThrowingTaskGroup(of: Step.self) { group in
@@ -171,7 +174,8 @@ public struct SearchStage: Sendable {
                         group.cancelAll()
                         queue.removeAll()
                     }
-                    progress(Progress(pages: summary.pages, pagesLeft: queue.count + running, newPhotos: summary.newPhotos))
+                    progress(
+                        Progress(pages: summary.pages, pagesLeft: queue.count + running, newPhotos: summary.newPhotos))
                 }
             }
         } catch {
@@ -229,7 +233,8 @@ public struct SearchStage: Sendable {
         var documents: [PhotoDocument] = []
         documents.reserveCapacity(page.photos.count)
         for photo in page.photos {
-            documents.append(try PhotoDocument.fromFlickr(photo, term: query.term, sealer: sealer, blind: blind, now: now))
+            documents.append(
+                try PhotoDocument.fromFlickr(photo, term: query.term, sealer: sealer, blind: blind, now: now))
         }
         var follow: [SearchWork] = []
         var pages: Int?

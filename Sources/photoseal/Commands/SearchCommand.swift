@@ -33,7 +33,9 @@ struct SearchCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The box minlon,minlat,maxlon,maxlat in degrees.", valueName: "box"))
     var bbox: String?
 
-    @Option(help: ArgumentHelp("Earliest taken date: YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds.", valueName: "date"))
+    @Option(
+        help: ArgumentHelp("Earliest taken date: YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds.", valueName: "date")
+    )
     var minTaken: String?
 
     @Option(help: ArgumentHelp("Latest taken date (same forms).", valueName: "date"))

@@ -49,7 +49,8 @@ struct StatusCommand: AsyncParsableCommand {
                 out.write(status.searchUnfinished ? "  unfinished: re-run `photoseal search` to resume\n" : "")
                 for (service, outcomes) in status.apiCalls.sorted(by: { $0.key < $1.key }) {
                     let parts = outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
-                    out.write("api calls (\(service)): \(outcomes.values.reduce(0, +)) (\(parts.joined(separator: ", ")))\n")
+                    out.write(
+                        "api calls (\(service)): \(outcomes.values.reduce(0, +)) (\(parts.joined(separator: ", ")))\n")
                 }
             }
             out.flush()

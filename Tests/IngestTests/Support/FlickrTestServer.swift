@@ -84,7 +84,8 @@ final class FlickrTestServer: @unchecked Sendable {
     }
 
     /// Every matching photo id with its terms, and each term's total, by the server's own filter.
-    func truth(terms: [String] = FlickrTestServer.terms, bbox: String? = FlickrTestServer.bbox, extra: String = "") throws
+    func truth(terms: [String] = FlickrTestServer.terms, bbox: String? = FlickrTestServer.bbox, extra: String = "")
+        throws
         -> (photos: [String: Set<String>], totals: [String: Int])
     {
         var query = terms.map { "term=" + $0.addingPercentEncoding(withAllowedCharacters: .alphanumerics)! }
@@ -128,5 +129,6 @@ func filesContaining(_ needles: [String], under directory: URL) throws -> [Strin
     try handle.close()
     // grep exits 1 when nothing matched, 0 when something did; 2 is a failure.
     guard process.terminationStatus != 2 else { throw FlickrTestServer.ServerError.badAnswer("grep failed") }
-    return Array(Set(String(decoding: try Data(contentsOf: out), as: UTF8.self).split(separator: "\n").map(String.init)))
+    return Array(
+        Set(String(decoding: try Data(contentsOf: out), as: UTF8.self).split(separator: "\n").map(String.init)))
 }
