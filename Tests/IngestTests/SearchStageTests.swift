@@ -96,9 +96,12 @@ struct SearchStageTests {
         #expect(try filesContaining(personal, under: workdir) == [planted])
     }
 
-    @Test("with 20% of calls failing transiently the result is the same and no finished page is fetched twice")
+    @Test("with 20% of calls failing transiently and some answering slowly the result is the same and no finished page is fetched twice")
     func transientFailures() async throws {
-        let server = try FlickrTestServer(["--photos", "12000", "--fail-fraction", "0.2", "--per-second", "1000"])
+        let server = try FlickrTestServer([
+            "--photos", "12000", "--fail-fraction", "0.2", "--per-second", "1000", "--slow-fraction", "0.1",
+            "--slow-seconds", "0.3",
+        ])
         defer { server.stop() }
         let workdir = try Self.tempDirectory()
         defer { try? FileManager.default.removeItem(at: workdir) }

@@ -137,7 +137,8 @@ extension Ledger {
                     sql: "UPDATE search_slice SET state = 'paging', total = ?, pages = ?, capped = ? WHERE id = ?",
                     arguments: [total, pages, capped, slice.id])
             }
-            var count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photo") ?? 0
+            // Counting every row costs a scan: only a limited search needs it.
+            var count = limit == nil ? 0 : try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photo") ?? 0
             var new = 0
             var cut = false
             for (document, json) in encoded {
