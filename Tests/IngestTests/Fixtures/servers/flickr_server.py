@@ -17,6 +17,7 @@ Prints the port on stdout once listening. Test endpoints:
   GET /__personal  -> every owner, owner name and path alias in the dataset
   GET /__photo     ?id=... -> the dataset's record of one photo
   GET /__slow      ?seconds=S -> answers after S seconds (for concurrency checks)
+  GET /__slow_max  -> the most /__slow requests that were in flight at once
   GET /__config    ?fail_fraction=..&slow_fraction=..&per_second=..  change fault settings
 """
 import argparse
@@ -106,6 +107,8 @@ class State:
         self.rng = random.Random(args.seed + 1)
         self.recent = deque()
         self.hour = deque()
+        self.slow_now = 0
+        self.slow_max = 0
         self.failures = 0  # failure kinds take turns, so every kind shows up
         self.fail_fraction = args.fail_fraction
         self.slow_fraction = args.slow_fraction
@@ -204,8 +207,16 @@ class Handler(BaseHTTPRequestHandler):
                     return self.send_json({k: v for k, v in p.items() if k != "folded"})
             return self.send_json({}, 404)
         if url.path == "/__slow":
+            with st.lock:
+                st.slow_now += 1
+                st.slow_max = max(st.slow_max, st.slow_now)
             time.sleep(float(one.get("seconds", "0.5")))
+            with st.lock:
+                st.slow_now -= 1
             return self.send_json({"slept": one.get("seconds", "0.5")})
+        if url.path == "/__slow_max":
+            with st.lock:
+                return self.send_json({"max_in_flight": st.slow_max})
         if url.path == "/__config":
             with st.lock:
                 for key in ("fail_fraction", "slow_fraction", "slow_seconds", "per_second", "per_hour"):
