@@ -90,4 +90,17 @@ struct HTTPClientTests {
         #expect(Date().timeIntervalSince(start) < 2)
         #expect(throws: IngestError.self) { try result.get() }
     }
+
+    @Test("requests name photoseal and its version, accept gzip, and compressed answers arrive decoded")
+    func userAgentAndGzip() async throws {
+        let server = try FlickrTestServer(["--photos", "10"])
+        defer { server.stop() }
+        let client = try HTTPClient(logger: Logger(label: "test"))
+        defer { client.shutdown() }
+        let response = try await client.send(HTTPRequest(url: server.base + "/__echo"))
+        #expect(response.header("Content-Encoding") == "gzip")
+        let headers = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: String])
+        #expect(headers["user-agent"] == "photoseal/\(IngestModule.version)")
+        #expect(headers["accept-encoding"]?.contains("gzip") == true)
+    }
 }

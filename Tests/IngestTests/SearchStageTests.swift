@@ -96,7 +96,9 @@ struct SearchStageTests {
         #expect(try filesContaining(personal, under: workdir) == [planted])
     }
 
-    @Test("with 20% of calls failing transiently and some answering slowly the result is the same and no finished page is fetched twice")
+    @Test(
+        "with 20% of calls failing transiently and some answering slowly the result is the same and no finished page is fetched twice"
+    )
     func transientFailures() async throws {
         let server = try FlickrTestServer([
             "--photos", "12000", "--fail-fraction", "0.2", "--per-second", "1000", "--slow-fraction", "0.1",

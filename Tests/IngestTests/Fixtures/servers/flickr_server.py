@@ -17,12 +17,14 @@ Prints the port on stdout once listening. Test endpoints:
   GET /__personal  -> every owner, owner name and path alias in the dataset
   GET /__photo     ?id=... -> the dataset's record of one photo
   GET /__slow      ?seconds=S -> answers after S seconds (for concurrency checks)
+  GET /__echo      -> the request headers as JSON (gzip-compressed when accepted)
   GET /__slow_max  -> the most /__slow requests that were in flight at once
   GET /__config    ?fail_fraction=..&slow_fraction=..&per_second=..  change fault settings
 """
 import argparse
 import bisect
 import calendar
+import gzip
 import json
 import os
 import random
@@ -214,6 +216,20 @@ class Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.slow_now -= 1
             return self.send_json({"slept": one.get("seconds", "0.5")})
+        if url.path == "/__echo":
+            # The request's headers, gzip-compressed when the client accepts it.
+            body = json.dumps({k.lower(): v for k, v in self.headers.items()}).encode()
+            gz = "gzip" in (self.headers.get("Accept-Encoding") or "")
+            if gz:
+                body = gzip.compress(body)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            if gz:
+                self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if url.path == "/__slow_max":
             with st.lock:
                 return self.send_json({"max_in_flight": st.slow_max})
