@@ -92,6 +92,17 @@ struct SearchCommand: AsyncParsableCommand {
         }
     }
 
+    /// One progress line: counts, pages per second and an estimate of the time left for the
+    /// work known so far (slices not yet probed may add more).
+    static func progressLine(_ progress: SearchStage.Progress, since start: Date) -> String {
+        let elapsed = max(Date().timeIntervalSince(start), 0.001)
+        let rate = Double(progress.pages) / elapsed
+        let eta = rate > 0 ? Int(Double(progress.pagesLeft) / rate) : 0
+        return "\rsearch: \(progress.pages) pages, \(progress.newPhotos) new photos, "
+            + String(format: "%.1f pages/s, ", rate)
+            + "\(progress.pagesLeft) queued, ETA ≥ \(eta / 60)m\(String(format: "%02d", eta % 60))s   "
+    }
+
     func run() async throws {
         try await reportingErrors {
             let plan = try plan()
@@ -120,14 +131,12 @@ struct SearchCommand: AsyncParsableCommand {
             let stage = SearchStage(
                 client: client, counter: counter, ledger: ledger, sealer: sealer, blind: blind, logger: logger)
             let showProgress = stderrIsTerminal
+            let started = Date()
             let summary = try await stage.run(
                 plan, options: SearchStage.Options(limit: limit, concurrency: concurrency)
             ) { progress in
                 guard showProgress else { return }
-                FileHandle.standardError.write(
-                    Data(
-                        "\rsearch: \(progress.pages) pages, \(progress.newPhotos) new photos, \(progress.pagesLeft) in queue   "
-                            .utf8))
+                FileHandle.standardError.write(Data(Self.progressLine(progress, since: started).utf8))
             }
             if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
             let status = try await ledger.status()
