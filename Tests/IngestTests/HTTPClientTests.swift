@@ -103,4 +103,21 @@ struct HTTPClientTests {
         #expect(headers["user-agent"] == "photoseal/\(IngestModule.version)")
         #expect(headers["accept-encoding"]?.contains("gzip") == true)
     }
+
+    @Test("a POST sends its body and headers")
+    func post() async throws {
+        let server = try FlickrTestServer(["--photos", "10"])
+        defer { server.stop() }
+        let client = try HTTPClient(logger: Logger(label: "test"))
+        defer { client.shutdown() }
+        let body = Array(#"{"requests": ["猴子"]}"#.utf8)
+        let response = try await client.send(
+            HTTPRequest(
+                url: server.base + "/post", method: "POST", headers: [("Content-Type", "application/json")], body: body)
+        )
+        let echo = try #require(try JSONSerialization.jsonObject(with: Data(response.body)) as? [String: Any])
+        #expect(echo["length"] as? Int == body.count)
+        #expect(echo["body"] as? String == #"{"requests": ["猴子"]}"#)
+        #expect(echo["content-type"] as? String == "application/json")
+    }
 }

@@ -213,18 +213,27 @@ private final class CurlMulti: @unchecked Sendable {
     deinit { curl_multi_cleanup(handle) }
 }
 
-/// Owns one `CURL *` easy handle.
+/// Owns one `CURL *` easy handle and the C memory it points into (its error buffer and its
+/// request-header list), freeing them after the handle, as libcurl requires.
 private final class EasyHandle {
     let handle: UnsafeMutableRawPointer
+    let errorBuffer: UnsafeMutablePointer<CChar>
+    var headerList: UnsafeMutablePointer<curl_slist>?
 
     init() throws {
         guard let handle = curl_easy_init() else {
             throw IngestError(.transport, "libcurl could not create an easy handle (out of memory?)")
         }
         self.handle = handle
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
     }
 
-    deinit { curl_easy_cleanup(handle) }
+    deinit {
+        curl_easy_cleanup(handle)
+        if let headerList { curl_slist_free_all(headerList) }
+        errorBuffer.deallocate()
+    }
 }
 
 // A CURL easy handle may be used by one thread at a time only.
@@ -235,8 +244,6 @@ extension EasyHandle: Sendable {}
 private final class Transfer {
     let submission: Submission
     let easy: EasyHandle
-    let errorBuffer: UnsafeMutablePointer<CChar>
-    var headerList: UnsafeMutablePointer<curl_slist>?
     var headers: [(name: String, value: String)] = []
     var body: [UInt8] = []
     var sinkStarted = false
@@ -245,13 +252,6 @@ private final class Transfer {
     init(submission: Submission) throws {
         self.submission = submission
         easy = try EasyHandle()
-        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-    }
-
-    deinit {
-        if let headerList { curl_slist_free_all(headerList) }
-        errorBuffer.deallocate()
     }
 
     var status: Int {
@@ -385,7 +385,7 @@ private struct Engine {
     private func finish(_ transfer: Transfer, result: CURLcode) {
         let continuation = transfer.submission.continuation
         guard result == CURLE_OK else {
-            var detail = String(cString: transfer.errorBuffer)
+            var detail = String(cString: transfer.easy.errorBuffer)
             if detail.isEmpty { detail = String(cString: curl_easy_strerror(result)) }
             if let reason = transfer.abortReason { detail = reason }
             let host = URL(string: transfer.submission.request.url)?.host ?? "the server"
@@ -417,7 +417,7 @@ private struct Engine {
         var ok = true
         func check(_ code: CURLcode) { if code != CURLE_OK { ok = false } }
         check(ps_curl_easy_setopt_str(h, CURLOPT_URL, request.url))
-        check(ps_curl_easy_setopt_ptr(h, CURLOPT_ERRORBUFFER, transfer.errorBuffer))
+        check(ps_curl_easy_setopt_ptr(h, CURLOPT_ERRORBUFFER, transfer.easy.errorBuffer))
         check(ps_curl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1))
         check(ps_curl_easy_setopt_str(h, CURLOPT_ACCEPT_ENCODING, ""))
         check(ps_curl_easy_setopt_str(h, CURLOPT_USERAGENT, configuration.userAgent))
@@ -445,20 +445,22 @@ private struct Engine {
         }
         if let body = request.body {
             check(ps_curl_easy_setopt_long(h, CURLOPT_POSTFIELDSIZE, body.count))
-            // COPYPOSTFIELDS copies the bytes, so their lifetime ends here.
-            body.withUnsafeBufferPointer { buffer in
-                buffer.withMemoryRebound(to: CChar.self) { chars in
-                    check(
-                        ps_curl_easy_setopt_ptr(
-                            h, CURLOPT_COPYPOSTFIELDS,
-                            UnsafeMutableRawPointer(mutating: chars.baseAddress ?? UnsafePointer(bitPattern: 1)!)))
+            // COPYPOSTFIELDS copies POSTFIELDSIZE bytes, so their lifetime may end here.
+            if body.isEmpty {
+                check(ps_curl_easy_setopt_str(h, CURLOPT_COPYPOSTFIELDS, ""))
+            } else {
+                body.withUnsafeBytes { raw in
+                    if let base = raw.baseAddress {
+                        check(
+                            ps_curl_easy_setopt_ptr(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base)))
+                    }
                 }
             }
         }
         for (name, value) in request.headers {
-            transfer.headerList = curl_slist_append(transfer.headerList, "\(name): \(value)")
+            transfer.easy.headerList = curl_slist_append(transfer.easy.headerList, "\(name): \(value)")
         }
-        if let list = transfer.headerList {
+        if let list = transfer.easy.headerList {
             check(ps_curl_easy_setopt_ptr(h, CURLOPT_HTTPHEADER, list))
         }
         guard ok else {

@@ -17,6 +17,7 @@ Prints the port on stdout once listening. Test endpoints:
   GET /__personal  -> every owner, owner name and path alias in the dataset
   GET /__photo     ?id=... -> the dataset's record of one photo
   GET /__slow      ?seconds=S -> answers after S seconds (for concurrency checks)
+  POST anything    -> {"length", "body", "content-type"} of what was posted
   GET /__echo      -> the request headers as JSON (gzip-compressed when accepted)
   GET /__slow_max  -> the most /__slow requests that were in flight at once
   GET /__config    ?fail_fraction=..&slow_fraction=..&per_second=..  change fault settings
@@ -189,6 +190,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(body)
+
+    def do_POST(self):
+        # Echoes what was posted, for the HTTP engine's tests (and a future vision stand-in).
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length)
+        return self.send_json({"length": len(body), "body": body.decode("utf-8", "replace"),
+                               "content-type": self.headers.get("Content-Type")})
 
     def do_GET(self):
         st = self.server.state
