@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import Logging
 
 /// `--keys FILE`: where the secrets file is.
 struct SecretsOptions: ParsableArguments {
@@ -27,3 +28,46 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
         throw ExitCode.failure
     }
 }
+
+/// The options every pipeline command shares.
+struct GlobalOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("The work directory holding the ledger.", valueName: "dir"))
+    var workdir: String = "./photoseal-work"
+
+    @OptionGroup var secrets: SecretsOptions
+
+    @Option(
+        help: ArgumentHelp(
+            "The document store: mongodb://… or embedded:PATH (default: $MONGODB_URI, else embedded in the workdir).",
+            valueName: "uri"))
+    var store: String?
+
+    @Option(help: ArgumentHelp("The Flickr REST endpoint.", valueName: "url"))
+    var flickrEndpoint: String = "https://api.flickr.com/services/rest/"
+
+    @Option(help: ArgumentHelp("The vision labelling endpoint.", valueName: "url"))
+    var visionEndpoint: String = "https://vision.googleapis.com/v1/images:annotate"
+
+    @Flag(help: "Log debug detail to stderr.")
+    var verbose = false
+
+    /// The process's logger at `.notice`, or `.debug` with `--verbose`.
+    func logger() -> Logger { Logs.logger(verbose: verbose) }
+}
+
+/// The executable's one logging bootstrap: a stderr handler.
+enum Logs {
+    private static let bootstrapped: Void = {
+        LoggingSystem.bootstrap { label in StreamLogHandler.standardError(label: label) }
+    }()
+
+    static func logger(verbose: Bool) -> Logger {
+        _ = bootstrapped
+        var logger = Logger(label: "photoseal")
+        logger.logLevel = verbose ? .debug : .notice
+        return logger
+    }
+}
+
+/// Whether standard error is a terminal (progress lines are drawn only then).
+var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }

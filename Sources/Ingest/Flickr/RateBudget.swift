@@ -1,0 +1,141 @@
+import Foundation
+
+/// A token bucket: a steady rate with short bursts, as pure arithmetic over a caller's clock.
+///
+/// `reserve(now:)` always grants a call and says how long to wait before making it; the
+/// bucket may go into debt, so reservations made at the same moment queue up one interval
+/// apart. Tests drive it with an invented clock.
+public struct TokenBucket: Sendable, Equatable {
+    /// Calls per second on average.
+    public let rate: Double
+    /// The most calls that may go out at once after a quiet spell.
+    public let capacity: Double
+    private var tokens: Double
+    private var last: Double
+
+    /// Makes a full bucket.
+    /// - Parameters:
+    ///   - rate: calls per second (more than zero).
+    ///   - capacity: the burst size (at least 1).
+    ///   - now: the clock's current reading in seconds.
+    public init(rate: Double, capacity: Double, now: Double) {
+        self.rate = max(rate, 1e-9)
+        self.capacity = max(capacity, 1)
+        tokens = self.capacity
+        last = now
+    }
+
+    /// Reserves one call at `now`; returns the seconds to wait before making it (0 for at once).
+    public mutating func reserve(now: Double) -> Double {
+        refill(now: now)
+        tokens -= 1
+        return tokens >= 0 ? 0 : -tokens / rate
+    }
+
+    /// Makes the next reservation wait at least `seconds` from `now` (the server said
+    /// "slow down", e.g. HTTP 429 with Retry-After).
+    public mutating func pause(seconds: Double, now: Double) {
+        refill(now: now)
+        tokens = min(tokens, 1 - seconds * rate)
+    }
+
+    private mutating func refill(now: Double) {
+        if now > last {
+            tokens = min(capacity, tokens + (now - last) * rate)
+            last = now
+        }
+    }
+}
+
+/// The shared call budget of one API key: every task using the key draws from one bucket.
+///
+/// Flickr allows 3,600 calls per hour per key across everything that uses it; photoseal's
+/// default is exactly that, paced evenly (one a second) with bursts of at most 3.
+public final class RateBudget: Sendable {
+    /// Flickr's published limit per key.
+    public static let flickrDefaultPerHour = 3600.0
+    /// The default burst size.
+    public static let defaultBurst = 3.0
+
+    private let state: Locked<TokenBucket>
+    private let clock: @Sendable () -> Double
+
+    /// Makes a budget of `perHour` calls per hour with bursts of `burst`; `clock` (seconds,
+    /// monotonic) defaults to the system uptime.
+    public init(
+        perHour: Double = RateBudget.flickrDefaultPerHour, burst: Double = RateBudget.defaultBurst,
+        clock: (@Sendable () -> Double)? = nil
+    ) {
+        let clock = clock ?? { ProcessInfo.processInfo.systemUptime }
+        self.clock = clock
+        state = Locked(TokenBucket(rate: perHour / 3600, capacity: burst, now: clock()))
+    }
+
+    private static let registry = Locked<[String: RateBudget]>([:])
+
+    /// The one budget for `apiKey` in this process (made with `perHour` on first use).
+    public static func shared(apiKey: String, perHour: Double, burst: Double = defaultBurst) -> RateBudget {
+        registry.withLock { budgets in
+            let name = "\(apiKey)#\(perHour)#\(burst)"
+            if let budget = budgets[name] { return budget }
+            let budget = RateBudget(perHour: perHour, burst: burst)
+            budgets[name] = budget
+            return budget
+        }
+    }
+
+    /// Waits until a call may go out.
+    /// - Throws: `CancellationError` when the task is cancelled while waiting.
+    public func acquire() async throws {
+        let wait = state.withLock { $0.reserve(now: clock()) }
+        if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1e9)) }
+    }
+
+    /// Holds every caller back for `seconds` (the server asked to slow down).
+    public func pause(seconds: Double) {
+        state.withLock { $0.pause(seconds: seconds, now: clock()) }
+    }
+}
+
+/// A value behind a lock.
+final class Locked<Value>: @unchecked Sendable {
+    // `value` is only touched while `lock` is held.
+    private var value: Value
+    private let lock = NSLock()
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return try body(&value)
+    }
+}
+
+/// How often and how patiently a failed call is retried.
+public struct RetryPolicy: Sendable {
+    /// Most attempts per call, the first included (default 8).
+    public var maxAttempts: Int
+    /// The first back-off in seconds (default 1); doubles each attempt.
+    public var baseDelay: Double
+    /// The longest back-off in seconds (default 60).
+    public var maxDelay: Double
+
+    /// The defaults described on each property.
+    public init(maxAttempts: Int = 8, baseDelay: Double = 1, maxDelay: Double = 60) {
+        self.maxAttempts = max(1, maxAttempts)
+        self.baseDelay = max(0, baseDelay)
+        self.maxDelay = max(self.baseDelay, maxDelay)
+    }
+
+    /// The wait before attempt `attempt + 1` (attempt counts from 1): exponential back-off
+    /// with jitter (between half and all of the step), at least `retryAfter` when the server
+    /// named one.
+    public func delay(afterAttempt attempt: Int, retryAfter: Double?, random: Double = Double.random(in: 0...1))
+        -> Double
+    {
+        let step = min(maxDelay, baseDelay * pow(2, Double(max(0, attempt - 1))))
+        let jittered = step * (0.5 + 0.5 * min(max(random, 0), 1))
+        return max(jittered, min(retryAfter ?? 0, 300))
+    }
+}

@@ -1,0 +1,477 @@
+private import CCurl
+import Foundation
+public import Logging
+
+/// An HTTP client on libcurl's multi interface: many concurrent transfers driven by one
+/// dedicated thread, exposed as `async` calls.
+///
+/// Blocking C calls never run on Swift's cooperative pool: the client starts one thread of its
+/// own that loops on `curl_multi_poll` / `curl_multi_perform` and resumes each caller's
+/// continuation when its transfer ends. Connections are kept alive and reused, HTTP/2 is
+/// negotiated where the server offers it (transfers to one host are multiplexed), answers may
+/// be gzip-compressed, TLS peers are verified, and every transfer has a connect timeout and a
+/// low-speed limit. Call `shutdown()` when done (or let the client go: `deinit` stops the
+/// thread without waiting).
+public final class HTTPClient: Sendable {
+    /// Settings for every transfer of a client.
+    public struct Configuration: Sendable {
+        /// The `User-Agent` header; default `photoseal/<version>`.
+        public var userAgent: String
+        /// Seconds allowed to establish a connection (default 10).
+        public var connectTimeout: Double
+        /// A transfer slower than `lowSpeedLimit` bytes/s for `lowSpeedTime` seconds is
+        /// aborted as timed out (defaults: 1 byte/s for 30 s).
+        public var lowSpeedLimit: Int
+        /// See `lowSpeedLimit`.
+        public var lowSpeedTime: Int
+        /// Most connections open to one host at a time (default 6).
+        public var maxConnectionsPerHost: Int
+        /// Most connections open in total (default 32).
+        public var maxTotalConnections: Int
+
+        /// The defaults described on each property.
+        public init(
+            userAgent: String = "photoseal/\(IngestModule.version)", connectTimeout: Double = 10,
+            lowSpeedLimit: Int = 1, lowSpeedTime: Int = 30, maxConnectionsPerHost: Int = 6,
+            maxTotalConnections: Int = 32
+        ) {
+            self.userAgent = userAgent
+            self.connectTimeout = connectTimeout
+            self.lowSpeedLimit = lowSpeedLimit
+            self.lowSpeedTime = lowSpeedTime
+            self.maxConnectionsPerHost = maxConnectionsPerHost
+            self.maxTotalConnections = maxTotalConnections
+        }
+    }
+
+    private let multi: CurlMulti
+    private let inbox: Inbox
+    private let finished = DispatchSemaphore(value: 0)
+    private let nextID = Counter()
+
+    /// Starts a client and its engine thread.
+    /// - Throws: `IngestError.transport` when libcurl cannot be initialised.
+    public init(configuration: Configuration = Configuration(), logger: Logger) throws {
+        try CurlGlobal.initialise()
+        let multi = try CurlMulti(configuration: configuration)
+        let inbox = Inbox()
+        self.multi = multi
+        self.inbox = inbox
+        let finished = self.finished
+        let thread = Thread {
+            var engine = Engine(multi: multi, inbox: inbox, configuration: configuration, logger: logger)
+            engine.run()
+            finished.signal()
+        }
+        thread.name = "photoseal-http"
+        thread.start()
+    }
+
+    deinit {
+        inbox.stop()
+        multi.wakeup()
+    }
+
+    /// Stops the engine thread and waits for it; transfers still running fail as cancelled.
+    /// Calling it again does nothing.
+    public func shutdown() {
+        guard inbox.stop() else { return }
+        multi.wakeup()
+        finished.wait()
+    }
+
+    /// Performs one request and returns the final answer, whatever its status.
+    ///
+    /// - Parameters:
+    ///   - request: what to fetch.
+    ///   - sink: when given, receives the body as it arrives (the returned body is empty).
+    /// - Throws: `IngestError.transport` for connection failures and timeouts (with the curl
+    ///   code and libcurl's message, `api_key` redacted), `.cancelled` when the task is
+    ///   cancelled or the client shut down.
+    public func send(_ request: HTTPRequest, sink: (any HTTPBodySink)? = nil) async throws -> HTTPResponse {
+        let id = nextID.next()
+        let inbox = self.inbox
+        let multi = self.multi
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
+                if Task.isCancelled {
+                    continuation.resume(throwing: IngestError(.cancelled, "the request was cancelled"))
+                    return
+                }
+                let submission = Submission(id: id, request: request, sink: sink, continuation: continuation)
+                if inbox.submit(submission) {
+                    multi.wakeup()
+                } else {
+                    continuation.resume(throwing: IngestError(.cancelled, "the HTTP client has been shut down"))
+                }
+            }
+        } onCancel: {
+            inbox.cancel(id)
+            multi.wakeup()
+        }
+    }
+}
+
+/// `curl_global_init`, once per process, before any handle exists.
+private enum CurlGlobal {
+    // A static let is initialised exactly once, under a lock, by the first client.
+    private static let result: CURLcode = ps_curl_global_init_all()
+
+    static func initialise() throws {
+        guard result == CURLE_OK else {
+            throw IngestError(
+                .transport, "libcurl failed to initialise (curl_global_init)", curlCode: Int(result.rawValue))
+        }
+    }
+}
+
+/// A monotonically increasing id source.
+private final class Counter: @unchecked Sendable {
+    // Guarded by `lock`.
+    private var value: UInt64 = 0
+    private let lock = NSLock()
+
+    func next() -> UInt64 {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value
+    }
+}
+
+/// A request handed to the engine thread.
+private struct Submission: Sendable {
+    let id: UInt64
+    let request: HTTPRequest
+    let sink: (any HTTPBodySink)?
+    let continuation: CheckedContinuation<HTTPResponse, any Error>
+}
+
+/// The mailbox between callers and the engine thread.
+private final class Inbox: @unchecked Sendable {
+    // Every stored property is guarded by `lock`.
+    private let lock = NSLock()
+    private var pending: [Submission] = []
+    private var cancelled: [UInt64] = []
+    private var stopping = false
+
+    /// Queues a submission; `false` once the client is stopping.
+    func submit(_ submission: Submission) -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopping else { return false }
+        pending.append(submission)
+        return true
+    }
+
+    func cancel(_ id: UInt64) {
+        lock.lock()
+        cancelled.append(id)
+        lock.unlock()
+    }
+
+    /// Marks the inbox stopping; `true` the first time.
+    @discardableResult
+    func stop() -> Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        if stopping { return false }
+        stopping = true
+        return true
+    }
+
+    func drain() -> (submissions: [Submission], cancelled: [UInt64], stopping: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        let result = (pending, cancelled, stopping)
+        pending.removeAll()
+        cancelled.removeAll()
+        return result
+    }
+}
+
+/// Owns the `CURLM *` multi handle.
+///
+/// `@unchecked Sendable`: the engine thread alone calls into the handle, except
+/// `curl_multi_wakeup`, which libcurl documents as callable from any thread.
+private final class CurlMulti: @unchecked Sendable {
+    let handle: UnsafeMutableRawPointer
+
+    init(configuration: HTTPClient.Configuration) throws {
+        guard let handle = curl_multi_init() else {
+            throw IngestError(.transport, "libcurl could not create a multi handle (out of memory?)")
+        }
+        self.handle = handle
+        // Multiplex HTTP/2 streams over one connection per host where the server offers it.
+        _ = ps_curl_multi_setopt_long(handle, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX)
+        _ = ps_curl_multi_setopt_long(handle, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
+        _ = ps_curl_multi_setopt_long(handle, CURLMOPT_MAX_TOTAL_CONNECTIONS, configuration.maxTotalConnections)
+    }
+
+    func wakeup() { _ = curl_multi_wakeup(handle) }
+
+    deinit { curl_multi_cleanup(handle) }
+}
+
+/// Owns one `CURL *` easy handle and the C memory it points into (its error buffer and its
+/// request-header list), freeing them after the handle, as libcurl requires.
+private final class EasyHandle {
+    let handle: UnsafeMutableRawPointer
+    let errorBuffer: UnsafeMutablePointer<CChar>
+    var headerList: UnsafeMutablePointer<curl_slist>?
+
+    init() throws {
+        guard let handle = curl_easy_init() else {
+            throw IngestError(.transport, "libcurl could not create an easy handle (out of memory?)")
+        }
+        self.handle = handle
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        if let headerList { curl_slist_free_all(headerList) }
+        errorBuffer.deallocate()
+    }
+}
+
+// A CURL easy handle may be used by one thread at a time only.
+@available(*, unavailable)
+extension EasyHandle: Sendable {}
+
+/// One transfer in flight; lives on the engine thread only.
+private final class Transfer {
+    let submission: Submission
+    let easy: EasyHandle
+    var headers: [(name: String, value: String)] = []
+    var body: [UInt8] = []
+    var sinkStarted = false
+    var abortReason: String?
+
+    init(submission: Submission) throws {
+        self.submission = submission
+        easy = try EasyHandle()
+    }
+
+    var status: Int {
+        var code = 0
+        _ = ps_curl_easy_getinfo_long(easy.handle, CURLINFO_RESPONSE_CODE, &code)
+        return code
+    }
+
+    /// The header callback's work: a status line starts a new header block (redirects, 100).
+    func header(_ line: String) {
+        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.hasPrefix("HTTP/") {
+            headers.removeAll()
+        } else if let colon = trimmed.firstIndex(of: ":") {
+            let name = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
+            let value = String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            headers.append((name, value))
+        }
+    }
+
+    /// The write callback's work; `false` aborts the transfer.
+    func write(_ chunk: UnsafeRawBufferPointer) -> Bool {
+        if let sink = submission.sink {
+            if !sinkStarted {
+                sinkStarted = true
+                guard sink.begin(status: status, headers: headers) else {
+                    abortReason = "the receiver declined the answer"
+                    return false
+                }
+            }
+            guard sink.receive(chunk) else {
+                abortReason = "the receiver stopped the transfer"
+                return false
+            }
+            return true
+        }
+        guard body.count + chunk.count <= submission.request.maxBodyBytes else {
+            abortReason = "the answer is larger than \(submission.request.maxBodyBytes) bytes"
+            return false
+        }
+        body.append(contentsOf: chunk)
+        return true
+    }
+}
+
+private func writeCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?
+) -> Int {
+    guard let user else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+    let length = size * count
+    guard length > 0, let data else { return 0 }
+    return transfer.write(UnsafeRawBufferPointer(start: data, count: length)) ? length : 0
+}
+
+private func headerCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?
+) -> Int {
+    guard let user else { return 0 }
+    let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
+    let length = size * count
+    guard length > 0, let data else { return length }
+    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
+    transfer.header(line)
+    return length
+}
+
+/// The engine thread's state and loop.
+private struct Engine {
+    let multi: CurlMulti
+    let inbox: Inbox
+    let configuration: HTTPClient.Configuration
+    let logger: Logger
+    var active: [UnsafeMutableRawPointer: Transfer] = [:]
+
+    init(multi: CurlMulti, inbox: Inbox, configuration: HTTPClient.Configuration, logger: Logger) {
+        self.multi = multi
+        self.inbox = inbox
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    mutating func run() {
+        while true {
+            let work = inbox.drain()
+            for submission in work.submissions { start(submission) }
+            for id in work.cancelled {
+                if let (key, transfer) = active.first(where: { $0.value.submission.id == id }) {
+                    remove(key)
+                    transfer.submission.continuation.resume(
+                        throwing: IngestError(.cancelled, "the request was cancelled"))
+                }
+            }
+            if work.stopping {
+                for (key, transfer) in active {
+                    remove(key)
+                    transfer.submission.continuation.resume(
+                        throwing: IngestError(.cancelled, "the HTTP client was shut down before the answer arrived"))
+                }
+                return
+            }
+            var running: Int32 = 0
+            let performed = curl_multi_perform(multi.handle, &running)
+            if performed != CURLM_OK {
+                logger.error(
+                    "curl_multi_perform failed", metadata: ["curl.multi_code": "\(performed.rawValue)"])
+            }
+            collectFinished()
+            var ready: Int32 = 0
+            _ = curl_multi_poll(multi.handle, nil, 0, 1000, &ready)
+        }
+    }
+
+    private mutating func remove(_ key: UnsafeMutableRawPointer) {
+        curl_multi_remove_handle(multi.handle, key)
+        active[key] = nil
+    }
+
+    private mutating func collectFinished() {
+        var left: Int32 = 0
+        while let message = curl_multi_info_read(multi.handle, &left) {
+            guard message.pointee.msg == CURLMSG_DONE, let key = message.pointee.easy_handle,
+                let transfer = active[key]
+            else { continue }
+            let result = ps_curl_msg_result(message)
+            remove(key)
+            finish(transfer, result: result)
+        }
+    }
+
+    private func finish(_ transfer: Transfer, result: CURLcode) {
+        let continuation = transfer.submission.continuation
+        guard result == CURLE_OK else {
+            var detail = String(cString: transfer.easy.errorBuffer)
+            if detail.isEmpty { detail = String(cString: curl_easy_strerror(result)) }
+            if let reason = transfer.abortReason { detail = reason }
+            let host = URL(string: transfer.submission.request.url)?.host ?? "the server"
+            continuation.resume(
+                throwing: IngestError(
+                    .transport, "the request to \(host) failed: \(detail) (curl code \(result.rawValue))",
+                    curlCode: Int(result.rawValue)))
+            return
+        }
+        let status = transfer.status
+        if let sink = transfer.submission.sink, !transfer.sinkStarted {
+            // An empty body still tells the sink what the answer was.
+            _ = sink.begin(status: status, headers: transfer.headers)
+        }
+        continuation.resume(returning: HTTPResponse(status: status, headers: transfer.headers, body: transfer.body))
+    }
+
+    private mutating func start(_ submission: Submission) {
+        let transfer: Transfer
+        do {
+            transfer = try Transfer(submission: submission)
+        } catch {
+            submission.continuation.resume(throwing: error)
+            return
+        }
+        let h = transfer.easy.handle
+        let request = submission.request
+        let user = Unmanaged.passUnretained(transfer).toOpaque()
+        var ok = true
+        func check(_ code: CURLcode) { if code != CURLE_OK { ok = false } }
+        check(ps_curl_easy_setopt_str(h, CURLOPT_URL, request.url))
+        check(ps_curl_easy_setopt_ptr(h, CURLOPT_ERRORBUFFER, transfer.easy.errorBuffer))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_NOSIGNAL, 1))
+        check(ps_curl_easy_setopt_str(h, CURLOPT_ACCEPT_ENCODING, ""))
+        check(ps_curl_easy_setopt_str(h, CURLOPT_USERAGENT, configuration.userAgent))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout * 1000)))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, configuration.lowSpeedLimit))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_LOW_SPEED_TIME, configuration.lowSpeedTime))
+        if let timeout = request.timeout {
+            check(ps_curl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(timeout * 1000)))
+        }
+        check(ps_curl_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_SSL_VERIFYHOST, 2))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_TCP_KEEPALIVE, 1))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)))
+        // Wait for a multiplexable connection rather than opening a new one per transfer.
+        check(ps_curl_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_MAXREDIRS, 10))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS)))
+        check(ps_curl_easy_setopt_write(h, writeCallback))
+        check(ps_curl_easy_setopt_ptr(h, CURLOPT_WRITEDATA, user))
+        check(ps_curl_easy_setopt_header(h, headerCallback))
+        check(ps_curl_easy_setopt_ptr(h, CURLOPT_HEADERDATA, user))
+        if request.method != "GET" {
+            check(ps_curl_easy_setopt_str(h, CURLOPT_CUSTOMREQUEST, request.method))
+        }
+        if let body = request.body {
+            check(ps_curl_easy_setopt_long(h, CURLOPT_POSTFIELDSIZE, body.count))
+            // COPYPOSTFIELDS copies POSTFIELDSIZE bytes, so their lifetime may end here.
+            if body.isEmpty {
+                check(ps_curl_easy_setopt_str(h, CURLOPT_COPYPOSTFIELDS, ""))
+            } else {
+                body.withUnsafeBytes { raw in
+                    if let base = raw.baseAddress {
+                        check(
+                            ps_curl_easy_setopt_ptr(h, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base)))
+                    }
+                }
+            }
+        }
+        for (name, value) in request.headers {
+            transfer.easy.headerList = curl_slist_append(transfer.easy.headerList, "\(name): \(value)")
+        }
+        if let list = transfer.easy.headerList {
+            check(ps_curl_easy_setopt_ptr(h, CURLOPT_HTTPHEADER, list))
+        }
+        guard ok else {
+            submission.continuation.resume(
+                throwing: IngestError(.transport, "libcurl refused an option for this request; is libcurl too old?"))
+            return
+        }
+        guard curl_multi_add_handle(multi.handle, h) == CURLM_OK else {
+            submission.continuation.resume(throwing: IngestError(.transport, "libcurl could not start a transfer"))
+            return
+        }
+        active[h] = transfer
+    }
+}

@@ -1,0 +1,84 @@
+public import Foundation
+
+/// One HTTP request for the `HTTPClient`.
+public struct HTTPRequest: Sendable {
+    /// The absolute URL (`http` or `https`).
+    public var url: String
+    /// The method: `GET` (default) or `POST`.
+    public var method: String
+    /// Extra request headers as name/value pairs.
+    public var headers: [(name: String, value: String)]
+    /// The request body for `POST`.
+    public var body: [UInt8]?
+    /// Whether to follow redirects (default `false`: callers see the 3xx and its `Location`).
+    public var followRedirects: Bool
+    /// The largest body kept in memory; a longer answer fails (default 64 MiB).
+    public var maxBodyBytes: Int
+    /// Overall time limit for this transfer in seconds, or `nil` for none (the low-speed limit
+    /// still applies).
+    public var timeout: Double?
+
+    /// Makes a request; only `url` is required.
+    public init(
+        url: String, method: String = "GET", headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
+        followRedirects: Bool = false, maxBodyBytes: Int = 64 << 20, timeout: Double? = nil
+    ) {
+        self.url = url
+        self.method = method
+        self.headers = headers
+        self.body = body
+        self.followRedirects = followRedirects
+        self.maxBodyBytes = maxBodyBytes
+        self.timeout = timeout
+    }
+}
+
+/// A finished HTTP exchange: status, headers and (unless a sink took it) the body.
+public struct HTTPResponse: Sendable {
+    /// The HTTP status code of the final answer.
+    public var status: Int
+    /// The final answer's headers in order, names as sent.
+    public var headers: [(name: String, value: String)]
+    /// The body bytes (empty when an `HTTPBodySink` received them).
+    public var body: [UInt8]
+
+    /// Makes a response (tests and sinks build their own).
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    /// The first header with this name (case-insensitive), if any.
+    public func header(_ name: String) -> String? {
+        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+    }
+
+    /// `Retry-After` in seconds: a number of seconds, or an HTTP date (relative to `now`).
+    public func retryAfter(now: Date = Date()) -> Double? {
+        guard let value = header("Retry-After")?.trimmingCharacters(in: .whitespaces) else { return nil }
+        if let seconds = Double(value), seconds.isFinite, seconds >= 0 { return seconds }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return max(0, date.timeIntervalSince(now))
+    }
+
+    /// `Content-Length`, if the server sent a valid one.
+    public var contentLength: Int? { header("Content-Length").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+}
+
+/// Receives a response body chunk by chunk instead of keeping it in memory.
+///
+/// The download stage streams images to a file with a running SHA-256 through a sink. Methods
+/// are called on the HTTP engine's own thread, one transfer at a time and in order, so they
+/// must be quick (no blocking waits) and must not call back into the `HTTPClient`.
+public protocol HTTPBodySink: AnyObject, Sendable {
+    /// Called once the final response's status and headers are known, before any body chunk.
+    /// Return `false` to abort the transfer (e.g. a 404 whose body is not wanted).
+    func begin(status: Int, headers: [(name: String, value: String)]) -> Bool
+    /// Called with each chunk of the body. Return `false` to abort the transfer.
+    func receive(_ chunk: UnsafeRawBufferPointer) -> Bool
+}

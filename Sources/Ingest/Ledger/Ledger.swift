@@ -1,0 +1,333 @@
+import Foundation
+import GRDB
+public import Logging
+
+/// The staging ledger: one SQLite database in the work directory that every stage reads its
+/// work from and commits its results to.
+///
+/// One row per photo (`photo`: id, source, source id, stage, the document as JSON, lease
+/// columns for claiming work), the search's progress (`search_query`, `search_slice`,
+/// `search_page`), and API-call counters (`api_call`). It opens in WAL mode through a GRDB
+/// `DatabasePool`, so any number of tasks read while one writes, and every change is one
+/// transaction: a process killed at any instant leaves the last committed state.
+///
+/// Documents hold personal fields only in sealed form; nothing here writes them in plaintext.
+public final class Ledger: Sendable {
+    /// The database's file name inside the work directory.
+    public static let fileName = "ledger.sqlite"
+
+    /// The stages a photo row moves through.
+    public struct Stage: Hashable, Sendable, Codable, CustomStringConvertible {
+        /// The stage's name as stored.
+        public let name: String
+        /// Makes a stage from its stored name.
+        public init(_ name: String) { self.name = name }
+        /// Found by a source (search or import); not yet downloaded.
+        public static let found = Stage("found")
+        /// The image is in the image store.
+        public static let downloaded = Stage("downloaded")
+        /// EXIF read and place geocoded.
+        public static let extracted = Stage("extracted")
+        /// Labels scored.
+        public static let scored = Stage("scored")
+        /// Stored in the document store.
+        public static let loaded = Stage("loaded")
+        /// The source no longer offers the photo.
+        public static let unavailable = Stage("unavailable")
+        /// A stage failed for good on this photo.
+        public static let failed = Stage("failed")
+        /// Every stage in pipeline order.
+        public static let all: [Stage] = [.found, .downloaded, .extracted, .scored, .loaded, .unavailable, .failed]
+        /// The name.
+        public var description: String { name }
+    }
+
+    /// The database file's path.
+    public let path: String
+    let pool: DatabasePool
+    let logger: Logger
+
+    /// Opens (creating if needed) the ledger in `directory` and brings its schema up to date.
+    /// - Throws: `IngestError.ledger` naming the path when the directory or database cannot be
+    ///   created or opened.
+    public init(directory: String, logger: Logger) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw IngestError(.ledger, "cannot create the work directory \(directory); check --workdir and permissions")
+        }
+        path = (directory as NSString).appendingPathComponent(Self.fileName)
+        self.logger = logger
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        configuration.label = "photoseal.ledger"
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw IngestError(
+                .ledger, "cannot open the ledger \(path): \(Self.describe(error)); is it a photoseal ledger?")
+        }
+    }
+
+    /// Whether a ledger exists in `directory`.
+    public static func exists(in directory: String) -> Bool {
+        FileManager.default.fileExists(atPath: (directory as NSString).appendingPathComponent(fileName))
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError { return error.message ?? "SQLite error \(error.resultCode)" }
+        return "\(error)"
+    }
+
+    static let migrator: DatabaseMigrator = {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE photo (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        source TEXT NOT NULL,
+                        source_id TEXT NOT NULL,
+                        stage TEXT NOT NULL,
+                        document TEXT NOT NULL,
+                        updated_at TEXT NOT NULL,
+                        lease_owner TEXT,
+                        lease_until REAL,
+                        attempts INTEGER NOT NULL DEFAULT 0,
+                        last_error TEXT
+                    );
+                    CREATE INDEX photo_stage ON photo(stage, lease_until);
+                    CREATE TABLE search_query (
+                        id INTEGER PRIMARY KEY,
+                        key TEXT NOT NULL UNIQUE,
+                        term TEXT,
+                        bbox TEXT,
+                        min_taken INTEGER NOT NULL,
+                        max_taken INTEGER NOT NULL,
+                        per_page INTEGER NOT NULL,
+                        created_at TEXT NOT NULL
+                    );
+                    CREATE TABLE search_slice (
+                        id INTEGER PRIMARY KEY,
+                        query_id INTEGER NOT NULL REFERENCES search_query(id),
+                        parent_id INTEGER REFERENCES search_slice(id),
+                        min_taken INTEGER NOT NULL,
+                        max_taken INTEGER NOT NULL,
+                        state TEXT NOT NULL,
+                        total INTEGER,
+                        pages INTEGER,
+                        capped INTEGER NOT NULL DEFAULT 0
+                    );
+                    CREATE INDEX search_slice_query ON search_slice(query_id, state);
+                    CREATE TABLE search_page (
+                        slice_id INTEGER NOT NULL REFERENCES search_slice(id),
+                        page INTEGER NOT NULL,
+                        photos INTEGER NOT NULL,
+                        fetched_at TEXT NOT NULL,
+                        PRIMARY KEY (slice_id, page)
+                    );
+                    CREATE TABLE api_call (
+                        service TEXT NOT NULL,
+                        outcome TEXT NOT NULL,
+                        count INTEGER NOT NULL,
+                        PRIMARY KEY (service, outcome)
+                    );
+                    """)
+        }
+        return migrator
+    }()
+
+    /// Runs a write transaction, mapping failures to `IngestError.ledger`.
+    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as IngestError {
+            throw error
+        } catch is CancellationError {
+            throw IngestError(.cancelled, "\(what) was cancelled")
+        } catch {
+            throw IngestError(.ledger, "cannot \(what) in the ledger \(path): \(Self.describe(error))")
+        }
+    }
+
+    /// Runs a read, mapping failures to `IngestError.ledger`.
+    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as IngestError {
+            throw error
+        } catch {
+            throw IngestError(.ledger, "cannot \(what) from the ledger \(path): \(Self.describe(error))")
+        }
+    }
+
+    static func now() -> String { isoNow() }
+
+    // MARK: Photos
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    static func encode(_ document: PhotoDocument) throws -> String {
+        String(decoding: try encoder.encode(document), as: UTF8.self)
+    }
+
+    static func decode(_ json: String, id: String) throws -> PhotoDocument {
+        do {
+            return try JSONDecoder().decode(PhotoDocument.self, from: Data(json.utf8))
+        } catch {
+            throw IngestError(.ledger, "the ledger's document for \(id) is not valid; the ledger may be damaged")
+        }
+    }
+
+    /// Inserts a found photo, or adds `document.terms` to the terms of the row already there.
+    /// - Returns: `true` when the photo is new.
+    static func upsertFound(_ document: PhotoDocument, json: String, db: Database) throws -> Bool {
+        if let existing = try String.fetchOne(
+            db, sql: "SELECT document FROM photo WHERE id = ?", arguments: [document.id])
+        {
+            var stored = try decode(existing, id: document.id)
+            let missing = document.terms.filter { !stored.terms.contains($0) }
+            guard !missing.isEmpty else { return false }
+            stored.terms += missing
+            try db.execute(
+                sql: "UPDATE photo SET document = ?, updated_at = ? WHERE id = ?",
+                arguments: [try encode(stored), now(), document.id])
+            return false
+        }
+        try db.execute(
+            sql: """
+                INSERT INTO photo (id, source, source_id, stage, document, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                document.id, document.source, document.sourceID, Stage.found.name, json, now(),
+            ])
+        return true
+    }
+
+    /// A photo row as later stages see it.
+    public struct Entry: Sendable {
+        /// The document id.
+        public var id: String
+        /// The row's stage.
+        public var stage: Stage
+        /// The document.
+        public var document: PhotoDocument
+    }
+
+    /// Claims up to `limit` rows waiting at `stage` for `owner` for `lease` seconds.
+    ///
+    /// Claimed rows are skipped by other claimers until the lease runs out (so a crashed
+    /// worker's rows come back); finish each with `advance` or `release`.
+    public func claim(stage: Stage, limit: Int, owner: String, lease: Double = 600) async throws -> [Entry] {
+        try await write("claim work") { db in
+            let now = Date().timeIntervalSince1970
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, document FROM photo
+                    WHERE stage = ? AND (lease_until IS NULL OR lease_until < ?)
+                    ORDER BY id LIMIT ?
+                    """,
+                arguments: [stage.name, now, limit])
+            var entries: [Entry] = []
+            for row in rows {
+                let id: String = row["id"]
+                try db.execute(
+                    sql: "UPDATE photo SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?",
+                    arguments: [owner, now + lease, id])
+                entries.append(Entry(id: id, stage: stage, document: try Self.decode(row["document"], id: id)))
+            }
+            return entries
+        }
+    }
+
+    /// Moves a claimed row to its next stage with its updated document and ends the lease.
+    public func advance(id: String, to stage: Stage, document: PhotoDocument, error: String? = nil) async throws {
+        let json = try Self.encode(document)
+        try await write("advance \(id)") { db in
+            try db.execute(
+                sql: """
+                    UPDATE photo SET stage = ?, document = ?, updated_at = ?, lease_owner = NULL,
+                    lease_until = NULL, last_error = ? WHERE id = ?
+                    """,
+                arguments: [stage.name, json, Self.now(), error, id])
+        }
+    }
+
+    /// Ends a lease without changing the row (the work will be claimed again).
+    public func release(id: String) async throws {
+        try await write("release \(id)") { db in
+            try db.execute(sql: "UPDATE photo SET lease_owner = NULL, lease_until = NULL WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// The number of photo rows.
+    public func photoCount() async throws -> Int {
+        try await read("count photos") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photo") ?? 0 }
+    }
+
+    /// Calls `body` with every document in id order, reading in batches (memory stays flat).
+    public func forEachDocument(_ body: (Entry) throws -> Void) throws {
+        var after = ""
+        while true {
+            let batch: [Row]
+            do {
+                batch = try pool.read { db in
+                    try Row.fetchAll(
+                        db, sql: "SELECT id, stage, document FROM photo WHERE id > ? ORDER BY id LIMIT 1000",
+                        arguments: [after])
+                }
+            } catch {
+                throw IngestError(.ledger, "cannot read documents from the ledger \(path): \(Self.describe(error))")
+            }
+            guard let last = batch.last else { return }
+            for row in batch {
+                let id: String = row["id"]
+                try body(Entry(id: id, stage: Stage(row["stage"]), document: try Self.decode(row["document"], id: id)))
+            }
+            after = last["id"]
+        }
+    }
+
+    // MARK: API calls
+
+    /// Adds attempt counts (outcome to count) to the `service` counters.
+    public func addAPICalls(_ counts: [String: Int], service: String) async throws {
+        guard !counts.isEmpty else { return }
+        try await write("count API calls") { db in try Self.addAPICalls(counts, service: service, db: db) }
+    }
+
+    static func addAPICalls(_ counts: [String: Int], service: String, db: Database) throws {
+        for (outcome, count) in counts where count > 0 {
+            try db.execute(
+                sql: """
+                    INSERT INTO api_call (service, outcome, count) VALUES (?, ?, ?)
+                    ON CONFLICT(service, outcome) DO UPDATE SET count = count + excluded.count
+                    """,
+                arguments: [service, outcome, count])
+        }
+    }
+
+    /// Adds one to the counter of `service` calls that ended with `outcome`.
+    public func countAPICall(service: String, outcome: String) async throws {
+        try await write("count an API call") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO api_call (service, outcome, count) VALUES (?, ?, 1)
+                    ON CONFLICT(service, outcome) DO UPDATE SET count = count + 1
+                    """,
+                arguments: [service, outcome])
+        }
+    }
+}
+
+/// Now as ISO 8601 UTC with seconds.
+func isoNow() -> String {
+    TakenDate.format(Int64(Date().timeIntervalSince1970)) + "Z"
+}

@@ -1,0 +1,78 @@
+import GRDB
+
+/// What `photoseal status` reports: counts per stage, search progress and API calls spent.
+///
+/// Its JSON form (`status --json`) is stable: keys as in `CodingKeys`.
+public struct LedgerStatus: Codable, Sendable, Equatable {
+    /// Photos in the ledger.
+    public var photos: Int
+    /// Photos per stage name (every stage listed, zero included).
+    public var stages: [String: Int]
+    /// Search progress.
+    public var search: Search
+    /// API calls per service, then per outcome (`ok`, `retried`, `failed`).
+    public var apiCalls: [String: [String: Int]]
+
+    /// The search's progress.
+    public struct Search: Codable, Sendable, Equatable {
+        /// Queries registered (term × box).
+        public var queries: Int
+        /// Slices in each state (`new`, `split`, `paging`, `done`).
+        public var slices: [String: Int]
+        /// Pages fetched and recorded.
+        public var pagesDone: Int
+        /// Pages known to be needed (of probed slices).
+        public var pagesPlanned: Int
+        /// Slices of one second that still hold 4,000 or more photos (not fully reachable).
+        public var cappedSlices: Int
+
+        enum CodingKeys: String, CodingKey {
+            case queries, slices
+            case pagesDone = "pages_done"
+            case pagesPlanned = "pages_planned"
+            case cappedSlices = "capped_slices"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case photos, stages, search
+        case apiCalls = "api_calls"
+    }
+
+    /// Whether the search has work left (unprobed slices or unfetched pages).
+    public var searchUnfinished: Bool {
+        (search.slices["new"] ?? 0) > 0 || (search.slices["paging"] ?? 0) > 0
+    }
+}
+
+extension Ledger {
+    /// Reads the current status.
+    public func status() async throws -> LedgerStatus {
+        try await read("read the status") { db in
+            var stages = Dictionary(uniqueKeysWithValues: Stage.all.map { ($0.name, 0) })
+            for row in try Row.fetchAll(db, sql: "SELECT stage, COUNT(*) AS n FROM photo GROUP BY stage") {
+                stages[row["stage"]] = row["n"]
+            }
+            var slices: [String: Int] = ["new": 0, "split": 0, "paging": 0, "done": 0]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM search_slice GROUP BY state") {
+                slices[row["state"]] = row["n"]
+            }
+            var calls: [String: [String: Int]] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT service, outcome, count FROM api_call") {
+                calls[row["service"], default: [:]][row["outcome"]] = row["count"]
+            }
+            return LedgerStatus(
+                photos: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photo") ?? 0,
+                stages: stages,
+                search: LedgerStatus.Search(
+                    queries: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_query") ?? 0,
+                    slices: slices,
+                    pagesDone: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_page") ?? 0,
+                    pagesPlanned: try Int.fetchOne(
+                        db, sql: "SELECT COALESCE(SUM(pages), 0) FROM search_slice WHERE state IN ('paging', 'done')")
+                        ?? 0,
+                    cappedSlices: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM search_slice WHERE capped = 1") ?? 0),
+                apiCalls: calls)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Ingest
+import Logging
+
+/// `photoseal search`: find photos on Flickr and record them in the ledger.
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Find photos on Flickr by terms, box and dates; record them, sealed, in the ledger.",
+        discussion: """
+            Every term runs in every box over the taken-date range; queries run concurrently and
+            share one rate budget per API key (default 3,600 calls an hour, bursts of 3). Past
+            Flickr's 4,000-result cap a query is split by taken date until every slice can be
+            paged through. Owner, owner name and path alias are sealed before anything is
+            written. Killed and re-run, the search resumes without repeating finished pages.
+
+            Examples:
+              photoseal search --term monkey --term scimmia --term 猴子 --bbox 5,35,20,48
+              photoseal search --terms-file terms.txt --min-taken 2015-01-01 --limit 5000
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .customLong("term"), help: ArgumentHelp("A search term (repeatable, any script).", valueName: "text"))
+    var terms: [String] = []
+
+    @Option(help: ArgumentHelp("A UTF-8 file of terms, one a line, # comments.", valueName: "file"))
+    var termsFile: String?
+
+    @Option(help: ArgumentHelp("The box minlon,minlat,maxlon,maxlat in degrees.", valueName: "box"))
+    var bbox: String?
+
+    @Option(
+        help: ArgumentHelp("Earliest taken date: YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds.", valueName: "date")
+    )
+    var minTaken: String?
+
+    @Option(help: ArgumentHelp("Latest taken date (same forms).", valueName: "date"))
+    var maxTaken: String?
+
+    @Option(help: ArgumentHelp("Stop once the ledger holds this many photos.", valueName: "n"))
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("The Flickr API key (default: FLICKR_API_KEY from the secrets file).", valueName: "key"))
+    var apiKey: String?
+
+    @Option(help: ArgumentHelp("The rate budget in calls per hour for the API key.", valueName: "n"))
+    var ratePerHour: Double = 3600
+
+    @Option(help: ArgumentHelp("Calls in flight at once.", valueName: "n"))
+    var concurrency: Int = 4
+
+    @Option(help: .hidden)
+    var retryBaseDelay: Double = 1
+
+    @Option(help: .hidden)
+    var maxAttempts: Int = 8
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
+        guard ratePerHour.isFinite, ratePerHour >= 1 else {
+            throw ValidationError("--rate-per-hour must be at least 1")
+        }
+        guard (1...32).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 32") }
+        guard retryBaseDelay.isFinite, retryBaseDelay >= 0, (1...20).contains(maxAttempts) else {
+            throw ValidationError("--retry-base-delay must be 0 or more and --max-attempts between 1 and 20")
+        }
+        _ = try plan()
+    }
+
+    /// The checked search plan; input problems become usage errors quoting the flag.
+    func plan() throws -> SearchPlan {
+        var fileText: String?
+        if let termsFile {
+            guard let data = FileManager.default.contents(atPath: termsFile) else {
+                throw ValidationError("--terms-file \(termsFile) cannot be read; check the path")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw ValidationError("--terms-file \(termsFile) is not UTF-8 text")
+            }
+            fileText = text
+        }
+        do {
+            return try SearchPlan.make(
+                terms: terms, termsFileText: fileText, bbox: bbox, minTaken: minTaken, maxTaken: maxTaken,
+                now: Int64(Date().timeIntervalSince1970))
+        } catch let error as IngestError {
+            throw ValidationError(error.message)
+        }
+    }
+
+    /// One progress line: counts, pages per second and an estimate of the time left for the
+    /// work known so far (slices not yet probed may add more).
+    static func progressLine(_ progress: SearchStage.Progress, since start: Date) -> String {
+        let elapsed = max(Date().timeIntervalSince(start), 0.001)
+        let rate = Double(progress.pages) / elapsed
+        let eta = rate > 0 ? Int(Double(progress.pagesLeft) / rate) : 0
+        return "\rsearch: \(progress.pages) pages, \(progress.newPhotos) new photos, "
+            + String(format: "%.1f pages/s, ", rate)
+            + "\(progress.pagesLeft) queued, ETA ≥ \(eta / 60)m\(String(format: "%02d", eta % 60))s   "
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let plan = try plan()
+            let logger = global.logger()
+            let secrets = try global.secrets.load()
+            guard let key = apiKey ?? secrets.flickrAPIKey else {
+                throw IngestError(
+                    .configuration, "no Flickr API key: pass --api-key or set FLICKR_API_KEY in the secrets file")
+            }
+            let sealer = FieldSealer(keyring: try secrets.keyring())
+            let blind = try secrets.blindIndex()
+            if ratePerHour > RateBudget.flickrDefaultPerHour {
+                logger.warning(
+                    "the rate budget exceeds Flickr's 3,600 calls per hour; the key may be revoked",
+                    metadata: ["search.rate_per_hour": "\(ratePerHour)"])
+            }
+            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let http = try HTTPClient(logger: logger)
+            defer { http.shutdown() }
+            let counter = APICallCounter()
+            let client = try FlickrClient(
+                http: http, endpoint: global.flickrEndpoint, apiKey: key,
+                budget: RateBudget.shared(apiKey: key, perHour: ratePerHour),
+                retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: retryBaseDelay), logger: logger,
+                onAttempt: counter.record)
+            let stage = SearchStage(
+                client: client, counter: counter, ledger: ledger, sealer: sealer, blind: blind, logger: logger)
+            let showProgress = stderrIsTerminal
+            let started = Date()
+            let summary = try await stage.run(
+                plan, options: SearchStage.Options(limit: limit, concurrency: concurrency)
+            ) { progress in
+                guard showProgress else { return }
+                FileHandle.standardError.write(Data(Self.progressLine(progress, since: started).utf8))
+            }
+            if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+            let status = try await ledger.status()
+            let calls = status.apiCalls["flickr", default: [:]].values.reduce(0, +)
+            var line =
+                "search: \(status.photos) photos in the ledger (\(summary.newPhotos) new), \(summary.pages) pages "
+                + "fetched, \(summary.queries) queries, \(calls) Flickr calls in total"
+            if summary.limitReached { line += "; stopped at --limit \(limit ?? 0)" }
+            if status.search.cappedSlices > 0 {
+                line += "; \(status.search.cappedSlices) one-second slices over the 4,000 cap (some photos unreachable)"
+            }
+            printError(line)
+        }
+    }
+}
