@@ -41,7 +41,7 @@ install() {
     [ -x "$python313" ] || die "Python 3.13 not found at $python313; set PHOTOSEAL_PYTHON313"
     echo "mongo-test-server: installing mongoeco[wire] into $venv" >&2
     "$python313" -m venv "$venv" >&2
-    "$venv/bin/pip" install --quiet --disable-pip-version-check 'mongoeco[wire]' >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'mongoeco[wire]==4.11.0' >&2
 }
 
 command="${1:-run}"

@@ -13,4 +13,11 @@ if grep -E "^$PWD/(Sources|Tests|Benchmarks)/.*: warning:" "$log" | sort -u | gr
   exit 1
 fi
 rm -f "$log"
+# The MongoDB wire-protocol test server (mongoeco in a Python 3.13 venv): tests that need their
+# own private instances start more through the same script.
+scripts/mongo-test-server.sh install
+pid_file=$(mktemp -u /tmp/photoseal-mongo-XXXXXX.pid)
+PHOTOSEAL_TEST_MONGODB_URI="$(scripts/mongo-test-server.sh start --pid-file "$pid_file" --watch-pid $$)"
+export PHOTOSEAL_TEST_MONGODB_URI
+trap 'scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true' EXIT
 swift test --skip-build "$@"
