@@ -59,7 +59,12 @@ struct SearchResumeTests {
         for _ in 0..<2 {
             let before = try server.log().count
             let process = try Self.start(arguments, logTo: output)
-            try await Task.sleep(nanoseconds: UInt64(Double.random(in: 0.8...4.0) * 1e9))
+            // Kill after a random number of calls reached the server, not after a random time:
+            // on a loaded machine a timed kill can land before the first call or after the last.
+            let target = before + Int.random(in: 3...40)
+            while process.isRunning, try server.log().count < target {
+                try await Task.sleep(nanoseconds: 20_000_000)
+            }
             guard process.isRunning else { break }
             kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
