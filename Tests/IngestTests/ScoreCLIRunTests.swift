@@ -82,7 +82,7 @@ struct ScoreCLIRunTests {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try server.configure("hang_after=-1")
-        #expect(try work.ledger().labelCacheCount() == 64)
+        #expect(try await work.ledger().labelCacheCount() == 64)
 
         let again = try Self.run(Self.score(work, server, ["--label", "animal"]), in: work)
         #expect(again.status == 0, "\(again.output)")
