@@ -70,19 +70,26 @@ struct ScoreCLIRunTests {
         let process = try SearchResumeTests.start(
             Self.score(work, server, ["--label", "animal", "--concurrency", "2"]), logTo: output)
         var answered = 0
-        for _ in 0..<200 {
+        for _ in 0..<600 {
             answered = try server.log().filter { $0.status == 200 }.count
             if answered >= 4 { break }
             try await Task.sleep(nanoseconds: 50_000_000)
         }
         #expect(answered == 4)
-        // Give the client time to commit the four answers, then kill it while two calls hang.
-        try await Task.sleep(nanoseconds: 1_500_000_000)
+        // Wait until the client has committed the four answers (64 images), then kill it while
+        // its next calls are held by the server.
+        var cached = 0
+        for _ in 0..<600 {
+            cached = try await work.ledger().labelCacheCount()
+            if cached >= 64 { break }
+            try await Task.sleep(nanoseconds: 50_000_000)
+        }
+        #expect(cached == 64)
         #expect(process.isRunning)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         try server.configure("hang_after=-1")
-        #expect(try await work.ledger().labelCacheCount() == 64)
+        #expect(try server.billed().count == 64)
 
         let again = try Self.run(Self.score(work, server, ["--label", "animal"]), in: work)
         #expect(again.status == 0, "\(again.output)")
