@@ -25,6 +25,8 @@ public struct EnrichError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let malformed = Code("exif.malformed")
         /// The file asks for more work than the reader's per-file budget allows.
         public static let limitExceeded = Code("exif.limit-exceeded")
+        /// A labels-file line is neither `label: synonym, ...` nor `term -> label, ...`.
+        public static let labelsFile = Code("labels.malformed-line")
     }
 
     /// What kind of failure this is.
@@ -60,7 +62,17 @@ public struct EnrichError: Error, Sendable, Hashable, CustomStringConvertible {
         case .truncated: "the file is incomplete; tags read before the cut are kept, re-download it for the rest"
         case .malformed: "the EXIF block is damaged; tags read before the fault are kept"
         case .limitExceeded: "the EXIF block is implausibly large; tags read within the limit are kept"
+        case .labelsFile: "write each line as `label: synonym, ...` or `term -> label, ...` (# starts a comment)"
         default: "see the detail above"
         }
+    }
+}
+
+extension EnrichError {
+    /// The error for line `line` (1-based) of the labels file `file` that is neither form.
+    public static func labelsFileLine(file: String, line: Int) -> EnrichError {
+        EnrichError(
+            .labelsFile, input: "\(file) line \(line)",
+            detail: "the line is neither `label: synonym, ...` nor `term -> label, ...`")
     }
 }

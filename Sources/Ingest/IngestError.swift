@@ -29,6 +29,8 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let sealing = Code("sealing")
         /// A setting or an input is unusable (no API key, a bad endpoint URL).
         public static let configuration = Code("configuration")
+        /// A service refused the API key (wrong, revoked, or the API not enabled for it).
+        public static let invalidAPIKey = Code("invalid-api-key")
 
         /// The short name.
         public var description: String { name }
@@ -86,15 +88,22 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
     }
 }
 
-/// Keeps API keys out of every message: `api_key=VALUE` becomes `api_key=REDACTED`.
+/// Keeps API keys out of every message: `api_key=VALUE` (Flickr) and `key=VALUE` (Google)
+/// become `api_key=REDACTED` and `key=REDACTED`.
 public enum Redaction {
-    /// The text with every `api_key=` value (up to `&`, white space or a quote) replaced.
+    /// The text with every `api_key=` or `key=` query value (up to `&`, white space or a
+    /// quote) replaced.
     public static func redact(_ text: String) -> String {
-        guard text.contains("api_key=") else { return text }
+        guard text.contains("key=") else { return text }
         var out = ""
         var rest = Substring(text)
-        while let range = rest.range(of: "api_key=") {
+        while let range = rest.range(of: "key=") {
             out += rest[..<range.upperBound]
+            // Only a query parameter named `key` or `api_key`: "monkey=0.6" stays as it is.
+            if range.lowerBound > rest.startIndex, !"?&_ \t\"'".contains(rest[rest.index(before: range.lowerBound)]) {
+                rest = rest[range.upperBound...]
+                continue
+            }
             out += "REDACTED"
             var i = range.upperBound
             while i < rest.endIndex, !"& \t\n\"'".contains(rest[i]) { i = rest.index(after: i) }

@@ -54,9 +54,10 @@ func malformedLabelsFile() {
     do {
         try v.merge(fileText: "monkey: primate\njust words\n", name: "labels.txt")
         Issue.record("accepted a malformed line")
-    } catch let error as EnrichLabelError {
-        #expect(error.line == 2)
-        #expect(error.description.contains("labels.txt"))
+    } catch let error as EnrichError {
+        #expect(error.code == .labelsFile)
+        #expect(error.input == "labels.txt line 2")
+        #expect(error.description.contains("labels.txt line 2"))
     } catch {
         Issue.record("unexpected \(error)")
     }

@@ -58,7 +58,7 @@ public struct LabelVocabulary: Sendable, Equatable {
     }
 
     /// Parses a labels file's text and merges it into this vocabulary.
-    /// - Throws: `EnrichLabelError` naming the line number of a line that is neither form.
+    /// - Throws: `EnrichError` with code `.labelsFile` naming the file and line number of a line that is neither form.
     public mutating func merge(fileText text: String, name: String) throws {
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             var line = Substring(raw)
@@ -70,17 +70,19 @@ public struct LabelVocabulary: Sendable, Equatable {
                 let targets = trimmed[arrow.upperBound...].split(separator: ",").map(String.init)
                 guard !Self.normalisedTerm(term).isEmpty, targets.contains(where: { !Self.normalisedTerm($0).isEmpty })
                 else {
-                    throw EnrichLabelError(file: name, line: index + 1)
+                    throw EnrichError.labelsFileLine(file: name, line: index + 1)
                 }
                 map(term: term, to: targets)
             } else if let colon = trimmed.firstIndex(of: ":") {
                 let label = String(trimmed[..<colon])
-                guard !Self.normalisedTerm(label).isEmpty else { throw EnrichLabelError(file: name, line: index + 1) }
+                guard !Self.normalisedTerm(label).isEmpty else {
+                    throw EnrichError.labelsFileLine(file: name, line: index + 1)
+                }
                 add(
                     label: label,
                     synonyms: trimmed[trimmed.index(after: colon)...].split(separator: ",").map(String.init))
             } else {
-                throw EnrichLabelError(file: name, line: index + 1)
+                throw EnrichError.labelsFileLine(file: name, line: index + 1)
             }
         }
     }
@@ -118,18 +120,6 @@ public struct LabelVocabulary: Sendable, Equatable {
             if haystack[start..<(start + needle.count)].elementsEqual(needle) { return true }
         }
         return false
-    }
-}
-
-/// A labels-file line that is neither `label: synonyms` nor `term -> labels`.
-public struct EnrichLabelError: Error, CustomStringConvertible, Sendable {
-    /// The file's name as the user gave it.
-    public let file: String
-    /// The 1-based line number.
-    public let line: Int
-    /// What to fix.
-    public var description: String {
-        "line \(line) of the labels file \(file) is neither `label: synonym, ...` nor `term -> label, ...`"
     }
 }
 

@@ -1,3 +1,5 @@
+public import Enrich
+
 /// One photo's document, as the ledger keeps it and the store will hold it (DESIGN.md).
 ///
 /// JSON keys are snake_case as in DESIGN.md. Personal fields never appear in plaintext: owner,
@@ -46,6 +48,9 @@ public struct PhotoDocument: Codable, Sendable, Equatable {
     public var scoreModel: String?
     /// When the photo was scored, ISO 8601 UTC.
     public var scoredAt: String?
+    /// The raw labels the vision model returned for the image (kept for re-scoring with other
+    /// labels without paying again); `nil` until scored.
+    public var labels: [Vision.Label]? = nil
     /// The sealed personal fields (Fernet tokens).
     public var sealed: Sealed
     /// Which key sealed them and when.
@@ -194,6 +199,7 @@ public struct PhotoDocument: Codable, Sendable, Equatable {
         case image, geo, place, scores
         case scoreModel = "score_model"
         case scoredAt = "scored_at"
+        case labels
         case sealed, seal, blind
         case ingestedAt = "ingested_at"
         case pipelineVersion = "pipeline_version"

@@ -135,6 +135,7 @@ public final class Ledger: Sendable {
                     );
                     """)
         }
+        registerScoreMigration(&migrator)
         return migrator
     }()
 

@@ -11,58 +11,22 @@ final class FlickrTestServer: @unchecked Sendable {
     static let terms = ["monkey", "scimmia", "猴子"]
     static let bbox = "5,35,20,48"
 
-    let process = Process()
-    let stdinPipe = Pipe()
-    let port: Int
+    let server: FixtureServer
+    var port: Int { server.port }
     var endpoint: String { "http://127.0.0.1:\(port)/services/rest/" }
-    var base: String { "http://127.0.0.1:\(port)" }
-
-    static var script: URL {
-        if let url = Bundle.module.url(forResource: "Fixtures/servers/flickr_server", withExtension: "py") {
-            return url
-        }
-        return Bundle.module.resourceURL!.appendingPathComponent("Fixtures/servers/flickr_server.py")
-    }
+    var base: String { server.base }
 
     init(_ arguments: [String] = []) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script.path, "--watch-stdin"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        // The server exits when this pipe closes, so a crashed test leaves no server behind.
-        process.standardInput = stdinPipe
-        process.standardError = FileHandle.standardError
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)) else {
-            process.terminate()
-            throw ServerError.noPort
-        }
-        self.port = port
+        server = try FixtureServer(script: "flickr_server", arguments)
     }
 
-    enum ServerError: Error { case noPort, badAnswer(String) }
+    typealias ServerError = FixtureServer.ServerError
 
-    func stop() {
-        // SIGKILL: the test runner's threads may block SIGTERM, and children inherit that mask.
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        try? stdinPipe.fileHandleForWriting.close()
-    }
+    func stop() { server.stop() }
 
-    func get(_ path: String) throws -> Data {
-        guard let url = URL(string: base + path) else { throw ServerError.badAnswer(path) }
-        return try Data(contentsOf: url)
-    }
+    func get(_ path: String) throws -> Data { try server.get(path) }
 
-    func json(_ path: String) throws -> Any { try JSONSerialization.jsonObject(with: get(path)) }
+    func json(_ path: String) throws -> Any { try server.json(path) }
 
     struct LogEntry {
         var params: [String: String]

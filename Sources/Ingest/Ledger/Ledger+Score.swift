@@ -1,0 +1,147 @@
+public import Enrich
+import Foundation
+import GRDB
+
+extension Ledger {
+    /// The score stage's schema: `label_cache`, the labels the vision model returned for each
+    /// image's bytes (keyed by SHA-256), so the same bytes are paid for once.
+    static func registerScoreMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v2-score") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE label_cache (
+                        sha256 TEXT PRIMARY KEY NOT NULL,
+                        model TEXT NOT NULL,
+                        labels TEXT NOT NULL,
+                        labelled_at TEXT NOT NULL
+                    );
+                    """)
+        }
+    }
+
+    /// Inserts a photo row at `stage` (or replaces the document and stage of the row with its
+    /// id): for import sources and for building ledgers in tests.
+    public func insertPhoto(_ document: PhotoDocument, stage: Stage) async throws {
+        let json = try Self.encode(document)
+        try await write("insert \(document.id)") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO photo (id, source, source_id, stage, document, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET stage = excluded.stage, document = excluded.document,
+                    updated_at = excluded.updated_at
+                    """,
+                arguments: [document.id, document.source, document.sourceID, stage.name, json, Self.now()])
+        }
+    }
+
+    /// Rows the score stage works on: stage `extracted` or `scored` with `image.sha256` set, in id order.
+    public func scoreCandidates() async throws -> [Entry] {
+        try await read("read the photos to score") { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, stage, document FROM photo WHERE stage IN (?, ?) ORDER BY id",
+                arguments: [Stage.extracted.name, Stage.scored.name])
+            return try rows.compactMap { row -> Entry? in
+                let id: String = row["id"]
+                let document = try Self.decode(row["document"], id: id)
+                guard let sha = document.image?.sha256, !sha.isEmpty else { return nil }
+                return Entry(id: id, stage: Stage(row["stage"]), document: document)
+            }
+        }
+    }
+
+    /// The cached labels of each of `sha256s` that has them.
+    public func cachedLabels(_ sha256s: Set<String>) async throws -> [String: [Vision.Label]] {
+        let wanted = Array(sha256s)
+        return try await read("read the labels cache") { db in
+            var found: [String: [Vision.Label]] = [:]
+            var start = 0
+            while start < wanted.count {
+                let chunk = Array(wanted[start..<min(start + 500, wanted.count)])
+                start += 500
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT sha256, labels FROM label_cache WHERE sha256 IN (\(marks))",
+                    arguments: StatementArguments(chunk))
+                {
+                    let sha: String = row["sha256"]
+                    let json: String = row["labels"]
+                    guard let labels = try? JSONDecoder().decode([Vision.Label].self, from: Data(json.utf8)) else {
+                        throw IngestError(
+                            .ledger, "the cached labels of image \(sha) are not valid; the ledger may be damaged")
+                    }
+                    found[sha] = labels
+                }
+            }
+            return found
+        }
+    }
+
+    /// What one Vision call (or a re-scoring from the cache) changes, committed as one transaction.
+    public struct ScoreUpdate: Sendable {
+        /// New cache entries: image SHA-256 to the labels returned.
+        public var labels: [String: [Vision.Label]] = [:]
+        /// The model that returned them.
+        public var model: String = ""
+        /// Scored documents: they move to `scored`.
+        public var scored: [(id: String, document: PhotoDocument)] = []
+        /// Per-photo errors: the rows keep their stage and are tried again next run.
+        public var errors: [(id: String, message: String)] = []
+        /// API-call counters to add for the `vision` service.
+        public var apiCalls: [String: Int] = [:]
+
+        /// An empty update.
+        public init() {}
+    }
+
+    /// Commits a `ScoreUpdate` in one transaction: a killed run keeps every image's labels
+    /// once its call's answer was committed, and nothing of a call whose answer was not.
+    public func commit(_ update: ScoreUpdate) async throws {
+        let cache = try update.labels.map { sha, labels in
+            (sha, String(decoding: try Self.encoder.encode(labels), as: UTF8.self))
+        }
+        let scored = try update.scored.map { ($0.id, try Self.encode($0.document)) }
+        let errors = update.errors
+        let model = update.model
+        let calls = update.apiCalls
+        try await write("record labels and scores") { db in
+            let now = Self.now()
+            for (sha, json) in cache {
+                try db.execute(
+                    sql: """
+                        INSERT INTO label_cache (sha256, model, labels, labelled_at) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(sha256) DO UPDATE SET model = excluded.model, labels = excluded.labels,
+                        labelled_at = excluded.labelled_at
+                        """,
+                    arguments: [sha, model, json, now])
+            }
+            for (id, json) in scored {
+                try db.execute(
+                    sql: """
+                        UPDATE photo SET stage = ?, document = ?, updated_at = ?, last_error = NULL
+                        WHERE id = ? AND stage IN (?, ?)
+                        """,
+                    arguments: [Stage.scored.name, json, now, id, Stage.extracted.name, Stage.scored.name])
+            }
+            for (id, message) in errors {
+                try db.execute(
+                    sql: "UPDATE photo SET last_error = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                    arguments: [message, now, id])
+            }
+            try Self.addAPICalls(calls, service: "vision", db: db)
+        }
+    }
+
+    /// The last error recorded on a photo row, if any.
+    public func lastError(id: String) async throws -> String? {
+        try await read("read a photo's error") { db in
+            try String.fetchOne(db, sql: "SELECT last_error FROM photo WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// The number of images in the labels cache.
+    public func labelCacheCount() async throws -> Int {
+        try await read("count cached labels") { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM label_cache") ?? 0
+        }
+    }
+}

@@ -1,0 +1,312 @@
+public import Enrich
+import Foundation
+public import Logging
+
+/// The score stage: labels each stored image once with the vision model and turns the labels
+/// into `scores.<label>` on every document showing those bytes.
+///
+/// Rows at `extracted` (and `scored`, re-scored from the cache for free) whose document has
+/// `image.sha256` are its work. Images are billed per distinct SHA-256: bytes already in the
+/// ledger's labels cache are never sent again, and bytes shared by several photos are sent
+/// once. Each call's answer is committed (cache, documents, errors) in one transaction.
+public struct ScoreStage: Sendable {
+    /// How a run is bounded.
+    public struct Options: Sendable {
+        /// The labels asked for on every photo (besides those its search terms map to).
+        public var labels: [String]
+        /// The vocabulary: synonyms and term mappings.
+        public var vocabulary: LabelVocabulary
+        /// The most distinct images sent (billed) in this run, or `nil` for all.
+        public var maxImages: Int?
+        /// Calls in flight at once.
+        public var concurrency: Int
+        /// Only plan and report: no call is made and nothing is written.
+        public var dryRun: Bool
+
+        /// Makes options.
+        public init(
+            labels: [String], vocabulary: LabelVocabulary, maxImages: Int? = nil, concurrency: Int = 4,
+            dryRun: Bool = false
+        ) {
+            self.labels = LabelVocabulary(labels: labels).labels
+            self.vocabulary = vocabulary
+            self.maxImages = maxImages
+            self.concurrency = max(1, concurrency)
+            self.dryRun = dryRun
+        }
+    }
+
+    /// What a run will cost, known before any call.
+    public struct Plan: Sendable, Equatable {
+        /// Photos to score (rows at `extracted` or `scored` with an image).
+        public var photos: Int
+        /// Distinct images whose labels are cached already (free).
+        public var cachedImages: Int
+        /// Distinct images to send, each billed one unit (after `--max-images`).
+        public var billedImages: Int
+        /// Distinct images left for a later run by `--max-images`.
+        public var deferredImages: Int
+        /// Distinct images refused before sending (too large or unreadable).
+        public var refusedImages: Int
+        /// Calls planned (at most 16 images each).
+        public var calls: Int
+        /// Estimated price in US dollars at the public rate (ignoring the free tier).
+        public var estimatedCost: Double
+    }
+
+    /// What a run did.
+    public struct Summary: Sendable, Equatable {
+        /// The plan reported before any call.
+        public var plan: Plan
+        /// Images sent and labelled.
+        public var labelledImages: Int = 0
+        /// Photos moved to or kept at `scored` with changed scores.
+        public var scoredPhotos: Int = 0
+        /// Photos with an error recorded this run (tried again next run).
+        public var failedPhotos: Int = 0
+        /// Successful calls.
+        public var calls: Int = 0
+    }
+
+    private let ledger: Ledger
+    private let client: VisionClient?
+    private let counter: APICallCounter
+    private let logger: Logger
+    private let readImage: @Sendable (PhotoDocument.Image) throws -> [UInt8]
+    private let imageSize: @Sendable (PhotoDocument.Image) -> Int?
+
+    /// Makes the stage.
+    /// - Parameters:
+    ///   - ledger: the ledger.
+    ///   - client: the Vision client (`nil` is allowed for dry runs only).
+    ///   - counter: the counter the client reports attempts to (stored with each commit).
+    ///   - workdir: the work directory that `image.path` is relative to.
+    ///   - logger: the logger.
+    ///   - readImage: reads an image's bytes (default: the plain file at `workdir/image.path`;
+    ///     the download stage's `ImageStore` can be passed to open sealed files).
+    public init(
+        ledger: Ledger, client: VisionClient?, counter: APICallCounter = APICallCounter(), workdir: String,
+        logger: Logger, readImage: (@Sendable (PhotoDocument.Image) throws -> [UInt8])? = nil
+    ) {
+        self.ledger = ledger
+        self.client = client
+        self.counter = counter
+        self.logger = logger
+        self.readImage = readImage ?? { image in try Self.readFile(image, workdir: workdir) }
+        self.imageSize = { image in
+            guard let path = try? Self.filePath(image, workdir: workdir),
+                let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+                let size = attributes[.size] as? NSNumber
+            else { return image.bytes > 0 ? image.bytes : nil }
+            return size.intValue
+        }
+    }
+
+    static func filePath(_ image: PhotoDocument.Image, workdir: String) throws -> String {
+        guard let path = image.path, !path.isEmpty, !path.hasPrefix("/"),
+            !path.split(separator: "/").contains("..")
+        else {
+            throw IngestError(
+                .configuration, "the image \(image.sha256) has no usable path in the work directory; download it again")
+        }
+        return (workdir as NSString).appendingPathComponent(path)
+    }
+
+    static func readFile(_ image: PhotoDocument.Image, workdir: String) throws -> [UInt8] {
+        let path = try filePath(image, workdir: workdir)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw IngestError(
+                .configuration, "the image file \(image.path ?? "") is missing or unreadable; download it again")
+        }
+        return [UInt8](data)
+    }
+
+    /// The labels a photo is scored on: the requested ones plus those its search terms map to.
+    static func labels(for document: PhotoDocument, options: Options) -> [String] {
+        var result: [String] = []
+        for label in options.labels + document.terms.flatMap({ options.vocabulary.labels(forTerm: $0) })
+        where !result.contains(label) {
+            result.append(label)
+        }
+        return result
+    }
+
+    /// The document with scores from `labels`: every label of its label set set to the best
+    /// matching score or removed (not returned); scores of other labels kept.
+    static func scored(
+        _ document: PhotoDocument, labels returned: [Vision.Label], options: Options, model: String, now: String
+    ) -> PhotoDocument {
+        var vocabulary = options.vocabulary
+        let wanted = labels(for: document, options: options)
+        for label in wanted { vocabulary.add(label: label, synonyms: []) }
+        let best = LabelScorer.scores(returned, vocabulary: vocabulary)
+        var scores = document.scores ?? [:]
+        for label in wanted { scores[label] = best[label] }
+        var next = document
+        next.scores = scores
+        next.labels = returned
+        next.scoreModel = model
+        if next != document || document.scoredAt == nil { next.scoredAt = now }
+        return next
+    }
+
+    /// Runs the stage. `report` receives the plan before any call is made.
+    /// - Throws: `IngestError.invalidAPIKey` at once when the key is refused (what was
+    ///   committed stays), a ledger failure, or `.configuration` for a real run without a client.
+    public func run(_ options: Options, report: @Sendable (Plan) -> Void = { _ in }) async throws -> Summary {
+        let candidates = try await ledger.scoreCandidates()
+        var bySha: [String: [Ledger.Entry]] = [:]
+        var order: [String] = []
+        for entry in candidates {
+            guard let sha = entry.document.image?.sha256 else { continue }
+            if bySha[sha] == nil { order.append(sha) }
+            bySha[sha, default: []].append(entry)
+        }
+        var cache = try await ledger.cachedLabels(Set(order))
+        // Labels already on a document (a ledger whose cache was lost) count as cached too.
+        var recovered: [String: [Vision.Label]] = [:]
+        for sha in order where cache[sha] == nil {
+            if let labels = bySha[sha]?.first(where: { $0.document.labels != nil })?.document.labels {
+                recovered[sha] = labels
+                cache[sha] = labels
+            }
+        }
+        var toSend: [(sha: String, size: Int)] = []
+        var refused: [String: String] = [:]
+        for sha in order where cache[sha] == nil {
+            guard let image = bySha[sha]?.first?.document.image else { continue }
+            guard let size = imageSize(image) else {
+                refused[sha] = "the image file \(image.path ?? "") is missing or unreadable; download it again"
+                continue
+            }
+            if size > VisionClient.maxImageBytes {
+                refused[sha] =
+                    "the image is too large for the Vision API (\(size) bytes, limit \(VisionClient.maxImageBytes));"
+                    + " no smaller stored size exists, so it was not sent"
+                continue
+            }
+            toSend.append((sha, size))
+        }
+        let deferred = options.maxImages.map { max(0, toSend.count - $0) } ?? 0
+        if deferred > 0 { toSend.removeLast(deferred) }
+        let calls = VisionClient.pack(sizes: toSend.map { $0.size })
+        let plan = Plan(
+            photos: candidates.count, cachedImages: order.count - toSend.count - deferred - refused.count,
+            billedImages: toSend.count, deferredImages: deferred, refusedImages: refused.count, calls: calls.count,
+            estimatedCost: Vision.estimatedCost(images: toSend.count))
+        report(plan)
+        var summary = Summary(plan: plan)
+        if options.dryRun { return summary }
+
+        // Free work first: documents whose image is cached, and refused images' errors.
+        let now = isoNow()
+        var free = Ledger.ScoreUpdate()
+        free.model = VisionClient.model
+        free.labels = recovered
+        for sha in order {
+            if let labels = cache[sha] {
+                for entry in bySha[sha] ?? [] {
+                    let next = Self.scored(
+                        entry.document, labels: labels, options: options, model: VisionClient.model, now: now)
+                    if next != entry.document || entry.stage != .scored {
+                        free.scored.append((entry.id, next))
+                    }
+                }
+            } else if let message = refused[sha] {
+                for entry in bySha[sha] ?? [] { free.errors.append((entry.id, message)) }
+            }
+        }
+        try await ledger.commit(free)
+        summary.scoredPhotos += free.scored.count
+        summary.failedPhotos += free.errors.count
+        guard !calls.isEmpty else { return summary }
+        guard let client else {
+            throw IngestError(.configuration, "scoring needs the Vision client; this is a bug in photoseal")
+        }
+
+        var queue = calls.reversed().map { range in toSend[range].map { $0.sha } }
+        let groups = bySha
+        try await withThrowingTaskGroup(of: Summary.self) { group in
+            var running = 0
+            while true {
+                while running < options.concurrency, let shas = queue.popLast() {
+                    group.addTask {
+                        try await self.call(shas, entries: groups, client: client, options: options, plan: plan)
+                    }
+                    running += 1
+                }
+                guard running > 0, let done = try await group.next() else { break }
+                running -= 1
+                summary.labelledImages += done.labelledImages
+                summary.scoredPhotos += done.scoredPhotos
+                summary.failedPhotos += done.failedPhotos
+                summary.calls += done.calls
+            }
+        }
+        return summary
+    }
+
+    /// One call: read the images, annotate, commit. Whole-call failures other than a refused
+    /// key are recorded on the photos of the call (tried again next run).
+    private func call(
+        _ shas: [String], entries: [String: [Ledger.Entry]], client: VisionClient, options: Options, plan: Plan
+    ) async throws -> Summary {
+        var update = Ledger.ScoreUpdate()
+        update.model = VisionClient.model
+        var summary = Summary(plan: plan)
+        var sendShas: [String] = []
+        var images: [[UInt8]] = []
+        for sha in shas {
+            guard let image = entries[sha]?.first?.document.image else { continue }
+            do {
+                images.append(try readImage(image))
+                sendShas.append(sha)
+            } catch {
+                for entry in entries[sha] ?? [] { update.errors.append((entry.id, "\(error)")) }
+            }
+        }
+        var results: [VisionClient.ImageResult] = []
+        do {
+            results = try await client.annotate(images)
+            summary.calls = images.isEmpty ? 0 : 1
+        } catch let error as IngestError where error.code != .invalidAPIKey && error.code != .cancelled {
+            logger.error("a Vision call failed", metadata: ["vision.error": "\(error)"])
+            for sha in sendShas {
+                for entry in entries[sha] ?? [] { update.errors.append((entry.id, error.message)) }
+            }
+            sendShas = []
+        } catch {
+            update.apiCalls = counter.take()
+            try? await ledger.commit(update)
+            throw error
+        }
+        let now = isoNow()
+        for (sha, result) in zip(sendShas, results) {
+            switch result {
+            case .labels(let labels):
+                update.labels[sha] = labels
+                summary.labelledImages += 1
+                for entry in entries[sha] ?? [] {
+                    update.scored.append(
+                        (
+                            entry.id,
+                            Self.scored(
+                                entry.document, labels: labels, options: options, model: VisionClient.model, now: now)
+                        ))
+                }
+            case .failed(let message):
+                for entry in entries[sha] ?? [] { update.errors.append((entry.id, message)) }
+            }
+        }
+        summary.scoredPhotos = update.scored.count
+        summary.failedPhotos = update.errors.count
+        update.apiCalls = counter.take()
+        do {
+            try await ledger.commit(update)
+        } catch {
+            counter.restore(update.apiCalls)
+            throw error
+        }
+        return summary
+    }
+}

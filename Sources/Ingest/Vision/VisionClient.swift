@@ -1,0 +1,189 @@
+public import Enrich
+import Foundation
+public import Logging
+
+/// A client for Google Cloud Vision `images:annotate` (LABEL_DETECTION only) on the shared
+/// `HTTPClient`, with retries of transient failures built in.
+///
+/// Each call carries at most 16 images as base64 and asks for exactly one feature per image,
+/// so each image is billed one unit. The API key goes only into the request URL; every
+/// message passes through `Redaction`, so the key never reaches a log or an error.
+public final class VisionClient: Sendable {
+    /// The real service's endpoint.
+    public static let defaultEndpoint = "https://vision.googleapis.com/v1/images:annotate"
+    /// The model name recorded in `score_model`.
+    public static let model = "google-vision-label-detection-v1"
+    /// The largest image (raw bytes) sent; larger ones get a per-image "too large" error.
+    public static let maxImageBytes = 4 * 1024 * 1024
+    /// The largest request body built (base64 images plus JSON), below the service's ~10 MB.
+    public static let maxRequestBytes = 10_000_000
+
+    /// One image's answer.
+    public enum ImageResult: Sendable, Equatable {
+        /// The labels returned (possibly none).
+        case labels([Vision.Label])
+        /// This image's own error, as the service described it.
+        case failed(String)
+    }
+
+    private let http: HTTPClient
+    private let endpoint: String
+    private let apiKey: String
+    private let retry: RetryPolicy
+    private let logger: Logger
+    private let onAttempt: @Sendable (FlickrClient.Outcome) -> Void
+
+    /// Makes a client.
+    /// - Parameters:
+    ///   - http: the engine the calls go through.
+    ///   - endpoint: the `images:annotate` URL (tests pass a local server).
+    ///   - apiKey: the Google Cloud API key (never logged or printed).
+    ///   - retry: the retry policy for 429, 5xx and connection failures.
+    ///   - logger: where retries are logged.
+    ///   - onAttempt: called after every attempt with how it ended.
+    /// - Throws: `IngestError.configuration` for an endpoint that is not an http(s) URL or an empty key.
+    public init(
+        http: HTTPClient, endpoint: String = VisionClient.defaultEndpoint, apiKey: String,
+        retry: RetryPolicy = RetryPolicy(), logger: Logger,
+        onAttempt: @escaping @Sendable (FlickrClient.Outcome) -> Void = { _ in }
+    ) throws {
+        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", url.host != nil
+        else {
+            throw IngestError(
+                .configuration, "the Vision endpoint '\(endpoint)' is not an http(s) URL; check --vision-endpoint")
+        }
+        guard !apiKey.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw IngestError(
+                .configuration, "no Vision API key; pass --api-key or set GOOGLE_VISION_API_KEY in the secrets file")
+        }
+        self.http = http
+        self.endpoint = endpoint
+        self.apiKey = apiKey
+        self.retry = retry
+        self.logger = logger
+        self.onAttempt = onAttempt
+    }
+
+    /// The request body size of one image: its base64 plus the JSON around it.
+    public static func requestBytes(imageBytes: Int) -> Int { (max(0, imageBytes) + 2) / 3 * 4 + 100 }
+
+    /// Groups images (given by their sizes in bytes, in order) into calls of at most 16 images
+    /// and at most `maxRequestBytes` of body each; returns the index ranges of the calls.
+    public static func pack(sizes: [Int], maxImages: Int = Vision.maxImagesPerCall, maxBytes: Int = maxRequestBytes)
+        -> [Range<Int>]
+    {
+        var calls: [Range<Int>] = []
+        var start = 0
+        var bytes = 16
+        for (i, size) in sizes.enumerated() {
+            let cost = requestBytes(imageBytes: size)
+            if i > start && (i - start >= maxImages || bytes + cost > maxBytes) {
+                calls.append(start..<i)
+                start = i
+                bytes = 16
+            }
+            bytes += cost
+        }
+        if start < sizes.count { calls.append(start..<sizes.count) }
+        return calls
+    }
+
+    /// One `images:annotate` call for up to 16 images, retrying transient failures with
+    /// exponential back-off and jitter (the `RetryPolicy` Flickr calls use).
+    /// - Returns: one result per image, in order.
+    /// - Throws: `IngestError.invalidAPIKey` when the key is refused (stop at once),
+    ///   `.httpStatus`/`.transport`/`.malformedResponse` once the attempts are spent or for a
+    ///   permanent refusal, `.cancelled` when the task is cancelled.
+    public func annotate(_ images: [[UInt8]]) async throws -> [ImageResult] {
+        guard !images.isEmpty else { return [] }
+        let body = [UInt8](Vision.requestBody(images: images))
+        let url = endpoint + (endpoint.contains("?") ? "&" : "?") + "key=" + FlickrClient.encode(apiKey)
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let results = try await once(url: url, body: body, count: images.count)
+                onAttempt(.ok)
+                return results
+            } catch let error as IngestError {
+                if error.code == .cancelled { throw error }
+                guard error.isRetriable, attempt < retry.maxAttempts else {
+                    onAttempt(.failed)
+                    throw error
+                }
+                onAttempt(.retried)
+                let wait = retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
+                logger.notice(
+                    "retrying a Vision call",
+                    metadata: [
+                        "vision.error": "\(error.code)", "vision.http_status": "\(error.httpStatus ?? 0)",
+                        "vision.attempt": "\(attempt)", "vision.wait_seconds": "\(String(format: "%.2f", wait))",
+                    ])
+                do {
+                    try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+                } catch {
+                    throw IngestError(.cancelled, "the scoring was cancelled")
+                }
+            }
+        }
+    }
+
+    private func once(url: String, body: [UInt8], count: Int) async throws -> [ImageResult] {
+        let response = try await http.send(
+            HTTPRequest(
+                url: url, method: "POST", headers: [("Content-Type", "application/json")], body: body, timeout: 300))
+        guard response.status == 200 else {
+            throw Self.callError(status: response.status, body: response.body, retryAfter: response.retryAfter())
+        }
+        return try Self.decode(response.body, count: count)
+    }
+
+    /// The error for a whole-call failure with HTTP `status`.
+    static func callError(status: Int, body: [UInt8], retryAfter: Double?) -> IngestError {
+        let said = (try? JSONDecoder().decode(Vision.Response.self, from: Data(body)))?.error
+        let message = String((said?.message ?? "").prefix(200))
+        let keyRefused =
+            status == 403 || said?.status == "PERMISSION_DENIED"
+            || (status == 400 && message.localizedCaseInsensitiveContains("API key"))
+        if keyRefused {
+            return IngestError(
+                .invalidAPIKey,
+                "Google Vision refused the API key (HTTP \(status) \(said?.status ?? "")): \(message); check "
+                    + "GOOGLE_VISION_API_KEY in the secrets file or --api-key, and that the Cloud Vision API is "
+                    + "enabled for its project",
+                httpStatus: status)
+        }
+        let transient = status == 429 || status == 408 || status >= 500
+        return IngestError(
+            .httpStatus,
+            "Google Vision answered HTTP \(status) to images:annotate"
+                + (message.isEmpty ? "" : ": \(message)")
+                + (transient ? "; try again later" : "; check --vision-endpoint"),
+            httpStatus: status, retryAfter: retryAfter)
+    }
+
+    /// Decodes an answer to a call for `count` images into one result per image.
+    /// - Throws: `IngestError.malformedResponse` when it is not an answer of that many images.
+    public static func decode(_ body: [UInt8], count: Int) throws -> [ImageResult] {
+        let response: Vision.Response
+        do {
+            response = try JSONDecoder().decode(Vision.Response.self, from: Data(body))
+        } catch {
+            throw IngestError(.malformedResponse, "Google Vision's answer to images:annotate is not the expected JSON")
+        }
+        let answers = response.responses ?? []
+        guard answers.count == count else {
+            throw IngestError(
+                .malformedResponse,
+                "Google Vision answered \(answers.count) responses to a call of \(count) images; expected one each")
+        }
+        return answers.map { answer in
+            if let error = answer.error {
+                let message = String((error.message ?? "unknown error").prefix(200))
+                return .failed("Vision refused this image: \(message) (code \(error.code ?? 0))")
+            }
+            return .labels(answer.labelAnnotations ?? [])
+        }
+    }
+}

@@ -1,0 +1,160 @@
+import ArgumentParser
+import Crypto
+import Enrich
+import Foundation
+import Ingest
+
+/// `photoseal score`: label stored images with Google Cloud Vision and score them.
+struct ScoreCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Label stored photos with Google Cloud Vision (LABEL_DETECTION) and score them.",
+        discussion: """
+            Works on ledger rows at stage `extracted` (and `scored`, re-scored from the labels
+            cache for free) whose document has an image; leaves them `scored`. Each distinct
+            image (by SHA-256) is sent once, ever: labels are cached in the ledger. Before any
+            call the number of images to be billed and the price at the public rate
+            ($1.50 per 1,000 images, free tier ignored) are printed on stderr.
+
+            Each photo is scored on the --label labels plus the labels its search terms map to
+            in the labels file (`scimmia -> monkey`). `scores.<label>` is the best score among
+            returned labels matching the label or a synonym as whole words; a label nothing
+            matched is absent (not returned is not 0). --threshold only sets which photos the
+            per-label counts printed at the end (stdout, `label<TAB>photos`) count as matches.
+
+            Examples:
+              photoseal score --label monkey --label cage --dry-run
+              photoseal score --labels-file labels.txt --max-images 500 --concurrency 8
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .customLong("label"), help: ArgumentHelp("A label to score (repeatable).", valueName: "label"))
+    var labels: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "A labels file: `label: synonym, ...` and `term -> label, ...` lines.", valueName: "file"))
+    var labelsFile: String?
+
+    @Option(help: ArgumentHelp("The score a match must reach in the final counts (0...1).", valueName: "score"))
+    var threshold: Double = 0.5
+
+    @Option(help: ArgumentHelp("Send (and pay for) at most this many images in this run.", valueName: "n"))
+    var maxImages: Int?
+
+    @Flag(help: "Only print what would be billed; make no call.")
+    var dryRun = false
+
+    @Option(help: ArgumentHelp("Calls in flight at once.", valueName: "n"))
+    var concurrency: Int = 4
+
+    @Option(
+        help: ArgumentHelp(
+            "The Google Cloud API key (default: GOOGLE_VISION_API_KEY from the secrets file).", valueName: "key"))
+    var apiKey: String?
+
+    @Option(help: .hidden)
+    var retryBaseDelay: Double = 1
+
+    @Option(help: .hidden)
+    var maxAttempts: Int = 8
+
+    func validate() throws {
+        guard threshold.isFinite, (0...1).contains(threshold) else {
+            throw ValidationError("--threshold must be between 0 and 1")
+        }
+        if let maxImages, maxImages < 0 { throw ValidationError("--max-images must be 0 or more") }
+        guard (1...32).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 32") }
+        guard retryBaseDelay.isFinite, retryBaseDelay >= 0, (1...20).contains(maxAttempts) else {
+            throw ValidationError("--retry-base-delay must be 0 or more and --max-attempts between 1 and 20")
+        }
+        let (vocabulary, wanted) = try labelSet()
+        guard !wanted.isEmpty || !vocabulary.labels.isEmpty else {
+            throw ValidationError("give at least one --label or a --labels-file that defines labels")
+        }
+    }
+
+    /// The vocabulary and the labels asked for (every label of the file when no --label is given).
+    func labelSet() throws -> (LabelVocabulary, [String]) {
+        var vocabulary = LabelVocabulary(labels: labels)
+        if let labelsFile {
+            guard let data = FileManager.default.contents(atPath: labelsFile) else {
+                throw ValidationError("--labels-file \(labelsFile) cannot be read; check the path")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw ValidationError("--labels-file \(labelsFile) is not UTF-8 text")
+            }
+            do {
+                try vocabulary.merge(fileText: text, name: labelsFile)
+            } catch let error as EnrichError {
+                throw ValidationError("--labels-file: \(error)")
+            }
+        }
+        let wanted = labels.isEmpty ? vocabulary.labels : LabelVocabulary(labels: labels).labels
+        return (vocabulary, wanted)
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let (vocabulary, wanted) = try labelSet()
+            let logger = global.logger()
+            guard Ledger.exists(in: global.workdir) else {
+                throw IngestError(
+                    .ledger, "no ledger in \(global.workdir); run `photoseal search` first or check --workdir")
+            }
+            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let http = try HTTPClient(logger: logger)
+            defer { http.shutdown() }
+            let counter = APICallCounter()
+            var client: VisionClient?
+            if !dryRun {
+                let key = try apiKey ?? global.secrets.load().visionAPIKey
+                guard let key, !key.isEmpty else {
+                    throw IngestError(
+                        .configuration,
+                        "no Google Vision API key: pass --api-key or set GOOGLE_VISION_API_KEY in the secrets file")
+                }
+                client = try VisionClient(
+                    http: http, endpoint: global.visionEndpoint, apiKey: key,
+                    retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: retryBaseDelay), logger: logger,
+                    onAttempt: counter.record)
+            }
+            let stage = ScoreStage(
+                ledger: ledger, client: client, counter: counter, workdir: global.workdir, logger: logger)
+            let options = ScoreStage.Options(
+                labels: wanted, vocabulary: vocabulary, maxImages: maxImages, concurrency: concurrency,
+                dryRun: dryRun)
+            let dry = dryRun
+            let summary = try await stage.run(options) { plan in printError(Self.planLine(plan, dryRun: dry)) }
+            if dryRun { return }
+            var counts = Dictionary(uniqueKeysWithValues: wanted.map { ($0, 0) })
+            try ledger.forEachDocument { entry in
+                guard entry.stage == .scored, let scores = entry.document.scores else { return }
+                for label in wanted where (scores[label] ?? -1) >= threshold { counts[label, default: 0] += 1 }
+            }
+            var out = OutputBuffer()
+            for label in wanted { out.write("\(label)\t\(counts[label] ?? 0)\n") }
+            out.flush()
+            printError(
+                "score: \(summary.labelledImages) images labelled in \(summary.calls) calls, "
+                    + "\(summary.scoredPhotos) photos scored, \(summary.failedPhotos) photos with errors "
+                    + "(tried again next run; see the ledger's last_error)")
+            if summary.failedPhotos > 0 { throw ExitCode.failure }
+        }
+    }
+
+    /// The cost line printed before any call.
+    static func planLine(_ plan: ScoreStage.Plan, dryRun: Bool) -> String {
+        var line =
+            "score\(dryRun ? " (dry run, no call made)" : ""): \(plan.photos) photos; \(plan.billedImages) images "
+            + "will be billed in \(plan.calls) calls, estimated "
+            + String(format: "$%.2f", plan.estimatedCost)
+            + " at $\(String(format: "%.2f", Vision.pricePerThousandImages)) per 1,000 images (free tier ignored); "
+            + "\(plan.cachedImages) already labelled (free)"
+        if plan.deferredImages > 0 { line += "; \(plan.deferredImages) left for a later run by --max-images" }
+        if plan.refusedImages > 0 { line += "; \(plan.refusedImages) too large or unreadable (not sent)" }
+        return line
+    }
+}
