@@ -44,19 +44,18 @@ final class TIFFWalker {
     private(set) var tags: [ExifEntry] = []
     /// The GPS tags and ExifIFD time tags, kept aside for the derived position and capture time.
     private(set) var derivedInputs: [ExifEntry] = []
-    /// (group, tag id) pairs already added, so that a repeated tag keeps its first value.
     /// Groups whose IFD was walked; a group met again (a second ExifIFD pointer) needs checks.
     private var groupsWalked: [String] = []
     private var ifdGroupRepeated = false
     /// The highest tag id added in the current IFD: IFDs are sorted, so a higher one is new.
     private var lastAddedID = -1
     private(set) var error: EnrichError?
+    /// `II` (little-endian) or `MM` (big-endian), once the header is read.
     private(set) var byteOrder: String?
     private(set) var makerNote: (offset: Int, length: Int)?
     /// The JPEG preview a Panasonic RW2 embeds in IFD0 (absolute offset, length): it carries
     /// the camera's EXIF, which exiftool reads as the file's IFD0/ExifIFD.
     private(set) var embeddedJPEG: (offset: Int, length: Int)?
-    private var model = ""
 
     init(source: any ExifByteSource, base: Int, limit: Int, name: String, kind: TIFFKind, fileBase: Int) {
         self.fileBase = fileBase
@@ -222,7 +221,7 @@ final class TIFFWalker {
             let valueOffset = inline ? offset + 2 + at + 8 : u32(entries, at + 8)
             let entry = IFDEntry(
                 tag: tag, format: format, count: itemCount, size: overflow ? Int.max : size, valueOffset: valueOffset)
-            if let sub = try handle(entry, context: &context, entryIndex: number) {
+            if let sub = try handle(entry, context: &context) {
                 pending.append(contentsOf: sub)
             }
         }
@@ -276,7 +275,7 @@ final class TIFFWalker {
     }
 
     /// Decodes one entry into a tag (or into sub-IFDs to walk), returning sub-IFD offsets.
-    private func handle(_ entry: IFDEntry, context: inout IFDContext, entryIndex: Int) throws(EnrichError)
+    private func handle(_ entry: IFDEntry, context: inout IFDContext) throws(EnrichError)
         -> [(Int, String, Bool)]?
     {
         let group = context.group
@@ -380,7 +379,6 @@ final class TIFFWalker {
         switch (entry.tag, context.gps) {
         case (0x103, false): context.compression = firstInteger(value)
         case (0xFE, false): context.subfileType = firstInteger(value)
-        case (0x110, false): if case .text(let text) = value { model = text }
         default: break
         }
         add(group, entry.tag, tagName, value)
