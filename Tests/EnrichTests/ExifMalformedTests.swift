@@ -196,6 +196,31 @@ struct ExifMalformedTests {
         #expect(report["IFD0:Orientation"] == .integer(6))
     }
 
+    @Test("a tag repeated in one IFD keeps its first value, as exiftool's JSON does")
+    func repeatedTag() {
+        var tiff = TIFFBytes()
+        tiff.ifd([orientationEntry, TIFFBytes.entry(tag: 0x112, type: 3, count: 1, value: 3)])
+        let report = ExifReader.read(bytes: tiff.bytes, name: "twice.tif")
+        #expect(report["IFD0:Orientation"] == .integer(6))
+        #expect(report.entries.count == 1)
+    }
+
+    @Test("an ExifIFD reached twice (from IFD0 and IFD1) keeps the first reading of each tag")
+    func repeatedGroup() {
+        var tiff = TIFFBytes()
+        let size = 2 + 12 + 4
+        let ifd1 = 8 + size
+        let exifA = ifd1 + size
+        let exifB = exifA + size
+        tiff.ifd([TIFFBytes.entry(tag: 0x8769, type: 4, count: 1, value: exifA)], next: ifd1)
+        tiff.ifd([TIFFBytes.entry(tag: 0x8769, type: 4, count: 1, value: exifB)])
+        tiff.ifd([TIFFBytes.entry(tag: 0x8827, type: 3, count: 1, value: 100)])
+        tiff.ifd([TIFFBytes.entry(tag: 0x8827, type: 3, count: 1, value: 400)])
+        let report = ExifReader.read(bytes: tiff.bytes, name: "two-exif.tif")
+        #expect(report["ExifIFD:ISO"] == .integer(100))
+        #expect(report.entries.filter { $0.key == "ExifIFD:ISO" }.count == 1)
+    }
+
     @Test("a negative GPS time stamp (signed rationals) reads as empty text, not a trap")
     func negativeGPSTime() {
         var tiff = TIFFBytes()

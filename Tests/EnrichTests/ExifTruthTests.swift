@@ -106,6 +106,9 @@ struct ExifTruthTests {
                 failures.append("\(key): photoseal \(value.exiftoolText) vs exiftool \(expected)")
             }
         }
+        if let order = truth["File:ExifByteOrder"] as? String {
+            #expect(report.byteOrder == order, "\(file): byte order")
+        }
         let ext = (file as NSString).pathExtension.lowercased()
         if ExifTruth.strictExtensions.contains(ext) {
             #expect(failures.isEmpty, "\(file): \(failures.joined(separator: "; "))")

@@ -57,6 +57,7 @@ public enum ExifReader {
             } catch { walkError = error }
             report.entries = walker.tags
             report.exifOffset = location.fileBase
+            report.byteOrder = walker.byteOrder
             report.makerNote = walker.makerNote
             report.error = walkError ?? walker.error ?? scan.error
             let picked = walker.derivedInputs

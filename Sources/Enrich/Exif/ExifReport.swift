@@ -39,6 +39,9 @@ public struct ExifReport: Sendable {
     /// (`2008-05-30T15:56:01.00+02:00`), from DateTimeOriginal, SubSecTimeOriginal and
     /// OffsetTimeOriginal.
     public var dateTimeOriginal: String?
+    /// The EXIF byte order, `II` (little-endian) or `MM` (big-endian), as exiftool's
+    /// `File:ExifByteOrder`; nil when there is no EXIF.
+    public var byteOrder: String?
     /// Where the EXIF TIFF header starts in the file; offset tags (`IFD1:ThumbnailOffset`, ...)
     /// count from the start of the file, as exiftool reports them. Nil when there is no EXIF.
     public var exifOffset: Int?

@@ -44,23 +44,24 @@ final class TIFFWalker {
     private(set) var tags: [ExifEntry] = []
     /// The GPS tags and ExifIFD time tags, kept aside for the derived position and capture time.
     private(set) var derivedInputs: [ExifEntry] = []
-    /// (group, tag id) pairs already added, so that a repeated tag keeps its first value.
-    private var seen: Set<Int> = []
-    private var groupIDs: [String: Int] = [:]
+    /// Groups whose IFD was walked; a group met again (a second ExifIFD pointer) needs checks.
+    private var groupsWalked: [String] = []
+    private var ifdGroupRepeated = false
+    /// The highest tag id added in the current IFD: IFDs are sorted, so a higher one is new.
+    private var lastAddedID = -1
     private(set) var error: EnrichError?
+    /// `II` (little-endian) or `MM` (big-endian), once the header is read.
     private(set) var byteOrder: String?
     private(set) var makerNote: (offset: Int, length: Int)?
     /// The JPEG preview a Panasonic RW2 embeds in IFD0 (absolute offset, length): it carries
     /// the camera's EXIF, which exiftool reads as the file's IFD0/ExifIFD.
     private(set) var embeddedJPEG: (offset: Int, length: Int)?
-    private var model = ""
 
     init(source: any ExifByteSource, base: Int, limit: Int, name: String, kind: TIFFKind, fileBase: Int) {
         self.fileBase = fileBase
         // Most EXIF blocks are in memory (JPEG APP1, PNG, WebP, HEIC): slice them directly.
         memory = (source as? MemoryByteSource)?.bytes
         tags.reserveCapacity(64)
-        seen.reserveCapacity(64)
         self.source = source
         self.base = base
         self.limit = max(0, min(limit, source.size - base))
@@ -75,18 +76,15 @@ final class TIFFWalker {
 
     /// Adds a tag unless its group already has it; `id` is the tag id, or a number above
     /// 0xFFFF for the data tags photoseal derives (ThumbnailImage, ...).
-    private func add(_ group: String, _ groupID: Int, _ id: Int, _ name: String, _ value: ExifValue) {
-        if seen.insert(groupID << 20 | id).inserted {
-            tags.append(ExifEntry(group: group, name: name, value: value))
+    private func add(_ group: String, _ id: Int, _ name: String, _ value: ExifValue) {
+        // Only an out-of-order tag or a repeated group can duplicate a key (first value wins).
+        if ifdGroupRepeated || id <= lastAddedID,
+            tags.contains(where: { $0.name == name && $0.group == group })
+        {
+            return
         }
-    }
-
-    /// A small number for each group name, so that (group, tag) pairs hash as integers.
-    private func groupID(_ group: String) -> Int {
-        if let known = groupIDs[group] { return known }
-        let id = groupIDs.count
-        groupIDs[group] = id
-        return id
+        lastAddedID = max(lastAddedID, id)
+        tags.append(ExifEntry(group: group, name: name, value: value))
     }
 
     func value(_ group: String, _ name: String) -> ExifValue? {
@@ -202,7 +200,9 @@ final class TIFFWalker {
         guard let entries else { return nil }
         var context = IFDContext(group: group, gps: gps, kind: kind)
         context.exifIFD = group == "ExifIFD"
-        context.groupID = groupID(group)
+        ifdGroupRepeated = groupsWalked.contains(group)
+        if !ifdGroupRepeated { groupsWalked.append(group) }
+        lastAddedID = -1
         var pending: [(Int, String, Bool)] = []
         for number in 0..<readable {
             let at = number * 12
@@ -221,7 +221,7 @@ final class TIFFWalker {
             let valueOffset = inline ? offset + 2 + at + 8 : u32(entries, at + 8)
             let entry = IFDEntry(
                 tag: tag, format: format, count: itemCount, size: overflow ? Int.max : size, valueOffset: valueOffset)
-            if let sub = try handle(entry, context: &context, entryIndex: number) {
+            if let sub = try handle(entry, context: &context) {
                 pending.append(contentsOf: sub)
             }
         }
@@ -268,7 +268,6 @@ final class TIFFWalker {
         var gps: Bool
         var kind: TIFFKind
         var exifIFD = false
-        var groupID = 0
         var compression: Int64?
         var subfileType: Int64?
         var offsets: [String: Int] = [:]
@@ -276,7 +275,7 @@ final class TIFFWalker {
     }
 
     /// Decodes one entry into a tag (or into sub-IFDs to walk), returning sub-IFD offsets.
-    private func handle(_ entry: IFDEntry, context: inout IFDContext, entryIndex: Int) throws(EnrichError)
+    private func handle(_ entry: IFDEntry, context: inout IFDContext) throws(EnrichError)
         -> [(Int, String, Bool)]?
     {
         let group = context.group
@@ -298,7 +297,7 @@ final class TIFFWalker {
                 }
             case 0x927C:
                 makerNote = (entry.valueOffset, entry.size)
-                add(group, context.groupID, entry.tag, "MakerNote", .binary(entry.size))
+                add(group, entry.tag, "MakerNote", .binary(entry.size))
                 return nil
             default: break
             }
@@ -322,7 +321,7 @@ final class TIFFWalker {
                 return nil
             }
             if panasonic, entry.tag == 0x2E { embeddedJPEG = (base + entry.valueOffset, entry.size) }
-            add(group, context.groupID, entry.tag, tagName, .binary(entry.size))
+            add(group, entry.tag, tagName, .binary(entry.size))
             return nil
         }
         guard entry.size <= limit, entry.valueOffset >= 0, entry.valueOffset <= limit - entry.size else {
@@ -335,16 +334,16 @@ final class TIFFWalker {
         let unknownLarge = info == nil && entry.count > 500 && numeric
         // Known numeric arrays longer than this are reported by size: bounded memory per tag.
         if numeric, entry.count > 4096, !unknownLarge {
-            add(group, context.groupID, entry.tag, tagName, .binary(entry.size))
+            add(group, entry.tag, tagName, .binary(entry.size))
             return nil
         }
         if unknownLarge || entry.size > budget.maxValueBytes || entry.size > budget.valueBytes {
             if entry.format == 2 || entry.format == 7 || unknownLarge == false {
-                add(group, context.groupID, entry.tag, tagName, .binary(entry.size))
+                add(group, entry.tag, tagName, .binary(entry.size))
             } else {
                 let formatName = ExifTags.formatNames[entry.format]
                 add(
-                    group, context.groupID, entry.tag, tagName,
+                    group, entry.tag, tagName,
                     .text("(large array of \(entry.count) \(formatName) values)"))
             }
             if entry.size > budget.valueBytes { fail(.limitExceeded, "tag values larger than 8 MiB in total") }
@@ -380,10 +379,9 @@ final class TIFFWalker {
         switch (entry.tag, context.gps) {
         case (0x103, false): context.compression = firstInteger(value)
         case (0xFE, false): context.subfileType = firstInteger(value)
-        case (0x110, false): if case .text(let text) = value { model = text }
         default: break
         }
-        add(group, context.groupID, entry.tag, tagName, value)
+        add(group, entry.tag, tagName, value)
         if context.gps ? (entry.tag <= 0x07 || entry.tag == 0x1D) : context.exifIFD && Self.isTimeTagID(entry.tag) {
             derivedInputs.append(ExifEntry(group: group, name: tagName, value: value))
         }
@@ -401,7 +399,7 @@ final class TIFFWalker {
                 fail(.truncated, "\(context.group):\(data) (\(length) bytes at \(start)) runs past the end of the data")
                 continue
             }
-            add(context.group, context.groupID, 0x10000 + data.utf8.count, data, .binary(length))
+            add(context.group, 0x10000 + data.utf8.count, data, .binary(length))
         }
     }
 
@@ -447,7 +445,7 @@ final class TIFFWalker {
         // Header 8, entry count 2, 15 entries, next-IFD 4; X/YResolution rationals and a
         // BitsPerSample of 3+ values live outside the entries.
         let values = 16 + (bits.count * 2 > 4 ? bits.count * 2 : 0)
-        add(group, groupID(group), 0x20000, "ThumbnailTIFF", .binary(8 + 2 + 15 * 12 + 4 + values + data))
+        add(group, 0x20000, "ThumbnailTIFF", .binary(8 + 2 + 15 * 12 + 4 + values + data))
     }
 
     private func firstInteger(_ value: ExifValue) -> Int64? {
