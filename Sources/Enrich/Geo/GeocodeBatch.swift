@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// Query points laid out in any array of records: each record holds the latitude and the
 /// longitude as `Double`s at fixed byte offsets. A NaN latitude marks a record to skip.
@@ -33,7 +34,7 @@ private struct SharedOutput: @unchecked Sendable {
 extension Geocoder {
     /// Answers every query of `table` into `results` (initialising each slot) on every core.
     ///
-    /// Each worker takes a run of `runLength` queries and visits them in a spatial order (a
+    /// Each worker takes a run of queries and visits them in a spatial order (a
     /// counting sort on a 128 × 128 Morton grid of latitude and longitude), so consecutive queries
     /// walk the same tree nodes while the run's inputs and outputs stay in cache; the answers
     /// land at their input positions.
@@ -41,8 +42,10 @@ extension Geocoder {
         let tree = index.tree
         let count = table.count
         guard count > 0 else { return }
-        let runLength = 1 << 17
-        let runs = (count + runLength - 1) / runLength
+        // Runs of at most 131,072 queries, and at least two per core unless the batch is small.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let runs = max((count + (1 << 17) - 1) >> 17, min(2 * cores, (count + 4095) / 4096))
+        let runLength = (count + runs - 1) / runs
         let shared = SharedOutput(results: results)
         let work: @Sendable (Int) -> Void = { run in
             let start = run * runLength
