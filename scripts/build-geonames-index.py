@@ -130,10 +130,45 @@ def load_countries(path):
         return {row[0]: row[1] for row in csv.reader(f) if row}
 
 
+# sin and cos of an angle in degrees, operation for operation as `SinCos.degrees` in
+# Sources/Enrich/Geo/Geocoder.swift, so a query at a place's exact coordinates gets the very same
+# unit vector (distance exactly 0) on any platform: exact reduction to [-45°, 45°], then Taylor
+# polynomials (terms to t^17 / t^18: truncation below 1e-19 for |t| <= pi/4) by Horner's rule.
+SIN_COEFFICIENTS = [(-1.0 if k % 2 else 1.0) / math.factorial(2 * k + 1) for k in range(8, 0, -1)]
+COS_COEFFICIENTS = [(-1.0 if k % 2 else 1.0) / math.factorial(2 * k) for k in range(9, 0, -1)]
+
+
+def sin_cos_degrees(x):
+    quadrant = round(x / 90.0)  # x in [-180, 180]: -2 ... 2; the subtraction below is exact
+    r = x - 90.0 * quadrant
+    t = r * (math.pi / 180)
+    t2 = t * t
+    p = 0.0
+    for c in SIN_COEFFICIENTS:
+        p = p * t2 + c
+    s = t + t * (t2 * p)
+    q = 0.0
+    for c in COS_COEFFICIENTS:
+        q = q * t2 + c
+    c = 1.0 + t2 * q
+    quadrant %= 4
+    if quadrant == 0:
+        return s, c
+    if quadrant == 1:
+        return c, -s
+    if quadrant == 2:
+        return -s, -c
+    return -c, s
+
+
 def unit_vector(p):
-    lat, lon = math.radians(p["lat"] / 1e6), math.radians(p["lon"] / 1e6)
-    c = math.cos(lat)
-    return (c * math.cos(lon), c * math.sin(lon), math.sin(lat))
+    lat = p["lat"] / 1e6
+    lon = p["lon"] / 1e6
+    if lon == -180.0:
+        lon = 180.0  # one meridian, one vector (the query side does the same)
+    sin_lat, cos_lat = sin_cos_degrees(lat)
+    sin_lon, cos_lon = sin_cos_degrees(lon)
+    return (cos_lat * cos_lon, cos_lat * sin_lon, sin_lat)
 
 
 def build_tree(vectors, population):

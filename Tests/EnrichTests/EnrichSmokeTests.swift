@@ -1,5 +1,4 @@
 import Testing
-
 @testable import Enrich
 
 @Test("the Enrich module builds and links")

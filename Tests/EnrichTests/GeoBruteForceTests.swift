@@ -131,6 +131,23 @@ struct GeoBruteForceTests {
         }
     }
 
+    @Test("a batch spanning several parallel runs answers each point as a single query does")
+    func largeBatch() throws {
+        let geocoder = try GeoFixtures.geocoder()
+        var generator = GeoFixtures.SeededGenerator(state: 99)
+        let points = try (0..<150_000).map { _ in
+            let (lat, lon) = GeoFixtures.uniformPoint(&generator)
+            return try Coordinate(latitude: lat, longitude: lon)
+        }
+        let batch = geocoder.matches(points)
+        #expect(batch.count == points.count)
+        var mismatches = 0
+        for index in stride(from: 0, to: points.count, by: 7) where batch[index] != geocoder.match(points[index]) {
+            mismatches += 1
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test("places with identical coordinates tie, and the lowest source row wins")
     func duplicateCoordinatesTieToLowestRow() throws {
         let geocoder = try GeoFixtures.geocoder()

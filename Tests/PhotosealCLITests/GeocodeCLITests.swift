@@ -27,6 +27,10 @@ struct GeocodeCLITests {
         #expect(object["lat"] as? Double == -33.8688)
         #expect((object["distance_km"] as? Double).map { $0 < 1 } == true)
 
+        let separated = try CLI.run(["geocode", "--", "-33.8688", "151.2093"])
+        #expect(separated.status == 0)
+        #expect(separated.stdout.contains("city:        Sydney"))
+
         let west = try CLI.run(["geocode", "--json", "-1.2864", "36.8172"])
         #expect(west.stdout.contains("\"city\":\"Nairobi\""))
         let both = try CLI.run(["geocode", "-16.5", "-179.99"])

@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// Query points laid out in any array of records: each record holds the latitude and the
 /// longitude as `Double`s at fixed byte offsets. A NaN latitude marks a record to skip.
@@ -33,16 +34,18 @@ private struct SharedOutput: @unchecked Sendable {
 extension Geocoder {
     /// Answers every query of `table` into `results` (initialising each slot) on every core.
     ///
-    /// Each worker takes a run of `runLength` queries and visits them in a spatial order (a
-    /// counting sort on a 64 × 64 Morton grid of latitude and longitude), so consecutive queries
+    /// Each worker takes a run of queries and visits them in a spatial order (a
+    /// counting sort on a 128 × 128 Morton grid of latitude and longitude), so consecutive queries
     /// walk the same tree nodes while the run's inputs and outputs stay in cache; the answers
     /// land at their input positions.
     func solve(_ table: QueryTable, search: Search, into results: UnsafeMutablePointer<PlaceMatch?>) {
         let tree = index.tree
         let count = table.count
         guard count > 0 else { return }
-        let runLength = 1 << 15
-        let runs = (count + runLength - 1) / runLength
+        // Runs of at most 131,072 queries, and at least two per core unless the batch is small.
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let runs = max((count + (1 << 17) - 1) >> 17, min(2 * cores, (count + 4095) / 4096))
+        let runLength = (count + runs - 1) / runs
         let shared = SharedOutput(results: results)
         let work: @Sendable (Int) -> Void = { run in
             let start = run * runLength
@@ -64,23 +67,23 @@ extension Geocoder {
         }
     }
 
-    /// The queries of `range` sorted by grid cell (Z-order over 64 latitude × 64 longitude bands).
+    /// The queries of `range` sorted by grid cell (Z-order over 128 latitude × 128 longitude bands).
     private static func spatialOrder(_ table: QueryTable, _ range: Range<Int>) -> [SortedQuery] {
         var keys = [UInt16](repeating: 0, count: range.count)
-        var starts = [Int](repeating: 0, count: 4097)
+        var starts = [Int](repeating: 0, count: 16_385)
         for index in range {
             let latitude = table.latitude(index)
             let longitude = table.longitude(index)
             var key: UInt16 = 0
             if !latitude.isNaN {
-                let row = UInt32(min(63, max(0, (latitude + 90) * (64.0 / 180))))
-                let column = UInt32(min(63, max(0, (longitude + 180) * (64.0 / 360))))
+                let row = UInt32(min(127, max(0, (latitude + 90) * (128.0 / 180))))
+                let column = UInt32(min(127, max(0, (longitude + 180) * (128.0 / 360))))
                 key = UInt16(truncatingIfNeeded: spread(row) | spread(column) << 1)
             }
             keys[index - range.lowerBound] = key
             starts[Int(key) + 1] += 1
         }
-        for cell in 1...4096 { starts[cell] += starts[cell - 1] }
+        for cell in 1...16_384 { starts[cell] += starts[cell - 1] }
         return [SortedQuery](unsafeUninitializedCapacity: range.count) { sorted, initialized in
             for offset in 0..<range.count {
                 let key = Int(keys[offset])

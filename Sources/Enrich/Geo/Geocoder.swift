@@ -275,17 +275,61 @@ struct Search: Sendable {
     /// Runs the query for a point already checked to be in range.
     @inline(__always)
     func run(_ tree: KDTree, _ latitude: Double, _ longitude: Double, hint: Int = -1) -> PlaceMatch? {
-        let phi = latitude * (.pi / 180)
+        let phi = SinCos(degrees: latitude)
         // -180° and 180° are one meridian: answer them identically.
-        let lambda = (longitude == -180 ? 180 : longitude) * (.pi / 180)
-        let cosPhi = cos(phi)
+        let lambda = SinCos(degrees: longitude == -180 ? 180 : longitude)
         let best = tree.nearest(
-            x: cosPhi * cos(lambda), y: cosPhi * sin(lambda), z: sin(phi), limit: limit, minPopulation: minPopulation,
+            x: phi.cos * lambda.cos, y: phi.cos * lambda.sin, z: phi.sin, limit: limit, minPopulation: minPopulation,
             hint: hint)
         guard best.position >= 0 else { return nil }
         let chord = best.distance.squareRoot()
         let km = 2 * asin(min(1, chord / 2)) * Geocoder.earthRadiusKm
         if let maxKm, km > maxKm { return nil }
         return PlaceMatch(row: Int(best.row), distanceKm: km, position: Int32(best.position))
+    }
+}
+
+/// Sine and cosine of an angle in degrees, -180...180, computed operation for operation as
+/// `sin_cos_degrees` in `scripts/build-geonames-index.py`: a query at a place's exact coordinates
+/// gets the very same unit vector as the index (distance exactly 0) whatever the platform's libm.
+/// The reduction to -45°...45° is exact; Taylor polynomials to t¹⁷ / t¹⁸ by Horner's rule then
+/// stay within a few units in the last place (truncation below 1e-19 for |t| ≤ π/4).
+struct SinCos {
+    let sin: Double
+    let cos: Double
+
+    private static let sinCoefficients: [Double] = stride(from: 8, through: 1, by: -1).map { k in
+        (k % 2 == 1 ? -1.0 : 1.0) / factorial(2 * k + 1)
+    }
+    private static let cosCoefficients: [Double] = stride(from: 9, through: 1, by: -1).map { k in
+        (k % 2 == 1 ? -1.0 : 1.0) / factorial(2 * k)
+    }
+
+    /// n! as a `Double` (exact up to 18!).
+    private static func factorial(_ n: Int) -> Double {
+        Double((1...n).reduce(1, *))
+    }
+
+    @inline(__always)
+    init(degrees x: Double) {
+        let quadrant = (x / 90).rounded(.toNearestOrEven)
+        let t = (x - 90 * quadrant) * (.pi / 180)
+        let t2 = t * t
+        var p = 0.0
+        var q = 0.0
+        Self.sinCoefficients.withUnsafeBufferPointer { coefficients in
+            for c in coefficients { p = p * t2 + c }
+        }
+        Self.cosCoefficients.withUnsafeBufferPointer { coefficients in
+            for c in coefficients { q = q * t2 + c }
+        }
+        let s = t + t * (t2 * p)
+        let c = 1 + t2 * q
+        switch (Int(quadrant) % 4 + 4) % 4 {
+        case 0: (sin, cos) = (s, c)
+        case 1: (sin, cos) = (c, -s)
+        case 2: (sin, cos) = (-s, -c)
+        default: (sin, cos) = (-c, s)
+        }
     }
 }

@@ -58,6 +58,9 @@ struct GeocodeCommand: ParsableCommand {
             valueName: "lat lon"))
     var coordinates: [String] = []
 
+    /// LAT and LON as given, without a `--` separator some users put before negative numbers.
+    private var values: [String] { coordinates.filter { $0 != "--" } }
+
     func validate() throws {
         if let maxKm, !(maxKm >= 0) {
             throw ValidationError("'--max-km' must be a distance in km ≥ 0.")
@@ -66,27 +69,28 @@ struct GeocodeCommand: ParsableCommand {
             throw ValidationError("'--min-population' must be ≥ 0.")
         }
         if csv {
-            guard coordinates.isEmpty else {
+            guard values.isEmpty else {
                 throw ValidationError(
                     "'--csv' reads coordinates from stdin: give no LAT LON arguments or other options.")
             }
             guard !json else { throw ValidationError("'--json' and '--csv' cannot be combined.") }
             return
         }
-        if let option = coordinates.first(where: { $0.hasPrefix("-") && Double($0) == nil }) {
+        if let option = values.first(where: { $0.hasPrefix("-") && Double($0) == nil }) {
             throw ValidationError("Unknown option '\(option)'.")
         }
-        guard coordinates.count == 2 else {
+        guard values.count == 2 else {
             throw ValidationError("Give LAT and LON (two numbers, e.g. 48.8566 2.3522), or '--csv'.")
         }
         _ = try point()
     }
 
     private func point() throws -> Coordinate {
-        guard let latitude = Double(coordinates[0]), latitude.isFinite, (-90.0...90.0).contains(latitude) else {
+        let values = values
+        guard let latitude = Double(values[0]), latitude.isFinite, (-90.0...90.0).contains(latitude) else {
             throw ValidationError("LAT must be a number within -90...90.")
         }
-        guard let longitude = Double(coordinates[1]), longitude.isFinite, (-180.0...180.0).contains(longitude) else {
+        guard let longitude = Double(values[1]), longitude.isFinite, (-180.0...180.0).contains(longitude) else {
             throw ValidationError("LON must be a number within -180...180.")
         }
         return try Coordinate(latitude: latitude, longitude: longitude)
