@@ -27,6 +27,14 @@ public struct EnrichError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let limitExceeded = Code("exif.limit-exceeded")
         /// A labels-file line is neither `label: synonym, ...` nor `term -> label, ...`.
         public static let labelsFile = Code("labels.malformed-line")
+        /// A latitude or longitude is not a finite number within ±90° / ±180°.
+        public static let invalidCoordinate = Code("geocode.invalid-coordinate")
+        /// A filter value is out of range (a negative or non-finite distance, a negative population).
+        public static let invalidFilter = Code("geocode.invalid-filter")
+        /// The bundled GeoNames index files could not be found or read.
+        public static let resourceMissing = Code("geocode.resource-missing")
+        /// The GeoNames index files are present but damaged or of another format version.
+        public static let resourceCorrupt = Code("geocode.resource-corrupt")
     }
 
     /// What kind of failure this is.
@@ -63,6 +71,14 @@ public struct EnrichError: Error, Sendable, Hashable, CustomStringConvertible {
         case .malformed: "the EXIF block is damaged; tags read before the fault are kept"
         case .limitExceeded: "the EXIF block is implausibly large; tags read within the limit are kept"
         case .labelsFile: "write each line as `label: synonym, ...` or `term -> label, ...` (# starts a comment)"
+        case .invalidCoordinate:
+            "give latitude in -90...90 and longitude in -180...180 as decimal degrees, e.g. 48.8566,2.3522"
+        case .invalidFilter: "give a distance in km ≥ 0 and a population ≥ 0"
+        case .resourceMissing:
+            "reinstall photoseal with its photoseal_Enrich resource bundle beside the executable, "
+                + "or set PHOTOSEAL_GEONAMES_DIR to a folder holding the geonames-*.bin files"
+        case .resourceCorrupt:
+            "rebuild the index with scripts/build-geonames-index.py or reinstall photoseal"
         default: "see the detail above"
         }
     }

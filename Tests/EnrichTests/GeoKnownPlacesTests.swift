@@ -105,7 +105,7 @@ struct GeoKnownPlacesTests {
         ])
     func badCoordinates(_ lat: Double, _ lon: Double) throws {
         let geocoder = try GeoFixtures.geocoder()
-        let error = #expect(throws: GeocodeError.self) { try geocoder.nearest(lat: lat, lon: lon) }
+        let error = #expect(throws: EnrichError.self) { try geocoder.nearest(lat: lat, lon: lon) }
         #expect(error?.code == .invalidCoordinate)
         #expect(error?.isRetriable == false)
         #expect(error?.description.contains("-90...90") == true || error?.description.contains("-180...180") == true)
@@ -114,9 +114,9 @@ struct GeoKnownPlacesTests {
     @Test("a negative or non-finite distance and a negative population are refused")
     func badFilters() {
         for km in [-1.0, -Double.ulpOfOne, .nan, -.infinity] {
-            #expect(throws: GeocodeError.self) { try GeocodeFilter(maxKm: km) }
+            #expect(throws: EnrichError.self) { try GeocodeFilter(maxKm: km) }
         }
-        #expect(throws: GeocodeError.self) { try GeocodeFilter(minPopulation: -1) }
+        #expect(throws: EnrichError.self) { try GeocodeFilter(minPopulation: -1) }
         #expect((try? GeocodeFilter(maxKm: .infinity, minPopulation: 0)) != nil)
     }
 

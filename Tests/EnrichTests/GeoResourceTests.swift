@@ -115,7 +115,7 @@ struct GeoResourceTests {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-geo-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: empty) }
-        let error = #expect(throws: GeocodeError.self) { try Geocoder(directory: empty) }
+        let error = #expect(throws: EnrichError.self) { try Geocoder(directory: empty) }
         #expect(error?.code == .resourceMissing)
         #expect(error?.description.contains("PHOTOSEAL_GEONAMES_DIR") == true)
     }
@@ -140,7 +140,7 @@ struct GeoResourceTests {
             for index in offset..<(offset + 8) { bytes[index] = 0xFF }
         }
         try Data(bytes).write(to: url)
-        let error = #expect(throws: GeocodeError.self) { try Geocoder(directory: scratch) }
+        let error = #expect(throws: EnrichError.self) { try Geocoder(directory: scratch) }
         #expect(error?.code == .resourceCorrupt)
     }
 
@@ -155,7 +155,7 @@ struct GeoResourceTests {
         let offset = bytes[(entry + 16)..<(entry + 24)].reversed().reduce(0) { $0 << 8 | Int($1) }
         for index in offset..<(offset + 4) { bytes[index] = 0xFF }
         try Data(bytes).write(to: url)
-        let error = #expect(throws: GeocodeError.self) { try Geocoder(directory: scratch) }
+        let error = #expect(throws: EnrichError.self) { try Geocoder(directory: scratch) }
         #expect(error?.code == .resourceCorrupt)
     }
 }

@@ -33,7 +33,7 @@ final class GeoIndex: @unchecked Sendable {
     /// Bit i: string i needs quoting in CSV (holds a comma, a quote or a control character).
     private let csvQuote: UnsafePointer<UInt8>
 
-    init(directory: String) throws(GeocodeError) {
+    init(directory: String) throws(EnrichError) {
         var sectionFiles: [SectionFile] = []
         for name in Self.fileNames {
             sectionFiles.append(try SectionFile(path: directory + "/" + name, name: name))

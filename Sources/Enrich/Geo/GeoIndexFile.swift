@@ -15,20 +15,20 @@ final class MappedFile: @unchecked Sendable {
     let size: Int
     let name: String
 
-    init(path: String, name: String) throws(GeocodeError) {
+    init(path: String, name: String) throws(EnrichError) {
         self.name = name
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw GeocodeError(.resourceMissing, input: name, detail: "cannot open the index file (errno \(errno))")
+            throw EnrichError(.resourceMissing, input: name, detail: "cannot open the index file (errno \(errno))")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, info.st_size > 0 else {
-            throw GeocodeError(.resourceMissing, input: name, detail: "the index file is empty or not a regular file")
+            throw EnrichError(.resourceMissing, input: name, detail: "the index file is empty or not a regular file")
         }
         let size = Int(info.st_size)
         guard let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), mapped != MAP_FAILED else {
-            throw GeocodeError(.resourceMissing, input: name, detail: "cannot map the index file (errno \(errno))")
+            throw EnrichError(.resourceMissing, input: name, detail: "cannot map the index file (errno \(errno))")
         }
         self.base = UnsafeRawPointer(mapped)
         self.size = size
@@ -49,9 +49,9 @@ struct SectionFile {
     let file: MappedFile
     private var sections: [String: (offset: Int, length: Int)] = [:]
 
-    init(path: String, name: String) throws(GeocodeError) {
+    init(path: String, name: String) throws(EnrichError) {
         #if _endian(big)
-            throw GeocodeError(.resourceCorrupt, input: name, detail: "the index is little-endian, this machine is not")
+            throw EnrichError(.resourceCorrupt, input: name, detail: "the index is little-endian, this machine is not")
         #endif
         file = try MappedFile(path: path, name: name)
         let size = file.size
@@ -82,12 +82,12 @@ struct SectionFile {
         }
     }
 
-    static func corrupt(_ name: String, _ detail: String) -> GeocodeError {
-        GeocodeError(.resourceCorrupt, input: name, detail: detail)
+    static func corrupt(_ name: String, _ detail: String) -> EnrichError {
+        EnrichError(.resourceCorrupt, input: name, detail: detail)
     }
 
     /// The section `name` as `count` values of `T`; throws unless its length is exactly that.
-    func array<T>(_ section: String, of type: T.Type, count: Int) throws(GeocodeError) -> UnsafePointer<T> {
+    func array<T>(_ section: String, of type: T.Type, count: Int) throws(EnrichError) -> UnsafePointer<T> {
         guard let entry = sections[section] else { throw Self.corrupt(file.name, "section \(section) is missing") }
         guard count >= 0, entry.length == count * MemoryLayout<T>.stride,
             entry.offset % MemoryLayout<T>.alignment == 0
@@ -98,7 +98,7 @@ struct SectionFile {
     }
 
     /// The byte length of section `name`.
-    func length(_ section: String) throws(GeocodeError) -> Int {
+    func length(_ section: String) throws(EnrichError) -> Int {
         guard let entry = sections[section] else { throw Self.corrupt(file.name, "section \(section) is missing") }
         return entry.length
     }

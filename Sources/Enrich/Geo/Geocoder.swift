@@ -9,15 +9,15 @@ public struct Coordinate: Sendable, Hashable {
     public let longitude: Double
 
     /// Creates a coordinate.
-    /// - Throws: ``GeocodeError/Code/invalidCoordinate`` when a value is not finite or lies
+    /// - Throws: ``EnrichError/Code/invalidCoordinate`` when a value is not finite or lies
     ///   outside -90...90 (latitude) or -180...180 (longitude).
-    public init(latitude: Double, longitude: Double) throws(GeocodeError) {
+    public init(latitude: Double, longitude: Double) throws(EnrichError) {
         guard latitude.isFinite, (-90.0...90.0).contains(latitude) else {
-            throw GeocodeError(
+            throw EnrichError(
                 .invalidCoordinate, input: "latitude", detail: "not a finite number within -90...90")
         }
         guard longitude.isFinite, (-180.0...180.0).contains(longitude) else {
-            throw GeocodeError(
+            throw EnrichError(
                 .invalidCoordinate, input: "longitude", detail: "not a finite number within -180...180")
         }
         self.latitude = latitude
@@ -41,14 +41,14 @@ public struct GeocodeFilter: Sendable, Hashable {
     ///   - maxKm: the farthest a place may be, in km (≥ 0); `nil` (the default) for no limit.
     ///   - minPopulation: the smallest population a place must have (≥ 0); `nil` (the default)
     ///     keeps places of any or unknown population.
-    /// - Throws: ``GeocodeError/Code/invalidFilter`` for a negative or non-finite distance or a
+    /// - Throws: ``EnrichError/Code/invalidFilter`` for a negative or non-finite distance or a
     ///   negative population.
-    public init(maxKm: Double? = nil, minPopulation: Int? = nil) throws(GeocodeError) {
+    public init(maxKm: Double? = nil, minPopulation: Int? = nil) throws(EnrichError) {
         if let maxKm, !(maxKm >= 0) || maxKm.isNaN {
-            throw GeocodeError(.invalidFilter, input: "max-km \(maxKm)", detail: "the distance must be ≥ 0")
+            throw EnrichError(.invalidFilter, input: "max-km \(maxKm)", detail: "the distance must be ≥ 0")
         }
         if let minPopulation, minPopulation < 0 {
-            throw GeocodeError(
+            throw EnrichError(
                 .invalidFilter, input: "min-population \(minPopulation)", detail: "the population must be ≥ 0")
         }
         self.init(uncheckedMaxKm: maxKm, minPopulation: minPopulation)
@@ -120,20 +120,20 @@ public struct Geocoder: Sendable {
 
     /// Loads the index from a folder holding `geonames-points.bin`, `geonames-tree.bin` and
     /// `geonames-names.bin` (as built by `scripts/build-geonames-index.py`).
-    /// - Throws: ``GeocodeError/Code/resourceMissing`` when a file cannot be read,
-    ///   ``GeocodeError/Code/resourceCorrupt`` when one is damaged.
-    public init(directory: URL) throws(GeocodeError) {
+    /// - Throws: ``EnrichError/Code/resourceMissing`` when a file cannot be read,
+    ///   ``EnrichError/Code/resourceCorrupt`` when one is damaged.
+    public init(directory: URL) throws(EnrichError) {
         index = try GeoIndex(directory: directory.path)
     }
 
-    private static let cached: Result<Geocoder, GeocodeError> = {
+    private static let cached: Result<Geocoder, EnrichError> = {
         guard let directory = locateResources() else {
             return .failure(
-                GeocodeError(
+                EnrichError(
                     .resourceMissing, input: "geonames-points.bin",
                     detail: "the GeoNames index was not found beside the executable"))
         }
-        do throws(GeocodeError) {
+        do throws(EnrichError) {
             return .success(try Geocoder(directory: directory))
         } catch {
             return .failure(error)
@@ -144,8 +144,8 @@ public struct Geocoder: Sendable {
     ///
     /// Looks in `$PHOTOSEAL_GEONAMES_DIR`, then in the `Enrich` resource bundle beside the
     /// executable (or test bundle), then in the source tree it was built from.
-    /// - Throws: ``GeocodeError/Code/resourceMissing`` or ``GeocodeError/Code/resourceCorrupt``.
-    public static func bundled() throws(GeocodeError) -> Geocoder {
+    /// - Throws: ``EnrichError/Code/resourceMissing`` or ``EnrichError/Code/resourceCorrupt``.
+    public static func bundled() throws(EnrichError) -> Geocoder {
         try cached.get()
     }
 
@@ -183,8 +183,8 @@ public struct Geocoder: Sendable {
     ///   - lat: latitude in degrees, -90...90.
     ///   - lon: longitude in degrees, -180...180.
     ///   - filter: which places may answer; unfiltered by default.
-    /// - Throws: ``GeocodeError/Code/invalidCoordinate`` for a value out of range or not finite.
-    public func nearest(lat: Double, lon: Double, filter: GeocodeFilter = .unfiltered) throws(GeocodeError) -> Place? {
+    /// - Throws: ``EnrichError/Code/invalidCoordinate`` for a value out of range or not finite.
+    public func nearest(lat: Double, lon: Double, filter: GeocodeFilter = .unfiltered) throws(EnrichError) -> Place? {
         let coordinate = try Coordinate(latitude: lat, longitude: lon)
         return match(coordinate, filter: filter).flatMap(place(for:))
     }
