@@ -34,15 +34,22 @@ enum FernetBench {
         }
     }
 
-    /// Calls `body` repeatedly for about `seconds` and returns calls per second.
+    /// Calls `body` repeatedly for about `seconds` of this process's CPU time and returns calls
+    /// per CPU second: CPU time, like `openssl speed` (which divides by user time), so that a
+    /// busy machine slows every tool alike instead of whichever ran at the wrong moment.
     static func measure(seconds: Double, _ body: () throws -> Void) rethrows -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
+        func cpuSeconds() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+        }
+        let start = cpuSeconds()
         var count = 0
         var elapsed = 0.0
         repeat {
             for _ in 0..<8 { try body() }
             count += 8
-            elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            elapsed = cpuSeconds() - start
         } while elapsed < seconds
         return Double(count) / elapsed
     }

@@ -54,6 +54,18 @@ public enum Base64 {
                 var i = 0
                 var o = 0
                 let full = src.count - src.count % 3
+                // Six input bytes at a time: one unaligned 8-byte load, four 12-bit lookups, one
+                // 8-byte store (the two extra bytes loaded are only read, never encoded here).
+                while i + 8 <= full {
+                    let w = UInt64(bigEndian: src.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                    let a = UInt64(pairs[Int(truncatingIfNeeded: w >> 52) & 0xFFF])
+                    let b = UInt64(pairs[Int(truncatingIfNeeded: w >> 40) & 0xFFF])
+                    let c = UInt64(pairs[Int(truncatingIfNeeded: w >> 28) & 0xFFF])
+                    let d = UInt64(pairs[Int(truncatingIfNeeded: w >> 16) & 0xFFF])
+                    dst.storeBytes(of: (a | b << 16 | c << 32 | d << 48).littleEndian, toByteOffset: o, as: UInt64.self)
+                    i += 6
+                    o += 8
+                }
                 while i < full {
                     let v = Int(src[i]) << 16 | Int(src[i + 1]) << 8 | Int(src[i + 2])
                     let word = UInt32(pairs[v >> 12]) | UInt32(pairs[v & 0xFFF]) << 16
