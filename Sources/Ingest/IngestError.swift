@@ -29,6 +29,10 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let sealing = Code("sealing")
         /// A setting or an input is unusable (no API key, a bad endpoint URL).
         public static let configuration = Code("configuration")
+        /// The image store could not write or read an image file.
+        public static let imageStore = Code("image-store")
+        /// A local source (folder, zip, URL list) could not be read.
+        public static let source = Code("source")
 
         /// The short name.
         public var description: String { name }

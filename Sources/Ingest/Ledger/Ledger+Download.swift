@@ -1,0 +1,69 @@
+import Foundation
+import GRDB
+
+extension Ledger {
+    /// The `last_error` prefix of rows the download stage gave up on (retried on a later run).
+    static let downloadFailurePrefix = "download:"
+
+    /// Puts rows that failed to download back to `found`, so this run tries them again.
+    /// - Returns: how many rows were reset.
+    public func resetFailedDownloads() async throws -> Int {
+        try await write("reset failed downloads") { db in
+            try db.execute(
+                sql: """
+                    UPDATE photo SET stage = ?, lease_owner = NULL, lease_until = NULL
+                    WHERE stage = ? AND last_error LIKE ?
+                    """,
+                arguments: [Stage.found.name, Stage.failed.name, Self.downloadFailurePrefix + "%"])
+            return db.changesCount
+        }
+    }
+
+    /// The number of rows at `stage`.
+    public func count(stage: Stage) async throws -> Int {
+        try await read("count photos at a stage") { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photo WHERE stage = ?", arguments: [stage.name]) ?? 0
+        }
+    }
+
+    /// Inserts a photo from an import source at `stage` unless a row with its id exists.
+    /// - Returns: `true` when the row is new.
+    public func insertImported(_ document: PhotoDocument, stage: Stage) async throws -> Bool {
+        let json = try Self.encode(document)
+        return try await write("record an imported photo") { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO photo (id, source, source_id, stage, document, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
+                    """,
+                arguments: [document.id, document.source, document.sourceID, stage.name, json, Self.now()])
+            return db.changesCount > 0
+        }
+    }
+
+    /// Whether a row with this id exists.
+    public func contains(id: String) async throws -> Bool {
+        try await read("look up a photo") { db in
+            try Int.fetchOne(db, sql: "SELECT 1 FROM photo WHERE id = ?", arguments: [id]) != nil
+        }
+    }
+
+    /// Rows that failed or are unavailable, counted by cause (`last_error`, e.g.
+    /// `download:http-503`, `unavailable:placeholder`).
+    public func failuresByCause() async throws -> [String: Int] {
+        try await read("count failures") { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT COALESCE(last_error, stage) AS cause, COUNT(*) AS n FROM photo
+                    WHERE stage IN (?, ?) GROUP BY cause
+                    """,
+                arguments: [Stage.failed.name, Stage.unavailable.name])
+            {
+                out[row["cause"]] = row["n"]
+            }
+            return out
+        }
+    }
+}
