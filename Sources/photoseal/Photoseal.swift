@@ -8,7 +8,10 @@ struct Photoseal: AsyncParsableCommand {
         abstract: "Collect photos, read their EXIF, geocode them offline, and seal personal fields.",
         version: "0.1.0",
         groupedSubcommands: [
-            CommandGroup(name: "Pipeline", subcommands: [SearchCommand.self, StatusCommand.self, ExportCommand.self]),
+            CommandGroup(name: "Pipeline", subcommands: [
+                    SearchCommand.self, ImportCommand.self, DownloadCommand.self, ExtractCommand.self, StatusCommand.self,
+                    ExportCommand.self,
+                ]),
             CommandGroup(name: "Enrichment", subcommands: [ExifCommand.self, GeocodeCommand.self]),
             CommandGroup(name: "Keys and tokens", subcommands: [KeysCommand.self, TokenCommand.self]),
         ]

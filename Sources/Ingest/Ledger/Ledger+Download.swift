@@ -41,6 +41,13 @@ extension Ledger {
         }
     }
 
+    /// The cause recorded on a row (`last_error`), if any.
+    public func lastError(id: String) async throws -> String? {
+        try await read("read a photo's cause") { db in
+            try String.fetchOne(db, sql: "SELECT last_error FROM photo WHERE id = ?", arguments: [id])
+        }
+    }
+
     /// Whether a row with this id exists.
     public func contains(id: String) async throws -> Bool {
         try await read("look up a photo") { db in
