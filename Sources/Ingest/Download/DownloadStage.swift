@@ -98,9 +98,10 @@ public final class DownloadStage: Sendable {
         var counts = Progress()
         counts.cleaned = ingestor.store.cleanTemporaryFiles()
         _ = try await ledger.resetFailedDownloads()
+        _ = try await ledger.releaseDeadLeases(stage: .found)
         counts.total = try await ledger.count(stage: .found)
         if let limit = options.limit { counts.total = min(counts.total, limit) }
-        let owner = "download-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+        let owner = Ledger.leaseOwner("download")
         let width = max(1, options.concurrency)
         var queue: [Ledger.Entry] = []
         var claimedAll = false

@@ -43,8 +43,9 @@ public final class ExtractStage: Sendable {
     /// - Throws: `IngestError.ledger` when the ledger fails.
     public func run(progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Progress {
         var counts = Progress()
+        _ = try await ledger.releaseDeadLeases(stage: .downloaded)
         counts.total = try await ledger.count(stage: .downloaded)
-        let owner = "extract-\(ProcessInfo.processInfo.processIdentifier)-\(UUID().uuidString.prefix(8))"
+        let owner = Ledger.leaseOwner("extract")
         while true {
             let batch = try await ledger.claim(stage: .downloaded, limit: 256, owner: owner)
             if batch.isEmpty { break }

@@ -19,6 +19,37 @@ extension Ledger {
         }
     }
 
+    /// A lease owner name for a stage worker in this process: `<stage>@<host>#<pid>#<random>`.
+    public static func leaseOwner(_ stage: String) -> String {
+        "\(stage)@\(ProcessInfo.processInfo.hostName)#\(getpid())#\(UUID().uuidString.prefix(8))"
+    }
+
+    /// Ends the leases on rows at `stage` held by workers of this host whose process is gone
+    /// (killed), so a re-run takes their work over at once instead of after the lease expires.
+    /// - Returns: how many rows were released.
+    public func releaseDeadLeases(stage: Stage) async throws -> Int {
+        let host = ProcessInfo.processInfo.hostName
+        return try await write("release the leases of killed workers") { db in
+            let owners = try String.fetchAll(
+                db, sql: "SELECT DISTINCT lease_owner FROM photo WHERE stage = ? AND lease_owner IS NOT NULL",
+                arguments: [stage.name])
+            var released = 0
+            for owner in owners {
+                let parts = owner.split(separator: "@", maxSplits: 1)
+                guard parts.count == 2 else { continue }
+                let rest = parts[1].split(separator: "#")
+                guard rest.count == 3, String(rest[0]) == host, let pid = Int32(rest[1]) else { continue }
+                // kill(pid, 0) fails with ESRCH when no such process exists.
+                guard pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+                try db.execute(
+                    sql: "UPDATE photo SET lease_owner = NULL, lease_until = NULL WHERE stage = ? AND lease_owner = ?",
+                    arguments: [stage.name, owner])
+                released += db.changesCount
+            }
+            return released
+        }
+    }
+
     /// The number of rows at `stage`.
     public func count(stage: Stage) async throws -> Int {
         try await read("count photos at a stage") { db in
