@@ -8,8 +8,11 @@ struct Photoseal: AsyncParsableCommand {
         abstract: "Collect photos, read their EXIF, geocode them offline, and seal personal fields.",
         version: "0.1.0",
         groupedSubcommands: [
-            CommandGroup(name: "Pipeline", subcommands: [
-                    SearchCommand.self, ImportCommand.self, DownloadCommand.self, ExtractCommand.self, StatusCommand.self,
+            CommandGroup(
+                name: "Pipeline",
+                subcommands: [
+                    SearchCommand.self, ImportCommand.self, DownloadCommand.self, ExtractCommand.self,
+                    StatusCommand.self,
                     ExportCommand.self,
                 ]),
             CommandGroup(name: "Enrichment", subcommands: [ExifCommand.self, GeocodeCommand.self]),

@@ -38,8 +38,10 @@ struct DownloadStageTests {
         /// Queues the URLs through a CSV URL list, as `photoseal import urls.csv` does.
         func queue(_ urls: [String]) async throws {
             let csv = workdir.appendingPathComponent("urls.csv")
-            try Data(("id,url\n" + urls.enumerated().map { "\($0.offset),\"\($0.element)\"" }.joined(separator: "\n"))
-                .utf8).write(to: csv)
+            try Data(
+                ("id,url\n" + urls.enumerated().map { "\($0.offset),\"\($0.element)\"" }.joined(separator: "\n"))
+                    .utf8
+            ).write(to: csv)
             let summary = try await ImportStage(ledger: ledger, ingestor: ingestor(.stripped), logger: logger)
                 .run(URLListSource(path: csv.path))
             #expect(summary.queued == urls.count)
@@ -76,7 +78,9 @@ struct DownloadStageTests {
         }
     }
 
-    @Test("with every fault kind at 20% or more, available images are stored once with the right SHA-256 and the rest marked unavailable")
+    @Test(
+        "with every fault kind at 20% or more, available images are stored once with the right SHA-256 and the rest marked unavailable"
+    )
     func faults() async throws {
         let server = try ImageTestServer(stallSeconds: 3)
         defer { server.stop() }
@@ -84,8 +88,10 @@ struct DownloadStageTests {
         defer { setup.cleanup() }
         let truth = try ImageTestServer.truth()
         let transient = ["img", "f/503", "f/429", "f/reset", "f/trunc", "f/stall", "f/redirect", "f/503x2"]
-        let permanent = ["f/placeholder": "unavailable:placeholder", "f/html": "unavailable:not-an-image",
-                         "f/404": "unavailable:http-404"]
+        let permanent = [
+            "f/placeholder": "unavailable:placeholder", "f/html": "unavailable:not-an-image",
+            "f/404": "unavailable:http-404",
+        ]
         var urls: [String] = []
         var expectedImage: [String: String] = [:]
         var expectedCause: [String: String] = [:]
@@ -134,7 +140,8 @@ struct DownloadStageTests {
         #expect(try server.log().count == before)
     }
 
-    @Test("stripped images carry no EXIF block and stay valid JPEGs; extract seals EXIF, takes GPS from it and geocodes")
+    @Test(
+        "stripped images carry no EXIF block and stay valid JPEGs; extract seals EXIF, takes GPS from it and geocodes")
     func strippedAndExtracted() async throws {
         let server = try ImageTestServer()
         defer { server.stop() }
@@ -235,7 +242,8 @@ struct DownloadStageTests {
         for (name, target) in [
             ("es_DSCN0010.jpg", "a.jpg"), ("es_DSCN0021.jpg", "nested/b.jpg"), ("et_Canon.jpg", "nested/deeper/c.jpg"),
         ] {
-            try FileManager.default.copyItem(at: images.appendingPathComponent(name), to: folder.appendingPathComponent(target))
+            try FileManager.default.copyItem(
+                at: images.appendingPathComponent(name), to: folder.appendingPathComponent(target))
         }
         try Data("not an image".utf8).write(to: folder.appendingPathComponent("notes.txt"))
         let stage = ImportStage(ledger: setup.ledger, ingestor: setup.ingestor(.stripped), logger: setup.logger)
@@ -259,14 +267,18 @@ struct DownloadStageTests {
         let second = try await stage.run(try PhotoSources.source(for: zip.path))
         #expect(second.items == 4 && second.known == 3 && second.stored == 0 && second.skipped == 1)
         #expect(try await setup.ledger.photoCount() == 3)
-        #expect(throws: IngestError.self) { try PhotoSources.source(for: setup.workdir.appendingPathComponent("nope").path) }
+        #expect(throws: IngestError.self) {
+            try PhotoSources.source(for: setup.workdir.appendingPathComponent("nope").path)
+        }
     }
 
     @Test("URL lists follow RFC 4180 quoting, find the url column by name, and read TSV")
     func urlLists() async throws {
-        let csv = Array("name,\"url\"\r\n\"a, \"\"quoted\"\"\nline\",http://x.test/1.jpg\r\nb,\"http://x.test/2.jpg\"\n\n".utf8)
+        let csv = Array(
+            "name,\"url\"\r\n\"a, \"\"quoted\"\"\nline\",http://x.test/1.jpg\r\nb,\"http://x.test/2.jpg\"\n\n".utf8)
         let rows = try URLListSource.parse(csv, separator: UInt8(ascii: ","))
-        #expect(rows == [["name", "url"], ["a, \"quoted\"\nline", "http://x.test/1.jpg"], ["b", "http://x.test/2.jpg"]])
+        #expect(
+            rows == [["name", "url"], ["a, \"quoted\"\nline", "http://x.test/1.jpg"], ["b", "http://x.test/2.jpg"]])
         let setup = try Setup()
         defer { setup.cleanup() }
         let tsv = setup.workdir.appendingPathComponent("list.tsv")

@@ -92,7 +92,8 @@ func downloadKillAndResume() throws {
     defer { server.stop() }
     let names = ["es_DSCN0010.jpg", "es_DSCN0012.jpg", "es_DSCN0021.jpg", "es_DSCN0025.jpg"]
     let urls = (0..<120).map { "\(server.base)/img/\(names[$0 % names.count])?v=\($0)" }
-    try Data(("url\n" + urls.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: scratch.path("urls.csv")))
+    try Data(("url\n" + urls.joined(separator: "\n") + "\n").utf8).write(
+        to: URL(fileURLWithPath: scratch.path("urls.csv")))
     let imported = try CLI.run(["import", scratch.path("urls.csv"), "--workdir", workdir, "--keys", keys])
     #expect(imported.status == 0, "\(imported.stderr)")
     #expect(imported.stderr.contains("120 URLs queued"))
@@ -129,7 +130,8 @@ func downloadKillAndResume() throws {
     // Extract, then status shows every stage; a third download does nothing.
     let extracted = try CLI.run(["extract", "--workdir", workdir, "--keys", keys])
     #expect(extracted.status == 0, "\(extracted.stderr)")
-    #expect(extracted.stderr.contains("120 photos extracted (120 with EXIF, 120 positioned from EXIF, 120 with a place)"))
+    #expect(
+        extracted.stderr.contains("120 photos extracted (120 with EXIF, 120 positioned from EXIF, 120 with a place)"))
     let status = try CLI.run(["status", "--workdir", workdir, "--json"])
     #expect(status.stdout.contains("\"extracted\":120"))
     let before = try server.log().count

@@ -188,8 +188,9 @@ public final class DownloadStage: Sendable {
                     return outcome(.failed, "download:temp-file")
                 }
                 let original = Array(data)
-                let duplicate = ingestor.store.existing(
-                    sha256: sha256, fileExtension: file.format?.fileExtension ?? "") != nil
+                let duplicate =
+                    ingestor.store.existing(
+                        sha256: sha256, fileExtension: file.format?.fileExtension ?? "") != nil
                 do {
                     guard try ingestor.ingest(original: original, sha256: sha256, into: &document) else {
                         return outcome(.unavailable, "unavailable:not-an-image")

@@ -41,7 +41,8 @@ public struct ImageStore: Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory)) ?? []
         var removed = 0
         for name in names where name.hasSuffix(".part") {
-            if (try? FileManager.default.removeItem(atPath: (temporaryDirectory as NSString).appendingPathComponent(name)))
+            if (try? FileManager.default.removeItem(
+                atPath: (temporaryDirectory as NSString).appendingPathComponent(name)))
                 != nil
             {
                 removed += 1
@@ -151,7 +152,8 @@ public struct ImageStore: Sendable {
     ///   unreadable, `.sealing` when a sealed file does not open with the keyring.
     public func bytes(for image: PhotoDocument.Image, keyring: Keyring?) throws -> [UInt8] {
         guard let relative = image.path, !relative.isEmpty, !relative.contains("..") else {
-            throw IngestError(.imageStore, "the image \(image.sha256.prefix(12)) has no stored path; run `photoseal download`")
+            throw IngestError(
+                .imageStore, "the image \(image.sha256.prefix(12)) has no stored path; run `photoseal download`")
         }
         guard let data = FileManager.default.contents(atPath: absolute(relative)) else {
             throw IngestError(

@@ -122,7 +122,9 @@ public enum MetadataStripper {
             body[flags] &= ~UInt8(0x0C)
         }
         let size = body.count
-        return Array("RIFF".utf8) + [UInt8(size & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 24 & 0xFF)]
+        return Array("RIFF".utf8) + [
+            UInt8(size & 0xFF), UInt8(size >> 8 & 0xFF), UInt8(size >> 16 & 0xFF), UInt8(size >> 24 & 0xFF),
+        ]
             + body
     }
 }

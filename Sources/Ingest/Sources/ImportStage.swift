@@ -49,7 +49,8 @@ public struct ImportStage: Sendable {
             summary.items += 1
             switch item.content {
             case .url(let url):
-                let document = Self.document(source: "url", sourceID: try SHA256.hex(of: Array(url.utf8)), sealer: ingestor.sealer, url: url)
+                let document = Self.document(
+                    source: "url", sourceID: try SHA256.hex(of: Array(url.utf8)), sealer: ingestor.sealer, url: url)
                 if try await ledger.insertImported(document, stage: .found) {
                     summary.queued += 1
                 } else {

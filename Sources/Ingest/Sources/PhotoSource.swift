@@ -80,7 +80,8 @@ public struct FolderSource: PhotoSource {
             }
         }
         for relative in paths.sorted() {
-            try await body(SourceItem(content: .file((root as NSString).appendingPathComponent(relative)), label: relative))
+            try await body(
+                SourceItem(content: .file((root as NSString).appendingPathComponent(relative)), label: relative))
         }
     }
 }

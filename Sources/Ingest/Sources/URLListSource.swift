@@ -18,7 +18,8 @@ public struct URLListSource: PhotoSource {
         }
         let bytes = Array(data)
         let firstLine = bytes.prefix { $0 != UInt8(ascii: "\n") }
-        let tabs = path.lowercased().hasSuffix(".tsv")
+        let tabs =
+            path.lowercased().hasSuffix(".tsv")
             || (firstLine.contains(UInt8(ascii: "\t")) && !firstLine.contains(UInt8(ascii: ",")))
         let rows = try Self.parse(bytes, separator: tabs ? UInt8(ascii: "\t") : UInt8(ascii: ","), path: path)
         guard let header = rows.first else {

@@ -91,7 +91,8 @@ struct DownloadCommand: AsyncParsableCommand {
             let sealer = FieldSealer(keyring: try secrets.keyring())
             guard Ledger.exists(in: global.workdir) else {
                 throw IngestError(
-                    .ledger, "no ledger in \(global.workdir); run `photoseal search` or `import` first, or check --workdir")
+                    .ledger,
+                    "no ledger in \(global.workdir); run `photoseal search` or `import` first, or check --workdir")
             }
             let ledger = try Ledger(directory: global.workdir, logger: logger)
             let http = try HTTPClient(
@@ -128,7 +129,8 @@ struct DownloadCommand: AsyncParsableCommand {
             + String(format: "%.1f photos/s", rate)
         if !final { text += ", ETA \(eta / 60)m\(String(format: "%02d", eta % 60))s" }
         if !p.causes.isEmpty {
-            text += " [" + p.causes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+            text +=
+                " [" + p.causes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 + "]"
         }
         if final, p.cleaned > 0 { text += "; removed \(p.cleaned) partial files of an earlier run" }

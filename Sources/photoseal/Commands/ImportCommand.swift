@@ -39,7 +39,8 @@ struct ImportCommand: AsyncParsableCommand {
             let ledger = try Ledger(directory: global.workdir, logger: logger)
             let stage = ImportStage(
                 ledger: ledger,
-                ingestor: ImageIngestor(store: ImageStore(workdir: global.workdir), mode: storeImages.mode, sealer: sealer),
+                ingestor: ImageIngestor(
+                    store: ImageStore(workdir: global.workdir), mode: storeImages.mode, sealer: sealer),
                 logger: logger)
             let meter = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await stage.run(photoSource) { s in

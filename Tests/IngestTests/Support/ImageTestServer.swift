@@ -60,7 +60,9 @@ final class ImageTestServer: @unchecked Sendable {
     init(delay: Double = 0, stallSeconds: Double = 3) throws {
         server = try PythonTestServer(
             script: Self.fixture("servers/image_server.py"),
-            arguments: ["--dir", Self.imagesDirectory.path, "--delay", "\(delay)", "--stall-seconds", "\(stallSeconds)"])
+            arguments: [
+                "--dir", Self.imagesDirectory.path, "--delay", "\(delay)", "--stall-seconds", "\(stallSeconds)",
+            ])
     }
 
     func stop() { server.stop() }
