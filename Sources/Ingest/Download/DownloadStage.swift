@@ -106,6 +106,8 @@ public final class DownloadStage: Sendable {
         var queue: [Ledger.Entry] = []
         var claimedAll = false
         var started = 0
+        var pending: [Ledger.Advance] = []
+        var lastCommit = Date()
         try await withThrowingTaskGroup(of: Outcome.self) { group in
             var running = 0
             while true {
@@ -122,9 +124,19 @@ public final class DownloadStage: Sendable {
                 }
                 guard let outcome = try await group.next() else { break }
                 running -= 1
-                try await record(outcome, into: &counts)
+                pending.append(
+                    Ledger.Advance(
+                        id: outcome.entry.id, stage: outcome.stage, document: outcome.document, error: outcome.cause))
+                count(outcome, into: &counts)
+                // Commit in small batches: one transaction (and one sync) per batch, not per row.
+                if pending.count >= 32 || Date().timeIntervalSince(lastCommit) >= 0.25 {
+                    try await ledger.advance(pending)
+                    pending.removeAll(keepingCapacity: true)
+                    lastCommit = Date()
+                }
                 progress(counts)
             }
+            try await ledger.advance(pending)
         }
         return counts
     }
@@ -139,9 +151,7 @@ public final class DownloadStage: Sendable {
         var duplicate: Bool
     }
 
-    private func record(_ outcome: Outcome, into counts: inout Progress) async throws {
-        try await ledger.advance(
-            id: outcome.entry.id, to: outcome.stage, document: outcome.document, error: outcome.cause)
+    private func count(_ outcome: Outcome, into counts: inout Progress) {
         counts.done += 1
         counts.bytes += Int64(outcome.bytes)
         switch outcome.stage {

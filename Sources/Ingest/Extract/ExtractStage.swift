@@ -49,10 +49,11 @@ public final class ExtractStage: Sendable {
         while true {
             let batch = try await ledger.claim(stage: .downloaded, limit: 256, owner: owner)
             if batch.isEmpty { break }
+            var done: [Ledger.Advance] = []
             for entry in batch {
                 do {
                     let (document, gpsFromExif) = try extract(entry.document)
-                    try await ledger.advance(id: entry.id, to: .extracted, document: document)
+                    done.append(Ledger.Advance(id: entry.id, stage: .extracted, document: document, error: nil))
                     counts.done += 1
                     if document.sealed.exif != nil { counts.withExif += 1 }
                     if gpsFromExif { counts.geoFromExif += 1 }
@@ -62,12 +63,15 @@ public final class ExtractStage: Sendable {
                 } catch {
                     logger.error(
                         "extracting failed", metadata: ["extract.id": "\(entry.id)", "extract.error": "\(error)"])
-                    try await ledger.advance(
-                        id: entry.id, to: .failed, document: entry.document, error: "extract:\(Self.cause(error))")
+                    done.append(
+                        Ledger.Advance(
+                            id: entry.id, stage: .failed, document: entry.document,
+                            error: "extract:\(Self.cause(error))"))
                     counts.failed += 1
                 }
                 progress(counts)
             }
+            try await ledger.advance(done)
         }
         return counts
     }

@@ -60,15 +60,65 @@ extension Ledger {
     /// Inserts a photo from an import source at `stage` unless a row with its id exists.
     /// - Returns: `true` when the row is new.
     public func insertImported(_ document: PhotoDocument, stage: Stage) async throws -> Bool {
-        let json = try Self.encode(document)
-        return try await write("record an imported photo") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO photo (id, source, source_id, stage, document, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-                    """,
-                arguments: [document.id, document.source, document.sourceID, stage.name, json, Self.now()])
-            return db.changesCount > 0
+        try await insertImported([document], stage: stage) == 1
+    }
+
+    /// Inserts photos from an import source at `stage` in one transaction, skipping ids
+    /// already in the ledger.
+    /// - Returns: how many rows are new.
+    public func insertImported(_ documents: [PhotoDocument], stage: Stage) async throws -> Int {
+        guard !documents.isEmpty else { return 0 }
+        let rows = try documents.map { (document: $0, json: try Self.encode($0)) }
+        return try await write("record imported photos") { db in
+            var added = 0
+            let now = Self.now()
+            for (document, json) in rows {
+                try db.execute(
+                    sql: """
+                        INSERT INTO photo (id, source, source_id, stage, document, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
+                        """,
+                    arguments: [document.id, document.source, document.sourceID, stage.name, json, now])
+                added += db.changesCount
+            }
+            return added
+        }
+    }
+
+    /// One row's new state, for `advance(_:)`.
+    public struct Advance: Sendable {
+        /// The row id.
+        public var id: String
+        /// Its new stage.
+        public var stage: Stage
+        /// Its updated document.
+        public var document: PhotoDocument
+        /// The cause to record (`nil` clears it).
+        public var error: String?
+        /// Makes the record.
+        public init(id: String, stage: Stage, document: PhotoDocument, error: String?) {
+            self.id = id
+            self.stage = stage
+            self.document = document
+            self.error = error
+        }
+    }
+
+    /// Moves many claimed rows to their next stages in one transaction (one commit, one sync,
+    /// however many rows) and ends their leases.
+    public func advance(_ rows: [Advance]) async throws {
+        guard !rows.isEmpty else { return }
+        let encoded = try rows.map { (row: $0, json: try Self.encode($0.document)) }
+        try await write("advance \(rows.count) photos") { db in
+            let now = Self.now()
+            for (row, json) in encoded {
+                try db.execute(
+                    sql: """
+                        UPDATE photo SET stage = ?, document = ?, updated_at = ?, lease_owner = NULL,
+                        lease_until = NULL, last_error = ? WHERE id = ?
+                        """,
+                    arguments: [row.stage.name, json, now, row.error, row.id])
+            }
         }
     }
 

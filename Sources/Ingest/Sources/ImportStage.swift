@@ -45,17 +45,22 @@ public struct ImportStage: Sendable {
     public func run(_ source: any PhotoSource, progress: (Summary) -> Void = { _ in }) async throws -> Summary {
         var summary = Summary()
         ingestor.store.cleanTemporaryFiles()
+        // URLs are recorded in batches: one transaction per 500 rows.
+        var queued: [PhotoDocument] = []
+        func flush() async throws {
+            let added = try await ledger.insertImported(queued, stage: .found)
+            summary.queued += added
+            summary.known += queued.count - added
+            queued.removeAll(keepingCapacity: true)
+        }
         try await source.forEachItem { item in
             summary.items += 1
             switch item.content {
             case .url(let url):
                 let document = Self.document(
                     source: "url", sourceID: try SHA256.hex(of: Array(url.utf8)), sealer: ingestor.sealer, url: url)
-                if try await ledger.insertImported(document, stage: .found) {
-                    summary.queued += 1
-                } else {
-                    summary.known += 1
-                }
+                queued.append(document)
+                if queued.count >= 500 { try await flush() }
             case .file(let path):
                 guard let data = FileManager.default.contents(atPath: path) else {
                     throw IngestError(.source, "cannot read \(item.label) in the import source; check permissions")
@@ -66,6 +71,7 @@ public struct ImportStage: Sendable {
             }
             progress(summary)
         }
+        try await flush()
         return summary
     }
 
