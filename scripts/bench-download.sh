@@ -37,11 +37,15 @@ rng = random.Random(7)
 for i in range(count):
     base = bases[i % len(bases)]
     pad = rng.randbytes(200_000 - len(base) - 4 if len(base) < 195_000 else 1000)
-    out = bytearray(base[:2])
+    # The padding goes after the EXIF segment (APP1), where every EXIF reader looks first.
+    at = 2
+    if base[2:4] == b"\xff\xe1":
+        at = 4 + int.from_bytes(base[4:6], "big")
+    out = bytearray(base[:at])
     while pad:
         chunk, pad = pad[:65533], pad[65533:]
         out += b"\xff\xfe" + (len(chunk) + 2).to_bytes(2, "big") + chunk
-    out += base[2:]
+    out += base[at:]
     open(os.path.join(dst, f"{i:05d}.jpg"), "wb").write(out)
 PY
 du -sh "$work/images" | sed 's/^/image set: /' >&2
