@@ -50,7 +50,7 @@ for i in range(count):
 PY
 du -sh "$work/images" | sed 's/^/image set: /' >&2
 
-exec 3< <(python3 Tests/IngestTests/Fixtures/servers/image_server.py --dir "$work/images")
+exec 3< <(python3 Tests/IngestTests/Fixtures/servers/image_server.py --dir "$work/images" --workers 2)
 server_pid=$!
 read -r port <&3
 base="http://127.0.0.1:$port"
@@ -68,6 +68,7 @@ end=$(date +%s.%N)
 ps_seconds=$(echo "$end - $start" | bc -l)
 grep -E '^photoseal: (download|extract):' "$work/ps-log.txt" | sed 's/^/  /' >&2
 ps_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/ps-time.txt")
+ps_cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$work/ps-time.txt")
 ps_files=$(find "$work/ps/images" -type f | wc -l)
 
 # Python baseline: the same URLs, hash, verify, store, EXIF, then reverse-geocode positions.
@@ -125,12 +126,14 @@ end=$(date +%s.%N)
 py_seconds=$(echo "$end - $start" | bc -l)
 sed 's/^/  /' "$work/py-log.txt" >&2
 py_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/py-time.txt")
+py_cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$work/py-time.txt")
 py_files=$(find "$work/py" -type f | wc -l)
 
 echo "== download + EXIF + geocode, $count images of ~200 KB from a local server on loopback"
-printf '%-58s %8s %10s %12s %8s\n' "tool" "seconds" "images/s" "peak RSS MB" "files"
-printf '%-58s %8.2f %10.1f %12.1f %8d\n' "photoseal download+extract (--concurrency $concurrency)" \
-    "$ps_seconds" "$(echo "$count / $ps_seconds" | bc -l)" "$(echo "$ps_rss / 1024" | bc -l)" "$ps_files"
-printf '%-58s %8.2f %10.1f %12.1f %8d\n' "python requests+TPE(32)+exifread+reverse_geocoder" \
-    "$py_seconds" "$(echo "$count / $py_seconds" | bc -l)" "$(echo "$py_rss / 1024" | bc -l)" "$py_files"
-printf 'speed-up: %.2fx\n' "$(echo "$py_seconds / $ps_seconds" | bc -l)"
+printf '%-54s %8s %10s %8s %12s %6s\n' "tool" "seconds" "images/s" "CPU s" "peak RSS MB" "files"
+printf '%-54s %8.2f %10.1f %8.2f %12.1f %6d\n' "photoseal download+extract (--concurrency $concurrency)" \
+    "$ps_seconds" "$(echo "$count / $ps_seconds" | bc -l)" "$ps_cpu" "$(echo "$ps_rss / 1024" | bc -l)" "$ps_files"
+printf '%-54s %8.2f %10.1f %8.2f %12.1f %6d\n' "python requests+TPE(32)+exifread+reverse_geocoder" \
+    "$py_seconds" "$(echo "$count / $py_seconds" | bc -l)" "$py_cpu" "$(echo "$py_rss / 1024" | bc -l)" "$py_files"
+printf 'speed-up: %.2fx wall clock, %.2fx CPU time (load average: %s)\n' "$(echo "$py_seconds / $ps_seconds" | bc -l)" \
+    "$(echo "$py_cpu / $ps_cpu" | bc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"

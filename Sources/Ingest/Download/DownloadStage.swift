@@ -108,12 +108,13 @@ public final class DownloadStage: Sendable {
         var started = 0
         var pending: [Ledger.Advance] = []
         var lastCommit = Date()
+        var committing: Task<Void, any Error>?
         try await withThrowingTaskGroup(of: Outcome.self) { group in
             var running = 0
             while true {
                 while running < width, options.limit.map({ started < $0 }) ?? true {
                     if queue.isEmpty, !claimedAll {
-                        let want = min(width * 4, (options.limit ?? Int.max) - started)
+                        let want = min(max(width * 8, 256), (options.limit ?? Int.max) - started)
                         queue = try await ledger.claim(stage: .found, limit: want, owner: owner).reversed()
                         if queue.isEmpty { claimedAll = true }
                     }
@@ -128,14 +129,19 @@ public final class DownloadStage: Sendable {
                     Ledger.Advance(
                         id: outcome.entry.id, stage: outcome.stage, document: outcome.document, error: outcome.cause))
                 count(outcome, into: &counts)
-                // Commit in small batches: one transaction (and one sync) per batch, not per row.
+                // Commit in small batches (one transaction and one sync per batch), in the
+                // background: new downloads start while the previous batch is being committed.
                 if pending.count >= 32 || Date().timeIntervalSince(lastCommit) >= 0.25 {
-                    try await ledger.advance(pending)
+                    try await committing?.value
+                    let batch = pending
+                    let ledger = self.ledger
+                    committing = Task { try await ledger.advance(batch) }
                     pending.removeAll(keepingCapacity: true)
                     lastCommit = Date()
                 }
                 progress(counts)
             }
+            try await committing?.value
             try await ledger.advance(pending)
         }
         return counts

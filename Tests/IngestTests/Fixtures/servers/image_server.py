@@ -15,7 +15,7 @@ Serves the files of a directory and misbehaves on request, per URL:
   GET /__log                          every request: {"path", "outcome", "sent", "complete", "t"}
   GET /__reset                        clears the log and the per-URL counters
 
-Usage: image_server.py --dir DIR [--delay S] [--stall-seconds S] [--watch-stdin] [--quiet]
+Usage: image_server.py --dir DIR [--delay S] [--stall-seconds S] [--workers N] [--watch-stdin]
 Prints the port on stdout once listening.
 """
 import argparse
@@ -188,9 +188,42 @@ def main():
     parser.add_argument("--stall-seconds", type=float, default=3.0)
     parser.add_argument("--watch-stdin", action="store_true")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes sharing the socket (benchmarks; the log is per process)")
     args = parser.parse_args()
     server = Server(("127.0.0.1", args.port), Handler)
     server.cfg = args
+    children = []
+    for _ in range(max(0, args.workers - 1)):
+        pid = os.fork()
+        if pid == 0:
+            children = None
+            break
+        children.append(pid)
+    if children:
+        import signal
+
+        def stop(*_):
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, stop)
+    if children is None:
+        # A worker: exit when the parent is gone.
+        parent = os.getppid()
+
+        def orphan_watch():
+            while os.getppid() == parent:
+                time.sleep(0.5)
+            os._exit(0)
+
+        threading.Thread(target=orphan_watch, daemon=True).start()
+        server.serve_forever()
+        return
     print(server.server_address[1], flush=True)
     # Close inherited descriptors so a test runner waiting on pipes is not held open.
     sys.stdout.close()
