@@ -31,6 +31,10 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let configuration = Code("configuration")
         /// A service refused the API key (wrong, revoked, or the API not enabled for it).
         public static let invalidAPIKey = Code("invalid-api-key")
+        /// The image store could not write or read an image file.
+        public static let imageStore = Code("image-store")
+        /// A local source (folder, zip, URL list) could not be read.
+        public static let source = Code("source")
 
         /// The short name.
         public var description: String { name }

@@ -10,7 +10,10 @@ struct Photoseal: AsyncParsableCommand {
         groupedSubcommands: [
             CommandGroup(
                 name: "Pipeline",
-                subcommands: [SearchCommand.self, ScoreCommand.self, StatusCommand.self, ExportCommand.self]),
+                subcommands: [
+                    SearchCommand.self, ImportCommand.self, DownloadCommand.self, ExtractCommand.self,
+                    ScoreCommand.self, StatusCommand.self, ExportCommand.self,
+                ]),
             CommandGroup(name: "Enrichment", subcommands: [ExifCommand.self, GeocodeCommand.self]),
             CommandGroup(name: "Keys and tokens", subcommands: [KeysCommand.self, TokenCommand.self]),
         ]

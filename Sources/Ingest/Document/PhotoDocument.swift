@@ -83,9 +83,10 @@ public struct PhotoDocument: Codable, Sendable, Equatable {
 
     /// The downloaded image file.
     public struct Image: Codable, Sendable, Equatable {
-        /// Lowercase hex SHA-256 of the file.
+        /// Lowercase hex SHA-256 of the original file (the content address; a stripped or
+        /// sealed stored file keeps the original's hash, see `ImageStore`).
         public var sha256: String
-        /// Size in bytes.
+        /// Size of the original in bytes.
         public var bytes: Int
         /// Width in pixels.
         public var width: Int?
@@ -95,6 +96,15 @@ public struct PhotoDocument: Codable, Sendable, Equatable {
         public var format: String?
         /// Path in the image store.
         public var path: String?
+        /// Makes the record.
+        public init(sha256: String, bytes: Int, width: Int?, height: Int?, format: String?, path: String?) {
+            self.sha256 = sha256
+            self.bytes = bytes
+            self.width = width
+            self.height = height
+            self.format = format
+            self.path = path
+        }
     }
 
     /// A position in WGS84 degrees.
@@ -130,6 +140,18 @@ public struct PhotoDocument: Codable, Sendable, Equatable {
         public var city: String?
         /// Distance to the place in kilometres.
         public var distanceKm: Double?
+        /// Makes a place; every field starts empty.
+        public init(
+            cc: String? = nil, country: String? = nil, admin1: String? = nil, admin2: String? = nil,
+            city: String? = nil, distanceKm: Double? = nil
+        ) {
+            self.cc = cc
+            self.country = country
+            self.admin1 = admin1
+            self.admin2 = admin2
+            self.city = city
+            self.distanceKm = distanceKm
+        }
 
         enum CodingKeys: String, CodingKey {
             case cc, country, admin1, admin2, city
@@ -213,5 +235,7 @@ public struct PhotoDocument: Codable, Sendable, Equatable {
         public static let ownerName = "owner_name"
         /// `path_alias`.
         public static let pathAlias = "path_alias"
+        /// `exif`: the JSON object `photoseal exif --json` prints for the image.
+        public static let exif = "exif"
     }
 }

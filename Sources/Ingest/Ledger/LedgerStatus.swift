@@ -12,6 +12,8 @@ public struct LedgerStatus: Codable, Sendable, Equatable {
     public var search: Search
     /// API calls per service, then per outcome (`ok`, `retried`, `failed`).
     public var apiCalls: [String: [String: Int]]
+    /// Failed and unavailable photos by cause (`download:http-503`, `unavailable:placeholder`).
+    public var failures: [String: Int] = [:]
 
     /// The search's progress.
     public struct Search: Codable, Sendable, Equatable {
@@ -35,7 +37,7 @@ public struct LedgerStatus: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case photos, stages, search
+        case photos, stages, search, failures
         case apiCalls = "api_calls"
     }
 
@@ -48,6 +50,12 @@ public struct LedgerStatus: Codable, Sendable, Equatable {
 extension Ledger {
     /// Reads the current status.
     public func status() async throws -> LedgerStatus {
+        var status = try await baseStatus()
+        status.failures = try await failuresByCause()
+        return status
+    }
+
+    private func baseStatus() async throws -> LedgerStatus {
         try await read("read the status") { db in
             var stages = Dictionary(uniqueKeysWithValues: Stage.all.map { ($0.name, 0) })
             for row in try Row.fetchAll(db, sql: "SELECT stage, COUNT(*) AS n FROM photo GROUP BY stage") {

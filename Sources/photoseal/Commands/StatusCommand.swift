@@ -10,7 +10,7 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             --json prints one object: {"photos", "stages": {stage: n}, "search": {"queries",
             "slices": {state: n}, "pages_done", "pages_planned", "capped_slices"},
-            "api_calls": {service: {outcome: n}}}.
+            "api_calls": {service: {outcome: n}}, "failures": {cause: n}}.
 
             Examples:
               photoseal status
@@ -47,6 +47,12 @@ struct StatusCommand: AsyncParsableCommand {
                         + "\(s.slices["new"] ?? 0) not probed, \(s.slices["split"] ?? 0) split\n")
                 if s.cappedSlices > 0 { out.write("  capped slices (photos unreachable): \(s.cappedSlices)\n") }
                 out.write(status.searchUnfinished ? "  unfinished: re-run `photoseal search` to resume\n" : "")
+                if !status.failures.isEmpty {
+                    out.write("failures by cause:\n")
+                    for (cause, count) in status.failures.sorted(by: { $0.key < $1.key }) {
+                        out.write("  \(cause): \(count)\n")
+                    }
+                }
                 for (service, outcomes) in status.apiCalls.sorted(by: { $0.key < $1.key }) {
                     let parts = outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
                     out.write(

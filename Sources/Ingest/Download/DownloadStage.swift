@@ -1,0 +1,336 @@
+import Crypto
+import Foundation
+public import Logging
+
+/// The download stage: fetches every photo at `found` into the image store, many at once over
+/// the libcurl multi engine, and moves each row to `downloaded`, `unavailable` or `failed`.
+///
+/// Each body streams to a temporary file while it is hashed; it is checked (status 200, the
+/// whole `Content-Length` received, an image signature) and only then handed to the
+/// `ImageIngestor`, which reads its EXIF and stores it under its SHA-256. Sizes are tried in
+/// the order asked (`o,k,h,l,c` by default): a size answering 403/404/410 falls back to the
+/// next. A redirect to Flickr's "photo unavailable" placeholder, a body that is not an image,
+/// or every size gone marks the row `unavailable`. 5xx, 429 (honouring `Retry-After`), broken
+/// connections and truncated bodies are retried with exponential back-off; a row still failing
+/// after the last attempt is marked `failed` with its cause and tried again by the next run.
+public final class DownloadStage: Sendable {
+    /// How to run the stage.
+    public struct Options: Sendable {
+        /// Downloads in flight at once (default 16).
+        public var concurrency: Int
+        /// Size suffixes to try in order; sizes a document does not offer are skipped, and a
+        /// document with none of them falls back to its `image_url`.
+        public var sizes: [String]
+        /// How images are kept at rest.
+        public var mode: ImageStore.Mode
+        /// Attempts per URL for retriable failures (default 5).
+        public var maxAttempts: Int
+        /// The first back-off delay in seconds, doubled per attempt (default 0.5).
+        public var retryBaseDelay: Double
+        /// The longest wait honoured from a `Retry-After` (default 120 s).
+        public var maxRetryAfter: Double
+        /// Stop after this many rows (default: all).
+        public var limit: Int?
+        /// The largest image accepted, in bytes (default 200 MiB).
+        public var maxImageBytes: Int
+
+        /// The defaults described on each property.
+        public init(
+            concurrency: Int = 16, sizes: [String] = ["o", "k", "h", "l", "c"], mode: ImageStore.Mode = .stripped,
+            maxAttempts: Int = 5, retryBaseDelay: Double = 0.5, maxRetryAfter: Double = 120, limit: Int? = nil,
+            maxImageBytes: Int = 200 << 20
+        ) {
+            self.concurrency = concurrency
+            self.sizes = sizes
+            self.mode = mode
+            self.maxAttempts = maxAttempts
+            self.retryBaseDelay = retryBaseDelay
+            self.maxRetryAfter = maxRetryAfter
+            self.limit = limit
+            self.maxImageBytes = maxImageBytes
+        }
+    }
+
+    /// Counts so far, for progress lines and the summary.
+    public struct Progress: Sendable {
+        /// Rows waiting when the stage started.
+        public var total = 0
+        /// Rows finished (any outcome).
+        public var done = 0
+        /// Rows now `downloaded`.
+        public var stored = 0
+        /// Of those, images whose bytes were already in the store (another id, same bytes).
+        public var duplicates = 0
+        /// Rows marked `unavailable`.
+        public var unavailable = 0
+        /// Rows marked `failed`.
+        public var failed = 0
+        /// Image bytes received.
+        public var bytes: Int64 = 0
+        /// Unavailable and failed rows by cause.
+        public var causes: [String: Int] = [:]
+        /// Temporary files of an earlier run removed at the start.
+        public var cleaned = 0
+    }
+
+    /// Host names (or URL fragments) of Flickr's "photo unavailable" placeholder images.
+    public static let placeholderMarkers = ["photo_unavailable", "/images/spaceball.gif"]
+
+    let http: HTTPClient
+    let ledger: Ledger
+    let ingestor: ImageIngestor
+    let logger: Logger
+
+    /// Makes the stage.
+    public init(http: HTTPClient, ledger: Ledger, ingestor: ImageIngestor, logger: Logger) {
+        self.http = http
+        self.ledger = ledger
+        self.ingestor = ingestor
+        self.logger = logger
+    }
+
+    /// Runs until no row is left at `found` (or `limit` rows are done).
+    /// - Parameter progress: called after each row with the counts so far.
+    /// - Throws: `IngestError.ledger` when the ledger fails; a photo's own failure never throws.
+    public func run(_ options: Options, progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws
+        -> Progress
+    {
+        var counts = Progress()
+        counts.cleaned = ingestor.store.cleanTemporaryFiles()
+        _ = try await ledger.resetFailedDownloads()
+        _ = try await ledger.releaseDeadLeases(stage: .found)
+        counts.total = try await ledger.count(stage: .found)
+        if let limit = options.limit { counts.total = min(counts.total, limit) }
+        let owner = Ledger.leaseOwner("download")
+        let width = max(1, options.concurrency)
+        var queue: [Ledger.Entry] = []
+        var claimedAll = false
+        var started = 0
+        var pending: [Ledger.Advance] = []
+        var lastCommit = Date()
+        var committing: Task<Void, any Error>?
+        try await withThrowingTaskGroup(of: Outcome.self) { group in
+            var running = 0
+            while true {
+                while running < width, options.limit.map({ started < $0 }) ?? true {
+                    if queue.isEmpty, !claimedAll {
+                        let want = min(max(width * 8, 256), (options.limit ?? Int.max) - started)
+                        queue = try await ledger.claim(stage: .found, limit: want, owner: owner).reversed()
+                        if queue.isEmpty { claimedAll = true }
+                    }
+                    guard let entry = queue.popLast() else { break }
+                    started += 1
+                    running += 1
+                    group.addTask { await self.download(entry, options: options) }
+                }
+                guard let outcome = try await group.next() else { break }
+                running -= 1
+                pending.append(
+                    Ledger.Advance(
+                        id: outcome.entry.id, stage: outcome.stage, document: outcome.document, error: outcome.cause))
+                count(outcome, into: &counts)
+                // Commit in small batches (one transaction and one sync per batch), in the
+                // background: new downloads start while the previous batch is being committed.
+                if pending.count >= 32 || Date().timeIntervalSince(lastCommit) >= 0.25 {
+                    try await committing?.value
+                    let batch = pending
+                    let ledger = self.ledger
+                    committing = Task { try await ledger.advance(batch) }
+                    pending.removeAll(keepingCapacity: true)
+                    lastCommit = Date()
+                }
+                progress(counts)
+            }
+            try await committing?.value
+            try await ledger.advance(pending)
+        }
+        return counts
+    }
+
+    /// What happened to one row.
+    struct Outcome: Sendable {
+        var entry: Ledger.Entry
+        var document: PhotoDocument
+        var stage: Ledger.Stage
+        var cause: String?
+        var bytes: Int
+        var duplicate: Bool
+    }
+
+    private func count(_ outcome: Outcome, into counts: inout Progress) {
+        counts.done += 1
+        counts.bytes += Int64(outcome.bytes)
+        switch outcome.stage {
+        case .downloaded:
+            counts.stored += 1
+            if outcome.duplicate { counts.duplicates += 1 }
+        case .unavailable: counts.unavailable += 1
+        default: counts.failed += 1
+        }
+        if let cause = outcome.cause { counts.causes[cause, default: 0] += 1 }
+    }
+
+    /// The URLs to try for a document, in order.
+    static func candidates(_ document: PhotoDocument, sizes: [String]) -> [String] {
+        var urls: [String] = []
+        for size in sizes {
+            for source in document.imageSources where source.size == size && !urls.contains(source.url) {
+                urls.append(source.url)
+            }
+        }
+        if urls.isEmpty {
+            if let url = document.imageURL {
+                urls.append(url)
+            } else if let first = document.imageSources.first {
+                urls.append(first.url)
+            }
+        }
+        return urls
+    }
+
+    private func download(_ entry: Ledger.Entry, options: Options) async -> Outcome {
+        var document = entry.document
+        func outcome(_ stage: Ledger.Stage, _ cause: String?, bytes: Int = 0, duplicate: Bool = false) -> Outcome {
+            Outcome(entry: entry, document: document, stage: stage, cause: cause, bytes: bytes, duplicate: duplicate)
+        }
+        let urls = Self.candidates(document, sizes: options.sizes)
+        guard !urls.isEmpty else { return outcome(.unavailable, "unavailable:no-image-url") }
+        var lastGone = "unavailable:gone"
+        for url in urls {
+            switch await fetch(url, options: options) {
+            case .image(let file, let sha256):
+                defer { file.discard() }
+                guard let data = FileManager.default.contents(atPath: file.path) else {
+                    return outcome(.failed, "download:temp-file")
+                }
+                let original = Array(data)
+                let duplicate =
+                    ingestor.store.existing(
+                        sha256: sha256, fileExtension: file.format?.fileExtension ?? "") != nil
+                do {
+                    guard try ingestor.ingest(original: original, sha256: sha256, into: &document) else {
+                        return outcome(.unavailable, "unavailable:not-an-image")
+                    }
+                    if document.imageURL != url { document.imageURL = url }
+                    return outcome(.downloaded, nil, bytes: original.count, duplicate: duplicate)
+                } catch {
+                    logger.error(
+                        "storing an image failed",
+                        metadata: ["download.id": "\(entry.id)", "download.error": "\(error)"])
+                    return outcome(.failed, "download:store")
+                }
+            case .gone(let status):
+                lastGone = "unavailable:http-\(status)"
+                continue
+            case .unavailable(let cause):
+                return outcome(.unavailable, "unavailable:\(cause)")
+            case .failed(let cause):
+                return outcome(.failed, "download:\(cause)")
+            }
+        }
+        return outcome(.unavailable, lastGone)
+    }
+
+    enum Fetched {
+        case image(BodyFile, sha256: String)
+        case gone(Int)
+        case unavailable(String)
+        case failed(String)
+    }
+
+    static func isPlaceholder(_ url: String) -> Bool {
+        placeholderMarkers.contains { url.contains($0) }
+    }
+
+    /// Fetches one URL with retries; follows redirects itself so a placeholder can be seen.
+    private func fetch(_ start: String, options: Options) async -> Fetched {
+        var url = start
+        var redirects = 0
+        var attempt = 0
+        var lastCause = "unknown"
+        while attempt < options.maxAttempts {
+            if Task.isCancelled { return .failed("cancelled") }
+            attempt += 1
+            let file: BodyFile
+            do {
+                file = try BodyFile(path: try ingestor.store.temporaryPath(), maxBytes: options.maxImageBytes)
+            } catch {
+                return .failed("temp-file")
+            }
+            var retryAfter: Double?
+            do {
+                let response = try await http.send(HTTPRequest(url: url, followRedirects: false), sink: file)
+                let status = response.status
+                if (300..<400).contains(status), let location = response.header("Location") {
+                    file.discard()
+                    guard let next = URL(string: location, relativeTo: URL(string: url))?.absoluteString else {
+                        return .failed("bad-redirect")
+                    }
+                    if Self.isPlaceholder(next) { return .unavailable("placeholder") }
+                    redirects += 1
+                    guard redirects <= 10 else { return .failed("redirect-loop") }
+                    url = next
+                    attempt -= 1
+                    continue
+                }
+                switch status {
+                case 200:
+                    let sha256 = file.finish()
+                    if file.notImage {
+                        file.discard()
+                        return .unavailable("not-an-image")
+                    }
+                    if let expected = response.contentLength, expected != file.bytes {
+                        file.discard()
+                        lastCause = "truncated"
+                    } else if file.bytes == 0 || file.format == nil {
+                        file.discard()
+                        return .unavailable("not-an-image")
+                    } else {
+                        return .image(file, sha256: sha256)
+                    }
+                case 403, 404, 410:
+                    file.discard()
+                    return .gone(status)
+                case 408, 429, 500...599:
+                    file.discard()
+                    lastCause = "http-\(status)"
+                    retryAfter = response.retryAfter()
+                default:
+                    file.discard()
+                    return .failed("http-\(status)")
+                }
+            } catch let error as IngestError {
+                let notImage = file.notImage
+                let tooLarge = file.tooLarge
+                file.discard()
+                if notImage { return .unavailable("not-an-image") }
+                if tooLarge { return .failed("too-large") }
+                if error.code == .cancelled { return .failed("cancelled") }
+                lastCause = Self.cause(curlCode: error.curlCode)
+            } catch {
+                file.discard()
+                lastCause = "transport"
+            }
+            guard attempt < options.maxAttempts else { break }
+            let backoff = options.retryBaseDelay * pow(2, Double(attempt - 1)) * Double.random(in: 0.8...1.2)
+            let delay = min(retryAfter ?? backoff, options.maxRetryAfter)
+            logger.debug(
+                "retrying a download", metadata: ["download.cause": "\(lastCause)", "download.delay": "\(delay)"])
+            try? await Task.sleep(nanoseconds: UInt64(max(0, delay) * 1_000_000_000))
+        }
+        return .failed(lastCause)
+    }
+
+    /// A short cause name for a libcurl error code.
+    static func cause(curlCode: Int?) -> String {
+        switch curlCode {
+        case 18: return "truncated"
+        case 28: return "timeout"
+        case 7: return "connect"
+        case 52, 55, 56: return "reset"
+        case 6: return "dns"
+        default: return "transport"
+        }
+    }
+}

@@ -1,0 +1,132 @@
+public import Crypto
+public import Enrich
+import Foundation
+public import Logging
+
+/// The extract stage: for each row at `downloaded`, makes sure the EXIF is sealed into the
+/// document (reading it from the stored image when the download did not), takes the position
+/// from the EXIF GPS when the source gave none (`geo.source = "exif"`), looks up the nearest
+/// place with the offline geocoder, and moves the row to `extracted`.
+public final class ExtractStage: Sendable {
+    /// Counts for the summary.
+    public struct Progress: Sendable {
+        /// Rows waiting when the stage started.
+        public var total = 0
+        /// Rows moved to `extracted`.
+        public var done = 0
+        /// Of those, rows with EXIF.
+        public var withExif = 0
+        /// Rows whose position came from EXIF.
+        public var geoFromExif = 0
+        /// Rows with a place.
+        public var placed = 0
+        /// Rows that failed (left at `failed` with a cause).
+        public var failed = 0
+    }
+
+    let ledger: Ledger
+    let store: ImageStore
+    let sealer: FieldSealer
+    let geocoder: Geocoder
+    let logger: Logger
+
+    /// Makes the stage; load the geocoder once (`Geocoder.bundled()`) and share it.
+    public init(ledger: Ledger, store: ImageStore, sealer: FieldSealer, geocoder: Geocoder, logger: Logger) {
+        self.ledger = ledger
+        self.store = store
+        self.sealer = sealer
+        self.geocoder = geocoder
+        self.logger = logger
+    }
+
+    /// Runs until no row is left at `downloaded`.
+    /// - Throws: `IngestError.ledger` when the ledger fails.
+    public func run(progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Progress {
+        var counts = Progress()
+        _ = try await ledger.releaseDeadLeases(stage: .downloaded)
+        counts.total = try await ledger.count(stage: .downloaded)
+        let owner = Ledger.leaseOwner("extract")
+        while true {
+            let batch = try await ledger.claim(stage: .downloaded, limit: 256, owner: owner)
+            if batch.isEmpty { break }
+            var done: [Ledger.Advance] = []
+            for entry in batch {
+                do {
+                    let (document, gpsFromExif) = try extract(entry.document)
+                    done.append(Ledger.Advance(id: entry.id, stage: .extracted, document: document, error: nil))
+                    counts.done += 1
+                    if document.sealed.exif != nil { counts.withExif += 1 }
+                    if gpsFromExif { counts.geoFromExif += 1 }
+                    if document.place != nil { counts.placed += 1 }
+                } catch let error as IngestError where error.code == .ledger {
+                    throw error
+                } catch {
+                    logger.error(
+                        "extracting failed", metadata: ["extract.id": "\(entry.id)", "extract.error": "\(error)"])
+                    done.append(
+                        Ledger.Advance(
+                            id: entry.id, stage: .failed, document: entry.document,
+                            error: "extract:\(Self.cause(error))"))
+                    counts.failed += 1
+                }
+                progress(counts)
+            }
+            try await ledger.advance(done)
+        }
+        return counts
+    }
+
+    static func cause(_ error: any Error) -> String {
+        (error as? IngestError)?.code.name ?? "error"
+    }
+
+    /// The document with EXIF, position and place filled in; also whether the position came
+    /// from EXIF.
+    public func extract(_ input: PhotoDocument) throws -> (PhotoDocument, Bool) {
+        var document = input
+        if document.sealed.exif == nil, let image = document.image {
+            let bytes = try store.bytes(for: image, keyring: sealer.keyring)
+            let report = ExifReader.read(bytes: bytes, name: "image.\(image.format ?? "jpg")")
+            if !report.entries.isEmpty || report.gps != nil {
+                do {
+                    document.sealed.exif = try sealer.seal(
+                        report.jsonObject(), documentID: document.id, field: PhotoDocument.SealedField.exif)
+                } catch {
+                    throw IngestError.wrapping(error, context: "sealing the EXIF of \(document.id)")
+                }
+            }
+        }
+        var fromExif = false
+        if document.geo == nil, let token = document.sealed.exif, let gps = try exifGPS(token, id: document.id) {
+            document.geo = PhotoDocument.Geo(lat: gps.lat, lon: gps.lon, accuracy: nil, source: "exif")
+            fromExif = true
+        }
+        if let geo = document.geo, let place = try? geocoder.nearest(lat: geo.lat, lon: geo.lon) {
+            var found = PhotoDocument.Place()
+            found.cc = place.countryCode
+            found.country = place.countryName
+            found.admin1 = place.admin1
+            found.admin2 = place.admin2
+            found.city = place.city
+            found.distanceKm = (place.distanceKm * 1000).rounded() / 1000
+            document.place = found
+        }
+        return (document, fromExif)
+    }
+
+    /// The GPS position inside a sealed EXIF object, when it has a valid one.
+    func exifGPS(_ token: String, id: String) throws -> (lat: Double, lon: Double)? {
+        let opened: [UInt8]
+        do {
+            opened = try sealer.open(token, documentID: id, field: PhotoDocument.SealedField.exif).bytes
+        } catch {
+            throw IngestError.wrapping(error, context: "opening the EXIF of \(id)")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(opened)) as? [String: Any],
+            let gps = object["gps"] as? [String: Any], let lat = (gps["lat"] as? NSNumber)?.doubleValue,
+            let lon = (gps["lon"] as? NSNumber)?.doubleValue, lat.isFinite, lon.isFinite,
+            (-90...90).contains(lat), (-180...180).contains(lon), lat != 0 || lon != 0
+        else { return nil }
+        return (lat, lon)
+    }
+}

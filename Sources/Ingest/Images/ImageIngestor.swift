@@ -1,0 +1,49 @@
+public import Crypto
+import Enrich
+import Foundation
+
+/// Turns an original image (downloaded or imported) into a stored image and a document update,
+/// while the original is at hand: reads its format, size and EXIF, seals the EXIF into the
+/// document, and stores the image in the store's mode (which may strip or seal it).
+///
+/// EXIF is read here, before the original is stripped or sealed, so that no mode ever needs
+/// the original again; the extract stage then derives the position and place from it.
+public struct ImageIngestor: Sendable {
+    /// The image store.
+    public let store: ImageStore
+    /// How images are kept at rest.
+    public let mode: ImageStore.Mode
+    /// Seals the EXIF (and sealed-mode images, with its keyring).
+    public let sealer: FieldSealer
+
+    /// Makes an ingestor.
+    public init(store: ImageStore, mode: ImageStore.Mode, sealer: FieldSealer) {
+        self.store = store
+        self.mode = mode
+        self.sealer = sealer
+    }
+
+    /// Stores `original` and records it in `document` (`image`, `sealed.exif`).
+    ///
+    /// - Returns: `false` when the bytes are not an image photoseal knows (nothing is stored).
+    /// - Throws: `IngestError.imageStore` or `.sealing`.
+    public func ingest(original: [UInt8], sha256: String, into document: inout PhotoDocument) throws -> Bool {
+        guard let format = ImageFormat.sniff(original.prefix(16)) else { return false }
+        let size = ImageFormat.dimensions(original, format: format)
+        let report = ExifReader.read(bytes: original, name: "image.\(format.fileExtension)")
+        if !report.entries.isEmpty || report.gps != nil {
+            do {
+                document.sealed.exif = try sealer.seal(
+                    report.jsonObject(), documentID: document.id, field: PhotoDocument.SealedField.exif)
+            } catch {
+                throw IngestError.wrapping(error, context: "sealing the EXIF of \(document.id)")
+            }
+        }
+        let path = try store.store(
+            original: original, sha256: sha256, format: format, mode: mode, keyring: sealer.keyring)
+        document.image = PhotoDocument.Image(
+            sha256: sha256, bytes: original.count, width: size?.width, height: size?.height, format: format.name,
+            path: path)
+        return true
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+
+/// One photo offered by an import source: bytes at hand (a file, a zip entry) or a URL to
+/// download later.
+public struct SourceItem: Sendable {
+    /// What the item holds.
+    public enum Content: Sendable {
+        /// A local file's path.
+        case file(String)
+        /// Bytes already read (a zip entry).
+        case bytes([UInt8])
+        /// An image URL for the download stage.
+        case url(String)
+    }
+
+    /// What the item holds.
+    public var content: Content
+    /// Where it came from, for messages only (a relative path, a line number); never stored.
+    public var label: String
+
+    /// Makes an item.
+    public init(content: Content, label: String) {
+        self.content = content
+        self.label = label
+    }
+}
+
+/// A place photos are imported from. One implementation per kind (folder, zip, URL list; S3
+/// can be added) and the stages never look behind this protocol.
+public protocol PhotoSource: Sendable {
+    /// A short description for messages (`folder photos/`).
+    var description: String { get }
+    /// Calls `body` with every item, in a stable order, one at a time (memory stays flat).
+    /// - Throws: `IngestError.source` when the source cannot be read.
+    func forEachItem(_ body: (SourceItem) async throws -> Void) async throws
+}
+
+/// Chooses the source for an `import` argument.
+public enum PhotoSources {
+    /// The source an argument names: a directory → `FolderSource`, `*.zip` → `ZipSource`,
+    /// `*.csv`/`*.tsv`/`*.txt` → `URLListSource`.
+    /// - Throws: `IngestError.source` naming the argument when it is none of these.
+    public static func source(for argument: String) throws -> any PhotoSource {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
+            throw IngestError(.source, "\(argument) does not exist; give a folder, a .zip, or a .csv/.tsv URL list")
+        }
+        if isDirectory.boolValue { return FolderSource(root: argument) }
+        let lower = argument.lowercased()
+        if lower.hasSuffix(".zip") { return ZipSource(path: argument) }
+        if lower.hasSuffix(".csv") || lower.hasSuffix(".tsv") || lower.hasSuffix(".txt") {
+            return URLListSource(path: argument)
+        }
+        throw IngestError(
+            .source, "\(argument) is not a folder, a .zip or a .csv/.tsv URL list; check the argument")
+    }
+}
+
+/// Every regular file under a folder, recursively, in path order (hidden files skipped).
+public struct FolderSource: PhotoSource {
+    /// The folder.
+    public let root: String
+    /// A source for the folder `root`.
+    public init(root: String) { self.root = root }
+    /// `folder <root>`.
+    public var description: String { "folder \(root)" }
+
+    /// Calls `body` with every file (the importer skips those that are not images).
+    public func forEachItem(_ body: (SourceItem) async throws -> Void) async throws {
+        guard let enumerator = FileManager.default.enumerator(atPath: root) else {
+            throw IngestError(.source, "cannot list the folder \(root); check permissions")
+        }
+        var paths: [String] = []
+        while let relative = enumerator.nextObject() as? String {
+            if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
+            let full = (root as NSString).appendingPathComponent(relative)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue {
+                paths.append(relative)
+            }
+        }
+        for relative in paths.sorted() {
+            try await body(
+                SourceItem(content: .file((root as NSString).appendingPathComponent(relative)), label: relative))
+        }
+    }
+}

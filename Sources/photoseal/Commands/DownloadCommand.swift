@@ -1,0 +1,175 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Ingest
+import Logging
+
+/// `--store-images plain|stripped|sealed`.
+enum StoreImagesOption: String, ExpressibleByArgument, CaseIterable {
+    case plain, stripped, sealed
+
+    var mode: ImageStore.Mode {
+        switch self {
+        case .plain: return .plain
+        case .stripped: return .stripped
+        case .sealed: return .sealed
+        }
+    }
+}
+
+/// `photoseal download`: fetch every found photo into the image store.
+struct DownloadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "download",
+        abstract: "Download every photo the ledger has found into the content-addressed image store.",
+        discussion: """
+            Images stream to a temporary file while their SHA-256 is computed, are checked
+            (whole Content-Length, an image signature) and stored as images/<ab>/<sha256>.<ext>.
+            EXIF is read and sealed into the document before the image is stored in the chosen
+            mode: plain (the original), stripped (EXIF/XMP/IPTC removed; default) or sealed
+            (the original as one Fernet token, .fernet). Redirects to Flickr's placeholder and
+            bodies that are not images mark a photo unavailable; 5xx, 429, resets and truncated
+            bodies are retried with back-off; photos still failing are marked failed and tried
+            again by the next run. Killed and re-run, nothing stored is fetched again.
+
+            Examples:
+              photoseal download
+              photoseal download --concurrency 32 --size o,k,h --store-images sealed
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Downloads in flight at once.", valueName: "n"))
+    var concurrency: Int = 16
+
+    @Option(help: ArgumentHelp("Connections to one host at once.", valueName: "n"))
+    var perHost: Int = 8
+
+    @Option(
+        name: .customLong("size"),
+        help: ArgumentHelp("Image sizes to try, in order (Flickr suffixes).", valueName: "list"))
+    var sizes: String = "o,k,h,l,c"
+
+    @Option(help: ArgumentHelp("How images are kept: plain, stripped or sealed.", valueName: "mode"))
+    var storeImages: StoreImagesOption = .stripped
+
+    @Option(help: ArgumentHelp("Stop after this many photos.", valueName: "n"))
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("Attempts per image for retriable failures.", valueName: "n"))
+    var maxAttempts: Int = 5
+
+    @Option(help: .hidden)
+    var retryBaseDelay: Double = 0.5
+
+    @Option(help: .hidden)
+    var stallSeconds: Int = 30
+
+    func validate() throws {
+        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 256") }
+        guard (1...64).contains(perHost) else { throw ValidationError("--per-host must be between 1 and 64") }
+        guard (1...20).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 20") }
+        guard retryBaseDelay.isFinite, retryBaseDelay >= 0, stallSeconds >= 1 else {
+            throw ValidationError("--retry-base-delay must be 0 or more")
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
+        let list = sizeList
+        guard !list.isEmpty, list.allSatisfy({ !$0.isEmpty && $0.count <= 3 }) else {
+            throw ValidationError("--size takes Flickr size suffixes separated by commas, e.g. o,k,h,l,c")
+        }
+    }
+
+    var sizeList: [String] {
+        sizes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = global.logger()
+            let secrets = try global.secrets.load()
+            let sealer = FieldSealer(keyring: try secrets.keyring())
+            guard Ledger.exists(in: global.workdir) else {
+                throw IngestError(
+                    .ledger,
+                    "no ledger in \(global.workdir); run `photoseal search` or `import` first, or check --workdir")
+            }
+            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let http = try HTTPClient(
+                configuration: HTTPClient.Configuration(
+                    lowSpeedTime: stallSeconds, maxConnectionsPerHost: perHost,
+                    maxTotalConnections: max(concurrency, perHost)),
+                logger: logger)
+            defer { http.shutdown() }
+            let ingestor = ImageIngestor(
+                store: ImageStore(workdir: global.workdir), mode: storeImages.mode, sealer: sealer)
+            let stage = DownloadStage(http: http, ledger: ledger, ingestor: ingestor, logger: logger)
+            let meter = ProgressMeter(enabled: stderrIsTerminal)
+            let summary = try await stage.run(
+                DownloadStage.Options(
+                    concurrency: concurrency, sizes: sizeList, mode: storeImages.mode, maxAttempts: maxAttempts,
+                    retryBaseDelay: retryBaseDelay, limit: limit)
+            ) { progress in
+                meter.show(Self.line(progress, elapsed: meter.elapsed, final: false))
+            }
+            meter.finish()
+            printError(Self.line(summary, elapsed: meter.elapsed, final: true))
+            if summary.failed > 0 { throw ExitCode(1) }
+        }
+    }
+
+    /// The progress line (and, with `final`, the summary line).
+    static func line(_ p: DownloadStage.Progress, elapsed: Double, final: Bool) -> String {
+        let rate = Double(p.done) / max(elapsed, 0.001)
+        let left = max(0, p.total - p.done)
+        let eta = rate > 0 ? Int(Double(left) / rate) : 0
+        var text =
+            "download: \(p.done)/\(p.total) photos, \(p.stored) stored (\(p.duplicates) duplicate bytes), "
+            + "\(p.unavailable) unavailable, \(p.failed) failed, \(ProgressMeter.bytes(p.bytes)), "
+            + String(format: "%.1f photos/s", rate)
+        if !final { text += ", ETA \(eta / 60)m\(String(format: "%02d", eta % 60))s" }
+        if !p.causes.isEmpty {
+            text +=
+                " [" + p.causes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                + "]"
+        }
+        if final, p.cleaned > 0 { text += "; removed \(p.cleaned) partial files of an earlier run" }
+        return text
+    }
+}
+
+/// Draws one progress line on stderr (only when it is a terminal), at most 5 times a second.
+final class ProgressMeter: @unchecked Sendable {
+    // Guarded by `lock`.
+    private var last = Date.distantPast
+    private var drawn = false
+    private let lock = NSLock()
+    private let started = Date()
+    let enabled: Bool
+
+    init(enabled: Bool) { self.enabled = enabled }
+
+    var elapsed: Double { Date().timeIntervalSince(started) }
+
+    func show(_ line: @autoclosure () -> String) {
+        guard enabled else { return }
+        lock.lock()
+        defer { lock.unlock() }
+        let now = Date()
+        guard now.timeIntervalSince(last) >= 0.2 else { return }
+        last = now
+        drawn = true
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + line()).utf8))
+    }
+
+    func finish() {
+        lock.lock()
+        defer { lock.unlock() }
+        if drawn { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+
+    static func bytes(_ count: Int64) -> String {
+        let mib = Double(count) / 1_048_576
+        return mib >= 1 ? String(format: "%.1f MiB", mib) : "\(count / 1024) KiB"
+    }
+}

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Crypto
+import Enrich
+import Foundation
+import Ingest
+
+/// `photoseal extract`: EXIF, position and place for every downloaded photo.
+struct ExtractCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "extract",
+        abstract: "Seal each downloaded photo's EXIF, take GPS from it when missing, and geocode the place.",
+        discussion: """
+            For every photo at `downloaded`: the EXIF object (as `photoseal exif --json` prints
+            it) is sealed into sealed.exif (the download stage usually did this already, while
+            it had the original), geo is taken from the EXIF GPS when the source gave none
+            (geo.source = "exif"), and place is the nearest GeoNames place (offline). Rows move
+            to `extracted`.
+
+            Examples:
+              photoseal extract
+              photoseal extract --workdir run1 --keys keys.env
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = global.logger()
+            let secrets = try global.secrets.load()
+            let sealer = FieldSealer(keyring: try secrets.keyring())
+            guard Ledger.exists(in: global.workdir) else {
+                throw IngestError(.ledger, "no ledger in \(global.workdir); check --workdir")
+            }
+            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let geocoder: Geocoder
+            do {
+                geocoder = try Geocoder.bundled()
+            } catch {
+                throw IngestError(.configuration, "the offline geocoder did not load: \(error)")
+            }
+            let stage = ExtractStage(
+                ledger: ledger, store: ImageStore(workdir: global.workdir), sealer: sealer, geocoder: geocoder,
+                logger: logger)
+            let meter = ProgressMeter(enabled: stderrIsTerminal)
+            let summary = try await stage.run { p in
+                meter.show("extract: \(p.done)/\(p.total) photos, \(p.failed) failed")
+            }
+            meter.finish()
+            printError(
+                "extract: \(summary.done) photos extracted (\(summary.withExif) with EXIF, \(summary.geoFromExif) "
+                    + "positioned from EXIF, \(summary.placed) with a place), \(summary.failed) failed")
+            if summary.failed > 0 { throw ExitCode(1) }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+/// The fixtures of the Ingest tests, found through this file's path (this target has no resources).
+private let ingestFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("IngestTests/Fixtures")
+
+/// The image server of the Ingest tests, run as a subprocess.
+private final class ImageServer {
+    let process = Process()
+    let stdinPipe = Pipe()
+    let port: Int
+    var base: String { "http://127.0.0.1:\(port)" }
+
+    init(delay: Double) throws {
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "python3", ingestFixtures.appendingPathComponent("servers/image_server.py").path, "--watch-stdin",
+            "--dir", ingestFixtures.appendingPathComponent("images").path, "--delay", "\(delay)",
+        ]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardInput = stdinPipe
+        try process.run()
+        var line = Data()
+        while true {
+            let byte = out.fileHandleForReading.readData(ofLength: 1)
+            if byte.isEmpty || byte == Data("\n".utf8) { break }
+            line.append(byte)
+        }
+        port = Int(String(decoding: line, as: UTF8.self)) ?? 0
+    }
+
+    func stop() {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        try? stdinPipe.fileHandleForWriting.close()
+    }
+
+    /// The request log: (path, outcome, complete).
+    func log() throws -> [(path: String, outcome: String, complete: Bool)] {
+        let data = try Data(contentsOf: URL(string: base + "/__log")!)
+        let list = try JSONSerialization.jsonObject(with: data) as? [[String: Any]] ?? []
+        return list.map {
+            (($0["path"] as? String) ?? "", ($0["outcome"] as? String) ?? "", ($0["complete"] as? Bool) ?? false)
+        }
+    }
+}
+
+/// Rows of a ledger by stage, read with Python's sqlite3 (not through photoseal).
+private func ledgerRows(_ workdir: String) throws -> [(stage: String, url: String)] {
+    let script = """
+        import json, sqlite3, sys
+        db = sqlite3.connect(sys.argv[1])
+        for stage, doc in db.execute("SELECT stage, document FROM photo"):
+            print(stage + "\\t" + (json.loads(doc).get("image_url") or ""))
+        """
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", "-c", script, workdir + "/ledger.sqlite"]
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("rows-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: out) }
+    let handle = try FileHandle(forWritingTo: out)
+    process.standardOutput = handle
+    try process.run()
+    process.waitUntilExit()
+    try handle.close()
+    return String(decoding: try Data(contentsOf: out), as: UTF8.self).split(separator: "\n").map {
+        let parts = $0.split(separator: "\t", maxSplits: 1).map(String.init)
+        return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
+    }
+}
+
+private func files(under root: String) -> [String] {
+    (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).filter {
+        var isDirectory: ObjCBool = false
+        _ = FileManager.default.fileExists(atPath: root + "/" + $0, isDirectory: &isDirectory)
+        return !isDirectory.boolValue
+    }
+}
+
+@Test("download killed with SIGKILL mid-run and re-run: nothing stored is fetched again, nothing lost, no partial file")
+func downloadKillAndResume() throws {
+    let scratch = try Scratch()
+    let keys = scratch.path("keys.env")
+    let workdir = scratch.path("work")
+    #expect(try CLI.run(["keys", "generate", "--out", keys]).status == 0)
+    let server = try ImageServer(delay: 0.05)
+    defer { server.stop() }
+    let names = ["es_DSCN0010.jpg", "es_DSCN0012.jpg", "es_DSCN0021.jpg", "es_DSCN0025.jpg"]
+    let urls = (0..<120).map { "\(server.base)/img/\(names[$0 % names.count])?v=\($0)" }
+    try Data(("url\n" + urls.joined(separator: "\n") + "\n").utf8).write(
+        to: URL(fileURLWithPath: scratch.path("urls.csv")))
+    let imported = try CLI.run(["import", scratch.path("urls.csv"), "--workdir", workdir, "--keys", keys])
+    #expect(imported.status == 0, "\(imported.stderr)")
+    #expect(imported.stderr.contains("120 URLs queued"))
+
+    let process = Process()
+    process.executableURL = CLI.executable
+    process.arguments = ["download", "--workdir", workdir, "--keys", keys, "--concurrency", "4"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    // Kill once some, but not all, images are stored.
+    let deadline = Date().addingTimeInterval(20)
+    while Date() < deadline, try server.log().filter({ $0.complete }).count < 30 { usleep(20_000) }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    let requestsBefore = try server.log().count
+    let committed = Set(try ledgerRows(workdir).filter { $0.stage == "downloaded" }.map(\.url))
+    #expect(committed.count >= 1 && committed.count < urls.count)
+    // Whatever is under images/ is a whole JPEG; partial bodies only ever lived in tmp/.
+    for file in files(under: workdir + "/images") {
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: workdir + "/images/" + file)))
+        #expect(bytes.starts(with: [0xFF, 0xD8]) && bytes.suffix(2) == [0xFF, 0xD9], "\(file)")
+    }
+
+    let resumed = try CLI.run(["download", "--workdir", workdir, "--keys", keys, "--concurrency", "4"])
+    #expect(resumed.status == 0, "\(resumed.stderr)")
+    let rows = try ledgerRows(workdir)
+    #expect(rows.count == urls.count && rows.allSatisfy { $0.stage == "downloaded" })
+    let refetched = try server.log().dropFirst(requestsBefore).map { server.base + $0.path }
+    #expect(Set(refetched).isDisjoint(with: committed))
+    #expect(files(under: workdir + "/tmp").isEmpty)
+    #expect(files(under: workdir + "/images").count == names.count)
+
+    // Extract, then status shows every stage; a third download does nothing.
+    let extracted = try CLI.run(["extract", "--workdir", workdir, "--keys", keys])
+    #expect(extracted.status == 0, "\(extracted.stderr)")
+    #expect(
+        extracted.stderr.contains("120 photos extracted (120 with EXIF, 120 positioned from EXIF, 120 with a place)"))
+    let status = try CLI.run(["status", "--workdir", workdir, "--json"])
+    #expect(status.stdout.contains("\"extracted\":120"))
+    let before = try server.log().count
+    #expect(try CLI.run(["download", "--workdir", workdir, "--keys", keys]).status == 0)
+    #expect(try server.log().count == before)
+}
+
+@Test("download and import reject bad arguments with usage errors")
+func downloadUsage() throws {
+    #expect(try CLI.run(["download", "--concurrency", "0"]).status == 64)
+    #expect(try CLI.run(["download", "--store-images", "shredded"]).status == 64)
+    let missing = try CLI.run(["import", "/nonexistent/photos", "--keys", "/nonexistent/keys.env"])
+    #expect(missing.status == 1)
+}
