@@ -131,13 +131,6 @@ extension Ledger {
         }
     }
 
-    /// The last error recorded on a photo row, if any.
-    public func lastError(id: String) async throws -> String? {
-        try await read("read a photo's error") { db in
-            try String.fetchOne(db, sql: "SELECT last_error FROM photo WHERE id = ?", arguments: [id])
-        }
-    }
-
     /// The number of images in the labels cache.
     public func labelCacheCount() async throws -> Int {
         try await read("count cached labels") { db in

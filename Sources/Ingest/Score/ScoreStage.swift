@@ -1,3 +1,4 @@
+public import Crypto
 public import Enrich
 import Foundation
 public import Logging
@@ -82,43 +83,26 @@ public struct ScoreStage: Sendable {
     ///   - counter: the counter the client reports attempts to (stored with each commit).
     ///   - workdir: the work directory that `image.path` is relative to.
     ///   - logger: the logger.
-    ///   - readImage: reads an image's bytes (default: the plain file at `workdir/image.path`;
-    ///     the download stage's `ImageStore` can be passed to open sealed files).
+    ///   - keyring: the seal keys, needed only for images stored sealed.
+    ///   - readImage: reads an image's bytes (default: the workdir's `ImageStore`, which opens
+    ///     sealed files with `keyring`).
     public init(
         ledger: Ledger, client: VisionClient?, counter: APICallCounter = APICallCounter(), workdir: String,
-        logger: Logger, readImage: (@Sendable (PhotoDocument.Image) throws -> [UInt8])? = nil
+        logger: Logger, keyring: Keyring? = nil, readImage: (@Sendable (PhotoDocument.Image) throws -> [UInt8])? = nil
     ) {
         self.ledger = ledger
         self.client = client
         self.counter = counter
         self.logger = logger
-        self.readImage = readImage ?? { image in try Self.readFile(image, workdir: workdir) }
+        let store = ImageStore(workdir: workdir)
+        self.readImage = readImage ?? { image in try store.bytes(for: image, keyring: keyring) }
         self.imageSize = { image in
-            guard let path = try? Self.filePath(image, workdir: workdir),
-                let attributes = try? FileManager.default.attributesOfItem(atPath: path),
+            guard let relative = image.path, !relative.isEmpty,
+                let attributes = try? FileManager.default.attributesOfItem(atPath: store.absolute(relative)),
                 let size = attributes[.size] as? NSNumber
             else { return image.bytes > 0 ? image.bytes : nil }
             return size.intValue
         }
-    }
-
-    static func filePath(_ image: PhotoDocument.Image, workdir: String) throws -> String {
-        guard let path = image.path, !path.isEmpty, !path.hasPrefix("/"),
-            !path.split(separator: "/").contains("..")
-        else {
-            throw IngestError(
-                .configuration, "the image \(image.sha256) has no usable path in the work directory; download it again")
-        }
-        return (workdir as NSString).appendingPathComponent(path)
-    }
-
-    static func readFile(_ image: PhotoDocument.Image, workdir: String) throws -> [UInt8] {
-        let path = try filePath(image, workdir: workdir)
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw IngestError(
-                .configuration, "the image file \(image.path ?? "") is missing or unreadable; download it again")
-        }
-        return [UInt8](data)
     }
 
     /// The labels a photo is scored on: the requested ones plus those its search terms map to.

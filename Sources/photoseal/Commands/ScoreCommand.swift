@@ -121,8 +121,11 @@ struct ScoreCommand: AsyncParsableCommand {
                     retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: retryBaseDelay), logger: logger,
                     onAttempt: counter.record)
             }
+            // Seal keys open images stored sealed; plain and stripped images need none.
+            let keyring = try? global.secrets.load().keyring()
             let stage = ScoreStage(
-                ledger: ledger, client: client, counter: counter, workdir: global.workdir, logger: logger)
+                ledger: ledger, client: client, counter: counter, workdir: global.workdir, logger: logger,
+                keyring: keyring)
             let options = ScoreStage.Options(
                 labels: wanted, vocabulary: vocabulary, maxImages: maxImages, concurrency: concurrency,
                 dryRun: dryRun)
