@@ -11,6 +11,8 @@ struct Photoseal: AsyncParsableCommand {
             CommandGroup(name: "Pipeline", subcommands: [SearchCommand.self, StatusCommand.self, ExportCommand.self]),
             CommandGroup(name: "Enrichment", subcommands: [ExifCommand.self, GeocodeCommand.self]),
             CommandGroup(name: "Keys and tokens", subcommands: [KeysCommand.self, TokenCommand.self]),
+            CommandGroup(
+                name: "Store", subcommands: [EncryptLoadCommand.self, RotateKeysCommand.self, AuditCommand.self]),
         ]
     )
 }
