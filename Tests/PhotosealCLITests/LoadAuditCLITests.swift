@@ -149,7 +149,7 @@ struct LoadAuditCLITests {
     func rotateAndRetire() throws {
         let count = try prepare(limit: 200)
         #expect(try photoseal(["encrypt-load"]).status == 0)
-        let oldKid = try #require(try photoseal(["keys", "list"]).stdout.split(separator: " ").dropFirst().first)
+        let oldKid = try #require(try CLI.run(["keys", "list", "--keys", keys.path]).stdout.split(separator: " ").dropFirst().first)
         let before = try Py.run(
             """
             out = {}
@@ -159,7 +159,7 @@ struct LoadAuditCLITests {
             print(json.dumps(out, sort_keys=True))
             """, [storeFile])
         #expect(before.status == 0, "\(before.output)")
-        let added = try photoseal(["keys", "add"])
+        let added = try CLI.run(["keys", "add", "--keys", keys.path])
         #expect(added.status == 0)
         let newKid = try #require(added.stdout.split(separator: " ").first.map(String.init))
         let refused = try photoseal(["keys", "retire", String(oldKid)])
@@ -189,7 +189,7 @@ struct LoadAuditCLITests {
         #expect(check.status == 0 && check.output.hasPrefix("ok "), "\(check.output)")
         let retired = try photoseal(["keys", "retire", String(oldKid)])
         #expect(retired.status == 0, "\(retired.stderr)")
-        let list = try photoseal(["keys", "list"])
+        let list = try CLI.run(["keys", "list", "--keys", keys.path])
         #expect(list.stdout.hasPrefix("1 \(newKid) primary\nindex-key"), "\(list.stdout)")
         let audit = try photoseal(["audit"])
         #expect(audit.status == 0, "\(audit.stdout)")
@@ -199,7 +199,7 @@ struct LoadAuditCLITests {
     func killAndResumeRotation() throws {
         let count = try prepare(limit: 1500)
         #expect(try photoseal(["encrypt-load"]).status == 0)
-        let added = try photoseal(["keys", "add"])
+        let added = try CLI.run(["keys", "add", "--keys", keys.path])
         let newKid = try #require(added.stdout.split(separator: " ").first.map(String.init))
         let killed = try killMidway(["rotate-keys", "--batch-size", "20"]) {
             let done = Int(
