@@ -36,7 +36,9 @@ enum AuditBench {
             var start = 0
             while start < count {
                 let end = min(count, start + 5000)
-                let documents = try (start..<end).map { try document($0, sealer: sealers[$0 % 10 == 0 ? 1 : 0], blind: blind) }
+                let documents = try (start..<end).map {
+                    try document($0, sealer: sealers[$0 % 10 == 0 ? 1 : 0], blind: blind)
+                }
                 _ = try await store.upsert(documents)
                 start = end
             }
@@ -80,7 +82,10 @@ enum AuditBench {
                 "height": 768, "format": "jpeg", "path": "images/ab/abababab.jpg",
             ],
             "geo": ["lat": 41.9, "lon": 12.5, "accuracy": 16, "source": "exif"],
-            "place": ["cc": "IT", "country": "Italy", "admin1": "Lazio", "admin2": "Roma", "city": "Rome", "distance_km": 1.25],
+            "place": [
+                "cc": "IT", "country": "Italy", "admin1": "Lazio", "admin2": "Roma", "city": "Rome",
+                "distance_km": 1.25,
+            ],
             "scores": ["macaque": 0.91, "monkey": 0.97], "score_model": "vision-v1",
             "scored_at": .date(Date(timeIntervalSince1970: 1_700_000_100)),
             "sealed": [

@@ -74,7 +74,8 @@ enum LoadFixture {
                 logger: logger)
         }
         return try DocumentStores.open(
-            uri: "embedded:" + workdir.appendingPathComponent("store.sqlite").path, batchSize: batchSize, logger: logger)
+            uri: "embedded:" + workdir.appendingPathComponent("store.sqlite").path, batchSize: batchSize, logger: logger
+        )
     }
 
     /// Every token of the store checked by Python `cryptography` with the given keys: it must
@@ -131,7 +132,8 @@ enum LoadFixture {
         try process.run()
         process.waitUntilExit()
         try handle.close()
-        return String(decoding: try Data(contentsOf: output), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: try Data(contentsOf: output), as: UTF8.self).trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     /// The timestamp (bytes 1…8, big-endian) of a Fernet token, read without any key.
@@ -227,8 +229,10 @@ struct EncryptLoadTests {
             ledger: built.ledger, store: store, keyring: built.keyring, blind: built.blind, logger: LoadFixture.logger
         ).run()
         #expect(Set(summary.refused.map(\.id)) == [tampered, moved])
-        #expect(summary.refused.contains { $0.id == tampered && $0.field == "sealed.owner" && $0.kind == "does-not-open" })
-        #expect(summary.refused.contains { $0.id == moved && $0.field == "sealed.owner" && $0.kind == "misplaced-token" })
+        #expect(
+            summary.refused.contains { $0.id == tampered && $0.field == "sealed.owner" && $0.kind == "does-not-open" })
+        #expect(
+            summary.refused.contains { $0.id == moved && $0.field == "sealed.owner" && $0.kind == "misplaced-token" })
         #expect(summary.loaded == built.ids.count - 2)
         #expect(try await store.find(id: tampered) == nil)
         #expect(try await store.find(id: moved) == nil)

@@ -39,7 +39,8 @@ struct RotationAuditTests {
         let stale = try #require(try await store.find(id: victim))
         let changedOwner = "changed-owner-0"
         var changed = stale
-        changed.setValue(.string(try oldSealer.seal(changedOwner, documentID: victim, field: "owner")), at: "sealed.owner")
+        changed.setValue(
+            .string(try oldSealer.seal(changedOwner, documentID: victim, field: "owner")), at: "sealed.owner")
         changed.setValue(.string(try built.blind.hex(changedOwner)), at: "blind.owner")
         _ = try await store.upsert([changed])
         let outcome = try await rotation.rotate(stale, in: store)
@@ -55,7 +56,8 @@ struct RotationAuditTests {
             for (n, id) in writerIDs.enumerated() {
                 guard var document = try await store.find(id: id) else { continue }
                 let owner = "writer-owner-\(n)"
-                document.setValue(.string(try oldSealer.seal(owner, documentID: id, field: "owner")), at: "sealed.owner")
+                document.setValue(
+                    .string(try oldSealer.seal(owner, documentID: id, field: "owner")), at: "sealed.owner")
                 document.setValue(.string(try built.blind.hex(owner)), at: "blind.owner")
                 document.setValue(.string(built.keyring.primary.kid), at: "seal.kid")
                 _ = try await store.upsert([document])
@@ -103,8 +105,11 @@ struct RotationAuditTests {
             try KeyRetirement.keyring(rotated, retiring: old.kid, usage: before)
         }
         #expect(refusal?.message.contains("\(2 * built.ids.count) documents still use key \(old.kid)") == true)
-        #expect(throws: IngestError.self) { try KeyRetirement.keyring(rotated, retiring: newKey.kid, usage: .init(store: 0, ledger: 0)) }
-        _ = try await KeyRotation(store: store, ledger: built.ledger, keyring: rotated, logger: LoadFixture.logger).run()
+        #expect(throws: IngestError.self) {
+            try KeyRetirement.keyring(rotated, retiring: newKey.kid, usage: .init(store: 0, ledger: 0))
+        }
+        _ = try await KeyRotation(store: store, ledger: built.ledger, keyring: rotated, logger: LoadFixture.logger)
+            .run()
         let after = try await KeyRetirement.usage(of: old.kid, store: store, ledger: built.ledger)
         #expect(after.total == 0)
         let remaining = try KeyRetirement.keyring(rotated, retiring: old.kid, usage: after)
@@ -138,7 +143,8 @@ struct RotationAuditTests {
         try await set(ids[2], "sealed.owner", .string(moved))
         // 3. a token sealed under a key not in the keyring (right document and field)
         let foreign = FieldSealer(keyring: try Keyring([FernetKey.generate()]))
-        try await set(ids[4], "sealed.owner_name", .string(try foreign.seal("someone", documentID: ids[4], field: "owner_name")))
+        try await set(
+            ids[4], "sealed.owner_name", .string(try foreign.seal("someone", documentID: ids[4], field: "owner_name")))
         // 4. the plaintext owner name copied into the description (the server's value)
         let sourceID = try #require(try await document(ids[5])["source_id"]?.stringValue)
         let ownerName = try #require(built.truth[sourceID]?["owner_name"])
@@ -181,7 +187,8 @@ struct RotationAuditTests {
             "title": "ok",
             "place": ["owner_name": "x"],
             "sealed": [
-                "owner": .string(try sealer.seal("me@N01", documentID: "flickr:9", field: "owner", timestamp: now + 3600))
+                "owner": .string(
+                    try sealer.seal("me@N01", documentID: "flickr:9", field: "owner", timestamp: now + 3600))
             ],
             "seal": ["kid": .string(keyring.primary.kid)],
             "blind": ["owner": .string(try blind.hex("me@N01"))],

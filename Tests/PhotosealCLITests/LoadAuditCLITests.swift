@@ -121,7 +121,8 @@ struct LoadAuditCLITests {
         return killed && process.terminationReason == .uncaughtSignal
     }
 
-    @Test("kill -9 in the middle of encrypt-load, then re-run: the same documents, each once; a third run writes nothing")
+    @Test(
+        "kill -9 in the middle of encrypt-load, then re-run: the same documents, each once; a third run writes nothing")
     func killAndResumeLoad() throws {
         let count = try prepare(limit: 1500)
         #expect(count >= 1500)
@@ -145,11 +146,14 @@ struct LoadAuditCLITests {
         #expect(third.stderr.contains("0 loaded, 0 unchanged, 0 refused; 0 store writes"), "\(third.stderr)")
     }
 
-    @Test("keys add + rotate-keys: every token opens in Python under the new key alone, timestamps unchanged; retire refused, then allowed")
+    @Test(
+        "keys add + rotate-keys: every token opens in Python under the new key alone, timestamps unchanged; retire refused, then allowed"
+    )
     func rotateAndRetire() throws {
         let count = try prepare(limit: 200)
         #expect(try photoseal(["encrypt-load"]).status == 0)
-        let oldKid = try #require(try CLI.run(["keys", "list", "--keys", keys.path]).stdout.split(separator: " ").dropFirst().first)
+        let oldKid = try #require(
+            try CLI.run(["keys", "list", "--keys", keys.path]).stdout.split(separator: " ").dropFirst().first)
         let before = try Py.run(
             """
             out = {}
@@ -202,11 +206,12 @@ struct LoadAuditCLITests {
         let added = try CLI.run(["keys", "add", "--keys", keys.path])
         let newKid = try #require(added.stdout.split(separator: " ").first.map(String.init))
         let killed = try killMidway(["rotate-keys", "--batch-size", "20"]) {
-            let done = Int(
-                try Py.sql(
-                    storeFile,
-                    "SELECT COUNT(*) FROM field_index WHERE path = 'seal.kid' AND key = CAST(x'02' || CAST('\(newKid)' AS BLOB) AS BLOB)"
-                )) ?? 0
+            let done =
+                Int(
+                    try Py.sql(
+                        storeFile,
+                        "SELECT COUNT(*) FROM field_index WHERE path = 'seal.kid' AND key = CAST(x'02' || CAST('\(newKid)' AS BLOB) AS BLOB)"
+                    )) ?? 0
             return done > 0
         }
         #expect(killed)
@@ -244,14 +249,19 @@ struct LoadAuditCLITests {
         #expect(findings?.first?["kind"] as? String == "missing-from-store")
     }
 
-    @Test("encrypt-load with a bad URI, an unreachable server or wrong credentials: exit 1 and one clear error each, no password shown")
+    @Test(
+        "encrypt-load with a bad URI, an unreachable server or wrong credentials: exit 1 and one clear error each, no password shown"
+    )
     func storeErrors() async throws {
         _ = try prepare(limit: 20)
         let bad = try photoseal(["encrypt-load", "--store", "postgres://db/photos"])
         #expect(bad.status == 1)
         #expect(bad.stderr.contains("embedded:PATH"), "\(bad.stderr)")
         let unreachable = try photoseal(
-            ["encrypt-load", "--store", "mongodb://127.0.0.1:9/photoseal?serverSelectionTimeoutMS=300&connectTimeoutMS=300"])
+            [
+                "encrypt-load", "--store",
+                "mongodb://127.0.0.1:9/photoseal?serverSelectionTimeoutMS=300&connectTimeoutMS=300",
+            ])
         #expect(unreachable.status == 1)
         #expect(unreachable.stderr.lowercased().contains("reach"), "\(unreachable.stderr)")
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -260,7 +270,11 @@ struct LoadAuditCLITests {
         let started = try Py.run(
             "import subprocess\nprint(subprocess.run(['bash', sys.argv[1], 'start', '--pid-file', sys.argv[2], '--user', 'loader', '--password', 'right-pass', '--watch-pid', sys.argv[3]], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout.strip())",
             [script, pidFile, String(ProcessInfo.processInfo.processIdentifier)])
-        defer { _ = try? Py.run("import subprocess\nsubprocess.run(['bash', sys.argv[1], 'stop', '--pid-file', sys.argv[2]])", [script, pidFile]) }
+        defer {
+            _ = try? Py.run(
+                "import subprocess\nsubprocess.run(['bash', sys.argv[1], 'stop', '--pid-file', sys.argv[2]])",
+                [script, pidFile])
+        }
         let port = try #require(started.output.split(separator: ":").last.map { String($0.prefix(while: \.isNumber)) })
         let wrong = try photoseal(
             [
@@ -268,7 +282,9 @@ struct LoadAuditCLITests {
                 "mongodb://loader:wrong-pass@127.0.0.1:\(port)/photoseal?authSource=admin&authMechanism=SCRAM-SHA-256",
             ])
         #expect(wrong.status == 1)
-        #expect(wrong.stderr.lowercased().contains("authentication") || wrong.stderr.contains("authFailed"), "\(wrong.stderr)")
+        #expect(
+            wrong.stderr.lowercased().contains("authentication") || wrong.stderr.contains("authFailed"),
+            "\(wrong.stderr)")
         #expect(!wrong.stderr.contains("wrong-pass"))
         let right = try photoseal(
             [

@@ -231,7 +231,8 @@ struct LedgerMerge {
             report.ledgerLoaded += 1
         } else {
             report.checks[SealCheck.Check.ledgerStore.rawValue, default: .init()].findings += 1
-            report.findings.append(SealCheck.Finding(id: id, field: "_id", kind: "unknown-to-ledger", check: .ledgerStore))
+            report.findings.append(
+                SealCheck.Finding(id: id, field: "_id", kind: "unknown-to-ledger", check: .ledgerStore))
         }
     }
 

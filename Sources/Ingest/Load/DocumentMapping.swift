@@ -22,7 +22,9 @@ extension PhotoDocument {
         }
         var geo = StoreValue.null
         if let g = self.geo {
-            geo = ["lat": .double(g.lat), "lon": .double(g.lon), "accuracy": int(g.accuracy), "source": .string(g.source)]
+            geo = [
+                "lat": .double(g.lat), "lon": .double(g.lon), "accuracy": int(g.accuracy), "source": .string(g.source),
+            ]
         }
         var place = StoreValue.null
         if let p = self.place {

@@ -135,7 +135,9 @@ public struct SealCheck: Sendable {
         }
         let blindOwner = document.value(at: "blind.owner")
         if let owner = opened["owner"] {
-            if blindOwner?.stringValue != (try? blind.hex(owner)) { add("blind.owner", "blind-index-mismatch", .blindIndex) }
+            if blindOwner?.stringValue != (try? blind.hex(owner)) {
+                add("blind.owner", "blind-index-mismatch", .blindIndex)
+            }
         } else if document.value(at: "sealed.owner")?.isNull ?? true, let value = blindOwner, !value.isNull {
             add("blind.owner", "blind-index-without-owner", .blindIndex)
         }

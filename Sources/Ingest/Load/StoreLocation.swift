@@ -1,5 +1,5 @@
-import Foundation
 public import Crypto
+import Foundation
 public import Logging
 public import Store
 

@@ -44,7 +44,8 @@ struct AuditCommand: AsyncParsableCommand {
                 out.write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
             } else {
                 out.write(
-                    "audit: \(report.documents) documents, \(report.tokensOpened) tokens opened, store \(report.store)\n")
+                    "audit: \(report.documents) documents, \(report.tokensOpened) tokens opened, store \(report.store)\n"
+                )
                 for check in SealCheck.Check.allCases {
                     guard let count = report.checks[check.rawValue] else {
                         out.write("check \(check.rawValue): skipped (no ledger in the workdir)\n")

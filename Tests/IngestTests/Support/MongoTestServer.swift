@@ -75,13 +75,15 @@ final class MongoTestServer: Sendable {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
                 do {
-                    let out = FileManager.default.temporaryDirectory.appendingPathComponent("mongo-\(UUID().uuidString)")
+                    let out = FileManager.default.temporaryDirectory.appendingPathComponent(
+                        "mongo-\(UUID().uuidString)")
                     _ = FileManager.default.createFile(atPath: out.path, contents: nil)
                     defer { try? FileManager.default.removeItem(at: out) }
                     let handle = try FileHandle(forWritingTo: out)
                     let process = Process()
                     process.executableURL = URL(fileURLWithPath: "/bin/bash")
-                    process.arguments = [repoRoot.appendingPathComponent("scripts/mongo-test-server.sh").path] + arguments
+                    process.arguments =
+                        [repoRoot.appendingPathComponent("scripts/mongo-test-server.sh").path] + arguments
                     process.standardOutput = handle
                     try process.run()
                     process.waitUntilExit()
@@ -89,7 +91,8 @@ final class MongoTestServer: Sendable {
                     let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
                         .trimmingCharacters(in: .whitespacesAndNewlines)
                     guard process.terminationStatus == 0 else {
-                        throw FlickrTestServer.ServerError.badAnswer("mongo-test-server.sh \(arguments.first ?? "") failed")
+                        throw FlickrTestServer.ServerError.badAnswer(
+                            "mongo-test-server.sh \(arguments.first ?? "") failed")
                     }
                     continuation.resume(returning: text)
                 } catch {
