@@ -45,6 +45,24 @@ enum AuditBench {
             return count
         }
         print(StoreBench.row("swift build + load (setup, not timed)", count, build.seconds))
+        // Where the time goes: reading + decoding alone, and the checks alone on one thread.
+        let streamed = try await StoreBench.timed {
+            var seen = 0
+            for try await batch in store.allDocuments(batchSize: 1000) { seen += batch.count }
+            return seen
+        }
+        print(StoreBench.row("swift stream only (read + decode)", streamed.value, streamed.seconds))
+        var sample: [StoreDocument] = []
+        for try await batch in store.allDocuments(batchSize: 1000) {
+            sample += batch
+            if sample.count >= 10_000 { break }
+        }
+        let checker = SealCheck(keyring: keyring, blind: blind, scanPlaintext: true)
+        let now = Int64(Date().timeIntervalSince1970)
+        let checked = try await StoreBench.timed {
+            sample.reduce(0) { $0 + checker.check($1, now: now).openedKids.count }
+        }
+        print(StoreBench.row("swift checks only (1 thread)", sample.count, checked.seconds))
         let audit = Audit(store: store, ledger: nil, keyring: keyring, blind: blind)
         let run = try await StoreBench.timed { try await audit.run() }
         precondition(run.value.documents == count && run.value.ok, "audit: \(run.value.findings.prefix(3))")

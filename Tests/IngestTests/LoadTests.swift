@@ -176,6 +176,26 @@ struct EncryptLoadTests {
         #expect(python.hasPrefix("ok "), "\(python)")
         #expect((Int(python.dropFirst(3)) ?? 0) >= built.ids.count)
 
+        // Personal values (the server's record) appear in no plaintext field of any document.
+        var leaks: [String] = []
+        for try await batch in store.allDocuments(batchSize: 200) {
+            for document in batch {
+                let values =
+                    built.truth[document["source_id"]?.stringValue ?? ""]?.values.filter { $0.count >= 4 } ?? []
+                for field in document.fields where field.key != "sealed" && field.key != "blind" {
+                    let text = "\(field.value)"
+                    if values.contains(where: { text.contains($0) }) {
+                        leaks.append("\(document.id ?? "") \(field.key)")
+                    }
+                }
+            }
+        }
+        #expect(leaks.isEmpty, "\(leaks.prefix(5))")
+        let audit = try await Audit(
+            store: store, ledger: built.ledger, keyring: built.keyring, blind: built.blind
+        ).run()
+        #expect(audit.ok && audit.documents == built.ids.count, "\(audit.findings.prefix(5))")
+
         let writes = store.writeCount
         let second = try await stage.run()
         #expect(second.loaded == 0 && second.unchanged == 0 && second.refused.isEmpty)

@@ -93,7 +93,7 @@ public struct EncryptLoad: Sendable {
                     pending.append((candidate, document))
                 } else {
                     summary.refused += findings.map { Refusal(id: candidate.id, field: $0.field, kind: $0.kind) }
-                    logger.warning(
+                    logger.debug(
                         "document refused",
                         metadata: ["load.id": "\(candidate.id)", "load.reason": "\(findings[0].kind)"])
                 }

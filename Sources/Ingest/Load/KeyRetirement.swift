@@ -11,6 +11,12 @@ public enum KeyRetirement {
         public var ledger: Int
         /// Both together.
         public var total: Int { store + ledger }
+
+        /// Makes a count.
+        public init(store: Int, ledger: Int) {
+            self.store = store
+            self.ledger = ledger
+        }
     }
 
     /// Counts the documents whose `seal.kid` is `kid`.

@@ -106,7 +106,8 @@ public struct SealCheck: Sendable {
                 case .string(let token):
                     do {
                         let value = try sealer.open(token, documentID: id, field: field.key, now: now)
-                        opened[field.key] = value.string
+                        // Only the personal names are needed as text (the EXIF JSON is large).
+                        if Self.namedFields.contains(field.key) { opened[field.key] = value.string }
                         result.openedKids.append(value.kid)
                     } catch let error as CryptoError {
                         switch error.code {
@@ -143,7 +144,7 @@ public struct SealCheck: Sendable {
         }
         if scanPlaintext {
             let needles = ["owner", "owner_name", "path_alias"].compactMap { opened[$0] }
-                .map { $0.trimmingCharacters(in: .whitespacesAndNewlines).lowercased() }
+                .map { Self.trimmed($0).lowercased() }
                 .filter { $0.count >= Self.minimumSearchedLength }
             for field in document.fields where field.key != "sealed" && field.key != "blind" && field.key != "seal" {
                 if Self.personalKeys.contains(field.key.lowercased()) {
@@ -155,8 +156,46 @@ public struct SealCheck: Sendable {
         return result
     }
 
+    /// The sealed fields whose opened values are names searched for in plaintext.
+    static let namedFields: Set<String> = ["owner", "owner_name", "path_alias"]
+
+    /// `text` without surrounding white space (Foundation's trimming goes through NSString on
+    /// Linux, which costs more than opening a token).
+    static func trimmed(_ text: String) -> Substring {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return Substring(scalars[first...last])
+    }
+
     /// Fields holding content hashes (hex), where a short name would match by chance.
     static let hashPaths: Set<String> = ["image.sha256", "image.path", "_id"]
+
+    /// Whether `needle` occurs in `haystack`, comparing UTF-8 bytes (both already lowercased):
+    /// much faster on Linux than Foundation's `contains`, which goes through NSString.
+    static func contains(_ haystack: String, _ needle: String) -> Bool {
+        let needleBytes = Array(needle.utf8)
+        guard let first = needleBytes.first else { return true }
+        var haystack = haystack
+        return haystack.withUTF8 { bytes in
+            guard bytes.count >= needleBytes.count else { return false }
+            var index = 0
+            let last = bytes.count - needleBytes.count
+            while index <= last {
+                if bytes[index] == first {
+                    var matched = true
+                    for offset in 1..<needleBytes.count where bytes[index + offset] != needleBytes[offset] {
+                        matched = false
+                        break
+                    }
+                    if matched { return true }
+                }
+                index += 1
+            }
+            return false
+        }
+    }
 
     private func scan(
         _ value: StoreValue, path: String, needles: [String], report: (String, String, Check) -> Void
@@ -165,7 +204,7 @@ public struct SealCheck: Sendable {
         case .string(let text):
             guard !needles.isEmpty, !Self.hashPaths.contains(path) else { return }
             let lowered = text.lowercased()
-            if needles.contains(where: { lowered.contains($0) }) {
+            if needles.contains(where: { Self.contains(lowered, $0) }) {
                 report(path, "personal-value-in-plaintext", .personalValues)
             }
         case .array(let elements):

@@ -35,6 +35,8 @@ extension KeysCommand {
                 let logger = global.logger()
                 let secrets = try global.secrets.load()
                 let fileOnly = try Secrets.load(explicit: path, environment: [:])
+                // Unknown, primary or only key: refused before any store is opened.
+                _ = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: .init(store: 0, ledger: 0))
                 let ledger =
                     Ledger.exists(in: global.workdir) ? try Ledger(directory: global.workdir, logger: logger) : nil
                 let store = try StoreLocation.open(
