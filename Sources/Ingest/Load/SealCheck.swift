@@ -146,11 +146,16 @@ public struct SealCheck: Sendable {
             let needles = ["owner", "owner_name", "path_alias"].compactMap { opened[$0] }
                 .map { Self.trimmed($0).lowercased() }
                 .filter { $0.count >= Self.minimumSearchedLength }
+                .map { Array($0.utf8) }
+            var path: [String] = []
+            path.reserveCapacity(4)
             for field in document.fields where field.key != "sealed" && field.key != "blind" && field.key != "seal" {
                 if Self.personalKeys.contains(field.key.lowercased()) {
                     add(field.key, "personal-key-outside-sealed", .personalKeys)
                 }
-                scan(field.value, path: field.key, needles: needles) { path, kind, check in add(path, kind, check) }
+                path.append(field.key)
+                scan(field.value, path: &path, needles: needles) { path, kind, check in add(path, kind, check) }
+                path.removeLast()
             }
         }
         return result
@@ -169,58 +174,73 @@ public struct SealCheck: Sendable {
         return Substring(scalars[first...last])
     }
 
-    /// Fields holding content hashes (hex), where a short name would match by chance.
-    static let hashPaths: Set<String> = ["image.sha256", "image.path", "_id"]
-
-    /// Whether `needle` occurs in `haystack`, comparing UTF-8 bytes (both already lowercased):
-    /// much faster on Linux than Foundation's `contains`, which goes through NSString.
-    static func contains(_ haystack: String, _ needle: String) -> Bool {
-        let needleBytes = Array(needle.utf8)
-        guard let first = needleBytes.first else { return true }
-        var haystack = haystack
-        return haystack.withUTF8 { bytes in
-            guard bytes.count >= needleBytes.count else { return false }
-            var index = 0
-            let last = bytes.count - needleBytes.count
-            while index <= last {
-                if bytes[index] == first {
-                    var matched = true
-                    for offset in 1..<needleBytes.count where bytes[index + offset] != needleBytes[offset] {
-                        matched = false
-                        break
+    /// Whether one of `needles` (lowercase UTF-8) occurs in `text`, ignoring case: ASCII text
+    /// is folded byte by byte; other text is lowercased first. Foundation's `contains` goes
+    /// through NSString on Linux and costs more than opening a token.
+    static func containsAny(_ text: String, _ needles: [[UInt8]]) -> Bool {
+        var text = text
+        let ascii = text.withUTF8 { bytes in bytes.allSatisfy { $0 < 0x80 } }
+        if !ascii { text = text.lowercased() }
+        return text.withUTF8 { bytes in
+            for needle in needles where bytes.count >= needle.count {
+                let first = needle[0]
+                let last = bytes.count - needle.count
+                var index = 0
+                while index <= last {
+                    if fold(bytes[index], ascii) == first {
+                        var offset = 1
+                        while offset < needle.count, fold(bytes[index + offset], ascii) == needle[offset] {
+                            offset += 1
+                        }
+                        if offset == needle.count { return true }
                     }
-                    if matched { return true }
+                    index += 1
                 }
-                index += 1
             }
             return false
         }
     }
 
+    @inline(__always)
+    private static func fold(_ byte: UInt8, _ ascii: Bool) -> UInt8 {
+        ascii && byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    }
+
+    /// Walks a value, keeping the path as components and joining them only for a finding.
     private func scan(
-        _ value: StoreValue, path: String, needles: [String], report: (String, String, Check) -> Void
+        _ value: StoreValue, path: inout [String], needles: [[UInt8]], report: (String, String, Check) -> Void
     ) {
         switch value {
         case .string(let text):
-            guard !needles.isEmpty, !Self.hashPaths.contains(path) else { return }
-            let lowered = text.lowercased()
-            if needles.contains(where: { Self.contains(lowered, $0) }) {
-                report(path, "personal-value-in-plaintext", .personalValues)
+            guard !needles.isEmpty, !Self.isHashPath(path) else { return }
+            if Self.containsAny(text, needles) {
+                report(path.joined(separator: "."), "personal-value-in-plaintext", .personalValues)
             }
         case .array(let elements):
             for (index, element) in elements.enumerated() {
-                scan(element, path: "\(path).\(index)", needles: needles, report: report)
+                path.append(String(index))
+                scan(element, path: &path, needles: needles, report: report)
+                path.removeLast()
             }
         case .document(let document):
             for field in document.fields {
-                let child = "\(path).\(field.key)"
+                path.append(field.key)
                 if Self.personalKeys.contains(field.key.lowercased()) {
-                    report(child, "personal-key-outside-sealed", .personalKeys)
+                    report(path.joined(separator: "."), "personal-key-outside-sealed", .personalKeys)
                 }
-                scan(field.value, path: child, needles: needles, report: report)
+                scan(field.value, path: &path, needles: needles, report: report)
+                path.removeLast()
             }
         default:
             return
+        }
+    }
+
+    private static func isHashPath(_ path: [String]) -> Bool {
+        switch path.count {
+        case 1: return path[0] == "_id"
+        case 2: return path[0] == "image" && (path[1] == "sha256" || path[1] == "path")
+        default: return false
         }
     }
 }
