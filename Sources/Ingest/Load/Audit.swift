@@ -161,9 +161,6 @@ public struct Audit: Sendable {
             let results = await check(batch, now: now)
             for (document, result) in zip(batch, results) {
                 report.documents += 1
-                for check in SealCheck.Check.allCases where check != .ledgerStore {
-                    report.checks[check.rawValue, default: .init()].checked += 1
-                }
                 if let kid = result.sealKid { report.kids[kid, default: .init()].documents += 1 }
                 for kid in result.openedKids { report.kids[kid, default: .init()].tokens += 1 }
                 report.tokensOpened += result.openedKids.count
@@ -175,6 +172,10 @@ public struct Audit: Sendable {
             }
         }
         try await merge.finish(into: &report)
+        // Every document goes through every per-document check.
+        for check in SealCheck.Check.allCases where check != .ledgerStore {
+            report.checks[check.rawValue, default: .init()].checked = report.documents
+        }
         return report
     }
 }
