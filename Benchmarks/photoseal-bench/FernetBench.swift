@@ -1,6 +1,10 @@
 import Crypto
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Seal and open throughput of photoseal's Fernet, single-threaded, like the Python peer.
 enum FernetBench {
     static func run(_ arguments: [String]) throws {

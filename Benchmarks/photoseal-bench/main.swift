@@ -8,7 +8,8 @@ case "fernet": try FernetBench.run(rest)
 case "exif": ExifBench.run(rest)
 case "geocode": GeocodeBench.run(rest)
 case "store": try await StoreBench.main(rest)
+case "audit": try await AuditBench.main(rest)
 default:
-    FileHandle.standardError.write(Data("usage: photoseal-bench <fernet|exif|geocode|store> [options]\n".utf8))
+    FileHandle.standardError.write(Data("usage: photoseal-bench <fernet|exif|geocode|store|audit> [options]\n".utf8))
     exit(2)
 }

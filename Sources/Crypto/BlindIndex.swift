@@ -38,7 +38,17 @@ public struct BlindIndex: Sendable {
 
     /// The normal form a value is hashed in.
     public static func normalise(_ value: String) -> String {
-        value.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping.lowercased()
+        // ASCII fast path (owner ids are ASCII): NFC changes nothing, and trimming ASCII white
+        // space by hand avoids Foundation's NSString round trip, the main cost of an audit's check.
+        let bytes = value.utf8
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            func isSpace(_ b: UInt8) -> Bool { b == 0x20 || (0x09...0x0D).contains(b) }
+            guard let first = bytes.firstIndex(where: { !isSpace($0) }),
+                let last = bytes.lastIndex(where: { !isSpace($0) })
+            else { return "" }
+            return String(Substring(value.utf8[first...last])).lowercased()
+        }
+        return value.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping.lowercased()
     }
 
     /// The blind index of a value: 64 lowercase hex digits.

@@ -16,6 +16,8 @@ struct Photoseal: AsyncParsableCommand {
                 ]),
             CommandGroup(name: "Enrichment", subcommands: [ExifCommand.self, GeocodeCommand.self]),
             CommandGroup(name: "Keys and tokens", subcommands: [KeysCommand.self, TokenCommand.self]),
+            CommandGroup(
+                name: "Store", subcommands: [EncryptLoadCommand.self, RotateKeysCommand.self, AuditCommand.self]),
         ]
     )
 }

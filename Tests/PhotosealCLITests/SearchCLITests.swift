@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// The Flickr test server of the Ingest tests (same script), for command-line runs.
-private final class FlickrServer {
+final class FlickrServer {
     static let apiKey = "test-api-key-0123456789"
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("IngestTests/Fixtures/servers/flickr_server.py")

@@ -136,6 +136,10 @@ public final class Ledger: Sendable {
                     """)
         }
         registerScoreMigration(&migrator)
+        // encrypt-load: the digest of the document as last loaded into the store.
+        migrator.registerMigration("v2-load") { db in
+            try db.execute(sql: "ALTER TABLE photo ADD COLUMN loaded_digest TEXT")
+        }
         return migrator
     }()
 

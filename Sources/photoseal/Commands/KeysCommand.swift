@@ -7,7 +7,7 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Generate, list and rotate seal keys.",
-        subcommands: [Generate.self, List.self, Add.self]
+        subcommands: [Generate.self, List.self, Add.self, Retire.self]
     )
 
     /// `photoseal keys generate`.

@@ -1,0 +1,248 @@
+public import Crypto
+import Foundation
+public import Store
+
+/// `audit`: reads every stored document and checks it (``SealCheck``), then compares the
+/// store's documents with the ledger's loaded rows.
+///
+/// The store is streamed a batch at a time (constant memory; the next batch is read while the
+/// current one is checked) and each batch is checked on every core. Findings name a document,
+/// a field and a kind, never a value.
+public struct Audit: Sendable {
+    /// The report: counts per check and per key id, and every finding.
+    public struct Report: Sendable, Codable {
+        /// The report format version (1).
+        public var version = 1
+        /// The store, password masked.
+        public var store: String
+        /// Documents read from the store.
+        public var documents = 0
+        /// Sealed tokens that opened.
+        public var tokensOpened = 0
+        /// Whether the ledger comparison ran (there is a ledger in the workdir).
+        public var ledgerChecked = false
+        /// Rows the ledger says are loaded.
+        public var ledgerLoaded = 0
+        /// Per check: documents checked and findings.
+        public var checks: [String: CheckCount] = [:]
+        /// Per key id: documents whose `seal.kid` names it, and tokens it opened.
+        public var kids: [String: KidCount] = [:]
+        /// Every finding, in document order.
+        public var findings: [SealCheck.Finding] = []
+        /// Whether there is no finding.
+        public var ok: Bool { findings.isEmpty }
+
+        /// One check's counts.
+        public struct CheckCount: Sendable, Codable, Equatable {
+            /// Documents (or, for `ledger-store`, ids) the check looked at.
+            public var checked = 0
+            /// Findings it made.
+            public var findings = 0
+            /// Makes zero counts.
+            public init() {}
+        }
+
+        /// One key id's counts.
+        public struct KidCount: Sendable, Codable, Equatable {
+            /// Documents whose `seal.kid` is this key.
+            public var documents = 0
+            /// Tokens this key opened.
+            public var tokens = 0
+            /// Makes zero counts.
+            public init() {}
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case version, store, documents, ok, checks, kids, findings
+            case tokensOpened = "tokens_opened"
+            case ledgerChecked = "ledger_checked"
+            case ledgerLoaded = "ledger_loaded"
+        }
+
+        /// Makes an empty report.
+        public init(store: String) { self.store = store }
+
+        /// Encodes with `ok` included.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(version, forKey: .version)
+            try container.encode(store, forKey: .store)
+            try container.encode(documents, forKey: .documents)
+            try container.encode(tokensOpened, forKey: .tokensOpened)
+            try container.encode(ledgerChecked, forKey: .ledgerChecked)
+            try container.encode(ledgerLoaded, forKey: .ledgerLoaded)
+            try container.encode(ok, forKey: .ok)
+            try container.encode(checks, forKey: .checks)
+            try container.encode(kids, forKey: .kids)
+            try container.encode(findings, forKey: .findings)
+        }
+
+        /// Decodes a report written by `encode(to:)`.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            version = try container.decode(Int.self, forKey: .version)
+            store = try container.decode(String.self, forKey: .store)
+            documents = try container.decode(Int.self, forKey: .documents)
+            tokensOpened = try container.decode(Int.self, forKey: .tokensOpened)
+            ledgerChecked = try container.decode(Bool.self, forKey: .ledgerChecked)
+            ledgerLoaded = try container.decode(Int.self, forKey: .ledgerLoaded)
+            checks = try container.decode([String: CheckCount].self, forKey: .checks)
+            kids = try container.decode([String: KidCount].self, forKey: .kids)
+            findings = try container.decode([SealCheck.Finding].self, forKey: .findings)
+        }
+    }
+
+    let store: any DocumentStore
+    let ledger: Ledger?
+    let checker: SealCheck
+    let batchSize: Int
+    let lanes: Int
+
+    /// Makes an audit.
+    ///
+    /// - Parameters:
+    ///   - store: The store to read.
+    ///   - ledger: The ledger to compare with (`nil`: the `ledger-store` check is skipped).
+    ///   - keyring: The seal keys.
+    ///   - blind: The blind index under INDEX_KEY.
+    ///   - batchSize: Documents read per batch (default 1000).
+    ///   - lanes: Concurrent checking tasks (default: the number of cores).
+    public init(
+        store: any DocumentStore, ledger: Ledger?, keyring: Keyring, blind: BlindIndex, batchSize: Int = 1000,
+        lanes: Int? = nil
+    ) {
+        self.store = store
+        self.ledger = ledger
+        self.checker = SealCheck(keyring: keyring, blind: blind, scanPlaintext: true)
+        self.batchSize = max(1, batchSize)
+        self.lanes = max(1, lanes ?? ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// The iterator, handed from one prefetching task to the next (never used by two at once).
+    private final class IteratorBox: @unchecked Sendable {
+        var iterator: DocumentBatches.AsyncIterator
+        init(_ iterator: DocumentBatches.AsyncIterator) { self.iterator = iterator }
+        func next() async throws -> [StoreDocument]? { try await iterator.next() }
+    }
+
+    /// Checks one batch on `lanes` concurrent tasks; results in document order.
+    private func check(_ batch: [StoreDocument], now: Int64) async -> [SealCheck.Result] {
+        let lanes = min(self.lanes, batch.count)
+        guard lanes > 1 else { return batch.map { checker.check($0, now: now) } }
+        let chunk = (batch.count + lanes - 1) / lanes
+        return await withTaskGroup(of: (Int, [SealCheck.Result]).self) { group in
+            for lane in 0..<lanes {
+                let range = (lane * chunk)..<min(batch.count, (lane + 1) * chunk)
+                guard !range.isEmpty else { continue }
+                group.addTask { (lane, batch[range].map { self.checker.check($0, now: now) }) }
+            }
+            var parts: [(Int, [SealCheck.Result])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
+    }
+
+    /// Runs the audit.
+    ///
+    /// - Parameter now: The current time, unix seconds (default: the clock).
+    /// - Throws: `StoreError` when the store cannot be read, `IngestError` for the ledger.
+    public func run(now: Int64? = nil) async throws -> Report {
+        let now = now ?? Int64(Date().timeIntervalSince1970)
+        var report = Report(store: store.location)
+        for check in SealCheck.Check.allCases where check != .ledgerStore {
+            report.checks[check.rawValue] = Report.CheckCount()
+        }
+        if ledger != nil { report.checks[SealCheck.Check.ledgerStore.rawValue] = Report.CheckCount() }
+        var merge = LedgerMerge(ledger: ledger, batchSize: batchSize)
+        let box = IteratorBox(store.allDocuments(batchSize: batchSize).makeAsyncIterator())
+        var next = Task { try await box.next() }
+        while let batch = try await next.value {
+            next = Task { try await box.next() }
+            let results = await check(batch, now: now)
+            for (document, result) in zip(batch, results) {
+                report.documents += 1
+                if let kid = result.sealKid { report.kids[kid, default: .init()].documents += 1 }
+                for kid in result.openedKids { report.kids[kid, default: .init()].tokens += 1 }
+                report.tokensOpened += result.openedKids.count
+                for finding in result.findings {
+                    report.checks[finding.check.rawValue, default: .init()].findings += 1
+                    report.findings.append(finding)
+                }
+                if let id = document.id { try await merge.storeHas(id, into: &report) }
+            }
+        }
+        try await merge.finish(into: &report)
+        // Every document goes through every per-document check.
+        for check in SealCheck.Check.allCases where check != .ledgerStore {
+            report.checks[check.rawValue, default: .init()].checked = report.documents
+        }
+        return report
+    }
+}
+
+/// Compares the store's ids (streamed in `_id` order) with the ledger's loaded ids (read in the
+/// same byte order) in one merge pass: constant memory.
+struct LedgerMerge {
+    let ledger: Ledger?
+    let batchSize: Int
+    var buffer: [String] = []
+    var position = 0
+    var after: String?
+    var exhausted = false
+
+    init(ledger: Ledger?, batchSize: Int) {
+        self.ledger = ledger
+        self.batchSize = batchSize
+        exhausted = ledger == nil
+    }
+
+    /// The next ledger id not yet consumed, or `nil` at the end.
+    mutating func peek() async throws -> String? {
+        if position < buffer.count { return buffer[position] }
+        guard !exhausted, let ledger else { return nil }
+        buffer = try await ledger.loadedIDs(after: after, limit: batchSize)
+        position = 0
+        guard let last = buffer.last else {
+            exhausted = true
+            return nil
+        }
+        after = last
+        return buffer[0]
+    }
+
+    static func precedes(_ a: String, _ b: String) -> Bool { a.utf8.lexicographicallyPrecedes(b.utf8) }
+
+    mutating func missing(_ id: String, into report: inout Audit.Report) {
+        report.ledgerLoaded += 1
+        report.checks[SealCheck.Check.ledgerStore.rawValue, default: .init()].checked += 1
+        report.checks[SealCheck.Check.ledgerStore.rawValue, default: .init()].findings += 1
+        report.findings.append(SealCheck.Finding(id: id, field: "_id", kind: "missing-from-store", check: .ledgerStore))
+    }
+
+    mutating func storeHas(_ id: String, into report: inout Audit.Report) async throws {
+        guard ledger != nil else { return }
+        report.ledgerChecked = true
+        while let next = try await peek(), Self.precedes(next, id) {
+            position += 1
+            missing(next, into: &report)
+        }
+        report.checks[SealCheck.Check.ledgerStore.rawValue, default: .init()].checked += 1
+        if try await peek() == id {
+            position += 1
+            report.ledgerLoaded += 1
+        } else {
+            report.checks[SealCheck.Check.ledgerStore.rawValue, default: .init()].findings += 1
+            report.findings.append(
+                SealCheck.Finding(id: id, field: "_id", kind: "unknown-to-ledger", check: .ledgerStore))
+        }
+    }
+
+    mutating func finish(into report: inout Audit.Report) async throws {
+        guard ledger != nil else { return }
+        report.ledgerChecked = true
+        while let next = try await peek() {
+            position += 1
+            missing(next, into: &report)
+        }
+    }
+}

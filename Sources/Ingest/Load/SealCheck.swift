@@ -1,0 +1,246 @@
+public import Crypto
+import Foundation
+public import Store
+
+/// The checks one stored document must pass: what `encrypt-load` verifies before writing and
+/// what `audit` verifies afterwards. Findings name a document, a field and a kind, never a value.
+public struct SealCheck: Sendable {
+    /// The names of the checks, in report order.
+    public enum Check: String, Sendable, CaseIterable, Codable {
+        /// Each sealed field opens with the keyring.
+        case opens
+        /// Each token's envelope names this document and this field.
+        case envelope
+        /// `seal.kid` is the key that opened every token, and they share one key.
+        case sealKid = "seal-kid"
+        /// `blind.owner` is the blind index of the opened owner.
+        case blindIndex = "blind-index"
+        /// No owner, owner name or path alias key outside `sealed`.
+        case personalKeys = "personal-keys"
+        /// The opened owner, owner name and path alias occur in no plaintext string.
+        case personalValues = "personal-values"
+        /// No token's timestamp is in the future (beyond Fernet's 60 s clock skew).
+        case timestamps
+        /// The ledger's loaded documents and the store's documents are the same set.
+        case ledgerStore = "ledger-store"
+    }
+
+    /// One problem with one document.
+    public struct Finding: Sendable, Hashable, Codable {
+        /// The document's `_id` (or `"?"` when it has none).
+        public var id: String
+        /// The field, as a dotted path (`sealed.owner`, `description`, `tags.2`).
+        public var field: String
+        /// What is wrong, e.g. `does-not-open`, `misplaced-token`.
+        public var kind: String
+        /// The check that found it.
+        public var check: Check
+
+        /// Makes a finding.
+        public init(id: String, field: String, kind: String, check: Check) {
+            self.id = id
+            self.field = field
+            self.kind = kind
+            self.check = check
+        }
+    }
+
+    /// What checking one document found.
+    public struct Result: Sendable {
+        /// The problems, empty when the document is sound.
+        public var findings: [Finding] = []
+        /// The `seal.kid` the document claims, if any.
+        public var sealKid: String?
+        /// The key ids that opened tokens, one entry per opened token.
+        public var openedKids: [String] = []
+    }
+
+    /// Keys that name personal values and must live only inside `sealed`.
+    public static let personalKeys: Set<String> = [
+        "owner", "owner_name", "ownername", "path_alias", "pathalias", "realname", "username",
+    ]
+
+    /// Personal values shorter than this many characters are not searched for in plaintext
+    /// (too short to mean anything: they would match by chance).
+    public static let minimumSearchedLength = 3
+
+    let sealer: FieldSealer
+    let blind: BlindIndex
+    let scanPlaintext: Bool
+
+    /// Makes a checker.
+    ///
+    /// - Parameters:
+    ///   - keyring: The seal keys.
+    ///   - blind: The blind index under INDEX_KEY.
+    ///   - scanPlaintext: Also run the plaintext checks (`personal-keys`, `personal-values`):
+    ///     `audit` does; `encrypt-load` checks the sealed fields only.
+    public init(keyring: Keyring, blind: BlindIndex, scanPlaintext: Bool) {
+        self.sealer = FieldSealer(keyring: keyring)
+        self.blind = blind
+        self.scanPlaintext = scanPlaintext
+    }
+
+    /// Checks one document.
+    ///
+    /// - Parameters:
+    ///   - document: The stored form of the document.
+    ///   - now: The current time, unix seconds (tests pass their own).
+    public func check(_ document: StoreDocument, now: Int64) -> Result {
+        var result = Result()
+        let id = document.id ?? "?"
+        func add(_ field: String, _ kind: String, _ check: Check) {
+            result.findings.append(Finding(id: id, field: field, kind: kind, check: check))
+        }
+        result.sealKid = document.value(at: "seal.kid")?.stringValue
+        var opened: [String: String] = [:]
+        if let sealed = document["sealed"] {
+            guard case .document(let fields) = sealed else {
+                add("sealed", "not-a-document", .opens)
+                return result
+            }
+            for field in fields.fields {
+                let path = "sealed." + field.key
+                switch field.value {
+                case .null: continue
+                case .string(let token):
+                    do {
+                        let value = try sealer.open(token, documentID: id, field: field.key, now: now)
+                        // Only the personal names are needed as text (the EXIF JSON is large).
+                        if Self.namedFields.contains(field.key) { opened[field.key] = value.string }
+                        result.openedKids.append(value.kid)
+                    } catch let error as CryptoError {
+                        switch error.code {
+                        case .envelopeMismatch: add(path, "misplaced-token", .envelope)
+                        case .malformedEnvelope: add(path, "malformed-envelope", .envelope)
+                        case .futureTimestamp: add(path, "future-timestamp", .timestamps)
+                        default: add(path, "does-not-open", .opens)
+                        }
+                    } catch {
+                        add(path, "does-not-open", .opens)
+                    }
+                default:
+                    add(path, "not-a-token", .opens)
+                }
+            }
+        }
+        let kids = Set(result.openedKids)
+        if kids.count > 1 {
+            add("sealed", "mixed-keys", .sealKid)
+        } else if let kid = kids.first {
+            if result.sealKid == nil {
+                add("seal.kid", "missing-seal-kid", .sealKid)
+            } else if result.sealKid != kid {
+                add("seal.kid", "kid-mismatch", .sealKid)
+            }
+        }
+        let blindOwner = document.value(at: "blind.owner")
+        if let owner = opened["owner"] {
+            if blindOwner?.stringValue != (try? blind.hex(owner)) {
+                add("blind.owner", "blind-index-mismatch", .blindIndex)
+            }
+        } else if document.value(at: "sealed.owner")?.isNull ?? true, let value = blindOwner, !value.isNull {
+            add("blind.owner", "blind-index-without-owner", .blindIndex)
+        }
+        if scanPlaintext {
+            let needles = ["owner", "owner_name", "path_alias"].compactMap { opened[$0] }
+                .map { Self.trimmed($0).lowercased() }
+                .filter { $0.count >= Self.minimumSearchedLength }
+                .map { Array($0.utf8) }
+            var path: [String] = []
+            path.reserveCapacity(4)
+            for field in document.fields where field.key != "sealed" && field.key != "blind" && field.key != "seal" {
+                if Self.personalKeys.contains(field.key.lowercased()) {
+                    add(field.key, "personal-key-outside-sealed", .personalKeys)
+                }
+                path.append(field.key)
+                scan(field.value, path: &path, needles: needles) { path, kind, check in add(path, kind, check) }
+                path.removeLast()
+            }
+        }
+        return result
+    }
+
+    /// The sealed fields whose opened values are names searched for in plaintext.
+    static let namedFields: Set<String> = ["owner", "owner_name", "path_alias"]
+
+    /// `text` without surrounding white space (Foundation's trimming goes through NSString on
+    /// Linux, which costs more than opening a token).
+    static func trimmed(_ text: String) -> Substring {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return Substring(scalars[first...last])
+    }
+
+    /// Whether one of `needles` (lowercase UTF-8) occurs in `text`, ignoring case: ASCII text
+    /// is folded byte by byte; other text is lowercased first. Foundation's `contains` goes
+    /// through NSString on Linux and costs more than opening a token.
+    static func containsAny(_ text: String, _ needles: [[UInt8]]) -> Bool {
+        var text = text
+        let ascii = text.withUTF8 { bytes in bytes.allSatisfy { $0 < 0x80 } }
+        if !ascii { text = text.lowercased() }
+        return text.withUTF8 { bytes in
+            for needle in needles where bytes.count >= needle.count {
+                let first = needle[0]
+                let last = bytes.count - needle.count
+                var index = 0
+                while index <= last {
+                    if fold(bytes[index], ascii) == first {
+                        var offset = 1
+                        while offset < needle.count, fold(bytes[index + offset], ascii) == needle[offset] {
+                            offset += 1
+                        }
+                        if offset == needle.count { return true }
+                    }
+                    index += 1
+                }
+            }
+            return false
+        }
+    }
+
+    @inline(__always)
+    private static func fold(_ byte: UInt8, _ ascii: Bool) -> UInt8 {
+        ascii && byte >= 0x41 && byte <= 0x5A ? byte | 0x20 : byte
+    }
+
+    /// Walks a value, keeping the path as components and joining them only for a finding.
+    private func scan(
+        _ value: StoreValue, path: inout [String], needles: [[UInt8]], report: (String, String, Check) -> Void
+    ) {
+        switch value {
+        case .string(let text):
+            guard !needles.isEmpty, !Self.isHashPath(path) else { return }
+            if Self.containsAny(text, needles) {
+                report(path.joined(separator: "."), "personal-value-in-plaintext", .personalValues)
+            }
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                path.append(String(index))
+                scan(element, path: &path, needles: needles, report: report)
+                path.removeLast()
+            }
+        case .document(let document):
+            for field in document.fields {
+                path.append(field.key)
+                if Self.personalKeys.contains(field.key.lowercased()) {
+                    report(path.joined(separator: "."), "personal-key-outside-sealed", .personalKeys)
+                }
+                scan(field.value, path: &path, needles: needles, report: report)
+                path.removeLast()
+            }
+        default:
+            return
+        }
+    }
+
+    private static func isHashPath(_ path: [String]) -> Bool {
+        switch path.count {
+        case 1: return path[0] == "_id"
+        case 2: return path[0] == "image" && (path[1] == "sha256" || path[1] == "path")
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Ingest
+import Store
+
+/// `photoseal encrypt-load`: verify and load ready documents into the store.
+struct EncryptLoadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "encrypt-load",
+        abstract: "Verify every sealed field of the ready documents and load them into the store.",
+        discussion: """
+            Loads ledger rows at the extracted or scored stage, and loaded rows whose document
+            changed since. Each sealed field must open with SEAL_KEYS, name this document and
+            field, and be under the key seal.kid names; blind.owner must match the owner. A
+            document that fails is not written and is listed on stderr (id, field, reason);
+            the exit status is then 1. Loading again writes nothing new.
+
+            Examples:
+              photoseal encrypt-load --keys keys.env
+              photoseal encrypt-load --store 'mongodb://127.0.0.1:27017/photoseal' --batch-size 1000
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Documents per store write.", valueName: "n"))
+    var batchSize = 500
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = global.logger()
+            let secrets = try global.secrets.load()
+            guard Ledger.exists(in: global.workdir) else {
+                throw IngestError(
+                    .ledger, "no ledger in \(global.workdir); run `photoseal search` first or check --workdir")
+            }
+            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let store = try StoreLocation.open(
+                explicit: global.store, secrets: secrets, workdir: global.workdir, batchSize: batchSize, logger: logger)
+            let stage = EncryptLoad(
+                ledger: ledger, store: store, keyring: try secrets.keyring(), blind: try secrets.blindIndex(),
+                batchSize: batchSize, logger: logger)
+            let showProgress = stderrIsTerminal
+            let summary = try await stage.run { summary in
+                guard showProgress else { return }
+                FileHandle.standardError.write(
+                    Data(
+                        "\rencrypt-load: \(summary.loaded) loaded, \(summary.unchanged) unchanged, \(summary.refusedDocuments) refused   "
+                            .utf8))
+            }
+            if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+            for refusal in summary.refused {
+                printError("refused \(refusal.id): \(refusal.field): \(refusal.kind)")
+            }
+            printError(
+                "encrypt-load: \(summary.loaded) loaded, \(summary.unchanged) unchanged, "
+                    + "\(summary.refusedDocuments) refused; \(summary.writeCommands) store writes to \(store.location)")
+            if !summary.refused.isEmpty { throw ExitCode.failure }
+        }
+    }
+}

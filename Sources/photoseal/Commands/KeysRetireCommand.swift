@@ -1,0 +1,52 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Ingest
+import Store
+
+extension KeysCommand {
+    /// `photoseal keys retire KID`.
+    struct Retire: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove a seal key from SEAL_KEYS once no document (store or ledger) uses it.",
+            discussion: """
+                Refuses, naming how many documents still use KID, until `photoseal rotate-keys`
+                has re-sealed them all; refuses the primary or only key. The secrets file is
+                rewritten atomically with its 0600 mode.
+
+                Example:
+                  photoseal keys retire 3f9a1c2b4d5e6f70 --keys keys.env
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The key id to retire (from `photoseal keys list`).", valueName: "kid"))
+        var kid: String
+
+        func run() async throws {
+            try await reportingErrors {
+                guard
+                    let path = Secrets.locate(
+                        explicit: global.secrets.keysFile, environment: ProcessInfo.processInfo.environment)
+                else {
+                    throw CryptoError(.secretsFile, "no secrets file found: pass --keys FILE")
+                }
+                let logger = global.logger()
+                let secrets = try global.secrets.load()
+                let fileOnly = try Secrets.load(explicit: path, environment: [:])
+                // Unknown, primary or only key: refused before any store is opened.
+                _ = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: .init(store: 0, ledger: 0))
+                let ledger =
+                    Ledger.exists(in: global.workdir) ? try Ledger(directory: global.workdir, logger: logger) : nil
+                let store = try StoreLocation.open(
+                    explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
+                let usage = try await KeyRetirement.usage(of: kid, store: store, ledger: ledger)
+                let remaining = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: usage)
+                try Secrets.updateFile(at: path, setting: ["SEAL_KEYS": remaining.commaSeparated])
+                print("\(kid) retired")
+                printError("removed key \(kid) from \(path); \(remaining.keys.count) seal key(s) remain")
+            }
+        }
+    }
+}

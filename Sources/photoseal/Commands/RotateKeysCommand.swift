@@ -1,0 +1,61 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Ingest
+import Store
+
+/// `photoseal rotate-keys`: re-seal every document under the primary key.
+struct RotateKeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-keys",
+        abstract: "Re-seal every document (store and ledger) under the newest seal key.",
+        discussion: """
+            Documents whose seal.kid is not the primary key are re-sealed, keeping each token's
+            timestamp, one compare-and-set per document: a document changed meanwhile by
+            another writer is read again and re-sealed in a later round. Safe to interrupt and
+            run again. Exit status 1 when some document could not be re-sealed.
+
+            Example:
+              photoseal keys add --keys keys.env && photoseal rotate-keys --keys keys.env
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: ArgumentHelp("Documents read per batch.", valueName: "n"))
+    var batchSize = 500
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let logger = global.logger()
+            let secrets = try global.secrets.load()
+            let keyring = try secrets.keyring()
+            let ledger = Ledger.exists(in: global.workdir) ? try Ledger(directory: global.workdir, logger: logger) : nil
+            let store = try StoreLocation.open(
+                explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
+            let rotation = KeyRotation(
+                store: store, ledger: ledger, keyring: keyring, batchSize: batchSize, logger: logger)
+            let showProgress = stderrIsTerminal
+            let summary = try await rotation.run { s in
+                guard showProgress else { return }
+                FileHandle.standardError.write(
+                    Data(
+                        "\rrotate-keys: \(s.storeResealed + s.ledgerResealed) re-sealed, \(s.storeCurrent) current, \(s.failed.count) failed   "
+                            .utf8))
+            }
+            if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+            for failure in summary.failed {
+                printError("failed \(failure.place) \(failure.id): \(failure.field): \(failure.kind)")
+            }
+            printError(
+                "rotate-keys: \(summary.storeResealed) re-sealed in the store, \(summary.ledgerResealed) in the ledger, "
+                    + "\(summary.storeCurrent) already current, \(summary.failed.count) failed, "
+                    + "\(summary.conflicts) concurrent changes retried; primary key \(keyring.primary.kid)")
+            if !summary.failed.isEmpty { throw ExitCode.failure }
+        }
+    }
+}
