@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what photoseal needs to build and test on a fresh Debian machine: the C libraries
-# (with their -dev headers) and Python `cryptography`, the reference Fernet the tests compare to.
+# (with their -dev headers), exiftool and zip (download tests check stripped images and build zips
+# with them), and Python `cryptography`, the reference Fernet the tests compare to.
 set -euo pipefail
-packages=(libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev pkg-config)
+packages=(libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev pkg-config libimage-exiftool-perl zip)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()

@@ -79,7 +79,7 @@ struct DownloadStageTests {
     }
 
     @Test(
-        "with every fault kind at 20% or more, available images are stored once with the right SHA-256 and the rest marked unavailable"
+        "with 20 of 22 URLs misbehaving (each fault kind on two), available images are stored once with the right SHA-256, the rest unavailable"
     )
     func faults() async throws {
         let server = try ImageTestServer(stallSeconds: 3)

@@ -74,6 +74,14 @@ private func ledgerRows(_ workdir: String) throws -> [(stage: String, url: Strin
     }
 }
 
+/// Runs the CLI on a thread of its own, so the wait does not hold one of the few threads of
+/// Swift's cooperative pool (other suites' timers run there).
+private func runCLI(_ arguments: [String]) async throws -> CLI.Result {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try CLI.run(arguments) }) }
+    }
+}
+
 private func files(under root: String) -> [String] {
     (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).filter {
         var isDirectory: ObjCBool = false
@@ -83,18 +91,18 @@ private func files(under root: String) -> [String] {
 }
 
 @Test("download killed with SIGKILL mid-run and re-run: nothing stored is fetched again, nothing lost, no partial file")
-func downloadKillAndResume() throws {
+func downloadKillAndResume() async throws {
     let scratch = try Scratch()
     let keys = scratch.path("keys.env")
     let workdir = scratch.path("work")
-    #expect(try CLI.run(["keys", "generate", "--out", keys]).status == 0)
+    #expect(try await runCLI(["keys", "generate", "--out", keys]).status == 0)
     let server = try ImageServer(delay: 0.05)
     defer { server.stop() }
     let names = ["es_DSCN0010.jpg", "es_DSCN0012.jpg", "es_DSCN0021.jpg", "es_DSCN0025.jpg"]
     let urls = (0..<120).map { "\(server.base)/img/\(names[$0 % names.count])?v=\($0)" }
     try Data(("url\n" + urls.joined(separator: "\n") + "\n").utf8).write(
         to: URL(fileURLWithPath: scratch.path("urls.csv")))
-    let imported = try CLI.run(["import", scratch.path("urls.csv"), "--workdir", workdir, "--keys", keys])
+    let imported = try await runCLI(["import", scratch.path("urls.csv"), "--workdir", workdir, "--keys", keys])
     #expect(imported.status == 0, "\(imported.stderr)")
     #expect(imported.stderr.contains("120 URLs queued"))
 
@@ -106,7 +114,9 @@ func downloadKillAndResume() throws {
     try process.run()
     // Kill once some, but not all, images are stored.
     let deadline = Date().addingTimeInterval(20)
-    while Date() < deadline, try server.log().filter({ $0.complete }).count < 30 { usleep(20_000) }
+    while Date() < deadline, try server.log().filter({ $0.complete }).count < 30 {
+        try await Task.sleep(nanoseconds: 20_000_000)
+    }
     kill(process.processIdentifier, SIGKILL)
     process.waitUntilExit()
     let requestsBefore = try server.log().count
@@ -118,7 +128,7 @@ func downloadKillAndResume() throws {
         #expect(bytes.starts(with: [0xFF, 0xD8]) && bytes.suffix(2) == [0xFF, 0xD9], "\(file)")
     }
 
-    let resumed = try CLI.run(["download", "--workdir", workdir, "--keys", keys, "--concurrency", "4"])
+    let resumed = try await runCLI(["download", "--workdir", workdir, "--keys", keys, "--concurrency", "4"])
     #expect(resumed.status == 0, "\(resumed.stderr)")
     let rows = try ledgerRows(workdir)
     #expect(rows.count == urls.count && rows.allSatisfy { $0.stage == "downloaded" })
@@ -128,14 +138,14 @@ func downloadKillAndResume() throws {
     #expect(files(under: workdir + "/images").count == names.count)
 
     // Extract, then status shows every stage; a third download does nothing.
-    let extracted = try CLI.run(["extract", "--workdir", workdir, "--keys", keys])
+    let extracted = try await runCLI(["extract", "--workdir", workdir, "--keys", keys])
     #expect(extracted.status == 0, "\(extracted.stderr)")
     #expect(
         extracted.stderr.contains("120 photos extracted (120 with EXIF, 120 positioned from EXIF, 120 with a place)"))
-    let status = try CLI.run(["status", "--workdir", workdir, "--json"])
+    let status = try await runCLI(["status", "--workdir", workdir, "--json"])
     #expect(status.stdout.contains("\"extracted\":120"))
     let before = try server.log().count
-    #expect(try CLI.run(["download", "--workdir", workdir, "--keys", keys]).status == 0)
+    #expect(try await runCLI(["download", "--workdir", workdir, "--keys", keys]).status == 0)
     #expect(try server.log().count == before)
 }
 
