@@ -10,9 +10,11 @@ public enum DocumentOpener {
         public var ownerName: String?
         /// The owner's URL alias.
         public var pathAlias: String?
+        /// The EXIF JSON object (as text) that `photoseal exif --json` prints for the image.
+        public var exif: String?
 
         enum CodingKeys: String, CodingKey {
-            case owner
+            case owner, exif
             case ownerName = "owner_name"
             case pathAlias = "path_alias"
         }
@@ -32,6 +34,7 @@ public enum DocumentOpener {
         return Opened(
             owner: try open(document.sealed.owner, PhotoDocument.SealedField.owner),
             ownerName: try open(document.sealed.ownerName, PhotoDocument.SealedField.ownerName),
-            pathAlias: try open(document.sealed.pathAlias, PhotoDocument.SealedField.pathAlias))
+            pathAlias: try open(document.sealed.pathAlias, PhotoDocument.SealedField.pathAlias),
+            exif: try open(document.sealed.exif, PhotoDocument.SealedField.exif))
     }
 }

@@ -11,7 +11,7 @@ struct ExportCommand: AsyncParsableCommand {
         discussion: """
             Documents appear as they would be stored: personal fields as Fernet tokens under
             "sealed". With --decrypt each line also has "decrypted": {"owner", "owner_name",
-            "path_alias"} opened with the secrets file's keys (and a warning on stderr).
+            "path_alias", "exif"} opened with the secrets file's keys (and a warning on stderr).
             Only --format jsonl exists so far. --min-score label=S (repeatable) keeps only
             documents whose scores.<label> is at least S for every such filter; a label the
             vision model did not return for a photo fails the filter.
