@@ -1,10 +1,6 @@
 import Crypto
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Seal and open throughput of photoseal's Fernet, single-threaded, like the Python peer.
 enum FernetBench {
     static func run(_ arguments: [String]) throws {
@@ -42,18 +38,13 @@ enum FernetBench {
     /// per CPU second: CPU time, like `openssl speed` (which divides by user time), so that a
     /// busy machine slows every tool alike instead of whichever ran at the wrong moment.
     static func measure(seconds: Double, _ body: () throws -> Void) rethrows -> Double {
-        func cpuSeconds() -> Double {
-            var t = timespec()
-            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
-            return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-        }
-        let start = cpuSeconds()
+        let start = processCPUSeconds()
         var count = 0
         var elapsed = 0.0
         repeat {
             for _ in 0..<8 { try body() }
             count += 8
-            elapsed = cpuSeconds() - start
+            elapsed = processCPUSeconds() - start
         } while elapsed < seconds
         return Double(count) / elapsed
     }

@@ -7,11 +7,7 @@ import Foundation
 /// Prints `key=value` lines.
 enum GeocodeBench {
     /// CPU time used by the whole process so far (all threads), in seconds.
-    static func cpuSeconds() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-    }
+    static func cpuSeconds() -> Double { processCPUSeconds() }
 
     static func run(_ arguments: [String]) {
         guard let path = arguments.first, let text = try? String(contentsOfFile: path, encoding: .utf8) else {
