@@ -45,15 +45,13 @@ struct EncryptLoadCommand: AsyncParsableCommand {
             let stage = EncryptLoad(
                 ledger: ledger, store: store, keyring: try secrets.keyring(), blind: try secrets.blindIndex(),
                 batchSize: batchSize, logger: logger)
-            let showProgress = stderrIsTerminal
+            let progress = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await stage.run { summary in
-                guard showProgress else { return }
-                FileHandle.standardError.write(
-                    Data(
-                        "\rencrypt-load: \(summary.loaded) loaded, \(summary.unchanged) unchanged, \(summary.refusedDocuments) refused   "
-                            .utf8))
+                progress.show(
+                    "encrypt-load: \(summary.loaded) loaded, \(summary.unchanged) unchanged, \(summary.refusedDocuments) refused"
+                )
             }
-            if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+            progress.finish()
             for refusal in summary.refused {
                 printError("refused \(refusal.id): \(refusal.field): \(refusal.kind)")
             }

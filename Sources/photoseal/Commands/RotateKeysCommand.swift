@@ -39,15 +39,13 @@ struct RotateKeysCommand: AsyncParsableCommand {
                 explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
             let rotation = KeyRotation(
                 store: store, ledger: ledger, keyring: keyring, batchSize: batchSize, logger: logger)
-            let showProgress = stderrIsTerminal
+            let progress = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await rotation.run { s in
-                guard showProgress else { return }
-                FileHandle.standardError.write(
-                    Data(
-                        "\rrotate-keys: \(s.storeResealed + s.ledgerResealed) re-sealed, \(s.storeCurrent) current, \(s.failed.count) failed   "
-                            .utf8))
+                progress.show(
+                    "rotate-keys: \(s.storeResealed + s.ledgerResealed) re-sealed, \(s.storeCurrent) current, \(s.failed.count) failed"
+                )
             }
-            if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+            progress.finish()
             for failure in summary.failed {
                 printError("failed \(failure.place) \(failure.id): \(failure.field): \(failure.kind)")
             }

@@ -1,54 +1,8 @@
 import Foundation
 
-/// A Python fixture server started on a free loopback port: runs `script` with `arguments`,
-/// reads the port from its first stdout line, and stops it (SIGKILL) in `stop()`. The server
-/// exits by itself when its stdin pipe closes, so a crashed test leaves none behind.
-final class PythonTestServer: @unchecked Sendable {
-    let process = Process()
-    let stdinPipe = Pipe()
-    let port: Int
-    var base: String { "http://127.0.0.1:\(port)" }
-
-    enum ServerError: Error { case noPort, badAnswer(String) }
-
-    init(script: URL, arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script.path, "--watch-stdin"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = stdinPipe
-        process.standardError = FileHandle.standardError
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        guard let port = Int(String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)) else {
-            process.terminate()
-            throw ServerError.noPort
-        }
-        self.port = port
-    }
-
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        try? stdinPipe.fileHandleForWriting.close()
-    }
-
-    func get(_ path: String) throws -> Data {
-        guard let url = URL(string: base + path) else { throw ServerError.badAnswer(path) }
-        return try Data(contentsOf: url)
-    }
-}
-
 /// The local image CDN (Fixtures/servers/image_server.py) serving Fixtures/images.
 final class ImageTestServer: @unchecked Sendable {
-    let server: PythonTestServer
+    let server: FixtureServer
     var base: String { server.base }
 
     static func fixture(_ relative: String) -> URL {
@@ -58,9 +12,9 @@ final class ImageTestServer: @unchecked Sendable {
     static var imagesDirectory: URL { fixture("images") }
 
     init(delay: Double = 0, stallSeconds: Double = 3) throws {
-        server = try PythonTestServer(
-            script: Self.fixture("servers/image_server.py"),
-            arguments: [
+        server = try FixtureServer(
+            script: "image_server",
+            [
                 "--dir", Self.imagesDirectory.path, "--delay", "\(delay)", "--stall-seconds", "\(stallSeconds)",
             ])
     }
