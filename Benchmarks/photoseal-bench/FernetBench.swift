@@ -6,15 +6,6 @@ enum FernetBench {
     static func run(_ arguments: [String]) throws {
         let seconds = arguments.first.flatMap(Double.init) ?? 2
         let key = try FernetKey.generate()
-        if arguments.contains("--parts") {
-            let big = [UInt8](repeating: 7, count: 1 << 20)
-            var text = ""
-            let enc = measure(seconds: 1) { text = Base64.encode(big, alphabet: .urlSafe) }
-            var n = 0
-            let dec = measure(seconds: 1) { n &+= Base64.decode(text, alphabet: .urlSafe)!.count }
-            print("b64 encode/s \(enc) decode/s \(dec) \(n > 0)")
-            return
-        }
         print("size_bytes,seal_tokens_per_s,open_tokens_per_s")
         for size in [100, 1 << 20] {
             let payload = [UInt8](repeating: 0x61, count: size)
