@@ -61,13 +61,11 @@ struct SearchResumeTests {
             let process = try Self.start(arguments, logTo: output)
             // Kill after a random number of calls reached the server, not after a random time:
             // on a loaded machine a timed kill can land before the first call or after the last.
+            // The watching runs on a thread of its own: with the whole suite running, a task
+            // waiting on the cooperative pool can wake too late to kill anything.
             let target = before + Int.random(in: 2...12)
-            while process.isRunning, try server.log().count < target {
-                try await Task.sleep(nanoseconds: 20_000_000)
-            }
-            guard process.isRunning else { break }
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            let killed = await Self.kill(process, once: server, hasSeen: target)
+            guard killed else { break }
             kills += 1
             // No page that was finished before this run is asked for again in it.
             let asked = Set(try server.log()[before...].filter { $0.outcome == "ok" }.map(\.pageKey))
@@ -91,6 +89,26 @@ struct SearchResumeTests {
         let ledger = try Ledger(directory: workdir.path, logger: Logger(label: "test"))
         #expect(try SearchStageTests.recorded(ledger) == server.truth().photos)
         #expect(try await !ledger.status().searchUnfinished)
+    }
+
+    /// Kills `process` (SIGKILL) once the server has logged `count` calls, polling from a
+    /// dedicated thread; returns whether it was killed (false: it ended first).
+    static func kill(_ process: Process, once server: FlickrTestServer, hasSeen count: Int) async -> Bool {
+        await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+            Thread {
+                var killed = false
+                while process.isRunning {
+                    if let seen = try? server.log().count, seen >= count {
+                        Foundation.kill(process.processIdentifier, SIGKILL)
+                        killed = true
+                        break
+                    }
+                    usleep(10_000)
+                }
+                process.waitUntilExit()
+                done.resume(returning: killed)
+            }.start()
+        }
     }
 
     /// Pages the ledger records as finished, in the server log's key form.
