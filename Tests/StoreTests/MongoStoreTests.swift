@@ -24,6 +24,17 @@ struct MongoStoreTests {
         #expect(other?.description.contains("hunter2") == false)
     }
 
+    @Test("a mongodb+srv URI whose DNS SRV record does not exist gives one unreachable error")
+    func srvLookupFails() {
+        let error = #expect(throws: StoreError.self) {
+            _ = try DocumentStores.open(
+                uri: "mongodb+srv://loader:srv-secret@cluster0.nosuchhost.invalid/photoseal", logger: testLogger)
+        }
+        #expect(error?.code == .unreachable)
+        #expect(error?.description.contains("SRV") == true)
+        #expect(error?.description.contains("srv-secret") == false)
+    }
+
     @Test("a server that is not listening gives one unreachable error, quickly, after bounded retries")
     func unreachable() async throws {
         let port = try await runProcess(
