@@ -488,7 +488,10 @@ struct MongoFailure: Error, Sendable {
                     + "name in the URI path without spaces or any of / \\ . \" $.",
                 rawCode: raw)
         }
-        if domain == MONGOC_ERROR_WRITE_CONCERN.rawValue || [64, 79, 100].contains(code) {
+        // 2 BadValue is how a standalone server refuses w > 1 ("w > 1 requires a replicated host").
+        let badWriteConcernValue =
+            code == 2 && (message.contains("replica") || message.contains("write concern") || message.hasPrefix("w "))
+        if domain == MONGOC_ERROR_WRITE_CONCERN.rawValue || [64, 79, 100].contains(code) || badWriteConcernValue {
             return StoreError(
                 .writeConcernFailed, store: store,
                 message: "\(operation) failed: the server could not satisfy write concern \(writeConcern) "

@@ -24,6 +24,17 @@ struct MongoStoreTests {
         #expect(other?.description.contains("hunter2") == false)
     }
 
+    @Test("a mongodb+srv URI whose DNS SRV record does not exist gives one unreachable error")
+    func srvLookupFails() {
+        let error = #expect(throws: StoreError.self) {
+            _ = try DocumentStores.open(
+                uri: "mongodb+srv://loader:srv-secret@cluster0.nosuchhost.invalid/photoseal", logger: testLogger)
+        }
+        #expect(error?.code == .unreachable)
+        #expect(error?.description.contains("SRV") == true)
+        #expect(error?.description.contains("srv-secret") == false)
+    }
+
     @Test("a server that is not listening gives one unreachable error, quickly, after bounded retries")
     func unreachable() async throws {
         let port = try await runProcess(
@@ -139,6 +150,15 @@ struct MongoStoreTests {
         let one = try MongoStore(uri: uri(server, database: randomDatabaseName(), options: "w=1"), logger: testLogger)
         #expect(one.writeConcern == .nodes(1))
         #expect(one.database.hasPrefix("photoseal_test_"))
+        // A standalone server cannot acknowledge w=3: one clear error, not a silent weaker write.
+        let three = try MongoStore(uri: uri(server, database: randomDatabaseName(), options: "w=3"), logger: testLogger)
+        #expect(three.writeConcern == .nodes(3))
+        let error = await #expect(throws: StoreError.self) { _ = try await three.upsert([photo(1)]) }
+        #expect(error?.code == .writeConcernFailed)
+        #expect(error?.description.contains("w=3") == true)
+        #expect(error?.description.contains("w=1") == true)
+        #expect(try await three.count() == 0)
+        try? await three.drop()
         let fromDefaultPath = try MongoStore(uri: "mongodb://127.0.0.1:1/", logger: testLogger)
         #expect(fromDefaultPath.database == "photoseal")
     }
