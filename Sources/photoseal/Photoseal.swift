@@ -1,4 +1,5 @@
 import ArgumentParser
+import Ingest
 
 /// The `photoseal` command: parses arguments and hands the work to the library targets.
 @main
@@ -6,7 +7,7 @@ struct Photoseal: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "photoseal",
         abstract: "Collect photos, read their EXIF, geocode them offline, and seal personal fields.",
-        version: "0.1.0",
+        version: IngestModule.version,
         groupedSubcommands: [
             CommandGroup(
                 name: "Pipeline",
