@@ -1,42 +1,12 @@
 import Foundation
 import Testing
 
-/// The fixtures of the Ingest tests, found through this file's path (this target has no resources).
-private let ingestFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("IngestTests/Fixtures")
-
 /// The image server of the Ingest tests, run as a subprocess.
-private final class ImageServer {
-    let process = Process()
-    let stdinPipe = Pipe()
-    let port: Int
-    var base: String { "http://127.0.0.1:\(port)" }
-
+private final class ImageServer: PythonFixtureServer {
     init(delay: Double) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", ingestFixtures.appendingPathComponent("servers/image_server.py").path, "--watch-stdin",
-            "--dir", ingestFixtures.appendingPathComponent("images").path, "--delay", "\(delay)",
-        ]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = stdinPipe
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        port = Int(String(decoding: line, as: UTF8.self)) ?? 0
-    }
-
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        try? stdinPipe.fileHandleForWriting.close()
+        try super.init(
+            script: "image_server",
+            ["--dir", ingestFixtures.appendingPathComponent("images").path, "--delay", "\(delay)"])
     }
 
     /// The request log: (path, outcome, complete).

@@ -2,43 +2,11 @@ import Foundation
 import Testing
 
 /// The Flickr test server of the Ingest tests (same script), for command-line runs.
-final class FlickrServer {
+final class FlickrServer: PythonFixtureServer {
     static let apiKey = "test-api-key-0123456789"
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("IngestTests/Fixtures/servers/flickr_server.py")
+    var endpoint: String { base + "/services/rest/" }
 
-    let process = Process()
-    let stdinPipe = Pipe()
-    let port: Int
-    var endpoint: String { "http://127.0.0.1:\(port)/services/rest/" }
-
-    init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Self.script.path, "--watch-stdin"] + arguments
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardInput = stdinPipe
-        try process.run()
-        var line = Data()
-        while true {
-            let byte = out.fileHandleForReading.readData(ofLength: 1)
-            if byte.isEmpty || byte == Data("\n".utf8) { break }
-            line.append(byte)
-        }
-        port = Int(String(decoding: line, as: UTF8.self)) ?? 0
-    }
-
-    func stop() {
-        if process.isRunning {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-        try? stdinPipe.fileHandleForWriting.close()
-    }
-
-    func json(_ path: String) throws -> Any {
-        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(string: "http://127.0.0.1:\(port)\(path)")!))
-    }
+    init(_ arguments: [String]) throws { try super.init(script: "flickr_server", arguments) }
 }
 
 @Suite("photoseal search, status and export", .serialized)

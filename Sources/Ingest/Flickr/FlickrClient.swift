@@ -70,17 +70,9 @@ public final class FlickrClient: Sendable {
         http: HTTPClient, endpoint: String = FlickrClient.defaultEndpoint, apiKey: String, budget: RateBudget,
         retry: RetryPolicy = RetryPolicy(), logger: Logger, onAttempt: @escaping @Sendable (Outcome) -> Void = { _ in }
     ) throws {
-        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
-            scheme == "http" || scheme == "https",
-            url.host != nil
-        else {
-            throw IngestError(
-                .configuration, "the Flickr endpoint '\(endpoint)' is not an http(s) URL; check --flickr-endpoint")
-        }
-        guard !apiKey.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw IngestError(
-                .configuration, "no Flickr API key; pass --api-key or set FLICKR_API_KEY in the secrets file")
-        }
+        try ServiceSettings.check(
+            endpoint: endpoint, service: "Flickr", flag: "--flickr-endpoint", apiKey: apiKey,
+            keyHint: "pass --api-key or set FLICKR_API_KEY in the secrets file")
         self.http = http
         self.endpoint = endpoint
         self.apiKey = apiKey

@@ -82,3 +82,20 @@ public protocol HTTPBodySink: AnyObject, Sendable {
     /// Called with each chunk of the body. Return `false` to abort the transfer.
     func receive(_ chunk: UnsafeRawBufferPointer) -> Bool
 }
+
+/// The checks every API client makes on its settings before the first call.
+enum ServiceSettings {
+    /// Refuses an endpoint that is not an absolute http(s) URL and an empty API key, with the
+    /// messages the user sees (naming the flag and the secrets-file entry to fix).
+    static func check(endpoint: String, service: String, flag: String, apiKey: String, keyHint: String) throws {
+        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", url.host != nil
+        else {
+            throw IngestError(
+                .configuration, "the \(service) endpoint '\(endpoint)' is not an http(s) URL; check \(flag)")
+        }
+        guard !apiKey.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw IngestError(.configuration, "no \(service) API key; \(keyHint)")
+        }
+    }
+}

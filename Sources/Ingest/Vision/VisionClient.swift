@@ -47,16 +47,9 @@ public final class VisionClient: Sendable {
         retry: RetryPolicy = RetryPolicy(), logger: Logger,
         onAttempt: @escaping @Sendable (FlickrClient.Outcome) -> Void = { _ in }
     ) throws {
-        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", url.host != nil
-        else {
-            throw IngestError(
-                .configuration, "the Vision endpoint '\(endpoint)' is not an http(s) URL; check --vision-endpoint")
-        }
-        guard !apiKey.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw IngestError(
-                .configuration, "no Vision API key; pass --api-key or set GOOGLE_VISION_API_KEY in the secrets file")
-        }
+        try ServiceSettings.check(
+            endpoint: endpoint, service: "Vision", flag: "--vision-endpoint", apiKey: apiKey,
+            keyHint: "pass --api-key or set GOOGLE_VISION_API_KEY in the secrets file")
         self.http = http
         self.endpoint = endpoint
         self.apiKey = apiKey
