@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# The whole pipeline, search -> download -> extract -> seal -> load (embedded store), for COUNT
+# photos from local servers on loopback: photoseal beside a Python baseline doing the same work
+# (scripts/bench_pipeline_baseline.py: requests + ThreadPoolExecutor(32), exifread,
+# reverse_geocoder, cryptography's Fernet, sqlite3), in one run. Prints images/s (wall clock),
+# CPU seconds and peak memory (max RSS from /usr/bin/time -v) for both, and the ratios.
+#
+# Usage: scripts/bench-pipeline.sh [COUNT] [CONCURRENCY]     (defaults 2000 photos, 32)
+# Servers: the Flickr test server (Tests/IngestTests/Fixtures/servers/flickr_server.py, every
+# photo matching the term, image URLs pointing at the image server) and nginx (Debian's
+# nginx-light, installed if missing) serving COUNT distinct ~200 KB JPEGs with GPS EXIF from a
+# temporary directory. photoseal runs `photoseal run` when it exists, else the stage commands
+# in a chain. Makes .venv-bench (gitignored) with requests, exifread and reverse_geocoder.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+count="${1:-2000}"
+concurrency="${2:-32}"
+cd "$repo"
+work="$(mktemp -d)"
+chmod 755 "$work"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+swift build -c release --product photoseal >&2
+if [[ ! -x .venv-bench/bin/python ]] || ! .venv-bench/bin/python -c "import requests, exifread, reverse_geocoder, cryptography" 2>/dev/null; then
+    python3 -m venv --system-site-packages .venv-bench
+    .venv-bench/bin/pip install -q requests exifread reverse_geocoder >&2
+    .venv-bench/bin/python -c "import cryptography" 2>/dev/null || .venv-bench/bin/pip install -q cryptography >&2
+fi
+[[ -x /usr/bin/time ]] || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }
+if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
+    apt-get install -y nginx-light >&2
+fi
+nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# nginx: a static file server on loopback, fast enough not to be the bottleneck.
+image_port="$(free_port)"
+mkdir -p "$work/nginx/tmp" "$work/images"
+cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/tmp/body;
+    proxy_temp_path $work/nginx/tmp/proxy;
+    fastcgi_temp_path $work/nginx/tmp/fastcgi;
+    uwsgi_temp_path $work/nginx/tmp/uwsgi;
+    scgi_temp_path $work/nginx/tmp/scgi;
+    types { image/jpeg jpg; }
+    default_type application/octet-stream;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 100000;
+    keepalive_timeout 60s;
+    server {
+        listen 127.0.0.1:$image_port;
+        root $work/images;
+    }
+}
+CONF
+"$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
+pids+=($!)
+
+# The Flickr test server: COUNT photos, all matching the term, image URLs on nginx.
+exec 3< <(exec python3 Tests/IngestTests/Fixtures/servers/flickr_server.py --photos "$count" --all-terms \
+    --per-second 100000 --per-hour 100000000 --image-base "http://127.0.0.1:$image_port")
+pids+=($!)
+read -r flickr_port <&3
+endpoint="http://127.0.0.1:$flickr_port/services/rest/"
+api_key=test-api-key-0123456789
+
+# COUNT distinct JPEGs of ~200 KB named <photo id>.jpg: the Nikon fixtures (EXIF with GPS) with
+# random COM segments after the EXIF segment, so every file has its own SHA-256.
+python3 - "$repo/Tests/IngestTests/Fixtures/images" "$work/images" "http://127.0.0.1:$flickr_port" <<'PY'
+import json, os, random, sys, urllib.request
+src, dst, server = sys.argv[1], sys.argv[2], sys.argv[3]
+ids = sorted(json.load(urllib.request.urlopen(server + "/__truth?term=monkey"))["photos"])
+bases = [open(os.path.join(src, n), "rb").read() for n in sorted(os.listdir(src)) if n.startswith("es_DSCN")]
+rng = random.Random(7)
+for i, pid in enumerate(ids):
+    base = bases[i % len(bases)]
+    pad = rng.randbytes(200_000 - len(base) - 4 if len(base) < 195_000 else 1000)
+    at = 2
+    if base[2:4] == b"\xff\xe1":
+        at = 4 + int.from_bytes(base[4:6], "big")
+    out = bytearray(base[:at])
+    while pad:
+        chunk, pad = pad[:65533], pad[65533:]
+        out += b"\xff\xfe" + (len(chunk) + 2).to_bytes(2, "big") + chunk
+    out += base[at:]
+    with open(os.path.join(dst, pid + ".jpg"), "wb") as f:
+        f.write(out)
+PY
+chmod -R a+rX "$work/images"
+du -sh "$work/images" | sed 's/^/image set: /' >&2
+probe="$(find "$work/images" -name "*.jpg" -printf "%f\n" -quit)"
+for _ in $(seq 50); do curl -fso /dev/null "http://127.0.0.1:$image_port/$probe" && break; sleep 0.1; done
+curl -fso /dev/null "http://127.0.0.1:$image_port/$probe" || { cat "$work/nginx/error.log" >&2; exit 1; }
+
+# photoseal: a fresh secrets file (the baseline seals with the same key), workdir and store.
+ps=.build/release/photoseal
+"$ps" keys generate --out "$work/keys.env" 2>/dev/null >/dev/null
+echo "FLICKR_API_KEY=$api_key" >> "$work/keys.env"
+common=(--workdir "$work/ps" --keys "$work/keys.env")
+store="embedded:$work/ps/store.sqlite"
+search=(--term monkey --flickr-endpoint "$endpoint" --rate-per-hour 100000000)
+if "$ps" run --help 2>/dev/null | grep -q "USAGE: photoseal run"; then
+    mode="photoseal run"
+    run_help="$("$ps" run --help 2>&1)"
+    extra=()
+    for flag in --per-host --download-concurrency; do
+        if grep -q -- "$flag" <<<"$run_help"; then extra+=("$flag" "$concurrency"); fi
+    done
+    if ! grep -q -- "--download-concurrency" <<<"$run_help" && grep -q -- "--concurrency" <<<"$run_help"; then
+        extra+=(--concurrency "$concurrency")
+    fi
+    chain="stamp() { date +%s.%N >> '$work/stamps'; }; stamp; '$ps' run ${common[*]@Q} ${search[*]@Q} --store '$store' ${extra[*]@Q} && stamp"
+else
+    mode="photoseal search, download, extract, encrypt-load"
+    chain="set -e; stamp() { date +%s.%N >> '$work/stamps'; }; stamp
+        '$ps' search ${common[*]@Q} ${search[*]@Q}; stamp
+        '$ps' download ${common[*]@Q} --concurrency $concurrency --per-host $concurrency; stamp
+        '$ps' extract ${common[*]@Q}; stamp
+        '$ps' encrypt-load ${common[*]@Q} --store '$store'; stamp"
+fi
+start=$(date +%s.%N)
+/usr/bin/time -v -o "$work/ps-time.txt" bash -c "$chain" 2> "$work/ps-log.txt" || { cat "$work/ps-log.txt" >&2; exit 1; }
+end=$(date +%s.%N)
+ps_seconds=$(echo "$end - $start" | bc -l)
+grep -E '^photoseal: (search|download|extract|encrypt-load|run)' "$work/ps-log.txt" | sed 's/^/  /' >&2
+mapfile -t stamps < "$work/stamps"
+if ((${#stamps[@]} == 5)); then
+    printf '  photoseal stage seconds: search %.2f, download %.2f, extract %.2f, encrypt-load %.2f\n' \
+        "$(echo "${stamps[1]} - ${stamps[0]}" | bc -l)" "$(echo "${stamps[2]} - ${stamps[1]}" | bc -l)" \
+        "$(echo "${stamps[3]} - ${stamps[2]}" | bc -l)" "$(echo "${stamps[4]} - ${stamps[3]}" | bc -l)" >&2
+fi
+ps_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/ps-time.txt")
+ps_cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$work/ps-time.txt")
+ps_loaded=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM documents").fetchone()[0])' "$work/ps/store.sqlite")
+
+# The Python baseline: the same search, images and key.
+mkdir -p "$work/py"
+start=$(date +%s.%N)
+/usr/bin/time -v -o "$work/py-time.txt" .venv-bench/bin/python scripts/bench_pipeline_baseline.py \
+    "$endpoint" "$api_key" monkey "$work/keys.env" "$work/py" 2> "$work/py-log.txt" || { cat "$work/py-log.txt" >&2; exit 1; }
+end=$(date +%s.%N)
+py_seconds=$(echo "$end - $start" | bc -l)
+grep '^python:' "$work/py-log.txt" | sed 's/^/  /' >&2
+py_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/py-time.txt")
+py_cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$work/py-time.txt")
+py_loaded=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM documents").fetchone()[0])' "$work/py/store.sqlite")
+
+echo "== pipeline: search -> download -> extract -> seal -> load (embedded store), $count photos of ~200 KB, local servers on loopback"
+printf '%-58s %8s %10s %8s %12s %7s\n' "tool" "seconds" "images/s" "CPU s" "peak RSS MB" "loaded"
+printf '%-58s %8.2f %10.1f %8.2f %12.1f %7d\n' "$mode" \
+    "$ps_seconds" "$(echo "$count / $ps_seconds" | bc -l)" "$ps_cpu" "$(echo "$ps_rss / 1024" | bc -l)" "$ps_loaded"
+printf '%-58s %8.2f %10.1f %8.2f %12.1f %7d\n' "python requests+TPE(32)+exifread+rgeocoder+Fernet+sqlite3" \
+    "$py_seconds" "$(echo "$count / $py_seconds" | bc -l)" "$py_cpu" "$(echo "$py_rss / 1024" | bc -l)" "$py_loaded"
+printf 'ratio photoseal/python: %.2fx images/s (wall clock), %.2fx less CPU time, %.2fx less peak memory\n' \
+    "$(echo "$py_seconds / $ps_seconds" | bc -l)" "$(echo "$py_cpu / $ps_cpu" | bc -l)" "$(echo "$py_rss / $ps_rss" | bc -l)"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $(date -u '+%Y-%m-%d %H:%M UTC')"
