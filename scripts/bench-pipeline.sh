@@ -113,6 +113,9 @@ echo "FLICKR_API_KEY=$api_key" >> "$work/keys.env"
 common=(--workdir "$work/ps" --keys "$work/keys.env")
 store="embedded:$work/ps/store.sqlite"
 search=(--term monkey --flickr-endpoint "$endpoint" --rate-per-hour 100000000)
+# Each stage (or `run`) under its own /usr/bin/time too: wall, user, system seconds and max RSS
+# per stage, to see where the time goes.
+timed() { echo "/usr/bin/time -a -o '$work/stages' -f '$1 %e %U %S %M'"; }
 if "$ps" run --help 2>/dev/null | grep -q "USAGE: photoseal run"; then
     mode="photoseal run"
     run_help="$("$ps" run --help 2>&1)"
@@ -123,26 +126,22 @@ if "$ps" run --help 2>/dev/null | grep -q "USAGE: photoseal run"; then
     if ! grep -q -- "--download-concurrency" <<<"$run_help" && grep -q -- "--concurrency" <<<"$run_help"; then
         extra+=(--concurrency "$concurrency")
     fi
-    chain="stamp() { date +%s.%N >> '$work/stamps'; }; stamp; '$ps' run ${common[*]@Q} ${search[*]@Q} --store '$store' ${extra[*]@Q} && stamp"
+    chain="set -e; $(timed run) '$ps' run ${common[*]@Q} ${search[*]@Q} --store '$store' ${extra[*]@Q}"
 else
     mode="photoseal search, download, extract, encrypt-load"
-    chain="set -e; stamp() { date +%s.%N >> '$work/stamps'; }; stamp
-        '$ps' search ${common[*]@Q} ${search[*]@Q}; stamp
-        '$ps' download ${common[*]@Q} --concurrency $concurrency --per-host $concurrency; stamp
-        '$ps' extract ${common[*]@Q}; stamp
-        '$ps' encrypt-load ${common[*]@Q} --store '$store'; stamp"
+    chain="set -e
+        $(timed search) '$ps' search ${common[*]@Q} ${search[*]@Q}
+        $(timed download) '$ps' download ${common[*]@Q} --concurrency $concurrency --per-host $concurrency
+        $(timed extract) '$ps' extract ${common[*]@Q}
+        $(timed encrypt-load) '$ps' encrypt-load ${common[*]@Q} --store '$store'"
 fi
 start=$(date +%s.%N)
 /usr/bin/time -v -o "$work/ps-time.txt" bash -c "$chain" 2> "$work/ps-log.txt" || { cat "$work/ps-log.txt" >&2; exit 1; }
 end=$(date +%s.%N)
 ps_seconds=$(echo "$end - $start" | bc -l)
 grep -E '^photoseal: (search|download|extract|encrypt-load|run)' "$work/ps-log.txt" | sed 's/^/  /' >&2
-mapfile -t stamps < "$work/stamps"
-if ((${#stamps[@]} == 5)); then
-    printf '  photoseal stage seconds: search %.2f, download %.2f, extract %.2f, encrypt-load %.2f\n' \
-        "$(echo "${stamps[1]} - ${stamps[0]}" | bc -l)" "$(echo "${stamps[2]} - ${stamps[1]}" | bc -l)" \
-        "$(echo "${stamps[3]} - ${stamps[2]}" | bc -l)" "$(echo "${stamps[4]} - ${stamps[3]}" | bc -l)" >&2
-fi
+awk '{printf "  photoseal %-13s %6.2f s wall, %6.2f s CPU (user %.2f + sys %.2f), max RSS %.1f MB\n", $1, $2, $3 + $4, $3, $4, $5 / 1024}' \
+    "$work/stages" >&2
 ps_rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/ps-time.txt")
 ps_cpu=$(awk -F': ' '/User time|System time/ {s += $2} END {print s}' "$work/ps-time.txt")
 ps_loaded=$(python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM documents").fetchone()[0])' "$work/ps/store.sqlite")

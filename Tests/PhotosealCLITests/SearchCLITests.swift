@@ -78,9 +78,9 @@ struct SearchCLITests {
         #expect(empty.stderr.contains("nothing to search for"))
     }
 
-    @Test("export accepts only --format jsonl for now")
+    @Test("export refuses a format other than jsonl, csv and geojson")
     func exportFormat() throws {
-        let result = try CLI.run(["export", "--format", "csv", "--workdir", dir.path])
+        let result = try CLI.run(["export", "--format", "xml", "--workdir", dir.path])
         #expect(result.status == 64 || result.status == 2)
         #expect(result.stderr.contains("--format"))
     }

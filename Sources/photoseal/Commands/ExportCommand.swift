@@ -7,25 +7,37 @@ import Ingest
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Print every document in the ledger, one JSON object a line.",
+        abstract: "Print every document in the ledger as JSON lines, CSV or GeoJSON.",
         discussion: """
-            Documents appear as they would be stored: personal fields as Fernet tokens under
-            "sealed". With --decrypt each line also has "decrypted": {"owner", "owner_name",
-            "path_alias", "exif"} opened with the secrets file's keys (and a warning on stderr).
-            Only --format jsonl exists so far. --min-score label=S (repeatable) keeps only
-            documents whose scores.<label> is at least S for every such filter; a label the
-            vision model did not return for a photo fails the filter.
+            --format jsonl (default): one document a line, as it would be stored: personal
+            fields as Fernet tokens under "sealed". With --decrypt each line also has
+            "decrypted": {"owner", "owner_name", "path_alias", "exif"} opened with the secrets
+            file's keys (and a warning on stderr).
+            --format csv: RFC 4180 (CRLF, a header row) with fixed columns: id, source,
+            source_id, stage, terms (joined by |), taken_at, lat, lon, geo.source, place.city,
+            place.admin1, place.admin2, place.cc, place.country, image.sha256, image.width,
+            image.height, image.format, image.bytes, seal.kid, blind.owner, sealed.owner,
+            sealed.owner_name, sealed.path_alias, sealed.exif (tokens); then score.<label> for
+            every label any exported photo has; with --decrypt, owner, owner_name, path_alias,
+            exif in plaintext.
+            --format geojson: an RFC 7946 FeatureCollection of Point features [lon, lat], one
+            per photo with a position, properties named as the CSV columns; photos without a
+            position are left out and counted on stderr.
+            --min-score label=S (repeatable) keeps only documents whose scores.<label> is at
+            least S for every such filter; a label the vision model did not return for a photo
+            fails the filter. Output streams in constant memory.
 
             Examples:
               photoseal export --format jsonl > photos.jsonl
               photoseal export --format jsonl --decrypt --keys keys.env | head
-              photoseal export --min-score monkey=0.6 --min-score cage=0.5 > caged-monkeys.jsonl
+              photoseal export --format csv > photos.csv
+              photoseal export --format geojson --min-score monkey=0.6 > monkeys.geojson
             """
     )
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("The output format (jsonl).", valueName: "format"))
+    @Option(help: ArgumentHelp("The output format: jsonl, csv or geojson.", valueName: "format"))
     var format: String = "jsonl"
 
     @Flag(help: "Open the sealed fields (prints personal data).")
@@ -55,8 +67,8 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard format == "jsonl" else {
-            throw ValidationError("--format \(format) is not supported yet; use --format jsonl")
+        guard ExportFormat(rawValue: format) != nil else {
+            throw ValidationError("--format \(format) is not a format; use --format jsonl, csv or geojson")
         }
         _ = try scoreFilters()
     }
@@ -72,26 +84,22 @@ struct ExportCommand: AsyncParsableCommand {
             if decrypt {
                 printError("export --decrypt: the output holds personal fields in plaintext; keep it private")
             }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let exportFormat = ExportFormat(rawValue: format) ?? .jsonl
             var out = OutputBuffer()
-            var count = 0
             let filters = try scoreFilters()
-            try ledger.forEachDocument { entry in
-                let scores = entry.document.scores ?? [:]
-                guard filters.allSatisfy({ (scores[$0.label] ?? -1) >= $0.min }) else { return }
-                var line = String(decoding: try encoder.encode(entry.document), as: UTF8.self)
-                if let sealer {
-                    let opened = try DocumentOpener.open(entry.document, sealer: sealer)
-                    let extra = String(decoding: try encoder.encode(opened), as: UTF8.self)
-                    line.removeLast()
-                    line += ",\"decrypted\":\(extra)}"
-                }
-                out.write(line + "\n")
-                count += 1
-            }
+            let summary = try DocumentExporter.export(
+                ledger: ledger, format: exportFormat, sealer: sealer,
+                filter: { document in
+                    let scores = document.scores ?? [:]
+                    return filters.allSatisfy { (scores[$0.label] ?? -1) >= $0.min }
+                },
+                write: { out.write($0) })
             out.flush()
-            printError("export: \(count) documents")
+            if exportFormat == .geojson {
+                printError("export: \(summary.written) features; \(summary.withoutPosition) photos without a position skipped")
+            } else {
+                printError("export: \(summary.written) documents")
+            }
         }
     }
 }

@@ -1,0 +1,246 @@
+public import Crypto
+import Foundation
+
+/// The formats `photoseal export` writes.
+public enum ExportFormat: String, CaseIterable, Sendable {
+    /// One JSON document a line, as it would be stored.
+    case jsonl
+    /// RFC 4180 CSV with a fixed column set (`DocumentExporter.fixedColumns`, then `score.<label>`).
+    case csv
+    /// An RFC 7946 FeatureCollection of Point features, properties as the CSV columns.
+    case geojson
+}
+
+/// Streams the ledger's documents as JSON lines, CSV or GeoJSON, in constant memory.
+///
+/// Personal fields appear only as their Fernet tokens (`sealed.*` columns) unless a sealer is
+/// given, which adds the opened values (`owner`, `owner_name`, `path_alias`, `exif`).
+/// CSV and GeoJSON share one column set: `fixedColumns`, then one `score.<label>` column per
+/// label any exported document has (sorted), then the opened columns when decrypting.
+public struct DocumentExporter {
+    /// What an export wrote.
+    public struct Summary: Sendable, Equatable {
+        /// Documents written.
+        public var written: Int
+        /// GeoJSON only: documents left out because they have no (valid) position.
+        public var withoutPosition: Int
+    }
+
+    /// The columns every CSV row and GeoJSON feature has, in order.
+    public static let fixedColumns = [
+        "id", "source", "source_id", "stage", "terms", "taken_at", "lat", "lon", "geo.source",
+        "place.city", "place.admin1", "place.admin2", "place.cc", "place.country",
+        "image.sha256", "image.width", "image.height", "image.format", "image.bytes",
+        "seal.kid", "blind.owner", "sealed.owner", "sealed.owner_name", "sealed.path_alias", "sealed.exif",
+    ]
+
+    /// The opened personal fields' columns (only with a sealer).
+    public static let decryptedColumns = ["owner", "owner_name", "path_alias", "exif"]
+
+    /// The separator between search terms in the CSV `terms` column (GeoJSON has an array).
+    public static let termSeparator = "|"
+
+    /// The output format.
+    public let format: ExportFormat
+    /// The score labels that get a `score.<label>` column, in column order.
+    public let scoreLabels: [String]
+    /// Every column name, in order (CSV and GeoJSON).
+    public let columns: [String]
+    private let sealer: FieldSealer?
+    private let encoder: JSONEncoder
+    private var written = 0
+    private var withoutPosition = 0
+
+    /// Makes an exporter.
+    /// - Parameters:
+    ///   - format: the output format.
+    ///   - scoreLabels: the labels to give a `score.<label>` column (CSV, GeoJSON); sorted here.
+    ///   - sealer: opens the sealed fields when given (`--decrypt`); `nil` keeps them sealed.
+    public init(format: ExportFormat, scoreLabels: [String] = [], sealer: FieldSealer? = nil) {
+        self.format = format
+        self.scoreLabels = Array(Set(scoreLabels)).sorted()
+        self.sealer = sealer
+        self.columns =
+            Self.fixedColumns + self.scoreLabels.map { "score.\($0)" } + (sealer == nil ? [] : Self.decryptedColumns)
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    }
+
+    /// What goes before the first document: the CSV header row, or the GeoJSON collection's
+    /// opening; nothing for JSON lines.
+    public func header() -> String {
+        switch format {
+        case .jsonl: ""
+        case .csv: columns.map(Self.csvField).joined(separator: ",") + "\r\n"
+        case .geojson: "{\"type\":\"FeatureCollection\",\"features\":["
+        }
+    }
+
+    /// One document's text (a JSON line, a CSV record, a GeoJSON feature), or `""` when the
+    /// format leaves it out (GeoJSON: no valid position; counted in the summary).
+    /// - Throws: `IngestError.sealing` when decrypting and a sealed field does not open;
+    ///   an encoding error for JSON lines.
+    public mutating func render(_ entry: Ledger.Entry) throws -> String {
+        let document = entry.document
+        switch format {
+        case .jsonl:
+            var line = String(decoding: try encoder.encode(document), as: UTF8.self)
+            if let sealer {
+                let opened = try DocumentOpener.open(document, sealer: sealer)
+                let extra = String(decoding: try encoder.encode(opened), as: UTF8.self)
+                line.removeLast()
+                line += ",\"decrypted\":\(extra)}"
+            }
+            written += 1
+            return line + "\n"
+        case .csv:
+            let values = try row(entry)
+            written += 1
+            return values.map { Self.csvField($0.csv) }.joined(separator: ",") + "\r\n"
+        case .geojson:
+            guard let geo = document.geo, geo.lat.isFinite, geo.lon.isFinite, (-90...90).contains(geo.lat),
+                (-180...180).contains(geo.lon)
+            else {
+                withoutPosition += 1
+                return ""
+            }
+            let values = try row(entry)
+            var properties: [String] = []
+            properties.reserveCapacity(columns.count)
+            for (name, value) in zip(columns, values) {
+                properties.append(Self.jsonString(name) + ":" + value.json)
+            }
+            let feature =
+                "{\"type\":\"Feature\",\"id\":\(Self.jsonString(document.id)),"
+                + "\"geometry\":{\"type\":\"Point\",\"coordinates\":[\(Self.number(geo.lon)),\(Self.number(geo.lat))]},"
+                + "\"properties\":{\(properties.joined(separator: ","))}}"
+            written += 1
+            return (written == 1 ? "\n" : ",\n") + feature
+        }
+    }
+
+    /// What goes after the last document: the GeoJSON collection's closing.
+    public func footer() -> String {
+        format == .geojson ? "\n]}\n" : ""
+    }
+
+    /// The counts so far.
+    public var summary: Summary { Summary(written: written, withoutPosition: withoutPosition) }
+
+    /// Streams every ledger document that passes `filter` to `write`, in id order.
+    ///
+    /// For CSV and GeoJSON a first pass over the ledger collects the score labels (the
+    /// columns must be known before the header); documents are never all held in memory.
+    /// - Throws: `IngestError.ledger` when the ledger cannot be read, `.sealing` when a field
+    ///   does not open, and whatever `write` throws.
+    public static func export(
+        ledger: Ledger, format: ExportFormat, sealer: FieldSealer? = nil,
+        filter: (PhotoDocument) -> Bool = { _ in true }, write: (String) throws -> Void
+    ) throws -> Summary {
+        var labels = Set<String>()
+        if format != .jsonl {
+            try ledger.forEachDocument { entry in
+                guard let scores = entry.document.scores, filter(entry.document) else { return }
+                labels.formUnion(scores.keys)
+            }
+        }
+        var exporter = DocumentExporter(format: format, scoreLabels: Array(labels), sealer: sealer)
+        try write(exporter.header())
+        try ledger.forEachDocument { entry in
+            guard filter(entry.document) else { return }
+            let text = try exporter.render(entry)
+            if !text.isEmpty { try write(text) }
+        }
+        try write(exporter.footer())
+        return exporter.summary
+    }
+
+    // MARK: Values
+
+    /// One cell: how CSV and GeoJSON each spell it.
+    private enum Value {
+        case null
+        case string(String)
+        case int(Int)
+        case double(Double)
+        case strings([String])
+
+        var csv: String {
+            switch self {
+            case .null: ""
+            case .string(let text): text
+            case .int(let number): String(number)
+            case .double(let number): number.isFinite ? DocumentExporter.number(number) : ""
+            case .strings(let list): list.joined(separator: DocumentExporter.termSeparator)
+            }
+        }
+
+        var json: String {
+            switch self {
+            case .null: "null"
+            case .string(let text): DocumentExporter.jsonString(text)
+            case .int(let number): String(number)
+            case .double(let number): number.isFinite ? DocumentExporter.number(number) : "null"
+            case .strings(let list): "[" + list.map(DocumentExporter.jsonString).joined(separator: ",") + "]"
+            }
+        }
+    }
+
+    /// The document's values in `columns` order.
+    private func row(_ entry: Ledger.Entry) throws -> [Value] {
+        let d = entry.document
+        func text(_ value: String?) -> Value { value.map(Value.string) ?? .null }
+        func int(_ value: Int?) -> Value { value.map(Value.int) ?? .null }
+        func double(_ value: Double?) -> Value { value.map(Value.double) ?? .null }
+        var values: [Value] = [
+            .string(d.id), .string(d.source), .string(d.sourceID), .string(entry.stage.name), .strings(d.terms),
+            text(d.takenAt), double(d.geo?.lat), double(d.geo?.lon), text(d.geo?.source),
+            text(d.place?.city), text(d.place?.admin1), text(d.place?.admin2), text(d.place?.cc),
+            text(d.place?.country),
+            text(d.image?.sha256), int(d.image?.width), int(d.image?.height), text(d.image?.format),
+            int(d.image?.bytes),
+            .string(d.seal.kid), text(d.blind.owner), text(d.sealed.owner), text(d.sealed.ownerName),
+            text(d.sealed.pathAlias), text(d.sealed.exif),
+        ]
+        values.reserveCapacity(columns.count)
+        for label in scoreLabels { values.append(double(d.scores?[label])) }
+        if let sealer {
+            let opened = try DocumentOpener.open(d, sealer: sealer)
+            values += [text(opened.owner), text(opened.ownerName), text(opened.pathAlias), text(opened.exif)]
+        }
+        return values
+    }
+
+    /// A finite double as the shortest text that reads back to it (valid in JSON and CSV).
+    static func number(_ value: Double) -> String {
+        // Swift's description is the shortest round-trip form: "43.467", "1e-05", "2.0".
+        value.description
+    }
+
+    /// An RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote, CR or LF.
+    static func csvField(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped,
+    /// everything else as UTF-8.
+    static func jsonString(_ text: String) -> String {
+        var out = "\""
+        out.unicodeScalars.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
