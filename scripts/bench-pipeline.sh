@@ -7,8 +7,8 @@
 #
 # Usage: scripts/bench-pipeline.sh [COUNT] [CONCURRENCY]     (defaults 2000 photos, 32)
 # Servers: the Flickr test server (Tests/IngestTests/Fixtures/servers/flickr_server.py, every
-# photo matching the term, image URLs pointing at the image server) and nginx (Debian's
-# nginx-light, installed if missing) serving COUNT distinct ~200 KB JPEGs with GPS EXIF from a
+# photo matching the term, image URLs pointing at the image server) and nginx
+# (scripts/static-server.sh) serving COUNT distinct ~200 KB JPEGs with GPS EXIF from a
 # temporary directory. photoseal runs `photoseal run` when it exists, else the stage commands
 # in a chain. Makes .venv-bench (gitignored) with requests, exifread and reverse_geocoder.
 set -euo pipefail
@@ -33,46 +33,17 @@ if [[ ! -x .venv-bench/bin/python ]] || ! .venv-bench/bin/python -c "import requ
     .venv-bench/bin/python -c "import cryptography" 2>/dev/null || .venv-bench/bin/pip install -q cryptography >&2
 fi
 [[ -x /usr/bin/time ]] || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }
-if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
-    apt-get install -y nginx-light >&2
-fi
-nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-# nginx: a static file server on loopback, fast enough not to be the bottleneck.
-image_port="$(free_port)"
-mkdir -p "$work/nginx/tmp" "$work/images"
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $work/nginx/tmp/body;
-    proxy_temp_path $work/nginx/tmp/proxy;
-    fastcgi_temp_path $work/nginx/tmp/fastcgi;
-    uwsgi_temp_path $work/nginx/tmp/uwsgi;
-    scgi_temp_path $work/nginx/tmp/scgi;
-    types { image/jpeg jpg; }
-    default_type application/octet-stream;
-    sendfile on;
-    tcp_nopush on;
-    keepalive_requests 100000;
-    keepalive_timeout 60s;
-    server {
-        listen 127.0.0.1:$image_port;
-        root $work/images;
-    }
-}
-CONF
-"$nginx_bin" -p "$work/nginx" -c "$work/nginx/nginx.conf" -e "$work/nginx/error.log" &
+# Images: nginx (scripts/static-server.sh, Debian's nginx-light, installed if missing) serving
+# the image folder at /img/<name>, fast enough not to be what is measured.
+mkdir -p "$work/images"
+exec 4< <(exec scripts/static-server.sh "$work/images")
 pids+=($!)
+read -r image_port <&4
 
 # The Flickr test server: COUNT photos, all matching the term, image URLs on nginx.
 exec 3< <(exec python3 Tests/IngestTests/Fixtures/servers/flickr_server.py --photos "$count" --all-terms \
-    --per-second 100000 --per-hour 100000000 --image-base "http://127.0.0.1:$image_port")
+    --per-second 100000 --per-hour 100000000 --image-base "http://127.0.0.1:$image_port/img")
 pids+=($!)
 read -r flickr_port <&3
 endpoint="http://127.0.0.1:$flickr_port/services/rest/"
@@ -103,8 +74,8 @@ PY
 chmod -R a+rX "$work/images"
 du -sh "$work/images" | sed 's/^/image set: /' >&2
 probe="$(find "$work/images" -name "*.jpg" -printf "%f\n" -quit)"
-for _ in $(seq 50); do curl -fso /dev/null "http://127.0.0.1:$image_port/$probe" && break; sleep 0.1; done
-curl -fso /dev/null "http://127.0.0.1:$image_port/$probe" || { cat "$work/nginx/error.log" >&2; exit 1; }
+for _ in $(seq 50); do curl -fso /dev/null "http://127.0.0.1:$image_port/img/$probe" && break; sleep 0.1; done
+curl -fso /dev/null "http://127.0.0.1:$image_port/img/$probe" || { echo "nginx does not serve the images" >&2; exit 1; }
 
 # photoseal: a fresh secrets file (the baseline seals with the same key), workdir and store.
 ps=.build/release/photoseal

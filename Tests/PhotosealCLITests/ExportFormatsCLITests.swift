@@ -98,7 +98,7 @@ private struct ExpectedPhoto {
 
 /// A workdir taken through search, download, extract and score against the local Flickr,
 /// image and Vision servers, with what the servers and `images/truth.json` say about each photo.
-private struct ExportWorkdir: ~Copyable {
+private final class ExportWorkdir {
     let scratch: Scratch
     let work: String
     let keys: String
