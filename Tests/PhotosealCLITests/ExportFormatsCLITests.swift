@@ -119,7 +119,9 @@ private final class ExportWorkdir {
         try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
         let imageServer = try PythonFixtureServer(script: "image_server", ["--dir", images])
         defer { imageServer.stop() }
-        let flickr = try FlickrServer(["--photos", "60", "--per-second", "1000", "--image-base", imageServer.base + "/img"])
+        let flickr = try FlickrServer([
+            "--photos", "60", "--per-second", "1000", "--image-base", imageServer.base + "/img",
+        ])
         defer { flickr.stop() }
         let found = try #require((flickr.json("/__truth?term=monkey") as? [String: Any])?["photos"] as? [String: Any])
         personal = try #require(flickr.json("/__personal") as? [String])
@@ -233,8 +235,10 @@ private func check(_ record: [String: Any], _ photo: ExpectedPhoto, kid: String,
     #expect(text(record["taken_at"]) == photo.takenAt, "\(id)")
     if let lat = photo.lat, let lon = photo.lon {
         let tolerance = photo.geoSource == "flickr" ? 0 : 1e-9
-        #expect(abs((number(record["lat"]) ?? .nan) - lat) <= tolerance, "\(id) lat \(String(describing: record["lat"]))")
-        #expect(abs((number(record["lon"]) ?? .nan) - lon) <= tolerance, "\(id) lon \(String(describing: record["lon"]))")
+        #expect(
+            abs((number(record["lat"]) ?? .nan) - lat) <= tolerance, "\(id) lat \(String(describing: record["lat"]))")
+        #expect(
+            abs((number(record["lon"]) ?? .nan) - lon) <= tolerance, "\(id) lon \(String(describing: record["lon"]))")
         #expect(text(record["geo.source"]) == photo.geoSource, "\(id)")
         let cc = text(record["place.cc"]) ?? ""
         #expect(cc.count == 2 && cc == cc.uppercased(), "\(id) cc \(cc)")
@@ -337,9 +341,13 @@ struct ExportFormatsCLITests {
             let extra = decrypt ? ["owner", "owner_name", "path_alias", "exif"] : []
             for record in records {
                 let photo = try #require(work.photos[record["id"] as? String ?? ""])
-                #expect(Set(record.keys.filter { !$0.hasPrefix("__") }) == Set(fixedColumns + ["score.cage", "score.monkey"] + extra))
+                #expect(
+                    Set(record.keys.filter { !$0.hasPrefix("__") })
+                        == Set(fixedColumns + ["score.cage", "score.monkey"] + extra))
                 // Coordinates are [lon, lat], and the properties are typed JSON values.
-                #expect(number(record["__lon"]) == number(record["lon"]) && number(record["__lat"]) == number(record["lat"]))
+                #expect(
+                    number(record["__lon"]) == number(record["lon"]) && number(record["__lat"]) == number(record["lat"])
+                )
                 #expect(record["lat"] is NSNumber && record["image.width"] is NSNumber)
                 #expect(record["terms"] as? [String] == ["monkey"])
                 #expect(record["score.cage"] is NSNull || record["score.cage"] is NSNumber)

@@ -96,7 +96,8 @@ struct ExportCommand: AsyncParsableCommand {
                 write: { out.write($0) })
             out.flush()
             if exportFormat == .geojson {
-                printError("export: \(summary.written) features; \(summary.withoutPosition) photos without a position skipped")
+                printError(
+                    "export: \(summary.written) features; \(summary.withoutPosition) photos without a position skipped")
             } else {
                 printError("export: \(summary.written) documents")
             }
