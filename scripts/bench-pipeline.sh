@@ -6,9 +6,9 @@
 # CPU seconds and peak memory (max RSS from /usr/bin/time -v) for both, and the ratios.
 #
 # Usage: scripts/bench-pipeline.sh [COUNT] [CONCURRENCY]     (defaults 2000 photos, 32)
-# Servers: the Flickr test server (Tests/IngestTests/Fixtures/servers/flickr_server.py, every
-# photo matching the term, image URLs pointing at the image server) and nginx
-# (scripts/static-server.sh) serving COUNT distinct ~200 KB JPEGs with GPS EXIF from a
+# Servers: the Flickr test server (Tests/IngestTests/Fixtures/servers/flickr_local_images.py:
+# flickr_server.py with every photo matching the term and image URLs on the image server) and
+# nginx (scripts/static-server.sh) serving COUNT distinct ~200 KB JPEGs with GPS EXIF from a
 # temporary directory. photoseal runs `photoseal run` when it exists, else the stage commands
 # in a chain. Makes .venv-bench (gitignored) with requests, exifread and reverse_geocoder.
 set -euo pipefail
@@ -42,7 +42,7 @@ pids+=($!)
 read -r image_port <&4
 
 # The Flickr test server: COUNT photos, all matching the term, image URLs on nginx.
-exec 3< <(exec python3 Tests/IngestTests/Fixtures/servers/flickr_server.py --photos "$count" --all-terms \
+exec 3< <(exec python3 Tests/IngestTests/Fixtures/servers/flickr_local_images.py --photos "$count" --all-terms \
     --per-second 100000 --per-hour 100000000 --image-base "http://127.0.0.1:$image_port/img")
 pids+=($!)
 read -r flickr_port <&3

@@ -119,9 +119,11 @@ private final class ExportWorkdir {
         try FileManager.default.createDirectory(atPath: images, withIntermediateDirectories: true)
         let imageServer = try PythonFixtureServer(script: "image_server", ["--dir", images])
         defer { imageServer.stop() }
-        let flickr = try FlickrServer([
-            "--photos", "60", "--per-second", "1000", "--image-base", imageServer.base + "/img",
-        ])
+        // flickr_server.py with the photos' url_l on the image server.
+        let flickr = try PythonFixtureServer(
+            script: "flickr_local_images",
+            ["--photos", "60", "--per-second", "1000", "--image-base", imageServer.base + "/img"])
+        let endpoint = flickr.base + "/services/rest/"
         defer { flickr.stop() }
         let found = try #require((flickr.json("/__truth?term=monkey") as? [String: Any])?["photos"] as? [String: Any])
         personal = try #require(flickr.json("/__personal") as? [String])
@@ -186,7 +188,7 @@ private final class ExportWorkdir {
 
         let common = ["--workdir", work, "--keys", keys]
         let steps: [[String]] = [
-            ["search", "--term", "monkey", "--api-key", FlickrServer.apiKey, "--flickr-endpoint", flickr.endpoint],
+            ["search", "--term", "monkey", "--api-key", FlickrServer.apiKey, "--flickr-endpoint", endpoint],
             ["download", "--store-images", "plain", "--concurrency", "4"],
             ["extract"],
             [

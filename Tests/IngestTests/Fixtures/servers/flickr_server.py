@@ -9,10 +9,7 @@ over the budget and records them.
 
 Usage: flickr_server.py [--photos N] [--seed S] [--api-key K] [--fail-fraction F]
                         [--slow-fraction F] [--slow-seconds S] [--per-second N] [--per-hour N]
-                        [--image-base URL] [--all-terms] [--watch-stdin]
---all-terms gives every photo all three terms (a search for one term then finds all N photos).
---image-base URL makes every photo's image URL (url_l) URL/<photo id>.jpg instead of a
-live.staticflickr.com address, so downloads can go to a local image server (tests, benchmarks).
+                        [--watch-stdin]
 Prints the port on stdout once listening. Test endpoints:
   GET /__log       every API call: params (api_key removed), outcome, time
   GET /__truth     ?term=...&term=...&bbox=...&min_taken_date=...&max_taken_date=...
@@ -59,7 +56,7 @@ def parse_date(text):
     return calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M:%S"))
 
 
-def make_dataset(n, seed, all_terms=False):
+def make_dataset(n, seed):
     rng = random.Random(seed)
     start, end = unix(2004, 1, 1), unix(2024, 12, 31, 23, 59, 59)
     busy_start, busy_end = unix(2019, 1, 1), unix(2021, 12, 31)
@@ -67,8 +64,6 @@ def make_dataset(n, seed, all_terms=False):
     for i in range(n):
         pid = str(52000000000 + i * 7 + rng.randrange(7))
         terms = [t for t, p in TERMS if rng.random() < p]
-        if all_terms:
-            terms = [t for t, _ in TERMS]
         if rng.random() < 0.25:
             taken = rng.randrange(busy_start, busy_end)
         else:
@@ -106,7 +101,7 @@ def make_dataset(n, seed, all_terms=False):
 class State:
     def __init__(self, args):
         self.args = args
-        self.photos = make_dataset(args.photos, args.seed, args.all_terms)
+        self.photos = make_dataset(args.photos, args.seed)
         for p in self.photos:
             p["folded"] = frozenset(t.casefold() for t in p["terms"])
         self.taken = [p["taken"] for p in self.photos]
@@ -145,7 +140,7 @@ class State:
         return out
 
 
-def photo_json(p, extras, rng, image_base=None):
+def photo_json(p, extras, rng):
     d = {"id": p["id"], "owner": p["owner"], "secret": p["secret"], "server": p["server"], "farm": 66,
          "title": p["title"], "ispublic": 1, "isfriend": 0, "isfamily": 0}
     if "description" in extras:
@@ -175,10 +170,7 @@ def photo_json(p, extras, rng, image_base=None):
     if "media" in extras:
         d["media"] = "photo"
     if "url_l" in extras:
-        if image_base:
-            d["url_l"] = "%s/%s.jpg" % (image_base.rstrip("/"), p["id"])
-        else:
-            d["url_l"] = "https://live.staticflickr.com/%s/%s_%s_b.jpg" % (p["server"], p["id"], p["secret"])
+        d["url_l"] = "https://live.staticflickr.com/%s/%s_%s_b.jpg" % (p["server"], p["id"], p["secret"])
         d["height_l"], d["width_l"] = "768", 1024
     return d
 
@@ -350,7 +342,7 @@ class Handler(BaseHTTPRequestHandler):
         entry["total"] = total
         body = {"photos": {"page": page, "pages": (total + per_page - 1) // per_page, "perpage": per_page,
                            "total": str(total) if page % 2 == 0 else total,
-                           "photo": [photo_json(p, extras, rng, st.args.image_base) for p in chunk]}, "stat": "ok"}
+                           "photo": [photo_json(p, extras, rng) for p in chunk]}, "stat": "ok"}
         return self.send_json(body)
 
 
@@ -364,8 +356,6 @@ def main():
     ap.add_argument("--slow-seconds", type=float, default=0.5)
     ap.add_argument("--per-second", type=float, default=6)
     ap.add_argument("--per-hour", type=float, default=3600)
-    ap.add_argument("--image-base", default=None, help="image URLs become IMAGE_BASE/<id>.jpg")
-    ap.add_argument("--all-terms", action="store_true", help="every photo matches every term")
     ap.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes (tests)")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
