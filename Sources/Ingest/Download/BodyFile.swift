@@ -12,8 +12,10 @@ import Foundation
 /// order, and the download task reads the results only after `send` has returned, so no two
 /// threads touch the state at once.
 final class BodyFile: HTTPBodySink, @unchecked Sendable {
-    /// Where a spilled body goes (created only when the body outgrows `memoryLimit`).
-    let path: String
+    /// Makes the path a spilled body goes to (called only when the body outgrows `memoryLimit`).
+    let makePath: @Sendable () throws -> String
+    /// The spilled body's file, once there is one.
+    private(set) var path: String?
     let maxBytes: Int
     let memoryLimit: Int
     private(set) var status = 0
@@ -28,8 +30,8 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
     private var spilled = false
     private let hasher: SHA256
 
-    init(path: String, maxBytes: Int, memoryLimit: Int = 8 << 20) throws {
-        self.path = path
+    init(maxBytes: Int, memoryLimit: Int = 8 << 20, makePath: @escaping @Sendable () throws -> String) throws {
+        self.makePath = makePath
         self.maxBytes = maxBytes
         self.memoryLimit = memoryLimit
         hasher = try SHA256()
@@ -76,6 +78,11 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
         }
         if !spilled {
             spilled = true
+            guard let path = try? makePath() else {
+                writeFailed = true
+                return false
+            }
+            self.path = path
             descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
             guard descriptor >= 0 else {
                 writeFailed = true
@@ -116,7 +123,7 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
     /// The whole body: from memory, or read back from the spilled file (nil when that fails).
     func contents() -> [UInt8]? {
         guard spilled else { return buffer }
-        return FileManager.default.contents(atPath: path).map { Array($0) }
+        return path.flatMap { FileManager.default.contents(atPath: $0) }.map { Array($0) }
     }
 
     private func closeFile() {
@@ -130,6 +137,6 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
     func discard() {
         closeFile()
         buffer = []
-        if spilled { unlink(path) }
+        if let path { unlink(path) }
     }
 }

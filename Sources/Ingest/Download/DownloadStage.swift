@@ -270,7 +270,8 @@ public final class DownloadStage: Sendable {
             attempt += 1
             let file: BodyFile
             do {
-                file = try BodyFile(path: try ingestor.store.temporaryPath(), maxBytes: options.maxImageBytes)
+                let store = ingestor.store
+                file = try BodyFile(maxBytes: options.maxImageBytes) { try store.temporaryPath() }
             } catch {
                 return .failed("temp-file")
             }

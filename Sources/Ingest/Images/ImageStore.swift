@@ -122,15 +122,25 @@ public struct ImageStore: Sendable {
         return relative
     }
 
-    /// Writes bytes to `relative` through a temporary file and a rename.
+    /// Writes bytes to `relative` through a temporary file and a rename. Directories are
+    /// created only when missing (the first image of each of the 256 folders).
     func write(_ bytes: [UInt8], to relative: String) throws {
-        let temp = try temporaryPath()
+        let temp = (temporaryDirectory as NSString).appendingPathComponent(UUID().uuidString + ".part")
         let target = absolute(relative)
         do {
-            try FileManager.default.createDirectory(
-                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            guard Self.writeFile(bytes, to: temp) else {
-                throw IngestError(.imageStore, "cannot write an image to \(temp); check disk space and permissions")
+            if !Self.writeFile(bytes, to: temp) {
+                guard errno == ENOENT else {
+                    throw IngestError(.imageStore, "cannot write an image to \(temp); check disk space and permissions")
+                }
+                _ = try temporaryPath()
+                guard Self.writeFile(bytes, to: temp) else {
+                    throw IngestError(.imageStore, "cannot write an image to \(temp); check disk space and permissions")
+                }
+            }
+            if rename(temp, target) == 0 { return }
+            if errno == ENOENT {
+                try FileManager.default.createDirectory(
+                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             }
             guard rename(temp, target) == 0 else {
                 throw IngestError(.imageStore, "cannot move an image into \(target) (errno \(errno))")
