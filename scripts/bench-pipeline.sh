@@ -6,6 +6,7 @@
 # CPU seconds and peak memory (max RSS from /usr/bin/time -v) for both, and the ratios.
 #
 # Usage: scripts/bench-pipeline.sh [COUNT] [CONCURRENCY]     (defaults 2000 photos, 32)
+#        PHOTOSEAL_BIN=path/to/photoseal scripts/bench-pipeline.sh ...   (another build, no build step)
 # Servers: the Flickr test server (Tests/IngestTests/Fixtures/servers/flickr_local_images.py:
 # flickr_server.py with every photo matching the term and image URLs on the image server) and
 # nginx (scripts/static-server.sh) serving COUNT distinct ~200 KB JPEGs with GPS EXIF from a
@@ -26,7 +27,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-swift build -c release --product photoseal >&2
+# PHOTOSEAL_BIN=path runs another photoseal binary (no build).
+if [[ -z "${PHOTOSEAL_BIN:-}" ]]; then swift build -c release --product photoseal >&2; fi
 if [[ ! -x .venv-bench/bin/python ]] || ! .venv-bench/bin/python -c "import requests, exifread, reverse_geocoder, cryptography" 2>/dev/null; then
     python3 -m venv --system-site-packages .venv-bench
     .venv-bench/bin/pip install -q requests exifread reverse_geocoder >&2
@@ -78,7 +80,7 @@ for _ in $(seq 50); do curl -fso /dev/null "http://127.0.0.1:$image_port/img/$pr
 curl -fso /dev/null "http://127.0.0.1:$image_port/img/$probe" || { echo "nginx does not serve the images" >&2; exit 1; }
 
 # photoseal: a fresh secrets file (the baseline seals with the same key), workdir and store.
-ps=.build/release/photoseal
+ps="${PHOTOSEAL_BIN:-.build/release/photoseal}"
 "$ps" keys generate --out "$work/keys.env" 2>/dev/null >/dev/null
 echo "FLICKR_API_KEY=$api_key" >> "$work/keys.env"
 common=(--workdir "$work/ps" --keys "$work/keys.env")
