@@ -318,6 +318,20 @@ struct ExportFormatsCLITests {
                 #expect(!result.stdout.contains("NIKON") && !result.stdout.contains("COOLPIX"))
             }
         }
+        // --min-score keeps the photos whose scores clear every filter; the score columns are
+        // the labels those photos have.
+        let expectedCaged = work.photos.values.filter { ($0.scores["cage"] ?? 0) >= 0.5 }.map(\.id).sorted()
+        try #require(!expectedCaged.isEmpty)
+        let (caged, cagedFile) = try work.export(["--format", "csv", "--min-score", "cage=0.5"])
+        #expect(caged.status == 0, "\(caged.stderr)")
+        let cagedRows = try python(exportReader, ["csv", cagedFile, work.keys])
+        #expect((cagedRows["records"] as? [[String: Any]])?.compactMap { $0["id"] as? String } == expectedCaged)
+        #expect(cagedRows["header"] as? [String] == fixedColumns + ["score.cage", "score.monkey"])
+        let (nothing, nothingFile) = try work.export(["--format", "csv", "--min-score", "monkey=0.95"])
+        #expect(nothing.status == 0 && nothing.stderr.contains("export: 0 documents"), "\(nothing.stderr)")
+        let nothingRows = try python(exportReader, ["csv", nothingFile, work.keys])
+        #expect(nothingRows["header"] as? [String] == fixedColumns)
+
         let bad = try work.export(["--format", "xml"]).result
         #expect(bad.status == 64)
         #expect(bad.stderr.contains("--format") && bad.stderr.contains("geojson"))

@@ -127,27 +127,34 @@ public struct DocumentExporter {
     /// The counts so far.
     public var summary: Summary { Summary(written: written, withoutPosition: withoutPosition) }
 
-    /// Streams every ledger document that passes `filter` to `write`, in id order.
+    /// Whether a photo's scores pass every `--min-score` filter: `scores[label] >= min` for each;
+    /// a label the photo has no score for fails.
+    public static func passes(_ scores: [String: Double]?, minScores: [(label: String, min: Double)]) -> Bool {
+        minScores.allSatisfy { filter in (scores?[filter.label]).map { $0 >= filter.min } ?? false }
+    }
+
+    /// Streams every ledger document whose scores pass `minScores` to `write`, in id order.
     ///
-    /// For CSV and GeoJSON a first pass over the ledger collects the score labels (the
-    /// columns must be known before the header); documents are never all held in memory.
+    /// For CSV and GeoJSON a first pass over the ledger collects the score labels of those
+    /// documents (the columns must be known before the header), reading only each document's
+    /// `scores`; documents are never all held in memory.
     /// - Throws: `IngestError.ledger` when the ledger cannot be read, `.sealing` when a field
     ///   does not open, and whatever `write` throws.
     public static func export(
         ledger: Ledger, format: ExportFormat, sealer: FieldSealer? = nil,
-        filter: (PhotoDocument) -> Bool = { _ in true }, write: (String) throws -> Void
+        minScores: [(label: String, min: Double)] = [], write: (String) throws -> Void
     ) throws -> Summary {
         var labels = Set<String>()
         if format != .jsonl {
-            try ledger.forEachDocument { entry in
-                guard let scores = entry.document.scores, filter(entry.document) else { return }
+            try ledger.forEachScores { scores in
+                guard let scores, passes(scores, minScores: minScores) else { return }
                 labels.formUnion(scores.keys)
             }
         }
         var exporter = DocumentExporter(format: format, scoreLabels: Array(labels), sealer: sealer)
         try write(exporter.header())
         try ledger.forEachDocument { entry in
-            guard filter(entry.document) else { return }
+            guard passes(entry.document.scores, minScores: minScores) else { return }
             let text = try exporter.render(entry)
             if !text.isEmpty { try write(text) }
         }

@@ -89,11 +89,7 @@ struct ExportCommand: AsyncParsableCommand {
             let filters = try scoreFilters()
             let summary = try DocumentExporter.export(
                 ledger: ledger, format: exportFormat, sealer: sealer,
-                filter: { document in
-                    let scores = document.scores ?? [:]
-                    return filters.allSatisfy { (scores[$0.label] ?? -1) >= $0.min }
-                },
-                write: { out.write($0) })
+                minScores: filters, write: { out.write($0) })
             out.flush()
             if exportFormat == .geojson {
                 printError(
