@@ -233,6 +233,7 @@ public struct DocumentExporter {
     /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped,
     /// everything else as UTF-8.
     static func jsonString(_ text: String) -> String {
+        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return "\"" + text + "\"" }
         var out = "\""
         out.unicodeScalars.reserveCapacity(text.utf8.count + 2)
         for scalar in text.unicodeScalars {
