@@ -12,13 +12,17 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Search (or import), download, extract, score and load in one run, the stages overlapping.",
         discussion: """
-            Takes the search options of `photoseal search` or the SOURCE argument of
-            `photoseal import`, then downloads, extracts, scores (only with --label or
-            --labels-file and a Vision key; otherwise skipped with a note) and loads into the
-            store, with the options of those commands. Stages overlap: download starts on rows
-            the search has recorded, extract on downloaded rows, load on batches of extracted
-            (or scored) rows. Ctrl-C stops gracefully (work in flight is committed; exit 130);
-            run the same command again to finish without repeating paid work.
+            Takes the search options of `photoseal search` or the SOURCE argument of `photoseal \
+            import`, then downloads, extracts, scores (only with --label or --labels-file and a \
+            Vision key; otherwise skipped with a note) and loads into the store, with the \
+            options of those commands. The stages overlap: download starts on rows the search \
+            has recorded, extract on downloaded rows, load on batches of extracted (or scored) \
+            rows.
+
+            Ctrl-C (or SIGTERM) stops gracefully: no new work starts, work in flight is \
+            committed, the exit status is 130 (143). Run the same command again to finish: \
+            no recorded Flickr page is fetched again, no stored image downloaded again, no \
+            labelled image billed again.
 
             Examples:
               photoseal run --term monkey --bbox 5,35,20,48 --label monkey --concurrency 32
@@ -136,8 +140,23 @@ struct RunCommand: AsyncParsableCommand {
             }
             defer { interrupts.cancel() }
             let sourceName = pipeline.sourceName
-            let tally = try await pipeline.run { tally in
-                meter.show(Self.progressLine(tally, source: sourceName, elapsed: meter.elapsed))
+            let tally: PipelineRun.Tally
+            do {
+                tally = try await pipeline.run { tally in
+                    meter.show(Self.progressLine(tally, source: sourceName, elapsed: meter.elapsed))
+                }
+            } catch {
+                // The other stages stopped gracefully: say what was done, then the error.
+                meter.finish()
+                if let status = try? await ledger.status() {
+                    for line in Self.summaryLines(
+                        pipeline.tally, source: sourceName, scoring: scoring != nil, status: status,
+                        store: store.location, elapsed: meter.elapsed)
+                    {
+                        printError(line)
+                    }
+                }
+                throw error
             }
             meter.finish()
             let status = try await ledger.status()
