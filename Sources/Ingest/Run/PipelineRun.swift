@@ -50,9 +50,9 @@ public final class PipelineRun: Sendable {
         public var search: SearchStage.Summary?
         /// The import's counts.
         public var imported = ImportStage.Summary()
-        /// Download counts over every round (`total` is unused).
+        /// Download counts over every round (`total` is the rows done).
         public var download = DownloadStage.Progress()
-        /// Extract counts over every round (`total` is unused).
+        /// Extract counts over every round (`total` is the rows done).
         public var extract = ExtractStage.Progress()
         /// Images sent to the vision model and labelled (each billed once).
         public var labelledImages = 0
@@ -341,8 +341,8 @@ public final class PipelineRun: Sendable {
 
     static func sum(_ a: DownloadStage.Progress, _ b: DownloadStage.Progress) -> DownloadStage.Progress {
         var s = a
-        s.total += b.total
         s.done += b.done
+        s.total = s.done
         s.stored += b.stored
         s.duplicates += b.duplicates
         s.unavailable += b.unavailable
@@ -355,8 +355,8 @@ public final class PipelineRun: Sendable {
 
     static func sum(_ a: ExtractStage.Progress, _ b: ExtractStage.Progress) -> ExtractStage.Progress {
         var s = a
-        s.total += b.total
         s.done += b.done
+        s.total = s.done
         s.withExif += b.withExif
         s.geoFromExif += b.geoFromExif
         s.placed += b.placed
