@@ -43,7 +43,10 @@ extension Ledger {
                     try Row.fetchAll(
                         db,
                         sql:
-                            "SELECT id, stage, document FROM photo WHERE stage = ? AND last_error IS NULL ORDER BY id LIMIT ?",
+                            """
+                            SELECT id, stage, document FROM photo WHERE stage = ? AND last_error IS NULL
+                            AND json_extract(document, '$.image.sha256') IS NOT NULL ORDER BY id LIMIT ?
+                            """,
                         arguments: [Stage.extracted.name, limit])
                 }
                 ?? Row.fetchAll(

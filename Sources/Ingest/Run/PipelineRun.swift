@@ -279,28 +279,36 @@ public final class PipelineRun: Sendable {
         async throws
     {
         guard let scoring else { return }
+        let batch = 1024
         try await follow(upstream) { first, _ in
-            var options = scoring.options
-            options.stop = stop
-            options.freshOnly = first ? nil : 1024
-            if let budget = scoring.options.maxImages {
-                let left = budget - state.withLock { $0 }.labelledImages
-                if left <= 0 {
-                    update { $0.scoreBudgetReached = true }
-                    return 0
+            var processed = 0
+            while !stop.isRequested {
+                var options = scoring.options
+                options.stop = stop
+                options.freshOnly = first ? nil : batch
+                if let budget = scoring.options.maxImages {
+                    let left = budget - state.withLock { $0 }.labelledImages
+                    if left <= 0 {
+                        update { $0.scoreBudgetReached = true }
+                        break
+                    }
+                    options.maxImages = left
                 }
-                options.maxImages = left
+                let summary = try await scoring.stage.run(options) { plan in
+                    if plan.deferredImages > 0 { update { $0.scoreBudgetReached = true } }
+                }
+                update {
+                    $0.labelledImages += summary.labelledImages
+                    $0.scoredPhotos += summary.scoredPhotos
+                    $0.scoreFailedPhotos += summary.failedPhotos
+                    $0.visionCalls += summary.calls
+                }
+                let done = summary.scoredPhotos + summary.failedPhotos
+                processed += done
+                // A full batch of new rows: more may be waiting behind it.
+                if first || summary.plan.photos < batch || done == 0 { break }
             }
-            let summary = try await scoring.stage.run(options) { plan in
-                if plan.deferredImages > 0 { update { $0.scoreBudgetReached = true } }
-            }
-            update {
-                $0.labelledImages += summary.labelledImages
-                $0.scoredPhotos += summary.scoredPhotos
-                $0.scoreFailedPhotos += summary.failedPhotos
-                $0.visionCalls += summary.calls
-            }
-            return summary.scoredPhotos + summary.failedPhotos
+            return processed
         }
     }
 
