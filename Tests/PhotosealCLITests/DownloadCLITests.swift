@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The image server of the Ingest tests, run as a subprocess.
-private final class ImageServer: PythonFixtureServer {
+private final class ImageServer: PythonFixtureServer, @unchecked Sendable {
     init(delay: Double) throws {
         try super.init(
             script: "image_server",

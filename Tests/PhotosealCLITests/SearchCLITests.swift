@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The Flickr test server of the Ingest tests (same script), for command-line runs.
-final class FlickrServer: PythonFixtureServer {
+final class FlickrServer: PythonFixtureServer, @unchecked Sendable {
     static let apiKey = "test-api-key-0123456789"
     var endpoint: String { base + "/services/rest/" }
 
