@@ -74,12 +74,7 @@ struct LoadAuditCLITests {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-cli-load-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         keys = dir.appendingPathComponent("keys.env")
-        let result = try CLI.run(["keys", "generate", "--out", keys.path])
-        precondition(result.status == 0, result.stderr)
-        let handle = try FileHandle(forWritingTo: keys)
-        handle.seekToEndOfFile()
-        handle.write(Data("FLICKR_API_KEY=\(FlickrServer.apiKey)\n".utf8))
-        try handle.close()
+        try CLI.generateKeys(at: keys, extra: ["FLICKR_API_KEY=\(FlickrServer.apiKey)"])
     }
 
     /// Searches the local Flickr server for `limit` photos and moves them to `extracted`
