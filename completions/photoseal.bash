@@ -359,7 +359,7 @@ _photoseal_import() {
 
 _photoseal_download() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --version -h --help)
+    non_repeating_flags=(--verbose --extract --no-extract --version -h --help)
     repeating_options=()
     non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --concurrency --per-host --size --store-images --max-attempts --limit)
     __photoseal_offer_flags_options 0

@@ -47,9 +47,12 @@ struct DownloadStageTests {
             #expect(summary.queued == urls.count)
         }
 
-        func download(_ mode: ImageStore.Mode = .stripped, attempts: Int = 4) async throws -> DownloadStage.Progress {
-            try await DownloadStage(http: http, ledger: ledger, ingestor: ingestor(mode), logger: logger).run(
-                DownloadStage.Options(concurrency: 8, mode: mode, maxAttempts: attempts, retryBaseDelay: 0.05))
+        func download(_ mode: ImageStore.Mode = .stripped, attempts: Int = 4, extractor: ExtractStage? = nil)
+            async throws -> DownloadStage.Progress
+        {
+            try await DownloadStage(
+                http: http, ledger: ledger, ingestor: ingestor(mode), extractor: extractor, logger: logger
+            ).run(DownloadStage.Options(concurrency: 8, mode: mode, maxAttempts: attempts, retryBaseDelay: 0.05))
         }
 
         func rows() throws -> [String: (stage: String, document: PhotoDocument)] {
@@ -141,8 +144,9 @@ struct DownloadStageTests {
     }
 
     @Test(
-        "stripped images carry no EXIF block and stay valid JPEGs; extract seals EXIF, takes GPS from it and geocodes")
-    func strippedAndExtracted() async throws {
+        "stripped images carry no EXIF block and stay valid JPEGs; extract seals EXIF, takes GPS from it and geocodes",
+        arguments: [false, true])
+    func strippedAndExtracted(whileDownloading: Bool) async throws {
         let server = try ImageTestServer()
         defer { server.stop() }
         let setup = try Setup()
@@ -150,13 +154,17 @@ struct DownloadStageTests {
         let truth = try ImageTestServer.truth()
         let names = Self.nikon + ["et_Canon.jpg"]
         try await setup.queue(names.map { "\(server.base)/img/\($0)" })
-        #expect(try await setup.download().stored == names.count)
-        let geocoder = try Geocoder.bundled()
-        let extract = try await ExtractStage(
-            ledger: setup.ledger, store: setup.store, sealer: setup.sealer, geocoder: geocoder, logger: setup.logger
-        ).run()
-        #expect(extract.done == names.count && extract.failed == 0)
-        #expect(extract.geoFromExif == Self.nikon.count)
+        let stage = ExtractStage(
+            ledger: setup.ledger, store: setup.store, sealer: setup.sealer, geocoder: try Geocoder.bundled(),
+            logger: setup.logger)
+        // Either the download extracts each image as it is stored (rows go straight to
+        // `extracted`), or the extract stage does it afterwards from the sealed EXIF.
+        let downloaded = try await setup.download(extractor: whileDownloading ? stage : nil)
+        #expect(downloaded.stored == names.count)
+        #expect(downloaded.extracted == (whileDownloading ? names.count : 0))
+        let extract = try await stage.run()
+        #expect(extract.done == (whileDownloading ? 0 : names.count) && extract.failed == 0)
+        if !whileDownloading { #expect(extract.geoFromExif == Self.nikon.count) }
         let rows = try setup.rows()
         for name in names {
             let known = try #require(truth[name])

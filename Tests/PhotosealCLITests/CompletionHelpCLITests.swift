@@ -1,9 +1,6 @@
 import Foundation
+import TestSupport
 import Testing
-
-/// The repository root (this file is Tests/PhotosealCLITests/CompletionHelpCLITests.swift).
-private let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
 
 /// The subcommand names listed in a help text's `... SUBCOMMANDS:` sections.
 private func subcommands(inHelp help: String) -> [String] {

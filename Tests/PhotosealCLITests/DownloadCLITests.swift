@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The image server of the Ingest tests, run as a subprocess.
@@ -20,12 +21,14 @@ private final class ImageServer: PythonFixtureServer, @unchecked Sendable {
 }
 
 /// Rows of a ledger by stage, read with Python's sqlite3 (not through photoseal).
-private func ledgerRows(_ workdir: String) throws -> [(stage: String, url: String)] {
+private func ledgerRows(_ workdir: String) throws -> [(stage: String, url: String, place: String)] {
     let script = """
         import json, sqlite3, sys
         db = sqlite3.connect(sys.argv[1])
         for stage, doc in db.execute("SELECT stage, document FROM photo"):
-            print(stage + "\\t" + (json.loads(doc).get("image_url") or ""))
+            d = json.loads(doc)
+            where = json.dumps([d.get("geo"), d.get("place")], sort_keys=True)
+            print(stage + "\\t" + (d.get("image_url") or "") + "\\t" + where)
         """
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -39,8 +42,8 @@ private func ledgerRows(_ workdir: String) throws -> [(stage: String, url: Strin
     process.waitUntilExit()
     try handle.close()
     return String(decoding: try Data(contentsOf: out), as: UTF8.self).split(separator: "\n").map {
-        let parts = $0.split(separator: "\t", maxSplits: 1).map(String.init)
-        return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
+        let parts = $0.split(separator: "\t", maxSplits: 2).map(String.init)
+        return (parts.first ?? "", parts.count > 1 ? parts[1] : "", parts.count > 2 ? parts[2] : "")
     }
 }
 
@@ -96,7 +99,8 @@ func downloadKillAndResume() async throws {
         }
     }
     let requestsBefore = try server.log().count
-    let committed = Set(try ledgerRows(workdir).filter { $0.stage == "downloaded" }.map(\.url))
+    // The download extracts as it goes (its default): committed rows are at `extracted`.
+    let committed = Set(try ledgerRows(workdir).filter { $0.stage == "extracted" }.map(\.url))
     #expect(committed.count >= 1 && committed.count < urls.count)
     // Whatever is under images/ is a whole JPEG; partial bodies only ever lived in tmp/.
     for file in files(under: workdir + "/images") {
@@ -104,10 +108,14 @@ func downloadKillAndResume() async throws {
         #expect(bytes.starts(with: [0xFF, 0xD8]) && bytes.suffix(2) == [0xFF, 0xD9], "\(file)")
     }
 
-    let resumed = try await runCLI(["download", "--workdir", workdir, "--keys", keys, "--concurrency", "4"])
+    // The re-run leaves the rest at `downloaded` (--no-extract) for the extract stage.
+    let resumed = try await runCLI([
+        "download", "--workdir", workdir, "--keys", keys, "--concurrency", "4", "--no-extract",
+    ])
     #expect(resumed.status == 0, "\(resumed.stderr)")
     let rows = try ledgerRows(workdir)
-    #expect(rows.count == urls.count && rows.allSatisfy { $0.stage == "downloaded" })
+    #expect(rows.count == urls.count)
+    #expect(rows.allSatisfy { committed.contains($0.url) ? $0.stage == "extracted" : $0.stage == "downloaded" })
     let refetched = try server.log().dropFirst(requestsBefore).map { server.base + $0.path }
     #expect(Set(refetched).isDisjoint(with: committed))
     #expect(files(under: workdir + "/tmp").isEmpty)
@@ -116,10 +124,22 @@ func downloadKillAndResume() async throws {
     // Extract, then status shows every stage; a third download does nothing.
     let extracted = try await runCLI(["extract", "--workdir", workdir, "--keys", keys])
     #expect(extracted.status == 0, "\(extracted.stderr)")
+    let rest = urls.count - committed.count
     #expect(
-        extracted.stderr.contains("120 photos extracted (120 with EXIF, 120 positioned from EXIF, 120 with a place)"))
+        extracted.stderr.contains(
+            "\(rest) photos extracted (\(rest) with EXIF, \(rest) positioned from EXIF, \(rest) with a place)"))
     let status = try await runCLI(["status", "--workdir", workdir, "--json"])
     #expect(status.stdout.contains("\"extracted\":120"))
+    // Extracted while downloading or by the extract stage from the sealed EXIF: the same image
+    // gets the same position and place either way, and every one has a place.
+    var placesByImage: [String: Set<String>] = [:]
+    for row in try ledgerRows(workdir) {
+        let name = String(row.url.split(separator: "/").last?.split(separator: "?").first ?? "")
+        placesByImage[name, default: []].insert(row.place)
+    }
+    #expect(placesByImage.count == names.count)
+    #expect(placesByImage.values.allSatisfy { $0.count == 1 }, "\(placesByImage)")
+    #expect(placesByImage.values.allSatisfy { ($0.first ?? "").contains("\"cc\": \"IT\"") }, "\(placesByImage)")
     let before = try server.log().count
     #expect(try await runCLI(["download", "--workdir", workdir, "--keys", keys]).status == 0)
     #expect(try server.log().count == before)

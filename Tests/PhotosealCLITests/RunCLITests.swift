@@ -1,9 +1,6 @@
 import Foundation
+import TestSupport
 import Testing
-
-/// The repository root (this file is Tests/PhotosealCLITests/RunCLITests.swift).
-private let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
 
 /// Runs blocking work on a thread of its own, off Swift's cooperative pool (other suites'
 /// timers run there while this waits on subprocesses).
@@ -87,13 +84,9 @@ private struct RunScratch {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(
             atPath: dir.appendingPathComponent("served").path, withIntermediateDirectories: true)
-        let made = try CLI.run(["keys", "generate", "--out", keys])
-        precondition(made.status == 0, made.stderr)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: keys))
-        handle.seekToEndOfFile()
-        handle.write(
-            Data("FLICKR_API_KEY=\(FlickrServer.apiKey)\nGOOGLE_VISION_API_KEY=\(RunVisionServer.apiKey)\n".utf8))
-        try handle.close()
+        try CLI.generateKeys(
+            at: URL(fileURLWithPath: keys),
+            extra: ["FLICKR_API_KEY=\(FlickrServer.apiKey)", "GOOGLE_VISION_API_KEY=\(RunVisionServer.apiKey)"])
     }
 
     func remove() { try? FileManager.default.removeItem(at: dir) }
@@ -129,50 +122,12 @@ private func flickrTruth(_ server: FlickrServer, term: String, bbox: String, min
     return (all, available)
 }
 
-/// The MongoDB test server: `PHOTOSEAL_TEST_MONGODB_URI`, else one started for the test.
-private final class RunMongo {
-    let hostPort: String
-    let pidFile: String?
-
-    init(scratch: RunScratch) throws {
-        if let uri = ProcessInfo.processInfo.environment["PHOTOSEAL_TEST_MONGODB_URI"], !uri.isEmpty {
-            pidFile = nil
-            hostPort = Self.hostPort(uri)
-            return
-        }
-        let pid = scratch.dir.appendingPathComponent("mongo.pid").path
-        let (_, output) = try runPython(
-            "import subprocess, sys\nprint(subprocess.run(['bash', sys.argv[1], 'start', '--pid-file', sys.argv[2], "
-                + "'--watch-pid', sys.argv[3]], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout)",
-            [
-                repository.appendingPathComponent("scripts/mongo-test-server.sh").path, pid,
-                String(ProcessInfo.processInfo.processIdentifier),
-            ])
-        pidFile = pid
-        hostPort = Self.hostPort(output)
-    }
-
-    static func hostPort(_ uri: String) -> String {
-        let rest = uri.components(separatedBy: "://").last ?? ""
-        return String(rest.prefix { $0 != "/" && $0 != "?" && $0 != "\n" })
-    }
-
-    func uri(database: String) -> String { "mongodb://\(hostPort)/\(database)" }
-
-    /// The Python of the mongoeco venv, which has pymongo.
-    static var python: String {
-        let venv =
-            ProcessInfo.processInfo.environment["PHOTOSEAL_MONGO_VENV"]
-            ?? repository.appendingPathComponent(".venv-mongo").path
-        return venv + "/bin/python"
-    }
-
-    func stop() {
-        guard let pidFile else { return }
-        _ = try? runPython(
-            "import subprocess, sys\nsubprocess.run(['bash', sys.argv[1], 'stop', '--pid-file', sys.argv[2]])",
-            [repository.appendingPathComponent("scripts/mongo-test-server.sh").path, pidFile])
-    }
+/// The Python of the mongoeco venv, which has pymongo.
+private var mongoPython: String {
+    let venv =
+        ProcessInfo.processInfo.environment["PHOTOSEAL_MONGO_VENV"]
+        ?? repositoryRoot.appendingPathComponent(".venv-mongo").path
+    return venv + "/bin/python"
 }
 
 /// Checks stored documents with Python `cryptography` (not photoseal): every sealed token
@@ -224,9 +179,8 @@ struct RunCLITests {
         defer { flickr.stop() }
         let vision = try RunVisionServer()
         defer { vision.stop() }
-        let mongo = try RunMongo(scratch: scratch)
-        defer { mongo.stop() }
-        let store = mongo.uri(database: "run_e2e_\(UUID().uuidString.prefix(8))")
+        let store = MongoTestServer.uri(
+            try await MongoTestServer.shared(), database: MongoTestServer.randomDatabase(prefix: "photoseal_run_"))
         // January to June 2010, in unix seconds (inclusive).
         let truth = try flickrTruth(flickr, term: "monkey", bbox: "5,35,20,48", min: "1262304000", max: "1277942399")
         #expect(truth.all.count > 100 && truth.available.count < truth.all.count)
@@ -264,7 +218,7 @@ struct RunCLITests {
             docs = list(db.photos.find())
             json.dump(docs, open(sys.argv[2], "w"), default=str)
             print(len(docs))
-            """, [store, dump], python: RunMongo.python)
+            """, [store, dump], python: mongoPython)
         #expect(dumped == 0, "\(dumpOutput)")
         #expect(Int(dumpOutput) == truth.available.count, "\(dumpOutput)")
         let ids = try runPython(

@@ -1,15 +1,23 @@
 import Crypto
 import Foundation
 
-/// An `HTTPBodySink` that streams a 200 answer's body into a temporary file while hashing it
-/// with SHA-256 and checking its first bytes for an image signature.
+/// An `HTTPBodySink` that takes a 200 answer's body while hashing it with SHA-256 and checking
+/// its first bytes for an image signature.
+///
+/// Bodies up to `memoryLimit` stay in memory (no temporary file is written and read back, the
+/// common case for photos); a larger body spills to a temporary file under the image store's
+/// `tmp/`, so memory stays bounded by `concurrency × memoryLimit` however large the originals.
 ///
 /// `@unchecked Sendable`: the HTTP engine calls `begin`/`receive` from its one thread, in
 /// order, and the download task reads the results only after `send` has returned, so no two
 /// threads touch the state at once.
 final class BodyFile: HTTPBodySink, @unchecked Sendable {
-    let path: String
+    /// Makes the path a spilled body goes to (called only when the body outgrows `memoryLimit`).
+    let makePath: @Sendable () throws -> String
+    /// The spilled body's file, once there is one.
+    private(set) var path: String?
     let maxBytes: Int
+    let memoryLimit: Int
     private(set) var status = 0
     private(set) var bytes = 0
     private(set) var notImage = false
@@ -17,12 +25,15 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
     private(set) var writeFailed = false
     private(set) var format: ImageFormat?
     private var head: [UInt8] = []
+    private var buffer: [UInt8] = []
     private var descriptor: Int32 = -1
+    private var spilled = false
     private let hasher: SHA256
 
-    init(path: String, maxBytes: Int) throws {
-        self.path = path
+    init(maxBytes: Int, memoryLimit: Int = 8 << 20, makePath: @escaping @Sendable () throws -> String) throws {
+        self.makePath = makePath
         self.maxBytes = maxBytes
+        self.memoryLimit = memoryLimit
         hasher = try SHA256()
     }
 
@@ -31,9 +42,12 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
     func begin(status: Int, headers: [(name: String, value: String)]) -> Bool {
         self.status = status
         guard status == 200 else { return true }
-        descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        if descriptor < 0 { writeFailed = true }
-        return descriptor >= 0
+        if let length = headers.last(where: { $0.name.lowercased() == "content-length" }).flatMap({ Int($0.value) }),
+            length > 0, length <= memoryLimit
+        {
+            buffer.reserveCapacity(length)
+        }
+        return true
     }
 
     func receive(_ chunk: UnsafeRawBufferPointer) -> Bool {
@@ -58,6 +72,30 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
             return false
         }
         hasher.update(chunk)
+        if !spilled, bytes <= memoryLimit {
+            buffer.append(contentsOf: chunk)
+            return true
+        }
+        if !spilled {
+            spilled = true
+            guard let path = try? makePath() else {
+                writeFailed = true
+                return false
+            }
+            self.path = path
+            descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard descriptor >= 0 else {
+                writeFailed = true
+                return false
+            }
+            let kept = buffer
+            buffer = []
+            guard kept.withUnsafeBytes({ writeAll($0) }) else { return false }
+        }
+        return writeAll(chunk)
+    }
+
+    private func writeAll(_ chunk: UnsafeRawBufferPointer) -> Bool {
         guard let base = chunk.baseAddress else { return true }
         var offset = 0
         while offset < chunk.count {
@@ -72,7 +110,7 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
         return true
     }
 
-    /// Ends the body: closes the file and returns the hex digest.
+    /// Ends the body: closes a spilled file and returns the hex digest.
     func finish() -> String {
         closeFile()
         if format == nil, !head.isEmpty {
@@ -82,6 +120,12 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
         return hasher.finalizeHex()
     }
 
+    /// The whole body: from memory, or read back from the spilled file (nil when that fails).
+    func contents() -> [UInt8]? {
+        guard spilled else { return buffer }
+        return path.flatMap { FileManager.default.contents(atPath: $0) }.map { Array($0) }
+    }
+
     private func closeFile() {
         if descriptor >= 0 {
             close(descriptor)
@@ -89,9 +133,10 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
         }
     }
 
-    /// Removes the file.
+    /// Drops the body: frees the memory and removes a spilled file.
     func discard() {
         closeFile()
-        unlink(path)
+        buffer = []
+        if let path { unlink(path) }
     }
 }

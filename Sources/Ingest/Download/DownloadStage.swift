@@ -3,9 +3,10 @@ import Foundation
 public import Logging
 
 /// The download stage: fetches every photo at `found` into the image store, many at once over
-/// the libcurl multi engine, and moves each row to `downloaded`, `unavailable` or `failed`.
+/// the libcurl multi engine, and moves each row to `downloaded` (`extracted` when it was given
+/// an extractor), `unavailable` or `failed`.
 ///
-/// Each body streams to a temporary file while it is hashed; it is checked (status 200, the
+/// Each body is hashed as it arrives (kept in memory, or in a temporary file when large); it is checked (status 200, the
 /// whole `Content-Length` received, an image signature) and only then handed to the
 /// `ImageIngestor`, which reads its EXIF and stores it under its SHA-256. Sizes are tried in
 /// the order asked (`o,k,h,l,c` by default): a size answering 403/404/410 falls back to the
@@ -66,6 +67,8 @@ public final class DownloadStage: Sendable {
         public var done = 0
         /// Rows now `downloaded`.
         public var stored = 0
+        /// Of those, rows also extracted (moved to `extracted`).
+        public var extracted = 0
         /// Of those, images whose bytes were already in the store (another id, same bytes).
         public var duplicates = 0
         /// Rows marked `unavailable`.
@@ -86,13 +89,20 @@ public final class DownloadStage: Sendable {
     let http: HTTPClient
     let ledger: Ledger
     let ingestor: ImageIngestor
+    let extractor: ExtractStage?
     let logger: Logger
 
     /// Makes the stage.
-    public init(http: HTTPClient, ledger: Ledger, ingestor: ImageIngestor, logger: Logger) {
+    /// - Parameter extractor: when given, each image is also extracted (position from EXIF,
+    ///   place) as soon as it is stored, overlapping with the other downloads, and its row goes
+    ///   straight to `extracted`; without one, rows stop at `downloaded` for `ExtractStage`.
+    public init(
+        http: HTTPClient, ledger: Ledger, ingestor: ImageIngestor, extractor: ExtractStage? = nil, logger: Logger
+    ) {
         self.http = http
         self.ledger = ledger
         self.ingestor = ingestor
+        self.extractor = extractor
         self.logger = logger
     }
 
@@ -172,8 +182,9 @@ public final class DownloadStage: Sendable {
         counts.done += 1
         counts.bytes += Int64(outcome.bytes)
         switch outcome.stage {
-        case .downloaded:
+        case .downloaded, .extracted:
             counts.stored += 1
+            if outcome.stage == .extracted { counts.extracted += 1 }
             if outcome.duplicate { counts.duplicates += 1 }
         case .unavailable: counts.unavailable += 1
         default: counts.failed += 1
@@ -211,18 +222,24 @@ public final class DownloadStage: Sendable {
             switch await fetch(url, options: options) {
             case .image(let file, let sha256):
                 defer { file.discard() }
-                guard let data = FileManager.default.contents(atPath: file.path) else {
+                guard let original = file.contents() else {
                     return outcome(.failed, "download:temp-file")
                 }
-                let original = Array(data)
                 let duplicate =
                     ingestor.store.existing(
                         sha256: sha256, fileExtension: file.format?.fileExtension ?? "") != nil
                 do {
-                    guard try ingestor.ingest(original: original, sha256: sha256, into: &document) else {
+                    guard let ingested = try ingestor.ingest(original: original, sha256: sha256, into: &document)
+                    else {
                         return outcome(.unavailable, "unavailable:not-an-image")
                     }
                     if document.imageURL != url { document.imageURL = url }
+                    // With an extractor, the extract stage's work is done here while the
+                    // original is at hand, and the row goes straight to `extracted`.
+                    if let extractor {
+                        document = extractor.extract(document, freshGPS: ingested.gps).0
+                        return outcome(.extracted, nil, bytes: original.count, duplicate: duplicate)
+                    }
                     return outcome(.downloaded, nil, bytes: original.count, duplicate: duplicate)
                 } catch {
                     logger.error(
@@ -264,7 +281,8 @@ public final class DownloadStage: Sendable {
             attempt += 1
             let file: BodyFile
             do {
-                file = try BodyFile(path: try ingestor.store.temporaryPath(), maxBytes: options.maxImageBytes)
+                let store = ingestor.store
+                file = try BodyFile(maxBytes: options.maxImageBytes) { try store.temporaryPath() }
             } catch {
                 return .failed("temp-file")
             }

@@ -83,6 +83,20 @@ public final class ExtractStage: Sendable {
         (error as? IngestError)?.code.name ?? "error"
     }
 
+    /// The extract stage's work for a document whose image was just read (the download stage
+    /// calls this while it has the original): `gps` is that image's EXIF GPS, or nil when it
+    /// has none, so the sealed EXIF need not be opened again. Also returns whether the position
+    /// came from EXIF.
+    public func extract(_ input: PhotoDocument, freshGPS gps: ExifGPS?) -> (PhotoDocument, Bool) {
+        var document = input
+        var fromExif = false
+        if document.geo == nil, let gps, Self.isValidPosition(lat: gps.latitude, lon: gps.longitude) {
+            document.geo = PhotoDocument.Geo(lat: gps.latitude, lon: gps.longitude, accuracy: nil, source: "exif")
+            fromExif = true
+        }
+        return (place(document), fromExif)
+    }
+
     /// The document with EXIF, position and place filled in; also whether the position came
     /// from EXIF.
     public func extract(_ input: PhotoDocument) throws -> (PhotoDocument, Bool) {
@@ -104,6 +118,12 @@ public final class ExtractStage: Sendable {
             document.geo = PhotoDocument.Geo(lat: gps.lat, lon: gps.lon, accuracy: nil, source: "exif")
             fromExif = true
         }
+        return (place(document), fromExif)
+    }
+
+    /// The document with the place nearest its position (unchanged when it has none).
+    func place(_ input: PhotoDocument) -> PhotoDocument {
+        var document = input
         if let geo = document.geo, let place = try? geocoder.nearest(lat: geo.lat, lon: geo.lon) {
             var found = PhotoDocument.Place()
             found.cc = place.countryCode
@@ -114,7 +134,13 @@ public final class ExtractStage: Sendable {
             found.distanceKm = (place.distanceKm * 1000).rounded() / 1000
             document.place = found
         }
-        return (document, fromExif)
+        return document
+    }
+
+    /// Whether an EXIF position is usable: finite, in range, and not the (0, 0) cameras write
+    /// when they have no fix.
+    static func isValidPosition(lat: Double, lon: Double) -> Bool {
+        lat.isFinite && lon.isFinite && (-90...90).contains(lat) && (-180...180).contains(lon) && (lat != 0 || lon != 0)
     }
 
     /// The GPS position inside a sealed EXIF object, when it has a valid one.
@@ -125,11 +151,20 @@ public final class ExtractStage: Sendable {
         } catch {
             throw IngestError.wrapping(error, context: "opening the EXIF of \(id)")
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(opened)) as? [String: Any],
-            let gps = object["gps"] as? [String: Any], let lat = (gps["lat"] as? NSNumber)?.doubleValue,
-            let lon = (gps["lon"] as? NSNumber)?.doubleValue, lat.isFinite, lon.isFinite,
-            (-90...90).contains(lat), (-180...180).contains(lon), lat != 0 || lon != 0
+        // JSONDecoder reads the numbers exactly as written (shortest round-trip form), so the
+        // position is the same double the download stage takes straight from the EXIF reader.
+        guard let object = try? JSONDecoder().decode(SealedExifGPS.self, from: Data(opened)),
+            let lat = object.gps?.lat, let lon = object.gps?.lon, Self.isValidPosition(lat: lat, lon: lon)
         else { return nil }
         return (lat, lon)
+    }
+
+    /// The part of a sealed EXIF object the stage reads.
+    private struct SealedExifGPS: Decodable {
+        struct Position: Decodable {
+            var lat: Double?
+            var lon: Double?
+        }
+        var gps: Position?
     }
 }

@@ -261,13 +261,28 @@ private final class Transfer {
     }
 
     /// The header callback's work: a status line starts a new header block (redirects, 100).
-    func header(_ line: String) {
-        let trimmed = line.trimmingCharacters(in: .whitespacesAndNewlines)
-        if trimmed.hasPrefix("HTTP/") {
+    /// One raw header line as libcurl hands it over (CRLF included): a status line starts a
+    /// new set of headers (after a redirect or a 100 Continue); `Name: value` is kept with
+    /// surrounding spaces and tabs removed. Parsed on the bytes: this runs for every header
+    /// of every transfer on the engine thread.
+    func header(_ line: UnsafeRawBufferPointer) {
+        let bytes = line.bindMemory(to: UInt8.self)
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D || byte == 0x0A }
+        func trimmed(_ range: Range<Int>) -> Range<Int> {
+            var lower = range.lowerBound
+            var upper = range.upperBound
+            while lower < upper, isSpace(bytes[lower]) { lower += 1 }
+            while upper > lower, isSpace(bytes[upper - 1]) { upper -= 1 }
+            return lower..<upper
+        }
+        let all = trimmed(0..<bytes.count)
+        if all.count >= 5, bytes[all.lowerBound..<(all.lowerBound + 5)].elementsEqual("HTTP/".utf8) {
             headers.removeAll()
-        } else if let colon = trimmed.firstIndex(of: ":") {
-            let name = String(trimmed[..<colon]).trimmingCharacters(in: .whitespaces)
-            let value = String(trimmed[trimmed.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+        } else if let colon = bytes[all].firstIndex(of: UInt8(ascii: ":")) {
+            let name = String(
+                decoding: UnsafeBufferPointer(rebasing: bytes[trimmed(all.lowerBound..<colon)]), as: UTF8.self)
+            let value = String(
+                decoding: UnsafeBufferPointer(rebasing: bytes[trimmed((colon + 1)..<all.upperBound)]), as: UTF8.self)
             headers.append((name, value))
         }
     }
@@ -314,8 +329,7 @@ private func headerCallback(
     let transfer = Unmanaged<Transfer>.fromOpaque(user).takeUnretainedValue()
     let length = size * count
     guard length > 0, let data else { return length }
-    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: length), as: UTF8.self)
-    transfer.header(line)
+    transfer.header(UnsafeRawBufferPointer(start: data, count: length))
     return length
 }
 

@@ -1,5 +1,5 @@
 public import Crypto
-import Enrich
+public import Enrich
 import Foundation
 
 /// Turns an original image (downloaded or imported) into a stored image and a document update,
@@ -23,12 +23,19 @@ public struct ImageIngestor: Sendable {
         self.sealer = sealer
     }
 
+    /// What ingesting an image found.
+    public struct Ingested: Sendable {
+        /// The EXIF GPS position, when the image has one (already sealed into the document;
+        /// this copy lets the extract stage skip opening the seal again).
+        public var gps: ExifGPS?
+    }
+
     /// Stores `original` and records it in `document` (`image`, `sealed.exif`).
     ///
-    /// - Returns: `false` when the bytes are not an image photoseal knows (nothing is stored).
+    /// - Returns: `nil` when the bytes are not an image photoseal knows (nothing is stored).
     /// - Throws: `IngestError.imageStore` or `.sealing`.
-    public func ingest(original: [UInt8], sha256: String, into document: inout PhotoDocument) throws -> Bool {
-        guard let format = ImageFormat.sniff(original.prefix(16)) else { return false }
+    public func ingest(original: [UInt8], sha256: String, into document: inout PhotoDocument) throws -> Ingested? {
+        guard let format = ImageFormat.sniff(original.prefix(16)) else { return nil }
         let size = ImageFormat.dimensions(original, format: format)
         let report = ExifReader.read(bytes: original, name: "image.\(format.fileExtension)")
         if !report.entries.isEmpty || report.gps != nil {
@@ -44,6 +51,6 @@ public struct ImageIngestor: Sendable {
         document.image = PhotoDocument.Image(
             sha256: sha256, bytes: original.count, width: size?.width, height: size?.height, format: format.name,
             path: path)
-        return true
+        return Ingested(gps: report.gps)
     }
 }

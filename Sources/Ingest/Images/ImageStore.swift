@@ -122,14 +122,26 @@ public struct ImageStore: Sendable {
         return relative
     }
 
-    /// Writes bytes to `relative` through a temporary file and a rename.
+    /// Writes bytes to `relative` through a temporary file and a rename. Directories are
+    /// created only when missing (the first image of each of the 256 folders).
     func write(_ bytes: [UInt8], to relative: String) throws {
-        let temp = try temporaryPath()
+        let temp = (temporaryDirectory as NSString).appendingPathComponent(UUID().uuidString + ".part")
         let target = absolute(relative)
         do {
-            try FileManager.default.createDirectory(
-                atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(bytes).write(to: URL(fileURLWithPath: temp))
+            if !Self.writeFile(bytes, to: temp) {
+                guard errno == ENOENT else {
+                    throw IngestError(.imageStore, "cannot write an image to \(temp); check disk space and permissions")
+                }
+                _ = try temporaryPath()
+                guard Self.writeFile(bytes, to: temp) else {
+                    throw IngestError(.imageStore, "cannot write an image to \(temp); check disk space and permissions")
+                }
+            }
+            if rename(temp, target) == 0 { return }
+            if errno == ENOENT {
+                try FileManager.default.createDirectory(
+                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            }
             guard rename(temp, target) == 0 else {
                 throw IngestError(.imageStore, "cannot move an image into \(target) (errno \(errno))")
             }
@@ -139,6 +151,26 @@ public struct ImageStore: Sendable {
         } catch {
             try? FileManager.default.removeItem(atPath: temp)
             throw IngestError(.imageStore, "cannot write an image to \(target); check disk space and permissions")
+        }
+    }
+
+    /// Writes `bytes` to a new file at `path` (mode 0600) with plain `write` calls.
+    static func writeFile(_ bytes: [UInt8], to path: String) -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        return bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return true }
+            var offset = 0
+            while offset < raw.count {
+                let written = Foundation.write(descriptor, base + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Removes EXIF, XMP, IPTC and comments from JPEG, PNG and WebP files by container surgery:
 /// the image data is copied byte for byte, never re-encoded.
 ///
@@ -49,14 +51,7 @@ public enum MetadataStripper {
             if marker == 0xDA {
                 // Entropy-coded data follows the scan header: copy through to the next marker
                 // that is not a stuffed byte (FF00) or a restart marker (FFD0–FFD7).
-                var j = end
-                while j + 1 < bytes.count {
-                    if bytes[j] == 0xFF {
-                        let next = bytes[j + 1]
-                        if next != 0x00 && !(0xD0...0xD7).contains(next) && next != 0xFF { break }
-                    }
-                    j += 1
-                }
+                let j = scanEnd(bytes, from: end)
                 out += bytes[i..<j]
                 i = j
                 if j + 1 >= bytes.count {
@@ -72,6 +67,24 @@ public enum MetadataStripper {
             i = end
         }
         return nil
+    }
+
+    /// Where the entropy-coded data starting at `start` ends: the first 0xFF followed by a byte
+    /// that is not a stuffed 0x00, a restart marker (D0–D7) or fill (FF); `bytes.count - 1` or
+    /// more when there is none. Jumps from one 0xFF to the next with `memchr`.
+    static func scanEnd(_ bytes: [UInt8], from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return start }
+            var j = start
+            while j + 1 < buffer.count {
+                guard let found = memchr(base + j, 0xFF, buffer.count - 1 - j) else { return buffer.count - 1 }
+                j = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                let next = buffer[j + 1]
+                if next != 0x00 && !(0xD0...0xD7).contains(next) && next != 0xFF { return j }
+                j += 1
+            }
+            return max(j, start)
+        }
     }
 
     private static func keepsJPEGSegment(marker: UInt8, payload: ArraySlice<UInt8>) -> Bool {

@@ -352,6 +352,7 @@ public final class PipelineRun: Sendable {
         s.done += b.done
         s.total = s.done
         s.stored += b.stored
+        s.extracted += b.extracted
         s.duplicates += b.duplicates
         s.unavailable += b.unavailable
         s.failed += b.failed

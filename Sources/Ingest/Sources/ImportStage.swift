@@ -91,7 +91,7 @@ public struct ImportStage: Sendable {
             summary.known += 1
             return
         }
-        guard try ingestor.ingest(original: bytes, sha256: sha256, into: &document) else {
+        guard try ingestor.ingest(original: bytes, sha256: sha256, into: &document) != nil else {
             summary.skipped += 1
             return
         }

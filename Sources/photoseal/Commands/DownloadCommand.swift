@@ -32,6 +32,13 @@ struct DownloadCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Stop after this many photos.", valueName: "n"))
     var limit: Int?
 
+    @Flag(
+        inversion: .prefixedNo,
+        help: ArgumentHelp(
+            "Extract each image (position from EXIF, place) as soon as it is stored, so rows end at `extracted`; "
+                + "--no-extract leaves them at `downloaded` for `photoseal extract`."))
+    var extract = true
+
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
     }
@@ -51,7 +58,13 @@ struct DownloadCommand: AsyncParsableCommand {
             defer { http.shutdown() }
             let ingestor = ImageIngestor(
                 store: ImageStore(workdir: global.workdir), mode: download.images.storeImages.mode, sealer: sealer)
-            let stage = DownloadStage(http: http, ledger: ledger, ingestor: ingestor, logger: logger)
+            var extractor: ExtractStage?
+            if extract {
+                extractor = ExtractStage(
+                    ledger: ledger, store: ingestor.store, sealer: sealer, geocoder: try loadGeocoder(), logger: logger)
+            }
+            let stage = DownloadStage(
+                http: http, ledger: ledger, ingestor: ingestor, extractor: extractor, logger: logger)
             let meter = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await stage.run(download.stageOptions(limit: limit)) { progress in
                 meter.show(Self.line(progress, elapsed: meter.elapsed, final: false))
@@ -68,7 +81,8 @@ struct DownloadCommand: AsyncParsableCommand {
         let left = max(0, p.total - p.done)
         let eta = rate > 0 ? Int(Double(left) / rate) : 0
         var text =
-            "download: \(p.done)/\(p.total) photos, \(p.stored) stored (\(p.duplicates) duplicate bytes), "
+            "download: \(p.done)/\(p.total) photos, \(p.stored) stored (\(p.duplicates) duplicate bytes"
+            + (p.extracted > 0 ? ", \(p.extracted) extracted), " : "), ")
             + "\(p.unavailable) unavailable, \(p.failed) failed, \(ProgressMeter.bytes(p.bytes)), "
             + String(format: "%.1f photos/s", rate)
         if !final { text += ", ETA \(eta / 60)m\(String(format: "%02d", eta % 60))s" }

@@ -10,7 +10,8 @@ struct ExtractCommand: AsyncParsableCommand {
         commandName: "extract",
         abstract: "Seal each downloaded photo's EXIF, take GPS from it when missing, and geocode the place.",
         discussion: """
-            For every photo at `downloaded`: the EXIF object (as `photoseal exif --json` prints
+            For every photo at `downloaded` (`photoseal download` extracts as it goes unless
+            given --no-extract, so this is for imported photos and --no-extract runs): the EXIF object (as `photoseal exif --json` prints
             it) is sealed into sealed.exif (the download stage usually did this already, while
             it had the original), geo is taken from the EXIF GPS when the source gave none
             (geo.source = "exif"), and place is the nearest GeoNames place (offline). Rows move
@@ -33,12 +34,7 @@ struct ExtractCommand: AsyncParsableCommand {
                 throw IngestError(.ledger, "no ledger in \(global.workdir); check --workdir")
             }
             let ledger = try Ledger(directory: global.workdir, logger: logger)
-            let geocoder: Geocoder
-            do {
-                geocoder = try Geocoder.bundled()
-            } catch {
-                throw IngestError(.configuration, "the offline geocoder did not load: \(error)")
-            }
+            let geocoder = try loadGeocoder()
             let stage = ExtractStage(
                 ledger: ledger, store: ImageStore(workdir: global.workdir), sealer: sealer, geocoder: geocoder,
                 logger: logger)
@@ -52,5 +48,14 @@ struct ExtractCommand: AsyncParsableCommand {
                     + "positioned from EXIF, \(summary.placed) with a place), \(summary.failed) failed")
             if summary.failed > 0 { throw ExitCode(1) }
         }
+    }
+}
+
+/// The bundled offline geocoder, or a configuration error naming what failed.
+func loadGeocoder() throws -> Geocoder {
+    do {
+        return try Geocoder.bundled()
+    } catch {
+        throw IngestError(.configuration, "the offline geocoder did not load: \(error)")
     }
 }

@@ -111,22 +111,20 @@ struct RunCommand: AsyncParsableCommand {
                     plan, SearchStage.Options(limit: query.limit, concurrency: searchConcurrency))
             }
 
-            let geocoder: Geocoder
-            do {
-                geocoder = try Geocoder.bundled()
-            } catch {
-                throw IngestError(.configuration, "the offline geocoder did not load: \(error)")
-            }
+            let extractor = ExtractStage(
+                ledger: ledger, store: images, sealer: sealer, geocoder: try loadGeocoder(), logger: logger)
             let scoring = try makeScoring(ledger: ledger, http: api, keyring: keyring, logger: logger, secrets: secrets)
             let store = try StoreLocation.open(
                 explicit: global.store, secrets: secrets, workdir: global.workdir, batchSize: batch.batchSize,
                 logger: logger)
             let pipeline = PipelineRun(
                 ledger: ledger, source: pipelineSource,
-                download: DownloadStage(http: fetcher, ledger: ledger, ingestor: ingestor, logger: logger),
+                // Downloaded images are extracted at once, while the original is at hand; the
+                // extract stage takes imported images (and rows an earlier run left downloaded).
+                download: DownloadStage(
+                    http: fetcher, ledger: ledger, ingestor: ingestor, extractor: extractor, logger: logger),
                 downloadOptions: download.stageOptions(),
-                extract: ExtractStage(
-                    ledger: ledger, store: images, sealer: sealer, geocoder: geocoder, logger: logger),
+                extract: extractor,
                 scoring: scoring,
                 load: EncryptLoad(
                     ledger: ledger, store: store, keyring: keyring, blind: blind, batchSize: batch.batchSize,
@@ -214,7 +212,7 @@ struct RunCommand: AsyncParsableCommand {
             parts.append("import \(t.imported.items) items")
         }
         parts.append("download \(t.download.stored)")
-        parts.append("extract \(t.extract.done)")
+        parts.append("extract \(t.extract.done + t.download.extracted)")
         parts.append("score \(t.scoredPhotos)")
         parts.append("load \(t.loaded + t.unchanged)")
         var line =
@@ -252,8 +250,9 @@ struct RunCommand: AsyncParsableCommand {
         lines.append(DownloadCommand.line(t.download, elapsed: elapsed, final: true))
         let e = t.extract
         lines.append(
-            "extract: \(e.done) photos extracted (\(e.withExif) with EXIF, \(e.geoFromExif) positioned from EXIF, "
-                + "\(e.placed) with a place), \(e.failed) failed")
+            "extract: \(e.done + t.download.extracted) photos extracted (\(t.download.extracted) as they were "
+                + "downloaded; \(e.done) by the extract stage: \(e.withExif) with EXIF, \(e.geoFromExif) positioned "
+                + "from EXIF, \(e.placed) with a place), \(e.failed) failed")
         if scoring {
             var line =
                 "score: \(t.labelledImages) images labelled in \(t.visionCalls) calls (estimated "
