@@ -60,7 +60,7 @@ private final class RunImageServer: PythonFixtureServer, @unchecked Sendable {
 private final class RunVisionServer: PythonFixtureServer, @unchecked Sendable {
     static let apiKey = "test-vision-key"
     var endpoint: String { base + "/v1/images:annotate" }
-    init() throws { try super.init(script: "vision_server", []) }
+    init(_ arguments: [String] = []) throws { try super.init(script: "vision_server", arguments) }
 
     /// Units billed per image SHA-256.
     func billed() throws -> [String: Int] {
@@ -367,6 +367,52 @@ struct RunCLITests {
         #expect(Int(try sql(scratch.work + "/store.sqlite", "SELECT COUNT(*) FROM documents")) == ids.count)
         let audit = try await offPool { try CLI.run(["audit", "--workdir", scratch.work, "--keys", scratch.keys]) }
         #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+    }
+
+    @Test(
+        "run with images the Vision service refuses: exit 1 with the count, those photos not loaded; run again, they are scored and loaded, nothing billed twice"
+    )
+    func scoreFailuresAreCountedAndRetried() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let images = try RunImageServer(dir: scratch.images, delay: 0)
+        defer { images.stop() }
+        let ids = (0..<20).map { String(2000 + $0) }
+        try scratch.serveImages(for: ids)
+        // With --store-images plain the bytes sent are the served files: refuse three of them once.
+        let refused = try ids.prefix(3).map { id -> String in
+            let (status, sha) = try runPython(
+                "import hashlib, sys\nprint(hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())",
+                [scratch.images + "/\(id).jpg"])
+            #expect(status == 0)
+            return sha
+        }
+        let labels = scratch.dir.appendingPathComponent("vision.json")
+        try JSONSerialization.data(withJSONObject: ["errors": Dictionary(uniqueKeysWithValues: refused.map { ($0, 1) })]
+        )
+        .write(to: labels)
+        let vision = try RunVisionServer(["--labels", labels.path])
+        defer { vision.stop() }
+        let list = scratch.dir.appendingPathComponent("urls.csv").path
+        try Data(("url\n" + ids.map { "\(images.base)/img/\($0).jpg" }.joined(separator: "\n") + "\n").utf8).write(
+            to: URL(fileURLWithPath: list))
+        let arguments = [
+            "run", list, "--workdir", scratch.work, "--keys", scratch.keys, "--store-images", "plain", "--label",
+            "animal", "--vision-endpoint", vision.endpoint,
+        ]
+        let first = try await offPool { try CLI.run(arguments) }
+        #expect(first.status == 1, "\(first.stderr)")
+        #expect(first.stderr.contains("3 photos with errors"), "\(first.stderr)")
+        #expect(first.stderr.contains("run: 3 photos failed or were refused"), "\(first.stderr)")
+        let store = scratch.work + "/store.sqlite"
+        #expect(Int(try sql(store, "SELECT COUNT(*) FROM documents")) == ids.count - 3)
+
+        let second = try await offPool { try CLI.run(arguments) }
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(Int(try sql(store, "SELECT COUNT(*) FROM documents")) == ids.count)
+        let billed = try vision.billed()
+        #expect(billed.count == ids.count && billed.values.allSatisfy { $0 == 1 })
+        #expect(Set(refused).isSubset(of: Set(billed.keys)))
     }
 
     @Test("run imports a folder into the embedded store: every image loaded, a second run changes nothing")
