@@ -239,7 +239,7 @@ public final class PipelineRun: Sendable {
             }
             update { $0.search = summary }
         case .importing(let stage, let photoSource):
-            let summary = try await stage.run(photoSource) { s in update { $0.imported = s } }
+            let summary = try await stage.run(photoSource, stop: stop) { s in update { $0.imported = s } }
             update { $0.imported = summary }
         }
     }
