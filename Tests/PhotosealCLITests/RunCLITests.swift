@@ -323,7 +323,7 @@ struct RunCLITests {
     func interruptAndResumeImport() async throws {
         let scratch = try RunScratch()
         defer { scratch.remove() }
-        let images = try RunImageServer(dir: scratch.images, delay: 0.05)
+        let images = try RunImageServer(dir: scratch.images, delay: 0.1)
         defer { images.stop() }
         let ids = (0..<150).map { String(1000 + $0) }
         try scratch.serveImages(for: ids)
