@@ -41,30 +41,17 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Search") var query: SearchQueryOptions
 
-    @Option(help: ArgumentHelp("Flickr calls in flight at once.", valueName: "n"))
-    var searchConcurrency: Int = 4
+    @OptionGroup(title: "Search") var searchExtras: RunSearchOptions
 
     @OptionGroup(title: "Download") var download: DownloadOptions
 
     @OptionGroup(title: "Score") var labelOptions: LabelOptions
 
-    @Option(
-        help: ArgumentHelp(
-            "The Google Cloud API key (default: GOOGLE_VISION_API_KEY from the secrets file).", valueName: "key"))
-    var visionApiKey: String?
-
-    @Option(help: ArgumentHelp("Vision calls in flight at once.", valueName: "n"))
-    var scoreConcurrency: Int = 4
+    @OptionGroup(title: "Score") var scoreExtras: RunScoreOptions
 
     @OptionGroup(title: "Load") var batch: BatchSizeOptions
 
     func validate() throws {
-        guard (1...32).contains(searchConcurrency) else {
-            throw ValidationError("--search-concurrency must be between 1 and 32")
-        }
-        guard (1...32).contains(scoreConcurrency) else {
-            throw ValidationError("--score-concurrency must be between 1 and 32")
-        }
         if source != nil {
             if query.isGiven {
                 throw ValidationError("give either search options (--term, --bbox, ...) or an import source, not both")
@@ -108,7 +95,7 @@ struct RunCommand: AsyncParsableCommand {
                 pipelineSource = .search(
                     SearchStage(
                         client: client, counter: counter, ledger: ledger, sealer: sealer, blind: blind, logger: logger),
-                    plan, SearchStage.Options(limit: query.limit, concurrency: searchConcurrency))
+                    plan, SearchStage.Options(limit: query.limit, concurrency: searchExtras.searchConcurrency))
             }
 
             let extractor = ExtractStage(
@@ -185,7 +172,7 @@ struct RunCommand: AsyncParsableCommand {
             printError("run: score skipped: no --label or --labels-file given")
             return nil
         }
-        guard let key = visionApiKey ?? secrets.visionAPIKey, !key.isEmpty else {
+        guard let key = scoreExtras.visionApiKey ?? secrets.visionAPIKey, !key.isEmpty else {
             printError(
                 "run: score skipped: no Vision API key (pass --vision-api-key or set GOOGLE_VISION_API_KEY "
                     + "in the secrets file)")
@@ -200,7 +187,7 @@ struct RunCommand: AsyncParsableCommand {
                 keyring: keyring),
             options: ScoreStage.Options(
                 labels: wanted, vocabulary: vocabulary, maxImages: labelOptions.maxImages,
-                concurrency: scoreConcurrency))
+                concurrency: scoreExtras.scoreConcurrency))
     }
 
     /// The one progress line for the whole run.
@@ -272,5 +259,35 @@ struct RunCommand: AsyncParsableCommand {
             "run: \(String(format: "%.1f", elapsed)) s; ledger: "
                 + Ledger.Stage.all.map { "\($0.name) \(status.stages[$0.name] ?? 0)" }.joined(separator: ", "))
         return lines
+    }
+}
+
+/// `run`'s search flag that `search` spells `--concurrency`.
+struct RunSearchOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Flickr calls in flight at once (search's --concurrency).", valueName: "n"))
+    var searchConcurrency: Int = 4
+
+    func validate() throws {
+        guard (1...32).contains(searchConcurrency) else {
+            throw ValidationError("--search-concurrency must be between 1 and 32")
+        }
+    }
+}
+
+/// `run`'s score flags that `score` spells `--api-key` and `--concurrency`.
+struct RunScoreOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The Google Cloud API key (default: GOOGLE_VISION_API_KEY from the secrets file; score's --api-key).",
+            valueName: "key"))
+    var visionApiKey: String?
+
+    @Option(help: ArgumentHelp("Vision calls in flight at once (score's --concurrency).", valueName: "n"))
+    var scoreConcurrency: Int = 4
+
+    func validate() throws {
+        guard (1...32).contains(scoreConcurrency) else {
+            throw ValidationError("--score-concurrency must be between 1 and 32")
+        }
     }
 }
