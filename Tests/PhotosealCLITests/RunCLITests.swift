@@ -318,9 +318,9 @@ struct RunCLITests {
     }
 
     @Test(
-        "run from a URL list stopped with SIGINT exits 130 with every fetched image committed; run again, it finishes without fetching one again, and audit passes"
-    )
-    func interruptAndResumeImport() async throws {
+        "run from a URL list stopped with SIGINT (SIGTERM) exits 130 (143) with every fetched image committed; run again, it finishes without fetching one again, and audit passes",
+        arguments: [(SIGINT, Int32(130)), (SIGTERM, Int32(143))])
+    func interruptAndResumeImport(signal: Int32, exitStatus: Int32) async throws {
         let scratch = try RunScratch()
         defer { scratch.remove() }
         let images = try RunImageServer(dir: scratch.images, delay: 0.1)
@@ -343,12 +343,12 @@ struct RunCLITests {
             try process.run()
             let deadline = Date().addingTimeInterval(60)
             while process.isRunning, Date() < deadline, try images.completePaths().count < 30 { usleep(20_000) }
-            kill(process.processIdentifier, SIGINT)
+            kill(process.processIdentifier, signal)
             process.waitUntilExit()
             try handle.close()
             return (process.terminationStatus, String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
         }
-        #expect(status == 130, "\(errors)")
+        #expect(status == exitStatus, "\(errors)")
         #expect(errors.contains("interrupted"), "\(errors)")
         let ledger = scratch.work + "/ledger.sqlite"
         let downloaded = Int(try sql(ledger, "SELECT COUNT(*) FROM photo WHERE stage NOT IN ('found', 'failed')")) ?? 0
