@@ -79,6 +79,12 @@ let package = Package(
 
         // MARK: Tests
 
+        // Launchers for the Python fixture servers and the MongoDB test server, shared by the
+        // test targets (only they depend on it).
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport"
+        ),
         .testTarget(
             name: "CryptoTests",
             dependencies: ["Crypto"],
@@ -91,16 +97,16 @@ let package = Package(
         ),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Store"]
+            dependencies: ["Store", "TestSupport"]
         ),
         .testTarget(
             name: "IngestTests",
-            dependencies: ["Ingest", "Crypto", "Enrich", "Store"],
+            dependencies: ["Ingest", "Crypto", "Enrich", "Store", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
             name: "PhotosealCLITests",
-            dependencies: ["photoseal", "Crypto"]
+            dependencies: ["photoseal", "Crypto", "TestSupport"]
         ),
     ]
 )

@@ -12,7 +12,7 @@ struct Photoseal: AsyncParsableCommand {
             CommandGroup(
                 name: "Pipeline",
                 subcommands: [
-                    SearchCommand.self, ImportCommand.self, DownloadCommand.self, ExtractCommand.self,
+                    RunCommand.self, SearchCommand.self, ImportCommand.self, DownloadCommand.self, ExtractCommand.self,
                     ScoreCommand.self, StatusCommand.self, ExportCommand.self,
                 ]),
             CommandGroup(name: "Enrichment", subcommands: [ExifCommand.self, GeocodeCommand.self]),

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Enrich
 
 @Test("the Enrich module builds and links")

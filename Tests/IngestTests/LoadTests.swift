@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import Store
+import TestSupport
 import Testing
 
 @testable import Ingest

@@ -66,4 +66,17 @@ enum CLI {
             stderr: String(decoding: errData, as: UTF8.self)
         )
     }
+
+    /// Writes a new secrets file at `url` with `photoseal keys generate`, then appends `extra`
+    /// entries (`FLICKR_API_KEY=…`; the generated file leaves the API keys empty and a later
+    /// line wins).
+    static func generateKeys(at url: URL, extra: [String] = []) throws {
+        let result = try run(["keys", "generate", "--out", url.path])
+        precondition(result.status == 0, result.stderr)
+        guard !extra.isEmpty else { return }
+        let handle = try FileHandle(forWritingTo: url)
+        handle.seekToEndOfFile()
+        handle.write(Data(extra.map { $0 + "\n" }.joined().utf8))
+        try handle.close()
+    }
 }

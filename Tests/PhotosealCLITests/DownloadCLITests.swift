@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The image server of the Ingest tests, run as a subprocess.
-private final class ImageServer: PythonFixtureServer {
+private final class ImageServer: PythonFixtureServer, @unchecked Sendable {
     init(delay: Double) throws {
         try super.init(
             script: "image_server",
@@ -78,19 +79,25 @@ func downloadKillAndResume() async throws {
     #expect(imported.status == 0, "\(imported.stderr)")
     #expect(imported.stderr.contains("120 URLs queued"))
 
-    let process = Process()
-    process.executableURL = CLI.executable
-    process.arguments = ["download", "--workdir", workdir, "--keys", keys, "--concurrency", "4"]
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    // Kill once some, but not all, images are stored.
-    let deadline = Date().addingTimeInterval(20)
-    while Date() < deadline, try server.log().filter({ $0.complete }).count < 30 {
-        try await Task.sleep(nanoseconds: 20_000_000)
+    // Kill once some, but not all, images are stored; watched from a thread of its own, so a
+    // busy cooperative pool (other suites running) cannot delay the kill.
+    try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        Thread.detachNewThread {
+            continuation.resume(
+                with: Result {
+                    let process = Process()
+                    process.executableURL = CLI.executable
+                    process.arguments = ["download", "--workdir", workdir, "--keys", keys, "--concurrency", "4"]
+                    process.standardOutput = FileHandle.nullDevice
+                    process.standardError = FileHandle.nullDevice
+                    try process.run()
+                    let deadline = Date().addingTimeInterval(20)
+                    while Date() < deadline, try server.log().filter({ $0.complete }).count < 30 { usleep(20_000) }
+                    kill(process.processIdentifier, SIGKILL)
+                    process.waitUntilExit()
+                })
+        }
     }
-    kill(process.processIdentifier, SIGKILL)
-    process.waitUntilExit()
     let requestsBefore = try server.log().count
     // The download extracts as it goes (its default): committed rows are at `extracted`.
     let committed = Set(try ledgerRows(workdir).filter { $0.stage == "extracted" }.map(\.url))

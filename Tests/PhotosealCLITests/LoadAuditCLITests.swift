@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Python helpers the tests use to look at files without photoseal: the ledger and the embedded
@@ -73,12 +74,7 @@ struct LoadAuditCLITests {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-cli-load-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         keys = dir.appendingPathComponent("keys.env")
-        let result = try CLI.run(["keys", "generate", "--out", keys.path])
-        precondition(result.status == 0, result.stderr)
-        let handle = try FileHandle(forWritingTo: keys)
-        handle.seekToEndOfFile()
-        handle.write(Data("FLICKR_API_KEY=\(FlickrServer.apiKey)\n".utf8))
-        try handle.close()
+        try CLI.generateKeys(at: keys, extra: ["FLICKR_API_KEY=\(FlickrServer.apiKey)"])
     }
 
     /// Searches the local Flickr server for `limit` photos and moves them to `extracted`
@@ -264,18 +260,9 @@ struct LoadAuditCLITests {
             ])
         #expect(unreachable.status == 1)
         #expect(unreachable.stderr.lowercased().contains("reach"), "\(unreachable.stderr)")
-        let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("scripts/mongo-test-server.sh").path
-        let pidFile = dir.appendingPathComponent("mongo.pid").path
-        let started = try Py.run(
-            "import subprocess\nprint(subprocess.run(['bash', sys.argv[1], 'start', '--pid-file', sys.argv[2], '--user', 'loader', '--password', 'right-pass', '--watch-pid', sys.argv[3]], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True).stdout.strip())",
-            [script, pidFile, String(ProcessInfo.processInfo.processIdentifier)])
-        defer {
-            _ = try? Py.run(
-                "import subprocess\nsubprocess.run(['bash', sys.argv[1], 'stop', '--pid-file', sys.argv[2]])",
-                [script, pidFile])
-        }
-        let port = try #require(started.output.split(separator: ":").last.map { String($0.prefix(while: \.isNumber)) })
+        // A private server with a user (it also exits with the test process, --watch-pid).
+        let server = try await MongoTestServer.start(arguments: ["--user", "loader", "--password", "right-pass"])
+        let port = server.port
         let wrong = try photoseal(
             [
                 "encrypt-load", "--store",
@@ -293,5 +280,6 @@ struct LoadAuditCLITests {
             ])
         #expect(right.status == 0, "\(right.stderr)")
         #expect(!right.stderr.contains("right-pass"))
+        try await server.stop()
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The Flickr test server of the Ingest tests (same script), for command-line runs.
-final class FlickrServer: PythonFixtureServer {
+final class FlickrServer: PythonFixtureServer, @unchecked Sendable {
     static let apiKey = "test-api-key-0123456789"
     var endpoint: String { base + "/services/rest/" }
 
@@ -18,13 +19,7 @@ struct SearchCLITests {
         dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-cli-search-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         keys = dir.appendingPathComponent("keys.env")
-        let result = try CLI.run(["keys", "generate", "--out", keys.path])
-        precondition(result.status == 0, result.stderr)
-        // The generated file leaves FLICKR_API_KEY empty; a later line fills it in.
-        let handle = try FileHandle(forWritingTo: keys)
-        handle.seekToEndOfFile()
-        handle.write(Data("FLICKR_API_KEY=\(FlickrServer.apiKey)\n".utf8))
-        try handle.close()
+        try CLI.generateKeys(at: keys, extra: ["FLICKR_API_KEY=\(FlickrServer.apiKey)"])
     }
 
     func search(_ extra: [String], endpoint: String = "http://127.0.0.1:9/services/rest/") throws -> CLI.Result {

@@ -1,5 +1,6 @@
 import Foundation
 import Store
+import TestSupport
 import Testing
 
 /// MongoDB-specific behaviour, against real wire servers started by scripts/mongo-test-server.sh.
@@ -58,7 +59,7 @@ struct MongoStoreTests {
 
     @Test("wrong credentials give one authFailed error that never shows the password")
     func wrongCredentials() async throws {
-        let server = try await TestServer.start(arguments: ["--user", "photoseal", "--password", "right-horse"])
+        let server = try await MongoTestServer.start(arguments: ["--user", "photoseal", "--password", "right-horse"])
         defer { Task { try? await server.stop() } }
         let base = server.uri.replacingOccurrences(of: "mongodb://", with: "")
         // mongoeco checks SCRAM-SHA-1 proofs against the raw password, not MongoDB's MD5 digest of
@@ -110,9 +111,9 @@ struct MongoStoreTests {
 
     @Test("values land in MongoDB with the BSON types pymongo reads: int32/int64, double, date, string")
     func bsonTypesSeenByPymongo() async throws {
-        let server = try await SharedMongo.uri()
-        let database = randomDatabaseName()
-        let store = try MongoStore(uri: uri(server, database: database), logger: testLogger)
+        let server = try await MongoTestServer.shared()
+        let database = MongoTestServer.randomDatabase()
+        let store = try MongoStore(uri: MongoTestServer.uri(server, database: database), logger: testLogger)
         let when = Date(timeIntervalSince1970: 1_715_000_000.123)
         _ = try await store.upsert([
             [
@@ -120,10 +121,10 @@ struct MongoStoreTests {
                 "text": "x", "flag": true, "nothing": .null,
             ]
         ])
-        _ = try await runServerScript(["install"])
+        _ = try await MongoTestServer.script(["install"])
         let venv =
             ProcessInfo.processInfo.environment["PHOTOSEAL_MONGO_VENV"]
-            ?? repoRoot.appendingPathComponent(".venv-mongo").path
+            ?? repositoryRoot.appendingPathComponent(".venv-mongo").path
         let script = """
             import sys, pymongo
             c = pymongo.MongoClient(sys.argv[1])
@@ -141,17 +142,22 @@ struct MongoStoreTests {
 
     @Test("the write concern defaults to majority and follows the URI's w=")
     func writeConcern() async throws {
-        let server = try await SharedMongo.uri()
-        let byDefault = try MongoStore(uri: uri(server, database: randomDatabaseName()), logger: testLogger)
+        let server = try await MongoTestServer.shared()
+        let byDefault = try MongoStore(
+            uri: MongoTestServer.uri(server, database: MongoTestServer.randomDatabase()), logger: testLogger)
         #expect(byDefault.writeConcern == .majority)
         // mongoeco (like a real standalone mongod) acknowledges w=majority.
         #expect(try await byDefault.upsert([photo(1)]) == UpsertSummary(inserted: 1))
         try await byDefault.drop()
-        let one = try MongoStore(uri: uri(server, database: randomDatabaseName(), options: "w=1"), logger: testLogger)
+        let one = try MongoStore(
+            uri: MongoTestServer.uri(server, database: MongoTestServer.randomDatabase(), options: "w=1"),
+            logger: testLogger)
         #expect(one.writeConcern == .nodes(1))
         #expect(one.database.hasPrefix("photoseal_test_"))
         // A standalone server cannot acknowledge w=3: one clear error, not a silent weaker write.
-        let three = try MongoStore(uri: uri(server, database: randomDatabaseName(), options: "w=3"), logger: testLogger)
+        let three = try MongoStore(
+            uri: MongoTestServer.uri(server, database: MongoTestServer.randomDatabase(), options: "w=3"),
+            logger: testLogger)
         #expect(three.writeConcern == .nodes(3))
         let error = await #expect(throws: StoreError.self) { _ = try await three.upsert([photo(1)]) }
         #expect(error?.code == .writeConcernFailed)
@@ -169,12 +175,13 @@ struct MongoStoreTests {
             "photoseal-restart-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let server = try await TestServer.start(arguments: [
+        let server = try await MongoTestServer.start(arguments: [
             "--db-path", folder.appendingPathComponent("mongo.sqlite").path,
         ])
         defer { Task { try? await server.stop() } }
         let store = try MongoStore(
-            uri: uri(server.uri, database: "restart", options: "serverSelectionTimeoutMS=5000&connectTimeoutMS=2000"),
+            uri: MongoTestServer.uri(
+                server.uri, database: "restart", options: "serverSelectionTimeoutMS=5000&connectTimeoutMS=2000"),
             configuration: .init(
                 batchSize: 50,
                 retry: .init(maxAttempts: 40, initialBackoff: .milliseconds(200), maxBackoff: .seconds(1))),

@@ -34,6 +34,13 @@ public final class DownloadStage: Sendable {
         public var limit: Int?
         /// The largest image accepted, in bytes (default 200 MiB).
         public var maxImageBytes: Int
+        /// Whether to recover from an earlier run first (default): remove its partial files and
+        /// queue its failed downloads again. A pipeline running the stage in rounds sets it for
+        /// its first round only, so a photo that failed is tried once per run.
+        public var recover = true
+        /// When set, no new download starts once a stop is requested; downloads in flight
+        /// finish and are committed.
+        public var stop: StopSignal?
 
         /// The defaults described on each property.
         public init(
@@ -106,8 +113,10 @@ public final class DownloadStage: Sendable {
         -> Progress
     {
         var counts = Progress()
-        counts.cleaned = ingestor.store.cleanTemporaryFiles()
-        _ = try await ledger.resetFailedDownloads()
+        if options.recover {
+            counts.cleaned = ingestor.store.cleanTemporaryFiles()
+            _ = try await ledger.resetFailedDownloads()
+        }
         _ = try await ledger.releaseDeadLeases(stage: .found)
         counts.total = try await ledger.count(stage: .found)
         if let limit = options.limit { counts.total = min(counts.total, limit) }
@@ -122,7 +131,7 @@ public final class DownloadStage: Sendable {
         try await withThrowingTaskGroup(of: Outcome.self) { group in
             var running = 0
             while true {
-                while running < width, options.limit.map({ started < $0 }) ?? true {
+                while running < width, options.limit.map({ started < $0 }) ?? true, options.stop?.isRequested != true {
                     if queue.isEmpty, !claimedAll {
                         let want = min(max(width * 8, 256), (options.limit ?? Int.max) - started)
                         queue = try await ledger.claim(stage: .found, limit: want, owner: owner).reversed()
@@ -154,6 +163,8 @@ public final class DownloadStage: Sendable {
             try await committing?.value
             try await ledger.advance(pending)
         }
+        // Rows claimed but not started (a stop was requested) are handed back at once.
+        for entry in queue { try await ledger.release(id: entry.id) }
         return counts
     }
 

@@ -39,14 +39,17 @@ public final class ExtractStage: Sendable {
         self.logger = logger
     }
 
-    /// Runs until no row is left at `downloaded`.
+    /// Runs until no row is left at `downloaded`, or until `stop` is requested (checked between
+    /// batches of 256 rows, each committed whole).
     /// - Throws: `IngestError.ledger` when the ledger fails.
-    public func run(progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws -> Progress {
+    public func run(stop: StopSignal? = nil, progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws
+        -> Progress
+    {
         var counts = Progress()
         _ = try await ledger.releaseDeadLeases(stage: .downloaded)
         counts.total = try await ledger.count(stage: .downloaded)
         let owner = Ledger.leaseOwner("extract")
-        while true {
+        while stop?.isRequested != true {
             let batch = try await ledger.claim(stage: .downloaded, limit: 256, owner: owner)
             if batch.isEmpty { break }
             var done: [Ledger.Advance] = []

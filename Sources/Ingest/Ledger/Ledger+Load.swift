@@ -32,17 +32,22 @@ extension Ledger {
     /// - Parameters:
     ///   - after: Read ids greater than this (`nil`: from the start).
     ///   - limit: Rows read per call (the result holds at most this many).
+    ///   - stages: The stages read (default `extracted`, `scored` and `loaded`); a pipeline that
+    ///     scores passes only `scored` so nothing is loaded before it is scored.
     /// - Returns: The candidates and the last id read (`nil` when there are no more rows).
-    public func loadCandidates(after: String?, limit: Int) async throws -> (candidates: [LoadCandidate], last: String?)
-    {
+    public func loadCandidates(
+        after: String?, limit: Int, stages: [Stage] = [.extracted, .scored, .loaded]
+    ) async throws -> (candidates: [LoadCandidate], last: String?) {
+        let marks = stages.map { _ in "?" }.joined(separator: ", ")
         let rows = try await read("read documents to load") { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT id, stage, document, loaded_digest FROM photo
-                    WHERE id > ? AND stage IN ('extracted', 'scored', 'loaded') ORDER BY id LIMIT ?
+                    WHERE id > ? AND stage IN (\(marks)) ORDER BY id LIMIT ?
                     """,
-                arguments: [after ?? "", limit]
+                arguments: StatementArguments(
+                    [after ?? ""] as [any DatabaseValueConvertible] + stages.map(\.name) + [limit])
             ).map { row -> (id: String, stage: String, json: String, loaded: String?) in
                 (row["id"], row["stage"], row["document"], row["loaded_digest"])
             }

@@ -35,11 +35,23 @@ extension Ledger {
     }
 
     /// Rows the score stage works on: stage `extracted` or `scored` with `image.sha256` set, in id order.
-    public func scoreCandidates() async throws -> [Entry] {
+    /// - Parameter freshOnly: when set, only rows at `extracted` with no `last_error`, at most this many.
+    public func scoreCandidates(freshOnly: Int? = nil) async throws -> [Entry] {
         try await read("read the photos to score") { db in
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT id, stage, document FROM photo WHERE stage IN (?, ?) ORDER BY id",
-                arguments: [Stage.extracted.name, Stage.scored.name])
+            let rows =
+                try freshOnly.map { limit in
+                    try Row.fetchAll(
+                        db,
+                        sql:
+                            """
+                            SELECT id, stage, document FROM photo WHERE stage = ? AND last_error IS NULL
+                            AND json_extract(document, '$.image.sha256') IS NOT NULL ORDER BY id LIMIT ?
+                            """,
+                        arguments: [Stage.extracted.name, limit])
+                }
+                ?? Row.fetchAll(
+                    db, sql: "SELECT id, stage, document FROM photo WHERE stage IN (?, ?) ORDER BY id",
+                    arguments: [Stage.extracted.name, Stage.scored.name])
             return try rows.compactMap { row -> Entry? in
                 let id: String = row["id"]
                 let document = try Self.decode(row["document"], id: id)

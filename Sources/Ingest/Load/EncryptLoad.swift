@@ -63,10 +63,17 @@ public struct EncryptLoad: Sendable {
 
     /// Loads every ready document.
     ///
-    /// - Parameter progress: Called after each batch with the summary so far.
+    /// - Parameters:
+    ///   - stages: The ledger stages read (default: `extracted`, `scored`, and `loaded` rows
+    ///     whose document changed).
+    ///   - stop: When requested, the run ends after the batch being written.
+    ///   - progress: Called after each batch with the summary so far.
     /// - Throws: `StoreError` when the store fails for good (after its own retries),
     ///   `IngestError` for the ledger.
-    public func run(progress: @Sendable (Summary) -> Void = { _ in }) async throws -> Summary {
+    public func run(
+        stages: [Ledger.Stage] = [.extracted, .scored, .loaded], stop: StopSignal? = nil,
+        progress: @Sendable (Summary) -> Void = { _ in }
+    ) async throws -> Summary {
         var summary = Summary()
         let writesBefore = store.writeCount
         var after: String?
@@ -81,8 +88,8 @@ public struct EncryptLoad: Sendable {
             pending.removeAll(keepingCapacity: true)
             progress(summary)
         }
-        while true {
-            let (candidates, last) = try await ledger.loadCandidates(after: after, limit: batchSize)
+        while stop?.isRequested != true {
+            let (candidates, last) = try await ledger.loadCandidates(after: after, limit: batchSize, stages: stages)
             guard let last else { break }
             after = last
             let now = Int64(Date().timeIntervalSince1970)

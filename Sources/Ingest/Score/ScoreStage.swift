@@ -23,6 +23,13 @@ public struct ScoreStage: Sendable {
         public var concurrency: Int
         /// Only plan and report: no call is made and nothing is written.
         public var dryRun: Bool
+        /// Only rows at `extracted` with no error recorded, at most this many (in id order):
+        /// a pipeline scoring in rounds sets it after its first round, so a photo whose image
+        /// was refused is not sent again in the same run and memory stays bounded.
+        public var freshOnly: Int?
+        /// When set, no new call starts once a stop is requested; calls in flight finish and
+        /// are committed.
+        public var stop: StopSignal?
 
         /// Makes options.
         public init(
@@ -138,7 +145,7 @@ public struct ScoreStage: Sendable {
     /// - Throws: `IngestError.invalidAPIKey` at once when the key is refused (what was
     ///   committed stays), a ledger failure, or `.configuration` for a real run without a client.
     public func run(_ options: Options, report: @Sendable (Plan) -> Void = { _ in }) async throws -> Summary {
-        let candidates = try await ledger.scoreCandidates()
+        let candidates = try await ledger.scoreCandidates(freshOnly: options.freshOnly)
         var bySha: [String: [Ledger.Entry]] = [:]
         var order: [String] = []
         for entry in candidates {
@@ -213,7 +220,7 @@ public struct ScoreStage: Sendable {
         try await withThrowingTaskGroup(of: Summary.self) { group in
             var running = 0
             while true {
-                while running < options.concurrency, let shas = queue.popLast() {
+                while running < options.concurrency, options.stop?.isRequested != true, let shas = queue.popLast() {
                     group.addTask {
                         try await self.call(shas, entries: groups, client: client, options: options, plan: plan)
                     }

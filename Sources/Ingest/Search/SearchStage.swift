@@ -48,10 +48,14 @@ public struct SearchStage: Sendable {
         public var limit: Int?
         /// Calls in flight at once (default 4; the rate budget paces them anyway).
         public var concurrency: Int
+        /// When set, no new call starts once a stop is requested; calls in flight finish and
+        /// their pages are recorded.
+        public var stop: StopSignal?
         /// Makes options.
-        public init(limit: Int? = nil, concurrency: Int = 4) {
+        public init(limit: Int? = nil, concurrency: Int = 4, stop: StopSignal? = nil) {
             self.limit = limit
             self.concurrency = max(1, concurrency)
+            self.stop = stop
         }
     }
 
@@ -155,7 +159,9 @@ public struct SearchStage: Sendable {
             try await withThrowingTaskGroup(of: Step.self) { group in
                 var running = 0
                 while true {
-                    while running < options.concurrency, let work = queue.popLast() {
+                    while running < options.concurrency, options.stop?.isRequested != true,
+                        let work = queue.popLast()
+                    {
                         group.addTask { try await perform(work, limit: options.limit) }
                         running += 1
                     }

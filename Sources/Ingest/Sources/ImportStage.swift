@@ -40,9 +40,13 @@ public struct ImportStage: Sendable {
     }
 
     /// Imports every item of `source`.
-    /// - Parameter progress: called after each item.
+    /// - Parameters:
+    ///   - stop: when requested, the import ends after the current item (what was read is kept).
+    ///   - progress: called after each item.
     /// - Throws: `IngestError.source` when the source cannot be read, `.ledger`, `.imageStore`.
-    public func run(_ source: any PhotoSource, progress: (Summary) -> Void = { _ in }) async throws -> Summary {
+    public func run(
+        _ source: any PhotoSource, stop: StopSignal? = nil, progress: (Summary) -> Void = { _ in }
+    ) async throws -> Summary {
         var summary = Summary()
         ingestor.store.cleanTemporaryFiles()
         // URLs are recorded in batches: one transaction per 500 rows.
@@ -53,7 +57,19 @@ public struct ImportStage: Sendable {
             summary.known += queued.count - added
             queued.removeAll(keepingCapacity: true)
         }
-        try await source.forEachItem { item in
+        struct Stopped: Error {}
+        do {
+            try await source.forEachItem { item in
+                if stop?.isRequested == true { throw Stopped() }
+                try await importItem(item)
+            }
+        } catch is Stopped {
+            // A stop was requested: keep what was read.
+        }
+        try await flush()
+        return summary
+
+        func importItem(_ item: SourceItem) async throws {
             summary.items += 1
             switch item.content {
             case .url(let url):
@@ -71,8 +87,6 @@ public struct ImportStage: Sendable {
             }
             progress(summary)
         }
-        try await flush()
-        return summary
     }
 
     private func local(_ bytes: [UInt8], summary: inout Summary) async throws {

@@ -4,19 +4,6 @@ import Foundation
 import Ingest
 import Logging
 
-/// `--store-images plain|stripped|sealed`.
-enum StoreImagesOption: String, ExpressibleByArgument, CaseIterable {
-    case plain, stripped, sealed
-
-    var mode: ImageStore.Mode {
-        switch self {
-        case .plain: return .plain
-        case .stripped: return .stripped
-        case .sealed: return .sealed
-        }
-    }
-}
-
 /// `photoseal download`: fetch every found photo into the image store.
 struct DownloadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -40,25 +27,10 @@ struct DownloadCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Downloads in flight at once.", valueName: "n"))
-    var concurrency: Int = 16
-
-    @Option(help: ArgumentHelp("Connections to one host at once.", valueName: "n"))
-    var perHost: Int = 8
-
-    @Option(
-        name: .customLong("size"),
-        help: ArgumentHelp("Image sizes to try, in order (Flickr suffixes).", valueName: "list"))
-    var sizes: String = "o,k,h,l,c"
-
-    @Option(help: ArgumentHelp("How images are kept: plain, stripped or sealed.", valueName: "mode"))
-    var storeImages: StoreImagesOption = .stripped
+    @OptionGroup var download: DownloadOptions
 
     @Option(help: ArgumentHelp("Stop after this many photos.", valueName: "n"))
     var limit: Int?
-
-    @Option(help: ArgumentHelp("Attempts per image for retriable failures.", valueName: "n"))
-    var maxAttempts: Int = 5
 
     @Flag(
         inversion: .prefixedNo,
@@ -67,28 +39,8 @@ struct DownloadCommand: AsyncParsableCommand {
                 + "--no-extract leaves them at `downloaded` for `photoseal extract`."))
     var extract = true
 
-    @Option(help: .hidden)
-    var retryBaseDelay: Double = 0.5
-
-    @Option(help: .hidden)
-    var stallSeconds: Int = 30
-
     func validate() throws {
-        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 256") }
-        guard (1...64).contains(perHost) else { throw ValidationError("--per-host must be between 1 and 64") }
-        guard (1...20).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 20") }
-        guard retryBaseDelay.isFinite, retryBaseDelay >= 0, stallSeconds >= 1 else {
-            throw ValidationError("--retry-base-delay must be 0 or more")
-        }
         if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
-        let list = sizeList
-        guard !list.isEmpty, list.allSatisfy({ !$0.isEmpty && $0.count <= 3 }) else {
-            throw ValidationError("--size takes Flickr size suffixes separated by commas, e.g. o,k,h,l,c")
-        }
-    }
-
-    var sizeList: [String] {
-        sizes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     func run() async throws {
@@ -102,14 +54,10 @@ struct DownloadCommand: AsyncParsableCommand {
                     "no ledger in \(global.workdir); run `photoseal search` or `import` first, or check --workdir")
             }
             let ledger = try Ledger(directory: global.workdir, logger: logger)
-            let http = try HTTPClient(
-                configuration: HTTPClient.Configuration(
-                    lowSpeedTime: stallSeconds, maxConnectionsPerHost: perHost,
-                    maxTotalConnections: max(concurrency, perHost)),
-                logger: logger)
+            let http = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
             defer { http.shutdown() }
             let ingestor = ImageIngestor(
-                store: ImageStore(workdir: global.workdir), mode: storeImages.mode, sealer: sealer)
+                store: ImageStore(workdir: global.workdir), mode: download.images.storeImages.mode, sealer: sealer)
             var extractor: ExtractStage?
             if extract {
                 extractor = ExtractStage(
@@ -118,11 +66,7 @@ struct DownloadCommand: AsyncParsableCommand {
             let stage = DownloadStage(
                 http: http, ledger: ledger, ingestor: ingestor, extractor: extractor, logger: logger)
             let meter = ProgressMeter(enabled: stderrIsTerminal)
-            let summary = try await stage.run(
-                DownloadStage.Options(
-                    concurrency: concurrency, sizes: sizeList, mode: storeImages.mode, maxAttempts: maxAttempts,
-                    retryBaseDelay: retryBaseDelay, limit: limit)
-            ) { progress in
+            let summary = try await stage.run(download.stageOptions(limit: limit)) { progress in
                 meter.show(Self.line(progress, elapsed: meter.elapsed, final: false))
             }
             meter.finish()

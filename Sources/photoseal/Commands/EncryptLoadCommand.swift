@@ -24,12 +24,7 @@ struct EncryptLoadCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Documents per store write.", valueName: "n"))
-    var batchSize = 500
-
-    func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-    }
+    @OptionGroup var batch: BatchSizeOptions
 
     func run() async throws {
         try await reportingErrors {
@@ -41,10 +36,11 @@ struct EncryptLoadCommand: AsyncParsableCommand {
             }
             let ledger = try Ledger(directory: global.workdir, logger: logger)
             let store = try StoreLocation.open(
-                explicit: global.store, secrets: secrets, workdir: global.workdir, batchSize: batchSize, logger: logger)
+                explicit: global.store, secrets: secrets, workdir: global.workdir, batchSize: batch.batchSize,
+                logger: logger)
             let stage = EncryptLoad(
                 ledger: ledger, store: store, keyring: try secrets.keyring(), blind: try secrets.blindIndex(),
-                batchSize: batchSize, logger: logger)
+                batchSize: batch.batchSize, logger: logger)
             let progress = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await stage.run { summary in
                 progress.show(

@@ -27,8 +27,7 @@ struct ImportCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("A folder, a .zip, or a .csv/.tsv with a url column.", valueName: "source"))
     var source: String
 
-    @Option(help: ArgumentHelp("How images are kept: plain, stripped or sealed.", valueName: "mode"))
-    var storeImages: StoreImagesOption = .stripped
+    @OptionGroup var images: ImageModeOptions
 
     func run() async throws {
         try await reportingErrors {
@@ -40,7 +39,7 @@ struct ImportCommand: AsyncParsableCommand {
             let stage = ImportStage(
                 ledger: ledger,
                 ingestor: ImageIngestor(
-                    store: ImageStore(workdir: global.workdir), mode: storeImages.mode, sealer: sealer),
+                    store: ImageStore(workdir: global.workdir), mode: images.storeImages.mode, sealer: sealer),
                 logger: logger)
             let meter = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await stage.run(photoSource) { s in

@@ -7,6 +7,13 @@ struct KeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keys",
         abstract: "Generate, list and rotate seal keys.",
+        discussion: """
+            Examples:
+              photoseal keys generate --out keys.env
+              photoseal keys list --keys keys.env
+              photoseal keys add --keys keys.env && photoseal rotate-keys --keys keys.env
+              photoseal keys retire 67b4d27d --keys keys.env
+            """,
         subcommands: [Generate.self, List.self, Add.self, Retire.self]
     )
 

@@ -22,12 +22,7 @@ struct RotateKeysCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("Documents read per batch.", valueName: "n"))
-    var batchSize = 500
-
-    func validate() throws {
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
-    }
+    @OptionGroup var batch: BatchSizeOptions
 
     func run() async throws {
         try await reportingErrors {
@@ -38,7 +33,7 @@ struct RotateKeysCommand: AsyncParsableCommand {
             let store = try StoreLocation.open(
                 explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
             let rotation = KeyRotation(
-                store: store, ledger: ledger, keyring: keyring, batchSize: batchSize, logger: logger)
+                store: store, ledger: ledger, keyring: keyring, batchSize: batch.batchSize, logger: logger)
             let progress = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await rotation.run { s in
                 progress.show(

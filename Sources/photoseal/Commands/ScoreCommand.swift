@@ -30,19 +30,10 @@ struct ScoreCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .customLong("label"), help: ArgumentHelp("A label to score (repeatable).", valueName: "label"))
-    var labels: [String] = []
-
-    @Option(
-        help: ArgumentHelp(
-            "A labels file: `label: synonym, ...` and `term -> label, ...` lines.", valueName: "file"))
-    var labelsFile: String?
+    @OptionGroup var labelOptions: LabelOptions
 
     @Option(help: ArgumentHelp("The score a match must reach in the final counts (0...1).", valueName: "score"))
     var threshold: Double = 0.5
-
-    @Option(help: ArgumentHelp("Send (and pay for) at most this many images in this run.", valueName: "n"))
-    var maxImages: Int?
 
     @Flag(help: "Only print what would be billed; make no call.")
     var dryRun = false
@@ -65,40 +56,19 @@ struct ScoreCommand: AsyncParsableCommand {
         guard threshold.isFinite, (0...1).contains(threshold) else {
             throw ValidationError("--threshold must be between 0 and 1")
         }
-        if let maxImages, maxImages < 0 { throw ValidationError("--max-images must be 0 or more") }
         guard (1...32).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 32") }
         guard retryBaseDelay.isFinite, retryBaseDelay >= 0, (1...20).contains(maxAttempts) else {
             throw ValidationError("--retry-base-delay must be 0 or more and --max-attempts between 1 and 20")
         }
-        let (vocabulary, wanted) = try labelSet()
+        let (vocabulary, wanted) = try labelOptions.labelSet()
         guard !wanted.isEmpty || !vocabulary.labels.isEmpty else {
             throw ValidationError("give at least one --label or a --labels-file that defines labels")
         }
     }
 
-    /// The vocabulary and the labels asked for (every label of the file when no --label is given).
-    func labelSet() throws -> (LabelVocabulary, [String]) {
-        var vocabulary = LabelVocabulary(labels: labels)
-        if let labelsFile {
-            guard let data = FileManager.default.contents(atPath: labelsFile) else {
-                throw ValidationError("--labels-file \(labelsFile) cannot be read; check the path")
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw ValidationError("--labels-file \(labelsFile) is not UTF-8 text")
-            }
-            do {
-                try vocabulary.merge(fileText: text, name: labelsFile)
-            } catch let error as EnrichError {
-                throw ValidationError("--labels-file: \(error)")
-            }
-        }
-        let wanted = labels.isEmpty ? vocabulary.labels : LabelVocabulary(labels: labels).labels
-        return (vocabulary, wanted)
-    }
-
     func run() async throws {
         try await reportingErrors {
-            let (vocabulary, wanted) = try labelSet()
+            let (vocabulary, wanted) = try labelOptions.labelSet()
             let logger = global.logger()
             guard Ledger.exists(in: global.workdir) else {
                 throw IngestError(
@@ -127,7 +97,7 @@ struct ScoreCommand: AsyncParsableCommand {
                 ledger: ledger, client: client, counter: counter, workdir: global.workdir, logger: logger,
                 keyring: keyring)
             let options = ScoreStage.Options(
-                labels: wanted, vocabulary: vocabulary, maxImages: maxImages, concurrency: concurrency,
+                labels: wanted, vocabulary: vocabulary, maxImages: labelOptions.maxImages, concurrency: concurrency,
                 dryRun: dryRun)
             let dry = dryRun
             let summary = try await stage.run(options) { plan in printError(Self.planLine(plan, dryRun: dry)) }

@@ -24,31 +24,7 @@ struct SearchCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .customLong("term"), help: ArgumentHelp("A search term (repeatable, any script).", valueName: "text"))
-    var terms: [String] = []
-
-    @Option(help: ArgumentHelp("A UTF-8 file of terms, one a line, # comments.", valueName: "file"))
-    var termsFile: String?
-
-    @Option(help: ArgumentHelp("The box minlon,minlat,maxlon,maxlat in degrees.", valueName: "box"))
-    var bbox: String?
-
-    @Option(
-        help: ArgumentHelp("Earliest taken date: YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds.", valueName: "date")
-    )
-    var minTaken: String?
-
-    @Option(help: ArgumentHelp("Latest taken date (same forms).", valueName: "date"))
-    var maxTaken: String?
-
-    @Option(help: ArgumentHelp("Stop once the ledger holds this many photos.", valueName: "n"))
-    var limit: Int?
-
-    @Option(help: ArgumentHelp("The Flickr API key (default: FLICKR_API_KEY from the secrets file).", valueName: "key"))
-    var apiKey: String?
-
-    @Option(help: ArgumentHelp("The rate budget in calls per hour for the API key.", valueName: "n"))
-    var ratePerHour: Double = 3600
+    @OptionGroup var query: SearchQueryOptions
 
     @Option(help: ArgumentHelp("Calls in flight at once.", valueName: "n"))
     var concurrency: Int = 4
@@ -60,36 +36,11 @@ struct SearchCommand: AsyncParsableCommand {
     var maxAttempts: Int = 8
 
     func validate() throws {
-        if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
-        guard ratePerHour.isFinite, ratePerHour >= 1 else {
-            throw ValidationError("--rate-per-hour must be at least 1")
-        }
         guard (1...32).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 32") }
         guard retryBaseDelay.isFinite, retryBaseDelay >= 0, (1...20).contains(maxAttempts) else {
             throw ValidationError("--retry-base-delay must be 0 or more and --max-attempts between 1 and 20")
         }
-        _ = try plan()
-    }
-
-    /// The checked search plan; input problems become usage errors quoting the flag.
-    func plan() throws -> SearchPlan {
-        var fileText: String?
-        if let termsFile {
-            guard let data = FileManager.default.contents(atPath: termsFile) else {
-                throw ValidationError("--terms-file \(termsFile) cannot be read; check the path")
-            }
-            guard let text = String(data: data, encoding: .utf8) else {
-                throw ValidationError("--terms-file \(termsFile) is not UTF-8 text")
-            }
-            fileText = text
-        }
-        do {
-            return try SearchPlan.make(
-                terms: terms, termsFileText: fileText, bbox: bbox, minTaken: minTaken, maxTaken: maxTaken,
-                now: Int64(Date().timeIntervalSince1970))
-        } catch let error as IngestError {
-            throw ValidationError(error.message)
-        }
+        _ = try query.plan()
     }
 
     /// One progress line: counts, pages per second and an estimate of the time left for the
@@ -105,19 +56,19 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let plan = try plan()
+            let plan = try query.plan()
             let logger = global.logger()
             let secrets = try global.secrets.load()
-            guard let key = apiKey ?? secrets.flickrAPIKey else {
+            guard let key = query.apiKey ?? secrets.flickrAPIKey else {
                 throw IngestError(
                     .configuration, "no Flickr API key: pass --api-key or set FLICKR_API_KEY in the secrets file")
             }
             let sealer = FieldSealer(keyring: try secrets.keyring())
             let blind = try secrets.blindIndex()
-            if ratePerHour > RateBudget.flickrDefaultPerHour {
+            if query.ratePerHour > RateBudget.flickrDefaultPerHour {
                 logger.warning(
                     "the rate budget exceeds Flickr's 3,600 calls per hour; the key may be revoked",
-                    metadata: ["search.rate_per_hour": "\(ratePerHour)"])
+                    metadata: ["search.rate_per_hour": "\(query.ratePerHour)"])
             }
             let ledger = try Ledger(directory: global.workdir, logger: logger)
             let http = try HTTPClient(logger: logger)
@@ -125,7 +76,7 @@ struct SearchCommand: AsyncParsableCommand {
             let counter = APICallCounter()
             let client = try FlickrClient(
                 http: http, endpoint: global.flickrEndpoint, apiKey: key,
-                budget: RateBudget.shared(apiKey: key, perHour: ratePerHour),
+                budget: RateBudget.shared(apiKey: key, perHour: query.ratePerHour),
                 retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: retryBaseDelay), logger: logger,
                 onAttempt: counter.record)
             let stage = SearchStage(
@@ -133,7 +84,7 @@ struct SearchCommand: AsyncParsableCommand {
             let showProgress = stderrIsTerminal
             let started = Date()
             let summary = try await stage.run(
-                plan, options: SearchStage.Options(limit: limit, concurrency: concurrency)
+                plan, options: SearchStage.Options(limit: query.limit, concurrency: concurrency)
             ) { progress in
                 guard showProgress else { return }
                 FileHandle.standardError.write(Data(Self.progressLine(progress, since: started).utf8))
@@ -144,7 +95,7 @@ struct SearchCommand: AsyncParsableCommand {
             var line =
                 "search: \(status.photos) photos in the ledger (\(summary.newPhotos) new), \(summary.pages) pages "
                 + "fetched, \(summary.queries) queries, \(calls) Flickr calls in total"
-            if summary.limitReached { line += "; stopped at --limit \(limit ?? 0)" }
+            if summary.limitReached { line += "; stopped at --limit \(query.limit ?? 0)" }
             if status.search.cappedSlices > 0 {
                 line += "; \(status.search.cappedSlices) one-second slices over the 4,000 cap (some photos unreachable)"
             }

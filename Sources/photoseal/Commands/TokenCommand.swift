@@ -10,6 +10,10 @@ struct TokenCommand: AsyncParsableCommand {
         discussion: """
             The interoperability door: plain Fernet (no photoseal envelope), so tokens move both
             ways between photoseal and any Fernet library (Python `cryptography`, ...).
+
+            Examples:
+              printf 'aGVsbG8=\\n' | photoseal token encrypt --keys keys.env > tokens.txt
+              photoseal token decrypt --keys keys.env --ttl 3600 < tokens.txt
             """,
         subcommands: [Encrypt.self, Decrypt.self]
     )

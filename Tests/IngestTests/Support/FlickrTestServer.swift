@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 #if canImport(FoundationNetworking)
     import FoundationNetworking
@@ -11,16 +12,16 @@ final class FlickrTestServer: @unchecked Sendable {
     static let terms = ["monkey", "scimmia", "猴子"]
     static let bbox = "5,35,20,48"
 
-    let server: FixtureServer
+    let server: PythonFixtureServer
     var port: Int { server.port }
     var endpoint: String { "http://127.0.0.1:\(port)/services/rest/" }
     var base: String { server.base }
 
     init(_ arguments: [String] = []) throws {
-        server = try FixtureServer(script: "flickr_server", arguments)
+        server = try PythonFixtureServer(script: "flickr_server", arguments)
     }
 
-    typealias ServerError = FixtureServer.ServerError
+    typealias ServerError = PythonFixtureServer.ServerError
 
     func stop() { server.stop() }
 

@@ -1,8 +1,9 @@
 import Foundation
+import TestSupport
 
 /// The local image CDN (Fixtures/servers/image_server.py) serving Fixtures/images.
 final class ImageTestServer: @unchecked Sendable {
-    let server: FixtureServer
+    let server: PythonFixtureServer
     var base: String { server.base }
 
     static func fixture(_ relative: String) -> URL {
@@ -12,7 +13,7 @@ final class ImageTestServer: @unchecked Sendable {
     static var imagesDirectory: URL { fixture("images") }
 
     init(delay: Double = 0, stallSeconds: Double = 3) throws {
-        server = try FixtureServer(
+        server = try PythonFixtureServer(
             script: "image_server",
             [
                 "--dir", Self.imagesDirectory.path, "--delay", "\(delay)", "--stall-seconds", "\(stallSeconds)",

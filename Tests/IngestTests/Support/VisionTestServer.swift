@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TestSupport
 
 @testable import Ingest
 
@@ -7,7 +8,7 @@ import Logging
 final class VisionTestServer: @unchecked Sendable {
     static let apiKey = "test-vision-key-0123456789"
 
-    let server: FixtureServer
+    let server: PythonFixtureServer
     var endpoint: String { "\(server.base)/v1/images:annotate" }
 
     /// Starts the server; `labels` (sha256 → labels) and `errors` (sha256 → how many first
@@ -15,7 +16,7 @@ final class VisionTestServer: @unchecked Sendable {
     init(labels: [String: [[String: Any]]] = [:], errors: [String: Int] = [:]) throws {
         let sidecar = FileManager.default.temporaryDirectory.appendingPathComponent("vision-\(UUID().uuidString).json")
         try JSONSerialization.data(withJSONObject: ["labels": labels, "errors": errors]).write(to: sidecar)
-        server = try FixtureServer(script: "vision_server", ["--api-key", Self.apiKey, "--labels", sidecar.path])
+        server = try PythonFixtureServer(script: "vision_server", ["--api-key", Self.apiKey, "--labels", sidecar.path])
     }
 
     func stop() { server.stop() }
@@ -28,7 +29,7 @@ final class VisionTestServer: @unchecked Sendable {
 
     func log() throws -> [Call] {
         guard let list = try server.json("/__log") as? [[String: Any]] else {
-            throw FixtureServer.ServerError.badAnswer("/__log")
+            throw PythonFixtureServer.ServerError.badAnswer("/__log")
         }
         return list.map { entry in
             Call(
@@ -43,7 +44,7 @@ final class VisionTestServer: @unchecked Sendable {
     /// Units billed per image SHA-256.
     func billed() throws -> [String: Int] {
         guard let map = try server.json("/__billed") as? [String: Int] else {
-            throw FixtureServer.ServerError.badAnswer("/__billed")
+            throw PythonFixtureServer.ServerError.badAnswer("/__billed")
         }
         return map
     }

@@ -9,11 +9,15 @@ over the budget and records them.
 
 Usage: flickr_server.py [--photos N] [--seed S] [--api-key K] [--fail-fraction F]
                         [--slow-fraction F] [--slow-seconds S] [--per-second N] [--per-hour N]
-                        [--watch-stdin]
+                        [--image-server URL] [--watch-stdin]
+  --image-server URL  photos' url_l point at an image_server.py: URL/img/<id>.jpg, except every
+                      photo whose id ends in 3, which points at URL/f/placeholder/<id>.jpg
+                      (Flickr's "photo unavailable"); /__truth then lists the available ids
 Prints the port on stdout once listening. Test endpoints:
   GET /__log       every API call: params (api_key removed), outcome, time
   GET /__truth     ?term=...&term=...&bbox=...&min_taken_date=...&max_taken_date=...
                    -> {"photos": {id: [terms]}, "totals": {term: n}} by a plain filter
+                      (+ "available": [ids] with --image-server)
   GET /__personal  -> every owner, owner name and path alias in the dataset
   GET /__photo     ?id=... -> the dataset's record of one photo
   GET /__slow      ?seconds=S -> answers after S seconds (for concurrency checks)
@@ -140,7 +144,11 @@ class State:
         return out
 
 
-def photo_json(p, extras, rng):
+def available(p):
+    return not p["id"].endswith("3")
+
+
+def photo_json(p, extras, rng, image_server=None):
     d = {"id": p["id"], "owner": p["owner"], "secret": p["secret"], "server": p["server"], "farm": 66,
          "title": p["title"], "ispublic": 1, "isfriend": 0, "isfamily": 0}
     if "description" in extras:
@@ -170,7 +178,11 @@ def photo_json(p, extras, rng):
     if "media" in extras:
         d["media"] = "photo"
     if "url_l" in extras:
-        d["url_l"] = "https://live.staticflickr.com/%s/%s_%s_b.jpg" % (p["server"], p["id"], p["secret"])
+        if image_server:
+            kind = "img" if available(p) else "f/placeholder"
+            d["url_l"] = "%s/%s/%s.jpg" % (image_server, kind, p["id"])
+        else:
+            d["url_l"] = "https://live.staticflickr.com/%s/%s_%s_b.jpg" % (p["server"], p["id"], p["secret"])
         d["height_l"], d["width_l"] = "768", 1024
     return d
 
@@ -263,7 +275,10 @@ class Handler(BaseHTTPRequestHandler):
                 totals[term] = len(ms)
                 for p in ms:
                     found.setdefault(p["id"], []).append(term)
-            return self.send_json({"photos": found, "totals": totals})
+            answer = {"photos": found, "totals": totals}
+            if st.args.image_server:
+                answer["available"] = sorted(i for i in found if not i.endswith("3"))
+            return self.send_json(answer)
         if url.path.rstrip("/") != "/services/rest":
             return self.send_json({"stat": "fail", "code": 404, "message": "not found"}, status=404)
         return self.api(st, one)
@@ -342,7 +357,7 @@ class Handler(BaseHTTPRequestHandler):
         entry["total"] = total
         body = {"photos": {"page": page, "pages": (total + per_page - 1) // per_page, "perpage": per_page,
                            "total": str(total) if page % 2 == 0 else total,
-                           "photo": [photo_json(p, extras, rng) for p in chunk]}, "stat": "ok"}
+                           "photo": [photo_json(p, extras, rng, st.args.image_server) for p in chunk]}, "stat": "ok"}
         return self.send_json(body)
 
 
@@ -356,6 +371,7 @@ def main():
     ap.add_argument("--slow-seconds", type=float, default=0.5)
     ap.add_argument("--per-second", type=float, default=6)
     ap.add_argument("--per-hour", type=float, default=3600)
+    ap.add_argument("--image-server", default=None)
     ap.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes (tests)")
     args = ap.parse_args()
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

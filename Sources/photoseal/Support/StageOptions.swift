@@ -1,0 +1,195 @@
+import ArgumentParser
+import Enrich
+import Foundation
+import Ingest
+
+// The option groups the stage commands share with `photoseal run`, so each flag is declared
+// once and means the same everywhere.
+
+/// `--store-images plain|stripped|sealed`.
+enum StoreImagesOption: String, ExpressibleByArgument, CaseIterable {
+    case plain, stripped, sealed
+
+    var mode: ImageStore.Mode {
+        switch self {
+        case .plain: return .plain
+        case .stripped: return .stripped
+        case .sealed: return .sealed
+        }
+    }
+}
+
+/// `--store-images`: how images are kept at rest (import, download, run).
+struct ImageModeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("How images are kept: plain, stripped or sealed.", valueName: "mode"))
+    var storeImages: StoreImagesOption = .stripped
+}
+
+/// What to search Flickr for (search, run).
+struct SearchQueryOptions: ParsableArguments {
+    @Option(name: .customLong("term"), help: ArgumentHelp("A search term (repeatable, any script).", valueName: "text"))
+    var terms: [String] = []
+
+    @Option(help: ArgumentHelp("A UTF-8 file of terms, one a line, # comments.", valueName: "file"))
+    var termsFile: String?
+
+    @Option(help: ArgumentHelp("The box minlon,minlat,maxlon,maxlat in degrees.", valueName: "box"))
+    var bbox: String?
+
+    @Option(
+        help: ArgumentHelp("Earliest taken date: YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds.", valueName: "date")
+    )
+    var minTaken: String?
+
+    @Option(help: ArgumentHelp("Latest taken date (same forms).", valueName: "date"))
+    var maxTaken: String?
+
+    @Option(help: ArgumentHelp("Stop once the ledger holds this many photos.", valueName: "n"))
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("The Flickr API key (default: FLICKR_API_KEY from the secrets file).", valueName: "key"))
+    var apiKey: String?
+
+    @Option(help: ArgumentHelp("The rate budget in calls per hour for the API key.", valueName: "n"))
+    var ratePerHour: Double = 3600
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
+        guard ratePerHour.isFinite, ratePerHour >= 1 else {
+            throw ValidationError("--rate-per-hour must be at least 1")
+        }
+    }
+
+    /// Whether any query option was given (`run` takes either a query or an import source).
+    var isGiven: Bool {
+        !terms.isEmpty || termsFile != nil || bbox != nil || minTaken != nil || maxTaken != nil || limit != nil
+    }
+
+    /// The checked search plan; input problems become usage errors quoting the flag.
+    func plan() throws -> SearchPlan {
+        var fileText: String?
+        if let termsFile {
+            guard let data = FileManager.default.contents(atPath: termsFile) else {
+                throw ValidationError("--terms-file \(termsFile) cannot be read; check the path")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw ValidationError("--terms-file \(termsFile) is not UTF-8 text")
+            }
+            fileText = text
+        }
+        do {
+            return try SearchPlan.make(
+                terms: terms, termsFileText: fileText, bbox: bbox, minTaken: minTaken, maxTaken: maxTaken,
+                now: Int64(Date().timeIntervalSince1970))
+        } catch let error as IngestError {
+            throw ValidationError(error.message)
+        }
+    }
+}
+
+/// How images are downloaded (download, run).
+struct DownloadOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Downloads in flight at once.", valueName: "n"))
+    var concurrency: Int = 16
+
+    @Option(help: ArgumentHelp("Connections to one host at once.", valueName: "n"))
+    var perHost: Int = 8
+
+    @Option(
+        name: .customLong("size"),
+        help: ArgumentHelp("Image sizes to try, in order (Flickr suffixes).", valueName: "list"))
+    var sizes: String = "o,k,h,l,c"
+
+    @OptionGroup var images: ImageModeOptions
+
+    @Option(help: ArgumentHelp("Attempts per image for retriable failures.", valueName: "n"))
+    var maxAttempts: Int = 5
+
+    @Option(help: .hidden)
+    var retryBaseDelay: Double = 0.5
+
+    @Option(help: .hidden)
+    var stallSeconds: Int = 30
+
+    func validate() throws {
+        guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 256") }
+        guard (1...64).contains(perHost) else { throw ValidationError("--per-host must be between 1 and 64") }
+        guard (1...20).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 20") }
+        guard retryBaseDelay.isFinite, retryBaseDelay >= 0, stallSeconds >= 1 else {
+            throw ValidationError("--retry-base-delay must be 0 or more")
+        }
+        let list = sizeList
+        guard !list.isEmpty, list.allSatisfy({ !$0.isEmpty && $0.count <= 3 }) else {
+            throw ValidationError("--size takes Flickr size suffixes separated by commas, e.g. o,k,h,l,c")
+        }
+    }
+
+    var sizeList: [String] {
+        sizes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    }
+
+    /// The HTTP engine's settings for this many downloads.
+    var httpConfiguration: HTTPClient.Configuration {
+        HTTPClient.Configuration(
+            lowSpeedTime: stallSeconds, maxConnectionsPerHost: perHost, maxTotalConnections: max(concurrency, perHost))
+    }
+
+    /// The stage's options.
+    func stageOptions(limit: Int? = nil) -> DownloadStage.Options {
+        DownloadStage.Options(
+            concurrency: concurrency, sizes: sizeList, mode: images.storeImages.mode, maxAttempts: maxAttempts,
+            retryBaseDelay: retryBaseDelay, limit: limit)
+    }
+}
+
+/// The labels to score (score, run).
+struct LabelOptions: ParsableArguments {
+    @Option(name: .customLong("label"), help: ArgumentHelp("A label to score (repeatable).", valueName: "label"))
+    var labels: [String] = []
+
+    @Option(
+        help: ArgumentHelp(
+            "A labels file: `label: synonym, ...` and `term -> label, ...` lines.", valueName: "file"))
+    var labelsFile: String?
+
+    @Option(help: ArgumentHelp("Send (and pay for) at most this many images in this run.", valueName: "n"))
+    var maxImages: Int?
+
+    func validate() throws {
+        if let maxImages, maxImages < 0 { throw ValidationError("--max-images must be 0 or more") }
+        _ = try labelSet()
+    }
+
+    /// Whether any label was asked for.
+    var isGiven: Bool { !labels.isEmpty || labelsFile != nil }
+
+    /// The vocabulary and the labels asked for (every label of the file when no --label is given).
+    func labelSet() throws -> (LabelVocabulary, [String]) {
+        var vocabulary = LabelVocabulary(labels: labels)
+        if let labelsFile {
+            guard let data = FileManager.default.contents(atPath: labelsFile) else {
+                throw ValidationError("--labels-file \(labelsFile) cannot be read; check the path")
+            }
+            guard let text = String(data: data, encoding: .utf8) else {
+                throw ValidationError("--labels-file \(labelsFile) is not UTF-8 text")
+            }
+            do {
+                try vocabulary.merge(fileText: text, name: labelsFile)
+            } catch let error as EnrichError {
+                throw ValidationError("--labels-file: \(error)")
+            }
+        }
+        let wanted = labels.isEmpty ? vocabulary.labels : LabelVocabulary(labels: labels).labels
+        return (vocabulary, wanted)
+    }
+}
+
+/// `--batch-size` (encrypt-load, rotate-keys, run).
+struct BatchSizeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Documents per store read or write.", valueName: "n"))
+    var batchSize = 500
+
+    func validate() throws {
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+    }
+}
