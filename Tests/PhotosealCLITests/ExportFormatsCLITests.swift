@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Parses an export with Python's csv or json module, checks GeoJSON's RFC 7946 shape, and

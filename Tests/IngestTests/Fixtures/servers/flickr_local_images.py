@@ -26,16 +26,16 @@ make_dataset = flickr_server.make_dataset
 photo_json = flickr_server.photo_json
 
 
-def dataset(n, seed):
-    photos = make_dataset(n, seed)
+def dataset(*args, **kwargs):
+    photos = make_dataset(*args, **kwargs)
     if ours.all_terms:
         for p in photos:
             p["terms"] = [t for t, _ in flickr_server.TERMS]
     return photos
 
 
-def local_photo_json(p, extras, rng):
-    d = photo_json(p, extras, rng)
+def local_photo_json(p, *args, **kwargs):
+    d = photo_json(p, *args, **kwargs)
     if "url_l" in d:
         d["url_l"] = "%s/%s.jpg" % (image_base, p["id"])
     return d
