@@ -7,6 +7,8 @@
 #
 # Usage: scripts/bench-pipeline.sh [COUNT] [CONCURRENCY]     (defaults 2000 photos, 32)
 #        PHOTOSEAL_BIN=path/to/photoseal scripts/bench-pipeline.sh ...   (another build, no build step)
+#        BENCH_MODE=stages scripts/bench-pipeline.sh ...   (the four stage commands even when `run` exists)
+#        BENCH_TMPDIR=/dev/shm scripts/bench-pipeline.sh ...  (work files on tmpfs; see docs/pipeline-bench.md)
 # Servers: the Flickr test server (Tests/IngestTests/Fixtures/servers/flickr_local_images.py:
 # flickr_server.py with every photo matching the term and image URLs on the image server) and
 # nginx (scripts/static-server.sh) serving COUNT distinct ~200 KB JPEGs with GPS EXIF from a
@@ -17,7 +19,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 count="${1:-2000}"
 concurrency="${2:-32}"
 cd "$repo"
-work="$(mktemp -d)"
+work="$(mktemp -d -p "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}")"
 chmod 755 "$work"
 pids=()
 cleanup() {
@@ -89,7 +91,7 @@ search=(--term monkey --flickr-endpoint "$endpoint" --rate-per-hour 100000000)
 # Each stage (or `run`) under its own /usr/bin/time too: wall, user, system seconds and max RSS
 # per stage, to see where the time goes.
 timed() { echo "/usr/bin/time -a -o '$work/stages' -f '$1 %e %U %S %M'"; }
-if "$ps" run --help 2>/dev/null | grep -q "USAGE: photoseal run"; then
+if [[ "${BENCH_MODE:-auto}" != stages ]] && "$ps" run --help 2>/dev/null | grep -q "USAGE: photoseal run"; then
     mode="photoseal run"
     run_help="$("$ps" run --help 2>&1)"
     extra=()
