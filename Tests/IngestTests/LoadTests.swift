@@ -121,20 +121,7 @@ enum LoadFixture {
                 n += 1
             print("ok", n)
             """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, keys, input.path]
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("py-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: output) }
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        return String(decoding: try Data(contentsOf: output), as: UTF8.self).trimmingCharacters(
-            in: .whitespacesAndNewlines)
+        return try runPython(script, [keys, input.path]).output
     }
 
     /// The timestamp (bytes 1…8, big-endian) of a Fernet token, read without any key.

@@ -36,22 +36,7 @@ private enum Py {
         """
 
     static func run(_ script: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", bson + script] + arguments
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("py-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: out) }
-        let handle = try FileHandle(forWritingTo: out)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        return (
-            process.terminationStatus,
-            String(decoding: try Data(contentsOf: out), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        )
+        try runPython(bson + script, arguments)
     }
 
     static func sql(_ database: String, _ statement: String) throws -> String {

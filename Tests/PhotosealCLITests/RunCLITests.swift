@@ -10,24 +10,6 @@ private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) as
     }
 }
 
-/// Runs a Python script (system python3 unless `python` is given); returns status and output.
-private func runPython(_ script: String, _ arguments: [String], python: String = "python3") throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [python, "-c", script] + arguments
-    let out = FileManager.default.temporaryDirectory.appendingPathComponent("run-py-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: out) }
-    let handle = try FileHandle(forWritingTo: out)
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    process.waitUntilExit()
-    try handle.close()
-    let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
-    return (process.terminationStatus, text.trimmingCharacters(in: .whitespacesAndNewlines))
-}
-
 /// One SQL value read with Python's sqlite3 (not through photoseal).
 private func sql(_ database: String, _ statement: String) throws -> String {
     try runPython(

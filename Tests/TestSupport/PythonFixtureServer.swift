@@ -117,3 +117,25 @@ public func runProcess(_ executable: String, _ arguments: [String]) async throws
         }
     }
 }
+
+/// Runs `python3 -c script arguments...` (or another interpreter, e.g. a venv's) and returns its
+/// exit status and its standard output and error together, trimmed. Output goes through a file,
+/// so a large output cannot block the child.
+public func runPython(_ script: String, _ arguments: [String] = [], python: String = "python3") throws -> (
+    status: Int32, output: String
+) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [python, "-c", script] + arguments
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("py-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: out) }
+    let handle = try FileHandle(forWritingTo: out)
+    process.standardOutput = handle
+    process.standardError = handle
+    try process.run()
+    process.waitUntilExit()
+    try handle.close()
+    let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
+    return (process.terminationStatus, text.trimmingCharacters(in: .whitespacesAndNewlines))
+}
