@@ -9,8 +9,8 @@
 #        PHOTOSEAL_BIN=path/to/photoseal scripts/bench-pipeline.sh ...   (another build, no build step)
 #        BENCH_MODE=stages scripts/bench-pipeline.sh ...   (the four stage commands even when `run` exists)
 #        BENCH_TMPDIR=/dev/shm scripts/bench-pipeline.sh ...  (work files on tmpfs; see docs/pipeline-bench.md)
-# Servers: the Flickr test server (Tests/IngestTests/Fixtures/servers/flickr_local_images.py:
-# flickr_server.py with every photo matching the term and image URLs on the image server) and
+# Servers: the Flickr test server (Tests/IngestTests/Fixtures/servers/flickr_server.py with
+# --all-terms --all-available --image-server: every photo matches the term, images on nginx) and
 # nginx (scripts/static-server.sh) serving COUNT distinct ~200 KB JPEGs with GPS EXIF from a
 # temporary directory. photoseal runs `photoseal run` when it exists, else the stage commands
 # in a chain. Makes .venv-bench (gitignored) with requests, exifread and reverse_geocoder.
@@ -46,8 +46,8 @@ pids+=($!)
 read -r image_port <&4
 
 # The Flickr test server: COUNT photos, all matching the term, image URLs on nginx.
-exec 3< <(exec python3 Tests/IngestTests/Fixtures/servers/flickr_local_images.py --photos "$count" --all-terms \
-    --per-second 100000 --per-hour 100000000 --image-base "http://127.0.0.1:$image_port/img")
+exec 3< <(exec python3 Tests/IngestTests/Fixtures/servers/flickr_server.py --photos "$count" --all-terms --all-available \
+    --per-second 100000 --per-hour 100000000 --image-server "http://127.0.0.1:$image_port")
 pids+=($!)
 read -r flickr_port <&3
 endpoint="http://127.0.0.1:$flickr_port/services/rest/"

@@ -69,7 +69,9 @@ func downloadKillAndResume() async throws {
     let keys = scratch.path("keys.env")
     let workdir = scratch.path("work")
     #expect(try await runCLI(["keys", "generate", "--out", keys]).status == 0)
-    let server = try ImageServer(delay: 0.05)
+    // 0.2 s an image, 4 at once: the whole list takes 6 s, so the kill (after 30) lands mid-run
+    // even when a loaded machine delays the watcher by a second or more.
+    let server = try ImageServer(delay: 0.2)
     defer { server.stop() }
     let names = ["es_DSCN0010.jpg", "es_DSCN0012.jpg", "es_DSCN0021.jpg", "es_DSCN0025.jpg"]
     let urls = (0..<120).map { "\(server.base)/img/\(names[$0 % names.count])?v=\($0)" }

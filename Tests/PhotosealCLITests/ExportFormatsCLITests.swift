@@ -122,8 +122,8 @@ private final class ExportWorkdir {
         defer { imageServer.stop() }
         // flickr_server.py with the photos' url_l on the image server.
         let flickr = try PythonFixtureServer(
-            script: "flickr_local_images",
-            ["--photos", "60", "--per-second", "1000", "--image-base", imageServer.base + "/img"])
+            script: "flickr_server",
+            ["--photos", "60", "--per-second", "1000", "--image-server", imageServer.base, "--all-available"])
         let endpoint = flickr.base + "/services/rest/"
         defer { flickr.stop() }
         let found = try #require((flickr.json("/__truth?term=monkey") as? [String: Any])?["photos"] as? [String: Any])

@@ -9,10 +9,13 @@ over the budget and records them.
 
 Usage: flickr_server.py [--photos N] [--seed S] [--api-key K] [--fail-fraction F]
                         [--slow-fraction F] [--slow-seconds S] [--per-second N] [--per-hour N]
-                        [--image-server URL] [--watch-stdin]
-  --image-server URL  photos' url_l point at an image_server.py: URL/img/<id>.jpg, except every
+                        [--image-server URL [--all-available]] [--all-terms] [--watch-stdin]
+  --image-server URL  photos' url_l point at a local image server: URL/img/<id>.jpg, except every
                       photo whose id ends in 3, which points at URL/f/placeholder/<id>.jpg
                       (Flickr's "photo unavailable"); /__truth then lists the available ids
+  --all-available     with --image-server: no placeholders, every photo at URL/img/<id>.jpg
+                      (throughput runs: the pipeline benchmark)
+  --all-terms         every photo carries every term, so one term finds all --photos N
 Prints the port on stdout once listening. Test endpoints:
   GET /__log       every API call: params (api_key removed), outcome, time
   GET /__truth     ?term=...&term=...&bbox=...&min_taken_date=...&max_taken_date=...
@@ -60,6 +63,11 @@ def parse_date(text):
     return calendar.timegm(time.strptime(text, "%Y-%m-%d %H:%M:%S"))
 
 
+# Set from the command line in main().
+ALL_TERMS = False
+ALL_AVAILABLE = False
+
+
 def make_dataset(n, seed):
     rng = random.Random(seed)
     start, end = unix(2004, 1, 1), unix(2024, 12, 31, 23, 59, 59)
@@ -68,6 +76,8 @@ def make_dataset(n, seed):
     for i in range(n):
         pid = str(52000000000 + i * 7 + rng.randrange(7))
         terms = [t for t, p in TERMS if rng.random() < p]
+        if ALL_TERMS:
+            terms = [t for t, _ in TERMS]
         if rng.random() < 0.25:
             taken = rng.randrange(busy_start, busy_end)
         else:
@@ -145,7 +155,7 @@ class State:
 
 
 def available(p):
-    return not p["id"].endswith("3")
+    return ALL_AVAILABLE or not p["id"].endswith("3")
 
 
 def photo_json(p, extras, rng, image_server=None):
@@ -277,7 +287,7 @@ class Handler(BaseHTTPRequestHandler):
                     found.setdefault(p["id"], []).append(term)
             answer = {"photos": found, "totals": totals}
             if st.args.image_server:
-                answer["available"] = sorted(i for i in found if not i.endswith("3"))
+                answer["available"] = sorted(i for i in found if ALL_AVAILABLE or not i.endswith("3"))
             return self.send_json(answer)
         if url.path.rstrip("/") != "/services/rest":
             return self.send_json({"stat": "fail", "code": 404, "message": "not found"}, status=404)
@@ -373,7 +383,11 @@ def main():
     ap.add_argument("--per-hour", type=float, default=3600)
     ap.add_argument("--image-server", default=None)
     ap.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes (tests)")
+    ap.add_argument("--all-available", action="store_true")
+    ap.add_argument("--all-terms", action="store_true")
     args = ap.parse_args()
+    global ALL_TERMS, ALL_AVAILABLE
+    ALL_TERMS, ALL_AVAILABLE = args.all_terms, args.all_available
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     server.state = State(args)
