@@ -58,6 +58,11 @@ extension StoreValue {
     }
 
     static func appendJSONString(_ value: String, to out: inout String) {
+        // Most strings have nothing to escape: copy them whole.
+        guard value.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else {
+            out += "\"" + value + "\""
+            return
+        }
         out += "\""
         for scalar in value.unicodeScalars {
             switch scalar {

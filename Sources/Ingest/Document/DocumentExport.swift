@@ -1,5 +1,6 @@
 public import Crypto
 import Foundation
+import Store
 
 /// The formats `photoseal export` writes.
 public enum ExportFormat: String, CaseIterable, Sendable {
@@ -232,23 +233,5 @@ public struct DocumentExporter {
 
     /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped,
     /// everything else as UTF-8.
-    static func jsonString(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) else { return "\"" + text + "\"" }
-        var out = "\""
-        out.unicodeScalars.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    static func jsonString(_ text: String) -> String { StoreValue.string(text).jsonText }
 }
