@@ -49,7 +49,7 @@ public final class VisionClient: Sendable {
     ) throws {
         try ServiceSettings.check(
             endpoint: endpoint, service: "Vision", flag: "--vision-endpoint", apiKey: apiKey,
-            keyHint: "pass --api-key or set GOOGLE_VISION_API_KEY in the secrets file")
+            keyHint: "pass --api-key (--vision-api-key in `run`) or set GOOGLE_VISION_API_KEY in the secrets file")
         self.http = http
         self.endpoint = endpoint
         self.apiKey = apiKey
@@ -143,7 +143,8 @@ public final class VisionClient: Sendable {
             return IngestError(
                 .invalidAPIKey,
                 "Google Vision refused the API key (HTTP \(status) \(said?.status ?? "")): \(message); check "
-                    + "GOOGLE_VISION_API_KEY in the secrets file or --api-key, and that the Cloud Vision API is "
+                    + "GOOGLE_VISION_API_KEY in the secrets file or --api-key (--vision-api-key in `run`), and that the "
+                    + "Cloud Vision API is "
                     + "enabled for its project",
                 httpStatus: status)
         }
