@@ -10,9 +10,9 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit",
         abstract: "Check every stored document; exit 0 only when nothing is wrong.",
         discussion: """
-            Checks: opens, envelope, seal-kid, blind-index, personal-keys, personal-values,
-            timestamps, ledger-store (see docs/load-audit.md). Prints counts per check and per
-            key id, then one line per finding: "finding <id> <field> <kind> <check>". Never
+            Checks: opens, envelope, seal-kid, blind-index, personal-keys, personal-values, \
+            timestamps, ledger-store (see docs/load-audit.md). Prints counts per check and per \
+            key id, then one line per finding: "finding <id> <field> <kind> <check>". Never \
             prints a plaintext value. --json prints one JSON report instead.
 
             Examples:

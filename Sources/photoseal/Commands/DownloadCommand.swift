@@ -10,14 +10,18 @@ struct DownloadCommand: AsyncParsableCommand {
         commandName: "download",
         abstract: "Download every photo the ledger has found into the content-addressed image store.",
         discussion: """
-            Images stream to a temporary file while their SHA-256 is computed, are checked
-            (whole Content-Length, an image signature) and stored as images/<ab>/<sha256>.<ext>.
-            EXIF is read and sealed into the document before the image is stored in the chosen
-            mode: plain (the original), stripped (EXIF/XMP/IPTC removed; default) or sealed
-            (the original as one Fernet token, .fernet). Redirects to Flickr's placeholder and
-            bodies that are not images mark a photo unavailable; 5xx, 429, resets and truncated
-            bodies are retried with back-off; photos still failing are marked failed and tried
-            again by the next run. Killed and re-run, nothing stored is fetched again.
+            Images are hashed (SHA-256) as they arrive, held in memory up to 8 MiB (larger ones \
+            in a temporary file), checked (whole Content-Length, an image signature) and stored \
+            once as images/<ab>/<sha256>.<ext>. \
+            EXIF is read and sealed into the document before the image is stored in the chosen \
+            mode: plain (the original), stripped (EXIF/XMP/IPTC removed; default) or sealed \
+            (the original as one Fernet token, .fernet). Redirects to Flickr's placeholder and \
+            bodies that are not images mark a photo unavailable; 5xx, 429, resets and truncated \
+            bodies are retried with back-off; photos still failing are marked failed and tried \
+            again by the next run. Killed and re-run, nothing stored is fetched again. \
+            Each stored image is also extracted at once (GPS from EXIF when the source gave \
+            none, the place from the offline geocoder), so rows end at `extracted`; \
+            --no-extract leaves them at `downloaded` for `photoseal extract`.
 
             Examples:
               photoseal download

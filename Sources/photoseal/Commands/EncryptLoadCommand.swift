@@ -10,10 +10,10 @@ struct EncryptLoadCommand: AsyncParsableCommand {
         commandName: "encrypt-load",
         abstract: "Verify every sealed field of the ready documents and load them into the store.",
         discussion: """
-            Loads ledger rows at the extracted or scored stage, and loaded rows whose document
-            changed since. Each sealed field must open with SEAL_KEYS, name this document and
-            field, and be under the key seal.kid names; blind.owner must match the owner. A
-            document that fails is not written and is listed on stderr (id, field, reason);
+            Loads ledger rows at the extracted or scored stage, and loaded rows whose document \
+            changed since. Each sealed field must open with SEAL_KEYS, name this document and \
+            field, and be under the key seal.kid names; blind.owner must match the owner. A \
+            document that fails is not written and is listed on stderr (id, field, reason); \
             the exit status is then 1. Loading again writes nothing new.
 
             Examples:

@@ -8,9 +8,9 @@ struct ExifCommand: ParsableCommand {
         commandName: "exif",
         abstract: "Print the EXIF metadata of image files (JPEG, TIFF/raw, PNG, WebP, HEIC).",
         discussion: """
-            Tags are keyed as exiftool's family-1 group and tag name (IFD0:Make, ExifIFD:FNumber,
-            GPS:GPSLatitude) with numeric values like `exiftool -n`. A damaged file is reported on
-            its own line (or in its "error" field) with the tags read before the damage; the exit
+            Tags are keyed as exiftool's family-1 group and tag name (IFD0:Make, ExifIFD:FNumber, \
+            GPS:GPSLatitude) with numeric values like `exiftool -n`. A damaged file is reported on \
+            its own line (or in its "error" field) with the tags read before the damage; the exit \
             status is 0 unless no file could be read at all.
 
             Examples:

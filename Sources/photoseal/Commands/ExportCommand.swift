@@ -9,22 +9,25 @@ struct ExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "Print every document in the ledger as JSON lines, CSV or GeoJSON.",
         discussion: """
-            --format jsonl (default): one document a line, as it would be stored: personal
-            fields as Fernet tokens under "sealed". With --decrypt each line also has
-            "decrypted": {"owner", "owner_name", "path_alias", "exif"} opened with the secrets
+            --format jsonl (default): one document a line, as it would be stored: personal \
+            fields as Fernet tokens under "sealed". With --decrypt each line also has \
+            "decrypted": {"owner", "owner_name", "path_alias", "exif"} opened with the secrets \
             file's keys (and a warning on stderr).
-            --format csv: RFC 4180 (CRLF, a header row) with fixed columns: id, source,
-            source_id, stage, terms (joined by |), taken_at, lat, lon, geo.source, place.city,
-            place.admin1, place.admin2, place.cc, place.country, image.sha256, image.width,
-            image.height, image.format, image.bytes, seal.kid, blind.owner, sealed.owner,
-            sealed.owner_name, sealed.path_alias, sealed.exif (tokens); then score.<label> for
-            every label any exported photo has; with --decrypt, owner, owner_name, path_alias,
+
+            --format csv: RFC 4180 (CRLF, a header row) with fixed columns: id, source, \
+            source_id, stage, terms (joined by |), taken_at, lat, lon, geo.source, place.city, \
+            place.admin1, place.admin2, place.cc, place.country, image.sha256, image.width, \
+            image.height, image.format, image.bytes, seal.kid, blind.owner, sealed.owner, \
+            sealed.owner_name, sealed.path_alias, sealed.exif (tokens); then score.<label> for \
+            every label any exported photo has; with --decrypt, owner, owner_name, path_alias, \
             exif in plaintext.
-            --format geojson: an RFC 7946 FeatureCollection of Point features [lon, lat], one
-            per photo with a position, properties named as the CSV columns; photos without a
+
+            --format geojson: an RFC 7946 FeatureCollection of Point features [lon, lat], one \
+            per photo with a position, properties named as the CSV columns; photos without a \
             position are left out and counted on stderr.
-            --min-score label=S (repeatable) keeps only documents whose scores.<label> is at
-            least S for every such filter; a label the vision model did not return for a photo
+
+            --min-score label=S (repeatable) keeps only documents whose scores.<label> is at \
+            least S for every such filter; a label the vision model did not return for a photo \
             fails the filter. Output streams in constant memory.
 
             Examples:

@@ -10,11 +10,11 @@ struct ExtractCommand: AsyncParsableCommand {
         commandName: "extract",
         abstract: "Seal each downloaded photo's EXIF, take GPS from it when missing, and geocode the place.",
         discussion: """
-            For every photo at `downloaded` (`photoseal download` extracts as it goes unless
-            given --no-extract, so this is for imported photos and --no-extract runs): the EXIF object (as `photoseal exif --json` prints
-            it) is sealed into sealed.exif (the download stage usually did this already, while
-            it had the original), geo is taken from the EXIF GPS when the source gave none
-            (geo.source = "exif"), and place is the nearest GeoNames place (offline). Rows move
+            For every photo at `downloaded` (`photoseal download` extracts as it goes unless \
+            given --no-extract, so this is for imported photos and --no-extract runs): the EXIF object (as `photoseal exif --json` prints \
+            it) is sealed into sealed.exif (the download stage usually did this already, while \
+            it had the original), geo is taken from the EXIF GPS when the source gave none \
+            (geo.source = "exif"), and place is the nearest GeoNames place (offline). Rows move \
             to `extracted`.
 
             Examples:

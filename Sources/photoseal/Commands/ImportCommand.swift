@@ -9,10 +9,10 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import",
         abstract: "Add photos from a folder, a .zip, or a CSV/TSV list of image URLs to the ledger.",
         discussion: """
-            Local images (a folder tree, zip entries) are stored at once through the image store
-            (same modes as download) with id local:<sha256 of the content>; their names and
-            paths are not recorded. A CSV/TSV with a `url` header column queues each URL (id
-            url:<sha256 of the URL>) for `photoseal download`. Files that are not images are
+            Local images (a folder tree, zip entries) are stored at once through the image store \
+            (same modes as download) with id local:<sha256 of the content>; their names and \
+            paths are not recorded. A CSV/TSV with a `url` header column queues each URL (id \
+            url:<sha256 of the URL>) for `photoseal download`. Files that are not images are \
             skipped; anything already in the ledger is left alone.
 
             Examples:

@@ -22,8 +22,8 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Make a new secrets file with one seal key and an index key.",
             discussion: """
-                Writes a complete secrets file (the keys.example template with fresh SEAL_KEYS and
-                INDEX_KEY) to --out with mode 0600, refusing to replace an existing file; without
+                Writes a complete secrets file (the keys.example template with fresh SEAL_KEYS and \
+                INDEX_KEY) to --out with mode 0600, refusing to replace an existing file; without \
                 --out, prints it to stdout.
 
                 Example:
@@ -55,7 +55,7 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List the seal keys by key id, newest (primary) first; never prints a key.",
             discussion: """
-                Output: one line per seal key, "<position> <kid> primary|older", then whether an
+                Output: one line per seal key, "<position> <kid> primary|older", then whether an \
                 INDEX_KEY is set.
 
                 Example:
@@ -84,9 +84,9 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put a new seal key first in SEAL_KEYS of the secrets file, keeping the old ones.",
             discussion: """
-                The new key seals from now on; the old keys still open. Then run
-                `photoseal rotate-keys` to re-seal every document under the new key, and
-                `photoseal keys retire KID` to drop an old key once no document uses it. The
+                The new key seals from now on; the old keys still open. Then run \
+                `photoseal rotate-keys` to re-seal every document under the new key, and \
+                `photoseal keys retire KID` to drop an old key once no document uses it. The \
                 secrets file is rewritten atomically with its 0600 mode.
 
                 Example:

@@ -10,8 +10,8 @@ extension KeysCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a seal key from SEAL_KEYS once no document (store or ledger) uses it.",
             discussion: """
-                Refuses, naming how many documents still use KID, until `photoseal rotate-keys`
-                has re-sealed them all; refuses the primary or only key. The secrets file is
+                Refuses, naming how many documents still use KID, until `photoseal rotate-keys` \
+                has re-sealed them all; refuses the primary or only key. The secrets file is \
                 rewritten atomically with its 0600 mode.
 
                 Example:

@@ -10,9 +10,9 @@ struct RotateKeysCommand: AsyncParsableCommand {
         commandName: "rotate-keys",
         abstract: "Re-seal every document (store and ledger) under the newest seal key.",
         discussion: """
-            Documents whose seal.kid is not the primary key are re-sealed, keeping each token's
-            timestamp, one compare-and-set per document: a document changed meanwhile by
-            another writer is read again and re-sealed in a later round. Safe to interrupt and
+            Documents whose seal.kid is not the primary key are re-sealed, keeping each token's \
+            timestamp, one compare-and-set per document: a document changed meanwhile by \
+            another writer is read again and re-sealed in a later round. Safe to interrupt and \
             run again. Exit status 1 when some document could not be re-sealed.
 
             Example:

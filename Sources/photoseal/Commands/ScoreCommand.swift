@@ -10,16 +10,16 @@ struct ScoreCommand: AsyncParsableCommand {
         commandName: "score",
         abstract: "Label stored photos with Google Cloud Vision (LABEL_DETECTION) and score them.",
         discussion: """
-            Works on ledger rows at stage `extracted` (and `scored`, re-scored from the labels
-            cache for free) whose document has an image; leaves them `scored`. Each distinct
-            image (by SHA-256) is sent once, ever: labels are cached in the ledger. Before any
-            call the number of images to be billed and the price at the public rate
+            Works on ledger rows at stage `extracted` (and `scored`, re-scored from the labels \
+            cache for free) whose document has an image; leaves them `scored`. Each distinct \
+            image (by SHA-256) is sent once, ever: labels are cached in the ledger. Before any \
+            call the number of images to be billed and the price at the public rate \
             ($1.50 per 1,000 images, free tier ignored) are printed on stderr.
 
-            Each photo is scored on the --label labels plus the labels its search terms map to
-            in the labels file (`scimmia -> monkey`). `scores.<label>` is the best score among
-            returned labels matching the label or a synonym as whole words; a label nothing
-            matched is absent (not returned is not 0). --threshold only sets which photos the
+            Each photo is scored on the --label labels plus the labels its search terms map to \
+            in the labels file (`scimmia -> monkey`). `scores.<label>` is the best score among \
+            returned labels matching the label or a synonym as whole words; a label nothing \
+            matched is absent (not returned is not 0). --threshold only sets which photos the \
             per-label counts printed at the end (stdout, `label<TAB>photos`) count as matches.
 
             Examples:

@@ -10,10 +10,10 @@ struct SearchCommand: AsyncParsableCommand {
         commandName: "search",
         abstract: "Find photos on Flickr by terms, box and dates; record them, sealed, in the ledger.",
         discussion: """
-            Every term runs in every box over the taken-date range; queries run concurrently and
-            share one rate budget per API key (default 3,600 calls an hour, bursts of 3). Past
-            Flickr's 4,000-result cap a query is split by taken date until every slice can be
-            paged through. Owner, owner name and path alias are sealed before anything is
+            Every term runs in every box over the taken-date range; queries run concurrently and \
+            share one rate budget per API key (default 3,600 calls an hour, bursts of 3). Past \
+            Flickr's 4,000-result cap a query is split by taken date until every slice can be \
+            paged through. Owner, owner name and path alias are sealed before anything is \
             written. Killed and re-run, the search resumes without repeating finished pages.
 
             Examples:

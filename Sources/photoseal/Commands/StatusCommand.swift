@@ -8,8 +8,8 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show photo counts per stage, search progress and API calls spent.",
         discussion: """
-            --json prints one object: {"photos", "stages": {stage: n}, "search": {"queries",
-            "slices": {state: n}, "pages_done", "pages_planned", "capped_slices"},
+            --json prints one object: {"photos", "stages": {stage: n}, "search": {"queries", \
+            "slices": {state: n}, "pages_done", "pages_planned", "capped_slices"}, \
             "api_calls": {service: {outcome: n}}, "failures": {cause: n}}.
 
             Examples:

@@ -8,7 +8,7 @@ struct TokenCommand: AsyncParsableCommand {
         commandName: "token",
         abstract: "Encrypt or decrypt plain Fernet tokens, one per line.",
         discussion: """
-            The interoperability door: plain Fernet (no photoseal envelope), so tokens move both
+            The interoperability door: plain Fernet (no photoseal envelope), so tokens move both \
             ways between photoseal and any Fernet library (Python `cryptography`, ...).
 
             Examples:
@@ -23,7 +23,7 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read standard-base64 plaintexts, one a line; print a Fernet token for each.",
             discussion: """
-                Seals under the newest key of SEAL_KEYS. A line that is not standard base64 prints
+                Seals under the newest key of SEAL_KEYS. A line that is not standard base64 prints \
                 INVALID (with a message on stderr) and the command exits 1 at the end.
 
                 Example:
@@ -61,7 +61,7 @@ struct TokenCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Read Fernet tokens, one a line; print each plaintext in standard base64.",
             discussion: """
-                Opens with any key of SEAL_KEYS. A token that does not open prints INVALID (the
+                Opens with any key of SEAL_KEYS. A token that does not open prints INVALID (the \
                 reason goes to stderr, never the plaintext) and the command exits 1 at the end.
 
                 Example:
