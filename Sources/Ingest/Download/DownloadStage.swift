@@ -6,10 +6,10 @@ public import Logging
 /// the libcurl multi engine, and moves each row to `downloaded` (`extracted` when it was given
 /// an extractor), `unavailable` or `failed`.
 ///
-/// Each body is hashed as it arrives (kept in memory, or in a temporary file when large); it is checked (status 200, the
-/// whole `Content-Length` received, an image signature) and only then handed to the
-/// `ImageIngestor`, which reads its EXIF and stores it under its SHA-256. Sizes are tried in
-/// the order asked (`o,k,h,l,c` by default): a size answering 403/404/410 falls back to the
+/// Each body is hashed as it arrives (kept in memory, or in a temporary file when large); it
+/// is checked (status 200, the whole `Content-Length` received, an image signature) and only
+/// then handed to the `ImageIngestor`, which reads its EXIF and stores it under its SHA-256.
+/// Sizes are tried in the order asked (`o,k,h,l,c` by default): a size answering 403/404/410 falls back to the
 /// next. A redirect to Flickr's "photo unavailable" placeholder, a body that is not an image,
 /// or every size gone marks the row `unavailable`. 5xx, 429 (honouring `Retry-After`), broken
 /// connections and truncated bodies are retried with exponential back-off; a row still failing
