@@ -225,14 +225,12 @@ public final class DownloadStage: Sendable {
                 guard let original = file.contents() else {
                     return outcome(.failed, "download:temp-file")
                 }
-                let duplicate =
-                    ingestor.store.existing(
-                        sha256: sha256, fileExtension: file.format?.fileExtension ?? "") != nil
                 do {
                     guard let ingested = try ingestor.ingest(original: original, sha256: sha256, into: &document)
                     else {
                         return outcome(.unavailable, "unavailable:not-an-image")
                     }
+                    let duplicate = ingested.duplicate
                     if document.imageURL != url { document.imageURL = url }
                     // With an extractor, the extract stage's work is done here while the
                     // original is at hand, and the row goes straight to `extracted`.

@@ -103,15 +103,8 @@ public final class ExtractStage: Sendable {
         var document = input
         if document.sealed.exif == nil, let image = document.image {
             let bytes = try store.bytes(for: image, keyring: sealer.keyring)
-            let report = ExifReader.read(bytes: bytes, name: "image.\(image.format ?? "jpg")")
-            if !report.entries.isEmpty || report.gps != nil {
-                do {
-                    document.sealed.exif = try sealer.seal(
-                        report.jsonObject(), documentID: document.id, field: PhotoDocument.SealedField.exif)
-                } catch {
-                    throw IngestError.wrapping(error, context: "sealing the EXIF of \(document.id)")
-                }
-            }
+            _ = try ImageIngestor.sealExif(
+                of: bytes, kind: image.format ?? "jpg", sealer: sealer, into: &document)
         }
         var fromExif = false
         if document.geo == nil, let token = document.sealed.exif, let gps = try exifGPS(token, id: document.id) {

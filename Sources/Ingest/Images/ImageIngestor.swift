@@ -28,6 +28,8 @@ public struct ImageIngestor: Sendable {
         /// The EXIF GPS position, when the image has one (already sealed into the document;
         /// this copy lets the extract stage skip opening the seal again).
         public var gps: ExifGPS?
+        /// Whether the same bytes were already in the store (found under another id).
+        public var duplicate: Bool
     }
 
     /// Stores `original` and records it in `document` (`image`, `sealed.exif`).
@@ -37,7 +39,23 @@ public struct ImageIngestor: Sendable {
     public func ingest(original: [UInt8], sha256: String, into document: inout PhotoDocument) throws -> Ingested? {
         guard let format = ImageFormat.sniff(original.prefix(16)) else { return nil }
         let size = ImageFormat.dimensions(original, format: format)
-        let report = ExifReader.read(bytes: original, name: "image.\(format.fileExtension)")
+        let report = try Self.sealExif(of: original, kind: format.fileExtension, sealer: sealer, into: &document)
+        let stored = try store.store(
+            original: original, sha256: sha256, format: format, mode: mode, keyring: sealer.keyring)
+        document.image = PhotoDocument.Image(
+            sha256: sha256, bytes: original.count, width: size?.width, height: size?.height, format: format.name,
+            path: stored.path)
+        return Ingested(gps: report.gps, duplicate: stored.existed)
+    }
+
+    /// Reads the EXIF of an image's bytes and, when there is any, seals it into
+    /// `document.sealed.exif` (the object `photoseal exif --json` prints, its file named
+    /// `image.<kind>`); returns what was read.
+    /// - Throws: `IngestError.sealing` when sealing fails.
+    static func sealExif(
+        of bytes: [UInt8], kind: String, sealer: FieldSealer, into document: inout PhotoDocument
+    ) throws -> ExifReport {
+        let report = ExifReader.read(bytes: bytes, name: "image.\(kind)")
         if !report.entries.isEmpty || report.gps != nil {
             do {
                 document.sealed.exif = try sealer.seal(
@@ -46,11 +64,6 @@ public struct ImageIngestor: Sendable {
                 throw IngestError.wrapping(error, context: "sealing the EXIF of \(document.id)")
             }
         }
-        let path = try store.store(
-            original: original, sha256: sha256, format: format, mode: mode, keyring: sealer.keyring)
-        document.image = PhotoDocument.Image(
-            sha256: sha256, bytes: original.count, width: size?.width, height: size?.height, format: format.name,
-            path: path)
-        return Ingested(gps: report.gps)
+        return report
     }
 }

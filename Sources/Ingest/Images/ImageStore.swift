@@ -80,7 +80,8 @@ public struct ImageStore: Sendable {
     public func absolute(_ relative: String) -> String { (workdir as NSString).appendingPathComponent(relative) }
 
     /// Puts an original into the store in `mode` (unless an image with the same bytes is
-    /// already there) and returns its path relative to the work directory.
+    /// already there) and returns its path relative to the work directory, and whether the
+    /// bytes were already stored (under another id).
     ///
     /// - Parameters:
     ///   - original: the original file's bytes.
@@ -93,8 +94,8 @@ public struct ImageStore: Sendable {
     ///   no keyring was given for a sealed image.
     public func store(
         original: [UInt8], sha256: String, format: ImageFormat, mode: Mode, keyring: Keyring?
-    ) throws -> String {
-        if let existing = existing(sha256: sha256, fileExtension: format.fileExtension) { return existing }
+    ) throws -> (path: String, existed: Bool) {
+        if let existing = existing(sha256: sha256, fileExtension: format.fileExtension) { return (existing, true) }
         var payload = original
         var sealed = false
         switch mode {
@@ -119,7 +120,7 @@ public struct ImageStore: Sendable {
         }
         let relative = Self.relativePath(sha256: sha256, fileExtension: format.fileExtension, sealed: sealed)
         try write(payload, to: relative)
-        return relative
+        return (relative, false)
     }
 
     /// Writes bytes to `relative` through a temporary file and a rename. Directories are
