@@ -2,6 +2,7 @@ import Crypto
 import Enrich
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import Ingest
@@ -310,18 +311,7 @@ struct DownloadStageTests {
     }
 
     static func exiftool(_ path: String) throws -> [String: Any] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["exiftool", "-j", "-n", path]
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("exiftool-\(UUID().uuidString)")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: out) }
-        let handle = try FileHandle(forWritingTo: out)
-        process.standardOutput = handle
-        try process.run()
-        process.waitUntilExit()
-        try handle.close()
-        let list = try JSONSerialization.jsonObject(with: Data(contentsOf: out)) as? [[String: Any]]
-        return list?.first ?? [:]
+        let list = try JSONSerialization.jsonObject(with: runProgram(["exiftool", "-j", "-n", path]).output)
+        return (list as? [[String: Any]])?.first ?? [:]
     }
 }

@@ -30,18 +30,8 @@ private func ledgerRows(_ workdir: String) throws -> [(stage: String, url: Strin
             where = json.dumps([d.get("geo"), d.get("place")], sort_keys=True)
             print(stage + "\\t" + (d.get("image_url") or "") + "\\t" + where)
         """
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script, workdir + "/ledger.sqlite"]
-    let out = FileManager.default.temporaryDirectory.appendingPathComponent("rows-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: out) }
-    let handle = try FileHandle(forWritingTo: out)
-    process.standardOutput = handle
-    try process.run()
-    process.waitUntilExit()
-    try handle.close()
-    return String(decoding: try Data(contentsOf: out), as: UTF8.self).split(separator: "\n").map {
+    let output = try runProgram(["python3", "-c", script, workdir + "/ledger.sqlite"]).output
+    return String(decoding: output, as: UTF8.self).split(separator: "\n").map {
         let parts = $0.split(separator: "\t", maxSplits: 2).map(String.init)
         return (parts.first ?? "", parts.count > 1 ? parts[1] : "", parts.count > 2 ? parts[2] : "")
     }

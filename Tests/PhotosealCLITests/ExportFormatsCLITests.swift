@@ -65,19 +65,8 @@ private let exportReader = #"""
 
 /// Runs Python on a script with arguments; stdout parsed as JSON.
 private func python(_ script: String, _ arguments: [String]) throws -> [String: Any] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", "-c", script] + arguments
-    let out = FileManager.default.temporaryDirectory.appendingPathComponent("py-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: out) }
-    let handle = try FileHandle(forWritingTo: out)
-    process.standardOutput = handle
-    try process.run()
-    process.waitUntilExit()
-    try handle.close()
-    let data = try Data(contentsOf: out)
-    guard process.terminationStatus == 0, let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
+    let (status, data) = try runProgram(["python3", "-c", script] + arguments)
+    guard status == 0, let object = try JSONSerialization.jsonObject(with: data) as? [String: Any]
     else { throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "python failed"]) }
     return object
 }

@@ -85,57 +85,51 @@ open class PythonFixtureServer: @unchecked Sendable {
     public func json(_ path: String) throws -> Any { try JSONSerialization.jsonObject(with: get(path)) }
 }
 
+/// Runs `arguments` (a program found on PATH, then its arguments) and returns its exit status
+/// and output: stdout, or stdout and stderr together with `mergingStderr`. Output goes through
+/// a file, not a pipe, so a large output cannot block the child and a background process it
+/// starts (a database server) cannot keep the read open. Blocks: call it off the cooperative
+/// pool for long runs (`runProcess` does).
+public func runProgram(_ arguments: [String], mergingStderr: Bool = false) throws -> (status: Int32, output: Data) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    let out = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    defer { try? FileManager.default.removeItem(at: out) }
+    let handle = try FileHandle(forWritingTo: out)
+    process.standardOutput = handle
+    if mergingStderr { process.standardError = handle }
+    try process.run()
+    process.waitUntilExit()
+    try handle.close()
+    return (process.terminationStatus, try Data(contentsOf: out))
+}
+
 /// Runs a program off the cooperative pool and returns its trimmed stdout; throws when it
-/// exits non-zero. Stdout goes through a file, not a pipe, so a background process it starts
-/// (a database server) cannot keep the read open.
+/// exits non-zero.
 public func runProcess(_ executable: String, _ arguments: [String]) async throws -> String {
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async {
-            do {
-                let out = FileManager.default.temporaryDirectory.appendingPathComponent("out-\(UUID().uuidString)")
-                _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-                defer { try? FileManager.default.removeItem(at: out) }
-                let handle = try FileHandle(forWritingTo: out)
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: executable)
-                process.arguments = arguments
-                process.standardOutput = handle
-                try process.run()
-                process.waitUntilExit()
-                try handle.close()
-                let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
-                    .trimmingCharacters(in: .whitespacesAndNewlines)
-                guard process.terminationStatus == 0 else {
-                    throw PythonFixtureServer.ServerError.badAnswer(
-                        "\((executable as NSString).lastPathComponent) \(arguments.prefix(2).joined(separator: " ")) "
-                            + "exited with \(process.terminationStatus)")
-                }
-                continuation.resume(returning: text)
-            } catch {
-                continuation.resume(throwing: error)
-            }
+            continuation.resume(
+                with: Result {
+                    let (status, output) = try runProgram([executable] + arguments)
+                    guard status == 0 else {
+                        throw PythonFixtureServer.ServerError.badAnswer(
+                            "\((executable as NSString).lastPathComponent) \(arguments.prefix(2).joined(separator: " ")) "
+                                + "exited with \(status)")
+                    }
+                    return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                })
         }
     }
 }
 
 /// Runs `python3 -c script arguments...` (or another interpreter, e.g. a venv's) and returns its
-/// exit status and its standard output and error together, trimmed. Output goes through a file,
-/// so a large output cannot block the child.
+/// exit status and its standard output and error together, trimmed.
 public func runPython(_ script: String, _ arguments: [String] = [], python: String = "python3") throws -> (
     status: Int32, output: String
 ) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [python, "-c", script] + arguments
-    let out = FileManager.default.temporaryDirectory.appendingPathComponent("py-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: out) }
-    let handle = try FileHandle(forWritingTo: out)
-    process.standardOutput = handle
-    process.standardError = handle
-    try process.run()
-    process.waitUntilExit()
-    try handle.close()
-    let text = String(decoding: try Data(contentsOf: out), as: UTF8.self)
-    return (process.terminationStatus, text.trimmingCharacters(in: .whitespacesAndNewlines))
+    let (status, output) = try runProgram([python, "-c", script] + arguments, mergingStderr: true)
+    return (status, String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
 }

@@ -81,19 +81,8 @@ func filesContaining(_ needles: [String], under directory: URL) throws -> [Strin
     let patterns = FileManager.default.temporaryDirectory.appendingPathComponent("needles-\(UUID().uuidString)")
     try Data(needles.filter { $0.utf8.count >= 4 }.joined(separator: "\n").utf8).write(to: patterns)
     defer { try? FileManager.default.removeItem(at: patterns) }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["grep", "-r", "-a", "-o", "-h", "-F", "-f", patterns.path, directory.path]
-    let out = FileManager.default.temporaryDirectory.appendingPathComponent("grep-\(UUID().uuidString)")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    defer { try? FileManager.default.removeItem(at: out) }
-    let handle = try FileHandle(forWritingTo: out)
-    process.standardOutput = handle
-    try process.run()
-    process.waitUntilExit()
-    try handle.close()
+    let (status, output) = try runProgram(["grep", "-r", "-a", "-o", "-h", "-F", "-f", patterns.path, directory.path])
     // grep exits 1 when nothing matched, 0 when something did; 2 is a failure.
-    guard process.terminationStatus != 2 else { throw FlickrTestServer.ServerError.badAnswer("grep failed") }
-    return Array(
-        Set(String(decoding: try Data(contentsOf: out), as: UTF8.self).split(separator: "\n").map(String.init)))
+    guard status != 2 else { throw FlickrTestServer.ServerError.badAnswer("grep failed") }
+    return Array(Set(String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)))
 }

@@ -74,18 +74,8 @@ struct ScoreWorkdir {
         while start < files.count {
             let chunk = files[start..<min(start + 200, files.count)]
             start += 200
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["sha256sum"] + chunk.map(\.path)
-            let out = FileManager.default.temporaryDirectory.appendingPathComponent("sha-\(UUID().uuidString)")
-            _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-            defer { try? FileManager.default.removeItem(at: out) }
-            let handle = try FileHandle(forWritingTo: out)
-            process.standardOutput = handle
-            try process.run()
-            process.waitUntilExit()
-            try handle.close()
-            let lines = String(decoding: try Data(contentsOf: out), as: UTF8.self).split(separator: "\n")
+            let output = try runProgram(["sha256sum"] + chunk.map(\.path)).output
+            let lines = String(decoding: output, as: UTF8.self).split(separator: "\n")
             result += lines.map { String($0.prefix(64)) }
         }
         precondition(result.count == files.count)
