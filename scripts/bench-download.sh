@@ -26,28 +26,8 @@ if [[ ! -x .venv-bench/bin/python ]] || ! .venv-bench/bin/python -c "import requ
 fi
 [[ -x /usr/bin/time ]] || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }
 
-# 2,000 distinct JPEGs of ~200 KB: the Nikon fixtures (EXIF with GPS) with a COM segment of
-# random bytes after SOI, so every file has its own SHA-256.
-python3 - "$repo/Tests/IngestTests/Fixtures/images" "$work/images" "$count" <<'PY'
-import os, random, sys
-src, dst, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
-os.makedirs(dst)
-bases = [open(os.path.join(src, n), "rb").read() for n in sorted(os.listdir(src)) if n.startswith("es_DSCN")]
-rng = random.Random(7)
-for i in range(count):
-    base = bases[i % len(bases)]
-    pad = rng.randbytes(200_000 - len(base) - 4 if len(base) < 195_000 else 1000)
-    # The padding goes after the EXIF segment (APP1), where every EXIF reader looks first.
-    at = 2
-    if base[2:4] == b"\xff\xe1":
-        at = 4 + int.from_bytes(base[4:6], "big")
-    out = bytearray(base[:at])
-    while pad:
-        chunk, pad = pad[:65533], pad[65533:]
-        out += b"\xff\xfe" + (len(chunk) + 2).to_bytes(2, "big") + chunk
-    out += base[at:]
-    open(os.path.join(dst, f"{i:05d}.jpg"), "wb").write(out)
-PY
+# COUNT distinct JPEGs of ~200 KB with GPS EXIF (scripts/bench_images.py).
+python3 scripts/bench_images.py "$work/images" --count "$count"
 du -sh "$work/images" | sed 's/^/image set: /' >&2
 
 # The server: nginx (scripts/static-server.sh) so that the server's own CPU time is small and

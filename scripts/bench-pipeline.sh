@@ -53,28 +53,11 @@ read -r flickr_port <&3
 endpoint="http://127.0.0.1:$flickr_port/services/rest/"
 api_key=test-api-key-0123456789
 
-# COUNT distinct JPEGs of ~200 KB named <photo id>.jpg: the Nikon fixtures (EXIF with GPS) with
-# random COM segments after the EXIF segment, so every file has its own SHA-256.
-python3 - "$repo/Tests/IngestTests/Fixtures/images" "$work/images" "http://127.0.0.1:$flickr_port" <<'PY'
-import json, os, random, sys, urllib.request
-src, dst, server = sys.argv[1], sys.argv[2], sys.argv[3]
-ids = sorted(json.load(urllib.request.urlopen(server + "/__truth?term=monkey"))["photos"])
-bases = [open(os.path.join(src, n), "rb").read() for n in sorted(os.listdir(src)) if n.startswith("es_DSCN")]
-rng = random.Random(7)
-for i, pid in enumerate(ids):
-    base = bases[i % len(bases)]
-    pad = rng.randbytes(200_000 - len(base) - 4 if len(base) < 195_000 else 1000)
-    at = 2
-    if base[2:4] == b"\xff\xe1":
-        at = 4 + int.from_bytes(base[4:6], "big")
-    out = bytearray(base[:at])
-    while pad:
-        chunk, pad = pad[:65533], pad[65533:]
-        out += b"\xff\xfe" + (len(chunk) + 2).to_bytes(2, "big") + chunk
-    out += base[at:]
-    with open(os.path.join(dst, pid + ".jpg"), "wb") as f:
-        f.write(out)
-PY
+# COUNT distinct JPEGs of ~200 KB with GPS EXIF (scripts/bench_images.py), named <photo id>.jpg.
+python3 scripts/bench_images.py "$work/images" $(python3 -c '
+import json, sys, urllib.request
+print(" ".join(i + ".jpg" for i in sorted(json.load(urllib.request.urlopen(sys.argv[1] + "/__truth?term=monkey"))["photos"])))
+' "http://127.0.0.1:$flickr_port")
 chmod -R a+rX "$work/images"
 du -sh "$work/images" | sed 's/^/image set: /' >&2
 probe="$(find "$work/images" -name "*.jpg" -printf "%f\n" -quit)"
