@@ -30,7 +30,7 @@ struct AuditCommand: AsyncParsableCommand {
         try await reportingErrors {
             let logger = global.logger()
             let secrets = try global.secrets.load()
-            let ledger = Ledger.exists(in: global.workdir) ? try Ledger(directory: global.workdir, logger: logger) : nil
+            let ledger = try global.ledgerIfPresent(logger: logger)
             let store = try StoreLocation.open(
                 explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
             let started = Date()

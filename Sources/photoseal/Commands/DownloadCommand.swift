@@ -52,12 +52,7 @@ struct DownloadCommand: AsyncParsableCommand {
             let logger = global.logger()
             let secrets = try global.secrets.load()
             let sealer = FieldSealer(keyring: try secrets.keyring())
-            guard Ledger.exists(in: global.workdir) else {
-                throw IngestError(
-                    .ledger,
-                    "no ledger in \(global.workdir); run `photoseal search` or `import` first, or check --workdir")
-            }
-            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let ledger = try global.existingLedger(logger: logger)
             let http = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
             defer { http.shutdown() }
             let ingestor = ImageIngestor(

@@ -30,11 +30,7 @@ struct EncryptLoadCommand: AsyncParsableCommand {
         try await reportingErrors {
             let logger = global.logger()
             let secrets = try global.secrets.load()
-            guard Ledger.exists(in: global.workdir) else {
-                throw IngestError(
-                    .ledger, "no ledger in \(global.workdir); run `photoseal search` first or check --workdir")
-            }
-            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let ledger = try global.existingLedger(logger: logger)
             let store = try StoreLocation.open(
                 explicit: global.store, secrets: secrets, workdir: global.workdir, batchSize: batch.batchSize,
                 logger: logger)

@@ -78,11 +78,7 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard Ledger.exists(in: global.workdir) else {
-                throw IngestError(
-                    .ledger, "no ledger in \(global.workdir); run `photoseal search` first or check --workdir")
-            }
-            let ledger = try Ledger(directory: global.workdir, logger: global.logger())
+            let ledger = try global.existingLedger(logger: global.logger())
             let sealer = try decrypt ? FieldSealer(keyring: global.secrets.load().keyring()) : nil
             if decrypt {
                 printError("export --decrypt: the output holds personal fields in plaintext; keep it private")

@@ -30,10 +30,7 @@ struct ExtractCommand: AsyncParsableCommand {
             let logger = global.logger()
             let secrets = try global.secrets.load()
             let sealer = FieldSealer(keyring: try secrets.keyring())
-            guard Ledger.exists(in: global.workdir) else {
-                throw IngestError(.ledger, "no ledger in \(global.workdir); check --workdir")
-            }
-            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let ledger = try global.existingLedger(logger: logger)
             let geocoder = try loadGeocoder()
             let stage = ExtractStage(
                 ledger: ledger, store: ImageStore(workdir: global.workdir), sealer: sealer, geocoder: geocoder,

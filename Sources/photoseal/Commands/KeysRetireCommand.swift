@@ -38,7 +38,7 @@ extension KeysCommand {
                 // Unknown, primary or only key: refused before any store is opened.
                 _ = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: .init(store: 0, ledger: 0))
                 let ledger =
-                    Ledger.exists(in: global.workdir) ? try Ledger(directory: global.workdir, logger: logger) : nil
+                    try global.ledgerIfPresent(logger: logger)
                 let store = try StoreLocation.open(
                     explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
                 let usage = try await KeyRetirement.usage(of: kid, store: store, ledger: ledger)

@@ -70,11 +70,7 @@ struct ScoreCommand: AsyncParsableCommand {
         try await reportingErrors {
             let (vocabulary, wanted) = try labelOptions.labelSet()
             let logger = global.logger()
-            guard Ledger.exists(in: global.workdir) else {
-                throw IngestError(
-                    .ledger, "no ledger in \(global.workdir); run `photoseal search` first or check --workdir")
-            }
-            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let ledger = try global.existingLedger(logger: logger)
             let http = try HTTPClient(logger: logger)
             defer { http.shutdown() }
             let counter = APICallCounter()

@@ -25,11 +25,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            guard Ledger.exists(in: global.workdir) else {
-                throw IngestError(
-                    .ledger, "no ledger in \(global.workdir); run `photoseal search` first or check --workdir")
-            }
-            let status = try await Ledger(directory: global.workdir, logger: global.logger()).status()
+            let status = try await global.existingLedger(logger: global.logger()).status()
             var out = OutputBuffer()
             if json {
                 let encoder = JSONEncoder()

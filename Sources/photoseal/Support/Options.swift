@@ -1,6 +1,7 @@
 import ArgumentParser
 import Crypto
 import Foundation
+import Ingest
 import Logging
 
 /// `--keys FILE`: where the secrets file is.
@@ -53,6 +54,20 @@ struct GlobalOptions: ParsableArguments {
 
     /// The process's logger at `.notice`, or `.debug` with `--verbose`.
     func logger() -> Logger { Logs.logger(verbose: verbose) }
+
+    /// The ledger in `--workdir`, or `nil` when there is none yet.
+    func ledgerIfPresent(logger: Logger) throws -> Ledger? {
+        Ledger.exists(in: workdir) ? try Ledger(directory: workdir, logger: logger) : nil
+    }
+
+    /// The ledger in `--workdir`; an error saying what to run first when there is none.
+    func existingLedger(logger: Logger) throws -> Ledger {
+        guard let ledger = try ledgerIfPresent(logger: logger) else {
+            throw IngestError(
+                .ledger, "no ledger in \(workdir); run `photoseal search` or `import` first, or check --workdir")
+        }
+        return ledger
+    }
 }
 
 /// The executable's one logging bootstrap: a stderr handler.
