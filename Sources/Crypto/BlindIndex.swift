@@ -51,6 +51,13 @@ public struct BlindIndex: Sendable {
         return value.trimmingCharacters(in: .whitespacesAndNewlines).precomposedStringWithCanonicalMapping.lowercased()
     }
 
+    /// A short stable fingerprint of the index key that reveals nothing about it (as a seal
+    /// key's `kid`): the first 8 hex digits of HMAC-SHA256(key, "photoseal-index-kid"). A
+    /// workdir records it to recognise a secrets file that is not its own.
+    public func fingerprint() throws -> String {
+        Self.hexString(Array(try hasher.authenticate(Array("photoseal-index-kid".utf8)).prefix(4)))
+    }
+
     /// The blind index of a value: 64 lowercase hex digits.
     public func hex(_ value: String) throws -> String {
         let mac = try hasher.authenticate(Array(Self.normalise(value).utf8))

@@ -35,6 +35,12 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let imageStore = Code("image-store")
         /// A local source (folder, zip, URL list) could not be read.
         public static let source = Code("source")
+        /// Another command holds the workdir's write lock.
+        public static let busy = Code("busy")
+        /// The secrets file does not belong to the workdir (another index key, missing seal keys).
+        public static let foreignKeys = Code("foreign-keys")
+        /// The recorded job and the arguments given disagree, or no job is recorded yet.
+        public static let job = Code("job")
 
         /// The short name.
         public var description: String { name }

@@ -17,7 +17,7 @@ public struct LoadCandidate: Sendable {
 }
 
 extension Ledger {
-    /// The SHA-256 of a document's ledger JSON, as kept in `loaded_digest`.
+    /// The SHA-256 of a document's ledger JSON, as kept per store in `store_load`.
     static func digest(_ json: String) throws -> String {
         do {
             return try SHA256Digest.hex(Array(json.utf8))
@@ -26,73 +26,130 @@ extension Ledger {
         }
     }
 
-    /// The next rows (in id order, after `after`) that `encrypt-load` should load: rows at
-    /// `extracted` or `scored`, and `loaded` rows whose document changed since it was loaded.
+    /// The next rows (in id order, after `after`) that `encrypt-load` should load into `store`:
+    /// rows at `extracted` or `scored`, and `loaded` rows that `store` has not received in their
+    /// current version (loaded into another store only, or changed since).
     ///
     /// - Parameters:
+    ///   - store: The store's key (``StoreRecord/key``); load state is kept per store.
     ///   - after: Read ids greater than this (`nil`: from the start).
     ///   - limit: Rows read per call (the result holds at most this many).
     ///   - stages: The stages read (default `extracted`, `scored` and `loaded`); a pipeline that
     ///     scores passes only `scored` so nothing is loaded before it is scored.
     /// - Returns: The candidates and the last id read (`nil` when there are no more rows).
     public func loadCandidates(
-        after: String?, limit: Int, stages: [Stage] = [.extracted, .scored, .loaded]
+        store: String, after: String?, limit: Int, stages: [Stage] = [.extracted, .scored, .loaded]
     ) async throws -> (candidates: [LoadCandidate], last: String?) {
         let marks = stages.map { _ in "?" }.joined(separator: ", ")
         let rows = try await read("read documents to load") { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, stage, document, loaded_digest FROM photo
-                    WHERE id > ? AND stage IN (\(marks)) ORDER BY id LIMIT ?
+                    SELECT p.id, p.stage, p.document, l.digest FROM photo p
+                    LEFT JOIN store_load l ON l.store = ? AND l.id = p.id
+                    WHERE p.id > ? AND p.stage IN (\(marks)) ORDER BY p.id LIMIT ?
                     """,
                 arguments: StatementArguments(
-                    [after ?? ""] as [any DatabaseValueConvertible] + stages.map(\.name) + [limit])
+                    [store, after ?? ""] as [any DatabaseValueConvertible] + stages.map(\.name) + [limit])
             ).map { row -> (id: String, stage: String, json: String, loaded: String?) in
-                (row["id"], row["stage"], row["document"], row["loaded_digest"])
+                (row[0], row[1], row[2], row[3])
             }
         }
         var candidates: [LoadCandidate] = []
         for row in rows {
-            let stage = Stage(row.stage)
             let digest = try Self.digest(row.json)
-            if stage == .loaded, row.loaded == digest { continue }
+            if row.loaded == digest { continue }
             candidates.append(
                 LoadCandidate(
-                    id: row.id, stage: stage, document: try Self.decode(row.json, id: row.id), json: row.json,
-                    digest: digest))
+                    id: row.id, stage: Stage(row.stage), document: try Self.decode(row.json, id: row.id),
+                    json: row.json, digest: digest))
         }
         return (candidates, rows.last?.id)
     }
 
-    /// Marks loaded documents `loaded` with their digest, in one transaction; a row whose
-    /// document changed since it was read is left alone (the next run loads the new version).
+    /// Records that `store` holds these documents in the version read, and marks their rows
+    /// `loaded`, in one transaction; a row whose document changed since it was read is left
+    /// alone (the next run loads the new version).
     ///
     /// - Returns: How many rows were marked.
     @discardableResult
-    public func markLoaded(_ candidates: [LoadCandidate]) async throws -> Int {
+    public func markLoaded(_ candidates: [LoadCandidate], store: String) async throws -> Int {
         try await write("mark documents loaded") { db in
             let now = Self.now()
             var marked = 0
             for candidate in candidates {
                 try db.execute(
                     sql: """
-                        UPDATE photo SET stage = 'loaded', loaded_digest = ?, updated_at = ?, last_error = NULL
+                        UPDATE photo SET stage = 'loaded', updated_at = ?, last_error = NULL
                         WHERE id = ? AND document = ?
                         """,
-                    arguments: [candidate.digest, now, candidate.id, candidate.json])
-                marked += db.changesCount
+                    arguments: [now, candidate.id, candidate.json])
+                guard db.changesCount > 0 else { continue }
+                try db.execute(
+                    sql: """
+                        INSERT INTO store_load (store, id, digest) VALUES (?, ?, ?)
+                        ON CONFLICT(store, id) DO UPDATE SET digest = excluded.digest
+                        """,
+                    arguments: [store, candidate.id, candidate.digest])
+                marked += 1
             }
             return marked
         }
     }
 
-    /// Loaded row ids in id order (byte order), after `after`, at most `limit`.
-    public func loadedIDs(after: String?, limit: Int) async throws -> [String] {
+    /// Ids `store` has received (in id order, byte order), after `after`, at most `limit`.
+    public func loadedIDs(store: String, after: String?, limit: Int) async throws -> [String] {
         try await read("read loaded ids") { db in
             try String.fetchAll(
-                db, sql: "SELECT id FROM photo WHERE stage = 'loaded' AND id > ? ORDER BY id LIMIT ?",
-                arguments: [after ?? "", limit])
+                db,
+                sql: """
+                    SELECT l.id FROM store_load l JOIN photo p ON p.id = l.id
+                    WHERE l.store = ? AND l.id > ? ORDER BY l.id LIMIT ?
+                    """,
+                arguments: [store, after ?? "", limit])
+        }
+    }
+
+    /// How many documents each store has received, by store key.
+    public func loadedCounts() async throws -> [String: Int] {
+        try await read("count loaded documents") { db in
+            var counts: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT store, COUNT(*) FROM store_load GROUP BY store") {
+                counts[row[0]] = row[1]
+            }
+            return counts
+        }
+    }
+
+    /// Whether rows carry load state from a version that kept one store's state in the photo
+    /// table (`loaded_digest`), not yet assigned to a store.
+    public func hasUnassignedLoadState() async throws -> Bool {
+        try await read("read the load state") { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM photo WHERE loaded_digest IS NOT NULL)") ?? false
+        }
+    }
+
+    /// Assigns the older one-store load state (`loaded_digest`) to `store`, once.
+    public func assignLoadState(to store: String) async throws {
+        try await write("move the load state") { db in
+            try db.execute(
+                sql: """
+                    INSERT OR IGNORE INTO store_load (store, id, digest)
+                    SELECT ?, id, loaded_digest FROM photo WHERE loaded_digest IS NOT NULL
+                    """,
+                arguments: [store])
+            try db.execute(sql: "UPDATE photo SET loaded_digest = NULL WHERE loaded_digest IS NOT NULL")
+        }
+    }
+
+    /// The distinct `seal.kid`s of the ledger's documents (which keys sealed something here).
+    public func sealKids() async throws -> [String] {
+        try await read("read key ids") { db in
+            try String.fetchAll(
+                db,
+                sql: """
+                    SELECT DISTINCT json_extract(document, '$.seal.kid') AS kid FROM photo WHERE kid IS NOT NULL
+                    """)
         }
     }
 
@@ -126,7 +183,8 @@ extension Ledger {
 
     /// Replaces a row's document if it is still exactly `expected` (compare-and-set).
     ///
-    /// The row keeps its `loaded_digest`, so a loaded row whose document changed is loaded again.
+    /// The stores keep their digests of the old version, so a loaded row whose document changed is
+    /// loaded again.
     /// - Returns: Whether the row was changed.
     public func replaceDocument(id: String, expected: String, with document: PhotoDocument) async throws -> Bool {
         let json = try Self.encode(document)

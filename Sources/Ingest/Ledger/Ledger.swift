@@ -140,6 +140,20 @@ public final class Ledger: Sendable {
         migrator.registerMigration("v2-load") { db in
             try db.execute(sql: "ALTER TABLE photo ADD COLUMN loaded_digest TEXT")
         }
+        // The load state per store (a workdir may load into several): the digest of each
+        // document as last written to that store. `loaded_digest` above is what older versions
+        // kept for their one store; the workspace moves it here once it knows which store that was.
+        migrator.registerMigration("v3-store-load") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE store_load (
+                        store TEXT NOT NULL,
+                        id TEXT NOT NULL,
+                        digest TEXT NOT NULL,
+                        PRIMARY KEY (store, id)
+                    ) WITHOUT ROWID;
+                    """)
+        }
         return migrator
     }()
 

@@ -153,7 +153,7 @@ public struct Audit: Sendable {
             report.checks[check.rawValue] = Report.CheckCount()
         }
         if ledger != nil { report.checks[SealCheck.Check.ledgerStore.rawValue] = Report.CheckCount() }
-        var merge = LedgerMerge(ledger: ledger, batchSize: batchSize)
+        var merge = LedgerMerge(ledger: ledger, store: store.storeKey, batchSize: batchSize)
         let box = IteratorBox(store.allDocuments(batchSize: batchSize).makeAsyncIterator())
         var next = Task { try await box.next() }
         while let batch = try await next.value {
@@ -184,14 +184,16 @@ public struct Audit: Sendable {
 /// same byte order) in one merge pass: constant memory.
 struct LedgerMerge {
     let ledger: Ledger?
+    let store: String
     let batchSize: Int
     var buffer: [String] = []
     var position = 0
     var after: String?
     var exhausted = false
 
-    init(ledger: Ledger?, batchSize: Int) {
+    init(ledger: Ledger?, store: String, batchSize: Int) {
         self.ledger = ledger
+        self.store = store
         self.batchSize = batchSize
         exhausted = ledger == nil
     }
@@ -200,7 +202,7 @@ struct LedgerMerge {
     mutating func peek() async throws -> String? {
         if position < buffer.count { return buffer[position] }
         guard !exhausted, let ledger else { return nil }
-        buffer = try await ledger.loadedIDs(after: after, limit: batchSize)
+        buffer = try await ledger.loadedIDs(store: store, after: after, limit: batchSize)
         position = 0
         guard let last = buffer.last else {
             exhausted = true

@@ -6,8 +6,8 @@ public import Store
 /// The `encrypt-load` stage: verify every sealed field of each ready document, then upsert the
 /// sound ones into the store and mark them `loaded` in the ledger.
 ///
-/// Ready means: at `extracted` or `scored`, or `loaded` with a document that changed since it
-/// was loaded (the ledger keeps a digest of the loaded version). Each batch is written to the
+/// Ready means: at `extracted` or `scored`, or `loaded` with a version this store has not
+/// received (the ledger keeps, per store, a digest of the version loaded there). Each batch is written to the
 /// store first and marked in the ledger after, so a process killed at any instant re-loads at
 /// most one batch on the next run, and the store's upsert by `_id` makes that a no-op.
 public struct EncryptLoad: Sendable {
@@ -75,13 +75,14 @@ public struct EncryptLoad: Sendable {
         progress: @Sendable (Summary) -> Void = { _ in }
     ) async throws -> Summary {
         var summary = Summary()
+        let storeKey = store.storeKey
         let writesBefore = store.writeCount
         var after: String?
         var pending: [(candidate: LoadCandidate, document: StoreDocument)] = []
         func flush() async throws {
             guard !pending.isEmpty else { return }
             let result = try await store.upsert(pending.map(\.document))
-            try await ledger.markLoaded(pending.map(\.candidate))
+            try await ledger.markLoaded(pending.map(\.candidate), store: storeKey)
             summary.loaded += result.inserted + result.updated
             summary.unchanged += result.unchanged
             summary.writeCommands = store.writeCount - writesBefore
@@ -89,7 +90,8 @@ public struct EncryptLoad: Sendable {
             progress(summary)
         }
         while stop?.isRequested != true {
-            let (candidates, last) = try await ledger.loadCandidates(after: after, limit: batchSize, stages: stages)
+            let (candidates, last) = try await ledger.loadCandidates(
+                store: storeKey, after: after, limit: batchSize, stages: stages)
             guard let last else { break }
             after = last
             let now = Int64(Date().timeIntervalSince1970)

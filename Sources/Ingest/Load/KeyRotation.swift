@@ -38,14 +38,14 @@ public struct KeyRotation: Sendable {
         public var failed: [Failure] = []
     }
 
-    let store: (any DocumentStore)?
+    let stores: [any DocumentStore]
     let ledger: Ledger?
     let sealer: FieldSealer
     let batchSize: Int
     let maxRounds: Int
     let logger: Logger
 
-    /// Makes a rotation.
+    /// Makes a rotation of one store and a ledger.
     ///
     /// - Parameters:
     ///   - store: The store to rotate (`nil`: ledger only).
@@ -58,7 +58,25 @@ public struct KeyRotation: Sendable {
         store: (any DocumentStore)?, ledger: Ledger?, keyring: Keyring, batchSize: Int = 500, maxRounds: Int = 10,
         logger: Logger
     ) {
-        self.store = store
+        self.init(
+            stores: store.map { [$0] } ?? [], ledger: ledger, keyring: keyring, batchSize: batchSize,
+            maxRounds: maxRounds, logger: logger)
+    }
+
+    /// Makes a rotation of every store a workdir has loaded into, and its ledger.
+    ///
+    /// - Parameters:
+    ///   - stores: The stores to rotate, in order.
+    ///   - ledger: The ledger to rotate (`nil`: stores only), after the stores.
+    ///   - keyring: The keys; the first (primary) seals.
+    ///   - batchSize: Documents read per batch (default 500).
+    ///   - maxRounds: Passes over documents that a concurrent writer changed (default 10).
+    ///   - logger: Progress goes here.
+    public init(
+        stores: [any DocumentStore], ledger: Ledger?, keyring: Keyring, batchSize: Int = 500, maxRounds: Int = 10,
+        logger: Logger
+    ) {
+        self.stores = stores
         self.ledger = ledger
         self.sealer = FieldSealer(keyring: keyring)
         self.batchSize = max(1, batchSize)
@@ -110,7 +128,7 @@ public struct KeyRotation: Sendable {
     /// - Throws: `StoreError` when the store fails for good, `IngestError` for the ledger.
     public func run(progress: @Sendable (Summary) -> Void = { _ in }) async throws -> Summary {
         var summary = Summary()
-        if let store { try await rotateStore(store, &summary, progress) }
+        for store in stores { try await rotateStore(store, &summary, progress) }
         if let ledger { try await rotateLedger(ledger, &summary, progress) }
         return summary
     }

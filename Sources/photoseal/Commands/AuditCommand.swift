@@ -10,10 +10,11 @@ struct AuditCommand: AsyncParsableCommand {
         commandName: "audit",
         abstract: "Check every stored document; exit 0 only when nothing is wrong.",
         discussion: """
-            Checks: opens, envelope, seal-kid, blind-index, personal-keys, personal-values, \
-            timestamps, ledger-store (see docs/load-audit.md). Prints counts per check and per \
+            Covers every store the workdir has loaded into (or the one --store names), one \
+            report each. Checks: opens, envelope, seal-kid, blind-index, personal-keys, \
+            personal-values, timestamps, ledger-store (see docs/load-audit.md). Prints counts per check and per \
             key id, then one line per finding: "finding <id> <field> <kind> <check>". Never \
-            prints a plaintext value. --json prints one JSON report instead.
+            prints a plaintext value. --json prints one JSON report a line instead (one per store).
 
             Examples:
               photoseal audit --keys keys.env
@@ -28,46 +29,51 @@ struct AuditCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let logger = global.logger()
-            let secrets = try global.secrets.load()
-            let ledger = try global.ledgerIfPresent(logger: logger)
-            let store = try StoreLocation.open(
-                explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
-            let started = Date()
-            let report = try await Audit(
-                store: store, ledger: ledger, keyring: try secrets.keyring(), blind: try secrets.blindIndex()
-            ).run()
-            var out = OutputBuffer()
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                out.write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
-            } else {
-                out.write(
-                    "audit: \(report.documents) documents, \(report.tokensOpened) tokens opened, store \(report.store)\n"
-                )
-                for check in SealCheck.Check.allCases {
-                    guard let count = report.checks[check.rawValue] else {
-                        out.write("check \(check.rawValue): skipped (no ledger in the workdir)\n")
-                        continue
-                    }
-                    out.write("check \(check.rawValue): \(count.checked) checked, \(count.findings) findings\n")
-                }
-                for kid in report.kids.keys.sorted() {
-                    let count = report.kids[kid] ?? .init()
-                    out.write("kid \(kid): \(count.documents) documents, \(count.tokens) tokens\n")
-                }
-                for finding in report.findings {
-                    out.write("finding \(finding.id) \(finding.field) \(finding.kind) \(finding.check.rawValue)\n")
-                }
-                out.write(report.ok ? "result: ok\n" : "result: \(report.findings.count) findings\n")
+            let workspace = try await global.workspace("audit", access: .read)
+            let ledger = try workspace.ledgerIfPresent()
+            var failed = false
+            for store in try await workspace.coveredStores(batchSize: 1000) {
+                let started = Date()
+                let report = try await Audit(
+                    store: store, ledger: ledger, keyring: try workspace.keyring(), blind: try workspace.blindIndex()
+                ).run()
+                try show(report, seconds: Date().timeIntervalSince(started))
+                failed = failed || !report.ok
             }
-            out.flush()
-            let seconds = Date().timeIntervalSince(started)
-            printError(
-                "audit: \(report.documents) documents in \(String(format: "%.1f", seconds)) s, "
-                    + "\(report.findings.count) findings")
-            if !report.ok { throw ExitCode.failure }
+            if failed { throw ExitCode.failure }
         }
+    }
+
+    /// Prints one store's report (stdout) and its timing line (stderr).
+    func show(_ report: Audit.Report, seconds: Double) throws {
+        var out = OutputBuffer()
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            out.write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+        } else {
+            out.write(
+                "audit: \(report.documents) documents, \(report.tokensOpened) tokens opened, store \(report.store)\n"
+            )
+            for check in SealCheck.Check.allCases {
+                guard let count = report.checks[check.rawValue] else {
+                    out.write("check \(check.rawValue): skipped (no ledger in the workdir)\n")
+                    continue
+                }
+                out.write("check \(check.rawValue): \(count.checked) checked, \(count.findings) findings\n")
+            }
+            for kid in report.kids.keys.sorted() {
+                let count = report.kids[kid] ?? .init()
+                out.write("kid \(kid): \(count.documents) documents, \(count.tokens) tokens\n")
+            }
+            for finding in report.findings {
+                out.write("finding \(finding.id) \(finding.field) \(finding.kind) \(finding.check.rawValue)\n")
+            }
+            out.write(report.ok ? "result: ok\n" : "result: \(report.findings.count) findings\n")
+        }
+        out.flush()
+        printError(
+            "audit: \(report.documents) documents in \(String(format: "%.1f", seconds)) s, "
+                + "\(report.findings.count) findings")
     }
 }

@@ -50,13 +50,13 @@ struct DownloadCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let logger = global.logger()
-            let secrets = try global.secrets.load()
-            let sealer = FieldSealer(keyring: try secrets.keyring())
-            let ledger = try global.existingLedger(logger: logger)
+            let workspace = try await global.workspace("download", access: .seal)
+            let sealer = try workspace.sealer()
+            let ledger = try workspace.ledger()
             let http = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
             defer { http.shutdown() }
-            let ingestor = ImageIngestor(
-                store: ImageStore(workdir: global.workdir), mode: download.images.storeImages.mode, sealer: sealer)
+            let mode = try workspace.imageMode(given: download.images.mode)
+            let ingestor = ImageIngestor(store: workspace.images, mode: mode, sealer: sealer)
             var extractor: ExtractStage?
             if extract {
                 extractor = ExtractStage(
@@ -65,7 +65,9 @@ struct DownloadCommand: AsyncParsableCommand {
             let stage = DownloadStage(
                 http: http, ledger: ledger, ingestor: ingestor, extractor: extractor, logger: logger)
             let meter = ProgressMeter(enabled: stderrIsTerminal)
-            let summary = try await stage.run(download.stageOptions(limit: limit)) { progress in
+            let summary = try await stage.run(
+                download.stageOptions(limit: limit, mode: mode, sizes: try workspace.job()?.sizes)
+            ) { progress in
                 meter.show(Self.line(progress, elapsed: meter.elapsed, final: false))
             }
             meter.finish()

@@ -10,8 +10,10 @@ struct EncryptLoadCommand: AsyncParsableCommand {
         commandName: "encrypt-load",
         abstract: "Verify every sealed field of the ready documents and load them into the store.",
         discussion: """
-            Loads ledger rows at the extracted or scored stage, and loaded rows whose document \
-            changed since. Each sealed field must open with SEAL_KEYS, name this document and \
+            Loads ledger rows at the extracted or scored stage, and loaded rows this store has \
+            not received in their current version (load state is kept per store: a store new \
+            to the workdir receives every ready document). Without --store it loads into the \
+            workdir's store (the one it has loaded into before). Each sealed field must open with SEAL_KEYS, name this document and \
             field, and be under the key seal.kid names; blind.owner must match the owner. A \
             document that fails is not written and is listed on stderr (id, field, reason); \
             the exit status is then 1. Loading again writes nothing new.
@@ -28,15 +30,12 @@ struct EncryptLoadCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let logger = global.logger()
-            let secrets = try global.secrets.load()
-            let ledger = try global.existingLedger(logger: logger)
-            let store = try StoreLocation.open(
-                explicit: global.store, secrets: secrets, workdir: global.workdir, batchSize: batch.batchSize,
-                logger: logger)
+            let workspace = try await global.workspace("encrypt-load", access: .write)
+            let ledger = try workspace.ledger()
+            let store = try await workspace.loadStore(batchSize: batch.batchSize)
             let stage = EncryptLoad(
-                ledger: ledger, store: store, keyring: try secrets.keyring(), blind: try secrets.blindIndex(),
-                batchSize: batch.batchSize, logger: logger)
+                ledger: ledger, store: store, keyring: try workspace.keyring(), blind: try workspace.blindIndex(),
+                batchSize: batch.batchSize, logger: global.logger())
             let progress = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await stage.run { summary in
                 progress.show(

@@ -78,8 +78,9 @@ struct ExportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let ledger = try global.existingLedger(logger: global.logger())
-            let sealer = try decrypt ? FieldSealer(keyring: global.secrets.load().keyring()) : nil
+            let workspace = try await global.workspace("export", access: .read, needsKeys: decrypt)
+            let ledger = try workspace.ledger()
+            let sealer = try decrypt ? workspace.sealer() : nil
             if decrypt {
                 printError("export --decrypt: the output holds personal fields in plaintext; keep it private")
             }

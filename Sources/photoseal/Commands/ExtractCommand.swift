@@ -27,14 +27,10 @@ struct ExtractCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let logger = global.logger()
-            let secrets = try global.secrets.load()
-            let sealer = FieldSealer(keyring: try secrets.keyring())
-            let ledger = try global.existingLedger(logger: logger)
-            let geocoder = try loadGeocoder()
+            let workspace = try await global.workspace("extract", access: .seal)
             let stage = ExtractStage(
-                ledger: ledger, store: ImageStore(workdir: global.workdir), sealer: sealer, geocoder: geocoder,
-                logger: logger)
+                ledger: try workspace.ledger(), store: workspace.images, sealer: try workspace.sealer(),
+                geocoder: try loadGeocoder(), logger: global.logger())
             let meter = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await stage.run { p in
                 meter.show("extract: \(p.done)/\(p.total) photos, \(p.failed) failed")

@@ -31,16 +31,14 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let logger = global.logger()
-            let secrets = try global.secrets.load()
-            let sealer = FieldSealer(keyring: try secrets.keyring())
             let photoSource = try PhotoSources.source(for: source)
-            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let workspace = try await global.workspace("import", access: .seal)
             let stage = ImportStage(
-                ledger: ledger,
+                ledger: try workspace.ledger(create: true),
                 ingestor: ImageIngestor(
-                    store: ImageStore(workdir: global.workdir), mode: images.storeImages.mode, sealer: sealer),
-                logger: logger)
+                    store: workspace.images, mode: try workspace.imageMode(given: images.mode),
+                    sealer: try workspace.sealer()),
+                logger: global.logger())
             let meter = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await stage.run(photoSource) { s in
                 meter.show("import: \(s.items) items, \(s.stored) stored, \(s.queued) queued")

@@ -10,7 +10,8 @@ extension KeysCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a seal key from SEAL_KEYS once no document (store or ledger) uses it.",
             discussion: """
-                Refuses, naming how many documents still use KID, until `photoseal rotate-keys` \
+                Counts every store the workdir has loaded into (all must be reachable) and its \
+                ledger. Refuses, naming how many documents still use KID, until `photoseal rotate-keys` \
                 has re-sealed them all; refuses the primary or only key. The secrets file is \
                 rewritten atomically with its 0600 mode.
 
@@ -32,18 +33,19 @@ extension KeysCommand {
                 else {
                     throw CryptoError(.secretsFile, "no secrets file found: pass --keys FILE")
                 }
-                let logger = global.logger()
-                let secrets = try global.secrets.load()
                 let fileOnly = try Secrets.load(explicit: path, environment: [:])
                 // Unknown, primary or only key: refused before any store is opened.
                 _ = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: .init(store: 0, ledger: 0))
-                let ledger =
-                    try global.ledgerIfPresent(logger: logger)
-                let store = try StoreLocation.open(
-                    explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
-                let usage = try await KeyRetirement.usage(of: kid, store: store, ledger: ledger)
+                let workspace = try await global.workspace("keys retire", access: .write)
+                let ledger = try workspace.ledgerIfPresent()
+                // Every store the workdir has loaded into must be reachable and free of the key.
+                var usage = KeyRetirement.Usage(store: 0, ledger: try await ledger?.count(sealKid: kid) ?? 0)
+                for store in try await workspace.coveredStores(batchSize: 1000) {
+                    usage.store += try await KeyRetirement.usage(of: kid, store: store, ledger: nil).store
+                }
                 let remaining = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: usage)
                 try Secrets.updateFile(at: path, setting: ["SEAL_KEYS": remaining.commaSeparated])
+                try workspace.retire(kid: kid)
                 print("\(kid) retired")
                 printError("removed key \(kid) from \(path); \(remaining.keys.count) seal key(s) remain")
             }

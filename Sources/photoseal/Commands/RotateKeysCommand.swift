@@ -10,7 +10,8 @@ struct RotateKeysCommand: AsyncParsableCommand {
         commandName: "rotate-keys",
         abstract: "Re-seal every document (store and ledger) under the newest seal key.",
         discussion: """
-            Documents whose seal.kid is not the primary key are re-sealed, keeping each token's \
+            Covers every store the workdir has loaded into (or the one --store names) and the \
+            ledger. Documents whose seal.kid is not the primary key are re-sealed, keeping each token's \
             timestamp, one compare-and-set per document: a document changed meanwhile by \
             another writer is read again and re-sealed in a later round. Safe to interrupt and \
             run again. Exit status 1 when some document could not be re-sealed.
@@ -26,19 +27,17 @@ struct RotateKeysCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let logger = global.logger()
-            let secrets = try global.secrets.load()
-            let keyring = try secrets.keyring()
-            let ledger = try global.ledgerIfPresent(logger: logger)
-            let store = try StoreLocation.open(
-                explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
+            let workspace = try await global.workspace("rotate-keys", access: .seal)
+            let keyring = try workspace.keyring()
             let rotation = KeyRotation(
-                store: store, ledger: ledger, keyring: keyring, batchSize: batch.batchSize, logger: logger)
+                stores: try await workspace.coveredStores(batchSize: batch.batchSize),
+                ledger: try workspace.ledgerIfPresent(), keyring: keyring, batchSize: batch.batchSize,
+                logger: global.logger())
             let progress = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await rotation.run { s in
                 progress.show(
-                    "rotate-keys: \(s.storeResealed + s.ledgerResealed) re-sealed, \(s.storeCurrent) current, \(s.failed.count) failed"
-                )
+                    "rotate-keys: \(s.storeResealed + s.ledgerResealed) re-sealed, \(s.storeCurrent) current, "
+                        + "\(s.failed.count) failed")
             }
             progress.finish()
             for failure in summary.failed {

@@ -28,6 +28,12 @@ struct RunCommand: AsyncParsableCommand {
               photoseal run --term monkey --bbox 5,35,20,48 --label monkey --concurrency 32
               photoseal run ~/Pictures/trip --store embedded:trip.sqlite
               photoseal run urls.csv --store 'mongodb://127.0.0.1:27017/photoseal'
+              photoseal run --workdir monkeys        (runs the workdir's recorded job again)
+
+            The first run in a workdir records its job (search or source, labels, sizes, \
+            image mode, store) in <workdir>/job.json; `photoseal run` with no job arguments \
+            runs it again, and flags that contradict it are refused unless --update-job is \
+            given. One command at a time may change a workdir: a second one exits at once.
             """
     )
 
@@ -51,38 +57,77 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Load") var batch: BatchSizeOptions
 
+    @Flag(help: "Let the search, source, labels, sizes, image mode or store given replace the workdir's recorded job.")
+    var updateJob = false
+
     func validate() throws {
         if source != nil {
             if query.isGiven {
                 throw ValidationError("give either search options (--term, --bbox, ...) or an import source, not both")
             }
-        } else {
+        } else if !query.terms.isEmpty || query.termsFile != nil || query.bbox != nil {
             _ = try query.plan()
         }
+    }
+
+    /// The job arguments given on the command line (`nil` fields: not given).
+    var givenJob: Job {
+        Job(
+            search: query.job, source: source.map(Self.absoluteSource),
+            labels: labelOptions.labels.isEmpty ? nil : labelOptions.labels,
+            labelsFile: labelOptions.labelsFile, sizes: download.sizes,
+            storeImages: download.images.storeImages?.rawValue,
+            store: global.store.map(StoreRecord.key(of:)))
+    }
+
+    /// A local source as an absolute path (the job runs again from any folder); URLs as given.
+    static func absoluteSource(_ source: String) -> String {
+        source.contains("://") ? source : URL(fileURLWithPath: source).standardizedFileURL.path
+    }
+
+    /// The job to run: the arguments given over the workdir's recorded job.
+    func resolveJob(_ workspace: Workspace) throws -> (job: Job, recorded: Job?) {
+        let recorded = try workspace.job()
+        guard let recorded else {
+            guard givenJob.search != nil || givenJob.source != nil else {
+                throw IngestError(
+                    .job,
+                    "no job is recorded in \(global.workdir) yet: give search options (--term, --bbox, ...) or an "
+                        + "import source; `photoseal run` alone then runs that job again")
+            }
+            return (givenJob, nil)
+        }
+        return (try recorded.merged(with: givenJob, updating: updateJob), recorded)
     }
 
     func run() async throws {
         try await reportingErrors {
             let logger = global.logger()
-            let secrets = try global.secrets.load()
-            let keyring = try secrets.keyring()
-            let sealer = FieldSealer(keyring: keyring)
-            let blind = try secrets.blindIndex()
-            let ledger = try Ledger(directory: global.workdir, logger: logger)
-            let images = ImageStore(workdir: global.workdir)
-            let ingestor = ImageIngestor(store: images, mode: download.images.storeImages.mode, sealer: sealer)
+            let workspace = try await global.workspace("run", access: .seal)
+            let (job, recorded) = try resolveJob(workspace)
+            let keyring = try workspace.keyring()
+            let sealer = try workspace.sealer()
+            let blind = try workspace.blindIndex()
+            let secrets = workspace.secrets
+            let images = workspace.images
+            let mode = ImageStore.Mode(rawValue: job.storeImages ?? "") ?? .stripped
+            let ingestor = ImageIngestor(store: images, mode: mode, sealer: sealer)
             let api = try HTTPClient(logger: logger)
             defer { api.shutdown() }
             let fetcher = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
             defer { fetcher.shutdown() }
+            // The store first: an unreachable store or refused credentials are reported before
+            // anything is fetched or paid for.
+            let store = try await workspace.loadStore(batchSize: batch.batchSize, preferring: job.store)
+            let ledger = try workspace.ledger(create: true)
 
             let pipelineSource: PipelineRun.Source
-            if let source {
+            if let source = job.source {
                 let photoSource = try PhotoSources.source(for: source)
                 pipelineSource = .importing(
                     ImportStage(ledger: ledger, ingestor: ingestor, logger: logger), photoSource)
             } else {
-                let plan = try query.plan()
+                let plan = try SearchQueryOptions.plan(job.search ?? Job.Search())
                 guard let key = query.apiKey ?? secrets.flickrAPIKey, !key.isEmpty else {
                     throw IngestError(
                         .configuration, "no Flickr API key: pass --api-key or set FLICKR_API_KEY in the secrets file")
@@ -95,22 +140,29 @@ struct RunCommand: AsyncParsableCommand {
                 pipelineSource = .search(
                     SearchStage(
                         client: client, counter: counter, ledger: ledger, sealer: sealer, blind: blind, logger: logger),
-                    plan, SearchStage.Options(limit: query.limit, concurrency: searchExtras.searchConcurrency))
+                    plan, SearchStage.Options(limit: job.search?.limit, concurrency: searchExtras.searchConcurrency))
             }
 
             let extractor = ExtractStage(
                 ledger: ledger, store: images, sealer: sealer, geocoder: try loadGeocoder(), logger: logger)
-            let scoring = try makeScoring(ledger: ledger, http: api, keyring: keyring, logger: logger, secrets: secrets)
-            let store = try StoreLocation.open(
-                explicit: global.store, secrets: secrets, workdir: global.workdir, batchSize: batch.batchSize,
-                logger: logger)
+            let scoring = try makeScoring(
+                job: job, ledger: ledger, http: api, keyring: keyring, logger: logger, secrets: secrets)
+            // The job as it ran, defaults included, so a later run that asks otherwise is told.
+            var recordedJob = job
+            recordedJob.store = store.storeKey
+            recordedJob.sizes = job.sizes ?? DownloadOptions.defaultSizes
+            recordedJob.storeImages = mode.rawValue
+            if recordedJob != recorded {
+                try workspace.record(job: recordedJob)
+                printError("run: job recorded in \(workspace.jobPath); `photoseal run` alone runs it again")
+            }
             let pipeline = PipelineRun(
                 ledger: ledger, source: pipelineSource,
                 // Downloaded images are extracted at once, while the original is at hand; the
                 // extract stage takes imported images (and rows an earlier run left downloaded).
                 download: DownloadStage(
                     http: fetcher, ledger: ledger, ingestor: ingestor, extractor: extractor, logger: logger),
-                downloadOptions: download.stageOptions(),
+                downloadOptions: download.stageOptions(mode: mode, sizes: job.sizes),
                 extract: extractor,
                 scoring: scoring,
                 load: EncryptLoad(
@@ -164,10 +216,15 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// The score stage, or `nil` (with a one-line note) when no label or no key was given.
-    func makeScoring(ledger: Ledger, http: HTTPClient, keyring: Keyring, logger: Logger, secrets: Secrets) throws
-        -> PipelineRun.Scoring?
-    {
-        let (vocabulary, wanted) = try labelOptions.labelSet()
+    func makeScoring(
+        job: Job, ledger: Ledger, http: HTTPClient, keyring: Keyring, logger: Logger, secrets: Secrets
+    ) throws -> PipelineRun.Scoring? {
+        let (vocabulary, wanted): (LabelVocabulary, [String])
+        do {
+            (vocabulary, wanted) = try LabelOptions.labelSet(labels: job.labels ?? [], labelsFile: job.labelsFile)
+        } catch let error as ValidationError {
+            throw IngestError(.job, error.message)
+        }
         guard !wanted.isEmpty else {
             printError("run: score skipped: no --label or --labels-file given")
             return nil

@@ -70,13 +70,15 @@ struct ScoreCommand: AsyncParsableCommand {
         try await reportingErrors {
             let (vocabulary, wanted) = try labelOptions.labelSet()
             let logger = global.logger()
-            let ledger = try global.existingLedger(logger: logger)
+            // A dry run changes nothing; a scoring run holds the workdir (two would pay twice).
+            let workspace = try await global.workspace("score", access: dryRun ? .read : .write, needsKeys: false)
+            let ledger = try workspace.ledger()
             let http = try HTTPClient(logger: logger)
             defer { http.shutdown() }
             let counter = APICallCounter()
             var client: VisionClient?
             if !dryRun {
-                let key = try apiKey ?? global.secrets.load().visionAPIKey
+                let key = apiKey ?? workspace.secrets.visionAPIKey
                 guard let key, !key.isEmpty else {
                     throw IngestError(
                         .configuration,
@@ -88,7 +90,7 @@ struct ScoreCommand: AsyncParsableCommand {
                     onAttempt: counter.record)
             }
             // Seal keys open images stored sealed; plain and stripped images need none.
-            let keyring = try? global.secrets.load().keyring()
+            let keyring = try? workspace.keyring()
             let stage = ScoreStage(
                 ledger: ledger, client: client, counter: counter, workdir: global.workdir, logger: logger,
                 keyring: keyring)

@@ -58,19 +58,20 @@ struct SearchCommand: AsyncParsableCommand {
         try await reportingErrors {
             let plan = try query.plan()
             let logger = global.logger()
-            let secrets = try global.secrets.load()
+            let workspace = try await global.workspace("search", access: .seal)
+            let secrets = workspace.secrets
             guard let key = query.apiKey ?? secrets.flickrAPIKey else {
                 throw IngestError(
                     .configuration, "no Flickr API key: pass --api-key or set FLICKR_API_KEY in the secrets file")
             }
-            let sealer = FieldSealer(keyring: try secrets.keyring())
-            let blind = try secrets.blindIndex()
+            let sealer = try workspace.sealer()
+            let blind = try workspace.blindIndex()
             if query.ratePerHour > RateBudget.flickrDefaultPerHour {
                 logger.warning(
                     "the rate budget exceeds Flickr's 3,600 calls per hour; the key may be revoked",
                     metadata: ["search.rate_per_hour": "\(query.ratePerHour)"])
             }
-            let ledger = try Ledger(directory: global.workdir, logger: logger)
+            let ledger = try workspace.ledger(create: true)
             let http = try HTTPClient(logger: logger)
             defer { http.shutdown() }
             let counter = APICallCounter()

@@ -8,9 +8,13 @@ struct StatusCommand: AsyncParsableCommand {
         commandName: "status",
         abstract: "Show photo counts per stage, search progress and API calls spent.",
         discussion: """
+            Shows the workdir's recorded job (job.json), the stores it has loaded into with \
+            their document counts, and the key ids that sealed its data, then the ledger.
+
             --json prints one object: {"photos", "stages": {stage: n}, "search": {"queries", \
             "slices": {state: n}, "pages_done", "pages_planned", "capped_slices"}, \
-            "api_calls": {service: {outcome: n}}, "failures": {cause: n}}.
+            "api_calls": {service: {outcome: n}}, "failures": {cause: n}, "job": {…} or null, \
+            "stores": [{"store", "loaded"}], "seal_kids": [kid]}.
 
             Examples:
               photoseal status
@@ -25,13 +29,29 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let status = try await global.existingLedger(logger: global.logger()).status()
+            let workspace = try await global.workspace("status", access: .read, needsKeys: false)
+            let ledger = try workspace.ledger()
+            let status = try await ledger.status()
+            let job = try workspace.job()
+            let loaded = try await ledger.loadedCounts()
+            let stores = workspace.recordedStores.map {
+                WorkspaceStatus.Store(key: $0.display, loaded: loaded[$0.key] ?? 0)
+            }
             var out = OutputBuffer()
             if json {
                 let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                out.write(String(decoding: try encoder.encode(status), as: UTF8.self) + "\n")
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                let report = WorkspaceStatus(ledger: status, job: job, stores: stores, sealKids: workspace.sealKids)
+                out.write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
             } else {
+                if let job {
+                    out.write("job (\(workspace.jobPath)):\n")
+                    for line in job.summaryLines { out.write("  \(line)\n") }
+                }
+                for store in stores { out.write("store \(store.key): \(store.loaded) documents loaded\n") }
+                if !workspace.sealKids.isEmpty {
+                    out.write("sealed under key ids: \(workspace.sealKids.joined(separator: ", "))\n")
+                }
                 out.write("photos: \(status.photos)\n")
                 for stage in Ledger.Stage.all {
                     out.write("  \(stage.name): \(status.stages[stage.name] ?? 0)\n")

@@ -39,7 +39,7 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "The document store: mongodb://… or embedded:PATH (default: $MONGODB_URI, else embedded in the workdir).",
+            "The document store: mongodb://… or embedded:PATH (default: the store the workdir has loaded into, else $MONGODB_URI, else embedded in the workdir).",
             valueName: "uri"))
     var store: String?
 
@@ -55,18 +55,13 @@ struct GlobalOptions: ParsableArguments {
     /// The process's logger at `.notice`, or `.debug` with `--verbose`.
     func logger() -> Logger { Logs.logger(verbose: verbose) }
 
-    /// The ledger in `--workdir`, or `nil` when there is none yet.
-    func ledgerIfPresent(logger: Logger) throws -> Ledger? {
-        Ledger.exists(in: workdir) ? try Ledger(directory: workdir, logger: logger) : nil
-    }
-
-    /// The ledger in `--workdir`; an error saying what to run first when there is none.
-    func existingLedger(logger: Logger) throws -> Ledger {
-        guard let ledger = try ledgerIfPresent(logger: logger) else {
-            throw IngestError(
-                .ledger, "no ledger in \(workdir); run `photoseal search` or `import` first, or check --workdir")
-        }
-        return ledger
+    /// Opens the workdir for `command` (see `Workspace.Access`); notes go to stderr.
+    func workspace(_ command: String, access: Workspace.Access, needsKeys: Bool = true) async throws -> Workspace {
+        try await Workspace.open(
+            Workspace.Options(
+                workdir: workdir, keysFile: secrets.keysFile, store: store, command: command, access: access,
+                needsKeys: needsKeys),
+            logger: logger(), note: { printError("\(command): \($0)") })
     }
 }
 

@@ -21,8 +21,14 @@ enum StoreImagesOption: String, ExpressibleByArgument, CaseIterable {
 
 /// `--store-images`: how images are kept at rest (import, download, run).
 struct ImageModeOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("How images are kept: plain, stripped or sealed.", valueName: "mode"))
-    var storeImages: StoreImagesOption = .stripped
+    @Option(
+        help: ArgumentHelp(
+            "How images are kept: plain, stripped or sealed (default: the workdir's job's mode, else stripped).",
+            valueName: "mode"))
+    var storeImages: StoreImagesOption?
+
+    /// The mode given, if any.
+    var mode: ImageStore.Mode? { storeImages?.mode }
 }
 
 /// What to search Flickr for (search, run).
@@ -65,8 +71,25 @@ struct SearchQueryOptions: ParsableArguments {
         !terms.isEmpty || termsFile != nil || bbox != nil || minTaken != nil || maxTaken != nil || limit != nil
     }
 
+    /// The search as a job records it (`nil` when no search option was given).
+    var job: Job.Search? {
+        guard isGiven else { return nil }
+        return Job.Search(
+            terms: terms.isEmpty ? nil : terms, termsFile: termsFile, bbox: bbox, minTaken: minTaken,
+            maxTaken: maxTaken, limit: limit)
+    }
+
     /// The checked search plan; input problems become usage errors quoting the flag.
     func plan() throws -> SearchPlan {
+        try Self.plan(
+            Job.Search(terms: terms, termsFile: termsFile, bbox: bbox, minTaken: minTaken, maxTaken: maxTaken))
+    }
+
+    /// The checked search plan of a job's search.
+    static func plan(_ search: Job.Search) throws -> SearchPlan {
+        let (terms, termsFile, bbox, minTaken, maxTaken) = (
+            search.terms ?? [], search.termsFile, search.bbox, search.minTaken, search.maxTaken
+        )
         var fileText: String?
         if let termsFile {
             guard let data = FileManager.default.contents(atPath: termsFile) else {
@@ -97,8 +120,10 @@ struct DownloadOptions: ParsableArguments {
 
     @Option(
         name: .customLong("size"),
-        help: ArgumentHelp("Image sizes to try, in order (Flickr suffixes).", valueName: "list"))
-    var sizes: String = "o,k,h,l,c"
+        help: ArgumentHelp(
+            "Image sizes to try, in order (Flickr suffixes; default: the workdir's job's, else o,k,h,l,c).",
+            valueName: "list"))
+    var sizes: String?
 
     @OptionGroup var images: ImageModeOptions
 
@@ -124,8 +149,13 @@ struct DownloadOptions: ParsableArguments {
         }
     }
 
-    var sizeList: [String] {
-        sizes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    /// The sizes when none is given or recorded.
+    static let defaultSizes = "o,k,h,l,c"
+
+    var sizeList: [String] { Self.sizeList(sizes ?? Self.defaultSizes) }
+
+    static func sizeList(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
     }
 
     /// The HTTP engine's settings for this many downloads.
@@ -134,11 +164,11 @@ struct DownloadOptions: ParsableArguments {
             lowSpeedTime: stallSeconds, maxConnectionsPerHost: perHost, maxTotalConnections: max(concurrency, perHost))
     }
 
-    /// The stage's options.
-    func stageOptions(limit: Int? = nil) -> DownloadStage.Options {
+    /// The stage's options, in image mode `mode` with the sizes `sizes` (default: those given).
+    func stageOptions(limit: Int? = nil, mode: ImageStore.Mode, sizes: String? = nil) -> DownloadStage.Options {
         DownloadStage.Options(
-            concurrency: concurrency, sizes: sizeList, mode: images.storeImages.mode, maxAttempts: maxAttempts,
-            retryBaseDelay: retryBaseDelay, limit: limit)
+            concurrency: concurrency, sizes: Self.sizeList(sizes ?? self.sizes ?? Self.defaultSizes), mode: mode,
+            maxAttempts: maxAttempts, retryBaseDelay: retryBaseDelay, limit: limit)
     }
 }
 
@@ -164,7 +194,10 @@ struct LabelOptions: ParsableArguments {
     var isGiven: Bool { !labels.isEmpty || labelsFile != nil }
 
     /// The vocabulary and the labels asked for (every label of the file when no --label is given).
-    func labelSet() throws -> (LabelVocabulary, [String]) {
+    func labelSet() throws -> (LabelVocabulary, [String]) { try Self.labelSet(labels: labels, labelsFile: labelsFile) }
+
+    /// The vocabulary and labels of `--label` values and a `--labels-file`.
+    static func labelSet(labels: [String], labelsFile: String?) throws -> (LabelVocabulary, [String]) {
         var vocabulary = LabelVocabulary(labels: labels)
         if let labelsFile {
             guard let data = FileManager.default.contents(atPath: labelsFile) else {
