@@ -4,7 +4,7 @@ import Testing
 
 /// Runs blocking work on a thread of its own, off Swift's cooperative pool (other suites'
 /// timers run there while this waits on subprocesses).
-private func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
         Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
     }
@@ -20,7 +20,7 @@ private func sql(_ database: String, _ statement: String) throws -> String {
 }
 
 /// The image server serving a folder the test fills.
-private final class RunImageServer: PythonFixtureServer, @unchecked Sendable {
+final class RunImageServer: PythonFixtureServer, @unchecked Sendable {
     init(dir: String, delay: Double) throws {
         try super.init(script: "image_server", ["--dir", dir, "--delay", "\(delay)"])
     }
@@ -39,7 +39,7 @@ private final class RunImageServer: PythonFixtureServer, @unchecked Sendable {
 }
 
 /// The local Vision server.
-private final class RunVisionServer: PythonFixtureServer, @unchecked Sendable {
+final class RunVisionServer: PythonFixtureServer, @unchecked Sendable {
     static let apiKey = "test-vision-key"
     var endpoint: String { base + "/v1/images:annotate" }
     init(_ arguments: [String] = []) throws { try super.init(script: "vision_server", arguments) }
@@ -56,7 +56,7 @@ private final class RunVisionServer: PythonFixtureServer, @unchecked Sendable {
 }
 
 /// A scratch folder with a secrets file that has the test servers' API keys.
-private struct RunScratch {
+struct RunScratch {
     let dir: URL
     var keys: String { dir.appendingPathComponent("keys.env").path }
     var work: String { dir.appendingPathComponent("work").path }
@@ -93,7 +93,7 @@ private struct RunScratch {
 }
 
 /// The photos the Flickr server's own data says match a query: all, and those with an image.
-private func flickrTruth(_ server: FlickrServer, term: String, bbox: String, min: String, max: String) throws
+func flickrTruth(_ server: FlickrServer, term: String, bbox: String, min: String, max: String) throws
     -> (all: [String], available: [String])
 {
     let answer =
@@ -105,7 +105,7 @@ private func flickrTruth(_ server: FlickrServer, term: String, bbox: String, min
 }
 
 /// The Python of the mongoeco venv, which has pymongo.
-private var mongoPython: String {
+var mongoPython: String {
     let venv =
         ProcessInfo.processInfo.environment["PHOTOSEAL_MONGO_VENV"]
         ?? repositoryRoot.appendingPathComponent(".venv-mongo").path

@@ -229,7 +229,8 @@ public final class Workspace: Sendable {
         guard hasLedger else {
             throw IngestError(
                 .ledger,
-                "no ledger in \(workdir); run `photoseal run`, `search` or `import` first, or check --workdir")
+                "no ledger in \(workdir); run `photoseal run`, `photoseal search` or `photoseal import` first, or check --workdir"
+            )
         }
         return try Ledger(directory: workdir, logger: logger)
     }

@@ -24,6 +24,10 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
         throw error
     } catch let error as ValidationError {
         throw error
+    } catch let error as IngestError where error.code == .job {
+        // Arguments that do not fit the workdir's job are a usage error.
+        printError(error.message)
+        throw ExitCode(64)
     } catch {
         printError(String(describing: error))
         throw ExitCode.failure

@@ -1,0 +1,193 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// A seal key's id computed by Python (HMAC-SHA256(key, "photoseal-kid"), first 4 bytes), not by
+/// photoseal: the first SEAL_KEYS entry of a secrets file.
+private func primaryKid(_ keysFile: String) throws -> String {
+    try runPython(
+        """
+        import base64, hashlib, hmac, sys
+        line = [l for l in open(sys.argv[1]) if l.startswith("SEAL_KEYS=")][0]
+        key = base64.urlsafe_b64decode(line.split("=", 1)[1].strip().split(",")[0])
+        print(hmac.new(key, b"photoseal-kid", hashlib.sha256).hexdigest()[:8])
+        """, [keysFile]
+    ).1
+}
+
+/// Every file under `dir` with its size and modification time (what "writes nothing" compares).
+private func snapshot(_ dir: String) throws -> [String: String] {
+    var files: [String: String] = [:]
+    let root = URL(fileURLWithPath: dir)
+    guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else { return [:] }
+    for case let url as URL in walker {
+        let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? -1
+        let modified = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        files[url.path] = "\(size) \(modified)"
+    }
+    return files
+}
+
+/// The bundled sample photos (the quickstart's).
+private let samples = repositoryRoot.appendingPathComponent("samples").path
+
+@Suite("the workdir is one job: its keys, its stores, its lock, its job file", .serialized)
+struct WorkspaceCLITests {
+    @Test(
+        "a second run on a busy workdir exits within 1 s naming the holder; Flickr pages and Vision units are paid once"
+    )
+    func oneWriter() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let images = try RunImageServer(dir: scratch.images, delay: 0.05)
+        defer { images.stop() }
+        let flickr = try FlickrServer(["--per-second", "15", "--image-server", images.base])
+        defer { flickr.stop() }
+        let vision = try RunVisionServer()
+        defer { vision.stop() }
+        let truth = try flickrTruth(flickr, term: "monkey", bbox: "5,35,20,48", min: "1262304000", max: "1277942399")
+        try scratch.serveImages(for: truth.all)
+        let arguments = [
+            "run", "--term", "monkey", "--bbox", "5,35,20,48", "--min-taken", "1262304000", "--max-taken",
+            "1277942399", "--label", "animal", "--workdir", scratch.work, "--keys", scratch.keys,
+            "--flickr-endpoint", flickr.endpoint, "--vision-endpoint", vision.endpoint, "--rate-per-hour", "36000",
+            "--concurrency", "4",
+        ]
+        let first = Process()
+        first.executableURL = CLI.executable
+        first.arguments = arguments
+        first.standardOutput = FileHandle.nullDevice
+        first.standardError = FileHandle.nullDevice
+        try first.run()
+        // Wait until the first run is at work (it has fetched images), then start the second.
+        let deadline = Date().addingTimeInterval(60)
+        while first.isRunning, Date() < deadline, try images.completePaths().count < 5 { usleep(20_000) }
+        #expect(first.isRunning, "the first run ended before the second could start; slow the image server")
+        let started = Date()
+        let second = try await offPool { try CLI.run(arguments) }
+        let seconds = Date().timeIntervalSince(started)
+        #expect(second.status == 1, "\(second.stderr)")
+        #expect(seconds < 1, "the second run took \(seconds) s to give up")
+        #expect(
+            second.stderr.contains("in use by `photoseal run (pid \(first.processIdentifier))`"), "\(second.stderr)")
+        try await offPool { first.waitUntilExit() }
+        #expect(first.terminationStatus == 0)
+
+        // Paid once: every Flickr search call is a distinct request, every image billed once.
+        let calls = (try flickr.json("/__log") as? [[String: Any]] ?? []).compactMap { call -> String? in
+            guard let params = call["params"] as? [String: Any], params["method"] as? String == "flickr.photos.search"
+            else { return nil }
+            return params.keys.sorted().map { "\($0)=\(params[$0] ?? "")" }.joined(separator: "&")
+        }
+        #expect(!calls.isEmpty && Set(calls).count == calls.count, "a Flickr page was fetched twice")
+        let billed = try vision.billed()
+        #expect(billed.count == truth.available.count && billed.values.allSatisfy { $0 == 1 }, "\(billed)")
+    }
+
+    @Test("a run with a foreign secrets file writes nothing and names the missing key id")
+    func foreignKeys() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let made = try await offPool {
+            try CLI.run(["run", samples, "--workdir", scratch.work, "--keys", scratch.keys])
+        }
+        #expect(made.status == 0, "\(made.stderr)")
+        let other = scratch.dir.appendingPathComponent("other.env").path
+        try CLI.generateKeys(at: URL(fileURLWithPath: other))
+        let before = try snapshot(scratch.work)
+        for arguments in [["run"], ["run", samples, "--store-images", "stripped"], ["import", samples], ["audit"]] {
+            let foreign = try await offPool {
+                try CLI.run(arguments + ["--workdir", scratch.work, "--keys", other])
+            }
+            #expect(foreign.status == 1, "\(arguments): \(foreign.stderr)")
+            #expect(foreign.stderr.contains(try primaryKid(scratch.keys)), "\(foreign.stderr)")
+            #expect(foreign.stderr.contains("Nothing was written"), "\(foreign.stderr)")
+            #expect(!foreign.stderr.contains(try primaryKid(other)) || foreign.stderr.contains("INDEX_KEY"))
+        }
+        #expect(try snapshot(scratch.work) == before)
+        // The workdir's own file still works.
+        let again = try await offPool { try CLI.run(["audit", "--workdir", scratch.work, "--keys", scratch.keys]) }
+        #expect(again.status == 0, "\(again.stdout)\(again.stderr)")
+    }
+
+    @Test(
+        "a workdir remembers its MongoDB store: audit, rotate-keys and keys retire use it without --store; another store gets every document"
+    )
+    func knownStores() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let mongo = MongoTestServer.uri(
+            try await MongoTestServer.shared(), database: MongoTestServer.randomDatabase(prefix: "photoseal_ws_"))
+        let common = ["--workdir", scratch.work, "--keys", scratch.keys]
+        let run = try await offPool { try CLI.run(["run", samples, "--store", mongo] + common) }
+        #expect(run.status == 0, "\(run.stderr)")
+        let embedded = scratch.work + "/store.sqlite"
+
+        let audit = try await offPool { try CLI.run(["audit", "--json"] + common) }
+        #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [String: Any])
+        #expect(report["documents"] as? Int == 4)
+        #expect((report["store"] as? String)?.hasPrefix("mongodb://") == true)
+        #expect(!FileManager.default.fileExists(atPath: embedded), "an empty embedded store was created")
+
+        // Rotation through the recorded store: a new key, rotate, retire the old one.
+        let oldKid = try primaryKid(scratch.keys)
+        #expect(try await offPool { try CLI.run(["keys", "add", "--keys", scratch.keys]) }.status == 0)
+        let early = try await offPool { try CLI.run(["keys", "retire", oldKid] + common) }
+        #expect(early.status == 1 && early.stderr.contains("4 in the store"), "\(early.stderr)")
+        let rotate = try await offPool { try CLI.run(["rotate-keys"] + common) }
+        #expect(rotate.status == 0 && rotate.stderr.contains("4 re-sealed in the store"), "\(rotate.stderr)")
+        let retire = try await offPool { try CLI.run(["keys", "retire", oldKid] + common) }
+        #expect(retire.status == 0, "\(retire.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: embedded), "an empty embedded store was created")
+
+        // A second store receives every ready document; then both are audited.
+        let second = scratch.dir.appendingPathComponent("second.sqlite").path
+        let load = try await offPool { try CLI.run(["encrypt-load", "--store", "embedded:" + second] + common) }
+        #expect(load.status == 0 && load.stderr.contains("4 loaded"), "\(load.stderr)")
+        let ambiguous = try await offPool { try CLI.run(["encrypt-load"] + common) }
+        #expect(ambiguous.status == 1 && ambiguous.stderr.contains("pass --store"), "\(ambiguous.stderr)")
+        let both = try await offPool { try CLI.run(["audit", "--json"] + common) }
+        #expect(both.status == 0, "\(both.stdout)\(both.stderr)")
+        let reports = both.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(reports.count == 2 && reports.allSatisfy { $0["documents"] as? Int == 4 && $0["ok"] as? Bool == true })
+        let status = try await offPool { try CLI.run(["status", "--json"] + common) }
+        let stores =
+            (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["stores"]
+            as? [[String: Any]] ?? []
+        #expect(stores.count == 2 && stores.allSatisfy { $0["loaded"] as? Int == 4 }, "\(status.stdout)")
+        #expect(!status.stdout.contains("@") || !status.stdout.contains(":***"))
+    }
+
+    @Test("the first run records its job; run alone runs it again; a contradicting flag needs --update-job")
+    func recordedJob() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let common = ["--workdir", scratch.work, "--keys", scratch.keys]
+        let none = try await offPool { try CLI.run(["run"] + common) }
+        #expect(none.status == 64 && none.stderr.contains("no job is recorded"), "\(none.stderr)")
+        let first = try await offPool { try CLI.run(["run", samples] + common) }
+        #expect(first.status == 0, "\(first.stderr)")
+        let job = try #require(
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.work + "/job.json")))
+                as? [String: Any])
+        #expect(job["source"] as? String == samples)
+        #expect(job["store_images"] as? String == "stripped")
+        let again = try await offPool { try CLI.run(["run"] + common) }
+        #expect(again.status == 0 && again.stderr.contains("4 already known"), "\(again.stderr)")
+        let contradicting = try await offPool { try CLI.run(["run", "--store-images", "sealed"] + common) }
+        #expect(contradicting.status == 64, "\(contradicting.stderr)")
+        #expect(contradicting.stderr.contains("--store-images") && contradicting.stderr.contains("--update-job"))
+        let search = try await offPool { try CLI.run(["run", "--term", "monkey"] + common) }
+        #expect(search.status == 64 && search.stderr.contains("search options"), "\(search.stderr)")
+        let updated = try await offPool {
+            try CLI.run(["run", "--store-images", "sealed", "--update-job"] + common)
+        }
+        #expect(updated.status == 0, "\(updated.stderr)")
+        let status = try await offPool { try CLI.run(["status"] + common) }
+        #expect(status.stdout.contains("import: \(samples)") && status.stdout.contains("images kept: sealed"))
+    }
+}
