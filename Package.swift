@@ -66,7 +66,7 @@ let package = Package(
         .executableTarget(
             name: "photoseal",
             dependencies: [
-                "Ingest", "Crypto", "Enrich", "Store",
+                "Ingest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import Ingest
-import Store
 
 /// `photoseal audit`: prove every sealed field opens and nothing personal is in plaintext.
 struct AuditCommand: AsyncParsableCommand {

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import Ingest
-import Store
 
 /// `photoseal encrypt-load`: verify and load ready documents into the store.
 struct EncryptLoadCommand: AsyncParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Enrich
 import Foundation
+import Ingest
 
 /// `photoseal exif FILE... [--json]`: EXIF tags as exiftool names them, with `-n` values.
 struct ExifCommand: ParsableCommand {

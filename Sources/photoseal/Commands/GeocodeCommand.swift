@@ -1,6 +1,6 @@
 import ArgumentParser
-import Enrich
 import Foundation
+import Ingest
 
 #if canImport(Glibc)
     import Glibc

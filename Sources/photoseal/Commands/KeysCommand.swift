@@ -1,6 +1,6 @@
 import ArgumentParser
-import Crypto
 import Foundation
+import Ingest
 
 /// `photoseal keys`: generate, list, add and retire seal keys.
 struct KeysCommand: AsyncParsableCommand {

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import Ingest
-import Store
 
 extension KeysCommand {
     /// `photoseal keys retire KID`.

@@ -1,8 +1,6 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import Ingest
-import Store
 
 /// `photoseal rotate-keys`: re-seal every document under the primary key.
 struct RotateKeysCommand: AsyncParsableCommand {

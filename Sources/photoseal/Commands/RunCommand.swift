@@ -1,10 +1,7 @@
 import ArgumentParser
-import Crypto
-import Enrich
 import Foundation
 import Ingest
 import Logging
-import Store
 
 /// `photoseal run`: the whole pipeline in one command.
 struct RunCommand: AsyncParsableCommand {

@@ -1,6 +1,4 @@
 import ArgumentParser
-import Crypto
-import Enrich
 import Foundation
 import Ingest
 

@@ -1,6 +1,6 @@
 import ArgumentParser
-import Crypto
 import Foundation
+import Ingest
 
 /// `photoseal token`: plain Fernet tokens in and out, one per line.
 struct TokenCommand: AsyncParsableCommand {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Enrich
 import Foundation
 import Ingest
 
