@@ -83,6 +83,7 @@ let package = Package(
         // test targets (only they depend on it).
         .target(
             name: "TestSupport",
+            dependencies: [.product(name: "Logging", package: "swift-log")],
             path: "Tests/TestSupport"
         ),
         .testTarget(

@@ -58,11 +58,23 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
     public let flickrCode: Int?
     /// Seconds the server asked to wait before retrying (`Retry-After`), if it said.
     public let retryAfter: Double?
+    /// Whether libcurl timed out before the connection was established (the host never
+    /// answered), as opposed to a timeout in the middle of a transfer.
+    let connectTimedOut: Bool
 
     /// Makes an error; the message is redacted of any `api_key=` value.
     public init(
         _ code: Code, _ message: String, curlCode: Int? = nil, httpStatus: Int? = nil, flickrCode: Int? = nil,
         retryAfter: Double? = nil
+    ) {
+        self.init(
+            code, message, curlCode: curlCode, httpStatus: httpStatus, flickrCode: flickrCode, retryAfter: retryAfter,
+            connectTimedOut: false)
+    }
+
+    init(
+        _ code: Code, _ message: String, curlCode: Int? = nil, httpStatus: Int? = nil, flickrCode: Int? = nil,
+        retryAfter: Double? = nil, connectTimedOut: Bool
     ) {
         self.code = code
         self.message = Redaction.redact(message)
@@ -70,6 +82,35 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
         self.httpStatus = httpStatus
         self.flickrCode = flickrCode
         self.retryAfter = retryAfter
+        self.connectTimedOut = connectTimedOut
+    }
+
+    /// The same failure with another message (the kind, codes and flags kept).
+    func with(message: String) -> IngestError {
+        IngestError(
+            code, message, curlCode: curlCode, httpStatus: httpStatus, flickrCode: flickrCode, retryAfter: retryAfter,
+            connectTimedOut: connectTimedOut)
+    }
+
+    /// libcurl codes of failures that happen before any answer and that waiting does not
+    /// fix: the proxy or host name does not resolve (5, 6), nothing accepts the connection
+    /// (7), and TLS or certificate failures (35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82,
+    /// 83, 90, 91, 98).
+    static let unreachableCurlCodes: Set<Int> = [
+        5, 6, 7, 35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98,
+    ]
+
+    /// Whether the endpoint could not be reached at all: its name does not resolve, nothing
+    /// accepts the connection (refused, or no answer within the connect timeout), or the TLS
+    /// handshake or certificate check failed.
+    ///
+    /// Retrying such a failure for minutes does not help: it usually means a wrong endpoint
+    /// or no network, so callers give it a few quick retries (`RetryPolicy.unreachableBudget`)
+    /// and then report the endpoint. Failures after the connection was made (resets, timeouts
+    /// mid-transfer, truncated bodies, 5xx, 429) are not unreachable and keep the long budget.
+    public var isUnreachable: Bool {
+        guard code == .transport, let curlCode else { return false }
+        return connectTimedOut || Self.unreachableCurlCodes.contains(curlCode)
     }
 
     /// Whether trying the same thing again later may succeed: transport failures, HTTP 429 and

@@ -14,6 +14,17 @@ public protocol DocumentStore: AnyObject, Sendable {
     /// this store has issued since it was opened. A diagnostic for tests and progress output.
     var writeCount: Int { get }
 
+    /// Checks, cheaply, that the store can be used now: for MongoDB it connects,
+    /// authenticates and runs `ping`; for the embedded store it reads the open file.
+    ///
+    /// Meant to run before any slow or paid step, so an unreachable server or refused
+    /// credentials are reported before work is spent. Writes nothing.
+    ///
+    /// - Throws: ``StoreError`` `.unreachable` naming the store (password masked) once the
+    ///   short retry budget for unreachable servers is spent, `.authFailed` at once when the
+    ///   credentials are refused, `.io`/`.corrupt` when the embedded file cannot be read.
+    func ping() async throws
+
     /// Creates the lookup indexes (`terms`, `place.cc`, `seal.kid`, `blind.owner`) if missing.
     ///
     /// Writes call this on first use, so calling it is optional.

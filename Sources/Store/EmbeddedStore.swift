@@ -94,6 +94,11 @@ public final class EmbeddedStore: DocumentStore {
 
     // MARK: DocumentStore
 
+    /// Reads the file's format version: the file is open, readable and a photoseal store.
+    public func ping() async throws {
+        _ = try await read("checking the store") { db in try Int.fetchOne(db, sql: "PRAGMA user_version") }
+    }
+
     /// The indexes exist from the moment the file is created; nothing to do.
     public func ensureIndexes() async throws {}
 

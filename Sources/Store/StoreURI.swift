@@ -26,6 +26,17 @@ public enum StoreURI {
         return String(uri[..<authorityStart]) + masked + String(uri[at...])
     }
 
+    /// The hosts of a `mongodb://` URI as written (`host:port`, comma-separated), without
+    /// userinfo, database or options; `nil` when the string has no `://`.
+    static func hosts(_ uri: String) -> String? {
+        guard let schemeEnd = uri.range(of: "://") else { return nil }
+        let rest = uri[schemeEnd.upperBound...]
+        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+        let authority = rest[..<authorityEnd]
+        let hosts = authority.lastIndex(of: "@").map { authority[authority.index(after: $0)...] } ?? authority
+        return hosts.isEmpty ? nil : String(hosts)
+    }
+
     /// The password in a URI's userinfo, percent-decoded and raw, if there is one.
     static func passwords(in uri: String) -> [String] {
         guard let schemeEnd = uri.range(of: "://") else { return [] }

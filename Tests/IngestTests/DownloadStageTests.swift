@@ -48,11 +48,13 @@ struct DownloadStageTests {
             #expect(summary.queued == urls.count)
         }
 
-        func download(_ mode: ImageStore.Mode = .stripped, attempts: Int = 4, extractor: ExtractStage? = nil)
-            async throws -> DownloadStage.Progress
-        {
+        func download(
+            _ mode: ImageStore.Mode = .stripped, attempts: Int = 4, extractor: ExtractStage? = nil,
+            logger stageLogger: Logger? = nil
+        ) async throws -> DownloadStage.Progress {
             try await DownloadStage(
-                http: http, ledger: ledger, ingestor: ingestor(mode), extractor: extractor, logger: logger
+                http: http, ledger: ledger, ingestor: ingestor(mode), extractor: extractor,
+                logger: stageLogger ?? logger
             ).run(DownloadStage.Options(concurrency: 8, mode: mode, maxAttempts: attempts, retryBaseDelay: 0.05))
         }
 
@@ -229,8 +231,14 @@ struct DownloadStageTests {
         defer { setup.cleanup() }
         let url = "\(server.base)/f/503x4/es_DSCN0012.jpg"
         try await setup.queue([url])
-        let first = try await setup.download(attempts: 2)
+        let recorder = LogRecorder()
+        let first = try await setup.download(attempts: 2, logger: recorder.logger())
         #expect(first.failed == 1 && first.causes == ["download:http-503": 1])
+        // The retry line names the host, and only the host (the path may carry a photo's secret).
+        let retries = recorder.records.filter { $0.message == "retrying a download" }
+        #expect(
+            retries.count == 1
+                && retries.allSatisfy { $0.metadata["download.host"] == "127.0.0.1:\(server.server.port)" })
         #expect(try await setup.ledger.status().failures == ["download:http-503": 1])
         let second = try await setup.download(attempts: 3)
         #expect(second.stored == 1)

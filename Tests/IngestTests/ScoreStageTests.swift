@@ -238,6 +238,30 @@ struct ScoreStageTests {
         #expect(!(try server.billed().keys.contains(work.sha["flickr:21"]!)))
     }
 
+    @Test("--max-cost caps the images billed at what the amount buys at the public rate, reported as deferred")
+    func costCap() async throws {
+        let server = try VisionTestServer()
+        defer { server.stop() }
+        var work = try ScoreWorkdir()
+        defer { work.remove() }
+        try await work.add((1...20).map { ($0, ScoreWorkdir.bytes($0), []) })
+        // $1.50 per 1,000 images: $0.015 buys 10 images, $0.0149 only 9.
+        #expect(ScoreStage.images(affordableFor: 0.015) == 10)
+        #expect(ScoreStage.images(affordableFor: 0.0149) == 9)
+        #expect(ScoreStage.images(affordableFor: 0) == 0)
+        var options = try Self.options()
+        options.maxCost = 0.015
+        let capped = try await Self.run(work, server, options)
+        #expect(capped.plan.billedImages == 10 && capped.plan.deferredImages == 10 && capped.plan.deferredByCost)
+        #expect(capped.plan.estimatedCost <= 0.015)
+        #expect(try server.billed().values.reduce(0, +) == 10)
+        // With --max-images lower still, that cap wins and is the one reported.
+        options.maxImages = 3
+        let lower = try await Self.run(work, server, options)
+        #expect(lower.plan.billedImages == 3 && lower.plan.deferredImages == 7 && !lower.plan.deferredByCost)
+        #expect(try server.billed().values.reduce(0, +) == 13)
+    }
+
     @Test("calls are packed by count (16) and by request bytes (10 MB)")
     func packing() {
         let small = VisionClient.pack(sizes: Array(repeating: 1000, count: 40))

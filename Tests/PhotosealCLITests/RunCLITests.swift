@@ -284,9 +284,9 @@ struct RunCLITests {
         #expect(billed.count == truth.available.count && billed.values.allSatisfy { $0 == 1 }, "\(billed.count)")
         // No Flickr page asked for twice.
         let pages = (try flickr.json("/__log") as? [[String: Any]] ?? []).compactMap { entry -> String? in
-            guard entry["outcome"] as? String == "ok", let params = entry["params"] as? [String: String] else {
-                return nil
-            }
+            guard entry["outcome"] as? String == "ok", let params = entry["params"] as? [String: String],
+                params["method"] == "flickr.photos.search"
+            else { return nil }
             return ["text", "bbox", "min_taken_date", "max_taken_date", "page"].map { params[$0] ?? "" }.joined(
                 separator: "|")
         }

@@ -5,6 +5,15 @@ import Testing
 /// One suite, run on both stores: what encrypt-load, key rotation and audit rely on.
 @Suite("document store conformance")
 struct ConformanceTests {
+    @Test("ping succeeds on a usable store and writes nothing", arguments: StoreKind.allCases)
+    func ping(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            try await store.ping()
+            #expect(store.writeCount == 0)
+            #expect(try await store.count() == 0)
+        }
+    }
+
     @Test("inserted documents are found by _id and counted", arguments: StoreKind.allCases)
     func insertFindCount(kind: StoreKind) async throws {
         try await withStore(kind) { store in

@@ -38,12 +38,7 @@ struct MongoStoreTests {
 
     @Test("a server that is not listening gives one unreachable error, quickly, after bounded retries")
     func unreachable() async throws {
-        let port = try await runProcess(
-            "/usr/bin/env",
-            [
-                "python3", "-c",
-                "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])",
-            ])
+        let port = try await closedLoopbackPort()
         let store = try MongoStore(
             uri: "mongodb://app:pa55word@127.0.0.1:\(port)/photoseal?serverSelectionTimeoutMS=300&connectTimeoutMS=300",
             configuration: .init(retry: .init(maxAttempts: 2, initialBackoff: .milliseconds(50))), logger: testLogger)
@@ -55,6 +50,47 @@ struct MongoStoreTests {
         #expect(error?.description.contains("pa55word") == false)
         #expect(ContinuousClock.now - started < .seconds(15))
         #expect(store.retryCount == 1)
+    }
+
+    @Test(
+        "with default settings, a dead MongoDB URI fails within 15 s naming host:port, never the password",
+        arguments: ["closed port", "unknown host"])
+    func deadStoreFailsFast(kind: String) async throws {
+        let host = kind == "closed port" ? "127.0.0.1:\(try await closedLoopbackPort())" : "nosuchhost.invalid:27017"
+        let recorder = LogRecorder()
+        let store = try MongoStore(uri: "mongodb://app:dead-pa55word@\(host)/photoseal", logger: recorder.logger())
+        let started = ContinuousClock.now
+        let error = await #expect(throws: StoreError.self) { try await store.ping() }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < .seconds(15), "\(elapsed)")
+        #expect(error?.code == .unreachable)
+        #expect(error?.description.contains("mongodb://app:***@\(host)/photoseal") == true)
+        #expect(error?.description.contains("--store") == true, "\(String(describing: error))")
+        #expect(store.retryCount >= 1)
+        let retries = recorder.records.filter { $0.message == "store operation failed, retrying" }
+        #expect(retries.count == store.retryCount)
+        #expect(retries.allSatisfy { $0.metadata["store.location"] == "mongodb://app:***@\(host)/photoseal" })
+        for text in [error?.description ?? ""] + recorder.records.map({ "\($0.message) \($0.metadata)" }) {
+            #expect(!text.contains("dead-pa55word"))
+        }
+    }
+
+    @Test("a wrong password: ping fails at once, with no retry, saying the credentials were refused")
+    func pingWrongPassword() async throws {
+        let server = try await MongoTestServer.start(arguments: ["--user", "photoseal", "--password", "right-horse"])
+        defer { Task { try? await server.stop() } }
+        let base = server.uri.replacingOccurrences(of: "mongodb://", with: "")
+        let auth = "authSource=admin&authMechanism=SCRAM-SHA-256"
+        let wrong = try MongoStore(uri: "mongodb://photoseal:wrong-battery@\(base)db1?\(auth)", logger: testLogger)
+        let started = ContinuousClock.now
+        let error = await #expect(throws: StoreError.self) { try await wrong.ping() }
+        #expect(ContinuousClock.now - started < .seconds(3))
+        #expect(error?.code == .authFailed)
+        #expect(error?.description.contains("refused the credentials") == true)
+        #expect(error?.description.contains("wrong-battery") == false)
+        #expect(wrong.retryCount == 0)
+        let right = try MongoStore(uri: "mongodb://photoseal:right-horse@\(base)db1?\(auth)", logger: testLogger)
+        try await right.ping()
     }
 
     @Test("wrong credentials give one authFailed error that never shows the password")

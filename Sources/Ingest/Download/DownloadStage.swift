@@ -343,7 +343,11 @@ public final class DownloadStage: Sendable {
             let backoff = options.retryBaseDelay * pow(2, Double(attempt - 1)) * Double.random(in: 0.8...1.2)
             let delay = min(retryAfter ?? backoff, options.maxRetryAfter)
             logger.debug(
-                "retrying a download", metadata: ["download.cause": "\(lastCause)", "download.delay": "\(delay)"])
+                "retrying a download",
+                metadata: [
+                    "download.host": "\(HTTPEndpoint.hostPort(url))", "download.cause": "\(lastCause)",
+                    "download.attempt": "\(attempt)", "download.delay": "\(delay)",
+                ])
             try? await Task.sleep(nanoseconds: UInt64(max(0, delay) * 1_000_000_000))
         }
         return .failed(lastCause)

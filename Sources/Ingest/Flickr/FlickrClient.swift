@@ -120,79 +120,103 @@ public final class FlickrClient: Sendable {
     /// One `flickr.photos.search` call, waiting for the rate budget and retrying transient
     /// failures with exponential back-off and jitter.
     /// - Throws: `IngestError.flickr` for a permanent Flickr error (invalid key, illogical
-    ///   arguments, ...), `.httpStatus`/`.transport` once the attempts are spent,
-    ///   `.cancelled` when the task is cancelled.
+    ///   arguments, ...), `.httpStatus`/`.transport` once the attempts are spent (an
+    ///   unreachable endpoint after about `RetryPolicy.unreachableBudget` seconds, naming the
+    ///   endpoint), `.cancelled` when the task is cancelled.
     public func search(_ request: FlickrSearchRequest) async throws -> FlickrSearchPage {
-        let query = Self.parameters(request) + [("api_key", apiKey)]
+        try await call(Self.parameters(request), method: "flickr.photos.search", decode: Self.decode)
+    }
+
+    /// Checks that Flickr accepts the API key, with one `flickr.test.echo` call: no search,
+    /// one call of the key's rate budget.
+    ///
+    /// Meant to run before any slow or paid step, so a wrong key or endpoint is reported at
+    /// once. Transient failures are retried as for a search.
+    /// - Throws: `IngestError.invalidAPIKey` when Flickr refuses the key (the message never
+    ///   holds the key), `.transport` naming the endpoint when it cannot be reached,
+    ///   `.flickr`/`.httpStatus`/`.malformedResponse` for any other refusal, `.cancelled`.
+    public func checkKey() async throws {
+        try await call(
+            [("method", "flickr.test.echo"), ("format", "json"), ("nojsoncallback", "1")], method: "flickr.test.echo"
+        ) { body in
+            do {
+                _ = try Self.decodeStatus(body, method: "flickr.test.echo")
+            } catch let error as IngestError where error.flickrCode == 100 {
+                throw IngestError(
+                    .invalidAPIKey,
+                    "Flickr refused the API key (code 100, invalid API key); check FLICKR_API_KEY in the secrets "
+                        + "file or --api-key",
+                    flickrCode: 100)
+            }
+        }
+    }
+
+    /// One API call: waits for the rate budget, then retries what `RetryPolicy.wait` allows.
+    private func call<T>(
+        _ parameters: [(String, String)], method: String, decode: @escaping @Sendable ([UInt8]) throws -> T
+    ) async throws -> T {
+        let query = parameters + [("api_key", apiKey)]
         let url =
             endpoint + (endpoint.contains("?") ? "&" : "?")
             + query.map { "\($0.0)=\(Self.encode($0.1))" }.joined(separator: "&")
-        var attempt = 0
+        let site = ServiceEndpoint(service: "Flickr", flag: "--flickr-endpoint", url: endpoint)
+        var state = RetryState(policy: retry)
         while true {
-            attempt += 1
             do {
                 try await budget.acquire()
             } catch {
-                throw IngestError(.cancelled, "the search was cancelled")
+                throw IngestError(.cancelled, "the Flickr call was cancelled")
             }
+            state.begin()
             do {
-                let page = try await once(url: url, page: request.page)
+                let result = try decode(try await once(url: url, method: method))
                 onAttempt(.ok)
-                return page
+                return result
             } catch let error as IngestError {
                 if error.code == .cancelled { throw error }
-                guard error.isRetriable, attempt < retry.maxAttempts else {
+                guard let wait = state.wait(after: error) else {
                     onAttempt(.failed)
+                    if error.isUnreachable {
+                        throw site.unreachable(error, attempts: state.attempt, seconds: state.elapsed)
+                    }
                     throw error
                 }
                 onAttempt(.retried)
                 if let retryAfter = error.retryAfter { budget.pause(seconds: retryAfter) }
-                let wait = retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
                 logger.notice(
                     "retrying a Flickr call",
                     metadata: [
-                        "flickr.error": "\(error.code)", "flickr.http_status": "\(error.httpStatus ?? 0)",
-                        "flickr.code": "\(error.flickrCode ?? 0)", "flickr.attempt": "\(attempt)",
-                        "flickr.wait_seconds": "\(String(format: "%.2f", wait))",
+                        "flickr.endpoint": "\(site.hostPort)", "flickr.method": "\(method)",
+                        "flickr.error": "\(error.code)", "flickr.curl_code": "\(error.curlCode ?? 0)",
+                        "flickr.http_status": "\(error.httpStatus ?? 0)", "flickr.code": "\(error.flickrCode ?? 0)",
+                        "flickr.attempt": "\(state.attempt)", "flickr.wait_seconds": "\(String(format: "%.2f", wait))",
                     ])
                 do {
                     try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
                 } catch {
-                    throw IngestError(.cancelled, "the search was cancelled")
+                    throw IngestError(.cancelled, "the Flickr call was cancelled")
                 }
             }
         }
     }
 
-    private func once(url: String, page: Int) async throws -> FlickrSearchPage {
+    private func once(url: String, method: String) async throws -> [UInt8] {
         let response = try await http.send(HTTPRequest(url: url, timeout: 120))
         guard response.status == 200 else {
             throw IngestError(
                 .httpStatus,
-                "Flickr answered HTTP \(response.status) to flickr.photos.search"
+                "Flickr answered HTTP \(response.status) to \(method)"
                     + (response.status == 429 ? " (too many requests)" : ""),
                 httpStatus: response.status, retryAfter: response.retryAfter())
         }
-        return try Self.decode(response.body)
+        return response.body
     }
 
     /// Decodes a search answer's body.
     /// - Throws: `IngestError.flickr` for `stat: fail` (message says what to do for the known
     ///   permanent codes), `.malformedResponse` for anything that is not a search answer.
     public static func decode(_ body: [UInt8]) throws -> FlickrSearchPage {
-        let envelope: FlickrEnvelope
-        do {
-            envelope = try JSONDecoder().decode(FlickrEnvelope.self, from: Data(body))
-        } catch {
-            throw IngestError(.malformedResponse, "Flickr's answer to flickr.photos.search is not the expected JSON")
-        }
-        if envelope.stat != "ok" {
-            let code = envelope.code?.int ?? -1
-            let said = (envelope.message ?? "").prefix(200)
-            throw IngestError(
-                .flickr, "Flickr refused flickr.photos.search: \(said) (code \(code)); \(advice(code))",
-                flickrCode: code)
-        }
+        let envelope = try decodeStatus(body, method: "flickr.photos.search")
         guard let photos = envelope.photos, let total = photos.total?.int else {
             throw IngestError(.malformedResponse, "Flickr's answer to flickr.photos.search has no photos or total")
         }
@@ -202,13 +226,32 @@ public final class FlickrClient: Sendable {
             total: max(0, total), photos: list)
     }
 
-    static func advice(_ code: Int) -> String {
+    /// Decodes any answer's envelope and refuses `stat: fail`.
+    /// - Throws: `IngestError.flickr` with Flickr's code, `.malformedResponse` for non-JSON.
+    static func decodeStatus(_ body: [UInt8], method: String) throws -> FlickrEnvelope {
+        let envelope: FlickrEnvelope
+        do {
+            envelope = try JSONDecoder().decode(FlickrEnvelope.self, from: Data(body))
+        } catch {
+            throw IngestError(.malformedResponse, "Flickr's answer to \(method) is not the expected JSON")
+        }
+        if envelope.stat != "ok" {
+            let code = envelope.code?.int ?? -1
+            let said = (envelope.message ?? "").prefix(200)
+            throw IngestError(
+                .flickr, "Flickr refused \(method): \(said) (code \(code)); \(advice(code, method: method))",
+                flickrCode: code)
+        }
+        return envelope
+    }
+
+    static func advice(_ code: Int, method: String = "flickr.photos.search") -> String {
         switch code {
         case 100: return "the API key is invalid; check FLICKR_API_KEY in the secrets file or --api-key"
         case 3: return "Flickr needs a limiting parameter; give --term, or --bbox with --min-taken/--max-taken"
         case 18: return "the arguments contradict each other; check --bbox and the dates"
         case 105, 10: return "the service is unavailable; try again later"
-        case 112: return "the endpoint does not know flickr.photos.search; check --flickr-endpoint"
+        case 112: return "the endpoint does not know \(method); check --flickr-endpoint"
         default: return "check the search options"
         }
     }

@@ -402,11 +402,18 @@ private struct Engine {
             var detail = String(cString: transfer.easy.errorBuffer)
             if detail.isEmpty { detail = String(cString: curl_easy_strerror(result)) }
             if let reason = transfer.abortReason { detail = reason }
-            let host = URL(string: transfer.submission.request.url)?.host ?? "the server"
+            let host = HTTPEndpoint.hostPort(transfer.submission.request.url)
+            // A timeout before the request went out means the host never accepted the
+            // connection (unreachable); one after it is a slow transfer (transient).
+            var requestBytes = 0
+            if result == CURLE_OPERATION_TIMEDOUT {
+                _ = ps_curl_easy_getinfo_long(transfer.easy.handle, CURLINFO_REQUEST_SIZE, &requestBytes)
+            }
             continuation.resume(
                 throwing: IngestError(
                     .transport, "the request to \(host) failed: \(detail) (curl code \(result.rawValue))",
-                    curlCode: Int(result.rawValue)))
+                    curlCode: Int(result.rawValue),
+                    connectTimedOut: result == CURLE_OPERATION_TIMEDOUT && requestBytes == 0))
             return
         }
         let status = transfer.status

@@ -83,6 +83,19 @@ public protocol HTTPBodySink: AnyObject, Sendable {
     func receive(_ chunk: UnsafeRawBufferPointer) -> Bool
 }
 
+/// How messages and logs name an endpoint.
+enum HTTPEndpoint {
+    /// `host:port` of a URL (the scheme's default port when none is written), without user
+    /// info, path or query, so no key or token in the URL can reach a message; `the server`
+    /// when the text is not a URL with a host.
+    static func hostPort(_ url: String) -> String {
+        guard let parsed = URL(string: url), let host = parsed.host, !host.isEmpty else { return "the server" }
+        let port = parsed.port ?? (parsed.scheme?.lowercased() == "https" ? 443 : 80)
+        let shown = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "\(shown):\(port)"
+    }
+}
+
 /// The checks every API client makes on its settings before the first call.
 enum ServiceSettings {
     /// Refuses an endpoint that is not an absolute http(s) URL and an empty API key, with the

@@ -28,7 +28,7 @@ public final class PipelineRun: Sendable {
     public struct Scoring: Sendable {
         /// The stage (with its Vision client).
         public var stage: ScoreStage
-        /// The labels; `maxImages` bounds the images billed over the whole run.
+        /// The labels; `maxImages` and `maxCost` bound the images billed over the whole run.
         public var options: ScoreStage.Options
 
         /// Makes the scoring part of a run.
@@ -62,7 +62,7 @@ public final class PipelineRun: Sendable {
         public var scoreFailedPhotos = 0
         /// Vision calls answered.
         public var visionCalls = 0
-        /// Whether `maxImages` was reached (the rest wait for a later run).
+        /// Whether `maxImages` or `maxCost` was reached (the rest wait for a later run).
         public var scoreBudgetReached = false
         /// Documents written to the store.
         public var loaded = 0
@@ -286,13 +286,15 @@ public final class PipelineRun: Sendable {
                 var options = scoring.options
                 options.stop = stop
                 options.freshOnly = first ? nil : batch
-                if let budget = scoring.options.maxImages {
+                // `imageCap` folds `maxCost` into an image count; each round gets what is left.
+                if let budget = scoring.options.imageCap {
                     let left = budget - state.withLock { $0 }.labelledImages
                     if left <= 0 {
                         update { $0.scoreBudgetReached = true }
                         break
                     }
                     options.maxImages = left
+                    options.maxCost = nil
                 }
                 let summary = try await scoring.stage.run(options) { plan in
                     if plan.deferredImages > 0 { update { $0.scoreBudgetReached = true } }

@@ -19,6 +19,13 @@ public struct ScoreStage: Sendable {
         public var vocabulary: LabelVocabulary
         /// The most distinct images sent (billed) in this run, or `nil` for all.
         public var maxImages: Int?
+        /// The most this run may cost in US dollars at the public rate
+        /// (`Vision.pricePerThousandImages`, free tier ignored), or `nil` for no limit.
+        ///
+        /// Labelling stops before the estimate would pass it: it caps the images billed at
+        /// `ScoreStage.images(affordableFor:)`, together with `maxImages` (the lower wins), and
+        /// the images left over are reported as deferred, as for `maxImages`.
+        public var maxCost: Double?
         /// Calls in flight at once.
         public var concurrency: Int
         /// Only plan and report: no call is made and nothing is written.
@@ -33,15 +40,41 @@ public struct ScoreStage: Sendable {
 
         /// Makes options.
         public init(
-            labels: [String], vocabulary: LabelVocabulary, maxImages: Int? = nil, concurrency: Int = 4,
-            dryRun: Bool = false
+            labels: [String], vocabulary: LabelVocabulary, maxImages: Int? = nil, maxCost: Double? = nil,
+            concurrency: Int = 4, dryRun: Bool = false
         ) {
             self.labels = LabelVocabulary(labels: labels).labels
             self.vocabulary = vocabulary
             self.maxImages = maxImages
+            self.maxCost = maxCost
             self.concurrency = max(1, concurrency)
             self.dryRun = dryRun
         }
+
+        /// The most distinct images this run may send: the lower of `maxImages` and what
+        /// `maxCost` affords, or `nil` when neither is set.
+        public var imageCap: Int? {
+            let byCost = maxCost.map { ScoreStage.images(affordableFor: $0) }
+            switch (maxImages, byCost) {
+            case let (images?, cost?): return min(images, cost)
+            case let (images, cost): return images ?? cost
+            }
+        }
+
+        /// Whether `maxCost`, rather than `maxImages`, sets `imageCap`.
+        var costSetsCap: Bool {
+            guard let maxCost else { return false }
+            return maxImages.map { ScoreStage.images(affordableFor: maxCost) < $0 } ?? true
+        }
+    }
+
+    /// How many images can be labelled for `dollars` at `Vision.pricePerThousandImages`
+    /// (rounded down: the estimate never passes the amount; 0 for 0 or less).
+    public static func images(affordableFor dollars: Double) -> Int {
+        guard dollars.isFinite, dollars > 0 else { return dollars == .infinity ? Int.max : 0 }
+        // The small epsilon keeps $0.003 at 2 images despite binary rounding (2.0000000000000004).
+        let images = (dollars * 1000 / Vision.pricePerThousandImages + 1e-9).rounded(.down)
+        return images >= Double(Int.max) ? Int.max : Int(images)
     }
 
     /// What a run will cost, known before any call.
@@ -52,8 +85,11 @@ public struct ScoreStage: Sendable {
         public var cachedImages: Int
         /// Distinct images to send, each billed one unit (after `--max-images`).
         public var billedImages: Int
-        /// Distinct images left for a later run by `--max-images`.
+        /// Distinct images left for a later run by `--max-images` or `--max-cost`.
         public var deferredImages: Int
+        /// Whether the deferral comes from the cost cap (`Options.maxCost`) rather than
+        /// `maxImages`; `false` when nothing is deferred.
+        public var deferredByCost: Bool = false
         /// Distinct images refused before sending (too large or unreadable).
         public var refusedImages: Int
         /// Calls planned (at most 16 images each).
@@ -178,13 +214,13 @@ public struct ScoreStage: Sendable {
             }
             toSend.append((sha, size))
         }
-        let deferred = options.maxImages.map { max(0, toSend.count - $0) } ?? 0
+        let deferred = options.imageCap.map { max(0, toSend.count - $0) } ?? 0
         if deferred > 0 { toSend.removeLast(deferred) }
         let calls = VisionClient.pack(sizes: toSend.map { $0.size })
         let plan = Plan(
             photos: candidates.count, cachedImages: order.count - toSend.count - deferred - refused.count,
-            billedImages: toSend.count, deferredImages: deferred, refusedImages: refused.count, calls: calls.count,
-            estimatedCost: Vision.estimatedCost(images: toSend.count))
+            billedImages: toSend.count, deferredImages: deferred, deferredByCost: deferred > 0 && options.costSetsCap,
+            refusedImages: refused.count, calls: calls.count, estimatedCost: Vision.estimatedCost(images: toSend.count))
         report(plan)
         var summary = Summary(plan: plan)
         if options.dryRun { return summary }

@@ -176,6 +176,16 @@ public struct SearchQuery: Sendable, Equatable {
     /// Photos per page: 250 with a box, else 500 (Flickr's maxima).
     public var perPage: Int { bbox == nil ? 500 : 250 }
 
+    /// The query as a person reads it, e.g. `term "monkey" in box 5,35,20,48, taken
+    /// 2010-01-01 00:00:00 to now` (no key; the term and box are the user's own input).
+    public var summary: String {
+        var parts: [String] = [term.map { "term \"\($0)\"" } ?? "any text"]
+        if let bbox { parts.append("in box \(bbox.parameter)") }
+        let to = maxTakenGiven ? TakenDate.format(maxTaken, separator: " ") : "now"
+        parts.append("taken \(TakenDate.format(minTaken, separator: " ")) to \(to)")
+        return parts.joined(separator: " ")
+    }
+
     /// A stable key naming this query in the ledger; a query without `--max-taken` keeps the
     /// range it was first registered with when it resumes.
     public var key: String {

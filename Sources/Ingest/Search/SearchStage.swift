@@ -133,6 +133,58 @@ public struct SearchStage: Sendable {
         return result
     }
 
+    /// What one probe call found for one query of a plan.
+    public struct QueryProbe: Sendable, Equatable {
+        /// The query probed.
+        public var query: SearchQuery
+        /// The query as a person reads it: term, box and taken dates (no key).
+        public var description: String
+        /// The number of matching photos Flickr reports (it may exceed the 4,000 a single
+        /// query can page through; the stage splits such queries by date).
+        public var total: Int
+    }
+
+    /// Photos asked for per probe call: the call is for `total`, not for photos.
+    static let probePerPage = 1
+
+    /// Asks Flickr, with one cheap call per query (page 1 of one photo), how many photos each
+    /// query of `plan` matches; for `run --dry-run`, which must spend nothing.
+    ///
+    /// Nothing is written to the ledger. Calls share the client's rate budget and retries.
+    /// - Parameters:
+    ///   - plan: the queries.
+    ///   - concurrency: calls in flight at once (default 4).
+    /// - Returns: one probe per query, in the plan's order.
+    /// - Throws: `IngestError` as `FlickrClient.search` does (an invalid key, an unreachable
+    ///   endpoint, ...).
+    public func probe(_ plan: SearchPlan, concurrency: Int = 4) async throws -> [QueryProbe] {
+        let queries = plan.queries
+        var totals = [Int](repeating: 0, count: queries.count)
+        try await withThrowingTaskGroup(of: (Int, Int).self) { group in
+            var next = 0
+            var running = 0
+            while true {
+                while running < max(1, concurrency), next < queries.count {
+                    let index = next
+                    let query = queries[index]
+                    group.addTask { [client] in
+                        let page = try await client.search(
+                            FlickrSearchRequest(
+                                text: query.term, bbox: query.bbox, minTaken: query.minTaken, maxTaken: query.maxTaken,
+                                page: 1, perPage: Self.probePerPage))
+                        return (index, page.total)
+                    }
+                    next += 1
+                    running += 1
+                }
+                guard running > 0, let (index, total) = try await group.next() else { break }
+                running -= 1
+                totals[index] = total
+            }
+        }
+        return zip(queries, totals).map { QueryProbe(query: $0, description: $0.summary, total: $1) }
+    }
+
     private enum Step: Sendable {
         case more([SearchWork], pages: Int, newPhotos: Int, split: Bool)
         case limitReached(pages: Int, newPhotos: Int)

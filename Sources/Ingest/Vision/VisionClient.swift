@@ -87,31 +87,82 @@ public final class VisionClient: Sendable {
     /// - Returns: one result per image, in order.
     /// - Throws: `IngestError.invalidAPIKey` when the key is refused (stop at once),
     ///   `.httpStatus`/`.transport`/`.malformedResponse` once the attempts are spent or for a
-    ///   permanent refusal, `.cancelled` when the task is cancelled.
+    ///   permanent refusal (an unreachable endpoint after about `RetryPolicy.unreachableBudget`
+    ///   seconds, naming the endpoint), `.cancelled` when the task is cancelled.
     public func annotate(_ images: [[UInt8]]) async throws -> [ImageResult] {
         guard !images.isEmpty else { return [] }
         let body = [UInt8](Vision.requestBody(images: images))
+        return try await call(body: body) { response in
+            guard response.status == 200 else {
+                throw Self.callError(status: response.status, body: response.body, retryAfter: response.retryAfter())
+            }
+            return try Self.decode(response.body, count: images.count)
+        }
+    }
+
+    /// Checks that Google accepts the API key with a call that cannot be billed: an
+    /// `images:annotate` request with no image in it.
+    ///
+    /// Google checks the key before it reads the request, so a refused key is reported
+    /// exactly as for a real call; with an accepted key there is nothing to label and nothing
+    /// to bill. Meant to run before the first paid call. Transient failures are retried as
+    /// for `annotate`.
+    /// - Throws: `IngestError.invalidAPIKey` when the key is refused (the message never holds
+    ///   the key), `.transport` naming the endpoint when it cannot be reached, `.httpStatus`
+    ///   for another refusal (e.g. a wrong endpoint path), `.cancelled`.
+    public func checkKey() async throws {
+        try await call(body: Array(#"{"requests":[]}"#.utf8)) { response in
+            switch response.status {
+            case 200:
+                // Google answers `{}`; anything that is not a JSON object is some other server.
+                guard (try? JSONDecoder().decode(Vision.Response.self, from: Data(response.body))) != nil else {
+                    throw IngestError(
+                        .malformedResponse,
+                        "the answer to images:annotate is not Google Vision's JSON; check --vision-endpoint")
+                }
+            case 400:
+                // INVALID_ARGUMENT about the request, not the key: the key got past Google's
+                // check, which is all this call asks.
+                let error = Self.callError(status: 400, body: response.body, retryAfter: nil)
+                if error.code == .invalidAPIKey { throw error }
+            default:
+                throw Self.callError(status: response.status, body: response.body, retryAfter: response.retryAfter())
+            }
+        }
+    }
+
+    /// One `images:annotate` POST of `body`, retried as `RetryPolicy.wait` allows; `handle`
+    /// turns an answer into a result or throws.
+    private func call<T>(body: [UInt8], handle: @escaping @Sendable (HTTPResponse) throws -> T) async throws -> T {
         let url = endpoint + (endpoint.contains("?") ? "&" : "?") + "key=" + FlickrClient.encode(apiKey)
-        var attempt = 0
+        let site = ServiceEndpoint(service: "Google Vision", flag: "--vision-endpoint", url: endpoint)
+        var state = RetryState(policy: retry)
         while true {
-            attempt += 1
+            state.begin()
             do {
-                let results = try await once(url: url, body: body, count: images.count)
+                let response = try await http.send(
+                    HTTPRequest(
+                        url: url, method: "POST", headers: [("Content-Type", "application/json")], body: body,
+                        timeout: 300))
+                let result = try handle(response)
                 onAttempt(.ok)
-                return results
+                return result
             } catch let error as IngestError {
                 if error.code == .cancelled { throw error }
-                guard error.isRetriable, attempt < retry.maxAttempts else {
+                guard let wait = state.wait(after: error) else {
                     onAttempt(.failed)
+                    if error.isUnreachable {
+                        throw site.unreachable(error, attempts: state.attempt, seconds: state.elapsed)
+                    }
                     throw error
                 }
                 onAttempt(.retried)
-                let wait = retry.delay(afterAttempt: attempt, retryAfter: error.retryAfter)
                 logger.notice(
                     "retrying a Vision call",
                     metadata: [
-                        "vision.error": "\(error.code)", "vision.http_status": "\(error.httpStatus ?? 0)",
-                        "vision.attempt": "\(attempt)", "vision.wait_seconds": "\(String(format: "%.2f", wait))",
+                        "vision.endpoint": "\(site.hostPort)", "vision.error": "\(error.code)",
+                        "vision.curl_code": "\(error.curlCode ?? 0)", "vision.http_status": "\(error.httpStatus ?? 0)",
+                        "vision.attempt": "\(state.attempt)", "vision.wait_seconds": "\(String(format: "%.2f", wait))",
                     ])
                 do {
                     try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
@@ -120,16 +171,6 @@ public final class VisionClient: Sendable {
                 }
             }
         }
-    }
-
-    private func once(url: String, body: [UInt8], count: Int) async throws -> [ImageResult] {
-        let response = try await http.send(
-            HTTPRequest(
-                url: url, method: "POST", headers: [("Content-Type", "application/json")], body: body, timeout: 300))
-        guard response.status == 200 else {
-            throw Self.callError(status: response.status, body: response.body, retryAfter: response.retryAfter())
-        }
-        return try Self.decode(response.body, count: count)
     }
 
     /// The error for a whole-call failure with HTTP `status`.

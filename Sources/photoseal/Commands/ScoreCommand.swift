@@ -122,7 +122,10 @@ struct ScoreCommand: AsyncParsableCommand {
             + String(format: "$%.2f", plan.estimatedCost)
             + " at $\(String(format: "%.2f", Vision.pricePerThousandImages)) per 1,000 images (free tier ignored); "
             + "\(plan.cachedImages) already labelled (free)"
-        if plan.deferredImages > 0 { line += "; \(plan.deferredImages) left for a later run by --max-images" }
+        if plan.deferredImages > 0 {
+            line +=
+                "; \(plan.deferredImages) left for a later run by \(plan.deferredByCost ? "--max-cost" : "--max-images")"
+        }
         if plan.refusedImages > 0 { line += "; \(plan.refusedImages) too large or unreadable (not sent)" }
         return line
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A local stand-in for Flickr's REST API (flickr.photos.search only), for photoseal's tests.
+"""A local stand-in for Flickr's REST API (flickr.photos.search and flickr.test.echo), for photoseal's tests.
 
 Standard library only. Serves a deterministic synthetic dataset and misbehaves on purpose:
 the 4,000-result cap (pages past it repeat the last reachable page while `total` shows the
@@ -16,6 +16,9 @@ Usage: flickr_server.py [--photos N] [--seed S] [--api-key K] [--fail-fraction F
   --all-available     with --image-server: no placeholders, every photo at URL/img/<id>.jpg
                       (throughput runs: the pipeline benchmark)
   --all-terms         every photo carries every term, so one term finds all --photos N
+flickr.test.echo answers as Flickr does: with a valid key, stat ok and the parameters echoed
+(api_key left out); with a wrong key, code 100 "Invalid API Key". It counts against the rate
+budget and is logged like any call, but never draws an injected failure.
 Prints the port on stdout once listening. Test endpoints:
   GET /__log       every API call: params (api_key removed), outcome, time
   GET /__truth     ?term=...&term=...&bbox=...&min_taken_date=...&max_taken_date=...
@@ -316,6 +319,10 @@ class Handler(BaseHTTPRequestHandler):
         if one.get("api_key") != st.args.api_key:
             entry["outcome"] = "bad-key"
             return self.send_json({"stat": "fail", "code": 100, "message": "Invalid API Key (Key not found)"})
+        if one.get("method") == "flickr.test.echo":
+            echoed = {k: {"_content": v} for k, v in params.items()}
+            echoed["stat"] = "ok"
+            return self.send_json(echoed)
         if one.get("method") != "flickr.photos.search":
             entry["outcome"] = "bad-method"
             return self.send_json({"stat": "fail", "code": 112, "message": "Method \"%s\" not found" % one.get("method")})

@@ -12,13 +12,17 @@ Usage: vision_server.py [--api-key K] [--labels FILE] [--watch-stdin]
                         "errors": {sha256: times}}  -- an image in "errors" gets a per-image
                   error on its first `times` requests. Images not listed get labels derived
                   from their SHA-256.
+A call with an empty `requests` list (photoseal's key check) is answered as Google does,
+HTTP 200 `{}` with a valid key and 400 "API key not valid" with a wrong one; it bills nothing
+and is recorded in /__checks, not /__log, and never draws a burst or a hang.
 Prints the port on stdout once listening. Test endpoints:
-  GET /__log      every annotate call: {"status", "images": [{"sha256", "features"}], "billed"}
+  GET /__log      every annotate call with images: {"status", "images": [{"sha256", "features"}], "billed"}
+  GET /__checks   every call with no image: [{"status"}]
   GET /__billed   {sha256: units billed}
   GET /__config   ?burst=N&burst_status=S   the next N calls answer S (429 or 503)
                   ?hang_after=K   calls after the next K admitted calls hang until hang_after=-1,
                                   then answer 503 unbilled
-  GET /__reset    forget the log and the billing
+  GET /__reset    forget the log, the checks and the billing
 """
 import argparse
 import base64
@@ -33,7 +37,7 @@ from urllib.parse import parse_qs, urlparse
 WORDS = ["Animal", "Plant", "Sky", "Building", "Water", "Vehicle", "Food", "Tree", "Cabinet", "Internet"]
 
 lock = threading.Lock()
-state = {"log": [], "billed": {}, "burst": 0, "burst_status": 503, "hang_after": -1, "ok_calls": 0, "admitted": 0,
+state = {"log": [], "checks": [], "billed": {}, "burst": 0, "burst_status": 503, "hang_after": -1, "ok_calls": 0, "admitted": 0,
          "errors_seen": {}}
 release = threading.Event()
 release.set()
@@ -76,10 +80,13 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             if url.path == "/__log":
                 return self.send_json(200, state["log"])
+            if url.path == "/__checks":
+                return self.send_json(200, state["checks"])
             if url.path == "/__billed":
                 return self.send_json(200, state["billed"])
             if url.path == "/__reset":
                 state["log"] = []
+                state["checks"] = []
                 state["billed"] = {}
                 state["ok_calls"] = 0
                 return self.send_json(200, {})
@@ -105,12 +112,24 @@ class Handler(BaseHTTPRequestHandler):
         if not url.path.endswith("images:annotate"):
             return self.send_json(404, {"error": {"code": 404, "message": "not found", "status": "NOT_FOUND"}})
         key = parse_qs(url.query).get("key", [""])[0]
+        try:
+            empty = json.loads(raw).get("requests") == []
+        except Exception:
+            empty = False
         if key != config["api_key"]:
             with lock:
-                state["log"].append({"status": 400, "images": [], "billed": 0})
+                if empty:
+                    state["checks"].append({"status": 400})
+                else:
+                    state["log"].append({"status": 400, "images": [], "billed": 0})
             return self.send_json(400, {"error": {
                 "code": 400, "message": "API key not valid. Please pass a valid API key.",
                 "status": "INVALID_ARGUMENT"}})
+        if empty:
+            # Nothing to label, nothing to bill: proto3 JSON leaves the empty list out.
+            with lock:
+                state["checks"].append({"status": 200})
+            return self.send_json(200, {})
         try:
             requests = json.loads(raw)["requests"]
             images = []
