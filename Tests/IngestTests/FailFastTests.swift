@@ -190,14 +190,10 @@ struct FailFastTests {
             http: http, endpoint: server.endpoint, apiKey: FlickrTestServer.apiKey,
             budget: RateBudget(perHour: 360_000),
             logger: logger)
-        let stage = SearchStage(
-            client: client, counter: APICallCounter(), ledger: ledger,
-            sealer: FieldSealer(keyring: try Keyring([FernetKey.generate()])), blind: try BlindIndex.generate(),
-            logger: logger)
         let plan = try SearchPlan.make(
             terms: ["monkey", "scimmia"], termsFileText: nil, bbox: FlickrTestServer.bbox, minTaken: nil,
             maxTaken: nil, now: Int64(Date().timeIntervalSince1970))
-        let probes = try await stage.probe(plan)
+        let probes = try await SearchStage.probe(plan, client: client)
         let truth = try server.truth(terms: ["monkey", "scimmia"])
         #expect(probes.map(\.total) == [truth.totals["monkey"], truth.totals["scimmia"]])
         #expect(probes.allSatisfy { $0.total > 0 })

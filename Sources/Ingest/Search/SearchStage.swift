@@ -153,11 +153,14 @@ public struct SearchStage: Sendable {
     /// Nothing is written to the ledger. Calls share the client's rate budget and retries.
     /// - Parameters:
     ///   - plan: the queries.
+    ///   - client: the Flickr client (its key already checked or not).
     ///   - concurrency: calls in flight at once (default 4).
     /// - Returns: one probe per query, in the plan's order.
     /// - Throws: `IngestError` as `FlickrClient.search` does (an invalid key, an unreachable
     ///   endpoint, ...).
-    public func probe(_ plan: SearchPlan, concurrency: Int = 4) async throws -> [QueryProbe] {
+    public static func probe(_ plan: SearchPlan, client: FlickrClient, concurrency: Int = 4) async throws
+        -> [QueryProbe]
+    {
         let queries = plan.queries
         var totals = [Int](repeating: 0, count: queries.count)
         try await withThrowingTaskGroup(of: (Int, Int).self) { group in
@@ -167,7 +170,7 @@ public struct SearchStage: Sendable {
                 while running < max(1, concurrency), next < queries.count {
                     let index = next
                     let query = queries[index]
-                    group.addTask { [client] in
+                    group.addTask {
                         let page = try await client.search(
                             FlickrSearchRequest(
                                 text: query.term, bbox: query.bbox, minTaken: query.minTaken, maxTaken: query.maxTaken,

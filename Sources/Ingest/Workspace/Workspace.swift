@@ -278,7 +278,7 @@ public final class Workspace: Sendable {
     /// Opens a store and checks it answers (and accepts the credentials) before any work.
     func open(uri: String, batchSize: Int) async throws -> any DocumentStore {
         let store = try DocumentStores.open(uri: uri, batchSize: batchSize, logger: logger)
-        _ = try await store.count()
+        try await store.ping()
         return store
     }
 
@@ -295,6 +295,28 @@ public final class Workspace: Sendable {
     ///   `--store` chooses one; `StoreError` when the store cannot be reached or refuses the
     ///   credentials.
     public func loadStore(batchSize: Int, preferring: String? = nil) async throws -> any DocumentStore {
+        let uri = try loadStoreURI(preferring: preferring)
+        let store = try await open(uri: uri, batchSize: batchSize)
+        try recordStore(uri: uri)
+        return store
+    }
+
+    /// Checks the store a loading command would use without creating anything (`run --dry-run`):
+    /// a server store is reached and its credentials tried; an embedded store that does not
+    /// exist yet is only named.
+    /// - Returns: The store as messages show it (no password), and whether it exists yet.
+    public func checkLoadStore(preferring: String? = nil) async throws -> (display: String, exists: Bool) {
+        let uri = try loadStoreURI(preferring: preferring)
+        let record = StoreRecord(uri: uri)
+        if record.isEmbedded, !FileManager.default.fileExists(atPath: String(record.key.dropFirst("embedded:".count))) {
+            return (record.display, false)
+        }
+        _ = try await open(uri: uri, batchSize: 1)
+        return (record.display, true)
+    }
+
+    /// The URI of the store a loading command uses (see ``loadStore(batchSize:preferring:)``).
+    func loadStoreURI(preferring: String?) throws -> String {
         let recorded = recordedStores
         let uri: String
         if let explicit = options.store, !explicit.trimmingCharacters(in: .whitespaces).isEmpty {
@@ -312,9 +334,7 @@ public final class Workspace: Sendable {
                 "this workdir has loaded into \(recorded.count) stores (\(recorded.map(\.display).joined(separator: ", "))); "
                     + "pass --store to choose one")
         }
-        let store = try await open(uri: uri, batchSize: batchSize)
-        try recordStore(uri: uri)
-        return store
+        return uri
     }
 
     /// Records a store the workdir is about to load into.
@@ -355,5 +375,47 @@ public final class Workspace: Sendable {
             stores.append(try await open(uri: try uri(of: record), batchSize: batchSize))
         }
         return stores
+    }
+}
+
+// MARK: Clients
+
+extension Workspace {
+    /// A Flickr client for this workdir's key (`apiKey`, else FLICKR_API_KEY), with its call
+    /// counter; with `check`, the key is checked with one cheap call first.
+    ///
+    /// - Throws: `IngestError.configuration` when there is no key, `.invalidAPIKey` when Flickr
+    ///   refuses it, `.transport` (naming the endpoint) when it cannot be reached.
+    public func flickrClient(
+        http: HTTPClient, endpoint: String, apiKey: String?, ratePerHour: Double, retry: RetryPolicy = RetryPolicy(),
+        check: Bool = true
+    ) async throws -> (client: FlickrClient, counter: APICallCounter) {
+        guard let key = apiKey ?? secrets.flickrAPIKey, !key.isEmpty else {
+            throw IngestError(
+                .configuration, "no Flickr API key: pass --api-key or set FLICKR_API_KEY in the secrets file")
+        }
+        let counter = APICallCounter()
+        let client = try FlickrClient(
+            http: http, endpoint: endpoint, apiKey: key, budget: RateBudget.shared(apiKey: key, perHour: ratePerHour),
+            retry: retry, logger: logger, onAttempt: counter.record)
+        if check { try await client.checkKey() }
+        return (client, counter)
+    }
+
+    /// A Vision client for this workdir's key (`apiKey`, else GOOGLE_VISION_API_KEY), with its
+    /// call counter, or `nil` when no key is configured; with `check`, the key is checked with a
+    /// request that cannot be billed.
+    ///
+    /// - Throws: `.invalidAPIKey` when Google refuses the key, `.transport` (naming the
+    ///   endpoint) when it cannot be reached.
+    public func visionClient(
+        http: HTTPClient, endpoint: String, apiKey: String?, retry: RetryPolicy = RetryPolicy(), check: Bool = true
+    ) async throws -> (client: VisionClient, counter: APICallCounter)? {
+        guard let key = apiKey ?? secrets.visionAPIKey, !key.isEmpty else { return nil }
+        let counter = APICallCounter()
+        let client = try VisionClient(
+            http: http, endpoint: endpoint, apiKey: key, retry: retry, logger: logger, onAttempt: counter.record)
+        if check { try await client.checkKey() }
+        return (client, counter)
     }
 }

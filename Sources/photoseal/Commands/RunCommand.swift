@@ -57,6 +57,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Let the search, source, labels, sizes, image mode or store given replace the workdir's recorded job.")
     var updateJob = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Check the store and keys, print the plan (queries, photos expected, images to label, price); spend nothing."
+        ))
+    var dryRun = false
+
     func validate() throws {
         if source != nil {
             if query.isGiven {
@@ -100,12 +106,12 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let logger = global.logger()
-            let workspace = try await global.workspace("run", access: .seal)
+            // A dry run changes nothing: no lock, no record, no ledger.
+            let workspace = try await global.workspace("run", access: dryRun ? .read : .seal)
             let (job, recorded) = try resolveJob(workspace)
             let keyring = try workspace.keyring()
             let sealer = try workspace.sealer()
             let blind = try workspace.blindIndex()
-            let secrets = workspace.secrets
             let images = workspace.images
             let mode = ImageStore.Mode(rawValue: job.storeImages ?? "") ?? .stripped
             let ingestor = ImageIngestor(store: images, mode: mode, sealer: sealer)
@@ -113,37 +119,58 @@ struct RunCommand: AsyncParsableCommand {
             defer { api.shutdown() }
             let fetcher = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
             defer { fetcher.shutdown() }
-            // The store first: an unreachable store or refused credentials are reported before
-            // anything is fetched or paid for.
-            let store = try await workspace.loadStore(batchSize: batch.batchSize, preferring: job.store)
-            let ledger = try workspace.ledger(create: true)
 
+            // Check before spending: the store answers and takes the credentials, the Flickr
+            // key answers one cheap call, the Vision key is accepted (nothing billed), all
+            // before the first page, download or label.
+            let store: (any DocumentStore)?
+            if dryRun {
+                let checked = try await workspace.checkLoadStore(preferring: job.store)
+                printError("run: store \(checked.display)\(checked.exists ? " answers" : " (made by the first run)")")
+                store = nil
+            } else {
+                store = try await workspace.loadStore(batchSize: batch.batchSize, preferring: job.store)
+            }
+            var flickr: (client: FlickrClient, counter: APICallCounter)?
+            var plan: SearchPlan?
+            if job.source == nil {
+                plan = try SearchQueryOptions.plan(job.search ?? Job.Search())
+                flickr = try await workspace.flickrClient(
+                    http: api, endpoint: global.flickrEndpoint, apiKey: query.apiKey, ratePerHour: query.ratePerHour)
+            }
+            let labelling = try await labelling(job: job, workspace: workspace, http: api)
+            if dryRun {
+                try await printPlan(
+                    job: job, workspace: workspace, plan: plan, flickr: flickr, labelling: labelling, logger: logger)
+                return
+            }
+
+            guard let store else { return }
+            let ledger = try workspace.ledger(create: true)
             let pipelineSource: PipelineRun.Source
             if let source = job.source {
                 let photoSource = try PhotoSources.source(for: source)
                 pipelineSource = .importing(
                     ImportStage(ledger: ledger, ingestor: ingestor, logger: logger), photoSource)
-            } else {
-                let plan = try SearchQueryOptions.plan(job.search ?? Job.Search())
-                guard let key = query.apiKey ?? secrets.flickrAPIKey, !key.isEmpty else {
-                    throw IngestError(
-                        .configuration, "no Flickr API key: pass --api-key or set FLICKR_API_KEY in the secrets file")
-                }
-                let counter = APICallCounter()
-                let client = try FlickrClient(
-                    http: api, endpoint: global.flickrEndpoint, apiKey: key,
-                    budget: RateBudget.shared(apiKey: key, perHour: query.ratePerHour), logger: logger,
-                    onAttempt: counter.record)
+            } else if let plan, let flickr {
                 pipelineSource = .search(
                     SearchStage(
-                        client: client, counter: counter, ledger: ledger, sealer: sealer, blind: blind, logger: logger),
+                        client: flickr.client, counter: flickr.counter, ledger: ledger, sealer: sealer, blind: blind,
+                        logger: logger),
                     plan, SearchStage.Options(limit: job.search?.limit, concurrency: searchExtras.searchConcurrency))
+            } else {
+                throw IngestError(.job, "the job has neither a search nor a source; give one")
             }
 
             let extractor = ExtractStage(
                 ledger: ledger, store: images, sealer: sealer, geocoder: try loadGeocoder(), logger: logger)
-            let scoring = try makeScoring(
-                job: job, ledger: ledger, http: api, keyring: keyring, logger: logger, secrets: secrets)
+            let scoring = labelling.map { labelling in
+                PipelineRun.Scoring(
+                    stage: ScoreStage(
+                        ledger: ledger, client: labelling.client, counter: labelling.counter,
+                        workdir: global.workdir, logger: logger, keyring: keyring),
+                    options: labelling.options)
+            }
             // The job as it ran, defaults included, so a later run that asks otherwise is told.
             var recordedJob = job
             recordedJob.store = store.storeKey
@@ -213,9 +240,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// The score stage, or `nil` (with a one-line note) when no label or no key was given.
-    func makeScoring(
-        job: Job, ledger: Ledger, http: HTTPClient, keyring: Keyring, logger: Logger, secrets: Secrets
-    ) throws -> PipelineRun.Scoring? {
+    /// What the run labels with: the Vision client (its key checked) and the score options, or
+    /// `nil` (with a one-line note) when the job has no label or no key is configured.
+    func labelling(job: Job, workspace: Workspace, http: HTTPClient) async throws -> Labelling? {
         let (vocabulary, wanted): (LabelVocabulary, [String])
         do {
             (vocabulary, wanted) = try LabelOptions.labelSet(labels: job.labels ?? [], labelsFile: job.labelsFile)
@@ -226,22 +253,71 @@ struct RunCommand: AsyncParsableCommand {
             printError("run: score skipped: no --label or --labels-file given")
             return nil
         }
-        guard let key = scoreExtras.visionApiKey ?? secrets.visionAPIKey, !key.isEmpty else {
+        guard
+            let vision = try await workspace.visionClient(
+                http: http, endpoint: global.visionEndpoint, apiKey: scoreExtras.visionApiKey)
+        else {
             printError(
                 "run: score skipped: no Vision API key (pass --vision-api-key or set GOOGLE_VISION_API_KEY "
                     + "in the secrets file)")
             return nil
         }
-        let counter = APICallCounter()
-        let client = try VisionClient(
-            http: http, endpoint: global.visionEndpoint, apiKey: key, logger: logger, onAttempt: counter.record)
-        return PipelineRun.Scoring(
-            stage: ScoreStage(
-                ledger: ledger, client: client, counter: counter, workdir: global.workdir, logger: logger,
-                keyring: keyring),
+        return Labelling(
+            client: vision.client, counter: vision.counter,
             options: ScoreStage.Options(
                 labels: wanted, vocabulary: vocabulary, maxImages: labelOptions.maxImages,
-                concurrency: scoreExtras.scoreConcurrency))
+                maxCost: labelOptions.maxCost, concurrency: scoreExtras.scoreConcurrency))
+    }
+
+    /// The score stage's parts, once the key is checked.
+    struct Labelling {
+        var client: VisionClient
+        var counter: APICallCounter
+        var options: ScoreStage.Options
+    }
+
+    /// `run --dry-run`: the queries with the photos one probe call per query reports, the
+    /// images to label and their estimated price; nothing is written, fetched or billed.
+    func printPlan(
+        job: Job, workspace: Workspace, plan: SearchPlan?, flickr: (client: FlickrClient, counter: APICallCounter)?,
+        labelling: Labelling?, logger: Logger
+    ) async throws {
+        var out = OutputBuffer()
+        let known = try await workspace.ledgerIfPresent()?.photoCount() ?? 0
+        var expected = 0
+        if let plan, let flickr {
+            let probes = try await SearchStage.probe(
+                plan, client: flickr.client, concurrency: searchExtras.searchConcurrency)
+            out.write("plan: search Flickr, \(probes.count) queries\n")
+            for probe in probes { out.write("query \(probe.description): \(probe.total) photos\n") }
+            expected = probes.reduce(0) { $0 + $1.total }
+            if let limit = job.search?.limit { expected = min(expected, max(0, limit - known)) }
+            out.write(
+                "photos expected: up to \(expected) new (a photo found by two queries counts once)"
+                    + (job.search?.limit.map { "; --limit \($0)" } ?? "") + "\n")
+        } else if let source = job.source {
+            out.write("plan: import \(source)\n")
+        }
+        out.write("already in the ledger: \(known) photos\n")
+        if let labelling {
+            var images = expected + known
+            var line =
+                "images to label: up to \(images) (labels: \(labelling.options.labels.joined(separator: ", ")); "
+                + "an image labelled before is free)"
+            if let cap = labelling.options.imageCap, cap < images {
+                images = cap
+                line += "; capped at \(cap) by --max-images/--max-cost"
+            }
+            out.write(line + "\n")
+            out.write(
+                "estimated price: up to "
+                    + String(format: "$%.2f", Vision.estimatedCost(images: images))
+                    + String(format: " at $%.2f per 1,000 images (free tier ignored)\n", Vision.pricePerThousandImages))
+        } else {
+            out.write("images to label: none (no labels or no Vision key)\n")
+        }
+        out.write("dry run: nothing was written, downloaded or billed\n")
+        out.flush()
     }
 
     /// The one progress line for the whole run.

@@ -73,19 +73,20 @@ struct ScoreCommand: AsyncParsableCommand {
             let ledger = try workspace.ledger()
             let http = try HTTPClient(logger: logger)
             defer { http.shutdown() }
-            let counter = APICallCounter()
+            var counter = APICallCounter()
             var client: VisionClient?
             if !dryRun {
-                let key = apiKey ?? workspace.secrets.visionAPIKey
-                guard let key, !key.isEmpty else {
+                // The key is checked with a request that cannot be billed, before any image is sent.
+                guard
+                    let vision = try await workspace.visionClient(
+                        http: http, endpoint: global.visionEndpoint, apiKey: apiKey,
+                        retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: retryBaseDelay))
+                else {
                     throw IngestError(
                         .configuration,
                         "no Google Vision API key: pass --api-key or set GOOGLE_VISION_API_KEY in the secrets file")
                 }
-                client = try VisionClient(
-                    http: http, endpoint: global.visionEndpoint, apiKey: key,
-                    retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: retryBaseDelay), logger: logger,
-                    onAttempt: counter.record)
+                (client, counter) = vision
             }
             // Seal keys open images stored sealed; plain and stripped images need none.
             let keyring = try? workspace.keyring()
@@ -93,8 +94,8 @@ struct ScoreCommand: AsyncParsableCommand {
                 ledger: ledger, client: client, counter: counter, workdir: global.workdir, logger: logger,
                 keyring: keyring)
             let options = ScoreStage.Options(
-                labels: wanted, vocabulary: vocabulary, maxImages: labelOptions.maxImages, concurrency: concurrency,
-                dryRun: dryRun)
+                labels: wanted, vocabulary: vocabulary, maxImages: labelOptions.maxImages,
+                maxCost: labelOptions.maxCost, concurrency: concurrency, dryRun: dryRun)
             let dry = dryRun
             let summary = try await stage.run(options) { plan in printError(Self.planLine(plan, dryRun: dry)) }
             if dryRun { return }

@@ -58,11 +58,6 @@ struct SearchCommand: AsyncParsableCommand {
             let plan = try query.plan()
             let logger = global.logger()
             let workspace = try await global.workspace("search", access: .seal)
-            let secrets = workspace.secrets
-            guard let key = query.apiKey ?? secrets.flickrAPIKey else {
-                throw IngestError(
-                    .configuration, "no Flickr API key: pass --api-key or set FLICKR_API_KEY in the secrets file")
-            }
             let sealer = try workspace.sealer()
             let blind = try workspace.blindIndex()
             if query.ratePerHour > RateBudget.flickrDefaultPerHour {
@@ -70,15 +65,13 @@ struct SearchCommand: AsyncParsableCommand {
                     "the rate budget exceeds Flickr's 3,600 calls per hour; the key may be revoked",
                     metadata: ["search.rate_per_hour": "\(query.ratePerHour)"])
             }
-            let ledger = try workspace.ledger(create: true)
             let http = try HTTPClient(logger: logger)
             defer { http.shutdown() }
-            let counter = APICallCounter()
-            let client = try FlickrClient(
-                http: http, endpoint: global.flickrEndpoint, apiKey: key,
-                budget: RateBudget.shared(apiKey: key, perHour: query.ratePerHour),
-                retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: retryBaseDelay), logger: logger,
-                onAttempt: counter.record)
+            // The key is checked with one cheap call before the ledger is touched.
+            let (client, counter) = try await workspace.flickrClient(
+                http: http, endpoint: global.flickrEndpoint, apiKey: query.apiKey, ratePerHour: query.ratePerHour,
+                retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: retryBaseDelay))
+            let ledger = try workspace.ledger(create: true)
             let stage = SearchStage(
                 client: client, counter: counter, ledger: ledger, sealer: sealer, blind: blind, logger: logger)
             let showProgress = stderrIsTerminal

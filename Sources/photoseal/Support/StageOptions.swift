@@ -184,8 +184,17 @@ struct LabelOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Send (and pay for) at most this many images in this run.", valueName: "n"))
     var maxImages: Int?
 
+    @Option(
+        help: ArgumentHelp(
+            "Stop labelling before the estimated price at the public rate passes this many US dollars.",
+            valueName: "usd"))
+    var maxCost: Double?
+
     func validate() throws {
         if let maxImages, maxImages < 0 { throw ValidationError("--max-images must be 0 or more") }
+        if let maxCost, !maxCost.isFinite || maxCost < 0 {
+            throw ValidationError("--max-cost must be a number of US dollars, 0 or more")
+        }
         _ = try labelSet()
     }
 
