@@ -11,9 +11,10 @@ struct AuditCommand: AsyncParsableCommand {
         abstract: "Check every stored document; exit 0 only when nothing is wrong.",
         discussion: """
             Checks: opens, envelope, seal-kid, blind-index, personal-keys, personal-values, \
-            timestamps, ledger-store (see docs/load-audit.md). Prints counts per check and per \
-            key id, then one line per finding: "finding <id> <field> <kind> <check>". Never \
-            prints a plaintext value. --json prints one JSON report instead.
+            timestamps, ledger-store, sealed-images (every sealed image file in the workdir \
+            opens to the image its name says; see docs/load-audit.md). Prints counts per check \
+            and per key id, then one line per finding: "finding <id> <field> <kind> <check>". \
+            Never prints a plaintext value. --json prints one JSON report instead.
 
             Examples:
               photoseal audit --keys keys.env
@@ -35,7 +36,8 @@ struct AuditCommand: AsyncParsableCommand {
                 explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
             let started = Date()
             let report = try await Audit(
-                store: store, ledger: ledger, keyring: try secrets.keyring(), blind: try secrets.blindIndex()
+                store: store, ledger: ledger, keyring: try secrets.keyring(), blind: try secrets.blindIndex(),
+                images: ImageStore(workdir: global.workdir)
             ).run()
             var out = OutputBuffer()
             if json {
@@ -44,18 +46,19 @@ struct AuditCommand: AsyncParsableCommand {
                 out.write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
             } else {
                 out.write(
-                    "audit: \(report.documents) documents, \(report.tokensOpened) tokens opened, store \(report.store)\n"
-                )
+                    "audit: \(report.documents) documents, \(report.tokensOpened) tokens opened, "
+                        + "\(report.sealedImages) sealed images, store \(report.store)\n")
                 for check in SealCheck.Check.allCases {
                     guard let count = report.checks[check.rawValue] else {
-                        out.write("check \(check.rawValue): skipped (no ledger in the workdir)\n")
+                        out.write("check \(check.rawValue): skipped (no \(check == .ledgerStore ? "ledger" : "image store"))\n")
                         continue
                     }
                     out.write("check \(check.rawValue): \(count.checked) checked, \(count.findings) findings\n")
                 }
                 for kid in report.kids.keys.sorted() {
                     let count = report.kids[kid] ?? .init()
-                    out.write("kid \(kid): \(count.documents) documents, \(count.tokens) tokens\n")
+                    out.write(
+                        "kid \(kid): \(count.documents) documents, \(count.tokens) tokens, \(count.images) sealed images\n")
                 }
                 for finding in report.findings {
                     out.write("finding \(finding.id) \(finding.field) \(finding.kind) \(finding.check.rawValue)\n")

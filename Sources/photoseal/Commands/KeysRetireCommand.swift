@@ -8,10 +8,10 @@ extension KeysCommand {
     /// `photoseal keys retire KID`.
     struct Retire: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove a seal key from SEAL_KEYS once no document (store or ledger) uses it.",
+            abstract: "Remove a seal key from SEAL_KEYS once no document (store or ledger) or sealed image uses it.",
             discussion: """
-                Refuses, naming how many documents still use KID, until `photoseal rotate-keys` \
-                has re-sealed them all; refuses the primary or only key. The secrets file is \
+                Refuses, naming how many documents and sealed image files still use KID, until \
+                `photoseal rotate-keys` has re-sealed them all; refuses the primary or only key. The secrets file is \
                 rewritten atomically with its 0600 mode.
 
                 Example:
@@ -41,7 +41,9 @@ extension KeysCommand {
                     try global.ledgerIfPresent(logger: logger)
                 let store = try StoreLocation.open(
                     explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
-                let usage = try await KeyRetirement.usage(of: kid, store: store, ledger: ledger)
+                let usage = try await KeyRetirement.usage(
+                    of: kid, store: store, ledger: ledger, images: ImageStore(workdir: global.workdir),
+                    keyring: try fileOnly.keyring())
                 let remaining = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: usage)
                 try Secrets.updateFile(at: path, setting: ["SEAL_KEYS": remaining.commaSeparated])
                 print("\(kid) retired")

@@ -8,11 +8,13 @@ import Store
 struct RotateKeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-keys",
-        abstract: "Re-seal every document (store and ledger) under the newest seal key.",
+        abstract: "Re-seal every document (store and ledger) and sealed image under the newest seal key.",
         discussion: """
             Documents whose seal.kid is not the primary key are re-sealed, keeping each token's \
             timestamp, one compare-and-set per document: a document changed meanwhile by \
-            another writer is read again and re-sealed in a later round. Safe to interrupt and \
+            another writer is read again and re-sealed in a later round. Sealed image files \
+            (--store-images sealed, and images stripped mode could not strip) are re-sealed too, \
+            each replaced atomically with its modification time kept. Safe to interrupt and \
             run again. Exit status 1 when some document could not be re-sealed.
 
             Example:
@@ -33,11 +35,13 @@ struct RotateKeysCommand: AsyncParsableCommand {
             let store = try StoreLocation.open(
                 explicit: global.store, secrets: secrets, workdir: global.workdir, logger: logger)
             let rotation = KeyRotation(
-                store: store, ledger: ledger, keyring: keyring, batchSize: batch.batchSize, logger: logger)
+                store: store, ledger: ledger, images: ImageStore(workdir: global.workdir), keyring: keyring,
+                batchSize: batch.batchSize, logger: logger)
             let progress = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await rotation.run { s in
                 progress.show(
-                    "rotate-keys: \(s.storeResealed + s.ledgerResealed) re-sealed, \(s.storeCurrent) current, \(s.failed.count) failed"
+                    "rotate-keys: \(s.storeResealed + s.ledgerResealed) re-sealed, \(s.storeCurrent) current, "
+                        + "\(s.imagesResealed) images re-sealed, \(s.failed.count) failed"
                 )
             }
             progress.finish()
@@ -46,7 +50,8 @@ struct RotateKeysCommand: AsyncParsableCommand {
             }
             printError(
                 "rotate-keys: \(summary.storeResealed) re-sealed in the store, \(summary.ledgerResealed) in the ledger, "
-                    + "\(summary.storeCurrent) already current, \(summary.failed.count) failed, "
+                    + "\(summary.storeCurrent) already current, \(summary.imagesResealed) sealed images re-sealed "
+                    + "(\(summary.imagesCurrent) already current), \(summary.failed.count) failed, "
                     + "\(summary.conflicts) concurrent changes retried; primary key \(keyring.primary.kid)")
             if !summary.failed.isEmpty { throw ExitCode.failure }
         }

@@ -10,7 +10,7 @@ struct StatusCommand: AsyncParsableCommand {
         discussion: """
             --json prints one object: {"photos", "stages": {stage: n}, "search": {"queries", \
             "slices": {state: n}, "pages_done", "pages_planned", "capped_slices"}, \
-            "api_calls": {service: {outcome: n}}, "failures": {cause: n}}.
+            "api_calls": {service: {outcome: n}}, "failures": {cause: n}, "sealed_fallbacks": {reason: n}}.
 
             Examples:
               photoseal status
@@ -48,6 +48,12 @@ struct StatusCommand: AsyncParsableCommand {
                     for (cause, count) in status.failures.sorted(by: { $0.key < $1.key }) {
                         out.write("  \(cause): \(count)\n")
                     }
+                }
+                if !status.sealedFallbacks.isEmpty {
+                    let parts = status.sealedFallbacks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                    out.write(
+                        "images stored sealed because they could not be stripped: "
+                            + "\(status.sealedFallbacks.values.reduce(0, +)) (\(parts.joined(separator: ", ")))\n")
                 }
                 for (service, outcomes) in status.apiCalls.sorted(by: { $0.key < $1.key }) {
                     let parts = outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
