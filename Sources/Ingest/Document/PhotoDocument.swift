@@ -129,7 +129,8 @@ public struct PhotoDocument: Codable, Sendable, Equatable {
             /// Sealed because stripped mode cannot strip an image of this format (the reason
             /// told from the format: one the stripper knows was malformed).
             public static func sealed(cannotStrip format: ImageFormat) -> Fallback {
-                Fallback(storedAs: "sealed", reason: MetadataStripper.strips(format) ? "malformed" : "unsupported-format")
+                Fallback(
+                    storedAs: "sealed", reason: MetadataStripper.strips(format) ? "malformed" : "unsupported-format")
             }
 
             enum CodingKeys: String, CodingKey {

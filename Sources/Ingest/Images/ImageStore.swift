@@ -127,11 +127,10 @@ public struct ImageStore: Sendable {
         if let existing = existing(sha256: sha256, fileExtension: format.fileExtension) {
             // Same bytes, same stripper: a sealed copy in stripped mode is a fallback again
             // (unless an earlier sealed-mode run sealed bytes that would strip).
-            var fallback: PhotoDocument.Image.Fallback?
-            if mode == .stripped, existing.hasSuffix(".fernet"), MetadataStripper.strip(original, format: format) == nil {
-                fallback = .sealed(cannotStrip: format)
-            }
-            return Stored(path: existing, existed: true, fallback: fallback)
+            let unstrippable =
+                mode == .stripped && existing.hasSuffix(".fernet")
+                && MetadataStripper.strip(original, format: format) == nil
+            return Stored(path: existing, existed: true, fallback: unstrippable ? .sealed(cannotStrip: format) : nil)
         }
         var payload = original
         var sealed = false

@@ -198,7 +198,8 @@ public struct Audit: Sendable {
     /// Runs the audit.
     ///
     /// - Parameter now: The current time, unix seconds (default: the clock).
-    /// - Throws: `StoreError` when the store cannot be read, `IngestError` for the ledger.
+    /// - Throws: `StoreError` when the store cannot be read, `IngestError` for the ledger and
+    ///   when an image folder cannot be listed.
     public func run(now: Int64? = nil) async throws -> Report {
         let now = now ?? Int64(Date().timeIntervalSince1970)
         var report = Report(store: store.location)

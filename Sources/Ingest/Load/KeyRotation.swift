@@ -131,7 +131,9 @@ public struct KeyRotation: Sendable {
             }
             summary.imagesResealed = rotated.resealed
             summary.imagesCurrent = rotated.current
-            summary.failed += rotated.failed.map { Failure(place: "images", id: $0.file, field: "image", kind: $0.kind) }
+            summary.failed += rotated.failed.map {
+                Failure(place: "images", id: $0.file, field: "image", kind: $0.kind)
+            }
         }
         return summary
     }

@@ -50,7 +50,9 @@ struct AuditCommand: AsyncParsableCommand {
                         + "\(report.sealedImages) sealed images, store \(report.store)\n")
                 for check in SealCheck.Check.allCases {
                     guard let count = report.checks[check.rawValue] else {
-                        out.write("check \(check.rawValue): skipped (no \(check == .ledgerStore ? "ledger" : "image store"))\n")
+                        out.write(
+                            "check \(check.rawValue): skipped (no \(check == .ledgerStore ? "ledger" : "image store"))\n"
+                        )
                         continue
                     }
                     out.write("check \(check.rawValue): \(count.checked) checked, \(count.findings) findings\n")
@@ -58,7 +60,8 @@ struct AuditCommand: AsyncParsableCommand {
                 for kid in report.kids.keys.sorted() {
                     let count = report.kids[kid] ?? .init()
                     out.write(
-                        "kid \(kid): \(count.documents) documents, \(count.tokens) tokens, \(count.images) sealed images\n")
+                        "kid \(kid): \(count.documents) documents, \(count.tokens) tokens, \(count.images) sealed images\n"
+                    )
                 }
                 for finding in report.findings {
                     out.write("finding \(finding.id) \(finding.field) \(finding.kind) \(finding.check.rawValue)\n")

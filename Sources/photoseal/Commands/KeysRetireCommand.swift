@@ -8,7 +8,7 @@ extension KeysCommand {
     /// `photoseal keys retire KID`.
     struct Retire: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Remove a seal key from SEAL_KEYS once no document (store or ledger) or sealed image uses it.",
+            abstract: "Remove a seal key from SEAL_KEYS once no document (store or ledger) uses it.",
             discussion: """
                 Refuses, naming how many documents and sealed image files still use KID, until \
                 `photoseal rotate-keys` has re-sealed them all; refuses the primary or only key. The secrets file is \

@@ -8,7 +8,7 @@ import Store
 struct RotateKeysCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rotate-keys",
-        abstract: "Re-seal every document (store and ledger) and sealed image under the newest seal key.",
+        abstract: "Re-seal every document (store and ledger) under the newest seal key.",
         discussion: """
             Documents whose seal.kid is not the primary key are re-sealed, keeping each token's \
             timestamp, one compare-and-set per document: a document changed meanwhile by \
