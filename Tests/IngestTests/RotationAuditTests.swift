@@ -99,18 +99,24 @@ struct RotationAuditTests {
         let old = built.keyring.primary
         let newKey = try FernetKey.generate()
         let rotated = try Keyring([newKey, old])
-        let before = try await KeyRetirement.usage(of: old.kid, store: store, ledger: built.ledger)
-        #expect(before == KeyRetirement.Usage(store: built.ids.count, ledger: built.ids.count))
+        let images = ImageStore(workdir: built.workdir.path)
+        let before = try await KeyRetirement.usage(
+            of: old.kid, store: store, ledger: built.ledger, images: images, keyring: rotated)
+        #expect(before == KeyRetirement.Usage(store: built.ids.count, ledger: built.ids.count, images: 0))
         let refusal = #expect(throws: IngestError.self) {
             try KeyRetirement.keyring(rotated, retiring: old.kid, usage: before)
         }
-        #expect(refusal?.message.contains("\(2 * built.ids.count) documents still use key \(old.kid)") == true)
+        #expect(
+            refusal?.message.contains(
+                "\(2 * built.ids.count) documents (\(built.ids.count) in the store, \(built.ids.count) in the ledger) and 0 sealed images still use key \(old.kid)"
+            ) == true, "\(refusal?.message ?? "")")
         #expect(throws: IngestError.self) {
             try KeyRetirement.keyring(rotated, retiring: newKey.kid, usage: .init(store: 0, ledger: 0))
         }
         _ = try await KeyRotation(store: store, ledger: built.ledger, keyring: rotated, logger: LoadFixture.logger)
             .run()
-        let after = try await KeyRetirement.usage(of: old.kid, store: store, ledger: built.ledger)
+        let after = try await KeyRetirement.usage(
+            of: old.kid, store: store, ledger: built.ledger, images: images, keyring: rotated)
         #expect(after.total == 0)
         let remaining = try KeyRetirement.keyring(rotated, retiring: old.kid, usage: after)
         #expect(remaining.keys.map(\.kid) == [newKey.kid])

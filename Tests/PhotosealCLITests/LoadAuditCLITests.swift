@@ -149,7 +149,10 @@ struct LoadAuditCLITests {
         let newKid = try #require(added.stdout.split(separator: " ").first.map(String.init))
         let refused = try photoseal(["keys", "retire", String(oldKid)])
         #expect(refused.status == 1)
-        #expect(refused.stderr.contains("\(2 * count) documents still use key \(oldKid)"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains(
+                "\(2 * count) documents (\(count) in the store, \(count) in the ledger) and 0 sealed images still use key \(oldKid)"
+            ), "\(refused.stderr)")
         let rotate = try photoseal(["rotate-keys"])
         #expect(rotate.status == 0, "\(rotate.stderr)")
         #expect(rotate.stderr.contains("\(count) re-sealed in the store, \(count) in the ledger"), "\(rotate.stderr)")

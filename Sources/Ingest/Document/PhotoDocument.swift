@@ -96,14 +96,47 @@ public struct PhotoDocument: Codable, Sendable, Equatable {
         public var format: String?
         /// Path in the image store.
         public var path: String?
+        /// Set when the image is not kept in the mode asked for: stripped mode seals an image it
+        /// cannot strip (`nil`: kept as asked).
+        public var fallback: Fallback?
         /// Makes the record.
-        public init(sha256: String, bytes: Int, width: Int?, height: Int?, format: String?, path: String?) {
+        public init(
+            sha256: String, bytes: Int, width: Int?, height: Int?, format: String?, path: String?,
+            fallback: Fallback? = nil
+        ) {
             self.sha256 = sha256
             self.bytes = bytes
             self.width = width
             self.height = height
             self.format = format
             self.path = path
+            self.fallback = fallback
+        }
+
+        /// How an image is kept instead of the mode asked for, and why (no personal data).
+        public struct Fallback: Codable, Sendable, Equatable {
+            /// How the file at `path` holds the image: `sealed`.
+            public var storedAs: String
+            /// Why: `unsupported-format` (no stripper for the format: GIF, TIFF, HEIC, AVIF) or
+            /// `malformed` (the stripper could not parse the file, e.g. a truncated JPEG).
+            public var reason: String
+            /// Makes the record.
+            public init(storedAs: String, reason: String) {
+                self.storedAs = storedAs
+                self.reason = reason
+            }
+
+            /// Sealed because stripped mode cannot strip an image of this format (the reason
+            /// told from the format: one the stripper knows was malformed).
+            public static func sealed(cannotStrip format: ImageFormat) -> Fallback {
+                Fallback(
+                    storedAs: "sealed", reason: MetadataStripper.strips(format) ? "malformed" : "unsupported-format")
+            }
+
+            enum CodingKeys: String, CodingKey {
+                case reason
+                case storedAs = "stored_as"
+            }
         }
     }
 

@@ -44,7 +44,7 @@ public struct ImageIngestor: Sendable {
             original: original, sha256: sha256, format: format, mode: mode, keyring: sealer.keyring)
         document.image = PhotoDocument.Image(
             sha256: sha256, bytes: original.count, width: size?.width, height: size?.height, format: format.name,
-            path: stored.path)
+            path: stored.path, fallback: stored.fallback)
         return Ingested(gps: report.gps, duplicate: stored.existed)
     }
 

@@ -1,6 +1,16 @@
 public import Crypto
 import Foundation
 
+#if canImport(Glibc)
+    // `struct stat`'s fields are imported through CoreFoundation's module map on Linux.
+    import CoreFoundation
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The content-addressed image store in the work directory.
 ///
 /// Every image lives at `images/<first two hex digits>/<sha256>.<ext>` (sealed ones with a
@@ -17,8 +27,9 @@ public struct ImageStore: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
         /// The original bytes, EXIF and all.
         case plain
-        /// A copy with EXIF, XMP, IPTC and comments removed (JPEG, PNG, WebP); other formats
-        /// are sealed instead, since they cannot be stripped here.
+        /// A copy with EXIF, XMP, IPTC and comments removed (JPEG, PNG, WebP); other formats,
+        /// and files the stripper cannot parse (a truncated JPEG), are sealed instead and the
+        /// document's `image.fallback` says so.
         case stripped
         /// The original, encrypted with the primary seal key as one Fernet token.
         case sealed
@@ -36,11 +47,13 @@ public struct ImageStore: Sendable {
     public var temporaryDirectory: String { (workdir as NSString).appendingPathComponent("tmp") }
 
     /// Removes every temporary file a previous (killed) run left behind; returns how many.
+    ///
+    /// - Parameter prefix: Only files whose name starts with it (default: every temporary file).
     @discardableResult
-    public func cleanTemporaryFiles() -> Int {
+    public func cleanTemporaryFiles(prefix: String = "") -> Int {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory)) ?? []
         var removed = 0
-        for name in names where name.hasSuffix(".part") {
+        for name in names where name.hasSuffix(".part") && name.hasPrefix(prefix) {
             if (try? FileManager.default.removeItem(
                 atPath: (temporaryDirectory as NSString).appendingPathComponent(name)))
                 != nil
@@ -52,14 +65,15 @@ public struct ImageStore: Sendable {
     }
 
     /// A fresh temporary file path under `tmp/` (the directory is created).
+    /// - Parameter prefix: Starts the file name (the rest is a UUID and `.part`).
     /// - Throws: `IngestError.imageStore` when the directory cannot be created.
-    public func temporaryPath() throws -> String {
+    public func temporaryPath(prefix: String = "") throws -> String {
         do {
             try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
         } catch {
             throw IngestError(.imageStore, "cannot create \(temporaryDirectory); check --workdir and disk space")
         }
-        return (temporaryDirectory as NSString).appendingPathComponent(UUID().uuidString + ".part")
+        return (temporaryDirectory as NSString).appendingPathComponent(prefix + UUID().uuidString + ".part")
     }
 
     /// The path, relative to the work directory, of an image with this hash and format.
@@ -79,25 +93,48 @@ public struct ImageStore: Sendable {
     /// The absolute path of a path relative to the work directory.
     public func absolute(_ relative: String) -> String { (workdir as NSString).appendingPathComponent(relative) }
 
+    /// Where `store(original:…)` put an image.
+    public struct Stored: Sendable, Equatable {
+        /// The file, relative to the work directory.
+        public var path: String
+        /// Whether the same bytes were already stored (under another id); nothing was written.
+        public var existed: Bool
+        /// Set when the image is not kept in the mode asked for (stripped mode sealing an image
+        /// it cannot strip).
+        public var fallback: PhotoDocument.Image.Fallback?
+    }
+
     /// Puts an original into the store in `mode` (unless an image with the same bytes is
-    /// already there) and returns its path relative to the work directory, and whether the
-    /// bytes were already stored (under another id).
+    /// already there) and says where it is, whether the bytes were already stored (under
+    /// another id), and whether it is kept in another mode than `mode`.
+    ///
+    /// In `stripped` mode an image that cannot be stripped (a format with no stripper, or a
+    /// file the stripper cannot parse, such as a truncated JPEG) is sealed instead, and the
+    /// result's `fallback` says so.
     ///
     /// - Parameters:
     ///   - original: the original file's bytes.
     ///   - sha256: their SHA-256, hex.
     ///   - format: their format.
     ///   - mode: how to keep them.
-    ///   - keyring: the seal keys; needed for `sealed`, and for `stripped` with a format that
+    ///   - keyring: the seal keys; needed for `sealed`, and for `stripped` with an image that
     ///     cannot be stripped.
     /// - Throws: `IngestError.imageStore` when writing fails, `.sealing` when sealing fails or
     ///   no keyring was given for a sealed image.
     public func store(
         original: [UInt8], sha256: String, format: ImageFormat, mode: Mode, keyring: Keyring?
-    ) throws -> (path: String, existed: Bool) {
-        if let existing = existing(sha256: sha256, fileExtension: format.fileExtension) { return (existing, true) }
+    ) throws -> Stored {
+        if let existing = existing(sha256: sha256, fileExtension: format.fileExtension) {
+            // Same bytes, same stripper: a sealed copy in stripped mode is a fallback again
+            // (unless an earlier sealed-mode run sealed bytes that would strip).
+            let unstrippable =
+                mode == .stripped && existing.hasSuffix(".fernet")
+                && MetadataStripper.strip(original, format: format) == nil
+            return Stored(path: existing, existed: true, fallback: unstrippable ? .sealed(cannotStrip: format) : nil)
+        }
         var payload = original
         var sealed = false
+        var fallback: PhotoDocument.Image.Fallback?
         switch mode {
         case .plain: break
         case .stripped:
@@ -105,6 +142,7 @@ public struct ImageStore: Sendable {
                 payload = stripped
             } else {
                 sealed = true
+                fallback = .sealed(cannotStrip: format)
             }
         case .sealed: sealed = true
         }
@@ -120,7 +158,39 @@ public struct ImageStore: Sendable {
         }
         let relative = Self.relativePath(sha256: sha256, fileExtension: format.fileExtension, sealed: sealed)
         try write(payload, to: relative)
-        return (relative, false)
+        return Stored(path: relative, existed: false, fallback: fallback)
+    }
+
+    /// Replaces the stored file `relative` with `bytes` atomically (a new file under `tmp/`,
+    /// written, given the old file's access and modification times, flushed to disk, then
+    /// renamed over the old one): at any instant the path holds the old file or the new one,
+    /// whole, even across a power cut.
+    ///
+    /// - Returns: `false` when there is no file at `relative` (nothing is written).
+    /// - Throws: `IngestError.imageStore` when the new file cannot be written or moved.
+    func replace(_ relative: String, with bytes: [UInt8], temporaryPrefix: String) throws -> Bool {
+        let target = absolute(relative)
+        var info = stat()
+        guard stat(target, &info) == 0 else {
+            if errno == ENOENT { return false }
+            throw IngestError(.imageStore, "cannot read \(target) (errno \(errno)); check its permissions")
+        }
+        let temp = try temporaryPath(prefix: temporaryPrefix)
+        #if canImport(Darwin)
+            let times = (info.st_atimespec, info.st_mtimespec)
+        #else
+            let times = (info.st_atim, info.st_mtim)
+        #endif
+        guard Self.writeFile(bytes, to: temp, times: times) else {
+            try? FileManager.default.removeItem(atPath: temp)
+            throw IngestError(.imageStore, "cannot write \(temp); check disk space and permissions")
+        }
+        guard rename(temp, target) == 0 else {
+            let code = errno
+            try? FileManager.default.removeItem(atPath: temp)
+            throw IngestError(.imageStore, "cannot move a re-sealed image over \(target) (errno \(code))")
+        }
+        return true
     }
 
     /// Writes bytes to `relative` through a temporary file and a rename. Directories are
@@ -156,11 +226,26 @@ public struct ImageStore: Sendable {
     }
 
     /// Writes `bytes` to a new file at `path` (mode 0600) with plain `write` calls.
-    static func writeFile(_ bytes: [UInt8], to path: String) -> Bool {
+    ///
+    /// - Parameter times: When given, the file gets these access and modification times and
+    ///   is flushed to disk (`fsync`) before it is closed: it is about to replace the only copy
+    ///   of an image.
+    static func writeFile(_ bytes: [UInt8], to path: String, times: (timespec, timespec)? = nil) -> Bool {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
-        return bytes.withUnsafeBytes { raw in
+        guard writeAll(bytes, to: descriptor) else { return false }
+        guard let times else { return true }
+        let set = withUnsafeTemporaryAllocation(of: timespec.self, capacity: 2) { pair in
+            pair[0] = times.0
+            pair[1] = times.1
+            return futimens(descriptor, pair.baseAddress)
+        }
+        return set == 0 && fsync(descriptor) == 0
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
+        bytes.withUnsafeBytes { raw in
             guard let base = raw.baseAddress else { return true }
             var offset = 0
             while offset < raw.count {

@@ -12,6 +12,9 @@ import Foundation
 ///
 /// Other formats return `nil`: the image store seals those instead (see `ImageStore`).
 public enum MetadataStripper {
+    /// Whether images of `format` can be stripped (when they are well formed).
+    public static func strips(_ format: ImageFormat) -> Bool { ["jpeg", "png", "webp"].contains(format.name) }
+
     /// The stripped copy of `bytes`, or `nil` when the format is not strippable or the file is
     /// malformed (the caller then keeps no plaintext copy).
     public static func strip(_ bytes: [UInt8], format: ImageFormat) -> [UInt8]? {

@@ -14,6 +14,9 @@ public struct LedgerStatus: Codable, Sendable, Equatable {
     public var apiCalls: [String: [String: Int]]
     /// Failed and unavailable photos by cause (`download:http-503`, `unavailable:placeholder`).
     public var failures: [String: Int] = [:]
+    /// Photos whose image stripped mode stored sealed because it could not strip it, by
+    /// reason (`malformed`, `unsupported-format`; see `PhotoDocument.Image.Fallback`).
+    public var sealedFallbacks: [String: Int] = [:]
 
     /// The search's progress.
     public struct Search: Codable, Sendable, Equatable {
@@ -39,6 +42,7 @@ public struct LedgerStatus: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case photos, stages, search, failures
         case apiCalls = "api_calls"
+        case sealedFallbacks = "sealed_fallbacks"
     }
 
     /// Whether the search has work left (unprobed slices or unfetched pages).
@@ -52,7 +56,28 @@ extension Ledger {
     public func status() async throws -> LedgerStatus {
         var status = try await baseStatus()
         status.failures = try await failuresByCause()
+        status.sealedFallbacks = try await sealedFallbacks()
         return status
+    }
+
+    /// Photos whose image is stored sealed instead of stripped, by reason. `instr` skips the
+    /// JSON parse for the rows without the key (nearly all).
+    func sealedFallbacks() async throws -> [String: Int] {
+        try await read("count the images sealed instead of stripped") { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT json_extract(document, '$.image.fallback.reason') AS reason, COUNT(*) AS n FROM photo
+                    WHERE instr(document, '"fallback"') > 0
+                      AND json_extract(document, '$.image.fallback.stored_as') = 'sealed'
+                    GROUP BY reason
+                    """)
+            {
+                out[row["reason"] ?? "unknown"] = row["n"]
+            }
+            return out
+        }
     }
 
     private func baseStatus() async throws -> LedgerStatus {

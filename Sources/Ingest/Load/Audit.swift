@@ -2,8 +2,9 @@ public import Crypto
 import Foundation
 public import Store
 
-/// `audit`: reads every stored document and checks it (``SealCheck``), then compares the
-/// store's documents with the ledger's loaded rows.
+/// `audit`: reads every stored document and checks it (``SealCheck``), compares the store's
+/// documents with the ledger's loaded rows, and opens every sealed image file
+/// (``SealedImages``).
 ///
 /// The store is streamed a batch at a time (constant memory; the next batch is read while the
 /// current one is checked) and each batch is checked on every core. Findings name a document,
@@ -19,13 +20,15 @@ public struct Audit: Sendable {
         public var documents = 0
         /// Sealed tokens that opened.
         public var tokensOpened = 0
+        /// Sealed image files looked at (0 when no image store was given).
+        public var sealedImages = 0
         /// Whether the ledger comparison ran (there is a ledger in the workdir).
         public var ledgerChecked = false
         /// Rows the ledger says are loaded.
         public var ledgerLoaded = 0
         /// Per check: documents checked and findings.
         public var checks: [String: CheckCount] = [:]
-        /// Per key id: documents whose `seal.kid` names it, and tokens it opened.
+        /// Per key id: documents whose `seal.kid` names it, tokens and sealed image files it opened.
         public var kids: [String: KidCount] = [:]
         /// Every finding, in document order.
         public var findings: [SealCheck.Finding] = []
@@ -34,7 +37,8 @@ public struct Audit: Sendable {
 
         /// One check's counts.
         public struct CheckCount: Sendable, Codable, Equatable {
-            /// Documents (or, for `ledger-store`, ids) the check looked at.
+            /// Documents (for `ledger-store`, ids; for `sealed-images`, image files plus the
+            /// documents whose `image.path` names a sealed file) the check looked at.
             public var checked = 0
             /// Findings it made.
             public var findings = 0
@@ -48,13 +52,28 @@ public struct Audit: Sendable {
             public var documents = 0
             /// Tokens this key opened.
             public var tokens = 0
+            /// Sealed image files this key opened.
+            public var images = 0
             /// Makes zero counts.
             public init() {}
+
+            enum CodingKeys: String, CodingKey {
+                case documents, tokens, images
+            }
+
+            /// Decodes counts; `images` is absent from reports written before it existed.
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                documents = try container.decode(Int.self, forKey: .documents)
+                tokens = try container.decode(Int.self, forKey: .tokens)
+                images = try container.decodeIfPresent(Int.self, forKey: .images) ?? 0
+            }
         }
 
         enum CodingKeys: String, CodingKey {
             case version, store, documents, ok, checks, kids, findings
             case tokensOpened = "tokens_opened"
+            case sealedImages = "sealed_images"
             case ledgerChecked = "ledger_checked"
             case ledgerLoaded = "ledger_loaded"
         }
@@ -69,6 +88,7 @@ public struct Audit: Sendable {
             try container.encode(store, forKey: .store)
             try container.encode(documents, forKey: .documents)
             try container.encode(tokensOpened, forKey: .tokensOpened)
+            try container.encode(sealedImages, forKey: .sealedImages)
             try container.encode(ledgerChecked, forKey: .ledgerChecked)
             try container.encode(ledgerLoaded, forKey: .ledgerLoaded)
             try container.encode(ok, forKey: .ok)
@@ -84,6 +104,7 @@ public struct Audit: Sendable {
             store = try container.decode(String.self, forKey: .store)
             documents = try container.decode(Int.self, forKey: .documents)
             tokensOpened = try container.decode(Int.self, forKey: .tokensOpened)
+            sealedImages = try container.decodeIfPresent(Int.self, forKey: .sealedImages) ?? 0
             ledgerChecked = try container.decode(Bool.self, forKey: .ledgerChecked)
             ledgerLoaded = try container.decode(Int.self, forKey: .ledgerLoaded)
             checks = try container.decode([String: CheckCount].self, forKey: .checks)
@@ -92,8 +113,9 @@ public struct Audit: Sendable {
         }
     }
 
-    let store: any DocumentStore
+    let store: (any DocumentStore)?
     let ledger: Ledger?
+    let images: SealedImages?
     let checker: SealCheck
     let batchSize: Int
     let lanes: Int
@@ -101,18 +123,22 @@ public struct Audit: Sendable {
     /// Makes an audit.
     ///
     /// - Parameters:
-    ///   - store: The store to read.
+    ///   - store: The store to read (`nil`: a workdir that has loaded into no store yet; only
+    ///     its sealed images are checked).
     ///   - ledger: The ledger to compare with (`nil`: the `ledger-store` check is skipped).
     ///   - keyring: The seal keys.
     ///   - blind: The blind index under INDEX_KEY.
+    ///   - images: The workdir's image store, whose sealed files to open (`nil`: the
+    ///     `sealed-images` check is skipped).
     ///   - batchSize: Documents read per batch (default 1000).
     ///   - lanes: Concurrent checking tasks (default: the number of cores).
     public init(
-        store: any DocumentStore, ledger: Ledger?, keyring: Keyring, blind: BlindIndex, batchSize: Int = 1000,
-        lanes: Int? = nil
+        store: (any DocumentStore)?, ledger: Ledger?, keyring: Keyring, blind: BlindIndex, images: ImageStore? = nil,
+        batchSize: Int = 1000, lanes: Int? = nil
     ) {
         self.store = store
         self.ledger = ledger
+        self.images = images.map { SealedImages(store: $0, keyring: keyring, lanes: lanes) }
         self.checker = SealCheck(keyring: keyring, blind: blind, scanPlaintext: true)
         self.batchSize = max(1, batchSize)
         self.lanes = max(1, lanes ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -128,13 +154,13 @@ public struct Audit: Sendable {
     /// Checks one batch on `lanes` concurrent tasks; results in document order.
     private func check(_ batch: [StoreDocument], now: Int64) async -> [SealCheck.Result] {
         let lanes = min(self.lanes, batch.count)
-        guard lanes > 1 else { return batch.map { checker.check($0, now: now) } }
+        guard lanes > 1 else { return batch.map { check($0, now: now) } }
         let chunk = (batch.count + lanes - 1) / lanes
         return await withTaskGroup(of: (Int, [SealCheck.Result]).self) { group in
             for lane in 0..<lanes {
                 let range = (lane * chunk)..<min(batch.count, (lane + 1) * chunk)
                 guard !range.isEmpty else { continue }
-                group.addTask { (lane, batch[range].map { self.checker.check($0, now: now) }) }
+                group.addTask { (lane, batch[range].map { self.check($0, now: now) }) }
             }
             var parts: [(Int, [SealCheck.Result])] = []
             for await part in group { parts.append(part) }
@@ -142,14 +168,60 @@ public struct Audit: Sendable {
         }
     }
 
+    /// Checks one document: ``SealCheck``, then, when it names a sealed image file, that the
+    /// file is there under the document's hash.
+    private func check(_ document: StoreDocument, now: Int64) -> SealCheck.Result {
+        var result = checker.check(document, now: now)
+        if let images, let kind = Self.sealedPathProblem(document, in: images.store) {
+            result.findings.append(
+                SealCheck.Finding(id: document.id ?? "?", field: "image.path", kind: kind, check: .sealedImages))
+        }
+        return result
+    }
+
+    /// The document's sealed image path, if `image.path` names a sealed file.
+    static func sealedPath(_ document: StoreDocument) -> String? {
+        guard let path = document.value(at: "image.path")?.stringValue, path.hasSuffix(".fernet") else { return nil }
+        return path
+    }
+
+    /// What is wrong with a document's sealed `image.path`: `image-path-mismatch` when it is not
+    /// the store's path for the document's `image.sha256`, `missing-sealed-image` when there is
+    /// no such file; `nil` when it is sound or names no sealed file.
+    static func sealedPathProblem(_ document: StoreDocument, in images: ImageStore) -> String? {
+        guard let path = sealedPath(document) else { return nil }
+        guard let sha256 = document.value(at: "image.sha256")?.stringValue,
+            SealedImages.sha256(inName: path) == sha256, !path.contains("..")
+        else { return "image-path-mismatch" }
+        return FileManager.default.fileExists(atPath: images.absolute(path)) ? nil : "missing-sealed-image"
+    }
+
     /// Runs the audit.
     ///
     /// - Parameter now: The current time, unix seconds (default: the clock).
-    /// - Throws: `StoreError` when the store cannot be read, `IngestError` for the ledger.
+    /// - Throws: `StoreError` when the store cannot be read, `IngestError` for the ledger and
+    ///   when an image folder cannot be listed.
     public func run(now: Int64? = nil) async throws -> Report {
         let now = now ?? Int64(Date().timeIntervalSince1970)
-        var report = Report(store: store.location)
-        for check in SealCheck.Check.allCases where check != .ledgerStore {
+        var report = Report(store: store?.location ?? "none")
+        if images != nil { report.checks[SealCheck.Check.sealedImages.rawValue] = Report.CheckCount() }
+        if let store { try await audit(store, into: &report, now: now) }
+        if let images {
+            let files = try await images.audit()
+            report.sealedImages = files.files
+            report.checks[SealCheck.Check.sealedImages.rawValue, default: .init()].checked += files.files
+            report.checks[SealCheck.Check.sealedImages.rawValue, default: .init()].findings += files.problems.count
+            for (kid, count) in files.kids { report.kids[kid, default: .init()].images += count }
+            report.findings += files.problems.map {
+                SealCheck.Finding(id: $0.file, field: "image", kind: $0.kind, check: .sealedImages)
+            }
+        }
+        return report
+    }
+
+    /// Checks every document of `store` into `report`.
+    private func audit(_ store: any DocumentStore, into report: inout Report, now: Int64) async throws {
+        for check in SealCheck.Check.allCases where check.isPerDocument {
             report.checks[check.rawValue] = Report.CheckCount()
         }
         if ledger != nil { report.checks[SealCheck.Check.ledgerStore.rawValue] = Report.CheckCount() }
@@ -164,6 +236,9 @@ public struct Audit: Sendable {
                 if let kid = result.sealKid { report.kids[kid, default: .init()].documents += 1 }
                 for kid in result.openedKids { report.kids[kid, default: .init()].tokens += 1 }
                 report.tokensOpened += result.openedKids.count
+                if images != nil, Self.sealedPath(document) != nil {
+                    report.checks[SealCheck.Check.sealedImages.rawValue, default: .init()].checked += 1
+                }
                 for finding in result.findings {
                     report.checks[finding.check.rawValue, default: .init()].findings += 1
                     report.findings.append(finding)
@@ -173,10 +248,9 @@ public struct Audit: Sendable {
         }
         try await merge.finish(into: &report)
         // Every document goes through every per-document check.
-        for check in SealCheck.Check.allCases where check != .ledgerStore {
+        for check in SealCheck.Check.allCases where check.isPerDocument {
             report.checks[check.rawValue, default: .init()].checked = report.documents
         }
-        return report
     }
 }
 

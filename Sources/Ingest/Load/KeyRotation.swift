@@ -4,21 +4,22 @@ public import Logging
 public import Store
 
 /// `rotate-keys`: re-seals every document, in the store and in the ledger, whose `seal.kid` is
-/// not the primary key, keeping token timestamps.
+/// not the primary key, and every sealed image file not under it, keeping token timestamps.
 ///
 /// Every store update is one compare-and-set that expects the old `seal.kid` and every old
 /// token and sets all new tokens and the new `seal.kid` together, so no document is ever left
 /// with fields under different keys, and a writer that changed the document meanwhile wins:
 /// the document is read again and re-sealed in the next round. Ledger rows are replaced the
-/// same way (only if their JSON is unchanged). Killed at any instant, a re-run finishes.
+/// same way (only if their JSON is unchanged). Sealed image files are replaced atomically,
+/// keeping their modification time (`SealedImages`). Killed at any instant, a re-run finishes.
 public struct KeyRotation: Sendable {
-    /// A document that could not be re-sealed, and why (never a value).
+    /// A document or sealed image file that could not be re-sealed, and why (never a value).
     public struct Failure: Sendable, Hashable {
-        /// `store` or `ledger`.
+        /// `store`, `ledger` or `images`.
         public var place: String
-        /// The document id.
+        /// The document id, or for `images` the file relative to the work directory.
         public var id: String
-        /// The field at fault (`sealed.owner`, or `document` when it kept changing).
+        /// The field at fault (`sealed.owner`, `document` when it kept changing, `image` for a file).
         public var field: String
         /// What is wrong (`does-not-open`, `misplaced-token`, `kept-changing`, …).
         public var kind: String
@@ -32,6 +33,10 @@ public struct KeyRotation: Sendable {
         public var storeCurrent = 0
         /// Ledger rows re-sealed.
         public var ledgerResealed = 0
+        /// Sealed image files re-sealed.
+        public var imagesResealed = 0
+        /// Sealed image files already under the primary key.
+        public var imagesCurrent = 0
         /// Compare-and-set attempts that lost to a concurrent writer (retried).
         public var conflicts = 0
         /// Documents not re-sealed.
@@ -40,6 +45,7 @@ public struct KeyRotation: Sendable {
 
     let stores: [any DocumentStore]
     let ledger: Ledger?
+    let images: SealedImages?
     let sealer: FieldSealer
     let batchSize: Int
     let maxRounds: Int
@@ -50,16 +56,17 @@ public struct KeyRotation: Sendable {
     /// - Parameters:
     ///   - store: The store to rotate (`nil`: ledger only).
     ///   - ledger: The ledger to rotate (`nil`: store only).
+    ///   - images: The image store whose sealed files to re-seal (`nil`: none).
     ///   - keyring: The keys; the first (primary) seals.
     ///   - batchSize: Documents read per batch (default 500).
     ///   - maxRounds: Passes over documents that a concurrent writer changed (default 10).
     ///   - logger: Progress goes here.
     public init(
-        store: (any DocumentStore)?, ledger: Ledger?, keyring: Keyring, batchSize: Int = 500, maxRounds: Int = 10,
-        logger: Logger
+        store: (any DocumentStore)?, ledger: Ledger?, images: ImageStore? = nil, keyring: Keyring,
+        batchSize: Int = 500, maxRounds: Int = 10, logger: Logger
     ) {
         self.init(
-            stores: store.map { [$0] } ?? [], ledger: ledger, keyring: keyring, batchSize: batchSize,
+            stores: store.map { [$0] } ?? [], ledger: ledger, images: images, keyring: keyring, batchSize: batchSize,
             maxRounds: maxRounds, logger: logger)
     }
 
@@ -68,16 +75,18 @@ public struct KeyRotation: Sendable {
     /// - Parameters:
     ///   - stores: The stores to rotate, in order.
     ///   - ledger: The ledger to rotate (`nil`: stores only), after the stores.
+    ///   - images: The image store whose sealed files to re-seal (`nil`: none).
     ///   - keyring: The keys; the first (primary) seals.
     ///   - batchSize: Documents read per batch (default 500).
     ///   - maxRounds: Passes over documents that a concurrent writer changed (default 10).
     ///   - logger: Progress goes here.
     public init(
-        stores: [any DocumentStore], ledger: Ledger?, keyring: Keyring, batchSize: Int = 500, maxRounds: Int = 10,
-        logger: Logger
+        stores: [any DocumentStore], ledger: Ledger?, images: ImageStore? = nil, keyring: Keyring,
+        batchSize: Int = 500, maxRounds: Int = 10, logger: Logger
     ) {
         self.stores = stores
         self.ledger = ledger
+        self.images = images.map { SealedImages(store: $0, keyring: keyring) }
         self.sealer = FieldSealer(keyring: keyring)
         self.batchSize = max(1, batchSize)
         self.maxRounds = max(1, maxRounds)
@@ -125,11 +134,26 @@ public struct KeyRotation: Sendable {
     /// Runs the rotation.
     ///
     /// - Parameter progress: Called after each batch with the summary so far.
-    /// - Throws: `StoreError` when the store fails for good, `IngestError` for the ledger.
+    /// - Throws: `StoreError` when the store fails for good, `IngestError` for the ledger and
+    ///   the image files.
     public func run(progress: @Sendable (Summary) -> Void = { _ in }) async throws -> Summary {
         var summary = Summary()
         for store in stores { try await rotateStore(store, &summary, progress) }
         if let ledger { try await rotateLedger(ledger, &summary, progress) }
+        if let images {
+            let before = summary
+            let rotated = try await images.rotate { part in
+                var now = before
+                now.imagesResealed = part.resealed
+                now.imagesCurrent = part.current
+                progress(now)
+            }
+            summary.imagesResealed = rotated.resealed
+            summary.imagesCurrent = rotated.current
+            summary.failed += rotated.failed.map {
+                Failure(place: "images", id: $0.file, field: "image", kind: $0.kind)
+            }
+        }
         return summary
     }
 

@@ -23,11 +23,19 @@ public struct SealCheck: Sendable {
         case timestamps
         /// The ledger's loaded documents and the store's documents are the same set.
         case ledgerStore = "ledger-store"
+        /// Every sealed image file opens with the keyring to the image its name (the documents'
+        /// `image.sha256`) says, and every document's sealed `image.path` names such a file.
+        case sealedImages = "sealed-images"
+
+        /// Whether the check looks at each store document on its own (the others compare the
+        /// store with the ledger, or look at the image files).
+        public var isPerDocument: Bool { self != .ledgerStore && self != .sealedImages }
     }
 
     /// One problem with one document.
     public struct Finding: Sendable, Hashable, Codable {
-        /// The document's `_id` (or `"?"` when it has none).
+        /// The document's `_id` (or `"?"` when it has none); for a `sealed-images` finding on an
+        /// image file, the file's path relative to the work directory.
         public var id: String
         /// The field, as a dotted path (`sealed.owner`, `description`, `tags.2`).
         public var field: String

@@ -9,10 +9,12 @@ struct AuditCommand: AsyncParsableCommand {
         abstract: "Check every stored document; exit 0 only when nothing is wrong.",
         discussion: """
             Covers every store the workdir has loaded into (or the one --store names), one \
-            report each. Checks: opens, envelope, seal-kid, blind-index, personal-keys, \
-            personal-values, timestamps, ledger-store (see docs/load-audit.md). Prints counts per check and per \
-            key id, then one line per finding: "finding <id> <field> <kind> <check>". Never \
-            prints a plaintext value. --json prints one JSON report a line instead (one per store).
+            report each, and every sealed image file in the workdir. Checks: opens, envelope, \
+            seal-kid, blind-index, personal-keys, personal-values, timestamps, ledger-store, \
+            sealed-images (every sealed image opens to the image its name says; see \
+            docs/load-audit.md). Prints counts per check and per key id, then one line per \
+            finding: "finding <id> <field> <kind> <check>". Never prints a plaintext value. \
+            --json prints one JSON report a line instead (one per store).
 
             Examples:
               photoseal audit --keys keys.env
@@ -29,11 +31,15 @@ struct AuditCommand: AsyncParsableCommand {
         try await reportingErrors {
             let workspace = try await global.workspace("audit", access: .read)
             let ledger = try workspace.ledgerIfPresent()
+            var stores: [(any DocumentStore)?] = try await workspace.coveredStores(batchSize: 1000)
+            // A workdir that has loaded nowhere yet still has its sealed images to check.
+            if stores.isEmpty { stores = [nil] }
             var failed = false
-            for store in try await workspace.coveredStores(batchSize: 1000) {
+            for store in stores {
                 let started = Date()
                 let report = try await Audit(
-                    store: store, ledger: ledger, keyring: try workspace.keyring(), blind: try workspace.blindIndex()
+                    store: store, ledger: ledger, keyring: try workspace.keyring(), blind: try workspace.blindIndex(),
+                    images: workspace.images
                 ).run()
                 try show(report, seconds: Date().timeIntervalSince(started))
                 failed = failed || !report.ok
@@ -51,18 +57,20 @@ struct AuditCommand: AsyncParsableCommand {
             out.write(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
         } else {
             out.write(
-                "audit: \(report.documents) documents, \(report.tokensOpened) tokens opened, store \(report.store)\n"
-            )
+                "audit: \(report.documents) documents, \(report.tokensOpened) tokens opened, "
+                    + "\(report.sealedImages) sealed images, store \(report.store)\n")
             for check in SealCheck.Check.allCases {
                 guard let count = report.checks[check.rawValue] else {
-                    out.write("check \(check.rawValue): skipped (no ledger in the workdir)\n")
+                    let missing = check == .ledgerStore ? "ledger" : check == .sealedImages ? "image store" : "store"
+                    out.write("check \(check.rawValue): skipped (no \(missing))\n")
                     continue
                 }
                 out.write("check \(check.rawValue): \(count.checked) checked, \(count.findings) findings\n")
             }
             for kid in report.kids.keys.sorted() {
                 let count = report.kids[kid] ?? .init()
-                out.write("kid \(kid): \(count.documents) documents, \(count.tokens) tokens\n")
+                out.write(
+                    "kid \(kid): \(count.documents) documents, \(count.tokens) tokens, \(count.images) sealed images\n")
             }
             for finding in report.findings {
                 out.write("finding \(finding.id) \(finding.field) \(finding.kind) \(finding.check.rawValue)\n")

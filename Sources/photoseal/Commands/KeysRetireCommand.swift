@@ -8,9 +8,10 @@ extension KeysCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove a seal key from SEAL_KEYS once no document (store or ledger) uses it.",
             discussion: """
-                Counts every store the workdir has loaded into (all must be reachable) and its \
-                ledger. Refuses, naming how many documents still use KID, until `photoseal rotate-keys` \
-                has re-sealed them all; refuses the primary or only key. The secrets file is \
+                Counts every store the workdir has loaded into (all must be reachable), its \
+                ledger and its sealed image files. Refuses, naming how many documents and sealed \
+                image files still use KID, until `photoseal rotate-keys` has re-sealed them all; \
+                refuses the primary or only key. The secrets file is \
                 rewritten atomically with its 0600 mode.
 
                 Example:
@@ -35,12 +36,10 @@ extension KeysCommand {
                 // Unknown, primary or only key: refused before any store is opened.
                 _ = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: .init(store: 0, ledger: 0))
                 let workspace = try await global.workspace("keys retire", access: .write)
-                let ledger = try workspace.ledgerIfPresent()
                 // Every store the workdir has loaded into must be reachable and free of the key.
-                var usage = KeyRetirement.Usage(store: 0, ledger: try await ledger?.count(sealKid: kid) ?? 0)
-                for store in try await workspace.coveredStores(batchSize: 1000) {
-                    usage.store += try await KeyRetirement.usage(of: kid, store: store, ledger: nil).store
-                }
+                let usage = try await KeyRetirement.usage(
+                    of: kid, stores: try await workspace.coveredStores(batchSize: 1000),
+                    ledger: try workspace.ledgerIfPresent(), images: workspace.images, keyring: try fileOnly.keyring())
                 let remaining = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: usage)
                 try Secrets.updateFile(at: path, setting: ["SEAL_KEYS": remaining.commaSeparated])
                 try workspace.retire(kid: kid)

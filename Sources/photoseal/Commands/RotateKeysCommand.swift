@@ -11,7 +11,9 @@ struct RotateKeysCommand: AsyncParsableCommand {
             Covers every store the workdir has loaded into (or the one --store names) and the \
             ledger. Documents whose seal.kid is not the primary key are re-sealed, keeping each token's \
             timestamp, one compare-and-set per document: a document changed meanwhile by \
-            another writer is read again and re-sealed in a later round. Safe to interrupt and \
+            another writer is read again and re-sealed in a later round. Sealed image files \
+            (--store-images sealed, and images stripped mode could not strip) are re-sealed too, \
+            each replaced atomically with its modification time kept. Safe to interrupt and \
             run again. Exit status 1 when some document could not be re-sealed.
 
             Example:
@@ -29,13 +31,14 @@ struct RotateKeysCommand: AsyncParsableCommand {
             let keyring = try workspace.keyring()
             let rotation = KeyRotation(
                 stores: try await workspace.coveredStores(batchSize: batch.batchSize),
-                ledger: try workspace.ledgerIfPresent(), keyring: keyring, batchSize: batch.batchSize,
-                logger: global.logger())
+                ledger: try workspace.ledgerIfPresent(), images: workspace.images, keyring: keyring,
+                batchSize: batch.batchSize, logger: global.logger())
             let progress = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await rotation.run { s in
                 progress.show(
                     "rotate-keys: \(s.storeResealed + s.ledgerResealed) re-sealed, \(s.storeCurrent) current, "
-                        + "\(s.failed.count) failed")
+                        + "\(s.imagesResealed) images re-sealed, \(s.failed.count) failed"
+                )
             }
             progress.finish()
             for failure in summary.failed {
@@ -43,7 +46,8 @@ struct RotateKeysCommand: AsyncParsableCommand {
             }
             printError(
                 "rotate-keys: \(summary.storeResealed) re-sealed in the store, \(summary.ledgerResealed) in the ledger, "
-                    + "\(summary.storeCurrent) already current, \(summary.failed.count) failed, "
+                    + "\(summary.storeCurrent) already current, \(summary.imagesResealed) sealed images re-sealed "
+                    + "(\(summary.imagesCurrent) already current), \(summary.failed.count) failed, "
                     + "\(summary.conflicts) concurrent changes retried; primary key \(keyring.primary.kid)")
             if !summary.failed.isEmpty { throw ExitCode.failure }
         }

@@ -13,8 +13,8 @@ struct StatusCommand: AsyncParsableCommand {
 
             --json prints one object: {"photos", "stages": {stage: n}, "search": {"queries", \
             "slices": {state: n}, "pages_done", "pages_planned", "capped_slices"}, \
-            "api_calls": {service: {outcome: n}}, "failures": {cause: n}, "job": {…} or null, \
-            "stores": [{"store", "loaded"}], "seal_kids": [kid]}.
+            "api_calls": {service: {outcome: n}}, "failures": {cause: n}, "sealed_fallbacks": \
+            {reason: n}, "job": {…} or null, "stores": [{"store", "loaded"}], "seal_kids": [kid]}.
 
             Examples:
               photoseal status
@@ -68,6 +68,12 @@ struct StatusCommand: AsyncParsableCommand {
                     for (cause, count) in status.failures.sorted(by: { $0.key < $1.key }) {
                         out.write("  \(cause): \(count)\n")
                     }
+                }
+                if !status.sealedFallbacks.isEmpty {
+                    let parts = status.sealedFallbacks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                    out.write(
+                        "images stored sealed because they could not be stripped: "
+                            + "\(status.sealedFallbacks.values.reduce(0, +)) (\(parts.joined(separator: ", ")))\n")
                 }
                 for (service, outcomes) in status.apiCalls.sorted(by: { $0.key < $1.key }) {
                     let parts = outcomes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
