@@ -65,8 +65,9 @@ extension Ledger {
         return (candidates, rows.last?.id)
     }
 
-    /// Marks loaded documents `loaded` with their digest, in one transaction; a row whose
-    /// document changed since it was read is left alone (the next run loads the new version).
+    /// Marks loaded documents `loaded` with their digest (clearing any failure recorded
+    /// earlier), in one transaction; a row whose document changed since it was read is left
+    /// alone (the next run loads the new version).
     ///
     /// - Returns: How many rows were marked.
     @discardableResult
@@ -77,11 +78,13 @@ extension Ledger {
             for candidate in candidates {
                 try db.execute(
                     sql: """
-                        UPDATE photo SET stage = 'loaded', loaded_digest = ?, updated_at = ?, last_error = NULL
+                        UPDATE photo SET stage = 'loaded', loaded_digest = ?, updated_at = ?
                         WHERE id = ? AND document = ?
                         """,
                     arguments: [candidate.digest, now, candidate.id, candidate.json])
-                marked += db.changesCount
+                guard db.changesCount > 0 else { continue }
+                marked += 1
+                try Self.record(nil, id: candidate.id, db: db)
             }
             return marked
         }

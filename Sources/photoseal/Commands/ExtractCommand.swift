@@ -15,7 +15,8 @@ struct ExtractCommand: AsyncParsableCommand {
             it) is sealed into sealed.exif (the download stage usually did this already, while \
             it had the original), geo is taken from the EXIF GPS when the source gave none \
             (geo.source = "exif"), and place is the nearest GeoNames place (offline). Rows move \
-            to `extracted`.
+            to `extracted`. A photo whose stored image cannot be read or sealed is marked \
+            failed and left alone by later runs unless given --retry-failed.
 
             Examples:
               photoseal extract
@@ -25,8 +26,11 @@ struct ExtractCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var retry: RetryFailedOptions
+
     func run() async throws {
         try await reportingErrors {
+            let started = Date()
             let logger = global.logger()
             let secrets = try global.secrets.load()
             let sealer = FieldSealer(keyring: try secrets.keyring())
@@ -36,13 +40,14 @@ struct ExtractCommand: AsyncParsableCommand {
                 ledger: ledger, store: ImageStore(workdir: global.workdir), sealer: sealer, geocoder: geocoder,
                 logger: logger)
             let meter = ProgressMeter(enabled: stderrIsTerminal)
-            let summary = try await stage.run { p in
+            let summary = try await stage.run(retryFailed: retry.retryFailed) { p in
                 meter.show("extract: \(p.done)/\(p.total) photos, \(p.failed) failed")
             }
             meter.finish()
             printError(
                 "extract: \(summary.done) photos extracted (\(summary.withExif) with EXIF, \(summary.geoFromExif) "
                     + "positioned from EXIF, \(summary.placed) with a place), \(summary.failed) failed")
+            try await printFailureSummary(ledger, since: started, workdir: global.workdir)
             if summary.failed > 0 { throw ExitCode(1) }
         }
     }
