@@ -96,13 +96,13 @@ extension Ledger {
         try await write("advance \(rows.count) photos") { db in
             let now = Self.now()
             for (row, json) in encoded {
-                try db.execute(
+                let failure = Self.failureColumns(row.failure)
+                try db.cachedStatement(
                     sql: """
                         UPDATE photo SET stage = ?, document = ?, updated_at = ?, lease_owner = NULL,
-                        lease_until = NULL WHERE id = ?
-                        """,
-                    arguments: [row.stage.name, json, now, row.id])
-                try Self.record(row.failure, id: row.id, db: db)
+                        lease_until = NULL, \(failure.sql) WHERE id = ?
+                        """
+                ).execute(arguments: [row.stage.name, json, now] + failure.arguments + [row.id])
             }
         }
     }

@@ -37,27 +37,26 @@ extension Ledger {
         }
     }
 
-    /// The one writer of a photo's failure: sets it (with the time) or, with `nil`, clears it.
-    /// Every stage records its failures through this, inside its own transaction.
+    /// How a photo's failure is written: the `SET` assignments of the failure columns and
+    /// their values (the failure with the time, or, for `nil`, cleared). Every write of a
+    /// failure goes through this: `record`, and `advance`, which folds it into the row's one
+    /// `UPDATE` (its hot path, once per downloaded photo).
+    static func failureColumns(_ failure: PhotoFailure?) -> (sql: String, arguments: StatementArguments) {
+        (
+            "failure_stage = ?, failure_cause = ?, failure_permanent = ?, failure_at = ?",
+            [
+                failure?.stage.rawValue, failure?.cause, failure?.permanent ?? false,
+                failure.map { _ in Date().timeIntervalSince1970 },
+            ]
+        )
+    }
+
+    /// Records a photo's failure (or clears it, with `nil`) inside a stage's transaction.
     static func record(_ failure: PhotoFailure?, id: String, db: Database) throws {
-        // Cached statements: stages call this once per row of every batch they commit.
-        if let failure {
-            try db.cachedStatement(
-                sql: """
-                    UPDATE photo SET failure_stage = ?, failure_cause = ?, failure_permanent = ?, failure_at = ?
-                    WHERE id = ?
-                    """
-            ).execute(arguments: [
-                failure.stage.rawValue, failure.cause, failure.permanent, Date().timeIntervalSince1970, id,
-            ])
-        } else {
-            try db.cachedStatement(
-                sql: """
-                    UPDATE photo SET failure_stage = NULL, failure_cause = NULL, failure_permanent = 0,
-                    failure_at = NULL WHERE id = ? AND failure_stage IS NOT NULL
-                    """
-            ).execute(arguments: [id])
-        }
+        let columns = failureColumns(failure)
+        // Cached: stages call this once per row of the batches they commit.
+        try db.cachedStatement(sql: "UPDATE photo SET \(columns.sql) WHERE id = ?")
+            .execute(arguments: columns.arguments + [id])
     }
 
     /// Records failures on rows that keep their stage (a document the seal checks refused:
