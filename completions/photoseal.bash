@@ -186,9 +186,9 @@ _photoseal() {
 
 _photoseal_run() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --version -h --help)
+    non_repeating_flags=(--verbose --retry-failed --update-job --dry-run --version -h --help)
     repeating_options=(--term --label)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --concurrency --per-host --size --store-images --max-attempts --labels-file --max-images --vision-api-key --score-concurrency --batch-size)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --concurrency --per-host --size --store-images --max-attempts --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -258,6 +258,9 @@ _photoseal_run() {
         return
         ;;
     '--max-images')
+        return
+        ;;
+    '--max-cost')
         return
         ;;
     '--vision-api-key')
@@ -359,7 +362,7 @@ _photoseal_import() {
 
 _photoseal_download() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --extract --no-extract --version -h --help)
+    non_repeating_flags=(--verbose --retry-failed --extract --no-extract --version -h --help)
     repeating_options=()
     non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --concurrency --per-host --size --store-images --max-attempts --limit)
     __photoseal_offer_flags_options 0
@@ -405,7 +408,7 @@ _photoseal_download() {
 
 _photoseal_extract() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --version -h --help)
+    non_repeating_flags=(--verbose --retry-failed --version -h --help)
     repeating_options=()
     non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint)
     __photoseal_offer_flags_options 0
@@ -432,9 +435,9 @@ _photoseal_extract() {
 
 _photoseal_score() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --dry-run --version -h --help)
+    non_repeating_flags=(--verbose --retry-failed --dry-run --version -h --help)
     repeating_options=(--label)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --labels-file --max-images --threshold --concurrency --api-key)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --labels-file --max-images --max-cost --threshold --concurrency --api-key)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -463,6 +466,9 @@ _photoseal_score() {
     '--max-images')
         return
         ;;
+    '--max-cost')
+        return
+        ;;
     '--threshold')
         return
         ;;
@@ -477,7 +483,7 @@ _photoseal_score() {
 
 _photoseal_status() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --json --version -h --help)
+    non_repeating_flags=(--verbose --json --failures --version -h --help)
     repeating_options=()
     non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint)
     __photoseal_offer_flags_options 0

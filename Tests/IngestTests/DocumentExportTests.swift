@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Ingest
@@ -110,7 +111,7 @@ struct DocumentExportTests {
         #expect(rows[0]["score.caged, monkey"].flatMap(Double.init) == 0.30000000000000004)
         #expect(rows[0]["score.tiny"].flatMap(Double.init) == 1e-05)
         #expect(rows[0]["image.width"] == "640" && rows[0]["image.bytes"] == "123456")
-        #expect(rows[0]["sealed.owner"] == "gAAAAAtoken" && rows[0]["stage"] == "extracted")
+        #expect(rows[0]["sealed.owner"] == "gAAAAAtoken" && rows[0]["status"] == "extracted")
         #expect(rows[2]["lat"] == "" && rows[2]["score.tiny"] == "" && rows[2]["terms"] == "")
         #expect(rows[4]["lat"] == "")
 
@@ -131,5 +132,64 @@ struct DocumentExportTests {
         #expect(properties["image.width"] as? Int == 640)
         #expect(properties["place.admin2"] is NSNull)
         #expect(properties["place.admin1"] as? String == "Région \"Sud\", ouest")
+    }
+
+    @Test(
+        "JSON lines and CSV carry each photo's status, and a failure {stage, cause, permanent} for failed and unavailable photos only"
+    )
+    func statusAndFailure() throws {
+        let refused = PhotoFailure(
+            stage: .score, cause: "Vision refused this image: Bad image data. (code 3)", permanent: true)
+        let gone = PhotoFailure(stage: .download, cause: "http-404", permanent: true)
+        let flaky = PhotoFailure(stage: .download, cause: "http-503", permanent: false)
+        // A transient score failure on a photo still waiting at `extracted`: pending, no failure.
+        let waiting = PhotoFailure(stage: .score, cause: "Google Vision answered HTTP 503", permanent: false)
+        let entries: [(Ledger.Stage, PhotoFailure?)] = [
+            (.failed, refused), (.unavailable, gone), (.failed, flaky), (.found, nil), (.extracted, waiting),
+            (.loaded, nil),
+        ]
+        let ledgerEntries = entries.enumerated().map { index, item in
+            let document = Self.document("flickr:\(index)", terms: ["x"], geo: nil)
+            return Ledger.Entry(id: document.id, stage: item.0, document: document, failure: item.1)
+        }
+        let (jsonl, _) = try render(.jsonl, ledgerEntries, labels: [])
+        let (csv, _) = try render(.csv, ledgerEntries, labels: [])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("export-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data(jsonl.utf8).write(to: dir.appendingPathComponent("out.jsonl"))
+        try Data(csv.utf8).write(to: dir.appendingPathComponent("out.csv"))
+        let (status, output) = try runPython(
+            """
+            import csv, json, sys
+            lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+            with open(sys.argv[2], newline="", encoding="utf-8") as f:
+                rows = list(csv.DictReader(f, strict=True))
+            print(json.dumps({
+                "jsonl": [[d["_id"], d["status"], d.get("failure")] for d in lines],
+                "csv": [[r["id"], r["status"], r["failure.stage"], r["failure.cause"], r["failure.permanent"]]
+                        for r in rows]}))
+            """, [dir.appendingPathComponent("out.jsonl").path, dir.appendingPathComponent("out.csv").path])
+        try #require(status == 0, "\(output)")
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [[Any]]])
+        let lines = try #require(parsed["jsonl"])
+        let rows = try #require(parsed["csv"])
+        try #require(lines.count == entries.count && rows.count == entries.count)
+        for (index, (stage, failure)) in entries.enumerated() {
+            let shown = stage == .failed || stage == .unavailable ? failure : nil
+            #expect(lines[index][1] as? String == stage.name && rows[index][1] as? String == stage.name)
+            if let shown {
+                let object = lines[index][2] as? [String: Any]
+                #expect(object?["stage"] as? String == shown.stage.rawValue, "\(index)")
+                #expect(object?["cause"] as? String == shown.cause, "\(index)")
+                #expect(object?["permanent"] as? Bool == shown.permanent, "\(index)")
+                #expect(
+                    rows[index].dropFirst(2).compactMap { $0 as? String }
+                        == [shown.stage.rawValue, shown.cause, shown.permanent ? "true" : "false"], "\(index)")
+            } else {
+                #expect(lines[index][2] is NSNull, "\(index)")
+                #expect(rows[index].dropFirst(2).compactMap { $0 as? String } == ["", "", ""], "\(index)")
+            }
+        }
     }
 }

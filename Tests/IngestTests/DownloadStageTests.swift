@@ -50,12 +50,14 @@ struct DownloadStageTests {
 
         func download(
             _ mode: ImageStore.Mode = .stripped, attempts: Int = 4, extractor: ExtractStage? = nil,
-            logger stageLogger: Logger? = nil
+            logger stageLogger: Logger? = nil, retryFailed: Bool = false
         ) async throws -> DownloadStage.Progress {
-            try await DownloadStage(
+            var options = DownloadStage.Options(concurrency: 8, mode: mode, maxAttempts: attempts, retryBaseDelay: 0.05)
+            options.retryFailed = retryFailed
+            return try await DownloadStage(
                 http: http, ledger: ledger, ingestor: ingestor(mode), extractor: extractor,
                 logger: stageLogger ?? logger
-            ).run(DownloadStage.Options(concurrency: 8, mode: mode, maxAttempts: attempts, retryBaseDelay: 0.05))
+            ).run(options)
         }
 
         func rows() throws -> [String: (stage: String, document: PhotoDocument)] {
@@ -64,8 +66,8 @@ struct DownloadStageTests {
             return out
         }
 
-        func error(_ id: String) async throws -> String? {
-            try await ledger.lastError(id: id)
+        func failure(_ id: String) async throws -> PhotoFailure? {
+            try await ledger.failure(id: id)
         }
 
         func files(under folder: String) -> [String] {
@@ -94,10 +96,7 @@ struct DownloadStageTests {
         defer { setup.cleanup() }
         let truth = try ImageTestServer.truth()
         let transient = ["img", "f/503", "f/429", "f/reset", "f/trunc", "f/stall", "f/redirect", "f/503x2"]
-        let permanent = [
-            "f/placeholder": "unavailable:placeholder", "f/html": "unavailable:not-an-image",
-            "f/404": "unavailable:http-404",
-        ]
+        let permanent = ["f/placeholder": "placeholder", "f/html": "not-an-image", "f/404": "http-404"]
         var urls: [String] = []
         var expectedImage: [String: String] = [:]
         var expectedCause: [String: String] = [:]
@@ -128,7 +127,9 @@ struct DownloadStageTests {
         for (url, cause) in expectedCause {
             let row = try #require(rows[url])
             #expect(row.stage == "unavailable" && row.document.image == nil, "\(url)")
-            #expect(try await setup.error(row.document.id) == cause, "\(url)")
+            #expect(
+                try await setup.failure(row.document.id)
+                    == PhotoFailure(stage: .download, cause: cause, permanent: true), "\(url)")
         }
         // Same bytes under many ids: one file each, and nothing left half-written.
         let stored = setup.files(under: "images")
@@ -240,11 +241,54 @@ struct DownloadStageTests {
             retries.count == 1
                 && retries.allSatisfy { $0.metadata["download.host"] == "127.0.0.1:\(server.server.port)" })
         #expect(try await setup.ledger.status().failures == ["download:http-503": 1])
+        let id = try #require(try setup.rows()[url]?.document.id)
+        #expect(try await setup.failure(id) == PhotoFailure(stage: .download, cause: "http-503", permanent: false))
         let second = try await setup.download(attempts: 3)
         #expect(second.stored == 1)
         #expect(try setup.rows()[url]?.stage == "downloaded")
         #expect(try server.log().filter { $0.outcome == "503" }.count == 4)
         #expect(try await setup.ledger.status().failures == [:])
+        #expect(try await setup.failure(id) == nil)
+    }
+
+    @Test(
+        "a 404 is recorded permanent and not fetched again by the next run; a 503 until the attempts are spent is transient and fetched again; retryFailed fetches the 404 again"
+    )
+    func permanentAndTransientDownloads() async throws {
+        let server = try ImageTestServer()
+        defer { server.stop() }
+        let setup = try Setup()
+        defer { setup.cleanup() }
+        let gone = "\(server.base)/f/404/es_DSCN0010.jpg"
+        let flaky = "\(server.base)/f/503x9/es_DSCN0012.jpg"
+        let good = "\(server.base)/img/es_DSCN0021.jpg"
+        try await setup.queue([gone, flaky, good])
+        // Requests of each URL, as the image server logged them.
+        func requests() throws -> [String: Int] {
+            var counts: [String: Int] = [:]
+            for entry in try server.log() { counts[server.base + entry.path, default: 0] += 1 }
+            return counts
+        }
+        let first = try await setup.download(attempts: 2)
+        #expect(first.stored == 1 && first.unavailable == 1 && first.failed == 1)
+        #expect(try requests() == [gone: 1, flaky: 2, good: 1])
+        let rows = try setup.rows()
+        let goneID = try #require(rows[gone]?.document.id)
+        let flakyID = try #require(rows[flaky]?.document.id)
+        #expect(try await setup.failure(goneID) == PhotoFailure(stage: .download, cause: "http-404", permanent: true))
+        #expect(try await setup.failure(flakyID) == PhotoFailure(stage: .download, cause: "http-503", permanent: false))
+
+        // The next run fetches the 503 again (two more attempts) and leaves the 404 alone.
+        let second = try await setup.download(attempts: 2)
+        #expect(second.done == 1 && second.failed == 1)
+        #expect(try requests() == [gone: 1, flaky: 4, good: 1])
+        #expect(try setup.rows()[gone]?.stage == "unavailable")
+
+        // Asked to retry failed photos, it fetches the 404 once more.
+        let third = try await setup.download(attempts: 2, retryFailed: true)
+        #expect(third.done == 2 && third.unavailable == 1)
+        #expect(try requests() == [gone: 2, flaky: 6, good: 1])
+        #expect(try await setup.failure(goneID)?.permanent == true)
     }
 
     @Test("a folder and a zip of the same pictures import once, with content ids, skipping non-images")

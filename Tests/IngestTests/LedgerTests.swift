@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import Logging
+import TestSupport
 import Testing
 
 @testable import Ingest
@@ -75,5 +76,128 @@ struct LedgerTests {
             #expect(try await ledger.claim(stage: .found, limit: 1, owner: "crashed", lease: -1).count == 1)
             #expect(try await ledger.claim(stage: .found, limit: 1, owner: "next").count == 1)
         }
+    }
+
+    @Test(
+        "an older ledger's last_error values become failures: download transient, unavailable and extract permanent, Vision's bad image data permanent and failed"
+    )
+    func failureMigration() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-ledger-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Ledger.create(in: dir.path, migratedUpTo: "v2-load")
+        // Rows as the older version wrote them, written with Python's sqlite3.
+        let document = String(decoding: try JSONEncoder().encode(Self.document(1, term: "a")), as: UTF8.self)
+        let rows: [(String, String, String?)] = [
+            ("flickr:1", "failed", "download:http-503"),
+            ("flickr:2", "unavailable", "unavailable:http-404"),
+            ("flickr:3", "failed", "extract:image-store"),
+            ("flickr:4", "extracted", "Vision refused this image: Bad image data. (code 3)"),
+            ("flickr:5", "extracted", "Google Vision answered HTTP 503 to images:annotate; try again later"),
+            ("flickr:6", "loaded", nil),
+        ]
+        let insert = rows.map { id, stage, error in
+            "('\(id)', 'flickr', '\(id.dropFirst(7))', '\(stage)', ?, '2024-05-01T10:00:00Z', "
+                + (error.map { "'\($0)'" } ?? "NULL") + ")"
+        }.joined(separator: ", ")
+        let (status, output) = try runPython(
+            """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            sql = "INSERT INTO photo (id, source, source_id, stage, document, updated_at, last_error) VALUES " + sys.argv[2]
+            db.execute(sql, [sys.argv[3]] * sql.count("?"))
+            db.commit()
+            """, [dir.appendingPathComponent(Ledger.fileName).path, insert, document])
+        try #require(status == 0, "\(output)")
+
+        let ledger = try Ledger(directory: dir.path, logger: Logger(label: "test"))
+        var failures: [String: PhotoFailure] = [:]
+        try ledger.forEachFailure { failures[$0.id] = $0.failure }
+        #expect(
+            failures == [
+                "flickr:1": PhotoFailure(stage: .download, cause: "http-503", permanent: false),
+                "flickr:2": PhotoFailure(stage: .download, cause: "http-404", permanent: true),
+                "flickr:3": PhotoFailure(stage: .extract, cause: "image-store", permanent: true),
+                "flickr:4": PhotoFailure(
+                    stage: .score, cause: "Vision refused this image: Bad image data. (code 3)", permanent: true),
+                "flickr:5": PhotoFailure(
+                    stage: .score, cause: "Google Vision answered HTTP 503 to images:annotate; try again later",
+                    permanent: false),
+            ])
+        var stages: [String: String] = [:]
+        try ledger.forEachDocument { stages[$0.id] = $0.stage.name }
+        #expect(stages["flickr:4"] == "failed" && stages["flickr:5"] == "extracted")
+        // The old counts keep their keys.
+        let counts = try await ledger.status().failures
+        #expect(counts["download:http-503"] == 1 && counts["unavailable:http-404"] == 1)
+        // Recorded before now: permanent failures of earlier runs.
+        let report = try await ledger.failureReport(since: Date())
+        #expect(report.total == 0 && report.earlierPermanent == 3)
+    }
+
+    @Test(
+        "failures are recorded, listed and cleared on success; requeueing takes transient ones, permanent ones only when asked"
+    )
+    func recordAndRequeue() async throws {
+        try await Self.withLedger { ledger in
+            for id in 1...4 { try await ledger.insertPhoto(Self.document(id, term: "a"), stage: .found) }
+            let start = Date()
+            let claimed = try await ledger.claim(stage: .found, limit: 4, owner: "w")
+            let transient = PhotoFailure(stage: .download, cause: "http-503", permanent: false)
+            let gone = PhotoFailure(stage: .download, cause: "http-410", permanent: true)
+            try await ledger.advance([
+                .init(id: claimed[0].id, stage: .failed, document: claimed[0].document, failure: transient),
+                .init(id: claimed[1].id, stage: .unavailable, document: claimed[1].document, failure: gone),
+                .init(id: claimed[2].id, stage: .downloaded, document: claimed[2].document, failure: nil),
+            ])
+            try await ledger.release(id: claimed[3].id)
+            var listed: [FailedPhoto] = []
+            try ledger.forEachFailure { listed.append($0) }
+            #expect(
+                listed == [
+                    FailedPhoto(id: "flickr:1", status: "failed", failure: transient),
+                    FailedPhoto(id: "flickr:2", status: "unavailable", failure: gone),
+                ])
+            let report = try await ledger.failureReport(since: start, limit: 1)
+            #expect(report.total == 2 && report.permanent == 1 && report.listed == [listed[0]])
+            #expect(report.earlierPermanent == 0)
+            let lines = report.lines(listCommand: "photoseal status --failures")
+            #expect(lines.contains("  flickr:1 (download, transient): http-503"))
+            #expect(
+                lines.contains("  … and 1 more")
+                    && lines.last == "list every failure with `photoseal status --failures`")
+
+            #expect(try await ledger.requeueFailures(of: .download, includingPermanent: false) == 1)
+            #expect(try await ledger.failure(id: "flickr:1") == nil)
+            #expect(try await ledger.failure(id: "flickr:2") == gone)
+            #expect(try await ledger.requeueFailures(of: .download, includingPermanent: true) == 1)
+            #expect(try await ledger.count(stage: .found) == 3)
+
+            // A refusal recorded on a row that keeps its stage is cleared once the row advances.
+            let refusal = PhotoFailure(
+                stage: .load, cause: "refused by the seal checks: sealed.owner does-not-open", permanent: false)
+            try await ledger.recordFailures([("flickr:3", refusal)])
+            #expect(try await ledger.failure(id: "flickr:3") == refusal)
+            #expect(try await ledger.status().failures == ["load:\(refusal.cause)": 1])
+            try await ledger.advance(id: "flickr:3", to: .extracted, document: Self.document(3, term: "a"))
+            #expect(try await ledger.failure(id: "flickr:3") == nil)
+        }
+    }
+
+    @Test(
+        "a failure's cause is one short line with API keys and URL passwords masked",
+        arguments: [
+            ("GET https://h/x.jpg?key=AIzaSECRET&v=1 failed", "GET https://h/x.jpg?key=REDACTED&v=1 failed"),
+            ("mongodb://user:hunter2@db:27017/x refused", "mongodb://user:***@db:27017/x refused"),
+            ("line one\nline two\r\n", "line one line two"),
+            ("", "unknown"),
+        ])
+    func causeIsCleaned(raw: String, expected: String) {
+        #expect(PhotoFailure(stage: .score, cause: raw, permanent: false).cause == expected)
+    }
+
+    @Test("a cause longer than 200 characters is cut to 200")
+    func longCause() {
+        let cause = PhotoFailure(stage: .score, cause: String(repeating: "x", count: 500), permanent: true).cause
+        #expect(cause.count == PhotoFailure.maxCauseLength && cause.hasSuffix("…"))
     }
 }

@@ -244,6 +244,13 @@ struct EncryptLoadTests {
         #expect(summary.loaded == built.ids.count - 2)
         #expect(try await store.find(id: tampered) == nil)
         #expect(try await store.find(id: moved) == nil)
+        // Each refusal is recorded on its photo (a transient load failure naming the field and
+        // the reason); the photo keeps its stage and the next load checks it again.
+        let failure = try await built.ledger.failure(id: tampered)
+        #expect(failure?.stage == .load && failure?.permanent == false)
+        #expect(failure?.cause.contains("sealed.owner does-not-open") == true)
+        #expect(try await built.ledger.failure(id: moved)?.cause.contains("sealed.owner misplaced-token") == true)
+        #expect(try await built.ledger.failure(id: built.ids[0]) == nil)
     }
 
     @Test("a MongoDB server stopped and restarted in the middle of a load: the load finishes, each document once")

@@ -23,7 +23,8 @@ struct PipelineRoundTests {
         let ledger = try work.ledger()
         try await ledger.insertPhoto(bare, stage: .extracted)
         var failed = Ledger.ScoreUpdate()
-        failed.errors = [("flickr:2", "refused"), ("flickr:3", "refused"), ("flickr:4", "refused")]
+        let transient = PhotoFailure(stage: .score, cause: "a call kept failing", permanent: false)
+        failed.failures = [("flickr:2", transient), ("flickr:3", transient), ("flickr:4", transient)]
         try await ledger.commit(failed)
 
         var options = try ScoreStageTests.options()

@@ -113,8 +113,10 @@ struct ScoreStageTests {
         #expect(try await work.ledger().status().apiCalls["vision"]?["retried"] == 4)
     }
 
-    @Test("a per-image error is recorded on that photo only; neighbours are scored; the next run retries it")
-    func perImageErrors() async throws {
+    @Test(
+        "an image Vision refuses as bad image data is recorded permanent with its cause on that photo only; later runs never send it again; retryFailed sends it once more"
+    )
+    func refusedImagesAreNotSentAgain() async throws {
         var work = try ScoreWorkdir()
         defer { work.remove() }
         try await work.add((1...10).map { ($0, ScoreWorkdir.bytes($0), []) })
@@ -122,21 +124,60 @@ struct ScoreStageTests {
         let server = try VisionTestServer(errors: [bad[0]: 1, bad[1]: 1])
         defer { server.stop() }
         let first = try await Self.run(work, server, Self.options())
-        #expect(first.failedPhotos == 2 && first.scoredPhotos == 8)
+        #expect(first.failedPhotos == 2 && first.refusedPhotos == 2 && first.scoredPhotos == 8)
         var rows = try work.rows()
         for id in (1...10).map({ "flickr:\($0)" }) {
-            let failed = id == "flickr:3" || id == "flickr:7"
-            #expect(rows[id]?.stage == (failed ? .extracted : .scored), "\(id)")
-            let error = try await work.ledger().lastError(id: id)
-            #expect((error?.contains("Bad image data") ?? false) == failed, "\(id)")
+            let refused = id == "flickr:3" || id == "flickr:7"
+            #expect(rows[id]?.stage == (refused ? .failed : .scored), "\(id)")
+            let failure = try await work.ledger().failure(id: id)
+            if refused {
+                #expect(failure?.stage == .score && failure?.permanent == true, "\(id)")
+                #expect(failure?.cause == "Vision refused this image: Bad image data. (code 3)", "\(id)")
+            } else {
+                #expect(failure == nil, "\(id)")
+            }
+        }
+        // The server counts every image it was sent: a second run sends neither refused image.
+        func sent(_ sha: String) throws -> Int {
+            try server.log().flatMap(\.images).filter { $0.sha256 == sha }.count
         }
         let second = try await Self.run(work, server, Self.options())
-        #expect(second.plan.billedImages == 2 && second.labelledImages == 2)
+        #expect(second.plan.billedImages == 0 && second.calls == 0 && second.plan.refusedEarlier == 2)
+        #expect(try bad.map(sent) == [1, 1])
+        #expect(try work.rows()["flickr:3"]?.stage == .failed)
+
+        // Asked to, the next run sends them again (the server now labels them).
+        var options = try Self.options()
+        options.retryFailed = true
+        let retried = try await Self.run(work, server, options)
+        #expect(retried.plan.billedImages == 2 && retried.labelledImages == 2 && retried.plan.refusedEarlier == 0)
+        #expect(try bad.map(sent) == [2, 2])
         rows = try work.rows()
         #expect(rows.values.allSatisfy { $0.stage == .scored })
-        #expect(try await work.ledger().lastError(id: "flickr:3") == nil)
+        #expect(try await work.ledger().failure(id: "flickr:3") == nil)
         let billed = try server.billed()
         #expect(billed.count == 10 && billed.values.allSatisfy { $0 == 1 })
+    }
+
+    @Test("a transient per-image error is recorded transient; the photo stays extracted and the next run retries it")
+    func transientImageErrorsAreRetried() async throws {
+        var work = try ScoreWorkdir()
+        defer { work.remove() }
+        try await work.add((1...6).map { ($0, ScoreWorkdir.bytes($0), []) })
+        let flaky = work.sha["flickr:2"]!
+        let server = try VisionTestServer(transientErrors: [flaky: 1])
+        defer { server.stop() }
+        let first = try await Self.run(work, server, Self.options())
+        #expect(first.failedPhotos == 1 && first.refusedPhotos == 0 && first.scoredPhotos == 5)
+        #expect(try work.rows()["flickr:2"]?.stage == .extracted)
+        let failure = try await work.ledger().failure(id: "flickr:2")
+        #expect(failure?.stage == .score && failure?.permanent == false)
+        #expect(failure?.cause.contains("Service unavailable.") == true)
+        let second = try await Self.run(work, server, Self.options())
+        #expect(second.plan.billedImages == 1 && second.labelledImages == 1)
+        #expect(try work.rows()["flickr:2"]?.stage == .scored)
+        #expect(try await work.ledger().failure(id: "flickr:2") == nil)
+        #expect(try server.billed()[flaky] == 1)
     }
 
     @Test("a refused key stops the run at once with a message that names the fix and not the key")
@@ -230,8 +271,8 @@ struct ScoreStageTests {
         let capped = try await Self.run(work, server, Self.options(maxImages: 5))
         #expect(capped.plan.billedImages == 5 && capped.plan.deferredImages == 15 && capped.plan.refusedImages == 1)
         #expect(try server.billed().count == 5)
-        let error = try await work.ledger().lastError(id: "flickr:21")
-        #expect(error?.contains("too large") == true)
+        let failure = try await work.ledger().failure(id: "flickr:21")
+        #expect(failure?.cause.contains("too large") == true && failure?.permanent == false)
         let rest = try await Self.run(work, server, Self.options())
         #expect(rest.plan.billedImages == 15)
         #expect(try server.billed().count == 20)

@@ -144,3 +144,118 @@ func downloadUsage() throws {
     let missing = try CLI.run(["import", "/nonexistent/photos", "--keys", "/nonexistent/keys.env"])
     #expect(missing.status == 1)
 }
+
+/// Reads `status --failures --json` output and an export (JSON lines and CSV) with Python's
+/// json and csv modules; prints {"failures": {id: [status, stage, cause, permanent]},
+/// "jsonl": {id: [status, failure or null]}, "csv": {id: [status, stage, cause, permanent]}}.
+private let failureReader = #"""
+    import csv, json, sys
+    failures = json.load(open(sys.argv[1], encoding="utf-8"))
+    out = {"failures": {f["id"]: [f["status"], f["failure"]["stage"], f["failure"]["cause"], f["failure"]["permanent"]]
+                        for f in failures}}
+    out["jsonl"] = {d["_id"]: [d["status"], d.get("failure")]
+                    for d in (json.loads(l) for l in open(sys.argv[2], encoding="utf-8"))}
+    with open(sys.argv[3], newline="", encoding="utf-8") as f:
+        out["csv"] = {r["id"]: [r["status"], r["failure.stage"], r["failure.cause"], r["failure.permanent"]]
+                      for r in csv.DictReader(f, strict=True)}
+    print(json.dumps(out))
+    """#
+
+@Test(
+    "a 404 and a page that is not an image are unavailable for good, a 503 is failed and retried: the summary lists them, status --failures --json and export (jsonl, csv) say so, and only --retry-failed fetches the 404 again"
+)
+func downloadFailuresVisible() async throws {
+    let scratch = try Scratch()
+    let keys = scratch.path("keys.env")
+    let workdir = scratch.path("work")
+    #expect(try await runCLI(["keys", "generate", "--out", keys]).status == 0)
+    let server = try ImageServer(delay: 0)
+    defer { server.stop() }
+    // What the server is told: serve, answer 404, answer an HTML page, answer 503 (99 times).
+    let good = "\(server.base)/img/es_DSCN0010.jpg"
+    let gone = "\(server.base)/f/404/es_DSCN0012.jpg"
+    let html = "\(server.base)/f/html/es_DSCN0021.jpg"
+    let flaky = "\(server.base)/f/503x99/es_DSCN0025.jpg"
+    let pending = "\(server.base)/img/es_DSCN0021.jpg"
+    // A URL list's ids are url:<SHA-256 of the URL>, computed here with Python's hashlib.
+    let (hashed, hashes) = try runPython(
+        "import hashlib, sys\nprint(' '.join(hashlib.sha256(u.encode()).hexdigest() for u in sys.argv[1:]))",
+        [good, gone, html, flaky, pending])
+    try #require(hashed == 0)
+    let ids = hashes.split(separator: " ").map { "url:\($0)" }
+    let (goodID, goneID, htmlID, flakyID, pendingID) = (ids[0], ids[1], ids[2], ids[3], ids[4])
+    try Data(("url\n" + [good, gone, html, flaky].joined(separator: "\n") + "\n").utf8).write(
+        to: URL(fileURLWithPath: scratch.path("urls.csv")))
+    let common = ["--workdir", workdir, "--keys", keys]
+    #expect(try await runCLI(["import", scratch.path("urls.csv")] + common).status == 0)
+    func requests(_ url: String) throws -> Int {
+        try server.log().filter { server.base + $0.path == url }.count
+    }
+
+    let first = try await runCLI(["download", "--max-attempts", "2", "--retry-base-delay", "0"] + common)
+    #expect(first.status == 1, "\(first.stderr)")
+    #expect(first.stderr.contains("failures recorded in this run: 3 (2 permanent, 1 transient):"), "\(first.stderr)")
+    for (id, said) in [
+        (goneID, "download, permanent"), (htmlID, "download, permanent"), (flakyID, "download, transient"),
+    ] {
+        #expect(first.stderr.contains("  \(id) (\(said)): "), "\(first.stderr)")
+    }
+    #expect(first.stderr.contains("`photoseal status --failures --workdir \(workdir)`"), "\(first.stderr)")
+    // A later import adds a photo no download has tried yet.
+    try Data("url\n\(pending)\n".utf8).write(to: URL(fileURLWithPath: scratch.path("more.csv")))
+    #expect(try await runCLI(["import", scratch.path("more.csv")] + common).status == 0)
+
+    let listed = try await runCLI(["status", "--failures", "--json"] + common)
+    #expect(listed.status == 0, "\(listed.stderr)")
+    let text = try await runCLI(["status", "--failures"] + common)
+    #expect(text.stdout.split(separator: "\n").count == 3 && text.stdout.contains("\(goneID) (download, permanent): "))
+    let jsonl = try await runCLI(["export", "--format", "jsonl"] + common)
+    let csv = try await runCLI(["export", "--format", "csv"] + common)
+    #expect(jsonl.status == 0 && csv.status == 0, "\(jsonl.stderr)\(csv.stderr)")
+    for (name, result) in [("failures.json", listed), ("export.jsonl", jsonl), ("export.csv", csv)] {
+        try Data(result.stdout.utf8).write(to: URL(fileURLWithPath: scratch.path(name)))
+    }
+    let (read, output) = try runPython(
+        failureReader, [scratch.path("failures.json"), scratch.path("export.jsonl"), scratch.path("export.csv")])
+    try #require(read == 0, "\(output)")
+    let parsed = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [String: [Any]]])
+    // Every refused URL, and only those, with the stage and cause the server's answer implies.
+    let failures = try #require(parsed["failures"])
+    #expect(Set(failures.keys) == [goneID, htmlID, flakyID])
+    func row(_ values: [Any]?) -> [String] { (values ?? []).map { "\($0)" } }
+    #expect(row(failures[goneID]) == ["unavailable", "download", "http-404", "1"])
+    #expect(row(failures[htmlID]) == ["unavailable", "download", "not-an-image", "1"])
+    #expect(row(failures[flakyID]) == ["failed", "download", "http-503", "0"])
+    // The export: failed and unavailable photos carry their failure; stored and pending ones none.
+    let lines = try #require(parsed["jsonl"])
+    let records = try #require(parsed["csv"])
+    #expect(Set(lines.keys) == Set(ids) && Set(records.keys) == Set(ids))
+    for (id, status, failure) in [
+        (goneID, "unavailable", ["download", "http-404", "true"]),
+        (htmlID, "unavailable", ["download", "not-an-image", "true"]),
+        (flakyID, "failed", ["download", "http-503", "false"]), (goodID, "extracted", ["", "", ""]),
+        (pendingID, "found", ["", "", ""]),
+    ] {
+        #expect(row(records[id]) == [status] + failure, "\(id)")
+        #expect(lines[id]?.first as? String == status, "\(id)")
+        let object = lines[id]?.last as? [String: Any]
+        if failure[0].isEmpty {
+            #expect(lines[id]?.last is NSNull, "\(id)")
+        } else {
+            #expect(object?["stage"] as? String == failure[0] && object?["cause"] as? String == failure[1], "\(id)")
+            #expect(object?["permanent"] as? Bool == (failure[2] == "true"), "\(id)")
+        }
+    }
+
+    // The next download fetches the 503 again (and the new photo), never the 404 or the page.
+    let before = (try requests(gone), try requests(html), try requests(flaky))
+    #expect(before == (1, 1, 2))
+    let second = try await runCLI(["download", "--max-attempts", "2", "--retry-base-delay", "0"] + common)
+    #expect(second.status == 1, "\(second.stderr)")
+    #expect(try requests(gone) == 1 && requests(html) == 1 && requests(flaky) == 4)
+    #expect(second.stderr.contains("2 photos failed for good in earlier runs"), "\(second.stderr)")
+    let retried = try await runCLI(
+        ["download", "--max-attempts", "2", "--retry-base-delay", "0", "--retry-failed"] + common)
+    #expect(retried.status == 1, "\(retried.stderr)")
+    #expect(try requests(gone) == 2 && requests(html) == 2 && requests(flaky) == 6)
+}

@@ -223,7 +223,10 @@ private func check(_ record: [String: Any], _ photo: ExpectedPhoto, kid: String,
     let id = photo.id
     #expect(text(record["source"]) == "flickr", "\(id)")
     #expect(text(record["source_id"]) == String(id.dropFirst("flickr:".count)), "\(id)")
-    #expect(text(record["stage"]) == "scored", "\(id)")
+    #expect(text(record["status"]) == "scored", "\(id)")
+    for column in ["failure.stage", "failure.cause", "failure.permanent"] {
+        #expect(text(record[column]) == nil, "\(id) \(column)")
+    }
     #expect(text(record["taken_at"]) == photo.takenAt, "\(id)")
     if let lat = photo.lat, let lon = photo.lon {
         let tolerance = photo.geoSource == "flickr" ? 0 : 1e-9
@@ -269,7 +272,8 @@ private func check(_ record: [String: Any], _ photo: ExpectedPhoto, kid: String,
 }
 
 private let fixedColumns = [
-    "id", "source", "source_id", "stage", "terms", "taken_at", "lat", "lon", "geo.source",
+    "id", "source", "source_id", "status", "failure.stage", "failure.cause", "failure.permanent", "terms",
+    "taken_at", "lat", "lon", "geo.source",
     "place.city", "place.admin1", "place.admin2", "place.cc", "place.country",
     "image.sha256", "image.width", "image.height", "image.format", "image.bytes",
     "seal.kid", "blind.owner", "sealed.owner", "sealed.owner_name", "sealed.path_alias", "sealed.exif",

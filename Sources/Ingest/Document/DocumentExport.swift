@@ -16,6 +16,8 @@ public enum ExportFormat: String, CaseIterable, Sendable {
 ///
 /// Personal fields appear only as their Fernet tokens (`sealed.*` columns) unless a sealer is
 /// given, which adds the opened values (`owner`, `owner_name`, `path_alias`, `exif`).
+/// Every document carries its `status` (the ledger stage) and, when it failed or is
+/// unavailable, its `failure` {stage, cause, permanent} (DESIGN.md's document schema).
 /// CSV and GeoJSON share one column set: `fixedColumns`, then one `score.<label>` column per
 /// label any exported document has (sorted), then the opened columns when decrypting.
 public struct DocumentExporter {
@@ -29,7 +31,8 @@ public struct DocumentExporter {
 
     /// The columns every CSV row and GeoJSON feature has, in order.
     public static let fixedColumns = [
-        "id", "source", "source_id", "stage", "terms", "taken_at", "lat", "lon", "geo.source",
+        "id", "source", "source_id", "status", "failure.stage", "failure.cause", "failure.permanent", "terms",
+        "taken_at", "lat", "lon", "geo.source",
         "place.city", "place.admin1", "place.admin2", "place.cc", "place.country",
         "image.sha256", "image.width", "image.height", "image.format", "image.bytes",
         "seal.kid", "blind.owner", "sealed.owner", "sealed.owner_name", "sealed.path_alias", "sealed.exif",
@@ -85,7 +88,8 @@ public struct DocumentExporter {
         let document = entry.document
         switch format {
         case .jsonl:
-            var line = String(decoding: try encoder.encode(document), as: UTF8.self)
+            let exported = Exported(document: document, status: entry.stage.name, failure: Self.failure(of: entry))
+            var line = String(decoding: try encoder.encode(exported), as: UTF8.self)
             if let sealer {
                 let opened = try DocumentOpener.open(document, sealer: sealer)
                 let extra = String(decoding: try encoder.encode(opened), as: UTF8.self)
@@ -127,6 +131,30 @@ public struct DocumentExporter {
 
     /// The counts so far.
     public var summary: Summary { Summary(written: written, withoutPosition: withoutPosition) }
+
+    /// The failure an exported document carries: the one recorded on a photo that failed or
+    /// is unavailable (a photo still waiting to be tried again carries none).
+    public static func failure(of entry: Ledger.Entry) -> PhotoFailure? {
+        entry.stage == .failed || entry.stage == .unavailable ? entry.failure : nil
+    }
+
+    /// A JSON line: the document's members, then `status` and (when there is one) `failure`,
+    /// all in one object with sorted keys.
+    private struct Exported: Encodable {
+        var document: PhotoDocument
+        var status: String
+        var failure: PhotoFailure?
+
+        enum CodingKeys: String, CodingKey { case status, failure }
+
+        func encode(to encoder: any Encoder) throws {
+            // Both write into the same keyed container of the one object.
+            try document.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(status, forKey: .status)
+            try container.encodeIfPresent(failure, forKey: .failure)
+        }
+    }
 
     /// Whether a photo's scores pass every `--min-score` filter: `scores[label] >= min` for each;
     /// a label the photo has no score for fails.
@@ -171,6 +199,7 @@ public struct DocumentExporter {
         case string(String)
         case int(Int)
         case double(Double)
+        case bool(Bool)
         case strings([String])
 
         var csv: String {
@@ -178,6 +207,7 @@ public struct DocumentExporter {
             case .null: ""
             case .string(let text): text
             case .int(let number): String(number)
+            case .bool(let value): value ? "true" : "false"
             case .double(let number): number.isFinite ? DocumentExporter.number(number) : ""
             case .strings(let list): list.joined(separator: DocumentExporter.termSeparator)
             }
@@ -188,6 +218,7 @@ public struct DocumentExporter {
             case .null: "null"
             case .string(let text): DocumentExporter.jsonString(text)
             case .int(let number): String(number)
+            case .bool(let value): value ? "true" : "false"
             case .double(let number): number.isFinite ? DocumentExporter.number(number) : "null"
             case .strings(let list): "[" + list.map(DocumentExporter.jsonString).joined(separator: ",") + "]"
             }
@@ -200,8 +231,11 @@ public struct DocumentExporter {
         func text(_ value: String?) -> Value { value.map(Value.string) ?? .null }
         func int(_ value: Int?) -> Value { value.map(Value.int) ?? .null }
         func double(_ value: Double?) -> Value { value.map(Value.double) ?? .null }
+        let failure = Self.failure(of: entry)
         var values: [Value] = [
-            .string(d.id), .string(d.source), .string(d.sourceID), .string(entry.stage.name), .strings(d.terms),
+            .string(d.id), .string(d.source), .string(d.sourceID), .string(entry.stage.name),
+            text(failure?.stage.rawValue), text(failure?.cause), failure.map { .bool($0.permanent) } ?? .null,
+            .strings(d.terms),
             text(d.takenAt), double(d.geo?.lat), double(d.geo?.lon), text(d.geo?.source),
             text(d.place?.city), text(d.place?.admin1), text(d.place?.admin2), text(d.place?.cc),
             text(d.place?.country),

@@ -11,9 +11,10 @@ public import Logging
 /// then handed to the `ImageIngestor`, which reads its EXIF and stores it under its SHA-256.
 /// Sizes are tried in the order asked (`o,k,h,l,c` by default): a size answering 403/404/410 falls back to the
 /// next. A redirect to Flickr's "photo unavailable" placeholder, a body that is not an image,
-/// or every size gone marks the row `unavailable`. 5xx, 429 (honouring `Retry-After`), broken
-/// connections and truncated bodies are retried with exponential back-off; a row still failing
-/// after the last attempt is marked `failed` with its cause and tried again by the next run.
+/// or every size gone marks the row `unavailable` with a permanent failure (not fetched again
+/// unless `Options.retryFailed`). 5xx, 429 (honouring `Retry-After`), broken connections and
+/// truncated bodies are retried with exponential back-off; a row still failing after the last
+/// attempt is marked `failed` with a transient failure and tried again by the next run.
 public final class DownloadStage: Sendable {
     /// How to run the stage.
     public struct Options: Sendable {
@@ -38,6 +39,9 @@ public final class DownloadStage: Sendable {
         /// queue its failed downloads again. A pipeline running the stage in rounds sets it for
         /// its first round only, so a photo that failed is tried once per run.
         public var recover = true
+        /// With `recover`, also queue again the rows whose download failed for good (HTTP
+        /// 403/404/410, the placeholder, not an image): `--retry-failed` (default off).
+        public var retryFailed = false
         /// When set, no new download starts once a stop is requested; downloads in flight
         /// finish and are committed.
         public var stop: StopSignal?
@@ -77,7 +81,7 @@ public final class DownloadStage: Sendable {
         public var failed = 0
         /// Image bytes received.
         public var bytes: Int64 = 0
-        /// Unavailable and failed rows by cause.
+        /// Unavailable and failed rows by cause (`unavailable:http-404`, `download:http-503`).
         public var causes: [String: Int] = [:]
         /// Temporary files of an earlier run removed at the start.
         public var cleaned = 0
@@ -115,7 +119,7 @@ public final class DownloadStage: Sendable {
         var counts = Progress()
         if options.recover {
             counts.cleaned = ingestor.store.cleanTemporaryFiles()
-            _ = try await ledger.resetFailedDownloads()
+            try await ledger.requeueFailures(of: .download, includingPermanent: options.retryFailed)
         }
         _ = try await ledger.releaseDeadLeases(stage: .found)
         counts.total = try await ledger.count(stage: .found)
@@ -146,7 +150,8 @@ public final class DownloadStage: Sendable {
                 running -= 1
                 pending.append(
                     Ledger.Advance(
-                        id: outcome.entry.id, stage: outcome.stage, document: outcome.document, error: outcome.cause))
+                        id: outcome.entry.id, stage: outcome.stage, document: outcome.document,
+                        failure: outcome.failure))
                 count(outcome, into: &counts)
                 // Commit in small batches (one transaction and one sync per batch), in the
                 // background: new downloads start while the previous batch is being committed.
@@ -173,7 +178,7 @@ public final class DownloadStage: Sendable {
         var entry: Ledger.Entry
         var document: PhotoDocument
         var stage: Ledger.Stage
-        var cause: String?
+        var failure: PhotoFailure?
         var bytes: Int
         var duplicate: Bool
     }
@@ -189,7 +194,7 @@ public final class DownloadStage: Sendable {
         case .unavailable: counts.unavailable += 1
         default: counts.failed += 1
         }
-        if let cause = outcome.cause { counts.causes[cause, default: 0] += 1 }
+        if let failure = outcome.failure { counts.causes[failure.countKey(rowStage: outcome.stage), default: 0] += 1 }
     }
 
     /// The URLs to try for a document, in order.
@@ -213,22 +218,25 @@ public final class DownloadStage: Sendable {
     private func download(_ entry: Ledger.Entry, options: Options) async -> Outcome {
         var document = entry.document
         func outcome(_ stage: Ledger.Stage, _ cause: String?, bytes: Int = 0, duplicate: Bool = false) -> Outcome {
-            Outcome(entry: entry, document: document, stage: stage, cause: cause, bytes: bytes, duplicate: duplicate)
+            // The source no longer offering the photo is for good; anything else may pass.
+            let failure = cause.map { PhotoFailure(stage: .download, cause: $0, permanent: stage == .unavailable) }
+            return Outcome(
+                entry: entry, document: document, stage: stage, failure: failure, bytes: bytes, duplicate: duplicate)
         }
         let urls = Self.candidates(document, sizes: options.sizes)
-        guard !urls.isEmpty else { return outcome(.unavailable, "unavailable:no-image-url") }
-        var lastGone = "unavailable:gone"
+        guard !urls.isEmpty else { return outcome(.unavailable, "no-image-url") }
+        var lastGone = "gone"
         for url in urls {
             switch await fetch(url, options: options) {
             case .image(let file, let sha256):
                 defer { file.discard() }
                 guard let original = file.contents() else {
-                    return outcome(.failed, "download:temp-file")
+                    return outcome(.failed, "temp-file")
                 }
                 do {
                     guard let ingested = try ingestor.ingest(original: original, sha256: sha256, into: &document)
                     else {
-                        return outcome(.unavailable, "unavailable:not-an-image")
+                        return outcome(.unavailable, "not-an-image")
                     }
                     let duplicate = ingested.duplicate
                     if document.imageURL != url { document.imageURL = url }
@@ -243,15 +251,15 @@ public final class DownloadStage: Sendable {
                     logger.error(
                         "storing an image failed",
                         metadata: ["download.id": "\(entry.id)", "download.error": "\(error)"])
-                    return outcome(.failed, "download:store")
+                    return outcome(.failed, "store")
                 }
             case .gone(let status):
-                lastGone = "unavailable:http-\(status)"
+                lastGone = "http-\(status)"
                 continue
             case .unavailable(let cause):
-                return outcome(.unavailable, "unavailable:\(cause)")
+                return outcome(.unavailable, cause)
             case .failed(let cause):
-                return outcome(.failed, "download:\(cause)")
+                return outcome(.failed, cause)
             }
         }
         return outcome(.unavailable, lastGone)

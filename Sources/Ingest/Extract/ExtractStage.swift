@@ -20,7 +20,8 @@ public final class ExtractStage: Sendable {
         public var geoFromExif = 0
         /// Rows with a place.
         public var placed = 0
-        /// Rows that failed (left at `failed` with a cause).
+        /// Rows that failed (left at `failed` with a permanent failure: the same file gives the
+        /// same result, so only `retryFailed` tries them again).
         public var failed = 0
     }
 
@@ -41,11 +42,14 @@ public final class ExtractStage: Sendable {
 
     /// Runs until no row is left at `downloaded`, or until `stop` is requested (checked between
     /// batches of 256 rows, each committed whole).
+    /// - Parameter retryFailed: first queue again the rows whose extraction failed in an
+    ///   earlier run (`--retry-failed`).
     /// - Throws: `IngestError.ledger` when the ledger fails.
-    public func run(stop: StopSignal? = nil, progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws
-        -> Progress
-    {
+    public func run(
+        stop: StopSignal? = nil, retryFailed: Bool = false, progress: @escaping @Sendable (Progress) -> Void = { _ in }
+    ) async throws -> Progress {
         var counts = Progress()
+        if retryFailed { try await ledger.requeueFailures(of: .extract, includingPermanent: true) }
         _ = try await ledger.releaseDeadLeases(stage: .downloaded)
         counts.total = try await ledger.count(stage: .downloaded)
         let owner = Ledger.leaseOwner("extract")
@@ -56,7 +60,7 @@ public final class ExtractStage: Sendable {
             for entry in batch {
                 do {
                     let (document, gpsFromExif) = try extract(entry.document)
-                    done.append(Ledger.Advance(id: entry.id, stage: .extracted, document: document, error: nil))
+                    done.append(Ledger.Advance(id: entry.id, stage: .extracted, document: document, failure: nil))
                     counts.done += 1
                     if document.sealed.exif != nil { counts.withExif += 1 }
                     if gpsFromExif { counts.geoFromExif += 1 }
@@ -69,7 +73,7 @@ public final class ExtractStage: Sendable {
                     done.append(
                         Ledger.Advance(
                             id: entry.id, stage: .failed, document: entry.document,
-                            error: "extract:\(Self.cause(error))"))
+                            failure: PhotoFailure(stage: .extract, cause: Self.cause(error), permanent: true)))
                     counts.failed += 1
                 }
                 progress(counts)
@@ -79,8 +83,10 @@ public final class ExtractStage: Sendable {
         return counts
     }
 
+    /// The failure's cause: the error's message (image store and sealing messages name the
+    /// stored file by its hash and never a secret).
     static func cause(_ error: any Error) -> String {
-        (error as? IngestError)?.code.name ?? "error"
+        IngestError.wrapping(error, context: "extracting").message
     }
 
     /// The extract stage's work for a document whose image was just read (the download stage

@@ -2,23 +2,6 @@ import Foundation
 import GRDB
 
 extension Ledger {
-    /// The `last_error` prefix of rows the download stage gave up on (retried on a later run).
-    static let downloadFailurePrefix = "download:"
-
-    /// Puts rows that failed to download back to `found`, so this run tries them again.
-    /// - Returns: how many rows were reset.
-    public func resetFailedDownloads() async throws -> Int {
-        try await write("reset failed downloads") { db in
-            try db.execute(
-                sql: """
-                    UPDATE photo SET stage = ?, lease_owner = NULL, lease_until = NULL
-                    WHERE stage = ? AND last_error LIKE ?
-                    """,
-                arguments: [Stage.found.name, Stage.failed.name, Self.downloadFailurePrefix + "%"])
-            return db.changesCount
-        }
-    }
-
     /// A lease owner name for a stage worker in this process: `<stage>@<host>#<pid>#<random>`.
     public static func leaseOwner(_ stage: String) -> String {
         "\(stage)@\(ProcessInfo.processInfo.hostName)#\(getpid())#\(UUID().uuidString.prefix(8))"
@@ -93,39 +76,34 @@ extension Ledger {
         public var stage: Stage
         /// Its updated document.
         public var document: PhotoDocument
-        /// The cause to record (`nil` clears it).
-        public var error: String?
+        /// The failure to record (`nil` clears any earlier one).
+        public var failure: PhotoFailure?
         /// Makes the record.
-        public init(id: String, stage: Stage, document: PhotoDocument, error: String?) {
+        public init(id: String, stage: Stage, document: PhotoDocument, failure: PhotoFailure?) {
             self.id = id
             self.stage = stage
             self.document = document
-            self.error = error
+            self.failure = failure
         }
     }
 
     /// Moves many claimed rows to their next stages in one transaction (one commit, one sync,
-    /// however many rows) and ends their leases.
+    /// however many rows), records each row's failure (`nil` clears an earlier one) and ends
+    /// their leases.
     public func advance(_ rows: [Advance]) async throws {
         guard !rows.isEmpty else { return }
         let encoded = try rows.map { (row: $0, json: try Self.encode($0.document)) }
         try await write("advance \(rows.count) photos") { db in
             let now = Self.now()
             for (row, json) in encoded {
-                try db.execute(
+                let failure = Self.failureColumns(row.failure)
+                try db.cachedStatement(
                     sql: """
                         UPDATE photo SET stage = ?, document = ?, updated_at = ?, lease_owner = NULL,
-                        lease_until = NULL, last_error = ? WHERE id = ?
-                        """,
-                    arguments: [row.stage.name, json, now, row.error, row.id])
+                        lease_until = NULL, \(failure.sql) WHERE id = ?
+                        """
+                ).execute(arguments: [row.stage.name, json, now] + failure.arguments + [row.id])
             }
-        }
-    }
-
-    /// The cause recorded on a row (`last_error`), if any.
-    public func lastError(id: String) async throws -> String? {
-        try await read("read a photo's cause") { db in
-            try String.fetchOne(db, sql: "SELECT last_error FROM photo WHERE id = ?", arguments: [id])
         }
     }
 
@@ -133,25 +111,6 @@ extension Ledger {
     public func contains(id: String) async throws -> Bool {
         try await read("look up a photo") { db in
             try Int.fetchOne(db, sql: "SELECT 1 FROM photo WHERE id = ?", arguments: [id]) != nil
-        }
-    }
-
-    /// Rows that failed or are unavailable, counted by cause (`last_error`, e.g.
-    /// `download:http-503`, `unavailable:placeholder`).
-    public func failuresByCause() async throws -> [String: Int] {
-        try await read("count failures") { db in
-            var out: [String: Int] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT COALESCE(last_error, stage) AS cause, COUNT(*) AS n FROM photo
-                    WHERE stage IN (?, ?) GROUP BY cause
-                    """,
-                arguments: [Stage.failed.name, Stage.unavailable.name])
-            {
-                out[row["cause"]] = row["n"]
-            }
-            return out
         }
     }
 }

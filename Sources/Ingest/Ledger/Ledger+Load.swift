@@ -68,7 +68,8 @@ extension Ledger {
     }
 
     /// Records that `store` holds these documents in the version read, and marks their rows
-    /// `loaded`, in one transaction; a row whose document changed since it was read is left
+    /// `loaded` (clearing any failure recorded earlier), in one transaction; a row whose document
+    /// changed since it was read is left
     /// alone (the next run loads the new version).
     ///
     /// - Returns: How many rows were marked.
@@ -80,7 +81,7 @@ extension Ledger {
             for candidate in candidates {
                 try db.execute(
                     sql: """
-                        UPDATE photo SET stage = 'loaded', updated_at = ?, last_error = NULL
+                        UPDATE photo SET stage = 'loaded', updated_at = ?
                         WHERE id = ? AND document = ?
                         """,
                     arguments: [now, candidate.id, candidate.json])
@@ -92,6 +93,7 @@ extension Ledger {
                         """,
                     arguments: [store, candidate.id, candidate.digest])
                 marked += 1
+                try Self.record(nil, id: candidate.id, db: db)
             }
             return marked
         }

@@ -35,8 +35,11 @@ extension Ledger {
     }
 
     /// Rows the score stage works on: stage `extracted` or `scored` with `image.sha256` set, in id order.
-    /// - Parameter freshOnly: when set, only rows at `extracted` with no `last_error`, at most this many.
-    public func scoreCandidates(freshOnly: Int? = nil) async throws -> [Entry] {
+    /// - Parameters:
+    ///   - freshOnly: when set, only rows at `extracted` with no failure recorded, at most this many.
+    ///   - includingRefused: also rows at `failed` whose image the vision model refused for good
+    ///     (a dry run with `--retry-failed` prices them; a real run requeues them first).
+    public func scoreCandidates(freshOnly: Int? = nil, includingRefused: Bool = false) async throws -> [Entry] {
         try await read("read the photos to score") { db in
             let rows =
                 try freshOnly.map { limit in
@@ -44,14 +47,21 @@ extension Ledger {
                         db,
                         sql:
                             """
-                            SELECT id, stage, document FROM photo WHERE stage = ? AND last_error IS NULL
+                            SELECT id, stage, document FROM photo WHERE stage = ? AND failure_stage IS NULL
                             AND json_extract(document, '$.image.sha256') IS NOT NULL ORDER BY id LIMIT ?
                             """,
                         arguments: [Stage.extracted.name, limit])
                 }
                 ?? Row.fetchAll(
-                    db, sql: "SELECT id, stage, document FROM photo WHERE stage IN (?, ?) ORDER BY id",
-                    arguments: [Stage.extracted.name, Stage.scored.name])
+                    db,
+                    sql: """
+                        SELECT id, stage, document FROM photo WHERE stage IN (?, ?)
+                        OR (? AND stage = ? AND failure_stage = ?) ORDER BY id
+                        """,
+                    arguments: [
+                        Stage.extracted.name, Stage.scored.name, includingRefused, Stage.failed.name,
+                        PhotoFailure.Stage.score.rawValue,
+                    ])
             return try rows.compactMap { row -> Entry? in
                 let id: String = row["id"]
                 let document = try Self.decode(row["document"], id: id)
@@ -96,8 +106,9 @@ extension Ledger {
         public var model: String = ""
         /// Scored documents: they move to `scored`.
         public var scored: [(id: String, document: PhotoDocument)] = []
-        /// Per-photo errors: the rows keep their stage and are tried again next run.
-        public var errors: [(id: String, message: String)] = []
+        /// Per-photo failures (stage `score`): a permanent one moves the row to `failed`; with a
+        /// transient one the row keeps its stage and is tried again next run.
+        public var failures: [(id: String, failure: PhotoFailure)] = []
         /// API-call counters to add for the `vision` service.
         public var apiCalls: [String: Int] = [:]
 
@@ -107,12 +118,13 @@ extension Ledger {
 
     /// Commits a `ScoreUpdate` in one transaction: a killed run keeps every image's labels
     /// once its call's answer was committed, and nothing of a call whose answer was not.
+    /// Scored rows lose any failure recorded earlier.
     public func commit(_ update: ScoreUpdate) async throws {
         let cache = try update.labels.map { sha, labels in
             (sha, String(decoding: try Self.encoder.encode(labels), as: UTF8.self))
         }
         let scored = try update.scored.map { ($0.id, try Self.encode($0.document)) }
-        let errors = update.errors
+        let failures = update.failures
         let model = update.model
         let calls = update.apiCalls
         try await write("record labels and scores") { db in
@@ -129,15 +141,24 @@ extension Ledger {
             for (id, json) in scored {
                 try db.execute(
                     sql: """
-                        UPDATE photo SET stage = ?, document = ?, updated_at = ?, last_error = NULL
+                        UPDATE photo SET stage = ?, document = ?, updated_at = ?
                         WHERE id = ? AND stage IN (?, ?)
                         """,
                     arguments: [Stage.scored.name, json, now, id, Stage.extracted.name, Stage.scored.name])
+                if db.changesCount > 0 { try Self.record(nil, id: id, db: db) }
             }
-            for (id, message) in errors {
+            for (id, failure) in failures {
+                // A refused image is never sent again by a later run: its row leaves the
+                // stage's work (`failed`) until `--retry-failed` requeues it.
                 try db.execute(
-                    sql: "UPDATE photo SET last_error = ?, attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                    arguments: [message, now, id])
+                    sql: """
+                        UPDATE photo SET stage = CASE WHEN ? AND stage IN (?, ?) THEN ? ELSE stage END,
+                        attempts = attempts + 1, updated_at = ? WHERE id = ?
+                        """,
+                    arguments: [
+                        failure.permanent, Stage.extracted.name, Stage.scored.name, Stage.failed.name, now, id,
+                    ])
+                try Self.record(failure, id: id, db: db)
             }
             try Self.addAPICalls(calls, service: "vision", db: db)
         }

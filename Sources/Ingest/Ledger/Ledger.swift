@@ -6,7 +6,7 @@ public import Logging
 /// work from and commits its results to.
 ///
 /// One row per photo (`photo`: id, source, source id, stage, the document as JSON, lease
-/// columns for claiming work), the search's progress (`search_query`, `search_slice`,
+/// columns for claiming work, the failure recorded when a stage failed on it), the search's progress (`search_query`, `search_slice`,
 /// `search_page`), and API-call counters (`api_call`). It opens in WAL mode through a GRDB
 /// `DatabasePool`, so any number of tasks read while one writes, and every change is one
 /// transaction: a process killed at any instant leaves the last committed state.
@@ -68,6 +68,14 @@ public final class Ledger: Sendable {
             throw IngestError(
                 .ledger, "cannot open the ledger \(path): \(Self.describe(error)); is it a photoseal ledger?")
         }
+    }
+
+    /// Creates a ledger file in `directory` with the schema as it was once `migration` had run
+    /// (tests of the later migrations start from it).
+    package static func create(in directory: String, migratedUpTo migration: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let pool = try DatabasePool(path: (directory as NSString).appendingPathComponent(fileName))
+        try migrator.migrate(pool, upTo: migration)
     }
 
     /// Whether a ledger exists in `directory`.
@@ -154,6 +162,7 @@ public final class Ledger: Sendable {
                     ) WITHOUT ROWID;
                     """)
         }
+        registerFailureMigration(&migrator)
         return migrator
     }()
 
@@ -237,6 +246,8 @@ public final class Ledger: Sendable {
         public var stage: Stage
         /// The document.
         public var document: PhotoDocument
+        /// The failure recorded on the row (read by `forEachDocument`; `nil` elsewhere).
+        public var failure: PhotoFailure? = nil
     }
 
     /// Claims up to `limit` rows waiting at `stage` for `owner` for `lease` seconds.
@@ -266,17 +277,12 @@ public final class Ledger: Sendable {
         }
     }
 
-    /// Moves a claimed row to its next stage with its updated document and ends the lease.
-    public func advance(id: String, to stage: Stage, document: PhotoDocument, error: String? = nil) async throws {
-        let json = try Self.encode(document)
-        try await write("advance \(id)") { db in
-            try db.execute(
-                sql: """
-                    UPDATE photo SET stage = ?, document = ?, updated_at = ?, lease_owner = NULL,
-                    lease_until = NULL, last_error = ? WHERE id = ?
-                    """,
-                arguments: [stage.name, json, Self.now(), error, id])
-        }
+    /// Moves a claimed row to its next stage with its updated document, records its failure
+    /// (`nil` clears any earlier one) and ends the lease.
+    public func advance(id: String, to stage: Stage, document: PhotoDocument, failure: PhotoFailure? = nil)
+        async throws
+    {
+        try await advance([Advance(id: id, stage: stage, document: document, failure: failure)])
     }
 
     /// Ends a lease without changing the row (the work will be claimed again).
@@ -291,7 +297,8 @@ public final class Ledger: Sendable {
         try await read("count photos") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photo") ?? 0 }
     }
 
-    /// Calls `body` with every document in id order, reading in batches (memory stays flat).
+    /// Calls `body` with every document (and its recorded failure) in id order, reading in
+    /// batches (memory stays flat).
     public func forEachDocument(_ body: (Entry) throws -> Void) throws {
         var after = ""
         while true {
@@ -299,7 +306,11 @@ public final class Ledger: Sendable {
             do {
                 batch = try pool.read { db in
                     try Row.fetchAll(
-                        db, sql: "SELECT id, stage, document FROM photo WHERE id > ? ORDER BY id LIMIT 1000",
+                        db,
+                        sql: """
+                            SELECT id, stage, document, failure_stage, failure_cause, failure_permanent FROM photo
+                            WHERE id > ? ORDER BY id LIMIT 1000
+                            """,
                         arguments: [after])
                 }
             } catch {
@@ -308,7 +319,10 @@ public final class Ledger: Sendable {
             guard let last = batch.last else { return }
             for row in batch {
                 let id: String = row["id"]
-                try body(Entry(id: id, stage: Stage(row["stage"]), document: try Self.decode(row["document"], id: id)))
+                try body(
+                    Entry(
+                        id: id, stage: Stage(row["stage"]), document: try Self.decode(row["document"], id: id),
+                        failure: Self.failure(row)))
             }
             after = last["id"]
         }

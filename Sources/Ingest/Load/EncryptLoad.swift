@@ -10,6 +10,8 @@ public import Store
 /// received (the ledger keeps, per store, a digest of the version loaded there). Each batch is written to the
 /// store first and marked in the ledger after, so a process killed at any instant re-loads at
 /// most one batch on the next run, and the store's upsert by `_id` makes that a no-op.
+/// A refused document keeps its stage, with a transient `load` failure recorded (its reasons,
+/// never a value): the next run checks it again.
 public struct EncryptLoad: Sendable {
     /// One document that was not loaded, and why (never a value).
     public struct Refusal: Sendable, Hashable {
@@ -95,6 +97,7 @@ public struct EncryptLoad: Sendable {
             guard let last else { break }
             after = last
             let now = Int64(Date().timeIntervalSince1970)
+            var refusals: [(id: String, failure: PhotoFailure)] = []
             for candidate in candidates {
                 let document = candidate.document.storeDocument()
                 let findings = checker.check(document, now: now).findings
@@ -102,15 +105,25 @@ public struct EncryptLoad: Sendable {
                     pending.append((candidate, document))
                 } else {
                     summary.refused += findings.map { Refusal(id: candidate.id, field: $0.field, kind: $0.kind) }
+                    refusals.append((candidate.id, Self.failure(findings.map { ($0.field, $0.kind) })))
                     logger.debug(
                         "document refused",
                         metadata: ["load.id": "\(candidate.id)", "load.reason": "\(findings[0].kind)"])
                 }
                 if pending.count >= batchSize { try await flush() }
             }
+            try await ledger.recordFailures(refusals)
         }
         try await flush()
         summary.writeCommands = store.writeCount - writesBefore
         return summary
+    }
+
+    /// A refused document's failure: the fields at fault and why (`sealed.exif does-not-open`).
+    static func failure(_ findings: [(field: String, kind: String)]) -> PhotoFailure {
+        PhotoFailure(
+            stage: .load,
+            cause: "refused by the seal checks: " + findings.map { "\($0.field) \($0.kind)" }.joined(separator: ", "),
+            permanent: false)
     }
 }

@@ -58,7 +58,7 @@ public final class PipelineRun: Sendable {
         public var labelledImages = 0
         /// Photos given scores.
         public var scoredPhotos = 0
-        /// Photos whose image could not be labelled (tried again by the next run).
+        /// Photos whose image could not be labelled (see `ScoreStage.Summary.failedPhotos`).
         public var scoreFailedPhotos = 0
         /// Vision calls answered.
         public var visionCalls = 0
@@ -99,6 +99,7 @@ public final class PipelineRun: Sendable {
     let loadBatchSize: Int
     let logger: Logger
     let idle: UInt64
+    let retryFailed: Bool
     private let state = Locked(Tally())
 
     /// Makes a run from its stages (each made as its own command makes it).
@@ -112,10 +113,13 @@ public final class PipelineRun: Sendable {
     ///   - load: the encrypt-load stage, writing batches of `loadBatchSize`.
     ///   - logger: the logger.
     ///   - idleSeconds: how long a stage with nothing to do waits before looking again.
+    ///   - retryFailed: the first round of download, extract and score also takes again the
+    ///     photos that failed for good in earlier runs (`--retry-failed`); otherwise only
+    ///     transient failures are tried again.
     public init(
         ledger: Ledger, source: Source, download: DownloadStage, downloadOptions: DownloadStage.Options,
         extract: ExtractStage, scoring: Scoring?, load: EncryptLoad, loadBatchSize: Int, logger: Logger,
-        idleSeconds: Double = 0.2
+        idleSeconds: Double = 0.2, retryFailed: Bool = false
     ) {
         self.ledger = ledger
         self.source = source
@@ -127,6 +131,7 @@ public final class PipelineRun: Sendable {
         self.loadBatchSize = max(1, loadBatchSize)
         self.logger = logger
         self.idle = UInt64(max(0.01, idleSeconds) * 1_000_000_000)
+        self.retryFailed = retryFailed
     }
 
     /// The counts so far.
@@ -255,6 +260,7 @@ public final class PipelineRun: Sendable {
         try await follow(upstream) { first, _ in
             var options = downloadOptions
             options.recover = first
+            options.retryFailed = first && retryFailed
             options.stop = stop
             options.limit = nil
             let base = state.withLock { $0 }.download
@@ -267,9 +273,11 @@ public final class PipelineRun: Sendable {
     private func runExtract(after upstream: StopSignal, update: @escaping @Sendable ((inout Tally) -> Void) -> Void)
         async throws
     {
-        try await follow(upstream) { _, _ in
+        try await follow(upstream) { first, _ in
             let base = state.withLock { $0 }.extract
-            let round = try await extract.run(stop: stop) { p in update { $0.extract = Self.sum(base, p) } }
+            let round = try await extract.run(stop: stop, retryFailed: first && retryFailed) { p in
+                update { $0.extract = Self.sum(base, p) }
+            }
             update { $0.extract = Self.sum(base, round) }
             return round.done + round.failed
         }
@@ -286,6 +294,7 @@ public final class PipelineRun: Sendable {
                 var options = scoring.options
                 options.stop = stop
                 options.freshOnly = first ? nil : batch
+                options.retryFailed = first && retryFailed
                 // `imageCap` folds `maxCost` into an image count; each round gets what is left.
                 if let budget = scoring.options.imageCap {
                     let left = budget - state.withLock { $0 }.labelledImages

@@ -9,7 +9,10 @@ public import Logging
 /// Rows at `extracted` (and `scored`, re-scored from the cache for free) whose document has
 /// `image.sha256` are its work. Images are billed per distinct SHA-256: bytes already in the
 /// ledger's labels cache are never sent again, and bytes shared by several photos are sent
-/// once. Each call's answer is committed (cache, documents, errors) in one transaction.
+/// once. Each call's answer is committed (cache, documents, failures) in one transaction.
+/// An image the service refuses for good ("Bad image data.") moves its photos to `failed` with
+/// the cause, and later runs do not send it again unless asked (`Options.retryFailed`); other
+/// failures leave the photos at `extracted`, tried again by the next run.
 public struct ScoreStage: Sendable {
     /// How a run is bounded.
     public struct Options: Sendable {
@@ -37,6 +40,9 @@ public struct ScoreStage: Sendable {
         /// When set, no new call starts once a stop is requested; calls in flight finish and
         /// are committed.
         public var stop: StopSignal?
+        /// Send again the images the vision model refused for good in earlier runs (their rows
+        /// go back to `extracted` first); without it they are left alone (default off).
+        public var retryFailed = false
 
         /// Makes options.
         public init(
@@ -96,6 +102,9 @@ public struct ScoreStage: Sendable {
         public var calls: Int
         /// Estimated price in US dollars at the public rate (ignoring the free tier).
         public var estimatedCost: Double
+        /// Photos whose image the vision model refused for good in an earlier run: not sent
+        /// (`retryFailed` sends them).
+        public var refusedEarlier: Int = 0
     }
 
     /// What a run did.
@@ -106,8 +115,11 @@ public struct ScoreStage: Sendable {
         public var labelledImages: Int = 0
         /// Photos moved to or kept at `scored` with changed scores.
         public var scoredPhotos: Int = 0
-        /// Photos with an error recorded this run (tried again next run).
+        /// Photos with a failure recorded this run.
         public var failedPhotos: Int = 0
+        /// Of those, photos whose image was refused for good (moved to `failed`, not sent again
+        /// by later runs unless `retryFailed`); the others are tried again next run.
+        public var refusedPhotos: Int = 0
         /// Successful calls.
         public var calls: Int = 0
     }
@@ -181,7 +193,15 @@ public struct ScoreStage: Sendable {
     /// - Throws: `IngestError.invalidAPIKey` at once when the key is refused (what was
     ///   committed stays), a ledger failure, or `.configuration` for a real run without a client.
     public func run(_ options: Options, report: @Sendable (Plan) -> Void = { _ in }) async throws -> Summary {
-        let candidates = try await ledger.scoreCandidates(freshOnly: options.freshOnly)
+        // Rounds of a pipeline (`freshOnly`) never look at earlier failures: its first round did.
+        let firstLook = options.freshOnly == nil
+        if firstLook, options.retryFailed, !options.dryRun {
+            try await ledger.requeueFailures(of: .score, includingPermanent: true)
+        }
+        let candidates = try await ledger.scoreCandidates(
+            freshOnly: options.freshOnly, includingRefused: firstLook && options.retryFailed && options.dryRun)
+        let refusedEarlier =
+            firstLook && !options.retryFailed ? try await ledger.permanentFailureCount(stage: .score) : 0
         var bySha: [String: [Ledger.Entry]] = [:]
         var order: [String] = []
         for entry in candidates {
@@ -220,7 +240,8 @@ public struct ScoreStage: Sendable {
         let plan = Plan(
             photos: candidates.count, cachedImages: order.count - toSend.count - deferred - refused.count,
             billedImages: toSend.count, deferredImages: deferred, deferredByCost: deferred > 0 && options.costSetsCap,
-            refusedImages: refused.count, calls: calls.count, estimatedCost: Vision.estimatedCost(images: toSend.count))
+            refusedImages: refused.count, calls: calls.count, estimatedCost: Vision.estimatedCost(images: toSend.count),
+            refusedEarlier: refusedEarlier)
         report(plan)
         var summary = Summary(plan: plan)
         if options.dryRun { return summary }
@@ -240,12 +261,14 @@ public struct ScoreStage: Sendable {
                     }
                 }
             } else if let message = refused[sha] {
-                for entry in bySha[sha] ?? [] { free.errors.append((entry.id, message)) }
+                for entry in bySha[sha] ?? [] {
+                    free.failures.append((entry.id, Self.failure(message, permanent: false)))
+                }
             }
         }
         try await ledger.commit(free)
         summary.scoredPhotos += free.scored.count
-        summary.failedPhotos += free.errors.count
+        summary.failedPhotos += free.failures.count
         guard !calls.isEmpty else { return summary }
         guard let client else {
             throw IngestError(.configuration, "scoring needs the Vision client; this is a bug in photoseal")
@@ -267,14 +290,21 @@ public struct ScoreStage: Sendable {
                 summary.labelledImages += done.labelledImages
                 summary.scoredPhotos += done.scoredPhotos
                 summary.failedPhotos += done.failedPhotos
+                summary.refusedPhotos += done.refusedPhotos
                 summary.calls += done.calls
             }
         }
         return summary
     }
 
+    /// A score failure.
+    static func failure(_ cause: String, permanent: Bool) -> PhotoFailure {
+        PhotoFailure(stage: .score, cause: cause, permanent: permanent)
+    }
+
     /// One call: read the images, annotate, commit. Whole-call failures other than a refused
-    /// key are recorded on the photos of the call (tried again next run).
+    /// key are recorded on the photos of the call (tried again next run); an image the service
+    /// refuses for good is recorded permanent.
     private func call(
         _ shas: [String], entries: [String: [Ledger.Entry]], client: VisionClient, options: Options, plan: Plan
     ) async throws -> Summary {
@@ -289,7 +319,8 @@ public struct ScoreStage: Sendable {
                 images.append(try readImage(image))
                 sendShas.append(sha)
             } catch {
-                for entry in entries[sha] ?? [] { update.errors.append((entry.id, "\(error)")) }
+                let failure = Self.failure("\(error)", permanent: false)
+                for entry in entries[sha] ?? [] { update.failures.append((entry.id, failure)) }
             }
         }
         var results: [VisionClient.ImageResult] = []
@@ -298,8 +329,9 @@ public struct ScoreStage: Sendable {
             summary.calls = images.isEmpty ? 0 : 1
         } catch let error as IngestError where error.code != .invalidAPIKey && error.code != .cancelled {
             logger.error("a Vision call failed", metadata: ["vision.error": "\(error)"])
+            let failure = Self.failure(error.message, permanent: false)
             for sha in sendShas {
-                for entry in entries[sha] ?? [] { update.errors.append((entry.id, error.message)) }
+                for entry in entries[sha] ?? [] { update.failures.append((entry.id, failure)) }
             }
             sendShas = []
         } catch {
@@ -321,12 +353,14 @@ public struct ScoreStage: Sendable {
                                 entry.document, labels: labels, options: options, model: VisionClient.model, now: now)
                         ))
                 }
-            case .failed(let message):
-                for entry in entries[sha] ?? [] { update.errors.append((entry.id, message)) }
+            case .failed(let message, let permanent):
+                let failure = Self.failure(message, permanent: permanent)
+                for entry in entries[sha] ?? [] { update.failures.append((entry.id, failure)) }
             }
         }
         summary.scoredPhotos = update.scored.count
-        summary.failedPhotos = update.errors.count
+        summary.failedPhotos = update.failures.count
+        summary.refusedPhotos = update.failures.filter { $0.failure.permanent }.count
         update.apiCalls = counter.take()
         do {
             try await ledger.commit(update)

@@ -22,9 +22,16 @@ public final class VisionClient: Sendable {
     public enum ImageResult: Sendable, Equatable {
         /// The labels returned (possibly none).
         case labels([Vision.Label])
-        /// This image's own error, as the service described it.
-        case failed(String)
+        /// This image's own error, as the service described it; `permanent` when the image
+        /// itself was refused (`permanentImageErrorCodes`), so sending it again cannot help.
+        case failed(String, permanent: Bool)
     }
+
+    /// The per-image error codes (google.rpc.Code) that refuse the image itself: 3
+    /// INVALID_ARGUMENT ("Bad image data.", an image too large or too small), 9
+    /// FAILED_PRECONDITION, 11 OUT_OF_RANGE. Other codes (13 INTERNAL, 14 UNAVAILABLE, 4
+    /// DEADLINE_EXCEEDED, 8 RESOURCE_EXHAUSTED, …) are transient.
+    public static let permanentImageErrorCodes: Set<Int> = [3, 9, 11]
 
     private let http: HTTPClient
     private let endpoint: String
@@ -216,7 +223,10 @@ public final class VisionClient: Sendable {
         return answers.map { answer in
             if let error = answer.error {
                 let message = String((error.message ?? "unknown error").prefix(200))
-                return .failed("Vision refused this image: \(message) (code \(error.code ?? 0))")
+                let code = error.code ?? 0
+                return .failed(
+                    "Vision refused this image: \(message) (code \(code))",
+                    permanent: permanentImageErrorCodes.contains(code))
             }
             return .labels(answer.labelAnnotations ?? [])
         }

@@ -14,10 +14,13 @@ struct DownloadCommand: AsyncParsableCommand {
             once as images/<ab>/<sha256>.<ext>. \
             EXIF is read and sealed into the document before the image is stored in the chosen \
             mode: plain (the original), stripped (EXIF/XMP/IPTC removed; default) or sealed \
-            (the original as one Fernet token, .fernet). Redirects to Flickr's placeholder and \
-            bodies that are not images mark a photo unavailable; 5xx, 429, resets and truncated \
-            bodies are retried with back-off; photos still failing are marked failed and tried \
-            again by the next run. Killed and re-run, nothing stored is fetched again. \
+            (the original as one Fernet token, .fernet). HTTP 403/404/410, redirects to Flickr's \
+            placeholder and bodies that are not images mark a photo unavailable for good: later \
+            runs do not fetch it again unless given --retry-failed. 5xx, 429, resets and \
+            truncated bodies are retried with back-off; photos still failing are marked failed \
+            and tried again by the next run. The summary lists the failures; \
+            `photoseal status --failures` lists them all. Killed and re-run, nothing stored is \
+            fetched again. \
             Each stored image is also extracted at once (GPS from EXIF when the source gave \
             none, the place from the offline geocoder), so rows end at `extracted`; \
             --no-extract leaves them at `downloaded` for `photoseal extract`.
@@ -25,12 +28,15 @@ struct DownloadCommand: AsyncParsableCommand {
             Examples:
               photoseal download
               photoseal download --concurrency 32 --size o,k,h --store-images sealed
+              photoseal download --retry-failed
             """
     )
 
     @OptionGroup var global: GlobalOptions
 
     @OptionGroup var download: DownloadOptions
+
+    @OptionGroup var retry: RetryFailedOptions
 
     @Option(help: ArgumentHelp("Stop after this many photos.", valueName: "n"))
     var limit: Int?
@@ -48,6 +54,7 @@ struct DownloadCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            let started = Date()
             let logger = global.logger()
             let workspace = try await global.workspace("download", access: .seal)
             let sealer = try workspace.sealer()
@@ -64,13 +71,14 @@ struct DownloadCommand: AsyncParsableCommand {
             let stage = DownloadStage(
                 http: http, ledger: ledger, ingestor: ingestor, extractor: extractor, logger: logger)
             let meter = ProgressMeter(enabled: stderrIsTerminal)
-            let summary = try await stage.run(
-                download.stageOptions(limit: limit, mode: mode, sizes: try workspace.job()?.sizes)
-            ) { progress in
+            var options = download.stageOptions(limit: limit, mode: mode, sizes: try workspace.job()?.sizes)
+            options.retryFailed = retry.retryFailed
+            let summary = try await stage.run(options) { progress in
                 meter.show(Self.line(progress, elapsed: meter.elapsed, final: false))
             }
             meter.finish()
             printError(Self.line(summary, elapsed: meter.elapsed, final: true))
+            try await printFailureSummary(ledger, since: started, workdir: global.workdir)
             if summary.failed > 0 { throw ExitCode(1) }
         }
     }

@@ -8,13 +8,20 @@ struct ExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "Print every document in the ledger as JSON lines, CSV or GeoJSON.",
         discussion: """
-            --format jsonl (default): one document a line, as it would be stored: personal \
-            fields as Fernet tokens under "sealed". With --decrypt each line also has \
+            Every document carries its "status" (the ledger stage: found, downloaded, \
+            extracted, scored, loaded, unavailable, failed) and, when it failed or is \
+            unavailable, its "failure": {"stage", "cause", "permanent"} (the stage that failed: \
+            download, extract, score or load; a permanent failure is not tried again unless a \
+            run is given --retry-failed).
+
+            --format jsonl (default): one document a line, as it would be stored, plus "status" \
+            and "failure": personal fields as Fernet tokens under "sealed". With --decrypt each line also has \
             "decrypted": {"owner", "owner_name", "path_alias", "exif"} opened with the secrets \
             file's keys (and a warning on stderr).
 
             --format csv: RFC 4180 (CRLF, a header row) with fixed columns: id, source, \
-            source_id, stage, terms (joined by |), taken_at, lat, lon, geo.source, place.city, \
+            source_id, status, failure.stage, failure.cause, failure.permanent (true/false; \
+            the three empty without a failure), terms (joined by |), taken_at, lat, lon, geo.source, place.city, \
             place.admin1, place.admin2, place.cc, place.country, image.sha256, image.width, \
             image.height, image.format, image.bytes, seal.kid, blind.owner, sealed.owner, \
             sealed.owner_name, sealed.path_alias, sealed.exif (tokens); then score.<label> for \

@@ -13,7 +13,8 @@ struct ExtractCommand: AsyncParsableCommand {
             it) is sealed into sealed.exif (the download stage usually did this already, while \
             it had the original), geo is taken from the EXIF GPS when the source gave none \
             (geo.source = "exif"), and place is the nearest GeoNames place (offline). Rows move \
-            to `extracted`.
+            to `extracted`. A photo whose stored image cannot be read or sealed is marked \
+            failed and left alone by later runs unless given --retry-failed.
 
             Examples:
               photoseal extract
@@ -23,20 +24,25 @@ struct ExtractCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var retry: RetryFailedOptions
+
     func run() async throws {
         try await reportingErrors {
+            let started = Date()
             let workspace = try await global.workspace("extract", access: .seal)
+            let ledger = try workspace.ledger()
             let stage = ExtractStage(
-                ledger: try workspace.ledger(), store: workspace.images, sealer: try workspace.sealer(),
+                ledger: ledger, store: workspace.images, sealer: try workspace.sealer(),
                 geocoder: try loadGeocoder(), logger: global.logger())
             let meter = ProgressMeter(enabled: stderrIsTerminal)
-            let summary = try await stage.run { p in
+            let summary = try await stage.run(retryFailed: retry.retryFailed) { p in
                 meter.show("extract: \(p.done)/\(p.total) photos, \(p.failed) failed")
             }
             meter.finish()
             printError(
                 "extract: \(summary.done) photos extracted (\(summary.withExif) with EXIF, \(summary.geoFromExif) "
                     + "positioned from EXIF, \(summary.placed) with a place), \(summary.failed) failed")
+            try await printFailureSummary(ledger, since: started, workdir: global.workdir)
             if summary.failed > 0 { throw ExitCode(1) }
         }
     }

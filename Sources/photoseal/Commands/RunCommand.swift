@@ -21,6 +21,11 @@ struct RunCommand: AsyncParsableCommand {
             no recorded Flickr page is fetched again, no stored image downloaded again, no \
             labelled image billed again.
 
+            Failures are listed at the end (the first ten, then a count) and by `photoseal \
+            status --failures`. Photos that failed for good (HTTP 404/410, not an image, Vision \
+            refusing the image) are not tried again by later runs unless given --retry-failed; \
+            transient failures are tried again by the next run.
+
             Examples:
               photoseal run --term monkey --bbox 5,35,20,48 --label monkey --concurrency 32
               photoseal run ~/Pictures/trip --store embedded:trip.sqlite
@@ -53,6 +58,8 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup(title: "Score") var scoreExtras: RunScoreOptions
 
     @OptionGroup(title: "Load") var batch: BatchSizeOptions
+
+    @OptionGroup var retry: RetryFailedOptions
 
     @Flag(help: "Let the search, source, labels, sizes, image mode or store given replace the workdir's recorded job.")
     var updateJob = false
@@ -105,6 +112,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            let started = Date()
             let logger = global.logger()
             // A dry run changes nothing: no lock, no record, no ledger.
             let workspace = try await global.workspace("run", access: dryRun ? .read : .seal)
@@ -192,7 +200,7 @@ struct RunCommand: AsyncParsableCommand {
                 load: EncryptLoad(
                     ledger: ledger, store: store, keyring: keyring, blind: blind, batchSize: batch.batchSize,
                     logger: logger),
-                loadBatchSize: batch.batchSize, logger: logger)
+                loadBatchSize: batch.batchSize, logger: logger, retryFailed: retry.retryFailed)
 
             let meter = ProgressMeter(enabled: stderrIsTerminal)
             let interrupts = Interrupts {
@@ -227,13 +235,14 @@ struct RunCommand: AsyncParsableCommand {
             {
                 printError(line)
             }
+            try await printFailureSummary(ledger, since: started, workdir: global.workdir)
             if let signal = interrupts.caught, tally.stopped {
                 printError("run: interrupted; run the same command again to finish (nothing committed is done twice)")
                 throw ExitCode(128 + signal)
             }
             if tally.failedPhotos > 0 {
                 printError(
-                    "run: \(tally.failedPhotos) photos failed or were refused (listed above or by `photoseal status`)")
+                    "run: \(tally.failedPhotos) photos failed or were refused in this run (listed above)")
                 throw ExitCode.failure
             }
         }

@@ -20,15 +20,24 @@ struct ScoreCommand: AsyncParsableCommand {
             matched is absent (not returned is not 0). --threshold only sets which photos the \
             per-label counts printed at the end (stdout, `label<TAB>photos`) count as matches.
 
+            An image Vision refuses for good ("Bad image data.") marks its photos failed with \
+            the cause; later runs do not send it again (nor pay for it) unless given \
+            --retry-failed. Other failures (a call still failing after its retries) are tried \
+            again by the next run. The summary lists the failures; `photoseal status \
+            --failures` lists them all.
+
             Examples:
               photoseal score --label monkey --label cage --dry-run
               photoseal score --labels-file labels.txt --max-images 500 --concurrency 8
+              photoseal score --label monkey --retry-failed
             """
     )
 
     @OptionGroup var global: GlobalOptions
 
     @OptionGroup var labelOptions: LabelOptions
+
+    @OptionGroup var retry: RetryFailedOptions
 
     @Option(help: ArgumentHelp("The score a match must reach in the final counts (0...1).", valueName: "score"))
     var threshold: Double = 0.5
@@ -66,6 +75,7 @@ struct ScoreCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            let started = Date()
             let (vocabulary, wanted) = try labelOptions.labelSet()
             let logger = global.logger()
             // A dry run changes nothing; a scoring run holds the workdir (two would pay twice).
@@ -93,9 +103,10 @@ struct ScoreCommand: AsyncParsableCommand {
             let stage = ScoreStage(
                 ledger: ledger, client: client, counter: counter, workdir: global.workdir, logger: logger,
                 keyring: keyring)
-            let options = ScoreStage.Options(
+            var options = ScoreStage.Options(
                 labels: wanted, vocabulary: vocabulary, maxImages: labelOptions.maxImages,
                 maxCost: labelOptions.maxCost, concurrency: concurrency, dryRun: dryRun)
+            options.retryFailed = retry.retryFailed
             let dry = dryRun
             let summary = try await stage.run(options) { plan in printError(Self.planLine(plan, dryRun: dry)) }
             if dryRun { return }
@@ -110,7 +121,8 @@ struct ScoreCommand: AsyncParsableCommand {
             printError(
                 "score: \(summary.labelledImages) images labelled in \(summary.calls) calls, "
                     + "\(summary.scoredPhotos) photos scored, \(summary.failedPhotos) photos with errors "
-                    + "(tried again next run; see the ledger's last_error)")
+                    + "(\(summary.refusedPhotos) refused for good, the rest tried again next run)")
+            try await printFailureSummary(ledger, since: started, workdir: global.workdir)
             if summary.failedPhotos > 0 { throw ExitCode.failure }
         }
     }
@@ -128,6 +140,9 @@ struct ScoreCommand: AsyncParsableCommand {
                 "; \(plan.deferredImages) left for a later run by \(plan.deferredByCost ? "--max-cost" : "--max-images")"
         }
         if plan.refusedImages > 0 { line += "; \(plan.refusedImages) too large or unreadable (not sent)" }
+        if plan.refusedEarlier > 0 {
+            line += "; \(plan.refusedEarlier) photos refused for good earlier (not sent; --retry-failed sends them)"
+        }
         return line
     }
 }

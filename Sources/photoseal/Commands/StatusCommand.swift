@@ -16,9 +16,22 @@ struct StatusCommand: AsyncParsableCommand {
             "api_calls": {service: {outcome: n}}, "failures": {cause: n}, "sealed_fallbacks": \
             {reason: n}, "job": {…} or null, "stores": [{"store", "loaded"}], "seal_kids": [kid]}.
 
+            --failures lists every photo with a failure recorded, in id order, one a line: \
+            `<id> (<stage>, permanent|transient): <cause>`. The stage is where it failed \
+            (download, extract, score, load); a permanent failure (HTTP 403/404/410, the \
+            placeholder, not an image, Vision refusing the image, an image that cannot be read) \
+            is left alone by later runs unless they are given --retry-failed, a transient one is \
+            tried again by the next run. With --json: one array, \
+            [{"id": "flickr:1", "status": "failed", "failure": {"stage": "score", "cause": \
+            "Vision refused this image: Bad image data. (code 3)", "permanent": true}}, ...], \
+            where status is the photo's ledger stage (failed, unavailable, or the stage it waits \
+            at to be tried again).
+
             Examples:
               photoseal status
               photoseal status --workdir run1 --json
+              photoseal status --failures
+              photoseal status --failures --json | python3 -m json.tool
             """
     )
 
@@ -27,10 +40,14 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    @Flag(help: "List every photo with a failure: id, stage, cause, permanent or transient.")
+    var failures = false
+
     func run() async throws {
         try await reportingErrors {
             let workspace = try await global.workspace("status", access: .read, needsKeys: false)
             let ledger = try workspace.ledger()
+            if failures { return try listFailures(ledger) }
             let status = try await ledger.status()
             let job = try workspace.job()
             let loaded = try await ledger.loadedCounts()
@@ -68,6 +85,7 @@ struct StatusCommand: AsyncParsableCommand {
                     for (cause, count) in status.failures.sorted(by: { $0.key < $1.key }) {
                         out.write("  \(cause): \(count)\n")
                     }
+                    out.write("  list them with `photoseal status --failures`\n")
                 }
                 if !status.sealedFallbacks.isEmpty {
                     let parts = status.sealedFallbacks.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
@@ -83,5 +101,27 @@ struct StatusCommand: AsyncParsableCommand {
             }
             out.flush()
         }
+    }
+
+    /// `--failures`: every failed photo, streamed in id order (text lines or one JSON array).
+    func listFailures(_ ledger: Ledger) throws {
+        var out = OutputBuffer()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var count = 0
+        var permanent = 0
+        if json { out.write("[") }
+        try ledger.forEachFailure { photo in
+            if json {
+                out.write((count == 0 ? "\n" : ",\n") + String(decoding: try encoder.encode(photo), as: UTF8.self))
+            } else {
+                out.write(photo.line + "\n")
+            }
+            count += 1
+            if photo.failure.permanent { permanent += 1 }
+        }
+        if json { out.write(count == 0 ? "]\n" : "\n]\n") }
+        out.flush()
+        printError("status: \(count) photos with a failure (\(permanent) permanent, \(count - permanent) transient)")
     }
 }

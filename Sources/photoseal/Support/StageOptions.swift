@@ -234,3 +234,12 @@ struct BatchSizeOptions: ParsableArguments {
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     }
 }
+
+/// `--retry-failed` (download, extract, score, run).
+struct RetryFailedOptions: ParsableArguments {
+    @Flag(
+        help: ArgumentHelp(
+            "Also try again the photos that failed for good in earlier runs (HTTP 403/404/410, the placeholder, "
+                + "not an image, Vision refusing the image); transient failures are always tried again."))
+    var retryFailed = false
+}

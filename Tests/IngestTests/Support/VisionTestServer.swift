@@ -11,11 +11,18 @@ final class VisionTestServer: @unchecked Sendable {
     let server: PythonFixtureServer
     var endpoint: String { "\(server.base)/v1/images:annotate" }
 
-    /// Starts the server; `labels` (sha256 → labels) and `errors` (sha256 → how many first
-    /// requests of it fail) go to it in a sidecar file.
-    init(labels: [String: [[String: Any]]] = [:], errors: [String: Int] = [:]) throws {
+    /// Starts the server; `labels` (sha256 → labels), `errors` (sha256 → how many first
+    /// requests of it are refused "Bad image data.", code 3) and `transientErrors` (the same
+    /// with code 14 "Service unavailable.") go to it in a sidecar file.
+    init(labels: [String: [[String: Any]]] = [:], errors: [String: Int] = [:], transientErrors: [String: Int] = [:])
+        throws
+    {
         let sidecar = FileManager.default.temporaryDirectory.appendingPathComponent("vision-\(UUID().uuidString).json")
-        try JSONSerialization.data(withJSONObject: ["labels": labels, "errors": errors]).write(to: sidecar)
+        var faults: [String: Any] = errors
+        for (sha, times) in transientErrors {
+            faults[sha] = ["times": times, "code": 14, "message": "Service unavailable."]
+        }
+        try JSONSerialization.data(withJSONObject: ["labels": labels, "errors": faults]).write(to: sidecar)
         server = try PythonFixtureServer(script: "vision_server", ["--api-key", Self.apiKey, "--labels", sidecar.path])
     }
 

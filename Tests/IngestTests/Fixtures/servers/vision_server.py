@@ -9,9 +9,11 @@ feature asked for, for every image answered without an error of its own.
 
 Usage: vision_server.py [--api-key K] [--labels FILE] [--watch-stdin]
   --labels FILE   JSON {"labels": {sha256: [{"description", "score", "mid"}...]},
-                        "errors": {sha256: times}}  -- an image in "errors" gets a per-image
-                  error on its first `times` requests. Images not listed get labels derived
-                  from their SHA-256.
+                        "errors": {sha256: times | {"times", "code", "message"}}}  -- an image
+                  in "errors" gets a per-image error on its first `times` requests: code 3
+                  "Bad image data." (the image itself refused) unless another code and
+                  message are given (e.g. 14 "Service unavailable.", a transient one).
+                  Images not listed get labels derived from their SHA-256.
 A call with an empty `requests` list (photoseal's key check) is answered as Google does,
 HTTP 200 `{}` with a valid key and 400 "API key not valid" with a wrong one; it bills nothing
 and is recorded in /__checks, not /__log, and never draws a burst or a hang.
@@ -172,9 +174,13 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             for sha, features in images:
                 seen = state["errors_seen"].get(sha, 0)
-                if seen < config["errors"].get(sha, 0):
+                fault = config["errors"].get(sha, 0)
+                if not isinstance(fault, dict):
+                    fault = {"times": fault}
+                if seen < fault.get("times", 0):
                     state["errors_seen"][sha] = seen + 1
-                    responses.append({"error": {"code": 3, "message": "Bad image data."}})
+                    responses.append({"error": {"code": fault.get("code", 3),
+                                                "message": fault.get("message", "Bad image data.")}})
                     continue
                 state["billed"][sha] = state["billed"].get(sha, 0) + len(features)
                 entry["billed"] += len(features)
