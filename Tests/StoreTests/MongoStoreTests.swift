@@ -84,7 +84,8 @@ struct MongoStoreTests {
         let wrong = try MongoStore(uri: "mongodb://photoseal:wrong-battery@\(base)db1?\(auth)", logger: testLogger)
         let started = ContinuousClock.now
         let error = await #expect(throws: StoreError.self) { try await wrong.ping() }
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // At once: no retry (below); the bound leaves room for a machine busy with other suites.
+        #expect(ContinuousClock.now - started < .seconds(10))
         #expect(error?.code == .authFailed)
         #expect(error?.description.contains("refused the credentials") == true)
         #expect(error?.description.contains("wrong-battery") == false)

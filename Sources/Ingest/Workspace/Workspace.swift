@@ -244,7 +244,13 @@ public final class Workspace: Sendable {
     public var jobPath: String { (workdir as NSString).appendingPathComponent("job.json") }
 
     /// The recorded job, or `nil` before the first `run`.
-    public func job() throws -> Job? { try readJSON(Job.self, at: jobPath, what: "job file") }
+    public func job() throws -> Job? { try Self.job(in: workdir) }
+
+    /// The job recorded in `workdir`, or `nil` (read without opening the workdir, for usage
+    /// checks that come before anything else).
+    public static func job(in workdir: String) throws -> Job? {
+        try readJSON(Job.self, at: (workdir as NSString).appendingPathComponent("job.json"), what: "job file")
+    }
 
     /// Records the job (`photoseal run` does, once its checks have passed).
     public func record(job: Job) throws {

@@ -99,20 +99,28 @@ struct RunCommand: AsyncParsableCommand {
     func resolveJob(_ workspace: Workspace) throws -> (job: Job, recorded: Job?) {
         let recorded = try workspace.job()
         guard let recorded else {
-            guard givenJob.search != nil || givenJob.source != nil else {
-                throw IngestError(
-                    .job,
-                    "no job is recorded in \(global.workdir) yet: give search options (--term, --bbox, ...) or an "
-                        + "import source; `photoseal run` alone then runs that job again")
-            }
+            try checkJobGiven()
             return (givenJob, nil)
         }
         return (try recorded.merged(with: givenJob, updating: updateJob), recorded)
     }
 
+    /// `run` with no search and no source needs a recorded job: a usage error otherwise, before
+    /// keys or servers are looked at.
+    func checkJobGiven() throws {
+        guard givenJob.search == nil, givenJob.source == nil, try Workspace.job(in: global.workdir) == nil else {
+            return
+        }
+        throw IngestError(
+            .job,
+            "no job is recorded in \(global.workdir) yet: give search options (--term, --bbox, ...) or an "
+                + "import source; `photoseal run` alone then runs that job again")
+    }
+
     func run() async throws {
         try await reportingErrors {
             let started = Date()
+            try checkJobGiven()
             let logger = global.logger()
             // A dry run changes nothing: no lock, no record, no ledger.
             let workspace = try await global.workspace("run", access: dryRun ? .read : .seal)
