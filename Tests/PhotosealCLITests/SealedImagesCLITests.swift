@@ -99,12 +99,20 @@ struct SealedImagesCLITests {
     }
 
     @Test(
-        "the README recipe after run --store-images sealed: retire refused with the counts, rotate-keys re-seals every image (new key alone in Python, same image, same file time), retire, audit 0"
-    )
-    func readmeRecipe() throws {
+        "the README recipe after run --store-images sealed: retire refused with the counts, rotate-keys re-seals every image (new key alone in Python, same image, same file time), retire, audit 0",
+        arguments: ["embedded", "mongodb"])
+    func readmeRecipe(store: String) async throws {
         defer { try? FileManager.default.removeItem(at: dir) }
         let (photos, count) = try fixtureFolder()
-        let run = try photoseal(["run", photos.path, "--store-images", "sealed"])
+        // Only the first run names the store: the recipe's commands find it in the workdir.
+        var mongo: String?
+        if store == "mongodb" {
+            mongo = MongoTestServer.uri(
+                try await MongoTestServer.shared(),
+                database: MongoTestServer.randomDatabase(prefix: "photoseal_recipe_"))
+        }
+        let run = try photoseal(
+            ["run", photos.path, "--store-images", "sealed"] + (mongo.map { ["--store", $0] } ?? []))
         #expect(run.status == 0, "\(run.stderr)")
         let oldKey = try #require(try sealKeys().first)
         let oldKid = try #require(
@@ -138,6 +146,33 @@ struct SealedImagesCLITests {
         #expect(audit.stdout.contains("kid \(newKid): \(count) documents, "), "\(audit.stdout)")
         #expect(audit.stdout.contains(" tokens, \(count) sealed images\n"), "\(audit.stdout)")
         #expect(audit.stdout.contains("check sealed-images: \(2 * count) checked, 0 findings"), "\(audit.stdout)")
+        guard let mongo else { return }
+        // Every document in MongoDB opens under the new key alone (read with pymongo, opened with
+        // Python cryptography).
+        let dump = dir.appendingPathComponent("tokens.json").path
+        let (dumped, dumpOutput) = try runPython(
+            """
+            import json, sys, pymongo
+            docs = pymongo.MongoClient(sys.argv[1]).get_default_database().photos.find()
+            json.dump([[d["_id"], t] for d in docs for t in (d.get("sealed") or {}).values() if t], open(sys.argv[2], "w"))
+            """, [mongo, dump], python: mongoPython)
+        #expect(dumped == 0, "\(dumpOutput)")
+        let (status, output) = try runPython(
+            """
+            import json, sys
+            from cryptography.fernet import Fernet, InvalidToken
+            new, old = Fernet(sys.argv[2].encode()), Fernet(sys.argv[3].encode())
+            tokens = json.load(open(sys.argv[1]))
+            for doc_id, token in tokens:
+                new.decrypt(token.encode())
+                try:
+                    old.decrypt(token.encode())
+                    raise SystemExit("opens under the old key: " + doc_id)
+                except InvalidToken:
+                    pass
+            print("ok", len(tokens))
+            """, [dump, newKey, oldKey])
+        #expect(status == 0 && output.hasPrefix("ok ") && output != "ok 0", "\(output)")
     }
 
     @Test(
