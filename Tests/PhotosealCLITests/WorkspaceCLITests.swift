@@ -40,7 +40,7 @@ struct WorkspaceCLITests {
     func oneWriter() async throws {
         let scratch = try RunScratch()
         defer { scratch.remove() }
-        let images = try RunImageServer(dir: scratch.images, delay: 0.05)
+        let images = try RunImageServer(dir: scratch.images, delay: 0)
         defer { images.stop() }
         let flickr = try FlickrServer(["--per-second", "15", "--image-server", images.base])
         defer { flickr.stop() }
@@ -54,6 +54,9 @@ struct WorkspaceCLITests {
             "--flickr-endpoint", flickr.endpoint, "--vision-endpoint", vision.endpoint, "--rate-per-hour", "36000",
             "--concurrency", "4",
         ]
+        // The Vision server holds every call after the first until released: the first run is
+        // then surely at work (and paid once) while the second tries.
+        _ = try vision.json("/__config?hang_after=1")
         let first = Process()
         first.executableURL = CLI.executable
         first.arguments = arguments
@@ -62,8 +65,8 @@ struct WorkspaceCLITests {
         try first.run()
         // Wait until the first run is at work (it has fetched images), then start the second.
         let deadline = Date().addingTimeInterval(60)
-        while first.isRunning, Date() < deadline, try images.completePaths().count < 5 { usleep(20_000) }
-        #expect(first.isRunning, "the first run ended before the second could start; slow the image server")
+        while first.isRunning, Date() < deadline, try vision.answeredCalls() < 1 { usleep(20_000) }
+        #expect(first.isRunning, "the first run ended before the second could start")
         // Starting any process on a machine busy with the first run (and, in CI, every other
         // suite) takes a while by itself: the second run's time is measured beyond that of
         // `photoseal --version` started just before, the quickest of three tries.
@@ -80,6 +83,7 @@ struct WorkspaceCLITests {
         #expect(first.isRunning, "the first run ended before the second gave up")
         #expect(second.status == 1, "\(second.stderr)")
         #expect(seconds < 1, "the second run took \(seconds) s more than starting photoseal to give up")
+        _ = try vision.json("/__config?hang_after=-1")
         #expect(
             second.stderr.contains("in use by `photoseal run (pid \(first.processIdentifier))`"), "\(second.stderr)")
         try await offPool { first.waitUntilExit() }
