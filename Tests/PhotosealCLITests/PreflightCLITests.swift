@@ -113,14 +113,9 @@ struct PreflightCLITests {
     func costCap() async throws {
         let scratch = try RunScratch()
         defer { scratch.remove() }
-        let images = try RunImageServer(dir: scratch.images, delay: 0)
-        defer { images.stop() }
-        let flickr = try FlickrServer(["--per-second", "15", "--image-server", images.base])
-        defer { flickr.stop() }
-        let vision = try RunVisionServer()
-        defer { vision.stop() }
-        let truth = try flickrTruth(flickr, term: "monkey", bbox: "5,35,20,48", min: "1262304000", max: "1277942399")
-        try scratch.serveImages(for: truth.all)
+        let servers = try RunServers(scratch)
+        defer { servers.stop() }
+        let (flickr, vision) = (servers.flickr, servers.vision)
         let common =
             Self.query + [
                 "--label", "animal", "--flickr-endpoint", flickr.endpoint, "--vision-endpoint", vision.endpoint,

@@ -92,6 +92,31 @@ struct RunScratch {
     }
 }
 
+/// The local Flickr, image and Vision servers of a `run`, with the images of every photo the
+/// Flickr server has for `monkey` in the box 5,35,20,48 from January 2010 to `maxTaken`
+/// (unix seconds, inclusive; default the end of June 2010) served.
+struct RunServers {
+    let images: RunImageServer
+    let flickr: FlickrServer
+    let vision: RunVisionServer
+    /// Every matching photo, and those with an image (the others are unavailable).
+    let truth: (all: [String], available: [String])
+
+    init(_ scratch: RunScratch, imageDelay: Double = 0, maxTaken: String = "1277942399") throws {
+        images = try RunImageServer(dir: scratch.images, delay: imageDelay)
+        flickr = try FlickrServer(["--per-second", "15", "--image-server", images.base])
+        vision = try RunVisionServer()
+        truth = try flickrTruth(flickr, term: "monkey", bbox: "5,35,20,48", min: "1262304000", max: maxTaken)
+        try scratch.serveImages(for: truth.all)
+    }
+
+    func stop() {
+        images.stop()
+        flickr.stop()
+        vision.stop()
+    }
+}
+
 /// The photos the Flickr server's own data says match a query: all, and those with an image.
 func flickrTruth(_ server: FlickrServer, term: String, bbox: String, min: String, max: String) throws
     -> (all: [String], available: [String])
@@ -155,18 +180,12 @@ struct RunCLITests {
     func endToEndMongo() async throws {
         let scratch = try RunScratch()
         defer { scratch.remove() }
-        let images = try RunImageServer(dir: scratch.images, delay: 0)
-        defer { images.stop() }
-        let flickr = try FlickrServer(["--per-second", "15", "--image-server", images.base])
-        defer { flickr.stop() }
-        let vision = try RunVisionServer()
-        defer { vision.stop() }
+        let servers = try RunServers(scratch)
+        defer { servers.stop() }
+        let (flickr, vision, truth) = (servers.flickr, servers.vision, servers.truth)
         let store = MongoTestServer.uri(
             try await MongoTestServer.shared(), database: MongoTestServer.randomDatabase(prefix: "photoseal_run_"))
-        // January to June 2010, in unix seconds (inclusive).
-        let truth = try flickrTruth(flickr, term: "monkey", bbox: "5,35,20,48", min: "1262304000", max: "1277942399")
         #expect(truth.all.count > 100 && truth.available.count < truth.all.count)
-        try scratch.serveImages(for: truth.all)
 
         let arguments = [
             "run", "--term", "monkey", "--bbox", "5,35,20,48", "--min-taken", "1262304000", "--max-taken",
@@ -228,15 +247,10 @@ struct RunCLITests {
     func killAndResume() async throws {
         let scratch = try RunScratch()
         defer { scratch.remove() }
-        let images = try RunImageServer(dir: scratch.images, delay: 0.03)
-        defer { images.stop() }
-        let flickr = try FlickrServer(["--per-second", "15", "--image-server", images.base])
-        defer { flickr.stop() }
-        let vision = try RunVisionServer()
-        defer { vision.stop() }
         // The whole of 2010.
-        let truth = try flickrTruth(flickr, term: "monkey", bbox: "5,35,20,48", min: "1262304000", max: "1293839999")
-        try scratch.serveImages(for: truth.all)
+        let servers = try RunServers(scratch, imageDelay: 0.03, maxTaken: "1293839999")
+        defer { servers.stop() }
+        let (images, flickr, vision, truth) = (servers.images, servers.flickr, servers.vision, servers.truth)
         // Two Vision calls are answered, the next ones hang (and are never billed).
         _ = try vision.json("/__config?hang_after=2")
         let arguments = [

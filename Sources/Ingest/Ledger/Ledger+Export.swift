@@ -8,39 +8,17 @@ extension Ledger {
     /// - Throws: `IngestError.ledger` when the ledger cannot be read or a `scores` is not an
     ///   object of numbers.
     func forEachScores(_ body: ([String: Double]?) throws -> Void) throws {
-        var after = ""
         let decoder = JSONDecoder()
-        while true {
-            let batch: [Row]
+        try forEachRow(columns: "id, json_extract(document, '$.scores') AS scores", what: "scores") { row in
+            guard let text: String = row["scores"] else { return try body(nil) }
             do {
-                batch = try pool.read { db in
-                    try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT id, json_extract(document, '$.scores') AS scores FROM photo
-                            WHERE id > ? ORDER BY id LIMIT 1000
-                            """,
-                        arguments: [after])
-                }
+                try body(try decoder.decode([String: Double].self, from: Data(text.utf8)))
+            } catch let error as IngestError {
+                throw error
             } catch {
-                throw IngestError(.ledger, "cannot read scores from the ledger \(path): \(Self.describe(error))")
+                let id: String = row["id"]
+                throw IngestError(.ledger, "the ledger's scores for \(id) are not valid; the ledger may be damaged")
             }
-            guard let last = batch.last else { return }
-            for row in batch {
-                guard let text: String = row["scores"] else {
-                    try body(nil)
-                    continue
-                }
-                do {
-                    try body(try decoder.decode([String: Double].self, from: Data(text.utf8)))
-                } catch let error as IngestError {
-                    throw error
-                } catch {
-                    let id: String = row["id"]
-                    throw IngestError(.ledger, "the ledger's scores for \(id) are not valid; the ledger may be damaged")
-                }
-            }
-            after = last["id"]
         }
     }
 }

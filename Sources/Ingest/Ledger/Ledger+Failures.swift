@@ -134,28 +134,12 @@ extension Ledger {
     /// Calls `body` with every photo that has a failure recorded, in id order, reading in
     /// batches (memory stays flat).
     public func forEachFailure(_ body: (FailedPhoto) throws -> Void) throws {
-        var after = ""
-        while true {
-            let batch: [Row]
-            do {
-                batch = try pool.read { db in
-                    try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT id, stage, failure_stage, failure_cause, failure_permanent FROM photo
-                            WHERE failure_stage IS NOT NULL AND id > ? ORDER BY id LIMIT 1000
-                            """,
-                        arguments: [after])
-                }
-            } catch {
-                throw IngestError(.ledger, "cannot read failures from the ledger \(path): \(Self.describe(error))")
-            }
-            guard let last = batch.last else { return }
-            for row in batch {
-                guard let failure = Self.failure(row) else { continue }
-                try body(FailedPhoto(id: row["id"], status: row["stage"], failure: failure))
-            }
-            after = last["id"]
+        try forEachRow(
+            columns: "id, stage, failure_stage, failure_cause, failure_permanent",
+            where: "failure_stage IS NOT NULL", what: "failures"
+        ) { row in
+            guard let failure = Self.failure(row) else { return }
+            try body(FailedPhoto(id: row["id"], status: row["stage"], failure: failure))
         }
     }
 

@@ -300,30 +300,38 @@ public final class Ledger: Sendable {
     /// Calls `body` with every document (and its recorded failure) in id order, reading in
     /// batches (memory stays flat).
     public func forEachDocument(_ body: (Entry) throws -> Void) throws {
+        try forEachRow(
+            columns: "id, stage, document, failure_stage, failure_cause, failure_permanent", what: "documents"
+        ) { row in
+            let id: String = row["id"]
+            try body(
+                Entry(
+                    id: id, stage: Stage(row["stage"]), document: try Self.decode(row["document"], id: id),
+                    failure: Self.failure(row)))
+        }
+    }
+
+    /// Calls `body` with every photo row (those matching `condition`, when given) in id order,
+    /// reading `columns` (which must include `id`) 1,000 rows at a time: memory stays flat
+    /// whatever the ledger's size. `what` names the rows in the error message.
+    func forEachRow(
+        columns: String, where condition: String? = nil, what: String, _ body: (Row) throws -> Void
+    ) throws {
         var after = ""
+        let filter = condition.map { "(\($0)) AND " } ?? ""
         while true {
             let batch: [Row]
             do {
                 batch = try pool.read { db in
                     try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT id, stage, document, failure_stage, failure_cause, failure_permanent FROM photo
-                            WHERE id > ? ORDER BY id LIMIT 1000
-                            """,
+                        db, sql: "SELECT \(columns) FROM photo WHERE \(filter)id > ? ORDER BY id LIMIT 1000",
                         arguments: [after])
                 }
             } catch {
-                throw IngestError(.ledger, "cannot read documents from the ledger \(path): \(Self.describe(error))")
+                throw IngestError(.ledger, "cannot read \(what) from the ledger \(path): \(Self.describe(error))")
             }
             guard let last = batch.last else { return }
-            for row in batch {
-                let id: String = row["id"]
-                try body(
-                    Entry(
-                        id: id, stage: Stage(row["stage"]), document: try Self.decode(row["document"], id: id),
-                        failure: Self.failure(row)))
-            }
+            for row in batch { try body(row) }
             after = last["id"]
         }
     }
