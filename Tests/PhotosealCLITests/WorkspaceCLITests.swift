@@ -170,6 +170,12 @@ struct WorkspaceCLITests {
             as? [[String: Any]] ?? []
         #expect(stores.count == 2 && stores.allSatisfy { $0["loaded"] as? Int == 4 }, "\(status.stdout)")
         #expect(!status.stdout.contains("@") || !status.stdout.contains(":***"))
+
+        // A misspelt store is an error, never an empty store that audits clean.
+        let typo = scratch.dir.appendingPathComponent("typo.sqlite").path
+        let missing = try await offPool { try CLI.run(["audit", "--store", "embedded:" + typo] + common) }
+        #expect(missing.status == 1 && missing.stderr.contains("does not exist"), "\(missing.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: typo))
     }
 
     @Test("the first run records its job; run alone runs it again; a contradicting flag needs --update-job")

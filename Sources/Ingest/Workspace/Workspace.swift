@@ -364,23 +364,26 @@ public final class Workspace: Sendable {
     /// - Throws: `StoreError` or `IngestError` naming the first store that cannot be reached.
     public func coveredStores(batchSize: Int) async throws -> [any DocumentStore] {
         if let explicit = options.store, !explicit.trimmingCharacters(in: .whitespaces).isEmpty {
+            try Self.checkEmbeddedExists(StoreRecord(uri: explicit), hint: "check --store")
             return [try await open(uri: explicit, batchSize: batchSize)]
         }
         let recorded = recordedStores
         if recorded.isEmpty { note("this workdir has not loaded into any store yet") }
         var stores: [any DocumentStore] = []
         for record in recorded {
-            if record.isEmbedded {
-                let path = String(record.key.dropFirst("embedded:".count))
-                guard FileManager.default.fileExists(atPath: path) else {
-                    throw IngestError(
-                        .configuration,
-                        "the workdir's store \(record.display) is missing; restore the file, or pass --store")
-                }
-            }
+            try Self.checkEmbeddedExists(record, hint: "restore the file, or pass --store")
             stores.append(try await open(uri: try uri(of: record), batchSize: batchSize))
         }
         return stores
+    }
+
+    /// An embedded store that is checked or rotated must exist: opening it would make an empty
+    /// one, and an audit of nothing would pass.
+    static func checkEmbeddedExists(_ record: StoreRecord, hint: String) throws {
+        guard record.isEmbedded else { return }
+        let path = String(record.key.dropFirst("embedded:".count))
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        throw IngestError(.configuration, "the store \(record.display) does not exist; \(hint)")
     }
 }
 
