@@ -66,6 +66,11 @@ struct FailFastTests {
         }
         #expect(spent <= policy.unreachableBudget && spent > policy.unreachableBudget - 2.5)
         #expect(attempt >= 4)
+        // Attempts that each took longer than the whole budget (a loaded machine, a slow
+        // resolver) still get two quick retries, then no more.
+        #expect(policy.wait(after: refused, attempt: 1, unreachableFor: 60) != nil)
+        #expect(policy.wait(after: refused, attempt: 2, unreachableFor: 120) != nil)
+        #expect(policy.wait(after: refused, attempt: 3, unreachableFor: 180) == nil)
         // A 503 after as long as that is still retried, with the usual back-off, until the attempts are spent.
         #expect(policy.wait(after: unavailable, attempt: 5, unreachableFor: 0, random: 1) == 16)
         #expect(policy.wait(after: unavailable, attempt: policy.maxAttempts, unreachableFor: 0) == nil)

@@ -72,7 +72,7 @@ struct MongoStoreTests {
             // Name resolution inside libmongoc can stall for its whole 30 s server selection when
             // the machine's resolver is busy (the full suite in parallel); well short of the
             // 186 s it took before, and never retried past the unreachable budget.
-            #expect(elapsed < .seconds(45), "\(elapsed)")
+            #expect(elapsed < .seconds(90), "\(elapsed)")
         }
         let retries = recorder.records.filter { $0.message == "store operation failed, retrying" }
         #expect(retries.count == store.retryCount)
@@ -92,7 +92,7 @@ struct MongoStoreTests {
         let started = ContinuousClock.now
         let error = await #expect(throws: StoreError.self) { try await wrong.ping() }
         // At once: no retry (below); the bound leaves room for a machine busy with other suites.
-        #expect(ContinuousClock.now - started < .seconds(10))
+        #expect(ContinuousClock.now - started < .seconds(20))
         #expect(error?.code == .authFailed)
         #expect(error?.description.contains("refused the credentials") == true)
         #expect(error?.description.contains("wrong-battery") == false)

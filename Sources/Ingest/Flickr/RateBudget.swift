@@ -176,8 +176,13 @@ public struct RetryPolicy: Sendable {
         }
         let step = min(Self.unreachableMaxDelay, Self.unreachableBaseDelay * pow(2, Double(max(0, attempt - 1))))
         let wait = step * (0.5 + 0.5 * min(max(random, 0), 1))
-        return unreachableFor + wait <= unreachableBudget ? wait : nil
+        // A couple of quick retries always, however long each attempt took (a loaded machine
+        // or a slow resolver must not turn a blip into an error); then the time budget decides.
+        return attempt <= Self.unreachableMinimumRetries || unreachableFor + wait <= unreachableBudget ? wait : nil
     }
+
+    /// Retries an unreachable endpoint always gets, within `maxAttempts`, before the budget counts.
+    public static let unreachableMinimumRetries = 2
 }
 
 /// One call's retry bookkeeping under a `RetryPolicy`: counts attempts and remembers when the
