@@ -163,10 +163,10 @@ public final class Workspace: Sendable {
             // Made before workdirs kept a record: the ledger says which keys sealed its rows.
             let ledger = try Ledger(directory: workdir, logger: logger)
             for kid in try await ledger.sealKids() where !record.sealKids.contains(kid) { record.sealKids.append(kid) }
-            try await adoptLoadState(ledger, into: &record)
             if let keys = loadedKeys {
                 try Self.check(keys.keyring, keys.blind, against: record, secrets: secrets)
             }
+            try await adoptLoadState(ledger, into: &record)
         }
         if let keys = loadedKeys {
             if record.indexKey == nil { record.indexKey = try keys.blind.fingerprint() }
