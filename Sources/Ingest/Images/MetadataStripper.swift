@@ -172,7 +172,7 @@ public enum MetadataStripper {
         case 0xE0:
             if starts("JFXX\0") { return "jfxx" }
             if starts("JFIF\0") { return "jfif-extra" }
-            if payload.dropFirst(6).starts(with: "HEAPCCDR".utf8) { return "ciff" }
+            if payload.dropFirst(6).starts(with: "HEAP".utf8) { return "ciff" }
             return "jpeg-app0"
         case 0xE1:
             if starts("Exif\0") { return "exif" }
