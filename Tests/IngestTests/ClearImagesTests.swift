@@ -74,7 +74,8 @@ struct ClearImagesTests {
         let sealed = try images.store(
             original: photo.bytes, sha256: photo.sha256, format: photo.format, mode: .sealed, keyring: keyring)
         #expect(sealed.path == stripped.path + ".fernet" && sealed.existed)
-        #expect(try keyring.decrypt(String(decoding: try contents(sealed.path), as: UTF8.self)).plaintext == photo.bytes)
+        #expect(
+            try keyring.decrypt(String(decoding: try contents(sealed.path), as: UTF8.self)).plaintext == photo.bytes)
         let plain = try images.store(
             original: photo.bytes, sha256: photo.sha256, format: photo.format, mode: .plain, keyring: nil)
         #expect(plain.existed && plain.path == stripped.path)
@@ -86,7 +87,8 @@ struct ClearImagesTests {
     func auditFindsMetadata() async throws {
         defer { try? FileManager.default.removeItem(at: workdir) }
         let clean = try Self.camera("es_DSCN0025.jpg")
-        _ = try images.store(original: clean.bytes, sha256: clean.sha256, format: clean.format, mode: .stripped, keyring: nil)
+        _ = try images.store(
+            original: clean.bytes, sha256: clean.sha256, format: clean.format, mode: .stripped, keyring: nil)
         let blind = try BlindIndex.generate()
         let audit = Audit(store: nil, ledger: nil, keyring: keyring, blind: blind, images: images)
         let ok = try await audit.run()
@@ -101,9 +103,11 @@ struct ClearImagesTests {
         //    holding text, one with CIFF records in APP0
         let scratch = workdir.appendingPathComponent("scratch")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-        let keptPath = ImageStore.relativePath(sha256: String(repeating: "ab", count: 32), fileExtension: "jpg", sealed: false)
+        let keptPath = ImageStore.relativePath(
+            sha256: String(repeating: "ab", count: 32), fileExtension: "jpg", sealed: false)
         try images.write(try MetadataStripperTests.crafted("icc-text.jpg", in: scratch).bytes, to: keptPath)
-        let ciffPath = ImageStore.relativePath(sha256: String(repeating: "cd", count: 32), fileExtension: "jpg", sealed: false)
+        let ciffPath = ImageStore.relativePath(
+            sha256: String(repeating: "cd", count: 32), fileExtension: "jpg", sealed: false)
         try images.write(try Self.camera("es_sony-powershota5.jpg").bytes, to: ciffPath)
         try FileManager.default.removeItem(at: scratch)
 
@@ -119,7 +123,8 @@ struct ClearImagesTests {
         for value in ["NIKON", MetadataStripperTests.secret, "AUT_7808"] { #expect(!encoded.contains(value)) }
 
         // In a plain workdir the original passes; the file that is not an original still does not.
-        let plainAudit = Audit(store: nil, ledger: nil, keyring: keyring, blind: blind, images: images, plainImages: true)
+        let plainAudit = Audit(
+            store: nil, ledger: nil, keyring: keyring, blind: blind, images: images, plainImages: true)
         let plainReport = try await plainAudit.run()
         #expect(Set(plainReport.findings.map(\.id)) == [keptPath, ciffPath], "\(plainReport.findings)")
     }

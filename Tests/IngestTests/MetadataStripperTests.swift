@@ -124,7 +124,9 @@ struct MetadataStripperTests {
             let parts = key.split(separator: ":", maxSplits: 1).map(String.init)
             guard parts.count == 2, let allowed = allowedTags[parts[0]] else { return key }
             if let allowed, !allowed.contains(parts[1]) { return key }
-            let text = ["ProfileDescription", "ProfileCopyright", "DeviceMfgDesc", "DeviceModelDesc", "ViewingCondDesc"]
+            let text = [
+                "ProfileDescription", "ProfileCopyright", "DeviceMfgDesc", "DeviceModelDesc", "ViewingCondDesc",
+            ]
             if parts[0] == "ICC_Profile", text.contains(parts[1]), !standardICCText.contains("\(value)") { return key }
             if key == "ExifTool:Warning" || key == "ExifTool:Error" { return key }
             return nil
@@ -133,7 +135,8 @@ struct MetadataStripperTests {
 
     /// exiftool's `-j -G1 -a -n` objects for `paths`, by file name (one exiftool run).
     static func exiftoolObjects(_ paths: [String]) throws -> [String: [String: Any]] {
-        let list = try JSONSerialization.jsonObject(with: exiftool(["-j", "-G1", "-a", "-n"] + paths)) as? [[String: Any]]
+        let list =
+            try JSONSerialization.jsonObject(with: exiftool(["-j", "-G1", "-a", "-n"] + paths)) as? [[String: Any]]
         var byName: [String: [String: Any]] = [:]
         for object in list ?? [] {
             if let source = object["SourceFile"] as? String { byName[(source as NSString).lastPathComponent] = object }
@@ -288,7 +291,11 @@ struct MetadataStripperTests {
         }
         let description = Array("Camera of \(secret)".utf8) + [0]
         let tags: [(String, [UInt8])] = [
-            ("desc", Array("desc".utf8) + [0, 0, 0, 0] + be32(description.count) + description + [UInt8](repeating: 0, count: 79)),
+            (
+                "desc",
+                Array("desc".utf8) + [0, 0, 0, 0] + be32(description.count) + description
+                    + [UInt8](repeating: 0, count: 79)
+            ),
             ("cprt", Array("text".utf8) + [0, 0, 0, 0] + Array("Copyright \(secret)".utf8) + [0]),
             ("wtpt", xyz(0.9642, 1, 0.8249)),
             ("rXYZ", xyz(0.4361, 0.2225, 0.0139)),
@@ -322,7 +329,8 @@ struct MetadataStripperTests {
     /// it stops at a JPGn segment).
     static func crafted(_ name: String, in scratch: URL) throws -> (bytes: [UInt8], kind: String, base: String) {
         let (bytes, kind) = try craftedBytes(name, in: scratch)
-        let base = name == "ciff.jpg" ? "es_sony-powershota5.jpg" : name == "chunks.png" ? "et_PNG.png" : "es_DSCN0010.jpg"
+        let base =
+            name == "ciff.jpg" ? "es_sony-powershota5.jpg" : name == "chunks.png" ? "et_PNG.png" : "es_DSCN0010.jpg"
         return (bytes, kind, cameraFiles.appendingPathComponent(base).path)
     }
 
@@ -336,8 +344,10 @@ struct MetadataStripperTests {
         case "jfxx-exif.jpg":
             // A JFXX thumbnail that is a JPEG with its own EXIF (artist and GPS).
             let thumbnail = scratch.appendingPathComponent("thumb.jpg")
-            try Data(try exiftool(["-b", "-ThumbnailImage", cameraFiles.appendingPathComponent("es_DSCN0010.jpg").path]))
-                .write(to: thumbnail)
+            try Data(
+                try exiftool(["-b", "-ThumbnailImage", cameraFiles.appendingPathComponent("es_DSCN0010.jpg").path])
+            )
+            .write(to: thumbnail)
             _ = try exiftool([
                 "-overwrite_original", "-Artist=\(secret)", "-GPSLatitude=51.5", "-GPSLatitudeRef=N", thumbnail.path,
             ])
@@ -345,7 +355,8 @@ struct MetadataStripperTests {
             return (inserting(segment(0xE0, Array("JFXX\0".utf8) + [0x10] + thumb), into: jpeg), "jfxx")
         case "jpgn.jpg":
             return (
-                inserting(segment(0xF0, Array(secret.utf8)) + segment(0xFD, Array(secret.utf8)), into: jpeg), "jpeg-jpg0"
+                inserting(segment(0xF0, Array(secret.utf8)) + segment(0xFD, Array(secret.utf8)), into: jpeg),
+                "jpeg-jpg0"
             )
         case "icc-text.jpg":
             let payload = Array("ICC_PROFILE\0".utf8) + [1, 1] + cameraProfile()
@@ -369,7 +380,8 @@ struct MetadataStripperTests {
         "crafted files (CIFF APP0, JFXX with EXIF, JPGn, ICC with text, PNG tXMP/zTXt/iTXt/caBX) strip to files without the secret, exiftool finds only allowed groups, pixels unchanged",
         arguments: ["ciff.jpg", "jfxx-exif.jpg", "jpgn.jpg", "icc-text.jpg", "chunks.png"])
     func stripsCrafted(_ name: String) throws {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("strip-crafted-\(UUID().uuidString)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "strip-crafted-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let (original, kind, base) = try Self.crafted(name, in: scratch)
@@ -400,7 +412,8 @@ struct MetadataStripperTests {
     @Test("a JFIF APP0 keeps its density only and an Adobe APP14 its colour transform")
     func reducesJFIFAndAdobe() throws {
         let jpeg = try Self.camera("es_DSCN0010.jpg")
-        let jfif = Self.segment(0xE0, Array("JFIF\0".utf8) + [1, 2, 1, 0, 72, 0, 72, 1, 1, 0, 0, 0] + Array(Self.secret.utf8))
+        let jfif = Self.segment(
+            0xE0, Array("JFIF\0".utf8) + [1, 2, 1, 0, 72, 0, 72, 1, 1, 0, 0, 0] + Array(Self.secret.utf8))
         let adobe = Self.segment(0xEE, Array("Adobe".utf8) + [0, 100, 0, 0, 0, 0, 1] + Array(Self.secret.utf8))
         let format = try #require(ImageFormat.sniff(jpeg.prefix(16)))
         let stripped = try #require(MetadataStripper.strip(Self.inserting(jfif + adobe, into: jpeg), format: format))

@@ -109,7 +109,8 @@ public struct ClearImages: Sendable {
         guard let format = ImageFormat.sniff(bytes.prefix(16)) else { return ["not-an-image"] }
         let found = MetadataStripper.metadata(in: bytes, format: format) ?? ["unstrippable"]
         if found.isEmpty { return [] }
-        if plainAllowed, let expected = SealedImages.sha256(inName: relative), (try? SHA256.hex(of: bytes)) == expected {
+        if plainAllowed, let expected = SealedImages.sha256(inName: relative), (try? SHA256.hex(of: bytes)) == expected
+        {
             return []
         }
         return found

@@ -143,7 +143,9 @@ public struct ImageStore: Sendable {
         let hasSealed = FileManager.default.fileExists(atPath: absolute(sealedPath))
         switch mode {
         case .plain:
-            if hasClear || hasSealed { return Stored(path: hasClear ? clear : sealedPath, existed: true, fallback: nil) }
+            if hasClear || hasSealed {
+                return Stored(path: hasClear ? clear : sealedPath, existed: true, fallback: nil)
+            }
             try write(original, to: clear)
             return Stored(path: clear, existed: false, fallback: nil)
         case .stripped:

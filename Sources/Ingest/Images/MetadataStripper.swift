@@ -305,7 +305,9 @@ public enum MetadataStripper {
         for range in [44..<48, 64..<68, 84..<100] {
             normalized.replaceSubrange(range, with: repeatElement(0, count: range.count))
         }
-        if let hash = try? SHA256.hex(of: normalized), standardProfiles.contains(hash) { return Array(profile[0..<size]) }
+        if let hash = try? SHA256.hex(of: normalized), standardProfiles.contains(hash) {
+            return Array(profile[0..<size])
+        }
 
         let tagCount = be32(128)
         guard tagCount <= 256, 132 + 12 * tagCount <= size else { return nil }
@@ -321,7 +323,8 @@ public enum MetadataStripper {
             if colourTags.contains(name) && numericTypes.contains(type) {
                 kept.append((signature, offset, length))
             } else {
-                dropped.add(["desc", "cprt", "dmnd", "dmdd", "vued", "dscm", "mmod"].contains(name) ? "icc-text" : "icc-tag")
+                dropped.add(
+                    ["desc", "cprt", "dmnd", "dmdd", "vued", "dscm", "mmod"].contains(name) ? "icc-text" : "icc-tag")
             }
         }
         guard !kept.isEmpty else { return nil }
@@ -336,7 +339,9 @@ public enum MetadataStripper {
         var placed: [Int: Int] = [:]
         let dataStart = 132 + 12 * kept.count
         func append32(_ value: Int, to bytes: inout [UInt8]) {
-            bytes += [UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)]
+            bytes += [
+                UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF),
+            ]
         }
         for tag in kept {
             let key = tag.offset << 32 | tag.length
@@ -357,7 +362,9 @@ public enum MetadataStripper {
         append32(kept.count, to: &out)
         out += table + data
         let total = out.count
-        out.replaceSubrange(0..<4, with: [UInt8(total >> 24 & 0xFF), UInt8(total >> 16 & 0xFF), UInt8(total >> 8 & 0xFF), UInt8(total & 0xFF)])
+        out.replaceSubrange(
+            0..<4,
+            with: [UInt8(total >> 24 & 0xFF), UInt8(total >> 16 & 0xFF), UInt8(total >> 8 & 0xFF), UInt8(total & 0xFF)])
         return out
     }
 

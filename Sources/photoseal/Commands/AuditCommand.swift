@@ -62,7 +62,9 @@ struct AuditCommand: AsyncParsableCommand {
                     + "\(report.sealedImages) sealed images, store \(report.store)\n")
             for check in SealCheck.Check.allCases {
                 guard let count = report.checks[check.rawValue] else {
-                    let missing = check == .ledgerStore ? "ledger" : [.sealedImages, .imageMetadata].contains(check) ? "image store" : "store"
+                    let missing =
+                        check == .ledgerStore
+                        ? "ledger" : [.sealedImages, .imageMetadata].contains(check) ? "image store" : "store"
                     out.write("check \(check.rawValue): skipped (no \(missing))\n")
                     continue
                 }
