@@ -422,4 +422,34 @@ struct MetadataStripperTests {
         #expect(Array(stripped[20..<36]) == [0xFF, 0xEE, 0, 14] + Array("Adobe".utf8) + [0, 100, 0, 0, 0, 0, 1])
         #expect(stripped.firstRange(of: Array(Self.secret.utf8)) == nil)
     }
+
+    @Test("mutated files (bytes changed, cut short) never trap, and whatever strips, strips again to itself")
+    func mutationsStayIdempotent() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("strip-mutate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        var seeds = try ["icc-text.jpg", "chunks.png", "ciff.jpg"].map { try Self.crafted($0, in: scratch).bytes }
+        seeds.append(try Self.camera("et_RIFF.webp"))
+        // A fixed xorshift generator: the same mutations on every run.
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next(_ bound: Int) -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(state % UInt64(max(bound, 1)))
+        }
+        var stripped = 0
+        for round in 0..<2000 {
+            var bytes = seeds[round % seeds.count]
+            // Change bytes in the first 4 KiB, where the segments and chunks are.
+            for _ in 0...next(8) { bytes[next(min(bytes.count, 4096))] = UInt8(next(256)) }
+            if next(4) == 0 { bytes = Array(bytes.prefix(next(bytes.count))) }
+            guard let format = ImageFormat.sniff(bytes.prefix(16)),
+                let output = MetadataStripper.strip(bytes, format: format)
+            else { continue }
+            stripped += 1
+            #expect(MetadataStripper.metadata(in: output, format: format) == [], "round \(round)")
+        }
+        #expect(stripped > 500)
+    }
 }
