@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what photoseal needs to build and test on a fresh Debian machine: the C libraries
 # (with their -dev headers), exiftool and zip (download tests check stripped images and build zips
-# with them), and Python `cryptography`, the reference Fernet the tests compare to.
+# with them), Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
 set -euo pipefail
 packages=(libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev pkg-config libimage-exiftool-perl zip)
 sudo=""
@@ -18,4 +18,9 @@ fi
 if ! python3 -c 'import cryptography.fernet' 2>/dev/null; then
   echo "installing Python cryptography" >&2
   python3 -m pip install --quiet cryptography
+fi
+if ! python3 -c 'import PIL.Image' 2>/dev/null; then
+  # Pillow decodes originals and stripped copies: the stripper tests compare their pixels.
+  echo "installing Python Pillow" >&2
+  python3 -m pip install --quiet pillow
 fi

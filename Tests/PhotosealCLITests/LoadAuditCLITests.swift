@@ -212,6 +212,29 @@ struct LoadAuditCLITests {
         #expect(report?["documents"] as? Int == count)
     }
 
+    @Test(
+        "audit: an image kept in the clear with its EXIF and XMP (planted under its hash) is an image-metadata finding with exit 1, naming the file and the kinds, never a value"
+    )
+    func auditFindsImageMetadata() throws {
+        let camera = ExifCLIFixtures.images.appendingPathComponent("es_DSCN0010.jpg")
+        let sha256 = "17307b1207eb6487d7908e9d154890b46e3d2e0192369cfd3f4c33d5a5af4035"
+        let relative = "images/17/\(sha256).jpg"
+        try FileManager.default.createDirectory(
+            atPath: work + "/images/17", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: camera.path, toPath: work + "/" + relative)
+        let dirty = try photoseal(["audit"])
+        #expect(dirty.status == 1, "\(dirty.stdout) \(dirty.stderr)")
+        #expect(dirty.stdout.contains("check image-metadata: 1 checked, 2 findings"), "\(dirty.stdout)")
+        #expect(dirty.stdout.contains("finding \(relative) image exif image-metadata"), "\(dirty.stdout)")
+        #expect(dirty.stdout.contains("finding \(relative) image xmp image-metadata"), "\(dirty.stdout)")
+        for value in ["NIKON", "COOLPIX"] { #expect(!(dirty.stdout + dirty.stderr).contains(value)) }
+        try FileManager.default.removeItem(atPath: work + "/" + relative)
+        let clean = try photoseal(["audit"])
+        #expect(
+            clean.status == 0 && clean.stdout.contains("check image-metadata: 0 checked, 0 findings"), "\(clean.stdout)"
+        )
+    }
+
     @Test("audit: a clean store exits 0; a document deleted behind the pipeline's back is a finding with exit 1")
     func auditCLI() throws {
         let count = try prepare(limit: 100)

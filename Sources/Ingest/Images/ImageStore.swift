@@ -97,20 +97,33 @@ public struct ImageStore: Sendable {
     public struct Stored: Sendable, Equatable {
         /// The file, relative to the work directory.
         public var path: String
-        /// Whether the same bytes were already stored (under another id); nothing was written.
+        /// Whether the same bytes were already stored (under another id). Nothing new was
+        /// written, except a copy in the mode asked for next to (or over) one made in another
+        /// mode (see `store(original:sha256:format:mode:keyring:)`).
         public var existed: Bool
         /// Set when the image is not kept in the mode asked for (stripped mode sealing an image
         /// it cannot strip).
         public var fallback: PhotoDocument.Image.Fallback?
     }
 
-    /// Puts an original into the store in `mode` (unless an image with the same bytes is
-    /// already there) and says where it is, whether the bytes were already stored (under
-    /// another id), and whether it is kept in another mode than `mode`.
+    /// Puts an original into the store in `mode` (unless a copy fit for `mode` is already
+    /// there) and says where it is, whether the bytes were already stored (under another id),
+    /// and whether it is kept in another mode than `mode`.
     ///
     /// In `stripped` mode an image that cannot be stripped (a format with no stripper, or a
     /// file the stripper cannot parse, such as a truncated JPEG) is sealed instead, and the
     /// result's `fallback` says so.
+    ///
+    /// A copy stored earlier in another mode is reused only when it is fit for `mode`:
+    /// - `plain` reuses any copy.
+    /// - `stripped` reuses a sealed copy (it holds nothing in the clear) and a stripped copy
+    ///   equal to what the stripper makes now. A plain copy (or one an older stripper left
+    ///   metadata in) is replaced, in place and atomically, by the stripped copy: the path stays
+    ///   the same, so documents stored in plain mode keep naming a file that opens, now without
+    ///   its metadata (their EXIF was sealed into them when they were stored). An image that
+    ///   cannot be stripped is sealed next to a plain copy, which is left to the documents
+    ///   that name it (`audit` reports it unless the workdir's mode is plain).
+    /// - `sealed` reuses only a sealed copy; it seals next to a plain or stripped one.
     ///
     /// - Parameters:
     ///   - original: the original file's bytes.
@@ -124,41 +137,55 @@ public struct ImageStore: Sendable {
     public func store(
         original: [UInt8], sha256: String, format: ImageFormat, mode: Mode, keyring: Keyring?
     ) throws -> Stored {
-        if let existing = existing(sha256: sha256, fileExtension: format.fileExtension) {
-            // Same bytes, same stripper: a sealed copy in stripped mode is a fallback again
-            // (unless an earlier sealed-mode run sealed bytes that would strip).
-            let unstrippable =
-                mode == .stripped && existing.hasSuffix(".fernet")
-                && MetadataStripper.strip(original, format: format) == nil
-            return Stored(path: existing, existed: true, fallback: unstrippable ? .sealed(cannotStrip: format) : nil)
-        }
-        var payload = original
-        var sealed = false
-        var fallback: PhotoDocument.Image.Fallback?
+        let clear = Self.relativePath(sha256: sha256, fileExtension: format.fileExtension, sealed: false)
+        let sealedPath = Self.relativePath(sha256: sha256, fileExtension: format.fileExtension, sealed: true)
+        let hasClear = FileManager.default.fileExists(atPath: absolute(clear))
+        let hasSealed = FileManager.default.fileExists(atPath: absolute(sealedPath))
         switch mode {
-        case .plain: break
+        case .plain:
+            if hasClear || hasSealed {
+                return Stored(path: hasClear ? clear : sealedPath, existed: true, fallback: nil)
+            }
+            try write(original, to: clear)
+            return Stored(path: clear, existed: false, fallback: nil)
         case .stripped:
-            if let stripped = MetadataStripper.strip(original, format: format) {
-                payload = stripped
-            } else {
-                sealed = true
-                fallback = .sealed(cannotStrip: format)
+            guard let stripped = MetadataStripper.strip(original, format: format) else {
+                let fallback = PhotoDocument.Image.Fallback.sealed(cannotStrip: format)
+                if hasSealed { return Stored(path: sealedPath, existed: true, fallback: fallback) }
+                try write(try seal(original, sha256: sha256, keyring: keyring), to: sealedPath)
+                return Stored(path: sealedPath, existed: hasClear, fallback: fallback)
             }
-        case .sealed: sealed = true
+            if hasClear {
+                // Same bytes as the stripper makes now: a stripped copy. Anything else (the
+                // original, or an older stripper's output) is replaced by the stripped copy.
+                if let stored = FileManager.default.contents(atPath: absolute(clear)), stored.elementsEqual(stripped) {
+                    return Stored(path: clear, existed: true, fallback: nil)
+                }
+                if try replace(clear, with: stripped, temporaryPrefix: "restrip-") {
+                    return Stored(path: clear, existed: true, fallback: nil)
+                }
+            }
+            // A sealed copy made in sealed mode of bytes that would strip is no fallback.
+            if hasSealed { return Stored(path: sealedPath, existed: true, fallback: nil) }
+            try write(stripped, to: clear)
+            return Stored(path: clear, existed: false, fallback: nil)
+        case .sealed:
+            if hasSealed { return Stored(path: sealedPath, existed: true, fallback: nil) }
+            try write(try seal(original, sha256: sha256, keyring: keyring), to: sealedPath)
+            return Stored(path: sealedPath, existed: hasClear, fallback: nil)
         }
-        if sealed {
-            guard let keyring else {
-                throw IngestError(.sealing, "sealing an image needs SEAL_KEYS; check the secrets file (--keys)")
-            }
-            do {
-                payload = Array(try keyring.encrypt(original).utf8)
-            } catch {
-                throw IngestError.wrapping(error, context: "sealing the image \(sha256.prefix(12))")
-            }
+    }
+
+    /// The Fernet token of `original`, as the bytes of a sealed file.
+    private func seal(_ original: [UInt8], sha256: String, keyring: Keyring?) throws -> [UInt8] {
+        guard let keyring else {
+            throw IngestError(.sealing, "sealing an image needs SEAL_KEYS; check the secrets file (--keys)")
         }
-        let relative = Self.relativePath(sha256: sha256, fileExtension: format.fileExtension, sealed: sealed)
-        try write(payload, to: relative)
-        return Stored(path: relative, existed: false, fallback: fallback)
+        do {
+            return Array(try keyring.encrypt(original).utf8)
+        } catch {
+            throw IngestError.wrapping(error, context: "sealing the image \(sha256.prefix(12))")
+        }
     }
 
     /// Replaces the stored file `relative` with `bytes` atomically (a new file under `tmp/`,

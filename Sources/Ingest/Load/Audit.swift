@@ -116,6 +116,7 @@ public struct Audit: Sendable {
     let store: (any DocumentStore)?
     let ledger: Ledger?
     let images: SealedImages?
+    let clearImages: ClearImages?
     let checker: SealCheck
     let batchSize: Int
     let lanes: Int
@@ -130,15 +131,18 @@ public struct Audit: Sendable {
     ///   - blind: The blind index under INDEX_KEY.
     ///   - images: The workdir's image store, whose sealed files to open (`nil`: the
     ///     `sealed-images` check is skipped).
+    ///   - plainImages: Whether originals kept in the clear with their metadata are expected
+    ///     (the workdir's mode is plain); otherwise the `image-metadata` check reports them.
     ///   - batchSize: Documents read per batch (default 1000).
     ///   - lanes: Concurrent checking tasks (default: the number of cores).
     public init(
         store: (any DocumentStore)?, ledger: Ledger?, keyring: Keyring, blind: BlindIndex, images: ImageStore? = nil,
-        batchSize: Int = 1000, lanes: Int? = nil
+        plainImages: Bool = false, batchSize: Int = 1000, lanes: Int? = nil
     ) {
         self.store = store
         self.ledger = ledger
         self.images = images.map { SealedImages(store: $0, keyring: keyring, lanes: lanes) }
+        self.clearImages = images.map { ClearImages(store: $0, plainAllowed: plainImages, lanes: lanes) }
         self.checker = SealCheck(keyring: keyring, blind: blind, scanPlaintext: true)
         self.batchSize = max(1, batchSize)
         self.lanes = max(1, lanes ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -216,6 +220,7 @@ public struct Audit: Sendable {
                 SealCheck.Finding(id: $0.file, field: "image", kind: $0.kind, check: .sealedImages)
             }
         }
+        if let clearImages { try await clearImages.audit().record(into: &report) }
         return report
     }
 

@@ -26,10 +26,12 @@ public struct SealCheck: Sendable {
         /// Every sealed image file opens with the keyring to the image its name (the documents'
         /// `image.sha256`) says, and every document's sealed `image.path` names such a file.
         case sealedImages = "sealed-images"
+        /// Every image file kept in the clear holds nothing the stripper would drop (``ClearImages``).
+        case imageMetadata = "image-metadata"
 
         /// Whether the check looks at each store document on its own (the others compare the
         /// store with the ledger, or look at the image files).
-        public var isPerDocument: Bool { self != .ledgerStore && self != .sealedImages }
+        public var isPerDocument: Bool { self != .ledgerStore && self != .sealedImages && self != .imageMetadata }
     }
 
     /// One problem with one document.

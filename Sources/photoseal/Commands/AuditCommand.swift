@@ -11,7 +11,8 @@ struct AuditCommand: AsyncParsableCommand {
             Covers every store the workdir has loaded into (or the one --store names), one \
             report each, and every sealed image file in the workdir. Checks: opens, envelope, \
             seal-kid, blind-index, personal-keys, personal-values, timestamps, ledger-store, \
-            sealed-images (every sealed image opens to the image its name says; see \
+            sealed-images (every sealed image opens to the image its name says), \
+            image-metadata (no image kept in the clear holds metadata stripping drops; see \
             docs/load-audit.md). Prints counts per check and per key id, then one line per \
             finding: "finding <id> <field> <kind> <check>". Never prints a plaintext value. \
             --json prints one JSON report a line instead (one per store).
@@ -39,7 +40,7 @@ struct AuditCommand: AsyncParsableCommand {
                 let started = Date()
                 let report = try await Audit(
                     store: store, ledger: ledger, keyring: try workspace.keyring(), blind: try workspace.blindIndex(),
-                    images: workspace.images
+                    images: workspace.images, plainImages: try workspace.imageMode(given: nil) == .plain
                 ).run()
                 try show(report, seconds: Date().timeIntervalSince(started))
                 failed = failed || !report.ok
@@ -61,7 +62,9 @@ struct AuditCommand: AsyncParsableCommand {
                     + "\(report.sealedImages) sealed images, store \(report.store)\n")
             for check in SealCheck.Check.allCases {
                 guard let count = report.checks[check.rawValue] else {
-                    let missing = check == .ledgerStore ? "ledger" : check == .sealedImages ? "image store" : "store"
+                    let missing =
+                        check == .ledgerStore
+                        ? "ledger" : [.sealedImages, .imageMetadata].contains(check) ? "image store" : "store"
                     out.write("check \(check.rawValue): skipped (no \(missing))\n")
                     continue
                 }
