@@ -74,18 +74,18 @@ struct RunScratch {
     func remove() { try? FileManager.default.removeItem(at: dir) }
 
     /// Writes one distinct JPEG per id into the served folder: a fixture photo (with EXIF and
-    /// GPS) with an APP0 segment naming the id right after its start-of-image marker (APP0 is
-    /// kept by stripping, so the images stay distinct in every `--store-images` mode).
+    /// GPS) with, right after its start-of-image marker, a quantization table in slot 3 (which
+    /// no frame uses) whose values spell the id. Stripping keeps quantization tables, so the
+    /// images stay distinct in every `--store-images` mode and still decode.
     func serveImages(for ids: [String]) throws {
         let names = ["es_DSCN0010.jpg", "es_DSCN0012.jpg", "es_DSCN0021.jpg", "es_DSCN0025.jpg"]
         let originals = try names.map { try Data(contentsOf: ingestFixtures.appendingPathComponent("images/\($0)")) }
         for (index, id) in ids.enumerated() {
             let original = originals[index % originals.count]
-            let payload = Array("PSTEST\u{0}photo \(id)".utf8)
-            var data = Data([
-                0xFF, 0xD8, 0xFF, 0xE0, UInt8((payload.count + 2) >> 8), UInt8((payload.count + 2) & 0xFF),
-            ])
-            data.append(contentsOf: payload)
+            var table = Array("photo \(id)".utf8.prefix(64))
+            table += [UInt8](repeating: 1, count: 64 - table.count)
+            var data = Data([0xFF, 0xD8, 0xFF, 0xDB, 0x00, 0x43, 0x03])
+            data.append(contentsOf: table.map { max($0, 1) })
             data.append(original.dropFirst(2))
             try data.write(to: URL(fileURLWithPath: images + "/\(id).jpg"))
         }
