@@ -96,9 +96,9 @@ public final class MongoStore: DocumentStore {
         /// its first attempt started, may try again after `backoff`.
         func mayRetry(_ failure: MongoFailure, attempt: Int, elapsed: Duration, backoff: Duration) -> Bool {
             guard failure.isTransient, attempt < maxAttempts else { return false }
-            // A couple of quick retries always, however long each attempt took (a loaded
-            // machine or a slow resolver must not turn a blip into an error); then the budget.
-            return !failure.isUnreachable || attempt <= 2 || elapsed + backoff <= unreachableBudget
+            // One retry always, however long the attempt took (each waits a whole server
+            // selection; a loaded machine must not turn a blip into an error); then the budget.
+            return !failure.isUnreachable || attempt <= 1 || elapsed + backoff <= unreachableBudget
         }
     }
 

