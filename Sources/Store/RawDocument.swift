@@ -195,6 +195,13 @@ public struct BSONView {
         return found
     }
 
+    /// The field `name` of the document in the field `parent` (`seal`, `kid`): `seal.kid`
+    /// without parsing a path; nil when either is missing or `parent` is not a document.
+    public func field(_ parent: String, _ name: String) -> BSONField? {
+        guard let outer = field(parent), outer.type == 0x03, let inner = child(outer) else { return nil }
+        return inner.field(name)
+    }
+
     /// The value at a dotted path (`seal.kid`, `tags.2`), as ``StoreDocument/value(at:)``
     /// finds it: nil when a step is missing or not a document or array.
     public func field(at path: String) -> BSONField? {

@@ -186,7 +186,7 @@ public struct SealCheck: Sendable {
             result.findings.append(Finding(id: id, field: field, kind: kind, check: check))
         }
         // ObjectIds read as their hex text, as in the decoded document.
-        result.sealKid = view.field(at: "seal.kid").flatMap { view.text($0) }
+        result.sealKid = view.field("seal", "kid").flatMap { view.text($0) }
         var opened: [String: String] = [:]
         if let sealed = view.field("sealed") {
             guard let fields = sealed.type == 0x03 ? view.child(sealed) : nil else {
@@ -226,12 +226,12 @@ public struct SealCheck: Sendable {
                 add("seal.kid", "kid-mismatch", .sealKid)
             }
         }
-        let blindOwner = view.field(at: "blind.owner")
+        let blindOwner = view.field("blind", "owner")
         if let owner = opened["owner"] {
             if blindOwner.flatMap({ view.text($0) }) != (try? blind.hex(owner)) {
                 add("blind.owner", "blind-index-mismatch", .blindIndex)
             }
-        } else if view.field(at: "sealed.owner")?.isNull ?? true, let value = blindOwner, !value.isNull {
+        } else if view.field("sealed", "owner")?.isNull ?? true, let value = blindOwner, !value.isNull {
             add("blind.owner", "blind-index-without-owner", .blindIndex)
         }
         if scanPlaintext {
@@ -239,15 +239,15 @@ public struct SealCheck: Sendable {
                 .map { Self.trimmed($0).lowercased() }
                 .filter { $0.count >= Self.minimumSearchedLength }
                 .map { Array($0.utf8) }
-            var path: [String] = []
+            // The path is kept as key bytes and positions; it becomes text only for a finding.
+            var path: [RawPathPart] = []
             path.reserveCapacity(4)
             view.forEachField { field in
                 if field.named("sealed") || field.named("blind") || field.named("seal") { return }
-                let key = field.name
-                if Self.isPersonalKey(field.key, key) {
-                    add(key, "personal-key-outside-sealed", .personalKeys)
+                if Self.isPersonalKey(field.key) {
+                    add(field.name, "personal-key-outside-sealed", .personalKeys)
                 }
-                path.append(key)
+                path.append(.key(field.key))
                 scan(field, in: view, path: &path, needles: needles) { path, kind, check in add(path, kind, check) }
                 path.removeLast()
             }
@@ -255,19 +255,60 @@ public struct SealCheck: Sendable {
         return result
     }
 
+    /// One step of a path inside stored bytes: a key or an array position.
+    private enum RawPathPart {
+        case key(UnsafeBufferPointer<UInt8>)
+        case index(Int)
+
+        static func joined(_ path: [RawPathPart]) -> String {
+            path.map { part in
+                switch part {
+                case .key(let bytes): String(decoding: bytes, as: UTF8.self)
+                case .index(let index): String(index)
+                }
+            }.joined(separator: ".")
+        }
+
+        func isKey(_ name: StaticString) -> Bool {
+            guard case .key(let bytes) = self else { return false }
+            return name.withUTF8Buffer { $0.elementsEqual(bytes) }
+        }
+    }
+
+    /// ``isHashPath(_:)`` for a path in stored bytes.
+    private static func isHashPath(_ path: [RawPathPart]) -> Bool {
+        switch path.count {
+        case 1: return path[0].isKey("_id")
+        case 2: return path[0].isKey("image") && (path[1].isKey("sha256") || path[1].isKey("path"))
+        default: return false
+        }
+    }
+
+    /// ``personalKeys`` as bytes, to compare keys with no string made.
+    private static let personalKeyBytes: [[UInt8]] = personalKeys.map { Array($0.utf8) }
+
     /// Whether a key names a personal value (``personalKeys``, ignoring case): ASCII keys are
-    /// folded byte by byte, others lowercased as text.
-    private static func isPersonalKey(_ key: UnsafeBufferPointer<UInt8>, _ name: String) -> Bool {
-        guard key.allSatisfy({ $0 < 0x80 }) else { return personalKeys.contains(name.lowercased()) }
+    /// folded byte by byte, others lowercased as text, as the decoded check does.
+    private static func isPersonalKey(_ key: UnsafeBufferPointer<UInt8>) -> Bool {
         // The personal keys are 5 to 10 ASCII letters: most keys are ruled out by length.
+        var ascii = true
+        for byte in key where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        guard ascii else { return personalKeys.contains(String(decoding: key, as: UTF8.self).lowercased()) }
         guard key.count >= 5, key.count <= 10 else { return false }
-        return personalKeys.contains(
-            String(decoding: key.lazy.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self))
+        for candidate in personalKeyBytes where candidate.count == key.count {
+            var index = 0
+            while index < key.count, fold(key[index], true) == candidate[index] { index += 1 }
+            if index == key.count { return true }
+        }
+        return false
     }
 
     /// ``scan(_:path:needles:report:)`` over stored bytes.
     private func scan(
-        _ field: BSONField, in view: BSONView, path: inout [String], needles: [[UInt8]],
+        _ field: BSONField, in view: BSONView, path: inout [RawPathPart], needles: [[UInt8]],
         report: (String, String, Check) -> Void
     ) {
         switch field.type {
@@ -279,12 +320,12 @@ public struct SealCheck: Sendable {
             } else {
                 found = view.text(field).map { Self.containsAny($0, needles) } ?? false
             }
-            if found { report(path.joined(separator: "."), "personal-value-in-plaintext", .personalValues) }
+            if found { report(RawPathPart.joined(path), "personal-value-in-plaintext", .personalValues) }
         case 0x04:
             guard let elements = view.child(field) else { return }
             var index = 0
             elements.forEachField { element in
-                path.append(String(index))
+                path.append(.index(index))
                 scan(element, in: elements, path: &path, needles: needles, report: report)
                 path.removeLast()
                 index += 1
@@ -292,10 +333,9 @@ public struct SealCheck: Sendable {
         case 0x03:
             guard let document = view.child(field) else { return }
             document.forEachField { inner in
-                let key = inner.name
-                path.append(key)
-                if Self.isPersonalKey(inner.key, key) {
-                    report(path.joined(separator: "."), "personal-key-outside-sealed", .personalKeys)
+                path.append(.key(inner.key))
+                if Self.isPersonalKey(inner.key) {
+                    report(RawPathPart.joined(path), "personal-key-outside-sealed", .personalKeys)
                 }
                 scan(inner, in: document, path: &path, needles: needles, report: report)
                 path.removeLast()
