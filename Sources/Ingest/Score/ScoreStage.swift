@@ -297,6 +297,12 @@ public struct ScoreStage: Sendable {
                 for entry in bySha[sha] ?? [] {
                     free.failures.append((entry.id, Self.failure(message, permanent: false)))
                 }
+            } else if let sent = sentOf[sha] {
+                // Hashed for the plan but sent later (or deferred by a cap): linked now, so the
+                // next run need not read it again to know its bytes.
+                for entry in bySha[sha] ?? [] where links[entry.id] != sent {
+                    free.links.append((entry.id, sha, sent))
+                }
             }
         }
         try await ledger.commit(free)
