@@ -93,7 +93,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EnrichTests",
-            dependencies: ["Enrich"],
+            dependencies: ["Enrich", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # EXIF reading speed: photoseal vs `exiftool -j -n -G1` (one process over all files) vs Python
 # exifread (details=False), on the same corpus, page cache warm, in one run.
+# Then the command line as users run it: `photoseal exif --json` over the first 100 files of the
+# corpus repeated REPS times in one invocation, start-up included, beside one exifread process
+# over the same list (start-up included too), best of 3 each.
 # Usage: scripts/bench-exif.sh [CORPUS_DIR]   (default: the test fixtures; REPS=20 passes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +14,7 @@ mapfile -t files < <(find "$corpus" -maxdepth 1 -type f | sort)
 command -v exiftool >/dev/null || { echo "exiftool missing: apt-get install -y libimage-exiftool-perl" >&2; exit 2; }
 
 swift build -c release --product photoseal-bench >&2
+swift build -c release --product photoseal >&2
 if [ ! -x .venv-bench/bin/python ] || ! .venv-bench/bin/python -c 'import exifread' 2>/dev/null; then
     python3 -m venv .venv-bench
     .venv-bench/bin/pip install -q 'exifread==3.5.1' >&2
@@ -60,7 +64,37 @@ print(f"{best[0]:.4f} {best[1]:.4f}")
 PY
 )
 
-python3 - "$n" "$bytes" "$reps" "$one" "$many" "$exiftool_s" "$exifread_s" <<'PY'
+# The CLI, the issue's way: 100 files repeated REPS times as one command line, whole processes
+# timed from outside (start-up included), best of 3; exifread as one Python process likewise.
+cli_files=("${files[@]:0:100}")
+cli_list=()
+for _ in $(seq "$reps"); do cli_list+=("${cli_files[@]}"); done
+cli_s=$(.venv-bench/bin/python - "${cli_list[@]}" <<'PY'
+import subprocess, sys, time
+files = sys.argv[1:]
+reader = """
+import sys, logging
+import exifread
+logging.disable(logging.CRITICAL)
+for path in sys.argv[1:]:
+    with open(path, "rb") as f:
+        try:
+            exifread.process_file(f, details=False)
+        except Exception:
+            pass
+"""
+def best(command):
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - t)
+    return min(times)
+print(f"{best(['.build/release/photoseal', 'exif', '--json', *files]):.4f} {best([sys.executable, '-c', reader, *files]):.4f}")
+PY
+)
+
+python3 - "$n" "$bytes" "$reps" "$one" "$many" "$exiftool_s" "$exifread_s" "${#cli_list[@]}" "$cli_s" <<'PY'
 import sys
 n, size, reps = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 def kv(line): return dict(p.split("=", 1) for p in line.split()[1:])
@@ -85,6 +119,13 @@ vs_et = (float(full["files_per_s"]) / et_wall, float(full["cpu_files_per_s"]) / 
 vs_er = (float(read["files_per_s"]) / er_wall, float(read["cpu_files_per_s"]) / er_cpu)
 print(f"photoseal (read+JSON) vs exiftool: {vs_et[0]:.0f}x wall, {vs_et[1]:.0f}x CPU   (target >= 50x)")
 print(f"photoseal (read) vs exifread:      {vs_er[0]:.1f}x wall, {vs_er[1]:.1f}x CPU   (target >= 20x)")
+cli_n = int(sys.argv[8])
+cli_ps, cli_er = (cli_n / float(x) for x in sys.argv[9].split())
+print()
+print(f"command line, {cli_n} files ({min(n, 100)} files x {reps}) per process, start-up included, best of 3:")
+print(f"{'photoseal exif --json':<32}{cli_ps:>14.1f} files/s")
+print(f"{'exifread (one python process)':<32}{cli_er:>14.1f} files/s")
+print(f"photoseal exif --json vs exifread: {cli_ps / cli_er:.1f}x   (target >= 20x)")
 print(f"photoseal peak RSS: {float(one['peak_rss_mb']):.1f} MB after {n} reads, "
       f"{float(full['peak_rss_mb']):.1f} MB after {2 * n * reps} reads")
 PY

@@ -90,11 +90,29 @@ public protocol DocumentStore: AnyObject, Sendable {
     /// - Parameter batchSize: Documents per batch (at least 1).
     func allDocuments(batchSize: Int) -> DocumentBatches
 
+    /// Every document as its stored BSON bytes, checked but not decoded, in `_id` order, a
+    /// batch at a time: ``allDocuments(batchSize:)`` for readers that walk the bytes (`audit`).
+    ///
+    /// - Parameter batchSize: Documents per batch (at least 1).
+    func allRawDocuments(batchSize: Int) -> RawDocumentBatches
+
     /// Deletes every document and the indexes of this store (for tests and `--reset`).
     func drop() async throws
 }
 
 extension DocumentStore {
+    /// The documents of ``allDocuments(batchSize:)`` encoded back to BSON (for stores that
+    /// cannot hand out their bytes).
+    public func allRawDocuments(batchSize: Int) -> RawDocumentBatches {
+        let batches = allDocuments(batchSize: batchSize)
+        return RawDocumentBatches { after in
+            var iterator = batches.makeAsyncIterator()
+            iterator.lastID = after
+            guard let batch = try await iterator.next() else { return [] }
+            return try batch.map { try RawDocument(bsonBytes: try $0.bsonBytes()) }
+        }
+    }
+
     /// Documents whose value at `path` matches `value`; see `find(where:equals:limit:)`.
     public func find(where path: String, equals value: StoreValue) async throws -> [StoreDocument] {
         try await find(where: path, equals: value, limit: nil)
@@ -197,5 +215,44 @@ public enum DocumentStores {
         throw StoreError(
             .badURI, store: trimmed,
             message: "unknown kind of store; use one of: \(StoreURI.acceptedForms)")
+    }
+}
+
+/// The batches of `DocumentStore.allRawDocuments(batchSize:)`: an async sequence of arrays of
+/// documents as BSON bytes, each fetched when asked for.
+public struct RawDocumentBatches: AsyncSequence, Sendable {
+    /// One batch of documents, never empty.
+    public typealias Element = [RawDocument]
+
+    /// Fetches the batch after the given `_id` (`nil`: the first batch); empty means done.
+    let fetch: @Sendable (_ after: String?) async throws -> [RawDocument]
+
+    init(fetch: @escaping @Sendable (_ after: String?) async throws -> [RawDocument]) {
+        self.fetch = fetch
+    }
+
+    /// Creates an iterator that starts at the first document.
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(fetch: fetch)
+    }
+
+    /// Iterates the batches.
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let fetch: @Sendable (_ after: String?) async throws -> [RawDocument]
+        var lastID: String?
+        var finished = false
+
+        /// The next batch, or `nil` after the last one.
+        public mutating func next() async throws -> [RawDocument]? {
+            guard !finished else { return nil }
+            let batch = try await fetch(lastID)
+            guard let last = batch.last else {
+                finished = true
+                return nil
+            }
+            lastID = last.id
+            if lastID == nil { finished = true }
+            return batch
+        }
     }
 }

@@ -268,6 +268,33 @@ public final class EmbeddedStore: DocumentStore {
         }
     }
 
+    /// Every document's stored bytes, checked as a decode would but not decoded.
+    public func allRawDocuments(batchSize: Int) -> RawDocumentBatches {
+        let size = max(1, batchSize)
+        return RawDocumentBatches { [self] after in
+            try await read("reading documents") { db in
+                let rows =
+                    if let after {
+                        try Row.fetchCursor(
+                            db, sql: "SELECT id, body FROM documents WHERE id > ? ORDER BY id LIMIT ?",
+                            arguments: [after, size])
+                    } else {
+                        try Row.fetchCursor(
+                            db, sql: "SELECT id, body FROM documents ORDER BY id LIMIT ?", arguments: [size])
+                    }
+                var batch: [RawDocument] = []
+                batch.reserveCapacity(size)
+                while let row = try rows.next() {
+                    let id: String = row[0]
+                    // The blob straight from SQLite's buffer into the array, with no Data between.
+                    let bytes = try row.withUnsafeData(atIndex: 1) { data in [UInt8](data ?? Data()) }
+                    batch.append(try RawDocument(bytes, store: "embedded:", id: id))
+                }
+                return batch
+            }
+        }
+    }
+
     /// Deletes every document.
     public func drop() async throws {
         _ = try await perform("dropping the store") { db in

@@ -364,6 +364,25 @@ public final class MongoStore: DocumentStore {
         }
     }
 
+    /// Every document's bytes as the server sent them, checked as a decode would but not decoded.
+    public func allRawDocuments(batchSize: Int) -> RawDocumentBatches {
+        let size = max(1, batchSize)
+        return RawDocumentBatches { [self] after in
+            let filter: [(String, StoreValue)] = after.map { [("_id", .document(["$gt": .string($0)]))] } ?? []
+            return try await retrying("reading documents", write: false) { [pool, configuration, location] in
+                let options = [
+                    StoreField(key: "sort", value: ["_id": 1]), StoreField(key: "limit", value: .int(Int64(size))),
+                ]
+                var batch: [RawDocument] = []
+                batch.reserveCapacity(size)
+                try pool.forEachRaw(in: configuration.collection, filter: filter, options: options, batchSize: size) {
+                    batch.append(try RawDocument($0, store: location))
+                }
+                return batch
+            }
+        }
+    }
+
     /// Drops the collection and its indexes.
     public func drop() async throws {
         try await retrying("dropping the collection", write: true) { [pool, configuration] in
@@ -724,6 +743,34 @@ final class MongoPool: @unchecked Sendable {
             while mongoc_cursor_next(cursor, &current) {
                 guard let current else { continue }
                 try body(try BSONCodec.decode(handle: current))
+            }
+            var error = bson_error_t()
+            var reply: OpaquePointer?
+            if mongoc_cursor_error_document(cursor, &error, &reply) {
+                throw MongoFailure(error, reply: reply)
+            }
+        }
+    }
+
+    /// Runs a find and hands each document's bytes to `body`.
+    func forEachRaw(
+        in collection: String, filter: [(String, StoreValue)], options: [StoreField], batchSize: Int?,
+        _ body: ([UInt8]) throws -> Void
+    ) throws {
+        try withCollection(collection) { handle in
+            let query = try Self.bson(pairs: filter)
+            var allOptions = options
+            if let batchSize { allOptions.append(StoreField(key: "batchSize", value: .int(Int64(batchSize)))) }
+            let opts = try Self.bson(fieldsInOrder: allOptions)
+            guard let cursor = mongoc_collection_find_with_opts(handle, query.pointer, opts.pointer, nil) else {
+                throw MongoFailure(
+                    domain: MONGOC_ERROR_CURSOR.rawValue, code: 0, message: "no cursor", transient: false)
+            }
+            defer { mongoc_cursor_destroy(cursor) }
+            var current: OpaquePointer?
+            while mongoc_cursor_next(cursor, &current) {
+                guard let current, let data = bson_get_data(current) else { continue }
+                try body(Array(UnsafeBufferPointer(start: data, count: Int(ps_bson_len(current)))))
             }
             var error = bson_error_t()
             var reply: OpaquePointer?

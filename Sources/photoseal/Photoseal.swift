@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Ingest
 
 /// The `photoseal` command: parses arguments and hands the work to the library targets.
@@ -21,4 +22,11 @@ struct Photoseal: AsyncParsableCommand {
                 name: "Store", subcommands: [EncryptLoadCommand.self, RotateKeysCommand.self, AuditCommand.self]),
         ]
     )
+
+    /// Runs the command line; `exif` over plain file names skips ArgumentParser (see
+    /// ``ExifCommand/runDirect(_:)``).
+    static func main() async {
+        if let status = ExifCommand.runDirect(Array(CommandLine.arguments.dropFirst())) { Foundation.exit(status) }
+        await main(nil)
+    }
 }

@@ -36,6 +36,24 @@ struct ExifCLITests {
         #expect(result.stderr.contains("px_notjpeg.jpg"))
     }
 
+    @Test("600 files in one call: one object per file in argument order, --json after the files too")
+    func manyFiles() throws {
+        let names = try FileManager.default.contentsOfDirectory(atPath: ExifCLIFixtures.images.path).sorted()
+        let list = (0..<600).map { ExifCLIFixtures.path(names[($0 * 7) % names.count]) }
+        let result = try CLI.run(["exif"] + list + ["--json"])
+        #expect(result.status == 0)
+        let array = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(array.map { $0["file"] as? String ?? "" } == list)
+        // Each damaged file's message is on stderr once per time it was named.
+        let damaged = array.filter { !($0["error"] is NSNull) }.count
+        #expect(damaged > 0 && result.stderr.split(separator: "\n").count == damaged)
+        // A file name after `--` goes through the full parser and reads the same.
+        let one = try CLI.run(["exif", "--json", "--", list[0]])
+        let single = try #require(try JSONSerialization.jsonObject(with: Data(one.stdout.utf8)) as? [[String: Any]])
+        #expect(single.first?["file"] as? String == list[0])
+        #expect((single.first?["tags"] as? [String: Any])?.count == (array[0]["tags"] as? [String: Any])?.count)
+    }
+
     @Test("exit status 1 when no file could be read at all")
     func nothingReadable() throws {
         let result = try CLI.run(["exif", "/nonexistent/a.jpg", ExifCLIFixtures.path("px_notjpeg.jpg")])

@@ -64,6 +64,13 @@ public struct ExifReport: Sendable {
     public func jsonObject() -> String {
         var out: [UInt8] = []
         out.reserveCapacity(128 + entries.count * 48)
+        writeJSON(into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends ``jsonObject()``'s UTF-8 bytes to `out` (no `String` in between: `exif --json`
+    /// writes thousands of objects into one output buffer).
+    public func writeJSON(into out: inout [UInt8]) {
         JSONWriter.append(#"{"file":"#, to: &out)
         JSONWriter.string(file, into: &out)
         JSONWriter.append(#","tags":{"#, to: &out)
@@ -93,7 +100,6 @@ public struct ExifReport: Sendable {
         JSONWriter.append(#","error":"#, to: &out)
         if let error { JSONWriter.string(error.description, into: &out) } else { JSONWriter.append("null", to: &out) }
         out.append(UInt8(ascii: "}"))
-        return String(decoding: out, as: UTF8.self)
     }
 
     /// A JSON array of reports, one object per line, as `photoseal exif --json` prints it.

@@ -339,19 +339,89 @@ enum ExifTags {
         return .list([.integer(Int64(columns)), .integer(Int64(rows))] + raw[4...].map { .integer(Int64($0)) })
     }
 
-    /// Degrees from the three degree/minute/second rationals (exiftool's ToDegrees).
+    /// Degrees from the three degree/minute/second rationals, or from text as some writers
+    /// store it (`52.0138889`, `52 0 50`, `4deg 21' 45.5" W`): exiftool's ToDegrees, which
+    /// takes the first three numbers found and drops the sign (the Ref tag carries it).
     static func degrees(_ value: ExifValue) -> ExifValue {
-        let parts: [ExifValue]
-        if case .list(let list) = value { parts = list } else { parts = [value] }
         var numbers: [Double] = []
-        for part in parts.prefix(3) {
-            guard let number = part.doubleValue else { return .text("") }
-            numbers.append(number)
+        switch value {
+        case .text(let text):
+            guard let found = numbersInText(text) else { return .text("") }
+            numbers = found
+        case .list(let list):
+            for part in list.prefix(3) {
+                guard let number = part.doubleValue else { return .text("") }
+                numbers.append(number)
+            }
+        default:
+            guard let number = value.doubleValue else { return .text("") }
+            numbers = [number]
         }
         guard let first = numbers.first else { return .text("") }
         let minutes = numbers.count > 1 ? numbers[1] : 0
         let seconds = numbers.count > 2 ? numbers[2] : 0
-        return .number(first + (minutes + seconds / 60) / 60)
+        let degrees = first + (minutes + seconds / 60) / 60
+        return .number(degrees < 0 ? -degrees : degrees)
+    }
+
+    /// The first three numbers in `text` as exiftool's ToDegrees finds them (Perl's
+    /// `[+-]?(?=\d|\.\d)\d*(?:\.\d*)?(?:[Ee][+-]\d+)?`, so an exponent needs its sign), or nil
+    /// when there is none or the text holds the word `inf` or `undef`.
+    static func numbersInText(_ text: String) -> [Double]? {
+        let bytes = Array(text.utf8)
+        func isDigit(_ index: Int) -> Bool { index < bytes.count && bytes[index] >= 0x30 && bytes[index] <= 0x39 }
+        func isWord(_ index: Int) -> Bool {
+            guard index >= 0, index < bytes.count else { return false }
+            let byte = bytes[index] | 0x20
+            return isDigit(index) || (byte >= 0x61 && byte <= 0x7A) || bytes[index] == 0x5F
+        }
+        for word in ["inf", "undef"] {
+            let needle = Array(word.utf8)
+            var index = 0
+            while index + needle.count <= bytes.count {
+                if !isWord(index - 1), !isWord(index + needle.count),
+                    zip(bytes[index..<(index + needle.count)], needle).allSatisfy({ $0 == $1 })
+                {
+                    return nil
+                }
+                index += 1
+            }
+        }
+        var numbers: [Double] = []
+        var index = 0
+        while index < bytes.count, numbers.count < 3 {
+            var start = index
+            var cursor = index
+            if bytes[cursor] == 0x2B || bytes[cursor] == 0x2D { cursor += 1 }
+            guard isDigit(cursor) || (cursor < bytes.count && bytes[cursor] == 0x2E && isDigit(cursor + 1)) else {
+                index += 1
+                continue
+            }
+            while isDigit(cursor) { cursor += 1 }
+            if cursor < bytes.count, bytes[cursor] == 0x2E {
+                cursor += 1
+                while isDigit(cursor) { cursor += 1 }
+            }
+            if cursor + 2 < bytes.count, bytes[cursor] | 0x20 == 0x65,
+                bytes[cursor + 1] == 0x2B || bytes[cursor + 1] == 0x2D,
+                isDigit(cursor + 2)
+            {
+                cursor += 2
+                while isDigit(cursor) { cursor += 1 }
+            }
+            if bytes[start] == 0x2B { start += 1 }  // Swift's Double parser takes no leading '+'
+            var literal = String(decoding: bytes[start..<cursor], as: UTF8.self)
+            if literal.hasSuffix(".") { literal.removeLast() }
+            if literal.hasPrefix(".") {
+                literal = "0" + literal
+            } else if literal.hasPrefix("-.") {
+                literal = "-0" + literal.dropFirst()
+            }
+            guard let number = Double(literal) else { return nil }
+            numbers.append(number)
+            index = cursor
+        }
+        return numbers.isEmpty ? nil : numbers
     }
 
     /// `HH:MM:SS[.fff]` from the three GPSTimeStamp rationals (exiftool's ConvertTimeStamp).

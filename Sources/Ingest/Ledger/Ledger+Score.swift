@@ -4,7 +4,8 @@ import GRDB
 
 extension Ledger {
     /// The score stage's schema: `label_cache`, the labels the vision model returned for each
-    /// image's bytes (keyed by SHA-256), so the same bytes are paid for once.
+    /// image's bytes (keyed by SHA-256; see `registerLabelLinkMigration` for which bytes), so
+    /// the same bytes are paid for once.
     static func registerScoreMigration(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v2-score") { db in
             try db.execute(
@@ -16,6 +17,53 @@ extension Ledger {
                         labelled_at TEXT NOT NULL
                     );
                     """)
+        }
+    }
+
+    /// `v4-label-by-sent-bytes`: the labels cache is keyed by the SHA-256 of the exact bytes
+    /// sent to the vision model (a stripped or opened sealed copy, not the original), and
+    /// `label_link` ties each photo (with the original SHA-256 it was linked under) to them, so
+    /// re-scoring needs no reading and photos whose originals differ only in metadata share one
+    /// entry. Entries written before were keyed by the original's SHA-256: each photo showing
+    /// such an original is linked to its entry, so nothing already paid for is sent again.
+    static func registerLabelLinkMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v4-label-by-sent-bytes") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE label_link (
+                        photo_id TEXT PRIMARY KEY NOT NULL,
+                        image_sha256 TEXT NOT NULL,
+                        sent_sha256 TEXT NOT NULL
+                    );
+                    INSERT INTO label_link (photo_id, image_sha256, sent_sha256)
+                    SELECT photo.id, label_cache.sha256, label_cache.sha256 FROM photo
+                    JOIN label_cache ON label_cache.sha256 = json_extract(photo.document, '$.image.sha256');
+                    """)
+        }
+    }
+
+    /// The labels-cache key each of `photoIDs` is linked to (the SHA-256 of the bytes its image
+    /// was sent as), keyed by photo id; a link made under another original SHA-256 than
+    /// `images[id]` (the photo was downloaded again since) is left out.
+    public func labelLinks(_ images: [String: String]) async throws -> [String: String] {
+        let wanted = Array(images.keys)
+        return try await read("read the labels links") { db in
+            var found: [String: String] = [:]
+            var start = 0
+            while start < wanted.count {
+                let chunk = Array(wanted[start..<min(start + 500, wanted.count)])
+                start += 500
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                for row in try Row.fetchAll(
+                    db, sql: "SELECT photo_id, image_sha256, sent_sha256 FROM label_link WHERE photo_id IN (\(marks))",
+                    arguments: StatementArguments(chunk))
+                {
+                    let id: String = row["photo_id"]
+                    let image: String = row["image_sha256"]
+                    if images[id] == image { found[id] = row["sent_sha256"] }
+                }
+            }
+            return found
         }
     }
 
@@ -71,7 +119,7 @@ extension Ledger {
         }
     }
 
-    /// The cached labels of each of `sha256s` that has them.
+    /// The cached labels of each of `sha256s` (SHA-256 of the bytes sent) that has them.
     public func cachedLabels(_ sha256s: Set<String>) async throws -> [String: [Vision.Label]] {
         let wanted = Array(sha256s)
         return try await read("read the labels cache") { db in
@@ -100,8 +148,11 @@ extension Ledger {
 
     /// What one Vision call (or a re-scoring from the cache) changes, committed as one transaction.
     public struct ScoreUpdate: Sendable {
-        /// New cache entries: image SHA-256 to the labels returned.
+        /// New cache entries: SHA-256 of the bytes sent to the labels returned.
         public var labels: [String: [Vision.Label]] = [:]
+        /// Links from photos to cache entries: photo id, its original's SHA-256, and the
+        /// SHA-256 of the bytes sent for it.
+        public var links: [(photoID: String, imageSha256: String, sentSha256: String)] = []
         /// The model that returned them.
         public var model: String = ""
         /// Scored documents: they move to `scored`.
@@ -127,8 +178,18 @@ extension Ledger {
         let failures = update.failures
         let model = update.model
         let calls = update.apiCalls
+        let links = update.links
         try await write("record labels and scores") { db in
             let now = Self.now()
+            for link in links {
+                try db.execute(
+                    sql: """
+                        INSERT INTO label_link (photo_id, image_sha256, sent_sha256) VALUES (?, ?, ?)
+                        ON CONFLICT(photo_id) DO UPDATE SET image_sha256 = excluded.image_sha256,
+                        sent_sha256 = excluded.sent_sha256
+                        """,
+                    arguments: [link.photoID, link.imageSha256, link.sentSha256])
+            }
             for (sha, json) in cache {
                 try db.execute(
                     sql: """

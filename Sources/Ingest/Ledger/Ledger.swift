@@ -163,6 +163,7 @@ public final class Ledger: Sendable {
                     """)
         }
         registerFailureMigration(&migrator)
+        registerLabelLinkMigration(&migrator)
         return migrator
     }()
 

@@ -150,13 +150,13 @@ public struct Audit: Sendable {
 
     /// The iterator, handed from one prefetching task to the next (never used by two at once).
     private final class IteratorBox: @unchecked Sendable {
-        var iterator: DocumentBatches.AsyncIterator
-        init(_ iterator: DocumentBatches.AsyncIterator) { self.iterator = iterator }
-        func next() async throws -> [StoreDocument]? { try await iterator.next() }
+        var iterator: RawDocumentBatches.AsyncIterator
+        init(_ iterator: RawDocumentBatches.AsyncIterator) { self.iterator = iterator }
+        func next() async throws -> [RawDocument]? { try await iterator.next() }
     }
 
     /// Checks one batch on `lanes` concurrent tasks; results in document order.
-    private func check(_ batch: [StoreDocument], now: Int64) async -> [SealCheck.Result] {
+    private func check(_ batch: [RawDocument], now: Int64) async -> [SealCheck.Result] {
         let lanes = min(self.lanes, batch.count)
         guard lanes > 1 else { return batch.map { check($0, now: now) } }
         let chunk = (batch.count + lanes - 1) / lanes
@@ -172,9 +172,9 @@ public struct Audit: Sendable {
         }
     }
 
-    /// Checks one document: ``SealCheck``, then, when it names a sealed image file, that the
-    /// file is there under the document's hash.
-    private func check(_ document: StoreDocument, now: Int64) -> SealCheck.Result {
+    /// Checks one document from its stored bytes: ``SealCheck``, then, when it names a sealed
+    /// image file, that the file is there under the document's hash.
+    private func check(_ document: RawDocument, now: Int64) -> SealCheck.Result {
         var result = checker.check(document, now: now)
         if let images, let kind = Self.sealedPathProblem(document, in: images.store) {
             result.findings.append(
@@ -183,18 +183,23 @@ public struct Audit: Sendable {
         return result
     }
 
+    /// The text at a dotted path of a stored document (ObjectIds as hex), if it is text.
+    static func text(_ document: RawDocument, at path: String) -> String? {
+        document.withView { view in view.field(at: path).flatMap { view.text($0) } }
+    }
+
     /// The document's sealed image path, if `image.path` names a sealed file.
-    static func sealedPath(_ document: StoreDocument) -> String? {
-        guard let path = document.value(at: "image.path")?.stringValue, path.hasSuffix(".fernet") else { return nil }
+    static func sealedPath(_ document: RawDocument) -> String? {
+        guard let path = text(document, at: "image.path"), path.hasSuffix(".fernet") else { return nil }
         return path
     }
 
     /// What is wrong with a document's sealed `image.path`: `image-path-mismatch` when it is not
     /// the store's path for the document's `image.sha256`, `missing-sealed-image` when there is
     /// no such file; `nil` when it is sound or names no sealed file.
-    static func sealedPathProblem(_ document: StoreDocument, in images: ImageStore) -> String? {
+    static func sealedPathProblem(_ document: RawDocument, in images: ImageStore) -> String? {
         guard let path = sealedPath(document) else { return nil }
-        guard let sha256 = document.value(at: "image.sha256")?.stringValue,
+        guard let sha256 = text(document, at: "image.sha256"),
             SealedImages.sha256(inName: path) == sha256, !path.contains("..")
         else { return "image-path-mismatch" }
         return FileManager.default.fileExists(atPath: images.absolute(path)) ? nil : "missing-sealed-image"
@@ -231,7 +236,7 @@ public struct Audit: Sendable {
         }
         if ledger != nil { report.checks[SealCheck.Check.ledgerStore.rawValue] = Report.CheckCount() }
         var merge = LedgerMerge(ledger: ledger, store: store.storeKey, batchSize: batchSize)
-        let box = IteratorBox(store.allDocuments(batchSize: batchSize).makeAsyncIterator())
+        let box = IteratorBox(store.allRawDocuments(batchSize: batchSize).makeAsyncIterator())
         var next = Task { try await box.next() }
         while let batch = try await next.value {
             next = Task { try await box.next() }

@@ -171,6 +171,203 @@ public struct SealCheck: Sendable {
         return result
     }
 
+    /// Checks one document from its stored bytes: the same checks and findings as
+    /// ``check(_:now:)`` on the decoded document, without building it.
+    ///
+    /// - Parameters:
+    ///   - document: The stored bytes of the document.
+    ///   - now: The current time, unix seconds (tests pass their own).
+    public func check(_ document: RawDocument, now: Int64) -> Result {
+        document.withView { view in check(view, now: now) }
+    }
+
+    private func check(_ view: BSONView, now: Int64) -> Result {
+        var result = Result()
+        let id = view.field("_id").flatMap { view.text($0) } ?? "?"
+        func add(_ field: String, _ kind: String, _ check: Check) {
+            result.findings.append(Finding(id: id, field: field, kind: kind, check: check))
+        }
+        // ObjectIds read as their hex text, as in the decoded document.
+        result.sealKid = view.field("seal", "kid").flatMap { view.text($0) }
+        var opened: [String: String] = [:]
+        if let sealed = view.field("sealed") {
+            guard let fields = sealed.type == 0x03 ? view.child(sealed) : nil else {
+                add("sealed", "not-a-document", .opens)
+                return result
+            }
+            fields.forEachField { field in
+                if field.isNull { return }
+                let key = field.name
+                guard let token = fields.text(field) else {
+                    add("sealed." + key, "not-a-token", .opens)
+                    return
+                }
+                do {
+                    let value = try sealer.open(token, documentID: id, field: key, now: now)
+                    if Self.namedFields.contains(key) { opened[key] = value.string }
+                    result.openedKids.append(value.kid)
+                } catch let error as CryptoError {
+                    switch error.code {
+                    case .envelopeMismatch: add("sealed." + key, "misplaced-token", .envelope)
+                    case .malformedEnvelope: add("sealed." + key, "malformed-envelope", .envelope)
+                    case .futureTimestamp: add("sealed." + key, "future-timestamp", .timestamps)
+                    default: add("sealed." + key, "does-not-open", .opens)
+                    }
+                } catch {
+                    add("sealed." + key, "does-not-open", .opens)
+                }
+            }
+        }
+        let kids = Set(result.openedKids)
+        if kids.count > 1 {
+            add("sealed", "mixed-keys", .sealKid)
+        } else if let kid = kids.first {
+            if result.sealKid == nil {
+                add("seal.kid", "missing-seal-kid", .sealKid)
+            } else if result.sealKid != kid {
+                add("seal.kid", "kid-mismatch", .sealKid)
+            }
+        }
+        let blindOwner = view.field("blind", "owner")
+        if let owner = opened["owner"] {
+            if blindOwner.flatMap({ view.text($0) }) != (try? blind.hex(owner)) {
+                add("blind.owner", "blind-index-mismatch", .blindIndex)
+            }
+        } else if view.field("sealed", "owner")?.isNull ?? true, let value = blindOwner, !value.isNull {
+            add("blind.owner", "blind-index-without-owner", .blindIndex)
+        }
+        if scanPlaintext {
+            let needles = ["owner", "owner_name", "path_alias"].compactMap { opened[$0] }
+                .map { Self.trimmed($0).lowercased() }
+                .filter { $0.count >= Self.minimumSearchedLength }
+                .map { Array($0.utf8) }
+            // The path is kept as key bytes and positions; it becomes text only for a finding.
+            var path: [RawPathPart] = []
+            path.reserveCapacity(4)
+            view.forEachField { field in
+                if field.named("sealed") || field.named("blind") || field.named("seal") { return }
+                if Self.isPersonalKey(field.key) {
+                    add(field.name, "personal-key-outside-sealed", .personalKeys)
+                }
+                path.append(.key(field.key))
+                scan(field, in: view, path: &path, needles: needles) { path, kind, check in add(path, kind, check) }
+                path.removeLast()
+            }
+        }
+        return result
+    }
+
+    /// One step of a path inside stored bytes: a key or an array position.
+    private enum RawPathPart {
+        case key(UnsafeBufferPointer<UInt8>)
+        case index(Int)
+
+        static func joined(_ path: [RawPathPart]) -> String {
+            path.map { part in
+                switch part {
+                case .key(let bytes): String(decoding: bytes, as: UTF8.self)
+                case .index(let index): String(index)
+                }
+            }.joined(separator: ".")
+        }
+
+        func isKey(_ name: StaticString) -> Bool {
+            guard case .key(let bytes) = self else { return false }
+            return name.withUTF8Buffer { $0.elementsEqual(bytes) }
+        }
+    }
+
+    /// ``isHashPath(_:)`` for a path in stored bytes.
+    private static func isHashPath(_ path: [RawPathPart]) -> Bool {
+        switch path.count {
+        case 1: return path[0].isKey("_id")
+        case 2: return path[0].isKey("image") && (path[1].isKey("sha256") || path[1].isKey("path"))
+        default: return false
+        }
+    }
+
+    /// ``personalKeys`` as bytes, to compare keys with no string made.
+    private static let personalKeyBytes: [[UInt8]] = personalKeys.map { Array($0.utf8) }
+
+    /// Whether a key names a personal value (``personalKeys``, ignoring case): ASCII keys are
+    /// folded byte by byte, others lowercased as text, as the decoded check does.
+    private static func isPersonalKey(_ key: UnsafeBufferPointer<UInt8>) -> Bool {
+        // The personal keys are 5 to 10 ASCII letters: most keys are ruled out by length.
+        var ascii = true
+        for byte in key where byte >= 0x80 {
+            ascii = false
+            break
+        }
+        guard ascii else { return personalKeys.contains(String(decoding: key, as: UTF8.self).lowercased()) }
+        guard key.count >= 5, key.count <= 10 else { return false }
+        for candidate in personalKeyBytes where candidate.count == key.count {
+            var index = 0
+            while index < key.count, fold(key[index], true) == candidate[index] { index += 1 }
+            if index == key.count { return true }
+        }
+        return false
+    }
+
+    /// ``scan(_:path:needles:report:)`` over stored bytes.
+    private func scan(
+        _ field: BSONField, in view: BSONView, path: inout [RawPathPart], needles: [[UInt8]],
+        report: (String, String, Check) -> Void
+    ) {
+        switch field.type {
+        case 0x02, 0x07:
+            guard !needles.isEmpty, !Self.isHashPath(path) else { return }
+            let found: Bool
+            if let text = view.utf8(field) {
+                found = Self.containsAny(text, needles)
+            } else {
+                found = view.text(field).map { Self.containsAny($0, needles) } ?? false
+            }
+            if found { report(RawPathPart.joined(path), "personal-value-in-plaintext", .personalValues) }
+        case 0x04:
+            guard let elements = view.child(field) else { return }
+            var index = 0
+            elements.forEachField { element in
+                path.append(.index(index))
+                scan(element, in: elements, path: &path, needles: needles, report: report)
+                path.removeLast()
+                index += 1
+            }
+        case 0x03:
+            guard let document = view.child(field) else { return }
+            document.forEachField { inner in
+                path.append(.key(inner.key))
+                if Self.isPersonalKey(inner.key) {
+                    report(RawPathPart.joined(path), "personal-key-outside-sealed", .personalKeys)
+                }
+                scan(inner, in: document, path: &path, needles: needles, report: report)
+                path.removeLast()
+            }
+        default:
+            return
+        }
+    }
+
+    /// ``containsAny(_:_:)`` over UTF-8 bytes: non-ASCII text goes through the same lowercasing.
+    static func containsAny(_ text: UnsafeBufferPointer<UInt8>, _ needles: [[UInt8]]) -> Bool {
+        guard text.allSatisfy({ $0 < 0x80 }) else { return containsAny(String(decoding: text, as: UTF8.self), needles) }
+        for needle in needles where text.count >= needle.count {
+            let first = needle[0]
+            let last = text.count - needle.count
+            var index = 0
+            while index <= last {
+                if fold(text[index], true) == first {
+                    var offset = 1
+                    while offset < needle.count, fold(text[index + offset], true) == needle[offset] {
+                        offset += 1
+                    }
+                    if offset == needle.count { return true }
+                }
+                index += 1
+            }
+        }
+        return false
+    }
+
     /// The sealed fields whose opened values are names searched for in plaintext.
     static let namedFields: Set<String> = ["owner", "owner_name", "path_alias"]
 

@@ -7,9 +7,10 @@ public import Logging
 /// into `scores.<label>` on every document showing those bytes.
 ///
 /// Rows at `extracted` (and `scored`, re-scored from the cache for free) whose document has
-/// `image.sha256` are its work. Images are billed per distinct SHA-256: bytes already in the
-/// ledger's labels cache are never sent again, and bytes shared by several photos are sent
-/// once. Each call's answer is committed (cache, documents, failures) in one transaction.
+/// `image.sha256` are its work. Images are billed per distinct SHA-256 of the bytes sent (the
+/// stored copy, stripped or opened, not the original): bytes already in the ledger's labels
+/// cache are never sent again, and bytes shared by several photos (also photos whose
+/// originals differ only in metadata) are sent once. Each photo keeps a link to its entry. Each call's answer is committed (cache, documents, failures) in one transaction.
 /// An image the service refuses for good ("Bad image data.") moves its photos to `failed` with
 /// the cause, and later runs do not send it again unless asked (`Options.retryFailed`); other
 /// failures leave the photos at `extracted`, tried again by the next run.
@@ -209,36 +210,65 @@ public struct ScoreStage: Sendable {
             if bySha[sha] == nil { order.append(sha) }
             bySha[sha, default: []].append(entry)
         }
-        var cache = try await ledger.cachedLabels(Set(order))
+        // The cache is keyed by the bytes sent (a stripped copy, not the original): photos whose
+        // originals differ only in metadata send the same bytes, billed once. A photo linked
+        // earlier names its entry; the others are read and hashed here (and read again to send).
+        var images: [String: String] = [:]
+        for entry in candidates { images[entry.id] = entry.document.image?.sha256 }
+        let links = try await ledger.labelLinks(images)
+        var sentOf: [String: String] = [:]
+        var sentSize: [String: Int] = [:]
+        var refused: [String: String] = [:]
+        for sha in order {
+            if let linked = bySha[sha]?.lazy.compactMap({ links[$0.id] }).first {
+                sentOf[sha] = linked
+                continue
+            }
+            guard let image = bySha[sha]?.first?.document.image else { continue }
+            switch sentDigest(image) {
+            case .success(let (digest, size)):
+                sentOf[sha] = digest
+                sentSize[digest] = size
+            case .failure(let refusal): refused[sha] = refusal.message
+            }
+        }
+        var cache = try await ledger.cachedLabels(Set(sentOf.values))
         // Labels already on a document (a ledger whose cache was lost) count as cached too.
         var recovered: [String: [Vision.Label]] = [:]
-        for sha in order where cache[sha] == nil {
-            if let labels = bySha[sha]?.first(where: { $0.document.labels != nil })?.document.labels {
-                recovered[sha] = labels
-                cache[sha] = labels
+        var labelled: [String: [Vision.Label]] = [:]
+        for sha in order {
+            if let sent = sentOf[sha], let labels = cache[sent] {
+                labelled[sha] = labels
+            } else if let labels = bySha[sha]?.first(where: { $0.document.labels != nil })?.document.labels {
+                labelled[sha] = labels
+                refused[sha] = nil
+                if let sent = sentOf[sha] {
+                    recovered[sent] = labels
+                    cache[sent] = labels
+                }
             }
         }
+        // Distinct bytes to send, in the order of the first photo showing them.
         var toSend: [(sha: String, size: Int)] = []
-        var refused: [String: String] = [:]
-        for sha in order where cache[sha] == nil {
-            guard let image = bySha[sha]?.first?.document.image else { continue }
-            guard let size = imageSize(image) else {
-                refused[sha] = "the image file \(image.path ?? "") is missing or unreadable; download it again"
-                continue
+        var originals: [String: [String]] = [:]
+        for sha in order where labelled[sha] == nil && refused[sha] == nil {
+            guard let sent = sentOf[sha], let image = bySha[sha]?.first?.document.image else { continue }
+            if originals[sent] == nil {
+                // A linked image whose labels were lost was not read above: its stored size.
+                guard let size = sentSize[sent] ?? imageSize(image) else {
+                    refused[sha] = Self.missingMessage(image)
+                    continue
+                }
+                toSend.append((sent, size))
             }
-            if size > VisionClient.maxImageBytes {
-                refused[sha] =
-                    "the image is too large for the Vision API (\(size) bytes, limit \(VisionClient.maxImageBytes));"
-                    + " no smaller stored size exists, so it was not sent"
-                continue
-            }
-            toSend.append((sha, size))
+            originals[sent, default: []].append(sha)
         }
+        let cachedImages = Set(order.compactMap { labelled[$0] == nil ? nil : sentOf[$0] ?? $0 }).count
         let deferred = options.imageCap.map { max(0, toSend.count - $0) } ?? 0
         if deferred > 0 { toSend.removeLast(deferred) }
         let calls = VisionClient.pack(sizes: toSend.map { $0.size })
         let plan = Plan(
-            photos: candidates.count, cachedImages: order.count - toSend.count - deferred - refused.count,
+            photos: candidates.count, cachedImages: cachedImages,
             billedImages: toSend.count, deferredImages: deferred, deferredByCost: deferred > 0 && options.costSetsCap,
             refusedImages: refused.count, calls: calls.count, estimatedCost: Vision.estimatedCost(images: toSend.count),
             refusedEarlier: refusedEarlier)
@@ -252,8 +282,11 @@ public struct ScoreStage: Sendable {
         free.model = VisionClient.model
         free.labels = recovered
         for sha in order {
-            if let labels = cache[sha] {
+            if let labels = labelled[sha] {
                 for entry in bySha[sha] ?? [] {
+                    if let sent = sentOf[sha], links[entry.id] != sent {
+                        free.links.append((entry.id, sha, sent))
+                    }
                     let next = Self.scored(
                         entry.document, labels: labels, options: options, model: VisionClient.model, now: now)
                     if next != entry.document || entry.stage != .scored {
@@ -263,6 +296,12 @@ public struct ScoreStage: Sendable {
             } else if let message = refused[sha] {
                 for entry in bySha[sha] ?? [] {
                     free.failures.append((entry.id, Self.failure(message, permanent: false)))
+                }
+            } else if let sent = sentOf[sha] {
+                // Hashed for the plan but sent later (or deferred by a cap): linked now, so the
+                // next run need not read it again to know its bytes.
+                for entry in bySha[sha] ?? [] where links[entry.id] != sent {
+                    free.links.append((entry.id, sha, sent))
                 }
             }
         }
@@ -275,7 +314,9 @@ public struct ScoreStage: Sendable {
         }
 
         var queue = calls.reversed().map { range in toSend[range].map { $0.sha } }
-        let groups = bySha
+        var photosOf: [String: [Ledger.Entry]] = [:]
+        for (sent, shas) in originals { photosOf[sent] = shas.flatMap { bySha[$0] ?? [] } }
+        let groups = photosOf
         try await withThrowingTaskGroup(of: Summary.self) { group in
             var running = 0
             while true {
@@ -297,6 +338,38 @@ public struct ScoreStage: Sendable {
         return summary
     }
 
+    /// Why an image is not sent (too large, missing or unreadable), as recorded on its photos.
+    struct Refusal: Error {
+        let message: String
+    }
+
+    static func missingMessage(_ image: PhotoDocument.Image) -> String {
+        "the image file \(image.path ?? "") is missing or unreadable; download it again"
+    }
+
+    /// The SHA-256 and size of the bytes `image` is sent as (the stored file, a sealed one
+    /// opened), or why it cannot be sent. Too large a file is refused before it is read.
+    private func sentDigest(_ image: PhotoDocument.Image) -> Result<(String, Int), Refusal> {
+        guard let stored = imageSize(image) else { return .failure(Refusal(message: Self.missingMessage(image))) }
+        if stored > VisionClient.maxImageBytes && !(image.path ?? "").hasSuffix(".fernet") {
+            return .failure(Refusal(message: Self.tooLargeMessage(stored)))
+        }
+        do {
+            let bytes = try readImage(image)
+            if bytes.count > VisionClient.maxImageBytes {
+                return .failure(Refusal(message: Self.tooLargeMessage(bytes.count)))
+            }
+            return .success((try SHA256Digest.hex(bytes), bytes.count))
+        } catch {
+            return .failure(Refusal(message: "\(error)"))
+        }
+    }
+
+    static func tooLargeMessage(_ size: Int) -> String {
+        "the image is too large for the Vision API (\(size) bytes, limit \(VisionClient.maxImageBytes));"
+            + " no smaller stored size exists, so it was not sent"
+    }
+
     /// A score failure.
     static func failure(_ cause: String, permanent: Bool) -> PhotoFailure {
         PhotoFailure(stage: .score, cause: cause, permanent: permanent)
@@ -308,19 +381,24 @@ public struct ScoreStage: Sendable {
     private func call(
         _ shas: [String], entries: [String: [Ledger.Entry]], client: VisionClient, options: Options, plan: Plan
     ) async throws -> Summary {
+        var groups = entries
         var update = Ledger.ScoreUpdate()
         update.model = VisionClient.model
         var summary = Summary(plan: plan)
         var sendShas: [String] = []
         var images: [[UInt8]] = []
-        for sha in shas {
-            guard let image = entries[sha]?.first?.document.image else { continue }
+        for planned in shas {
+            guard let image = entries[planned]?.first?.document.image else { continue }
             do {
-                images.append(try readImage(image))
+                let bytes = try readImage(image)
+                // Keyed by what is really sent, should the file have changed since the plan.
+                let sha = try SHA256Digest.hex(bytes)
+                images.append(bytes)
                 sendShas.append(sha)
+                if sha != planned { groups[sha, default: []] += entries[planned] ?? [] }
             } catch {
                 let failure = Self.failure("\(error)", permanent: false)
-                for entry in entries[sha] ?? [] { update.failures.append((entry.id, failure)) }
+                for entry in entries[planned] ?? [] { update.failures.append((entry.id, failure)) }
             }
         }
         var results: [VisionClient.ImageResult] = []
@@ -331,7 +409,7 @@ public struct ScoreStage: Sendable {
             logger.error("a Vision call failed", metadata: ["vision.error": "\(error)"])
             let failure = Self.failure(error.message, permanent: false)
             for sha in sendShas {
-                for entry in entries[sha] ?? [] { update.failures.append((entry.id, failure)) }
+                for entry in groups[sha] ?? [] { update.failures.append((entry.id, failure)) }
             }
             sendShas = []
         } catch {
@@ -345,7 +423,8 @@ public struct ScoreStage: Sendable {
             case .labels(let labels):
                 update.labels[sha] = labels
                 summary.labelledImages += 1
-                for entry in entries[sha] ?? [] {
+                for entry in groups[sha] ?? [] {
+                    if let image = entry.document.image { update.links.append((entry.id, image.sha256, sha)) }
                     update.scored.append(
                         (
                             entry.id,
@@ -355,7 +434,7 @@ public struct ScoreStage: Sendable {
                 }
             case .failed(let message, let permanent):
                 let failure = Self.failure(message, permanent: permanent)
-                for entry in entries[sha] ?? [] { update.failures.append((entry.id, failure)) }
+                for entry in groups[sha] ?? [] { update.failures.append((entry.id, failure)) }
             }
         }
         summary.scoredPhotos = update.scored.count
