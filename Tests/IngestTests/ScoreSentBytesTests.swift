@@ -10,7 +10,7 @@ import Testing
 extension ScoreStageTests {
     /// A JPEG's segment structure (no decodable pixels needed: the stripper and the Vision
     /// server look at bytes): JFIF, a comment, a quantisation table that varies with `image`,
-    /// a scan and its end.
+    /// a frame header (the stripper keeps only files it can decode), a scan and its end.
     static func jpeg(image: Int, comment: String) -> [UInt8] {
         func segment(_ marker: UInt8, _ payload: [UInt8]) -> [UInt8] {
             [0xFF, marker, UInt8((payload.count + 2) >> 8), UInt8((payload.count + 2) & 0xFF)] + payload
@@ -18,6 +18,7 @@ extension ScoreStageTests {
         return [0xFF, 0xD8] + segment(0xE0, Array("JFIF".utf8) + [0, 1, 1, 0, 0, 1, 0, 1, 0, 0])
             + segment(0xFE, Array(comment.utf8))
             + segment(0xDB, [0] + (0..<64).map { UInt8(truncatingIfNeeded: $0 * 7 + image) })
+            + segment(0xC0, [8, 0, 8, 0, 8, 1, 1, 0x11, 0])
             + segment(0xDA, [1, 1, 0, 0, 63, 0]) + (0..<200).map { UInt8(truncatingIfNeeded: $0 ^ image) & 0x7F }
             + [0xFF, 0xD9]
     }
