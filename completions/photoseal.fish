@@ -303,7 +303,7 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal token encrypt" version' -l 'version' -d 'Show the version.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal token encrypt" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal token decrypt" keys' -l 'keys' -d 'The secrets file (default: $PHOTOSEAL_KEYS, else ./keys.env).' -rfka ''
-complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal token decrypt" ttl' -l 'ttl' -d 'Refuse tokens older than this many seconds.' -rfka ''
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal token decrypt" ttl' -l 'ttl' -d 'Refuse tokens older than this many seconds or dated more than 60 s in the future.' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal token decrypt" version' -l 'version' -d 'Show the version.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal token decrypt" h help' -s 'h' -l 'help' -d 'Show help information.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal encrypt-load" workdir' -l 'workdir' -d 'The work directory holding the ledger.' -rfka ''

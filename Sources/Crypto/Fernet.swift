@@ -7,6 +7,7 @@ public import Foundation
 public struct FernetKey: Sendable, CustomStringConvertible {
     let secret: SecretBytes
     let signer: HMACSHA256
+    let cipher: AES128CBC
     /// A short stable fingerprint of the key that reveals nothing about it: the first 8 hex
     /// digits of HMAC-SHA256(key, "photoseal-kid").
     public let kid: String
@@ -19,6 +20,7 @@ public struct FernetKey: Sendable, CustomStringConvertible {
         }
         secret = SecretBytes(bytes)
         signer = try secret.withBytes { try HMACSHA256(key: UnsafeRawBufferPointer(rebasing: $0[0..<16])) }
+        cipher = secret.withBytes { AES128CBC(key: UnsafeRawBufferPointer(rebasing: $0[16..<32])) }
         let mac = try secret.withBytes { try HMACSHA256(key: $0).authenticate(Array("photoseal-kid".utf8)) }
         kid = BlindIndex.hexString(Array(mac.prefix(4)))
     }
@@ -53,9 +55,13 @@ public struct FernetKey: Sendable, CustomStringConvertible {
 
 /// Fernet tokens (the spec at github.com/fernet/spec), built on OpenSSL libcrypto.
 ///
-/// Tokens made here open in Python `cryptography`'s `Fernet` and the reverse.
+/// Tokens made here open in Python `cryptography`'s `Fernet` and the reverse. Each key keeps its
+/// AES key schedule and HMAC states ready, and a token is built in one buffer (on the stack when
+/// it is small), so sealing or opening a short field costs about a microsecond.
 public enum Fernet {
-    /// How far in the future a token's timestamp may lie before the token is refused.
+    /// How far in the future a token's timestamp may lie before a token opened with a TTL is
+    /// refused. Without a TTL the timestamp is not checked, as in Python `cryptography`, Go and
+    /// Ruby Fernet (`audit` reports future-dated tokens in a store separately).
     public static let maxClockSkew: Int64 = 60
     static let version: UInt8 = 0x80
     static let overhead = 1 + 8 + 16 + 32
@@ -67,130 +73,179 @@ public enum Fernet {
     public static func encrypt(
         _ plaintext: some ContiguousBytes, key: FernetKey, timestamp: Int64? = nil, iv: [UInt8]? = nil
     ) throws -> String {
-        let ts = timestamp ?? Int64(Date().timeIntervalSince1970)
-        let ivBytes = try iv ?? OpenSSL.randomBytes(16)
-        precondition(ivBytes.count == 16, "a Fernet IV is 16 bytes")
-        return try plaintext.withUnsafeBytes { input in
-            let cipherCapacity = input.count + 16
-            var body = [UInt8](repeating: 0, count: 25 + cipherCapacity + 32)
-            let length = try body.withUnsafeMutableBytes { out -> Int in
-                out[0] = version
-                var bigEndian = UInt64(bitPattern: ts).bigEndian
-                withUnsafeBytes(of: &bigEndian) {
-                    out.baseAddress!.advanced(by: 1).copyMemory(from: $0.baseAddress!, byteCount: 8)
-                }
-                ivBytes.withUnsafeBytes {
-                    out.baseAddress!.advanced(by: 9).copyMemory(from: $0.baseAddress!, byteCount: 16)
-                }
-                let written = try key.secret.withBytes { secret -> Int in
-                    let encKey = UnsafeRawBufferPointer(rebasing: secret[16..<32])
-                    let cipherOut = UnsafeMutableRawBufferPointer(rebasing: out[25..<(25 + cipherCapacity)])
-                    guard
-                        let n = try OpenSSL.aes128CBC(
-                            encrypt: true, key: encKey, iv: UnsafeRawBufferPointer(rebasing: out[9..<25]),
-                            input: input, into: cipherOut)
-                    else { throw OpenSSL.failure("encrypt") }
-                    let signed = UnsafeRawBufferPointer(rebasing: out[0..<(25 + n)])
-                    let macOut = UnsafeMutableRawBufferPointer(rebasing: out[(25 + n)..<(25 + n + 32)])
-                    try key.signer.authenticate([signed], into: macOut)
-                    return n
-                }
-                return 25 + written + 32
-            }
-            return body.withUnsafeBytes {
-                Base64.encode(UnsafeRawBufferPointer(rebasing: $0[0..<length]), alphabet: .urlSafe)
+        try plaintext.withUnsafeBytes { input in
+            try withSealedBody(input, key: key, timestamp: timestamp, iv: iv) { body in
+                Base64.encode(body, alphabet: .urlSafe)
             }
         }
     }
 
-    /// A decoded token whose HMAC has not been checked yet.
-    struct Parsed {
-        var bytes: [UInt8]
-        var timestamp: Int64 {
-            bytes[1..<9].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }.asSigned
-        }
-    }
-
-    /// Decodes a token's base64 and checks its shape (version, length, whole blocks).
-    static func parse(_ token: some StringProtocol) throws -> Parsed {
-        guard let bytes = Base64.decode(token, alphabet: .urlSafe) else {
-            throw CryptoError(.malformedToken, "the token is not valid urlsafe base64")
-        }
-        guard bytes.count >= overhead + 16, bytes[0] == version, (bytes.count - overhead) % 16 == 0 else {
-            throw CryptoError(.malformedToken, "the token is truncated or not a Fernet token (wrong version or length)")
-        }
-        return Parsed(bytes: bytes)
-    }
-
-    /// Verifies the HMAC in constant time; throws `authenticationFailed` when it does not match.
-    static func verify(_ parsed: Parsed, key: FernetKey) throws {
-        var mac = [UInt8](repeating: 0, count: 32)
-        let ok = try parsed.bytes.withUnsafeBytes { all -> Bool in
-            let signed = UnsafeRawBufferPointer(rebasing: all[0..<(all.count - 32)])
-            try mac.withUnsafeMutableBytes { try key.signer.authenticate([signed], into: $0) }
-            return mac.withUnsafeBytes {
-                OpenSSL.constantTimeEqual($0, UnsafeRawBufferPointer(rebasing: all[(all.count - 32)...]))
+    /// Encrypts `plaintext` into a Fernet token and appends the token's ASCII bytes to `output`:
+    /// the form for writing many tokens to one buffer without a `String` each.
+    /// - Parameter timestamp: the token's time in unix seconds; defaults to now.
+    public static func encrypt(
+        _ plaintext: some ContiguousBytes, key: FernetKey, timestamp: Int64? = nil, appendingTo output: inout [UInt8]
+    ) throws {
+        try plaintext.withUnsafeBytes { input in
+            try withSealedBody(input, key: key, timestamp: timestamp, iv: nil) { body in
+                let old = output.count
+                output.append(contentsOf: repeatElement(0, count: Base64.encodedCount(body.count)))
+                output.withUnsafeMutableBytes {
+                    _ = Base64.encode(body, alphabet: .urlSafe, into: $0.baseAddress! + old)
+                }
             }
         }
-        guard ok else {
-            throw CryptoError(
-                .authenticationFailed, "the token does not verify: it was sealed under another key, or it was altered")
+    }
+
+    /// Builds the binary token (version, timestamp, IV, ciphertext, HMAC) in a scratch buffer
+    /// and hands it to `body`.
+    static func withSealedBody<R>(
+        _ input: UnsafeRawBufferPointer, key: FernetKey, timestamp: Int64?, iv: [UInt8]?,
+        _ body: (UnsafeRawBufferPointer) throws -> R
+    ) throws -> R {
+        precondition(iv == nil || iv?.count == 16, "a Fernet IV is 16 bytes")
+        let ts = timestamp ?? OpenSSL.now()
+        let padded = input.count / 16 * 16 + 16
+        return try withUnsafeTemporaryAllocation(byteCount: 25 + padded + 32, alignment: 16) { out in
+            out.storeBytes(of: version, toByteOffset: 0, as: UInt8.self)
+            out.storeBytes(of: UInt64(bitPattern: ts).bigEndian, toByteOffset: 1, as: UInt64.self)
+            if let base = input.baseAddress { (out.baseAddress! + 25).copyMemory(from: base, byteCount: input.count) }
+            try key.cipher.seal(
+                UnsafeMutableRawBufferPointer(rebasing: out[9..<(25 + padded)]), plaintextCount: input.count,
+                givenIV: iv)
+            key.signer.authenticate(
+                UnsafeRawBufferPointer(rebasing: out[0..<(25 + padded)]),
+                into: UnsafeMutableRawBufferPointer(rebasing: out[(25 + padded)...]))
+            return try body(UnsafeRawBufferPointer(out))
         }
     }
 
-    /// Checks the timestamp rules on a verified token.
+    /// What opening a token produced: the plaintext, the timestamp, and which key opened it.
+    struct Opened {
+        var plaintext: [UInt8]
+        var timestamp: Int64
+        var keyIndex: Int
+    }
+
+    /// Opens a token with whichever of `keys` verifies it: checks shape, HMAC (constant time)
+    /// under each key in turn, then time, then decrypts (or, with `decrypting` false, stops
+    /// after the time check and returns an empty plaintext).
+    ///
+    /// Shape errors are reported as such; a token no key verifies gives `authenticationFailed`.
+    static func open(
+        _ token: some StringProtocol, keys: UnsafeBufferPointer<FernetKey>, ttl: Int64?, now: Int64?,
+        decrypting: Bool = true
+    ) throws -> Opened {
+        if let done = try token.utf8.withContiguousStorageIfAvailable({
+            try open(UnsafeRawBufferPointer($0), keys: keys, ttl: ttl, now: now, decrypting: decrypting)
+        }) {
+            return done
+        }
+        return try Array(token.utf8).withUnsafeBytes {
+            try open($0, keys: keys, ttl: ttl, now: now, decrypting: decrypting)
+        }
+    }
+
+    static func open(
+        _ text: UnsafeRawBufferPointer, keys: UnsafeBufferPointer<FernetKey>, ttl: Int64?, now: Int64?,
+        decrypting: Bool
+    ) throws -> Opened {
+        try withUnsafeTemporaryAllocation(byteCount: Base64.maxDecodedCount(text.count), alignment: 16) { scratch in
+            guard let count = Base64.decode(text, alphabet: .urlSafe, into: scratch) else {
+                throw CryptoError(.malformedToken, "the token is not valid urlsafe base64")
+            }
+            guard count >= overhead + 16, scratch[0] == version, (count - overhead) % 16 == 0 else {
+                throw CryptoError(
+                    .malformedToken, "the token is truncated or not a Fernet token (wrong version or length)")
+            }
+            let signed = UnsafeRawBufferPointer(rebasing: scratch[0..<(count - 32)])
+            let tag = UnsafeRawBufferPointer(rebasing: scratch[(count - 32)..<count])
+            var mac: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+            for index in keys.indices {
+                let verified = withUnsafeMutableBytes(of: &mac) { mac in
+                    keys[index].signer.authenticate(signed, into: mac)
+                    return OpenSSL.constantTimeEqual(UnsafeRawBufferPointer(mac), tag)
+                }
+                guard verified else { continue }
+                let timestamp = Int64(
+                    bitPattern: UInt64(bigEndian: scratch.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
+                if ttl != nil { try checkTime(timestamp, ttl: ttl, now: now ?? OpenSSL.now()) }
+                guard decrypting else { return Opened(plaintext: [], timestamp: timestamp, keyIndex: index) }
+                // Decrypted in place: the plaintext lands where the ciphertext was.
+                guard
+                    let n = try keys[index].cipher.open(
+                        UnsafeMutableRawBufferPointer(rebasing: scratch[9..<(count - 32)]))
+                else { throw CryptoError(.badPadding, "the token verifies but its padding is invalid") }
+                let plaintext = [UInt8](unsafeUninitializedCapacity: n) { out, initialized in
+                    if n > 0 {
+                        out.baseAddress!.initialize(
+                            from: scratch.baseAddress!.assumingMemoryBound(to: UInt8.self) + 25, count: n)
+                    }
+                    initialized = n
+                }
+                return Opened(plaintext: plaintext, timestamp: timestamp, keyIndex: index)
+            }
+            throw keys.count == 1
+                ? CryptoError(
+                    .authenticationFailed,
+                    "the token does not verify: it was sealed under another key, or it was altered")
+                : CryptoError(
+                    .authenticationFailed,
+                    "the token does not verify under any of the \(keys.count) seal key(s): wrong keys, or the token was altered"
+                )
+        }
+    }
+
+    /// Checks the timestamp rules on a verified token. Both apply only when a TTL is given:
+    /// the token must be no older than `ttl` and no more than `maxClockSkew` in the future.
     static func checkTime(_ timestamp: Int64, ttl: Int64?, now: Int64) throws {
-        if let ttl, timestamp &+ ttl < now {
-            throw CryptoError(.expired, "the token is \(now - timestamp) s old, older than the allowed \(ttl) s")
+        guard let ttl else { return }
+        if timestamp &+ ttl < now {
+            throw CryptoError(.expired, "the token is \(now &- timestamp) s old, older than the allowed \(ttl) s")
         }
         if timestamp > now &+ maxClockSkew {
             throw CryptoError(
                 .futureTimestamp,
-                "the token's timestamp is \(timestamp - now) s in the future (more than \(maxClockSkew) s); check the clock"
+                "the token's timestamp is \(timestamp &- now) s in the future (more than \(maxClockSkew) s); check the clock"
             )
-        }
-    }
-
-    /// Decrypts a verified token's ciphertext.
-    static func decryptVerified(_ parsed: Parsed, key: FernetKey) throws -> [UInt8] {
-        try parsed.bytes.withUnsafeBytes { all in
-            let cipher = UnsafeRawBufferPointer(rebasing: all[25..<(all.count - 32)])
-            var out = [UInt8](repeating: 0, count: cipher.count + 16)
-            let n = try out.withUnsafeMutableBytes { outBuf in
-                try key.secret.withBytes { secret in
-                    try OpenSSL.aes128CBC(
-                        encrypt: false, key: UnsafeRawBufferPointer(rebasing: secret[16..<32]),
-                        iv: UnsafeRawBufferPointer(rebasing: all[9..<25]), input: cipher, into: outBuf)
-                }
-            }
-            guard let n else { throw CryptoError(.badPadding, "the token verifies but its padding is invalid") }
-            out.removeSubrange(n...)
-            return out
         }
     }
 
     /// Opens a Fernet token: checks shape, HMAC (constant time), then time, then decrypts.
     /// - Parameters:
-    ///   - ttl: the largest age in seconds to accept; `nil` accepts any age.
+    ///   - ttl: the largest age in seconds to accept; `nil` accepts any age and any timestamp.
+    ///     With a TTL, a timestamp more than `maxClockSkew` seconds in the future is refused.
     ///   - now: the current unix time; defaults to the clock (tests pass one).
     /// - Returns: the plaintext and the token's timestamp.
     public static func decrypt(
         _ token: some StringProtocol, key: FernetKey, ttl: Int64? = nil, now: Int64? = nil
     ) throws -> (plaintext: [UInt8], timestamp: Int64) {
-        let parsed = try parse(token)
-        try verify(parsed, key: key)
-        try checkTime(parsed.timestamp, ttl: ttl, now: now ?? Int64(Date().timeIntervalSince1970))
-        return (try decryptVerified(parsed, key: key), parsed.timestamp)
+        let opened = try withUnsafePointer(to: key) {
+            try open(token, keys: UnsafeBufferPointer(start: $0, count: 1), ttl: ttl, now: now)
+        }
+        return (opened.plaintext, opened.timestamp)
+    }
+
+    /// Opens a Fernet token held in a `String` (the common case, without generic dispatch);
+    /// see `decrypt(_:key:ttl:now:)` for the rules.
+    public static func decrypt(
+        _ token: String, key: FernetKey, ttl: Int64? = nil, now: Int64? = nil
+    ) throws -> (plaintext: [UInt8], timestamp: Int64) {
+        var token = token
+        let opened = try token.withUTF8 { text in
+            try withUnsafePointer(to: key) {
+                try open(
+                    UnsafeRawBufferPointer(text), keys: UnsafeBufferPointer(start: $0, count: 1), ttl: ttl, now: now,
+                    decrypting: true)
+            }
+        }
+        return (opened.plaintext, opened.timestamp)
     }
 
     /// The timestamp of a token, read only after its HMAC verifies under `key`.
     public static func timestamp(of token: some StringProtocol, key: FernetKey) throws -> Int64 {
-        let parsed = try parse(token)
-        try verify(parsed, key: key)
-        return parsed.timestamp
+        try withUnsafePointer(to: key) {
+            try open(token, keys: UnsafeBufferPointer(start: $0, count: 1), ttl: nil, now: nil, decrypting: false)
+        }.timestamp
     }
-}
-
-extension UInt64 {
-    fileprivate var asSigned: Int64 { Int64(bitPattern: self) }
 }

@@ -40,6 +40,13 @@ public struct Keyring: Sendable {
         try Fernet.encrypt(plaintext, key: primary, timestamp: timestamp)
     }
 
+    /// Seals `plaintext` under the primary key and appends the token's ASCII bytes to `output`.
+    public func encrypt(
+        _ plaintext: some ContiguousBytes, timestamp: Int64? = nil, appendingTo output: inout [UInt8]
+    ) throws {
+        try Fernet.encrypt(plaintext, key: primary, timestamp: timestamp, appendingTo: &output)
+    }
+
     /// What opening a token produced.
     public struct Opened: Sendable {
         /// The plaintext.
@@ -53,23 +60,23 @@ public struct Keyring: Sendable {
     /// Opens a token with whichever key verifies it.
     ///
     /// Shape errors are reported as such; a token no key verifies gives `authenticationFailed`;
-    /// time rules are checked on the token only once a key has verified it.
+    /// time rules are checked on the token only once a key has verified it, and only when a
+    /// TTL is given (see `Fernet.decrypt(_:key:ttl:now:)`).
     public func decrypt(_ token: some StringProtocol, ttl: Int64? = nil, now: Int64? = nil) throws -> Opened {
-        let parsed = try Fernet.parse(token)
-        for key in keys {
-            do {
-                try Fernet.verify(parsed, key: key)
-            } catch let error as CryptoError where error.code == .authenticationFailed {
-                continue
+        let opened = try keys.withUnsafeBufferPointer { try Fernet.open(token, keys: $0, ttl: ttl, now: now) }
+        return Opened(plaintext: opened.plaintext, timestamp: opened.timestamp, kid: keys[opened.keyIndex].kid)
+    }
+
+    /// Opens a token held in a `String` (the common case, without generic dispatch); see
+    /// `decrypt(_:ttl:now:)` for the rules.
+    public func decrypt(_ token: String, ttl: Int64? = nil, now: Int64? = nil) throws -> Opened {
+        var token = token
+        let opened = try token.withUTF8 { text in
+            try keys.withUnsafeBufferPointer {
+                try Fernet.open(UnsafeRawBufferPointer(text), keys: $0, ttl: ttl, now: now, decrypting: true)
             }
-            try Fernet.checkTime(parsed.timestamp, ttl: ttl, now: now ?? Int64(Date().timeIntervalSince1970))
-            return Opened(
-                plaintext: try Fernet.decryptVerified(parsed, key: key), timestamp: parsed.timestamp, kid: key.kid)
         }
-        throw CryptoError(
-            .authenticationFailed,
-            "the token does not verify under any of the \(keys.count) seal key(s): wrong keys, or the token was altered"
-        )
+        return Opened(plaintext: opened.plaintext, timestamp: opened.timestamp, kid: keys[opened.keyIndex].kid)
     }
 
     /// Re-seals a token under the primary key, keeping its original timestamp.

@@ -86,6 +86,22 @@ func base64Agrees() throws {
         #expect(url == ours.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_"))
         #expect(Base64.decode(url, alphabet: .urlSafe) == bytes)
     }
+    // A character outside the alphabet is caught wherever it stands in a long text.
+    let long = Base64.encode((0..<300).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+    for position in 0..<long.utf8.count {
+        var bytes = Array(long.utf8)
+        bytes[position] = UInt8(ascii: "%")
+        #expect(Base64.decode(String(decoding: bytes, as: UTF8.self)) == nil, "bad character at \(position)")
+    }
+    // The appending forms add to what the buffer holds and leave it alone on bad input.
+    var buffer: [UInt8] = [1, 2]
+    #expect(Base64.decode(Array("aGVsbG8=".utf8)[...], appendingTo: &buffer))
+    #expect(buffer == [1, 2] + Array("hello".utf8))
+    #expect(!Base64.decode(Array("aGV%bG8=".utf8), appendingTo: &buffer))
+    #expect(buffer == [1, 2] + Array("hello".utf8))
+    var text: [UInt8] = [0x3E]
+    Base64.encode(Array("hello".utf8), alphabet: .urlSafe, appendingTo: &text)
+    #expect(text == Array(">aGVsbG8=".utf8))
     #expect(Base64.decode("%%%%") == nil)
     #expect(Base64.decode("A") == nil)
     #expect(Base64.decode("AA=A") == nil)

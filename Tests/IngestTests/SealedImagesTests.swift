@@ -129,7 +129,7 @@ struct SealedImagesTests {
     }
 
     @Test(
-        "audit opens every sealed image: a swapped file, a corrupted one and a missing one are findings; the clean files are counted per key"
+        "audit opens every sealed image: a swapped file, a corrupted one, a missing one and one dated ahead are findings; the clean files are counted per key"
     )
     func auditFindsBadFiles() async throws {
         let w = try await Sealed()
@@ -152,6 +152,11 @@ struct SealedImagesTests {
         // 3. a sealed file removed
         try FileManager.default.removeItem(atPath: w.path(files[3]))
         let missingSHA = try #require(SealedImages.sha256(inName: files[3]))
+        // 4. a file re-sealed with a timestamp an hour ahead: it opens (no TTL), yet it is a finding
+        let image = try w.keyring.decrypt(try w.token(files[4])).plaintext
+        let ahead = Int64(Date().timeIntervalSince1970) + 3600
+        try Data(try Fernet.encrypt(image, key: w.keyring.primary, timestamp: ahead).utf8)
+            .write(to: URL(fileURLWithPath: w.path(files[4])))
 
         let report = try await audit.run()
         let found = Set(report.findings.map { "\($0.id) \($0.field) \($0.kind) \($0.check.rawValue)" })
@@ -160,10 +165,11 @@ struct SealedImagesTests {
                 "\(files[0]) image wrong-image sealed-images",
                 "\(files[2]) image does-not-open sealed-images",
                 "local:\(missingSHA) image.path missing-sealed-image sealed-images",
+                "\(files[4]) image future-timestamp sealed-images",
             ])
         #expect(report.sealedImages == 6)
         #expect(report.kids[w.keyring.primary.kid]?.images == 5)
-        #expect(report.checks["sealed-images"]?.checked == 13 && report.checks["sealed-images"]?.findings == 3)
+        #expect(report.checks["sealed-images"]?.checked == 13 && report.checks["sealed-images"]?.findings == 4)
 
         // The report round-trips through its JSON form.
         let decoded = try JSONDecoder().decode(Audit.Report.self, from: try JSONEncoder().encode(report))

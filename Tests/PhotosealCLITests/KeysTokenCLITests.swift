@@ -169,3 +169,50 @@ func keysAdd() throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: scratch.url.path)
     #expect(files == ["keys.env"])
 }
+
+@Test("token decrypt opens Python's future-dated tokens without --ttl; with --ttl it refuses those past 60 s")
+func tokenDecryptFutureDated() throws {
+    let scratch = try Scratch()
+    let keys = scratch.path("keys.env")
+    #expect(try CLI.run(["keys", "generate", "--out", keys]).status == 0)
+    let key = try String(contentsOfFile: keys, encoding: .utf8).split(separator: "\n")
+        .first { $0.hasPrefix("SEAL_KEYS=") }!.dropFirst(10)
+    // 200 tokens made by Python, dated from now - 1000 s to 2^32 + 5; the plaintext names its offset.
+    let python = Process()
+    python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    python.arguments = [
+        "python3", "-c",
+        """
+        import sys, time
+        from cryptography.fernet import Fernet
+        f = Fernet(sys.argv[1].encode())
+        now = int(time.time())
+        offsets = [-1000, 0, 30, 3600, 2**31 - now, 2**32 + 5 - now] + [now * i // 194 for i in range(1, 195)]
+        for d in offsets:
+            print(d, f.encrypt_at_time(str(d).encode(), now + d).decode())
+        """,
+        String(key),
+    ]
+    let pipe = Pipe()
+    python.standardOutput = pipe
+    try python.run()
+    let lines = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        .split(separator: "\n")
+    python.waitUntilExit()
+    try #require(lines.count == 200)
+    let offsets = lines.map { Int64($0.split(separator: " ")[0])! }
+    let tokens = lines.map { $0.split(separator: " ")[1] + "\n" }.joined()
+    let expected = offsets.map { Data(String($0).utf8).base64EncodedString() }
+    let opened = try CLI.run(["token", "decrypt", "--keys", keys], stdin: Data(tokens.utf8))
+    #expect(opened.status == 0 && opened.stderr.isEmpty)
+    #expect(opened.stdout.split(separator: "\n").map(String.init) == expected)
+    let checked = try CLI.run(["token", "decrypt", "--keys", keys, "--ttl", "86400"], stdin: Data(tokens.utf8))
+    #expect(checked.status == 1)
+    // The python process started before photoseal's clock read, so allow its few seconds.
+    let outputs = checked.stdout.split(separator: "\n").map(String.init)
+    for (offset, (output, plain)) in zip(offsets, zip(outputs, expected)) where offset < 50 || offset > 70 {
+        #expect(output == (offset <= 50 ? plain : "INVALID"), "token dated \(offset) s ahead")
+    }
+    #expect(outputs.filter { $0 == "INVALID" }.count == 197)
+    #expect(checked.stderr.contains("in the future"))
+}

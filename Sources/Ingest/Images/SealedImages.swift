@@ -200,6 +200,10 @@ public struct SealedImages: Sendable {
         } catch {
             return (nil, Self.kind(of: error))
         }
+        // Opening ignores the timestamp (no TTL), as Fernet does; a file dated ahead is still a finding.
+        if opened.timestamp > Int64(Date().timeIntervalSince1970) &+ Fernet.maxClockSkew {
+            return (opened.kid, "future-timestamp")
+        }
         guard let expected else { return (opened.kid, "unexpected-name") }
         guard (try? SHA256.hex(of: opened.plaintext)) == expected else { return (opened.kid, "wrong-image") }
         return (opened.kid, nil)

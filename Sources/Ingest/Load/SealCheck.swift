@@ -116,6 +116,9 @@ public struct SealCheck: Sendable {
                 case .string(let token):
                     do {
                         let value = try sealer.open(token, documentID: id, field: field.key, now: now)
+                        // Opening ignores the timestamp (no TTL), as Fernet does; a store should
+                        // still hold no token from the future, so the audit reports one.
+                        if value.timestamp > now &+ Fernet.maxClockSkew { add(path, "future-timestamp", .timestamps) }
                         // Only the personal names are needed as text (the EXIF JSON is large).
                         if Self.namedFields.contains(field.key) { opened[field.key] = value.string }
                         result.openedKids.append(value.kid)

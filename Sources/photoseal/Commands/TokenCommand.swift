@@ -38,16 +38,20 @@ struct TokenCommand: AsyncParsableCommand {
                 let keyring = try secrets.load().keyring()
                 var output = OutputBuffer()
                 var bad = 0
+                // One plaintext buffer for all lines, tokens appended straight to the output.
+                var plaintext: [UInt8] = []
                 for (number, line) in LineReader().enumerated() {
-                    guard let plaintext = Base64.decode(String(decoding: line, as: UTF8.self), alphabet: .standard)
-                    else {
+                    plaintext.removeAll(keepingCapacity: true)
+                    guard Base64.decode(line, alphabet: .standard, appendingTo: &plaintext) else {
                         bad += 1
                         printError("line \(number + 1): not standard base64")
                         output.write("INVALID\n")
                         continue
                     }
-                    output.write(try keyring.encrypt(plaintext))
-                    output.write("\n")
+                    try output.write { bytes in
+                        try keyring.encrypt(plaintext, appendingTo: &bytes)
+                        bytes.append(0x0A)
+                    }
                 }
                 output.flush()
                 return bad
@@ -62,7 +66,9 @@ struct TokenCommand: AsyncParsableCommand {
             abstract: "Read Fernet tokens, one a line; print each plaintext in standard base64.",
             discussion: """
                 Opens with any key of SEAL_KEYS. A token that does not open prints INVALID (the \
-                reason goes to stderr, never the plaintext) and the command exits 1 at the end.
+                reason goes to stderr, never the plaintext) and the command exits 1 at the end. \
+                Timestamps are checked only with --ttl: then a token older than the TTL, or dated \
+                more than 60 s in the future, is refused (as Python `cryptography` does).
 
                 Example:
                   photoseal token decrypt --keys keys.env --ttl 3600 < tokens.txt
@@ -71,7 +77,10 @@ struct TokenCommand: AsyncParsableCommand {
 
         @OptionGroup var secrets: SecretsOptions
 
-        @Option(help: ArgumentHelp("Refuse tokens older than this many seconds.", valueName: "seconds"))
+        @Option(
+            help: ArgumentHelp(
+                "Refuse tokens older than this many seconds or dated more than 60 s in the future.",
+                valueName: "seconds"))
         var ttl: Int64?
 
         func validate() throws {
@@ -86,8 +95,10 @@ struct TokenCommand: AsyncParsableCommand {
                 for (number, line) in LineReader().enumerated() {
                     do {
                         let opened = try keyring.decrypt(String(decoding: line, as: UTF8.self), ttl: ttl)
-                        output.write(Base64.encode(opened.plaintext))
-                        output.write("\n")
+                        output.write { bytes in
+                            Base64.encode(opened.plaintext, appendingTo: &bytes)
+                            bytes.append(0x0A)
+                        }
                     } catch let error as CryptoError {
                         bad += 1
                         printError("line \(number + 1): \(error.message)")

@@ -57,6 +57,12 @@ struct OutputBuffer {
         if bytes.count >= 1 << 16 { flush() }
     }
 
+    /// Lets `body` append bytes to the buffer directly (no `String` in between).
+    mutating func write(_ body: (inout [UInt8]) throws -> Void) rethrows {
+        try body(&bytes)
+        if bytes.count >= 1 << 16 { flush() }
+    }
+
     mutating func flush() {
         var offset = 0
         while offset < bytes.count {
