@@ -207,6 +207,10 @@ public struct SealCheck: Sendable {
                 }
                 do {
                     let value = try sealer.open(token, documentID: id, field: key, now: now)
+                    // As in the tree check: opening ignores the timestamp, the audit does not.
+                    if value.timestamp > now &+ Fernet.maxClockSkew {
+                        add("sealed." + key, "future-timestamp", .timestamps)
+                    }
                     if Self.namedFields.contains(key) { opened[key] = value.string }
                     result.openedKids.append(value.kid)
                 } catch let error as CryptoError {
