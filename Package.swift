@@ -46,7 +46,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "CMongoc",
+                "CMongoc", "Crypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -99,16 +99,26 @@ public struct Secrets: Sendable, CustomStringConvertible {
         for name in knownNames {
             if let v = environment[name], !v.isEmpty { values[name] = v }
         }
-        return Secrets(values: values, path: path)
+        let secrets = Secrets(values: values, path: path)
+        // From here on no message, printed or saved, holds one of these values.
+        SecretScrubber.register(secrets)
+        return secrets
     }
 
-    /// Refuses a file that group or others may read or write.
+    /// Refuses a file that group or others may read or write, or that another user owns (they
+    /// could change the keys photoseal seals with).
     public static func checkPrivate(_ path: String) throws {
         var info = stat()
         guard stat(path, &info) == 0 else {
             throw CryptoError(
                 .secretsFile,
                 "the secrets file \(path) does not exist or cannot be read; check --keys or PHOTOSEAL_KEYS")
+        }
+        if info.st_uid != geteuid() {
+            throw CryptoError(
+                .secretsFile,
+                "the secrets file \(path) belongs to another user (uid \(info.st_uid)); photoseal reads only a "
+                    + "secrets file owned by the user running it: `chown` it to yourself or use your own file")
         }
         if info.st_mode & 0o077 != 0 {
             throw CryptoError(
@@ -180,8 +190,17 @@ public struct Secrets: Sendable, CustomStringConvertible {
     /// Replaces (or appends) entries of an existing secrets file atomically, keeping every other
     /// line, comment and the file's 0600 mode: the new text goes to a temporary file beside it,
     /// is flushed, then renamed over the old one, so a crash leaves either the old or the new file.
-    public static func updateFile(at path: String, setting entries: [String: String]) throws {
-        try checkPrivate(path)
+    /// A symbolic link is followed: its target is updated and the link stays a link.
+    public static func updateFile(at link: String, setting entries: [String: String]) throws {
+        try checkPrivate(link)
+        // Write beside the real file, so the rename replaces it and not the link to it.
+        let path: String
+        if let resolved = realpath(link, nil) {
+            path = String(cString: resolved)
+            free(resolved)
+        } else {
+            path = link
+        }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8)
         else {
             throw CryptoError(.secretsFile, "cannot read the secrets file \(path)")

@@ -62,7 +62,8 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
     /// answered), as opposed to a timeout in the middle of a transfer.
     let connectTimedOut: Bool
 
-    /// Makes an error; the message is redacted of any `api_key=` value.
+    /// Makes an error; the message is redacted of any `api_key=` value and scrubbed of every
+    /// registered secret (`SecretScrubber`), so a server echoing a key is safe to wrap.
     public init(
         _ code: Code, _ message: String, curlCode: Int? = nil, httpStatus: Int? = nil, flickrCode: Int? = nil,
         retryAfter: Double? = nil
@@ -77,7 +78,7 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
         retryAfter: Double? = nil, connectTimedOut: Bool
     ) {
         self.code = code
-        self.message = Redaction.redact(message)
+        self.message = SecretScrubber.scrub(Redaction.redact(message))
         self.curlCode = curlCode
         self.httpStatus = httpStatus
         self.flickrCode = flickrCode

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 public import Logging
@@ -45,7 +46,8 @@ public final class EmbeddedStore: DocumentStore {
         }
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
         do {
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw StoreError(
                 .io, store: location,
@@ -54,6 +56,8 @@ public final class EmbeddedStore: DocumentStore {
         var configuration = Configuration()
         configuration.label = "photoseal.embedded-store"
         configuration.busyMode = .timeout(10)
+        // 0600 before SQLite creates it (its -wal and -shm files take the same mode).
+        if !FileManager.default.fileExists(atPath: path) { PrivateFiles.prepareFile(path) }
         do {
             database = try DatabasePool(path: path, configuration: configuration)
             try database.write { db in try Self.migrate(db, location: location) }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Store URIs: which kind of store a string names, and how to show it without its password.
@@ -7,23 +8,15 @@ public enum StoreURI {
         "mongodb://[user:password@]host[:port][,host...]/[database][?options], "
         + "mongodb+srv://[user:password@]cluster.example.net/[database][?options], or embedded:PATH"
 
-    /// Returns `uri` with any `user:password@` userinfo shown as `user:***@`.
+    /// Returns `uri` redacted field by field: a userinfo password shown as `user:***@`, and the
+    /// value of every query option whose name holds password, token, secret or key (and every
+    /// such `NAME:value` sub-option, as in `authMechanismProperties=AWS_SESSION_TOKEN:…`)
+    /// shown as `***`.
     ///
     /// - Parameter uri: Any string; non-URIs come back unchanged.
-    /// - Returns: The same string with the password (if any) masked.
+    /// - Returns: The same string with its secrets masked.
     public static func redact(_ uri: String) -> String {
-        guard let schemeEnd = uri.range(of: "://") else { return uri }
-        let authorityStart = schemeEnd.upperBound
-        let rest = uri[authorityStart...]
-        // The userinfo ends at the last "@" before the path; a password may itself contain "@"
-        // only when percent-encoded, but be generous and take the last one.
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@") else { return uri }
-        let userinfo = authority[..<at]
-        let user = userinfo.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-        let masked = userinfo.contains(":") ? "\(user):***" : String(user)
-        return String(uri[..<authorityStart]) + masked + String(uri[at...])
+        URISecrets.redact(uri)
     }
 
     /// The hosts of a `mongodb://` URI as written (`host:port`, comma-separated), without
@@ -37,19 +30,13 @@ public enum StoreURI {
         return hosts.isEmpty ? nil : String(hosts)
     }
 
-    /// The password in a URI's userinfo, percent-decoded and raw, if there is one.
+    /// The URI's secrets (userinfo password, secret option values), raw and percent-decoded.
     static func passwords(in uri: String) -> [String] {
-        guard let schemeEnd = uri.range(of: "://") else { return [] }
-        let rest = uri[schemeEnd.upperBound...]
-        let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-        let authority = rest[..<authorityEnd]
-        guard let at = authority.lastIndex(of: "@") else { return [] }
-        let userinfo = authority[..<at]
-        guard let colon = userinfo.firstIndex(of: ":") else { return [] }
-        let raw = String(userinfo[userinfo.index(after: colon)...])
-        guard !raw.isEmpty else { return [] }
-        var result = [raw]
-        if let decoded = raw.removingPercentEncoding, decoded != raw { result.append(decoded) }
+        var result: [String] = []
+        for raw in URISecrets.values(in: uri) {
+            result.append(raw)
+            if let decoded = raw.removingPercentEncoding, decoded != raw { result.append(decoded) }
+        }
         return result
     }
 
@@ -60,7 +47,7 @@ public enum StoreURI {
         for password in passwords(in: uri) where password.count >= 1 {
             text = text.replacingOccurrences(of: password, with: "***")
         }
-        return text
+        return SecretScrubber.scrub(text)
     }
 
     /// Refuses a compare-and-set that would change `_id` (MongoDB forbids it; the key is fixed).

@@ -266,6 +266,23 @@ struct StoreURITests {
         #expect(StoreURI.redact("embedded:/tmp/a@b:c") == "embedded:/tmp/a@b:c")
     }
 
+    @Test("secret query options and sub-options are masked field by field, in the URI and in error messages")
+    func secretOptions() {
+        let uri =
+            "mongodb://u:PassW0rdX@h/db?tls=true&tlsCertificateKeyFilePassword=TlsS3cretX"
+            + "&authMechanismProperties=SERVICE_NAME:mongo,AWS_SESSION_TOKEN:Sess10nTokX&appName=a"
+        #expect(
+            StoreURI.redact(uri)
+                == "mongodb://u:***@h/db?tls=true&tlsCertificateKeyFilePassword=***"
+                + "&authMechanismProperties=SERVICE_NAME:mongo,AWS_SESSION_TOKEN:***&appName=a")
+        let error = StoreError(.unreachable, store: uri, message: "cannot reach \(uri): bad TlsS3cretX, Sess10nTokX")
+        for secret in ["PassW0rdX", "TlsS3cretX", "Sess10nTokX"] {
+            #expect(!error.description.contains(secret))
+            #expect(!error.store.contains(secret))
+        }
+        #expect(error.store.contains("appName=a"))
+    }
+
     @Test("embedded: with no path, and a file that is not a store, give one clear error each")
     func embeddedErrors() throws {
         let empty = #expect(throws: StoreError.self) {

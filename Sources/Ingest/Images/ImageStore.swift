@@ -69,7 +69,7 @@ public struct ImageStore: Sendable {
     /// - Throws: `IngestError.imageStore` when the directory cannot be created.
     public func temporaryPath(prefix: String = "") throws -> String {
         do {
-            try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
+            try PrivateFiles.makeDirectory(temporaryDirectory)
         } catch {
             throw IngestError(.imageStore, "cannot create \(temporaryDirectory); check --workdir and disk space")
         }
@@ -237,8 +237,7 @@ public struct ImageStore: Sendable {
             }
             if rename(temp, target) == 0 { return }
             if errno == ENOENT {
-                try FileManager.default.createDirectory(
-                    atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try PrivateFiles.makeDirectory((target as NSString).deletingLastPathComponent)
             }
             guard rename(temp, target) == 0 else {
                 throw IngestError(.imageStore, "cannot move an image into \(target) (errno \(errno))")

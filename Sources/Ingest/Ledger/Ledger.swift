@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import GRDB
 public import Logging
@@ -52,7 +53,7 @@ public final class Ledger: Sendable {
     ///   created or opened.
     public init(directory: String, logger: Logger) throws {
         do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try PrivateFiles.makeDirectory(directory)
         } catch {
             throw IngestError(.ledger, "cannot create the work directory \(directory); check --workdir and permissions")
         }
@@ -61,6 +62,8 @@ public final class Ledger: Sendable {
         var configuration = Configuration()
         configuration.busyMode = .timeout(30)
         configuration.label = "photoseal.ledger"
+        // 0600 before SQLite creates it (its -wal and -shm files take the same mode).
+        PrivateFiles.prepareFile(path)
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Why a photo did not get through a stage: the stage, a short cause, and whether trying
@@ -49,10 +50,11 @@ public struct PhotoFailure: Codable, Sendable, Hashable {
     /// The longest cause kept, in characters.
     public static let maxCauseLength = 200
 
-    /// A cause fit to store and print: API key query values and URL passwords masked, control
+    /// A cause fit to store and print: API key query values, URL passwords and every secret
+    /// photoseal holds (`SecretScrubber`, for a server echoing a key) masked, control
     /// characters (line breaks) turned into spaces, at most `maxCauseLength` characters.
     public static func clean(_ text: String) -> String {
-        var out = Redaction.redact(text)
+        var out = SecretScrubber.scrub(Redaction.redact(text))
         if out.contains("@") { out = maskingUserinfo(out) }
         out = String(
             String.UnicodeScalarView(out.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : $0 }))

@@ -22,6 +22,8 @@ public struct ImportStage: Sendable {
         public var known = 0
         /// Local files that are not images photoseal knows (skipped).
         public var skipped = 0
+        /// URLs stored without the credentials or secret query options they were given with.
+        public var credentialsRemoved = 0
         /// Local bytes read.
         public var bytes: Int64 = 0
         /// Makes empty counts.
@@ -72,7 +74,10 @@ public struct ImportStage: Sendable {
         func importItem(_ item: SourceItem) async throws {
             summary.items += 1
             switch item.content {
-            case .url(let url):
+            case .url(let given):
+                // Credentials and secret query options are dropped before anything is recorded.
+                let (url, stripped) = URLListSource.publicURL(given)
+                if stripped { summary.credentialsRemoved += 1 }
                 let document = Self.document(
                     source: "url", sourceID: try SHA256.hex(of: Array(url.utf8)), sealer: ingestor.sealer, url: url)
                 queued.append(document)

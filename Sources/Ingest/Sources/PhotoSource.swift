@@ -15,7 +15,8 @@ public struct SourceItem: Sendable {
 
     /// What the item holds.
     public var content: Content
-    /// Where it came from, for messages only (a relative path, a line number); never stored.
+    /// Where it came from, for messages only, by position (`file 3 of 10`, `entry 2`, `row 5`):
+    /// never a file or entry name, which may name a person; never stored.
     public var label: String
 
     /// Makes an item.
@@ -79,9 +80,12 @@ public struct FolderSource: PhotoSource {
                 paths.append(relative)
             }
         }
-        for relative in paths.sorted() {
+        // Labelled by position: a file name may name a person, and labels reach messages.
+        for (index, relative) in paths.sorted().enumerated() {
             try await body(
-                SourceItem(content: .file((root as NSString).appendingPathComponent(relative)), label: relative))
+                SourceItem(
+                    content: .file((root as NSString).appendingPathComponent(relative)),
+                    label: "file \(index + 1) of \(paths.count) (in path order)"))
         }
     }
 }

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// A CSV or TSV file (RFC 4180 quoting) whose header row has a `url` column; one image URL a
@@ -40,6 +41,36 @@ public struct URLListSource: PhotoSource {
             }
             try await body(SourceItem(content: .url(url), label: "row \(index + 1)"))
         }
+    }
+
+    /// The form of an image URL photoseal stores and fetches: without userinfo
+    /// (`user:password@`) and without query options whose name says they are secret (holding
+    /// password, token, secret, key, signature or credential), other options and the rest kept
+    /// as written. Credentials are never stored, in the clear or sealed: a list whose images
+    /// need them cannot be downloaded (the rows fail with the server's 401 or 403), which is
+    /// the price of a ledger and store that hold no password.
+    /// - Returns: the URL to store, and whether anything was removed.
+    public static func publicURL(_ url: String) -> (url: String, stripped: Bool) {
+        var out = url
+        var stripped = false
+        if let schemeEnd = out.range(of: "://") {
+            let rest = out[schemeEnd.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { "/?#".contains($0) }) ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@") {
+                out = String(out[..<schemeEnd.upperBound]) + String(out[out.index(after: at)...])
+                stripped = true
+            }
+        }
+        guard let query = out.firstIndex(of: "?") else { return (out, stripped) }
+        let end = out[query...].firstIndex(of: "#") ?? out.endIndex
+        let options = out[out.index(after: query)..<end].split(separator: "&", omittingEmptySubsequences: false)
+        let kept = options.filter { option in
+            let name = option.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            return !URISecrets.isSecretName(name.removingPercentEncoding ?? String(name))
+        }
+        guard kept.count != options.count else { return (out, stripped) }
+        let base = String(out[..<query]) + (kept.isEmpty ? "" : "?" + kept.joined(separator: "&"))
+        return (base + String(out[end...]), true)
     }
 
     /// Splits CSV text into rows of fields (RFC 4180: quoted fields may hold separators,

@@ -24,25 +24,29 @@ public struct ZipSource: PhotoSource {
         } catch {
             throw IngestError(.source, "\(path) is not a readable zip archive; check the file")
         }
+        var position = 0
         for entry in archive where entry.type == .file {
-            let name = entry.path
-            if name.split(separator: "/").contains(where: { $0.hasPrefix(".") || $0 == "__MACOSX" }) { continue }
+            position += 1
+            // Messages say which entry by position: its name may name a person.
+            let name = "entry \(position) (in archive order)"
+            let entryPath = entry.path
+            if entryPath.split(separator: "/").contains(where: { $0.hasPrefix(".") || $0 == "__MACOSX" }) { continue }
             guard entry.uncompressedSize <= UInt64(maxEntryBytes) else {
-                throw IngestError(.source, "the entry \(name) of \(path) is larger than \(maxEntryBytes) bytes")
+                throw IngestError(.source, "\(name) of \(path) is larger than \(maxEntryBytes) bytes")
             }
             var bytes: [UInt8] = []
             bytes.reserveCapacity(Int(entry.uncompressedSize))
             do {
                 _ = try archive.extract(entry, skipCRC32: false) { chunk in
                     guard bytes.count + chunk.count <= maxEntryBytes else {
-                        throw IngestError(.source, "the entry \(name) of \(path) inflates past its declared size")
+                        throw IngestError(.source, "\(name) of \(path) inflates past its declared size")
                     }
                     bytes.append(contentsOf: chunk)
                 }
             } catch let error as IngestError {
                 throw error
             } catch {
-                throw IngestError(.source, "the entry \(name) of \(path) cannot be read (damaged archive?)")
+                throw IngestError(.source, "\(name) of \(path) cannot be read (damaged archive?)")
             }
             try await body(SourceItem(content: .bytes(bytes), label: name))
         }

@@ -94,7 +94,8 @@ public final class Workspace: Sendable {
         var lock: WorkspaceLock?
         if options.access != .read {
             do {
-                try FileManager.default.createDirectory(atPath: options.workdir, withIntermediateDirectories: true)
+                // 0700: the workdir holds titles, places, sealed owners and images.
+                try PrivateFiles.makeDirectory(options.workdir)
             } catch {
                 throw IngestError(
                     .ledger, "cannot create the work directory \(options.workdir); check --workdir and permissions")
@@ -403,6 +404,8 @@ extension Workspace {
             throw IngestError(
                 .configuration, "no Flickr API key: pass --api-key or set FLICKR_API_KEY in the secrets file")
         }
+        // A key given on the command line is as secret as the file's: no message may echo it.
+        SecretScrubber.register([key])
         let counter = APICallCounter()
         let client = try FlickrClient(
             http: http, endpoint: endpoint, apiKey: key, budget: RateBudget.shared(apiKey: key, perHour: ratePerHour),
@@ -421,6 +424,7 @@ extension Workspace {
         http: HTTPClient, endpoint: String, apiKey: String?, retry: RetryPolicy = RetryPolicy(), check: Bool = true
     ) async throws -> (client: VisionClient, counter: APICallCounter)? {
         guard let key = apiKey ?? secrets.visionAPIKey, !key.isEmpty else { return nil }
+        SecretScrubber.register([key])
         let counter = APICallCounter()
         let client = try VisionClient(
             http: http, endpoint: endpoint, apiKey: key, retry: retry, logger: logger, onAttempt: counter.record)

@@ -18,7 +18,7 @@ final class WorkspaceLock: Sendable {
     ///   lock file cannot be opened.
     init(workdir: String, command: String) throws {
         let path = (workdir as NSString).appendingPathComponent(Self.fileName)
-        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else {
             throw IngestError(
                 .ledger, "cannot open the lock file \(path) (errno \(errno)); check --workdir and its permissions")

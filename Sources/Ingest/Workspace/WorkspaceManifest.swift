@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// What a workdir remembers about itself, in `<workdir>/workspace.json`: which keys sealed its
@@ -57,7 +58,7 @@ func readJSON<T: Decodable>(_ type: T.Type, at path: String, what: String) throw
     }
 }
 
-/// Writes a JSON file the workdir keeps, atomically and readable (no secret is ever in one).
+/// Writes a JSON file the workdir keeps, atomically, mode 0600 (no secret is ever in one).
 func writeJSON<T: Encodable>(_ value: T, to path: String, what: String) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -65,6 +66,8 @@ func writeJSON<T: Encodable>(_ value: T, to path: String, what: String) throws {
         var data = try encoder.encode(value)
         data.append(0x0A)
         try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        // Readable by this user only, as every workdir file (the rename gave it the umask's mode).
+        PrivateFiles.tighten(path, to: 0o600)
     } catch {
         throw IngestError(.ledger, "cannot write the \(what) \(path); check disk space and permissions")
     }

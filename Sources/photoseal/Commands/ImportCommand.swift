@@ -47,6 +47,11 @@ struct ImportCommand: AsyncParsableCommand {
                 "import: \(summary.items) items from \(photoSource.description): \(summary.stored) images stored, "
                     + "\(summary.queued) URLs queued for download, \(summary.known) already known, "
                     + "\(summary.skipped) not images (skipped)")
+            if summary.credentialsRemoved > 0 {
+                printError(
+                    "import: \(summary.credentialsRemoved) URLs had credentials or secret query options; they were "
+                        + "removed and are not stored (downloads that need them will fail)")
+            }
         }
     }
 }

@@ -318,7 +318,11 @@ class Handler(BaseHTTPRequestHandler):
                                   {"Retry-After": "1"})
         if one.get("api_key") != st.args.api_key:
             entry["outcome"] = "bad-key"
-            return self.send_json({"stat": "fail", "code": 100, "message": "Invalid API Key (Key not found)"})
+            message = "Invalid API Key (Key not found)"
+            if st.args.echo_key:
+                # Like servers that echo what they were sent: the client must scrub it.
+                message = "The key you sent (%s) is invalid" % one.get("api_key")
+            return self.send_json({"stat": "fail", "code": 100, "message": message})
         if one.get("method") == "flickr.test.echo":
             echoed = {k: {"_content": v} for k, v in params.items()}
             echoed["stat"] = "ok"
@@ -391,6 +395,7 @@ def main():
     ap.add_argument("--image-server", default=None)
     ap.add_argument("--watch-stdin", action="store_true", help="exit when stdin closes (tests)")
     ap.add_argument("--all-available", action="store_true")
+    ap.add_argument("--echo-key", action="store_true", help="a bad key's message repeats the key sent")
     ap.add_argument("--all-terms", action="store_true")
     args = ap.parse_args()
     global ALL_TERMS, ALL_AVAILABLE

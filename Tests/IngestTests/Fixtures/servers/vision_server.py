@@ -124,8 +124,12 @@ class Handler(BaseHTTPRequestHandler):
                     state["checks"].append({"status": 400})
                 else:
                     state["log"].append({"status": 400, "images": [], "billed": 0})
+            message = "API key not valid. Please pass a valid API key."
+            if config.get("echo_key"):
+                # Like servers that echo what they were sent: the client must scrub it.
+                message = "API key not valid. The key you sent (%s) is invalid" % key
             return self.send_json(400, {"error": {
-                "code": 400, "message": "API key not valid. Please pass a valid API key.",
+                "code": 400, "message": message,
                 "status": "INVALID_ARGUMENT"}})
         if empty:
             # Nothing to label, nothing to bill: proto3 JSON leaves the empty list out.
@@ -198,8 +202,10 @@ def main():
     parser.add_argument("--api-key", default="test-vision-key")
     parser.add_argument("--labels")
     parser.add_argument("--watch-stdin", action="store_true")
+    parser.add_argument("--echo-key", action="store_true", help="a bad key's message repeats the key sent")
     args = parser.parse_args()
     config["api_key"] = args.api_key
+    config["echo_key"] = args.echo_key
     if args.labels:
         with open(args.labels) as f:
             data = json.load(f)
