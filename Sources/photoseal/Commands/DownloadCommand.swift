@@ -49,6 +49,7 @@ struct DownloadCommand: AsyncParsableCommand {
     var extract = true
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
     }
 
@@ -98,6 +99,11 @@ struct DownloadCommand: AsyncParsableCommand {
             text +=
                 " [" + p.causes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 + "]"
+        }
+        if final, p.extracted > 0 {
+            text +=
+                "; extracted as they were stored: \(p.extractedWithExif) with EXIF, \(p.extractedGeoFromExif) "
+                + "positioned from EXIF, \(p.extractedPlaced) with a place"
         }
         if final, p.cleaned > 0 { text += "; removed \(p.cleaned) partial files of an earlier run" }
         return text
