@@ -392,7 +392,7 @@ struct RunCommand: AsyncParsableCommand {
                 "import: \(s.items) items: \(s.stored) images stored, \(s.queued) URLs queued for download, "
                     + "\(s.known) already known, \(s.skipped) not images (skipped)")
         }
-        lines.append(DownloadCommand.line(t.download, elapsed: elapsed, final: true))
+        lines.append(DownloadCommand.line(t.download, elapsed: elapsed, final: true, extraction: false))
         let e = t.extract
         // Most rows are extracted by the download stage as they are stored: both are counted.
         let d = t.download
