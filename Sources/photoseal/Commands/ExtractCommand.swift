@@ -46,8 +46,8 @@ struct ExtractCommand: AsyncParsableCommand {
                     extracted += try await ledger.count(stage: stage)
                 }
                 printError(
-                    "extract: no photo was waiting to be extracted (\(extracted) already extracted: download "
-                        + "extracts as it stores, unless given --no-extract)")
+                    "extract: no photo was waiting to be extracted (\(extracted) already extracted: download and "
+                        + "run extract as they store images, unless download is given --no-extract)")
             } else {
                 printError(
                     "extract: \(summary.done) photos extracted (\(summary.withExif) with EXIF, \(summary.geoFromExif) "
