@@ -186,7 +186,7 @@ _photoseal() {
 
 _photoseal_run() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --retry-failed --update-job --dry-run --version -h --help)
+    non_repeating_flags=(--verbose --antimeridian --retry-failed --update-job --dry-run --version -h --help)
     repeating_options=(--term --label)
     non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --concurrency --per-host --size --store-images --max-attempts --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size)
     __photoseal_offer_flags_options 1
@@ -277,9 +277,9 @@ _photoseal_run() {
 
 _photoseal_search() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --version -h --help)
+    non_repeating_flags=(--verbose --antimeridian --version -h --help)
     repeating_options=(--term)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --concurrency)
+    non_repeating_options=(--workdir --keys --flickr-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --concurrency)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -290,13 +290,7 @@ _photoseal_search() {
     '--keys')
         return
         ;;
-    '--store')
-        return
-        ;;
     '--flickr-endpoint')
-        return
-        ;;
-    '--vision-endpoint')
         return
         ;;
     '--term')
@@ -333,7 +327,7 @@ _photoseal_import() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --store-images)
+    non_repeating_options=(--workdir --keys --store-images)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -342,15 +336,6 @@ _photoseal_import() {
         return
         ;;
     '--keys')
-        return
-        ;;
-    '--store')
-        return
-        ;;
-    '--flickr-endpoint')
-        return
-        ;;
-    '--vision-endpoint')
         return
         ;;
     '--store-images')
@@ -364,7 +349,7 @@ _photoseal_download() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --extract --no-extract --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --concurrency --per-host --size --store-images --max-attempts --limit)
+    non_repeating_options=(--workdir --keys --concurrency --per-host --size --store-images --max-attempts --limit)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -373,15 +358,6 @@ _photoseal_download() {
         return
         ;;
     '--keys')
-        return
-        ;;
-    '--store')
-        return
-        ;;
-    '--flickr-endpoint')
-        return
-        ;;
-    '--vision-endpoint')
         return
         ;;
     '--concurrency')
@@ -410,7 +386,7 @@ _photoseal_extract() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint)
+    non_repeating_options=(--workdir --keys)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -419,15 +395,6 @@ _photoseal_extract() {
         return
         ;;
     '--keys')
-        return
-        ;;
-    '--store')
-        return
-        ;;
-    '--flickr-endpoint')
-        return
-        ;;
-    '--vision-endpoint')
         return
         ;;
     esac
@@ -437,7 +404,7 @@ _photoseal_score() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --dry-run --version -h --help)
     repeating_options=(--label)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --labels-file --max-images --max-cost --threshold --concurrency --api-key)
+    non_repeating_options=(--workdir --keys --vision-endpoint --labels-file --max-images --max-cost --threshold --concurrency --api-key)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -446,12 +413,6 @@ _photoseal_score() {
         return
         ;;
     '--keys')
-        return
-        ;;
-    '--store')
-        return
-        ;;
-    '--flickr-endpoint')
         return
         ;;
     '--vision-endpoint')
@@ -485,7 +446,7 @@ _photoseal_status() {
     repeating_flags=()
     non_repeating_flags=(--verbose --json --failures --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint)
+    non_repeating_options=(--workdir --keys)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -494,15 +455,6 @@ _photoseal_status() {
         return
         ;;
     '--keys')
-        return
-        ;;
-    '--store')
-        return
-        ;;
-    '--flickr-endpoint')
-        return
-        ;;
-    '--vision-endpoint')
         return
         ;;
     esac
@@ -512,7 +464,7 @@ _photoseal_export() {
     repeating_flags=()
     non_repeating_flags=(--verbose --decrypt --version -h --help)
     repeating_options=(--min-score)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --format)
+    non_repeating_options=(--workdir --keys --format)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -521,15 +473,6 @@ _photoseal_export() {
         return
         ;;
     '--keys')
-        return
-        ;;
-    '--store')
-        return
-        ;;
-    '--flickr-endpoint')
-        return
-        ;;
-    '--vision-endpoint')
         return
         ;;
     '--format')
@@ -639,7 +582,7 @@ _photoseal_keys_retire() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint)
+    non_repeating_options=(--workdir --keys --store)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -651,12 +594,6 @@ _photoseal_keys_retire() {
         return
         ;;
     '--store')
-        return
-        ;;
-    '--flickr-endpoint')
-        return
-        ;;
-    '--vision-endpoint')
         return
         ;;
     esac
@@ -722,7 +659,7 @@ _photoseal_encrypt-load() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --batch-size)
+    non_repeating_options=(--workdir --keys --store --batch-size)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -734,12 +671,6 @@ _photoseal_encrypt-load() {
         return
         ;;
     '--store')
-        return
-        ;;
-    '--flickr-endpoint')
-        return
-        ;;
-    '--vision-endpoint')
         return
         ;;
     '--batch-size')
@@ -752,7 +683,7 @@ _photoseal_rotate-keys() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --batch-size)
+    non_repeating_options=(--workdir --keys --store --batch-size)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -764,12 +695,6 @@ _photoseal_rotate-keys() {
         return
         ;;
     '--store')
-        return
-        ;;
-    '--flickr-endpoint')
-        return
-        ;;
-    '--vision-endpoint')
         return
         ;;
     '--batch-size')
@@ -782,7 +707,7 @@ _photoseal_audit() {
     repeating_flags=()
     non_repeating_flags=(--verbose --json --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint)
+    non_repeating_options=(--workdir --keys --store)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -794,12 +719,6 @@ _photoseal_audit() {
         return
         ;;
     '--store')
-        return
-        ;;
-    '--flickr-endpoint')
-        return
-        ;;
-    '--vision-endpoint')
         return
         ;;
     esac

@@ -16,12 +16,14 @@ mkdir -p "$work"
 keys="$work/keys.env"
 [ -f "$keys" ] || ps keys generate --out "$keys"
 common=(--workdir "$work" --keys "$keys")
-[ -n "${PHOTOSEAL_STORE:-}" ] && common+=(--store "$PHOTOSEAL_STORE")
+# --store only for the commands that use a store (run, audit); export reads the workdir.
+store=()
+[ -n "${PHOTOSEAL_STORE:-}" ] && store=(--store "$PHOTOSEAL_STORE")
 
 # Every stage in one command: import the samples, extract (EXIF sealed, position, place),
 # score (skipped: no Vision key), seal-check and load into the store; then prove the store.
-ps run samples "${common[@]}"
-ps audit "${common[@]}"
+ps run samples "${common[@]}" "${store[@]}"
+ps audit "${common[@]}" "${store[@]}"
 
 # What was stored: place and camera come from opening the sealed fields with the keys.
 echo

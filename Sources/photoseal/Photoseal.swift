@@ -26,7 +26,9 @@ struct Photoseal: AsyncParsableCommand {
     /// Runs the command line; `exif` over plain file names skips ArgumentParser (see
     /// ``ExifCommand/runDirect(_:)``).
     static func main() async {
-        if let status = ExifCommand.runDirect(Array(CommandLine.arguments.dropFirst())) { Foundation.exit(status) }
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        if let status = ExifCommand.runDirect(arguments) { Foundation.exit(status) }
+        if let error = UsageChecks.parseErrorHiddenByValidation(arguments) { exit(withError: error) }
         await main(nil)
     }
 }

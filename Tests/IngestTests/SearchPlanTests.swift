@@ -4,9 +4,9 @@ import Testing
 
 @Suite("search input")
 struct SearchPlanTests {
-    @Test("a box crossing the antimeridian becomes two boxes")
+    @Test("a box crossing the antimeridian, asked for, becomes two boxes")
     func antimeridian() throws {
-        let boxes = try BoundingBox.parse("170,-20,-170,10")
+        let boxes = try BoundingBox.parse("170,-20,-170,10", antimeridian: true)
         #expect(
             boxes == [
                 BoundingBox(minLon: 170, minLat: -20, maxLon: 180, maxLat: 10),
@@ -25,6 +25,63 @@ struct SearchPlanTests {
     func badBoxes(text: String) throws {
         let error = try #require(throws: IngestError.self) { try BoundingBox.parse(text) }
         #expect(error.message.contains("--bbox"))
+    }
+
+    @Test("longitudes given east before west are refused without --antimeridian, naming the box swapped back")
+    func crossingNotAskedFor() throws {
+        let error = try #require(throws: IngestError.self) { try BoundingBox.parse("20,35,5,48") }
+        #expect(error.message.contains("longitudes 20 to 5"), "\(error.message)")
+        #expect(error.message.contains("did you mean 5,35,20,48?"), "\(error.message)")
+        #expect(error.message.contains("--antimeridian"), "\(error.message)")
+        #expect(try BoundingBox.parse("20,35,5,48", antimeridian: true).count == 2)
+    }
+
+    @Test(
+        "values that make a box only as minlat,minlon,maxlat,maxlon are refused as latitude and longitude swapped",
+        arguments: [
+            // (given, the box meant): Australia, the western US, Japan given latitude first.
+            ("-30,140,-10,155", "140,-30,155,-10"),
+            ("45,-120,50,-100", "-120,45,-100,50"),
+            ("30,129.5,45.5,146", "129.5,30,146,45.5"),
+        ])
+    func latLonSwapped(given: String, meant: String) throws {
+        let error = try #require(throws: IngestError.self) { try BoundingBox.parse(given) }
+        #expect(error.message.contains("latitude and longitude swapped"), "\(error.message)")
+        #expect(error.message.contains("did you mean \(meant)?"), "\(error.message)")
+        // The fix it names is a box.
+        #expect(try BoundingBox.parse(meant).count == 1)
+    }
+
+    @Test("values whose swapped reading is no box either get the plain reason, with no swap suggested")
+    func noSwapSuggested() throws {
+        for text in ["0,95,10,5", "100,95,110,100", "0,10,10,5"] {
+            let error = try #require(throws: IngestError.self) { try BoundingBox.parse(text) }
+            #expect(!error.message.contains("swapped"), "\(text): \(error.message)")
+        }
+    }
+
+    @Test("where both readings are boxes the values are taken as given, and the reading names the corners")
+    func ambiguousBoxReading() throws {
+        // 35,5,48,20 may be Italy given latitude first or the Horn of Africa as written:
+        // the values cannot tell, so the box is taken as written and its reading shown.
+        let boxes = try BoundingBox.parse("35,5,48,20")
+        #expect(boxes == [BoundingBox(minLon: 35, minLat: 5, maxLon: 48, maxLat: 20)])
+        #expect(
+            BoundingBox.reading(of: boxes)
+                == "latitudes 5°N to 20°N, longitudes 35°E to 48°E (south-west corner 5°N 35°E, north-east corner "
+                + "20°N 48°E)")
+        let americas = try BoundingBox.parse("-75,-40,-73,41")
+        #expect(BoundingBox.reading(of: americas).hasPrefix("latitudes 40°S to 41°N, longitudes 75°W to 73°W"))
+        let across = try BoundingBox.parse("170,-20,-170,10", antimeridian: true)
+        #expect(BoundingBox.reading(of: across).contains("longitudes 170°E to 170°W"))
+        #expect(BoundingBox.reading(of: across).hasSuffix("across the antimeridian"))
+    }
+
+    @Test("negative unix seconds are taken as dates before 1970, down to 1800")
+    func negativeUnixSeconds() throws {
+        #expect(try TakenDate.parse("-86400", flag: "--min-taken") == -86400)
+        #expect(throws: IngestError.self) { try TakenDate.parse("-9999999999", flag: "--min-taken") }
+        #expect(throws: IngestError.self) { try TakenDate.parse("-", flag: "--min-taken") }
     }
 
     // Expected values from Python: calendar.timegm((2015, 6, 1, 0, 0, 0)) and so on.
@@ -78,7 +135,7 @@ struct SearchPlanTests {
     func terms() throws {
         let plan = try SearchPlan.make(
             terms: ["monkey"], termsFileText: "# animals\nscimmia\n\n  猴子  \r\nmonkey\n", bbox: "170,0,-170,10",
-            minTaken: nil, maxTaken: nil, now: 0)
+            antimeridian: true, minTaken: nil, maxTaken: nil, now: 0)
         #expect(plan.terms == ["monkey", "scimmia", "猴子"])
         #expect(plan.queries.count == 6)
         #expect(Set(plan.queries.map(\.key)).count == 6)

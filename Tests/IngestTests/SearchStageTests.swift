@@ -27,7 +27,7 @@ struct SearchStageTests {
     ) async throws -> Run {
         let logger = Logger(label: "test")
         let plan = try SearchPlan.make(
-            terms: terms, termsFileText: nil, bbox: bbox, minTaken: nil, maxTaken: nil,
+            terms: terms, termsFileText: nil, bbox: bbox, antimeridian: true, minTaken: nil, maxTaken: nil,
             now: Int64(Date().timeIntervalSince1970))
         let ledger = try Ledger(directory: workdir.path, logger: logger)
         let http = try HTTPClient(logger: logger)

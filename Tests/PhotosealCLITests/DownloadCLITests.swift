@@ -259,3 +259,32 @@ func downloadFailuresVisible() async throws {
     #expect(retried.status == 1, "\(retried.stderr)")
     #expect(try requests(gone) == 2 && requests(html) == 2 && requests(flaky) == 6)
 }
+
+@Test("download's summary counts what extracting as it went found, and extract then says nothing was waiting")
+func extractSummaryCountsWhatHappened() async throws {
+    let scratch = try Scratch()
+    let keys = scratch.path("keys.env")
+    let workdir = scratch.path("work")
+    #expect(try await runCLI(["keys", "generate", "--out", keys]).status == 0)
+    let server = try ImageServer(delay: 0)
+    defer { server.stop() }
+    let names = ["es_DSCN0010.jpg", "es_DSCN0012.jpg", "es_DSCN0021.jpg", "es_DSCN0025.jpg"]
+    let urls = names.map { "\(server.base)/img/\($0)" }
+    try Data(("url\n" + urls.joined(separator: "\n") + "\n").utf8).write(
+        to: URL(fileURLWithPath: scratch.path("urls.csv")))
+    let common = ["--workdir", workdir, "--keys", keys]
+    #expect(try await runCLI(["import", scratch.path("urls.csv")] + common).status == 0)
+    let downloaded = try await runCLI(["download"] + common)
+    #expect(downloaded.status == 0, "\(downloaded.stderr)")
+    // The counts the summary gives are those of the ledger, read without photoseal.
+    let rows = try ledgerRows(workdir)
+    let placed = rows.filter { !$0.place.hasSuffix("null]") }.count
+    let fromExif = rows.filter { $0.place.contains("\"source\": \"exif\"") }.count
+    #expect(placed > 0 && fromExif > 0, "\(rows)")
+    #expect(
+        downloaded.stderr.contains("\(fromExif) positioned from EXIF, \(placed) with a place"), "\(downloaded.stderr)")
+    let extracted = try await runCLI(["extract"] + common)
+    #expect(extracted.status == 0, "\(extracted.stderr)")
+    #expect(extracted.stderr.contains("no photo was waiting to be extracted (\(names.count) already extracted"))
+    #expect(!extracted.stderr.contains("0 with a place"), "\(extracted.stderr)")
+}

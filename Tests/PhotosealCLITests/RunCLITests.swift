@@ -226,6 +226,11 @@ struct RunCLITests {
             "import json, sys\nprint(' '.join(sorted(d['_id'] for d in json.load(open(sys.argv[1])))))", [dump]
         ).1
         #expect(ids == truth.available.map { "flickr:\($0)" }.sorted().joined(separator: " "))
+        // The extract summary counts the places given while downloading (most rows), as stored.
+        let placed = try runPython(
+            "import json, sys\nprint(sum(1 for d in json.load(open(sys.argv[1])) if d.get('place')))", [dump]
+        ).1
+        #expect(placed != "0" && run.stderr.contains(" \(placed) with a place; "), "\(placed): \(run.stderr)")
         let (verified, counts) = try runPython(
             verifyScript,
             [

@@ -73,6 +73,12 @@ public final class DownloadStage: Sendable {
         public var stored = 0
         /// Of those, rows also extracted (moved to `extracted`).
         public var extracted = 0
+        /// Of the extracted rows, those with EXIF.
+        public var extractedWithExif = 0
+        /// Of the extracted rows, those positioned from their EXIF GPS.
+        public var extractedGeoFromExif = 0
+        /// Of the extracted rows, those given a place.
+        public var extractedPlaced = 0
         /// Of those, images whose bytes were already in the store (another id, same bytes).
         public var duplicates = 0
         /// Rows marked `unavailable`.
@@ -181,6 +187,8 @@ public final class DownloadStage: Sendable {
         var failure: PhotoFailure?
         var bytes: Int
         var duplicate: Bool
+        /// Extracted here with the position from the image's EXIF GPS.
+        var geoFromExif = false
     }
 
     private func count(_ outcome: Outcome, into counts: inout Progress) {
@@ -189,7 +197,12 @@ public final class DownloadStage: Sendable {
         switch outcome.stage {
         case .downloaded, .extracted:
             counts.stored += 1
-            if outcome.stage == .extracted { counts.extracted += 1 }
+            if outcome.stage == .extracted {
+                counts.extracted += 1
+                if outcome.document.sealed.exif != nil { counts.extractedWithExif += 1 }
+                if outcome.geoFromExif { counts.extractedGeoFromExif += 1 }
+                if outcome.document.place != nil { counts.extractedPlaced += 1 }
+            }
             if outcome.duplicate { counts.duplicates += 1 }
         case .unavailable: counts.unavailable += 1
         default: counts.failed += 1
@@ -243,8 +256,11 @@ public final class DownloadStage: Sendable {
                     // With an extractor, the extract stage's work is done here while the
                     // original is at hand, and the row goes straight to `extracted`.
                     if let extractor {
-                        document = extractor.extract(document, freshGPS: ingested.gps).0
-                        return outcome(.extracted, nil, bytes: original.count, duplicate: duplicate)
+                        let fromExif: Bool
+                        (document, fromExif) = extractor.extract(document, freshGPS: ingested.gps)
+                        var extracted = outcome(.extracted, nil, bytes: original.count, duplicate: duplicate)
+                        extracted.geoFromExif = fromExif
+                        return extracted
                     }
                     return outcome(.downloaded, nil, bytes: original.count, duplicate: duplicate)
                 } catch {

@@ -364,6 +364,9 @@ public final class PipelineRun: Sendable {
         s.total = s.done
         s.stored += b.stored
         s.extracted += b.extracted
+        s.extractedWithExif += b.extractedWithExif
+        s.extractedGeoFromExif += b.extractedGeoFromExif
+        s.extractedPlaced += b.extractedPlaced
         s.duplicates += b.duplicates
         s.unavailable += b.unavailable
         s.failed += b.failed

@@ -31,10 +31,20 @@ public struct BoundingBox: Sendable, Equatable, Hashable, Codable {
         return text == "-0" ? "0" : text
     }
 
-    /// Parses `--bbox` text into one box, or two when it crosses the antimeridian
-    /// (`minLon > maxLon`): the part east of `minLon` up to 180 and the part from -180 to `maxLon`.
-    /// - Throws: `IngestError.configuration` naming `--bbox` and what is wrong.
-    public static func parse(_ text: String) throws -> [BoundingBox] {
+    /// Parses `--bbox` text into one box, or two when it crosses the antimeridian (`minLon >
+    /// maxLon`, only with `antimeridian`): the part east of `minLon` up to 180 and the part from
+    /// -180 to `maxLon`.
+    ///
+    /// The values are read as `minlon,minlat,maxlon,maxlat`. Two mistakes are recognised:
+    /// - Longitudes given west-east swapped (`20,35,5,48`) read as a box across the
+    ///   antimeridian, which is refused unless `antimeridian` is set, naming the box swapped back.
+    /// - Latitude and longitude swapped (`minlat,minlon,maxlat,maxlon`): refused when the values
+    ///   as given are not a valid box but read as `minlat,minlon,maxlat,maxlon` are one (e.g.
+    ///   `-30,140,-10,155`: a latitude of 140 cannot be, longitudes 140 to 155 can). When both
+    ///   readings are valid boxes (`35,5,48,20`) the values cannot tell which was meant; the box
+    ///   is taken as given and ``reading`` shows the reading so a user can see it.
+    /// - Throws: `IngestError.configuration` naming `--bbox`, the reading taken and the fix.
+    public static func parse(_ text: String, antimeridian: Bool = false) throws -> [BoundingBox] {
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map {
             $0.trimmingCharacters(in: .whitespaces)
         }
@@ -51,27 +61,76 @@ public struct BoundingBox: Sendable, Equatable, Hashable, Codable {
             numbers.append(value)
         }
         let (minLon, minLat, maxLon, maxLat) = (numbers[0], numbers[1], numbers[2], numbers[3])
-        for lon in [minLon, maxLon] where !(-180...180).contains(lon) {
-            throw IngestError(.configuration, "--bbox longitude \(format(lon)) is outside -180...180")
-        }
-        for lat in [minLat, maxLat] where !(-90...90).contains(lat) {
-            throw IngestError(.configuration, "--bbox latitude \(format(lat)) is outside -90...90")
-        }
-        guard minLat < maxLat else {
-            throw IngestError(
-                .configuration, "--bbox minlat (\(format(minLat))) must be less than maxlat (\(format(maxLat)))")
-        }
-        if minLon == maxLon {
-            throw IngestError(
-                .configuration, "--bbox minlon and maxlon are equal (\(format(minLon))): the box is empty")
+        let given = numbers.map(format).joined(separator: ",")
+        if let problem = problem(minLon, minLat, maxLon, maxLat, crossing: true) {
+            // Not a box whichever way the longitudes run: maybe latitude and longitude swapped.
+            if Self.problem(minLat, minLon, maxLat, maxLon, crossing: antimeridian) == nil {
+                let swapped = [minLat, minLon, maxLat, maxLon].map(format).joined(separator: ",")
+                throw IngestError(
+                    .configuration,
+                    "--bbox \(given) reads as longitudes \(format(minLon)) to \(format(maxLon)), latitudes "
+                        + "\(format(minLat)) to \(format(maxLat)): \(problem). The values look like latitude and "
+                        + "longitude swapped: the order is minlon,minlat,maxlon,maxlat; did you mean \(swapped)?")
+            }
+            throw IngestError(.configuration, "--bbox \(given): \(problem)")
         }
         if minLon > maxLon {
+            guard antimeridian else {
+                let back = [maxLon, minLat, minLon, maxLat].map(format).joined(separator: ",")
+                throw IngestError(
+                    .configuration,
+                    "--bbox \(given) reads as longitudes \(format(minLon)) to \(format(maxLon)), which crosses the "
+                        + "antimeridian; did you mean \(back)? Add --antimeridian if you meant the box across it")
+            }
             return [
                 BoundingBox(minLon: minLon, minLat: minLat, maxLon: 180, maxLat: maxLat),
                 BoundingBox(minLon: -180, minLat: minLat, maxLon: maxLon, maxLat: maxLat),
             ]
         }
         return [BoundingBox(minLon: minLon, minLat: minLat, maxLon: maxLon, maxLat: maxLat)]
+    }
+
+    /// What makes these values no box (`nil`: they are one); `crossing` lets `minLon > maxLon`.
+    static func problem(_ minLon: Double, _ minLat: Double, _ maxLon: Double, _ maxLat: Double, crossing: Bool)
+        -> String?
+    {
+        for lon in [minLon, maxLon] where !(-180...180).contains(lon) {
+            return "longitude \(format(lon)) is outside -180...180"
+        }
+        for lat in [minLat, maxLat] where !(-90...90).contains(lat) {
+            return "latitude \(format(lat)) is outside -90...90"
+        }
+        guard minLat < maxLat else {
+            return "minlat (\(format(minLat))) must be less than maxlat (\(format(maxLat)))"
+        }
+        if minLon == maxLon { return "minlon and maxlon are equal (\(format(minLon))): the box is empty" }
+        if minLon > maxLon, !crossing { return "minlon (\(format(minLon))) is greater than maxlon (\(format(maxLon)))" }
+        return nil
+    }
+
+    /// The box in words with its corners, e.g. `latitudes 35°N to 48°N, longitudes 5°E to 20°E
+    /// (south-west corner 35°N 5°E, north-east corner 48°N 20°E)`: what a summary shows so a
+    /// box given in the wrong order is seen.
+    public var reading: String {
+        let (south, north, west, east) = (
+            Self.degrees(minLat, "N", "S"), Self.degrees(maxLat, "N", "S"), Self.degrees(minLon, "E", "W"),
+            Self.degrees(maxLon, "E", "W")
+        )
+        return "latitudes \(south) to \(north), longitudes \(west) to \(east) (south-west corner \(south) \(west), "
+            + "north-east corner \(north) \(east))"
+    }
+
+    /// The boxes of one `--bbox` in words: one box, or the two halves of a box across the
+    /// antimeridian as one span.
+    public static func reading(of boxes: [BoundingBox]) -> String {
+        guard boxes.count == 2 else { return boxes.map(\.reading).joined(separator: "; ") }
+        let whole = BoundingBox(
+            minLon: boxes[0].minLon, minLat: boxes[0].minLat, maxLon: boxes[1].maxLon, maxLat: boxes[0].maxLat)
+        return whole.reading + ", across the antimeridian"
+    }
+
+    static func degrees(_ value: Double, _ positive: String, _ negative: String) -> String {
+        value == 0 ? "0°" : "\(format(abs(value)))°\(value > 0 ? positive : negative)"
     }
 }
 
@@ -81,9 +140,12 @@ public enum TakenDate {
     /// - Throws: `IngestError.configuration` quoting `flag`.
     public static func parse(_ text: String, flag: String) throws -> Int64 {
         let t = text.trimmingCharacters(in: .whitespaces)
-        if !t.isEmpty, t.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
-            guard t.count <= 11, let seconds = Int64(t) else {
-                throw IngestError(.configuration, "\(flag) '\(t.prefix(40))' is too large for unix seconds")
+        // Unix seconds, negative before 1970 (no earlier than the dates' year 1800).
+        let unsigned = t.hasPrefix("-") ? t.dropFirst() : Substring(t)
+        if !unsigned.isEmpty, unsigned.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            guard unsigned.count <= 11, let seconds = Int64(t), seconds >= days(year: 1800, month: 1, day: 1) * 86400
+            else {
+                throw IngestError(.configuration, "\(flag) '\(t.prefix(40))' is out of range for unix seconds")
             }
             return seconds
         }
@@ -214,12 +276,14 @@ public struct SearchPlan: Sendable, Equatable {
     ///   - terms: `--term` values.
     ///   - termsFileText: the `--terms-file` contents, if given.
     ///   - bbox: the `--bbox` text.
+    ///   - antimeridian: Whether a box across the antimeridian was asked for (`--antimeridian`).
     ///   - minTaken: `--min-taken` text.
     ///   - maxTaken: `--max-taken` text.
     ///   - now: unix seconds of now (the default latest date is a day later).
     /// - Throws: `IngestError.configuration` quoting the flag at fault.
     public static func make(
-        terms: [String], termsFileText: String?, bbox: String?, minTaken: String?, maxTaken: String?, now: Int64
+        terms: [String], termsFileText: String?, bbox: String?, antimeridian: Bool = false, minTaken: String?,
+        maxTaken: String?, now: Int64
     ) throws -> SearchPlan {
         var all: [String] = []
         for term in terms {
@@ -233,7 +297,7 @@ public struct SearchPlan: Sendable, Equatable {
         for term in all where term.count > 500 {
             throw IngestError(.configuration, "--term '\(term.prefix(40))…' is longer than 500 characters")
         }
-        let boxes = try bbox.map { try BoundingBox.parse($0) } ?? []
+        let boxes = try bbox.map { try BoundingBox.parse($0, antimeridian: antimeridian) } ?? []
         let min = try minTaken.map { try TakenDate.parse($0, flag: "--min-taken") }
         let max = try maxTaken.map { try TakenDate.parse($0, flag: "--max-taken") }
         if let min, let max, min > max {

@@ -25,12 +25,14 @@ struct AuditCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
     @Flag(help: "Print one JSON report (schema in docs/load-audit.md).")
     var json = false
 
     func run() async throws {
         try await reportingErrors {
-            let workspace = try await global.workspace("audit", access: .read)
+            let workspace = try await global.workspace("audit", access: .read, store: storeOptions)
             let ledger = try workspace.ledgerIfPresent()
             var stores: [(any DocumentStore)?] = try await workspace.coveredStores(batchSize: 1000)
             // A workdir that has loaded nowhere yet still has its sealed images to check.

@@ -49,6 +49,7 @@ struct DownloadCommand: AsyncParsableCommand {
     var extract = true
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
     }
 
@@ -83,8 +84,9 @@ struct DownloadCommand: AsyncParsableCommand {
         }
     }
 
-    /// The progress line (and, with `final`, the summary line).
-    static func line(_ p: DownloadStage.Progress, elapsed: Double, final: Bool) -> String {
+    /// The progress line (and, with `final`, the summary line; with `extraction`, what extracting
+    /// as it went found: `run` counts that in its extract line instead).
+    static func line(_ p: DownloadStage.Progress, elapsed: Double, final: Bool, extraction: Bool = true) -> String {
         let rate = Double(p.done) / max(elapsed, 0.001)
         let left = max(0, p.total - p.done)
         let eta = rate > 0 ? Int(Double(left) / rate) : 0
@@ -98,6 +100,11 @@ struct DownloadCommand: AsyncParsableCommand {
             text +=
                 " [" + p.causes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
                 + "]"
+        }
+        if final, extraction, p.extracted > 0 {
+            text +=
+                "; extracted as they were stored: \(p.extractedWithExif) with EXIF, \(p.extractedGeoFromExif) "
+                + "positioned from EXIF, \(p.extractedPlaced) with a place"
         }
         if final, p.cleaned > 0 { text += "; removed \(p.cleaned) partial files of an earlier run" }
         return text

@@ -24,11 +24,13 @@ struct EncryptLoadCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
     @OptionGroup var batch: BatchSizeOptions
 
     func run() async throws {
         try await reportingErrors {
-            let workspace = try await global.workspace("encrypt-load", access: .write)
+            let workspace = try await global.workspace("encrypt-load", access: .write, store: storeOptions)
             let ledger = try workspace.ledger()
             let store = try await workspace.loadStore(batchSize: batch.batchSize)
             let stage = EncryptLoad(

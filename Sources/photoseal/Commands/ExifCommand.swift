@@ -26,6 +26,7 @@ struct ExifCommand: ParsableCommand {
     var json = false
 
     mutating func validate() throws {
+        guard UsageChecks.enabled else { return }
         guard !files.isEmpty else { throw ValidationError("Give at least one FILE to read.") }
     }
 

@@ -76,6 +76,7 @@ struct ExportCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         guard ExportFormat(rawValue: format) != nil else {
             throw ValidationError("--format \(format) is not a format; use --format jsonl, csv or geojson")
         }

@@ -39,9 +39,20 @@ struct ExtractCommand: AsyncParsableCommand {
                 meter.show("extract: \(p.done)/\(p.total) photos, \(p.failed) failed")
             }
             meter.finish()
-            printError(
-                "extract: \(summary.done) photos extracted (\(summary.withExif) with EXIF, \(summary.geoFromExif) "
-                    + "positioned from EXIF, \(summary.placed) with a place), \(summary.failed) failed")
+            if summary.total == 0, summary.done == 0, summary.failed == 0 {
+                // download (and run) extract as they go: say so rather than count zeros.
+                var extracted = 0
+                for stage in [Ledger.Stage.extracted, .scored, .loaded] {
+                    extracted += try await ledger.count(stage: stage)
+                }
+                printError(
+                    "extract: no photo was waiting to be extracted (\(extracted) already extracted: download and "
+                        + "run extract as they store images, unless download is given --no-extract)")
+            } else {
+                printError(
+                    "extract: \(summary.done) photos extracted (\(summary.withExif) with EXIF, \(summary.geoFromExif) "
+                        + "positioned from EXIF, \(summary.placed) with a place), \(summary.failed) failed")
+            }
             try await printFailureSummary(ledger, since: started, workdir: global.workdir)
             if summary.failed > 0 { throw ExitCode(1) }
         }

@@ -62,6 +62,7 @@ struct GeocodeCommand: ParsableCommand {
     private var values: [String] { coordinates.filter { $0 != "--" } }
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         if let maxKm, !(maxKm >= 0) {
             throw ValidationError("'--max-km' must be a distance in km ≥ 0.")
         }

@@ -15,11 +15,13 @@ extension KeysCommand {
                 rewritten atomically with its 0600 mode.
 
                 Example:
-                  photoseal keys retire 3f9a1c2b4d5e6f70 --keys keys.env
+                  photoseal keys retire 3f9a1c2b --keys keys.env
                 """
         )
 
         @OptionGroup var global: GlobalOptions
+
+        @OptionGroup var storeOptions: StoreOptions
 
         @Argument(help: ArgumentHelp("The key id to retire (from `photoseal keys list`).", valueName: "kid"))
         var kid: String
@@ -35,7 +37,7 @@ extension KeysCommand {
                 let fileOnly = try Secrets.load(explicit: path, environment: [:])
                 // Unknown, primary or only key: refused before any store is opened.
                 _ = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: .init(store: 0, ledger: 0))
-                let workspace = try await global.workspace("keys retire", access: .write)
+                let workspace = try await global.workspace("keys retire", access: .write, store: storeOptions)
                 // Every store the workdir has loaded into must be reachable and free of the key.
                 let usage = try await KeyRetirement.usage(
                     of: kid, stores: try await workspace.coveredStores(batchSize: 1000),

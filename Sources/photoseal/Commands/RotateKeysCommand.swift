@@ -23,11 +23,13 @@ struct RotateKeysCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
     @OptionGroup var batch: BatchSizeOptions
 
     func run() async throws {
         try await reportingErrors {
-            let workspace = try await global.workspace("rotate-keys", access: .seal)
+            let workspace = try await global.workspace("rotate-keys", access: .seal, store: storeOptions)
             let keyring = try workspace.keyring()
             let rotation = KeyRotation(
                 stores: try await workspace.coveredStores(batchSize: batch.batchSize),

@@ -41,6 +41,12 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var storeOptions: StoreOptions
+
+    @OptionGroup var flickrOptions: FlickrEndpointOptions
+
+    @OptionGroup var visionOptions: VisionEndpointOptions
+
     @Argument(
         help: ArgumentHelp(
             "Import from a folder, a .zip, or a .csv/.tsv with a url column instead of searching.",
@@ -71,6 +77,7 @@ struct RunCommand: AsyncParsableCommand {
     var dryRun = false
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         if source != nil {
             if query.isGiven {
                 throw ValidationError("give either search options (--term, --bbox, ...) or an import source, not both")
@@ -87,7 +94,7 @@ struct RunCommand: AsyncParsableCommand {
             labels: labelOptions.labels.isEmpty ? nil : labelOptions.labels,
             labelsFile: labelOptions.labelsFile, sizes: download.sizes,
             storeImages: download.images.storeImages?.rawValue,
-            store: global.store.map(StoreRecord.key(of:)))
+            store: storeOptions.store.map(StoreRecord.key(of:)))
     }
 
     /// A local source as an absolute path (the job runs again from any folder); URLs as given.
@@ -123,7 +130,7 @@ struct RunCommand: AsyncParsableCommand {
             try checkJobGiven()
             let logger = global.logger()
             // A dry run changes nothing: no lock, no record, no ledger.
-            let workspace = try await global.workspace("run", access: dryRun ? .read : .seal)
+            let workspace = try await global.workspace("run", access: dryRun ? .read : .seal, store: storeOptions)
             let (job, recorded) = try resolveJob(workspace)
             let keyring = try workspace.keyring()
             let sealer = try workspace.sealer()
@@ -150,9 +157,13 @@ struct RunCommand: AsyncParsableCommand {
             var flickr: (client: FlickrClient, counter: APICallCounter)?
             var plan: SearchPlan?
             if job.source == nil {
-                plan = try SearchQueryOptions.plan(job.search ?? Job.Search())
+                // A box given now was checked (with --antimeridian) by validate(); a recorded one
+                // when it was given.
+                plan = try SearchQueryOptions.plan(job.search ?? Job.Search(), antimeridian: true)
+                if let plan, !plan.boxes.isEmpty { printError("run: box \(BoundingBox.reading(of: plan.boxes))") }
                 flickr = try await workspace.flickrClient(
-                    http: api, endpoint: global.flickrEndpoint, apiKey: query.apiKey, ratePerHour: query.ratePerHour)
+                    http: api, endpoint: flickrOptions.flickrEndpoint, apiKey: query.apiKey,
+                    ratePerHour: query.ratePerHour)
             }
             let labelling = try await labelling(job: job, workspace: workspace, http: api)
             if dryRun {
@@ -272,7 +283,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         guard
             let vision = try await workspace.visionClient(
-                http: http, endpoint: global.visionEndpoint, apiKey: scoreExtras.visionApiKey)
+                http: http, endpoint: visionOptions.visionEndpoint, apiKey: scoreExtras.visionApiKey)
         else {
             printError(
                 "run: score skipped: no Vision API key (pass --vision-api-key or set GOOGLE_VISION_API_KEY "
@@ -381,12 +392,15 @@ struct RunCommand: AsyncParsableCommand {
                 "import: \(s.items) items: \(s.stored) images stored, \(s.queued) URLs queued for download, "
                     + "\(s.known) already known, \(s.skipped) not images (skipped)")
         }
-        lines.append(DownloadCommand.line(t.download, elapsed: elapsed, final: true))
+        lines.append(DownloadCommand.line(t.download, elapsed: elapsed, final: true, extraction: false))
         let e = t.extract
+        // Most rows are extracted by the download stage as they are stored: both are counted.
+        let d = t.download
         lines.append(
-            "extract: \(e.done + t.download.extracted) photos extracted (\(t.download.extracted) as they were "
-                + "downloaded; \(e.done) by the extract stage: \(e.withExif) with EXIF, \(e.geoFromExif) positioned "
-                + "from EXIF, \(e.placed) with a place), \(e.failed) failed")
+            "extract: \(e.done + d.extracted) photos extracted (\(e.withExif + d.extractedWithExif) with EXIF, "
+                + "\(e.geoFromExif + d.extractedGeoFromExif) positioned from EXIF, \(e.placed + d.extractedPlaced) "
+                + "with a place; \(d.extracted) as they were downloaded, \(e.done) by the extract stage), "
+                + "\(e.failed) failed")
         if scoring {
             var line =
                 "score: \(t.labelledImages) images labelled in \(t.visionCalls) calls (estimated "
@@ -415,6 +429,7 @@ struct RunSearchOptions: ParsableArguments {
     var searchConcurrency: Int = 4
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         guard (1...32).contains(searchConcurrency) else {
             throw ValidationError("--search-concurrency must be between 1 and 32")
         }
@@ -433,6 +448,7 @@ struct RunScoreOptions: ParsableArguments {
     var scoreConcurrency: Int = 4
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         guard (1...32).contains(scoreConcurrency) else {
             throw ValidationError("--score-concurrency must be between 1 and 32")
         }

@@ -35,6 +35,8 @@ struct ScoreCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var visionOptions: VisionEndpointOptions
+
     @OptionGroup var labelOptions: LabelOptions
 
     @OptionGroup var retry: RetryFailedOptions
@@ -60,6 +62,7 @@ struct ScoreCommand: AsyncParsableCommand {
     var maxAttempts: Int = 8
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         guard threshold.isFinite, (0...1).contains(threshold) else {
             throw ValidationError("--threshold must be between 0 and 1")
         }
@@ -89,7 +92,7 @@ struct ScoreCommand: AsyncParsableCommand {
                 // The key is checked with a request that cannot be billed, before any image is sent.
                 guard
                     let vision = try await workspace.visionClient(
-                        http: http, endpoint: global.visionEndpoint, apiKey: apiKey,
+                        http: http, endpoint: visionOptions.visionEndpoint, apiKey: apiKey,
                         retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: retryBaseDelay))
                 else {
                     throw IngestError(

@@ -23,6 +23,8 @@ struct SearchCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var flickrOptions: FlickrEndpointOptions
+
     @OptionGroup var query: SearchQueryOptions
 
     @Option(help: ArgumentHelp("Calls in flight at once.", valueName: "n"))
@@ -35,6 +37,7 @@ struct SearchCommand: AsyncParsableCommand {
     var maxAttempts: Int = 8
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         guard (1...32).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 32") }
         guard retryBaseDelay.isFinite, retryBaseDelay >= 0, (1...20).contains(maxAttempts) else {
             throw ValidationError("--retry-base-delay must be 0 or more and --max-attempts between 1 and 20")
@@ -56,6 +59,8 @@ struct SearchCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             let plan = try query.plan()
+            // Both readings of some boxes are valid (see --bbox's help): show the one taken.
+            if !plan.boxes.isEmpty { printError("search: box \(BoundingBox.reading(of: plan.boxes))") }
             let logger = global.logger()
             let workspace = try await global.workspace("search", access: .seal)
             let sealer = try workspace.sealer()
@@ -69,7 +74,8 @@ struct SearchCommand: AsyncParsableCommand {
             defer { http.shutdown() }
             // The key is checked with one cheap call before the ledger is touched.
             let (client, counter) = try await workspace.flickrClient(
-                http: http, endpoint: global.flickrEndpoint, apiKey: query.apiKey, ratePerHour: query.ratePerHour,
+                http: http, endpoint: flickrOptions.flickrEndpoint, apiKey: query.apiKey,
+                ratePerHour: query.ratePerHour,
                 retry: RetryPolicy(maxAttempts: maxAttempts, baseDelay: retryBaseDelay))
             let ledger = try workspace.ledger(create: true)
             let stage = SearchStage(

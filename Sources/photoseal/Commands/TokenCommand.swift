@@ -84,6 +84,7 @@ struct TokenCommand: AsyncParsableCommand {
         var ttl: Int64?
 
         func validate() throws {
+            guard UsageChecks.enabled else { return }
             if let ttl, ttl < 0 { throw ValidationError("--ttl must be zero or more seconds") }
         }
 

@@ -38,15 +38,34 @@ struct SearchQueryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("A UTF-8 file of terms, one a line, # comments.", valueName: "file"))
     var termsFile: String?
 
-    @Option(help: ArgumentHelp("The box minlon,minlat,maxlon,maxlat in degrees.", valueName: "box"))
+    // `.unconditional`: the value is the next word even when it starts with '-', so
+    // `--bbox -75,40,-73,41` works as written (and a missing value is named by the check).
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "The box minlon,minlat,maxlon,maxlat (west,south,east,north) in degrees, e.g. -75,40,-73,41.",
+            discussion: """
+                Values that make a box only when read as minlat,minlon,maxlat,maxlon (latitude and \
+                longitude swapped) are refused; when both readings make a box the values cannot tell, \
+                so the box is taken as given and its reading (latitudes, longitudes, corners) is \
+                printed: check it. A box whose minlon is greater than its maxlon crosses the \
+                antimeridian and needs --antimeridian.
+                """,
+            valueName: "box"))
     var bbox: String?
 
+    @Flag(help: "Let --bbox cross the antimeridian (minlon greater than maxlon, e.g. 170,-20,-170,10).")
+    var antimeridian = false
+
     @Option(
-        help: ArgumentHelp("Earliest taken date: YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds.", valueName: "date")
+        parsing: .unconditional,
+        help: ArgumentHelp(
+            "Earliest taken date: YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds (negative before 1970).",
+            valueName: "date")
     )
     var minTaken: String?
 
-    @Option(help: ArgumentHelp("Latest taken date (same forms).", valueName: "date"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Latest taken date (same forms).", valueName: "date"))
     var maxTaken: String?
 
     @Option(help: ArgumentHelp("Stop once the ledger holds this many photos.", valueName: "n"))
@@ -59,7 +78,11 @@ struct SearchQueryOptions: ParsableArguments {
     var ratePerHour: Double = 3600
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         if let limit, limit < 1 { throw ValidationError("--limit must be 1 or more") }
+        if antimeridian, bbox == nil {
+            throw ValidationError("--antimeridian goes with a --bbox whose minlon is greater than its maxlon")
+        }
         guard ratePerHour.isFinite, ratePerHour >= 1 else {
             throw ValidationError("--rate-per-hour must be at least 1")
         }
@@ -81,11 +104,13 @@ struct SearchQueryOptions: ParsableArguments {
     /// The checked search plan; input problems become usage errors quoting the flag.
     func plan() throws -> SearchPlan {
         try Self.plan(
-            Job.Search(terms: terms, termsFile: termsFile, bbox: bbox, minTaken: minTaken, maxTaken: maxTaken))
+            Job.Search(terms: terms, termsFile: termsFile, bbox: bbox, minTaken: minTaken, maxTaken: maxTaken),
+            antimeridian: antimeridian)
     }
 
-    /// The checked search plan of a job's search.
-    static func plan(_ search: Job.Search) throws -> SearchPlan {
+    /// The checked search plan of a job's search; `antimeridian` lets its box cross the
+    /// antimeridian (a recorded box was checked when it was given).
+    static func plan(_ search: Job.Search, antimeridian: Bool) throws -> SearchPlan {
         let (terms, termsFile, bbox, minTaken, maxTaken) = (
             search.terms ?? [], search.termsFile, search.bbox, search.minTaken, search.maxTaken
         )
@@ -101,7 +126,8 @@ struct SearchQueryOptions: ParsableArguments {
         }
         do {
             return try SearchPlan.make(
-                terms: terms, termsFileText: fileText, bbox: bbox, minTaken: minTaken, maxTaken: maxTaken,
+                terms: terms, termsFileText: fileText, bbox: bbox, antimeridian: antimeridian, minTaken: minTaken,
+                maxTaken: maxTaken,
                 now: Int64(Date().timeIntervalSince1970))
         } catch let error as IngestError {
             throw ValidationError(error.message)
@@ -136,6 +162,7 @@ struct DownloadOptions: ParsableArguments {
     var stallSeconds: Int = 30
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 256") }
         guard (1...64).contains(perHost) else { throw ValidationError("--per-host must be between 1 and 64") }
         guard (1...20).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 20") }
@@ -191,6 +218,7 @@ struct LabelOptions: ParsableArguments {
     var maxCost: Double?
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         if let maxImages, maxImages < 0 { throw ValidationError("--max-images must be 0 or more") }
         if let maxCost, !maxCost.isFinite || maxCost < 0 {
             throw ValidationError("--max-cost must be a number of US dollars, 0 or more")
@@ -231,6 +259,7 @@ struct BatchSizeOptions: ParsableArguments {
     var batchSize = 500
 
     func validate() throws {
+        guard UsageChecks.enabled else { return }
         guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     }
 }
