@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import Store
+import TestSupport
 import Testing
 
 @testable import Ingest
@@ -100,6 +101,36 @@ struct AuditBlindSpotTests {
         #expect(!report.ok)
         #expect(report.findings.contains { $0.id == id && $0.kind == "duplicate-key" && $0.field == "sealed" })
         #expect(report.checks["well-formed"]?.checked == 1 && report.checks["well-formed"]?.findings == 1)
+    }
+
+    @Test("a stored document with a BSON type photoseal does not store is a finding; the audit goes on")
+    func unsupportedType() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ps-type-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("store.sqlite").path
+        let store = try EmbeddedStore(path: path, logger: Logger(label: "test"))
+        _ = try await store.upsert([
+            try sealedDocument(id: "flickr:1", ownerName: "Pat Doe", title: "a"),
+            try sealedDocument(id: "flickr:2", ownerName: "Pat Doe", title: "b"),
+            try sealedDocument(id: "flickr:3", ownerName: "Pat Doe", title: "c"),
+        ])
+        // flickr:2's body replaced behind photoseal's back by one holding a decimal128 (0x13).
+        let decimal: [UInt8] = [0x13] + Self.cstring("price") + [UInt8](repeating: 1, count: 16)
+        let bytes = Self.document([Self.string("_id", "flickr:2"), Self.string("title", "b"), decimal])
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let (status, output) = try runPython(
+            "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
+                + "c.execute('UPDATE documents SET body = ? WHERE id = ?', (bytes.fromhex(sys.argv[2]), 'flickr:2'))\n"
+                + "c.commit()",
+            [path, hex])
+        try #require(status == 0, "\(output)")
+        let report = try await Audit(store: store, ledger: nil, keyring: keyring, blind: blind).run(now: now)
+        #expect(report.documents == 3)
+        #expect(
+            report.findings.map { "\($0.id) \($0.field) \($0.kind) \($0.check.rawValue)" } == [
+                "flickr:2 price unsupported-type well-formed"
+            ], "\(report.findings)")
     }
 
     @Test("an owner name in another Unicode normal form (NFD, fullwidth) than the title's is found")

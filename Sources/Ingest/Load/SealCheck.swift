@@ -199,7 +199,14 @@ public struct SealCheck: Sendable {
     ///   - document: The stored bytes of the document.
     ///   - now: The current time, unix seconds (tests pass their own).
     public func check(_ document: RawDocument, now: Int64) -> Result {
-        document.withView { view in check(view, now: now) }
+        if let damage = document.damage {
+            // Nothing else can be read from it: one finding, and the document is not clean.
+            var result = Result()
+            result.findings.append(
+                Finding(id: document.id ?? "?", field: damage.field, kind: damage.kind, check: .wellFormed))
+            return result
+        }
+        return document.withView { view in check(view, now: now) }
     }
 
     private func check(_ view: BSONView, now: Int64) -> Result {
