@@ -181,7 +181,7 @@ public struct SealCheck: Sendable {
                 {
                     continue
                 }
-                if Self.personalKeys.contains(field.key.lowercased()) {
+                if Self.isPersonalKey(field.key) {
                     add(field.key, "personal-key-outside-sealed", .personalKeys)
                 }
                 path.append(field.key)
@@ -328,6 +328,13 @@ public struct SealCheck: Sendable {
         case 2: return path[0].isKey("image") && (path[1].isKey("sha256") || path[1].isKey("path"))
         default: return false
         }
+    }
+
+    /// ``isPersonalKey(_:)`` for a key of a decoded document (no lowercased copy made: the
+    /// load checks every key of every document).
+    private static func isPersonalKey(_ key: String) -> Bool {
+        var key = key
+        return key.withUTF8 { isPersonalKey($0) }
     }
 
     /// ``personalKeys`` as bytes, to compare keys with no string made.
@@ -484,7 +491,7 @@ public struct SealCheck: Sendable {
         case .document(let document):
             for field in document.fields {
                 path.append(field.key)
-                if Self.personalKeys.contains(field.key.lowercased()) {
+                if Self.isPersonalKey(field.key) {
                     report(path.joined(separator: "."), "personal-key-outside-sealed", .personalKeys)
                 }
                 scan(field.value, path: &path, needles: needles, report: report)

@@ -80,14 +80,17 @@ public struct FolderSource: PhotoSource {
         while let relative = enumerator.nextObject() as? String {
             if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
             let full = (root as NSString).appendingPathComponent(relative)
-            var info = stat()
-            guard stat(full, &info) == 0 else {
+            // The type of what the entry names, links followed (a link to nothing is unreadable).
+            let target = URL(fileURLWithPath: full).resolvingSymlinksInPath().path
+            guard let type = try? FileManager.default.attributesOfItem(atPath: target)[.type] as? FileAttributeType,
+                type != .typeSymbolicLink
+            else {
                 paths.append((relative, "cannot be read (a dangling link, or no permission)"))
                 continue
             }
-            switch info.st_mode & S_IFMT {
-            case S_IFDIR: continue
-            case S_IFREG: paths.append((relative, nil))
+            switch type {
+            case .typeDirectory: continue
+            case .typeRegular: paths.append((relative, nil))
             default: paths.append((relative, "is not a regular file (a FIFO, a device or a socket)"))
             }
         }
