@@ -70,6 +70,15 @@ enum AuditBench {
             sample.reduce(0) { $0 + checker.check($1, now: now).openedKids.count }
         }
         print(StoreBench.row("swift checks only (1 thread)", sample.count, checked.seconds))
+        // encrypt-load checks each document as a tree, now with the plaintext checks too.
+        let trees = try sample.map { try $0.document() }
+        for (label, scan) in [("sealed fields only", false), ("with plaintext checks", true)] {
+            let loadChecker = SealCheck(keyring: keyring, blind: blind, scanPlaintext: scan)
+            let timed = try await StoreBench.timed {
+                trees.reduce(0) { $0 + loadChecker.check($1, now: now).openedKids.count }
+            }
+            print(StoreBench.row("swift load checks, \(label)", trees.count, timed.seconds))
+        }
         let audit = Audit(store: store, ledger: nil, keyring: keyring, blind: blind)
         let run = try await StoreBench.timed { try await audit.run() }
         precondition(run.value.documents == count && run.value.ok, "audit: \(run.value.findings.prefix(3))")

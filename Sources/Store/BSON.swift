@@ -208,10 +208,15 @@ enum BSONCodec {
 enum BSONCodecError: Error {
     case invalid(String)
     case corrupt(String)
+    /// A field of a BSON type photoseal does not store (a corrupt document, told apart so
+    /// that `audit` can name the field).
+    case unsupportedType(key: String, type: UInt8)
 
     var message: String {
         switch self {
         case .invalid(let text), .corrupt(let text): text
+        case .unsupportedType(let key, let type):
+            "field \(key) has BSON type 0x\(String(type, radix: 16)), which photoseal does not store"
         }
     }
 
@@ -220,8 +225,8 @@ enum BSONCodecError: Error {
         switch self {
         case .invalid(let text):
             return StoreError(.invalidDocument, store: store, message: "\(subject) cannot be stored: \(text)")
-        case .corrupt(let text):
-            return StoreError(.corrupt, store: store, message: "\(subject) cannot be read back: \(text)")
+        case .corrupt, .unsupportedType:
+            return StoreError(.corrupt, store: store, message: "\(subject) cannot be read back: \(message)")
         }
     }
 }

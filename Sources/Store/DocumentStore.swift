@@ -92,6 +92,9 @@ public protocol DocumentStore: AnyObject, Sendable {
 
     /// Every document as its stored BSON bytes, checked but not decoded, in `_id` order, a
     /// batch at a time: ``allDocuments(batchSize:)`` for readers that walk the bytes (`audit`).
+    /// A document whose bytes would not decode (a BSON type photoseal does not store, damage)
+    /// is handed over with ``RawDocument/damage`` set, not thrown, so that one document does
+    /// not hide the others.
     ///
     /// - Parameter batchSize: Documents per batch (at least 1).
     func allRawDocuments(batchSize: Int) -> RawDocumentBatches

@@ -272,7 +272,8 @@ public final class EmbeddedStore: DocumentStore {
         }
     }
 
-    /// Every document's stored bytes, checked as a decode would but not decoded.
+    /// Every document's stored bytes, checked as a decode would but not decoded; bytes that
+    /// would not decode come with ``RawDocument/damage`` set.
     public func allRawDocuments(batchSize: Int) -> RawDocumentBatches {
         let size = max(1, batchSize)
         return RawDocumentBatches { [self] after in
@@ -292,7 +293,7 @@ public final class EmbeddedStore: DocumentStore {
                     let id: String = row[0]
                     // The blob straight from SQLite's buffer into the array, with no Data between.
                     let bytes = try row.withUnsafeData(atIndex: 1) { data in [UInt8](data ?? Data()) }
-                    batch.append(try RawDocument(bytes, store: "embedded:", id: id))
+                    batch.append(RawDocument(auditing: bytes, id: id))
                 }
                 return batch
             }

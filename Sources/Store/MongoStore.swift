@@ -364,19 +364,20 @@ public final class MongoStore: DocumentStore {
         }
     }
 
-    /// Every document's bytes as the server sent them, checked as a decode would but not decoded.
+    /// Every document's bytes as the server sent them, checked as a decode would but not
+    /// decoded; bytes that would not decode come with ``RawDocument/damage`` set.
     public func allRawDocuments(batchSize: Int) -> RawDocumentBatches {
         let size = max(1, batchSize)
         return RawDocumentBatches { [self] after in
             let filter: [(String, StoreValue)] = after.map { [("_id", .document(["$gt": .string($0)]))] } ?? []
-            return try await retrying("reading documents", write: false) { [pool, configuration, location] in
+            return try await retrying("reading documents", write: false) { [pool, configuration] in
                 let options = [
                     StoreField(key: "sort", value: ["_id": 1]), StoreField(key: "limit", value: .int(Int64(size))),
                 ]
                 var batch: [RawDocument] = []
                 batch.reserveCapacity(size)
                 try pool.forEachRaw(in: configuration.collection, filter: filter, options: options, batchSize: size) {
-                    batch.append(try RawDocument($0, store: location))
+                    batch.append(RawDocument(auditing: $0))
                 }
                 return batch
             }

@@ -9,6 +9,20 @@ public struct RawDocument: Sendable {
     /// The document's BSON bytes.
     public let bytes: [UInt8]
 
+    /// Why stored bytes are not a document photoseal stores (``damage``).
+    public struct Damage: Sendable, Hashable {
+        /// The field at fault, by name (`?` when the document's frame is broken).
+        public var field: String
+        /// `unsupported-type` (a BSON type photoseal does not store) or `damaged-bson`.
+        public var kind: String
+    }
+
+    /// Set when a store handed over bytes that are not one readable document (see
+    /// ``DocumentStore/allRawDocuments(batchSize:)``): `bytes` then hold only the `_id` (when
+    /// it could be read), so that `audit` reports the document rather than stopping or
+    /// skipping it.
+    public let damage: Damage?
+
     /// Checks `bsonBytes` and keeps them.
     ///
     /// - Throws: ``StoreError`` `.corrupt` when the bytes are not one well-formed BSON document
@@ -19,7 +33,41 @@ public struct RawDocument: Sendable {
 
     /// Checks `bytes` for `store` and the document `id` (named in the error).
     init(_ bytes: [UInt8], store: String, id: String? = nil) throws(StoreError) {
-        let problem = bytes.withUnsafeBufferPointer { buffer -> BSONCodecError? in
+        if let problem = Self.problem(bytes) {
+            // The id, when it can be read, names the document in the message.
+            throw problem.storeError(store: store, id: id ?? (bytes.count >= 5 ? Self.peekID(bytes) : nil))
+        }
+        self.bytes = bytes
+        damage = nil
+    }
+
+    /// Keeps `bytes` for an audit: bytes that do not pass the checks of ``init(bsonBytes:)``
+    /// give a value with ``damage`` set, holding only the `_id` (`id`, or read from the bytes).
+    init(auditing bytes: [UInt8], id: String? = nil) {
+        guard let problem = Self.problem(bytes) else {
+            self.bytes = bytes
+            damage = nil
+            return
+        }
+        if case .unsupportedType(let key, _) = problem {
+            damage = Damage(field: key, kind: "unsupported-type")
+        } else {
+            damage = Damage(field: "?", kind: "damaged-bson")
+        }
+        var body: [UInt8] = []
+        if let id = id ?? (bytes.count >= 5 ? Self.peekID(bytes) : nil) {
+            body = [0x02] + Array("_id\0".utf8) + Self.int32(id.utf8.count + 1) + Array(id.utf8) + [0]
+        }
+        self.bytes = Self.int32(body.count + 5) + body + [0]
+    }
+
+    private static func int32(_ value: Int) -> [UInt8] {
+        withUnsafeBytes(of: Int32(truncatingIfNeeded: value).littleEndian, Array.init)
+    }
+
+    /// What is wrong with `bytes`, or nil when they are one document photoseal stores.
+    private static func problem(_ bytes: [UInt8]) -> BSONCodecError? {
+        bytes.withUnsafeBufferPointer { buffer -> BSONCodecError? in
             do throws(BSONCodecError) {
                 try BSONView.check(buffer, start: 0, end: buffer.count, depth: 0)
                 return nil
@@ -27,11 +75,6 @@ public struct RawDocument: Sendable {
                 return error
             }
         }
-        if let problem {
-            // The id, when it can be read, names the document in the message.
-            throw problem.storeError(store: store, id: id ?? (bytes.count >= 5 ? Self.peekID(bytes) : nil))
-        }
-        self.bytes = bytes
     }
 
     /// The `_id` of damaged bytes when it is the first field and a readable string.
@@ -144,8 +187,7 @@ public struct BSONView {
                 if [0x01, 0x02, 0x03, 0x04, 0x06, 0x07, 0x08, 0x09, 0x0A, 0x10, 0x12].contains(type) {
                     throw .corrupt("field \(key) is damaged")
                 }
-                throw .corrupt(
-                    "field \(key) has BSON type 0x\(String(type, radix: 16)), which photoseal does not store")
+                throw .unsupportedType(key: key, type: type)
             }
             if type == 0x03 || type == 0x04 {
                 try check(buffer, start: value, end: value + size, depth: depth + 1)

@@ -291,6 +291,63 @@ struct DownloadStageTests {
         #expect(try await setup.failure(goneID)?.permanent == true)
     }
 
+    @Test(
+        "a FIFO, a dangling link and a directory named .jpg among good files: reported by position and skipped, the good files imported"
+    )
+    func importSkipsUnreadable() async throws {
+        let setup = try Setup()
+        defer { setup.cleanup() }
+        // Tests run as root, for whom chmod 000 does not stop reading: the unreadable entries
+        // here are a FIFO (opening it would wait for a writer) and a link to nothing.
+        let folder = setup.workdir.appendingPathComponent("src")
+        try FileManager.default.createDirectory(
+            at: folder.appendingPathComponent("album.jpg"), withIntermediateDirectories: true)
+        let images = ImageTestServer.imagesDirectory
+        for (name, target) in [
+            ("es_DSCN0010.jpg", "a.jpg"), ("es_DSCN0021.jpg", "d.jpg"), ("et_Canon.jpg", "album.jpg/c.jpg"),
+        ] {
+            try FileManager.default.copyItem(
+                at: images.appendingPathComponent(name), to: folder.appendingPathComponent(target))
+        }
+        try #require(mkfifo(folder.appendingPathComponent("b_Alice_Smith.jpg").path, 0o600) == 0)
+        try FileManager.default.createSymbolicLink(
+            atPath: folder.appendingPathComponent("c_Alice_Smith.jpg").path, withDestinationPath: "/nonexistent/x.jpg")
+        let recorder = LogRecorder()
+        let stage = ImportStage(ledger: setup.ledger, ingestor: setup.ingestor(.stripped), logger: recorder.logger())
+        let summary = try await stage.run(try PhotoSources.source(for: folder.path))
+        #expect(summary.items == 5 && summary.stored == 3 && summary.unreadable == 2, "\(summary)")
+        #expect(try await setup.ledger.photoCount() == 3)
+        let warnings = recorder.records.filter { $0.level == .warning }.map(\.message)
+        // In path order: a.jpg, album.jpg/c.jpg, b_… (item 3), c_… (item 4), d.jpg.
+        #expect(warnings.count == 2 && warnings[0].contains("item 3") && warnings[1].contains("item 4"), "\(warnings)")
+        #expect(!warnings.contains { $0.contains("Alice") || $0.contains("Smith") }, "\(warnings)")
+    }
+
+    @Test("a URL list with a bad row among good ones: the bad row is reported by number, the good rows queued")
+    func importSkipsBadRow() async throws {
+        let setup = try Setup()
+        defer { setup.cleanup() }
+        let csv = setup.workdir.appendingPathComponent("urls.csv")
+        try Data(
+            """
+            id,url
+            1,http://127.0.0.1:9/a.jpg
+            2,file:///etc/passwd
+            3,not a url at all
+            4,https://127.0.0.1:9/b.jpg
+
+            """.utf8
+        ).write(to: csv)
+        let recorder = LogRecorder()
+        let stage = ImportStage(ledger: setup.ledger, ingestor: setup.ingestor(.stripped), logger: recorder.logger())
+        let summary = try await stage.run(URLListSource(path: csv.path))
+        #expect(summary.queued == 2 && summary.unreadable == 2, "\(summary)")
+        #expect(try await setup.ledger.photoCount() == 2)
+        let warnings = recorder.records.filter { $0.level == .warning }.map(\.message)
+        #expect(warnings.count == 2 && warnings[0].contains("row 3") && warnings[1].contains("row 4"), "\(warnings)")
+        #expect(!warnings.contains { $0.contains("passwd") || $0.contains(csv.path) }, "\(warnings)")
+    }
+
     @Test("a folder and a zip of the same pictures import once, with content ids, skipping non-images")
     func importLocal() async throws {
         let setup = try Setup()

@@ -288,3 +288,33 @@ func extractSummaryCountsWhatHappened() async throws {
     #expect(extracted.stderr.contains("no photo was waiting to be extracted (\(names.count) already extracted"))
     #expect(!extracted.stderr.contains("0 with a place"), "\(extracted.stderr)")
 }
+
+@Test(
+    "import of a folder with a FIFO and a URL list with a bad row: exit 0, the rest imported, the bad items named by position only"
+)
+func importSkipsBadItems() async throws {
+    let scratch = try Scratch()
+    let keys = scratch.path("keys.env")
+    #expect(try await runCLI(["keys", "generate", "--out", keys]).status == 0)
+    let folder = scratch.path("photos")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+        atPath: ExifCLIFixtures.path("es_DSCN0010.jpg"), toPath: folder + "/a.jpg")
+    // As root, chmod 000 does not stop reading: a FIFO is the unreadable file here (item 1:
+    // upper case sorts first).
+    try #require(mkfifo(folder + "/Alice_Smith.jpg", 0o600) == 0)
+    let common = ["--workdir", scratch.path("work"), "--keys", keys]
+    let imported = try await runCLI(["import", folder] + common)
+    #expect(imported.status == 0, "\(imported.stderr)")
+    #expect(imported.stderr.contains("1 images stored"), "\(imported.stderr)")
+    #expect(imported.stderr.contains("item 1 skipped"), "\(imported.stderr)")
+    #expect(imported.stderr.contains("1 unreadable (skipped)"), "\(imported.stderr)")
+    #expect(!imported.stderr.contains("Alice"), "\(imported.stderr)")
+    try Data("url\nhttp://127.0.0.1:9/a.jpg\nftp://Alice_Smith/x.jpg\nhttp://127.0.0.1:9/b.jpg\n".utf8).write(
+        to: URL(fileURLWithPath: scratch.path("urls.csv")))
+    let listed = try await runCLI(["import", scratch.path("urls.csv")] + common)
+    #expect(listed.status == 0, "\(listed.stderr)")
+    #expect(listed.stderr.contains("2 URLs queued"), "\(listed.stderr)")
+    #expect(listed.stderr.contains("row 3 has no http(s) URL"), "\(listed.stderr)")
+    #expect(!listed.stderr.contains("Alice"), "\(listed.stderr)")
+}

@@ -61,6 +61,35 @@ struct ExifCLITests {
         #expect(result.stderr.contains("a.jpg"))
     }
 
+    @Test("a FIFO (and a directory) is refused at once as not a regular file, with or without --json")
+    func fifoRefused() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ps-exif-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("pipe.jpg").path
+        try #require(mkfifo(fifo, 0o600) == 0)
+        // Opening a FIFO for reading used to wait for a writer forever: run with a deadline.
+        for arguments in [
+            ["exif", fifo, ExifCLIFixtures.path("px_notjpeg.jpg")], ["exif", "--json", fifo, directory.path],
+        ] {
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = arguments
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            let started = Date()
+            try process.run()
+            while process.isRunning, Date().timeIntervalSince(started) < 10 { usleep(10_000) }
+            let hung = process.isRunning
+            if hung { kill(process.processIdentifier, SIGKILL) }
+            process.waitUntilExit()
+            #expect(!hung, "photoseal \(arguments.joined(separator: " ")) still running after 10 s")
+            #expect(process.terminationStatus == 1)
+        }
+        let result = try CLI.run(["exif", fifo])
+        #expect(result.status == 1 && result.stderr.contains("not a regular file"), "\(result.stderr)")
+    }
+
     @Test("without --json a readable table with group:tag names is printed")
     func table() throws {
         let result = try CLI.run(["exif", ExifCLIFixtures.path("es_Canon_40D.jpg")])

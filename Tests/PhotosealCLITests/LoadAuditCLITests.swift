@@ -235,6 +235,39 @@ struct LoadAuditCLITests {
         )
     }
 
+    @Test("encrypt-load refuses a document whose title holds its owner's name in NFD: exit 1, listed, not written")
+    func loadRefusesNameInTitle() throws {
+        let count = try prepare(limit: 20)
+        // Python opens an owner name with the keys and writes it, decomposed, into the title.
+        let script = """
+            import sys, json, sqlite3, unicodedata
+            from cryptography.fernet import Fernet, MultiFernet
+            db, keys_path = sys.argv[1:3]
+            keys = dict(l.strip().split("=", 1) for l in open(keys_path, encoding="utf-8") if "=" in l and l[0] != "#")
+            f = MultiFernet([Fernet(k) for k in keys["SEAL_KEYS"].split(",")])
+            c = sqlite3.connect(db)
+            for id, body in c.execute("SELECT id, document FROM photo ORDER BY id").fetchall():
+                d = json.loads(body)
+                name = f.decrypt(d["sealed"]["owner_name"].encode()).split(b"\\n", 3)[3].decode()
+                if len(name) >= 3:
+                    d["title"] = "photo by " + unicodedata.normalize("NFD", name.upper())
+                    c.execute("UPDATE photo SET document = ? WHERE id = ?", (json.dumps(d), id))
+                    c.commit()
+                    print(id)
+                    break
+            """
+        let edited = try Py.run(script, [ledger, keys.path])
+        try #require(edited.status == 0, "\(edited.output)")
+        let victim = edited.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        try #require(!victim.isEmpty)
+        let load = try photoseal(["encrypt-load"])
+        #expect(load.status == 1, "\(load.stderr)")
+        #expect(load.stderr.contains("refused \(victim): title: personal-value-in-plaintext"), "\(load.stderr)")
+        #expect(load.stderr.contains("\(count - 1) loaded"), "\(load.stderr)")
+        #expect(try Py.sql(storeFile, "SELECT COUNT(*) FROM documents WHERE id = '\(victim)'") == "0")
+        #expect(try Py.sql(storeFile, "SELECT COUNT(*) FROM documents") == "\(count - 1)")
+    }
+
     @Test("audit: a clean store exits 0; a document deleted behind the pipeline's back is a finding with exit 1")
     func auditCLI() throws {
         let count = try prepare(limit: 100)

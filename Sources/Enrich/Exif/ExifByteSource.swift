@@ -69,7 +69,9 @@ final class FileByteSource: ExifByteSource {
 
     init(path: String, name: String) throws(EnrichError) {
         self.name = name
-        let fd = open(path, O_RDONLY)
+        // Non-blocking: opening a FIFO for reading otherwise waits for a writer (forever); it
+        // is then refused below as not a regular file. (No effect on regular files.)
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else {
             let reason = errno == ENOENT ? "no such file" : "cannot open the file (errno \(errno))"
             throw EnrichError(.fileUnreadable, input: name, detail: reason)

@@ -58,7 +58,9 @@ public struct EncryptLoad: Sendable {
     ) {
         self.ledger = ledger
         self.store = store
-        self.checker = SealCheck(keyring: keyring, blind: blind, scanPlaintext: false)
+        // The plaintext checks too: a title holding the owner's name is refused here rather than
+        // found by a later audit in a store that already published it.
+        self.checker = SealCheck(keyring: keyring, blind: blind, scanPlaintext: true)
         self.batchSize = max(1, batchSize)
         self.logger = logger
     }

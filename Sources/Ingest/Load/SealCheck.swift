@@ -7,6 +7,9 @@ public import Store
 public struct SealCheck: Sendable {
     /// The names of the checks, in report order.
     public enum Check: String, Sendable, CaseIterable, Codable {
+        /// The document reads strictly: no key twice in one document (a second `sealed` would
+        /// hold plaintext no other check looks at) and no BSON type photoseal does not store.
+        case wellFormed = "well-formed"
         /// Each sealed field opens with the keyring.
         case opens
         /// Each token's envelope names this document and this field.
@@ -70,9 +73,17 @@ public struct SealCheck: Sendable {
         "owner", "owner_name", "ownername", "path_alias", "pathalias", "realname", "username",
     ]
 
-    /// Personal values shorter than this many characters are not searched for in plaintext
-    /// (too short to mean anything: they would match by chance).
+    /// Personal values shorter than this many characters are searched for only in the free
+    /// text fields (``freeTextFields``), elsewhere they would match by chance.
     public static let minimumSearchedLength = 3
+
+    /// Personal values shorter than this are never searched for (one character matches anything).
+    public static let minimumShortLength = 2
+
+    /// The top-level fields of free text, where no name is expected: a personal value of 2
+    /// characters (a CJK name such as 王芳 is often 2) is searched for there too. Elsewhere
+    /// (place names, licence, URLs, scores) 2 characters would match by chance.
+    public static let freeTextFields: Set<String> = ["title", "description", "tags", "machine_tags"]
 
     let sealer: FieldSealer
     let blind: BlindIndex
@@ -84,7 +95,7 @@ public struct SealCheck: Sendable {
     ///   - keyring: The seal keys.
     ///   - blind: The blind index under INDEX_KEY.
     ///   - scanPlaintext: Also run the plaintext checks (`personal-keys`, `personal-values`):
-    ///     `audit` does; `encrypt-load` checks the sealed fields only.
+    ///     `audit` and `encrypt-load` both do.
     public init(keyring: Keyring, blind: BlindIndex, scanPlaintext: Bool) {
         self.sealer = FieldSealer(keyring: keyring)
         self.blind = blind
@@ -102,6 +113,8 @@ public struct SealCheck: Sendable {
         func add(_ field: String, _ kind: String, _ check: Check) {
             result.findings.append(Finding(id: id, field: field, kind: kind, check: check))
         }
+        var keyPath: [String] = []
+        Self.duplicateKeys(document, path: &keyPath) { add($0, "duplicate-key", .wellFormed) }
         result.sealKid = document.value(at: "seal.kid")?.stringValue
         var opened: [String: String] = [:]
         if let sealed = document["sealed"] {
@@ -156,14 +169,19 @@ public struct SealCheck: Sendable {
             add("blind.owner", "blind-index-without-owner", .blindIndex)
         }
         if scanPlaintext {
-            let needles = ["owner", "owner_name", "path_alias"].compactMap { opened[$0] }
-                .map { Self.trimmed($0).lowercased() }
-                .filter { $0.count >= Self.minimumSearchedLength }
-                .map { Array($0.utf8) }
+            let needles = Self.needles(opened)
             var path: [String] = []
             path.reserveCapacity(4)
-            for field in document.fields where field.key != "sealed" && field.key != "blind" && field.key != "seal" {
-                if Self.personalKeys.contains(field.key.lowercased()) {
+            // Only the first `sealed`, `blind` and `seal` are the ones checked above: a
+            // repeated one is plaintext like any other field.
+            var skipped: Set<String> = []
+            for field in document.fields {
+                if field.key == "sealed" || field.key == "blind" || field.key == "seal",
+                    skipped.insert(field.key).inserted
+                {
+                    continue
+                }
+                if Self.isPersonalKey(field.key) {
                     add(field.key, "personal-key-outside-sealed", .personalKeys)
                 }
                 path.append(field.key)
@@ -181,7 +199,14 @@ public struct SealCheck: Sendable {
     ///   - document: The stored bytes of the document.
     ///   - now: The current time, unix seconds (tests pass their own).
     public func check(_ document: RawDocument, now: Int64) -> Result {
-        document.withView { view in check(view, now: now) }
+        if let damage = document.damage {
+            // Nothing else can be read from it: one finding, and the document is not clean.
+            var result = Result()
+            result.findings.append(
+                Finding(id: document.id ?? "?", field: damage.field, kind: damage.kind, check: .wellFormed))
+            return result
+        }
+        return document.withView { view in check(view, now: now) }
     }
 
     private func check(_ view: BSONView, now: Int64) -> Result {
@@ -190,6 +215,8 @@ public struct SealCheck: Sendable {
         func add(_ field: String, _ kind: String, _ check: Check) {
             result.findings.append(Finding(id: id, field: field, kind: kind, check: check))
         }
+        var keyPath: [RawPathPart] = []
+        Self.duplicateKeys(view, path: &keyPath) { add($0, "duplicate-key", .wellFormed) }
         // ObjectIds read as their hex text, as in the decoded document.
         result.sealKid = view.field("seal", "kid").flatMap { view.text($0) }
         var opened: [String: String] = [:]
@@ -244,15 +271,25 @@ public struct SealCheck: Sendable {
             add("blind.owner", "blind-index-without-owner", .blindIndex)
         }
         if scanPlaintext {
-            let needles = ["owner", "owner_name", "path_alias"].compactMap { opened[$0] }
-                .map { Self.trimmed($0).lowercased() }
-                .filter { $0.count >= Self.minimumSearchedLength }
-                .map { Array($0.utf8) }
+            let needles = Self.needles(opened)
             // The path is kept as key bytes and positions; it becomes text only for a finding.
             var path: [RawPathPart] = []
             path.reserveCapacity(4)
+            // As in the tree check, only the first `sealed`, `blind` and `seal` are skipped.
+            var skipped: (sealed: Bool, blind: Bool, seal: Bool) = (false, false, false)
             view.forEachField { field in
-                if field.named("sealed") || field.named("blind") || field.named("seal") { return }
+                if !skipped.sealed, field.named("sealed") {
+                    skipped.sealed = true
+                    return
+                }
+                if !skipped.blind, field.named("blind") {
+                    skipped.blind = true
+                    return
+                }
+                if !skipped.seal, field.named("seal") {
+                    skipped.seal = true
+                    return
+                }
                 if Self.isPersonalKey(field.key) {
                     add(field.name, "personal-key-outside-sealed", .personalKeys)
                 }
@@ -293,6 +330,13 @@ public struct SealCheck: Sendable {
         }
     }
 
+    /// ``isPersonalKey(_:)`` for a key of a decoded document (no lowercased copy made: the
+    /// load checks every key of every document).
+    private static func isPersonalKey(_ key: String) -> Bool {
+        var key = key
+        return key.withUTF8 { isPersonalKey($0) }
+    }
+
     /// ``personalKeys`` as bytes, to compare keys with no string made.
     private static let personalKeyBytes: [[UInt8]] = personalKeys.map { Array($0.utf8) }
 
@@ -317,17 +361,20 @@ public struct SealCheck: Sendable {
 
     /// ``scan(_:path:needles:report:)`` over stored bytes.
     private func scan(
-        _ field: BSONField, in view: BSONView, path: inout [RawPathPart], needles: [[UInt8]],
+        _ field: BSONField, in view: BSONView, path: inout [RawPathPart], needles: Needles,
         report: (String, String, Check) -> Void
     ) {
         switch field.type {
         case 0x02, 0x07:
             guard !needles.isEmpty, !Self.isHashPath(path) else { return }
-            let found: Bool
+            var found: Bool
             if let text = view.utf8(field) {
-                found = Self.containsAny(text, needles)
+                found = Self.containsAny(text, needles.long)
+                if !found, !needles.short.isEmpty, Self.isFreeText(path) {
+                    found = Self.containsShort(String(decoding: text, as: UTF8.self), needles.short)
+                }
             } else {
-                found = view.text(field).map { Self.containsAny($0, needles) } ?? false
+                found = view.text(field).map { Self.containsAny($0, needles.long) } ?? false
             }
             if found { report(RawPathPart.joined(path), "personal-value-in-plaintext", .personalValues) }
         case 0x04:
@@ -356,6 +403,7 @@ public struct SealCheck: Sendable {
 
     /// ``containsAny(_:_:)`` over UTF-8 bytes: non-ASCII text goes through the same lowercasing.
     static func containsAny(_ text: UnsafeBufferPointer<UInt8>, _ needles: [[UInt8]]) -> Bool {
+        guard !needles.isEmpty else { return false }
         guard text.allSatisfy({ $0 < 0x80 }) else { return containsAny(String(decoding: text, as: UTF8.self), needles) }
         for needle in needles where text.count >= needle.count {
             let first = needle[0]
@@ -392,9 +440,10 @@ public struct SealCheck: Sendable {
     /// is folded byte by byte; other text is lowercased first. Foundation's `contains` goes
     /// through NSString on Linux and costs more than opening a token.
     static func containsAny(_ text: String, _ needles: [[UInt8]]) -> Bool {
+        guard !needles.isEmpty else { return false }
         var text = text
         let ascii = text.withUTF8 { bytes in bytes.allSatisfy { $0 < 0x80 } }
-        if !ascii { text = text.lowercased() }
+        if !ascii { text = folded(text) }
         return text.withUTF8 { bytes in
             for needle in needles where bytes.count >= needle.count {
                 let first = needle[0]
@@ -422,12 +471,15 @@ public struct SealCheck: Sendable {
 
     /// Walks a value, keeping the path as components and joining them only for a finding.
     private func scan(
-        _ value: StoreValue, path: inout [String], needles: [[UInt8]], report: (String, String, Check) -> Void
+        _ value: StoreValue, path: inout [String], needles: Needles, report: (String, String, Check) -> Void
     ) {
         switch value {
         case .string(let text):
             guard !needles.isEmpty, !Self.isHashPath(path) else { return }
-            if Self.containsAny(text, needles) {
+            if Self.containsAny(text, needles.long)
+                || (!needles.short.isEmpty && Self.freeTextFields.contains(path[0])
+                    && Self.containsShort(text, needles.short))
+            {
                 report(path.joined(separator: "."), "personal-value-in-plaintext", .personalValues)
             }
         case .array(let elements):
@@ -439,7 +491,7 @@ public struct SealCheck: Sendable {
         case .document(let document):
             for field in document.fields {
                 path.append(field.key)
-                if Self.personalKeys.contains(field.key.lowercased()) {
+                if Self.isPersonalKey(field.key) {
                     report(path.joined(separator: "."), "personal-key-outside-sealed", .personalKeys)
                 }
                 scan(field.value, path: &path, needles: needles, report: report)
@@ -455,6 +507,165 @@ public struct SealCheck: Sendable {
         case 1: return path[0] == "_id"
         case 2: return path[0] == "image" && (path[1] == "sha256" || path[1] == "path")
         default: return false
+        }
+    }
+
+    /// The opened personal values searched for in plaintext, folded (``folded(_:)``).
+    struct Needles {
+        /// Values of at least ``minimumSearchedLength`` characters, as UTF-8: searched in every
+        /// plaintext string.
+        var long: [[UInt8]] = []
+        /// Values of ``minimumShortLength`` up to ``minimumSearchedLength`` characters: searched
+        /// only in ``freeTextFields``.
+        var short: [[Character]] = []
+
+        var isEmpty: Bool { long.isEmpty && short.isEmpty }
+    }
+
+    /// The needles for the opened named fields.
+    static func needles(_ opened: [String: String]) -> Needles {
+        var needles = Needles()
+        for key in ["owner", "owner_name", "path_alias"] {
+            guard let opened = opened[key] else { continue }
+            let value = folded(String(trimmed(opened)))
+            let count = value.count
+            if count >= minimumSearchedLength {
+                needles.long.append(Array(value.utf8))
+            } else if count >= minimumShortLength {
+                needles.short.append(Array(value))
+            }
+        }
+        return needles
+    }
+
+    /// `text` lowercased and in Unicode normal form KC, so that a name matches whichever
+    /// normal form (NFD from macOS file names, fullwidth letters, ligatures) either side uses.
+    /// Text made only of characters that no normal form changes skips the normalization
+    /// (Foundation's, several times the cost of lowercasing).
+    static func folded(_ text: String) -> String {
+        let lower = text.lowercased()
+        if lower.unicodeScalars.allSatisfy(isNormalizationStable) { return lower }
+        return lower.precomposedStringWithCompatibilityMapping
+    }
+
+    /// Whether every normal form leaves `scalar` as it is, whatever follows it: ASCII, most
+    /// Latin letters, Cyrillic, CJK ideographs, kana and Hangul syllables (a conservative list;
+    /// anything else is normalized).
+    @inline(__always)
+    private static func isNormalizationStable(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0..<0xA0, 0xC0...0x131, 0x134...0x13E, 0x141...0x148, 0x14A...0x17E, 0x180...0x1C3,
+            0x1CD...0x1F0, 0x1F4...0x2AF, 0x400...0x4FF, 0x3041...0x3096, 0x30A1...0x30FA, 0x3400...0x4DBF,
+            0x4E00...0x9FFF, 0xAC00...0xD7A3:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Whether a character belongs to a script written without spaces between words (CJK,
+    /// kana, Hangul, Thai), where a name is found anywhere in the text.
+    private static func isUnspaced(_ character: Character) -> Bool {
+        character.unicodeScalars.contains { scalar in
+            switch scalar.value {
+            case 0x0E00...0x0E7F, 0x3040...0x30FF, 0x3400...0x4DBF, 0x4E00...0x9FFF, 0xAC00...0xD7AF, 0xF900...0xFAFF,
+                0x20000...0x2FFFF:
+                true
+            default: false
+            }
+        }
+    }
+
+    /// Whether one of the short `needles` occurs in `text`: anywhere for a name in a script
+    /// without spaces (王芳 in 王芳的照片), as a whole word otherwise (`Li` in "Li at the
+    /// beach", not in "Lily").
+    static func containsShort(_ text: String, _ needles: [[Character]]) -> Bool {
+        let characters = Array(folded(text))
+        for needle in needles where characters.count >= needle.count {
+            let anywhere = needle.contains(where: isUnspaced)
+            for start in 0...(characters.count - needle.count)
+            where characters[start..<(start + needle.count)].elementsEqual(needle) {
+                if anywhere { return true }
+                let before = start == 0 ? nil : characters[start - 1]
+                let after = start + needle.count == characters.count ? nil : characters[start + needle.count]
+                if !(before.map { $0.isLetter || $0.isNumber } ?? false)
+                    && !(after.map { $0.isLetter || $0.isNumber } ?? false)
+                {
+                    return true
+                }
+            }
+        }
+        return false
+    }
+
+    /// ``freeTextFields`` for a path in stored bytes.
+    private static func isFreeText(_ path: [RawPathPart]) -> Bool {
+        guard case .key(let key) = path.first else { return false }
+        return freeTextFieldBytes.contains { $0.elementsEqual(key) }
+    }
+
+    private static let freeTextFieldBytes: [[UInt8]] = freeTextFields.sorted().map { Array($0.utf8) }
+
+    /// Reports each key met twice in one document (at any depth; arrays are read by position,
+    /// so theirs are not compared), by its dotted path.
+    private static func duplicateKeys(_ document: StoreDocument, path: inout [String], report: (String) -> Void) {
+        var seen: Set<String> = []
+        for field in document.fields {
+            path.append(field.key)
+            if !seen.insert(field.key).inserted { report(path.joined(separator: ".")) }
+            duplicateKeys(field.value, path: &path, report: report)
+            path.removeLast()
+        }
+    }
+
+    private static func duplicateKeys(_ value: StoreValue, path: inout [String], report: (String) -> Void) {
+        switch value {
+        case .document(let inner):
+            duplicateKeys(inner, path: &path, report: report)
+        case .array(let elements):
+            for (index, element) in elements.enumerated() {
+                path.append(String(index))
+                duplicateKeys(element, path: &path, report: report)
+                path.removeLast()
+            }
+        default:
+            return
+        }
+    }
+
+    /// ``duplicateKeys(_:path:report:)`` over stored bytes. Keys are compared only when a
+    /// cheap signature (length, first and last byte) was met before in the same document.
+    private static func duplicateKeys(_ view: BSONView, path: inout [RawPathPart], report: (String) -> Void) {
+        var signatures: UInt64 = 0
+        var keys: [UnsafeBufferPointer<UInt8>] = []
+        view.forEachField { field in
+            let key = field.key
+            let signature = (key.count &+ Int(key.first ?? 0) &* 7 &+ Int(key.last ?? 0) &* 13) & 63
+            path.append(.key(key))
+            if signatures & (1 << signature) != 0, keys.contains(where: { $0.elementsEqual(key) }) {
+                report(RawPathPart.joined(path))
+            }
+            signatures |= 1 << signature
+            keys.append(key)
+            duplicateKeysInValue(field, in: view, path: &path, report: report)
+            path.removeLast()
+        }
+    }
+
+    private static func duplicateKeysInValue(
+        _ field: BSONField, in view: BSONView, path: inout [RawPathPart], report: (String) -> Void
+    ) {
+        guard let inner = view.child(field) else { return }
+        if field.type == 0x03 {
+            duplicateKeys(inner, path: &path, report: report)
+            return
+        }
+        var index = 0
+        inner.forEachField { element in
+            path.append(.index(index))
+            duplicateKeysInValue(element, in: inner, path: &path, report: report)
+            path.removeLast()
+            index += 1
         }
     }
 }

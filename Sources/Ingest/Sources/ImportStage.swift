@@ -24,6 +24,9 @@ public struct ImportStage: Sendable {
         public var skipped = 0
         /// URLs stored without the credentials or secret query options they were given with.
         public var credentialsRemoved = 0
+        /// Items that could not be read (unreadable or non-regular files, bad rows): reported
+        /// by position and skipped; the rest of the source is still imported.
+        public var unreadable = 0
         /// Local bytes read.
         public var bytes: Int64 = 0
         /// Makes empty counts.
@@ -84,13 +87,22 @@ public struct ImportStage: Sendable {
                 if queued.count >= 500 { try await flush() }
             case .file(let path):
                 guard let data = FileManager.default.contents(atPath: path) else {
-                    throw IngestError(.source, "cannot read \(item.label) in the import source; check permissions")
+                    skip("cannot be read")
+                    break
                 }
                 try await local(Array(data), summary: &summary)
+            case .unreadable(let reason):
+                skip(reason)
             case .bytes(let bytes):
                 try await local(bytes, summary: &summary)
             }
             progress(summary)
+        }
+
+        // By position only: a file name may name a person.
+        func skip(_ reason: String) {
+            summary.unreadable += 1
+            logger.warning("import: item \(summary.items) skipped: \(reason)")
         }
     }
 

@@ -11,6 +11,9 @@ public struct SourceItem: Sendable {
         case bytes([UInt8])
         /// An image URL for the download stage.
         case url(String)
+        /// An item that cannot be read (a FIFO, a device, a dangling link, a bad row): the
+        /// import reports it by position and goes on. The reason names no file.
+        case unreadable(reason: String)
     }
 
     /// What the item holds.
@@ -66,26 +69,38 @@ public struct FolderSource: PhotoSource {
     /// `folder <root>`.
     public var description: String { "folder \(root)" }
 
-    /// Calls `body` with every file (the importer skips those that are not images).
+    /// Calls `body` with every file (the importer skips those that are not images). Entries
+    /// that are not regular files (FIFOs, devices, sockets) or cannot be looked at (a dangling
+    /// link) come as ``SourceItem/Content/unreadable(reason:)``: never opened, as opening a
+    /// FIFO waits for a writer.
     public func forEachItem(_ body: (SourceItem) async throws -> Void) async throws {
         guard let enumerator = FileManager.default.enumerator(atPath: root) else {
             throw IngestError(.source, "cannot list the folder \(root); check permissions")
         }
-        var paths: [String] = []
+        var paths: [(relative: String, problem: String?)] = []
         while let relative = enumerator.nextObject() as? String {
             if relative.split(separator: "/").contains(where: { $0.hasPrefix(".") }) { continue }
             let full = (root as NSString).appendingPathComponent(relative)
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory), !isDirectory.boolValue {
-                paths.append(relative)
+            // The type of what the entry names, links followed (a link to nothing is unreadable).
+            let target = URL(fileURLWithPath: full).resolvingSymlinksInPath().path
+            guard let type = try? FileManager.default.attributesOfItem(atPath: target)[.type] as? FileAttributeType,
+                type != .typeSymbolicLink
+            else {
+                paths.append((relative, "cannot be read (a dangling link, or no permission)"))
+                continue
+            }
+            switch type {
+            case .typeDirectory: continue
+            case .typeRegular: paths.append((relative, nil))
+            default: paths.append((relative, "is not a regular file (a FIFO, a device or a socket)"))
             }
         }
         // Labelled by position: a file name may name a person, and labels reach messages.
-        for (index, relative) in paths.sorted().enumerated() {
+        for (index, (relative, problem)) in paths.sorted(by: { $0.relative < $1.relative }).enumerated() {
+            let content: SourceItem.Content =
+                problem.map { .unreadable(reason: $0) } ?? .file((root as NSString).appendingPathComponent(relative))
             try await body(
-                SourceItem(
-                    content: .file((root as NSString).appendingPathComponent(relative)),
-                    label: "file \(index + 1) of \(paths.count) (in path order)"))
+                SourceItem(content: content, label: "file \(index + 1) of \(paths.count) (in path order)"))
         }
     }
 }

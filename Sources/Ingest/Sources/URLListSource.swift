@@ -12,7 +12,8 @@ public struct URLListSource: PhotoSource {
     /// `URL list <path>`.
     public var description: String { "URL list \(path)" }
 
-    /// Calls `body` with each row's URL.
+    /// Calls `body` with each row's URL; a row whose url cell is not an http(s) URL comes as
+    /// ``SourceItem/Content/unreadable(reason:)`` (the other rows are still imported).
     public func forEachItem(_ body: (SourceItem) async throws -> Void) async throws {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw IngestError(.source, "cannot read the URL list \(path); check the path")
@@ -36,8 +37,11 @@ public struct URLListSource: PhotoSource {
             guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
                 scheme == "http" || scheme == "https", parsed.host != nil
             else {
-                throw IngestError(
-                    .source, "row \(index + 1) of \(path) has no http(s) URL in its url column; fix or remove it")
+                try await body(
+                    SourceItem(
+                        content: .unreadable(reason: "row \(index + 1) has no http(s) URL in its url column"),
+                        label: "row \(index + 1)"))
+                continue
             }
             try await body(SourceItem(content: .url(url), label: "row \(index + 1)"))
         }

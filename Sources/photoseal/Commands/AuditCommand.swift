@@ -9,7 +9,7 @@ struct AuditCommand: AsyncParsableCommand {
         abstract: "Check every stored document; exit 0 only when nothing is wrong.",
         discussion: """
             Covers every store the workdir has loaded into (or the one --store names), one \
-            report each, and every sealed image file in the workdir. Checks: opens, envelope, \
+            report each, and every sealed image file in the workdir. Checks: well-formed, opens, envelope, \
             seal-kid, blind-index, personal-keys, personal-values, timestamps, ledger-store, \
             sealed-images (every sealed image opens to the image its name says), \
             image-metadata (no image kept in the clear holds metadata stripping drops; see \

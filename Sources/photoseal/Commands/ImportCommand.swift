@@ -12,7 +12,9 @@ struct ImportCommand: AsyncParsableCommand {
             (same modes as download) with id local:<sha256 of the content>; their names and \
             paths are not recorded. A CSV/TSV with a `url` header column queues each URL (id \
             url:<sha256 of the URL>) for `photoseal download`. Files that are not images are \
-            skipped; anything already in the ledger is left alone.
+            skipped; files that cannot be read (FIFOs, devices, dangling links) and list rows \
+            without an http(s) URL are reported by position and skipped, the rest imported; \
+            anything already in the ledger is left alone.
 
             Examples:
               photoseal import ~/Pictures/trip
@@ -46,7 +48,7 @@ struct ImportCommand: AsyncParsableCommand {
             printError(
                 "import: \(summary.items) items from \(photoSource.description): \(summary.stored) images stored, "
                     + "\(summary.queued) URLs queued for download, \(summary.known) already known, "
-                    + "\(summary.skipped) not images (skipped)")
+                    + "\(summary.skipped) not images (skipped), \(summary.unreadable) unreadable (skipped)")
             if summary.credentialsRemoved > 0 {
                 printError(
                     "import: \(summary.credentialsRemoved) URLs had credentials or secret query options; they were "
