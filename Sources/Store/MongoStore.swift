@@ -93,12 +93,16 @@ public final class MongoStore: DocumentStore {
         }
 
         /// Whether an operation whose attempt `attempt` failed with `failure`, `elapsed` after
-        /// its first attempt started, may try again after `backoff`.
-        func mayRetry(_ failure: MongoFailure, attempt: Int, elapsed: Duration, backoff: Duration) -> Bool {
+        /// its first attempt started, may try again after `backoff`; `lastAttempt` is how long
+        /// the failed attempt took (the next one is expected to take as long).
+        func mayRetry(
+            _ failure: MongoFailure, attempt: Int, elapsed: Duration, backoff: Duration, lastAttempt: Duration = .zero
+        ) -> Bool {
             guard failure.isTransient, attempt < maxAttempts else { return false }
             // One retry always, however long the attempt took (each waits a whole server
-            // selection; a loaded machine must not turn a blip into an error); then the budget.
-            return !failure.isUnreachable || attempt <= 1 || elapsed + backoff <= unreachableBudget
+            // selection; a loaded machine must not turn a blip into an error); then only an
+            // attempt expected to end within the budget.
+            return !failure.isUnreachable || attempt <= 1 || elapsed + backoff + lastAttempt <= unreachableBudget
         }
     }
 
@@ -430,14 +434,18 @@ public final class MongoStore: DocumentStore {
         var backoff = configuration.retry.initialBackoff
         let started = ContinuousClock.now
         while true {
+            let attemptStarted = ContinuousClock.now
             do {
                 return try await executor.run(body)
             } catch let failure as MongoFailure {
                 let elapsed = ContinuousClock.now - started
+                let lastAttempt = ContinuousClock.now - attemptStarted
                 let error = failure.storeError(
                     operation: operation, write: write, store: location, writeConcern: writeConcern,
                     attempts: attempt, elapsed: elapsed)
-                guard configuration.retry.mayRetry(failure, attempt: attempt, elapsed: elapsed, backoff: backoff)
+                guard
+                    configuration.retry.mayRetry(
+                        failure, attempt: attempt, elapsed: elapsed, backoff: backoff, lastAttempt: lastAttempt)
                 else { throw error }
                 logger.warning(
                     "store operation failed, retrying",
