@@ -152,16 +152,30 @@ public struct UpsertSummary: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(inserted) inserted, \(updated) updated, \(unchanged) unchanged" }
 }
 
-/// The batches of `DocumentStore.allDocuments(batchSize:)`: an async sequence of arrays of
-/// documents, each fetched when asked for.
-public struct DocumentBatches: AsyncSequence, Sendable {
+/// A document that knows its `_id` (what a batched read resumes after).
+public protocol IdentifiedDocument: Sendable {
+    /// The `_id` as a string, or `nil` when it has none (or another type).
+    var id: String? { get }
+}
+
+extension StoreDocument: IdentifiedDocument {}
+extension RawDocument: IdentifiedDocument {}
+
+/// The batches of `DocumentStore.allDocuments(batchSize:)`: decoded documents.
+public typealias DocumentBatches = Batches<StoreDocument>
+
+/// The batches of `DocumentStore.allRawDocuments(batchSize:)`: documents as BSON bytes.
+public typealias RawDocumentBatches = Batches<RawDocument>
+
+/// An async sequence of arrays of documents in `_id` order, each batch fetched when asked for.
+public struct Batches<Document: IdentifiedDocument>: AsyncSequence, Sendable {
     /// One batch of documents, never empty.
-    public typealias Element = [StoreDocument]
+    public typealias Element = [Document]
 
     /// Fetches the batch after the given `_id` (`nil`: the first batch); empty means done.
-    let fetch: @Sendable (_ after: String?) async throws -> [StoreDocument]
+    let fetch: @Sendable (_ after: String?) async throws -> [Document]
 
-    init(fetch: @escaping @Sendable (_ after: String?) async throws -> [StoreDocument]) {
+    init(fetch: @escaping @Sendable (_ after: String?) async throws -> [Document]) {
         self.fetch = fetch
     }
 
@@ -172,12 +186,12 @@ public struct DocumentBatches: AsyncSequence, Sendable {
 
     /// Iterates the batches.
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let fetch: @Sendable (_ after: String?) async throws -> [StoreDocument]
+        let fetch: @Sendable (_ after: String?) async throws -> [Document]
         var lastID: String?
         var finished = false
 
         /// The next batch, or `nil` after the last one.
-        public mutating func next() async throws -> [StoreDocument]? {
+        public mutating func next() async throws -> [Document]? {
             guard !finished else { return nil }
             let batch = try await fetch(lastID)
             guard let last = batch.last else {
@@ -218,44 +232,5 @@ public enum DocumentStores {
         throw StoreError(
             .badURI, store: trimmed,
             message: "unknown kind of store; use one of: \(StoreURI.acceptedForms)")
-    }
-}
-
-/// The batches of `DocumentStore.allRawDocuments(batchSize:)`: an async sequence of arrays of
-/// documents as BSON bytes, each fetched when asked for.
-public struct RawDocumentBatches: AsyncSequence, Sendable {
-    /// One batch of documents, never empty.
-    public typealias Element = [RawDocument]
-
-    /// Fetches the batch after the given `_id` (`nil`: the first batch); empty means done.
-    let fetch: @Sendable (_ after: String?) async throws -> [RawDocument]
-
-    init(fetch: @escaping @Sendable (_ after: String?) async throws -> [RawDocument]) {
-        self.fetch = fetch
-    }
-
-    /// Creates an iterator that starts at the first document.
-    public func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(fetch: fetch)
-    }
-
-    /// Iterates the batches.
-    public struct AsyncIterator: AsyncIteratorProtocol {
-        let fetch: @Sendable (_ after: String?) async throws -> [RawDocument]
-        var lastID: String?
-        var finished = false
-
-        /// The next batch, or `nil` after the last one.
-        public mutating func next() async throws -> [RawDocument]? {
-            guard !finished else { return nil }
-            let batch = try await fetch(lastID)
-            guard let last = batch.last else {
-                finished = true
-                return nil
-            }
-            lastID = last.id
-            if lastID == nil { finished = true }
-            return batch
-        }
     }
 }

@@ -252,31 +252,28 @@ public final class EmbeddedStore: DocumentStore {
 
     /// Every document in `_id` order, one read per batch.
     public func allDocuments(batchSize: Int) -> DocumentBatches {
-        let size = max(1, batchSize)
-        return DocumentBatches { [self] after in
-            try await read("reading documents") { db in
-                let rows =
-                    if let after {
-                        try Row.fetchCursor(
-                            db, sql: "SELECT id, body FROM documents WHERE id > ? ORDER BY id LIMIT ?",
-                            arguments: [after, size])
-                    } else {
-                        try Row.fetchCursor(
-                            db, sql: "SELECT id, body FROM documents ORDER BY id LIMIT ?", arguments: [size])
-                    }
-                var batch: [StoreDocument] = []
-                batch.reserveCapacity(size)
-                while let row = try rows.next() { batch.append(try Self.decode(row[1], id: row[0])) }
-                return batch
-            }
-        }
+        DocumentBatches(fetch: batchReader(batchSize) { row in try Self.decode(row[1], id: row[0]) })
     }
 
     /// Every document's stored bytes, checked as a decode would but not decoded; bytes that
     /// would not decode come with ``RawDocument/damage`` set.
     public func allRawDocuments(batchSize: Int) -> RawDocumentBatches {
+        RawDocumentBatches(
+            fetch: batchReader(batchSize) { row in
+                let id: String = row[0]
+                // The blob straight from SQLite's buffer into the array, with no Data between.
+                let bytes = try row.withUnsafeData(atIndex: 1) { data in [UInt8](data ?? Data()) }
+                return RawDocument(auditing: bytes, id: id)
+            })
+    }
+
+    /// Reads the batch of `batchSize` rows (`id`, `body`) after an `_id`, each made into a
+    /// document by `make`.
+    private func batchReader<Document: Sendable>(
+        _ batchSize: Int, _ make: @escaping @Sendable (Row) throws -> Document
+    ) -> @Sendable (String?) async throws -> [Document] {
         let size = max(1, batchSize)
-        return RawDocumentBatches { [self] after in
+        return { [self] after in
             try await read("reading documents") { db in
                 let rows =
                     if let after {
@@ -287,14 +284,9 @@ public final class EmbeddedStore: DocumentStore {
                         try Row.fetchCursor(
                             db, sql: "SELECT id, body FROM documents ORDER BY id LIMIT ?", arguments: [size])
                     }
-                var batch: [RawDocument] = []
+                var batch: [Document] = []
                 batch.reserveCapacity(size)
-                while let row = try rows.next() {
-                    let id: String = row[0]
-                    // The blob straight from SQLite's buffer into the array, with no Data between.
-                    let bytes = try row.withUnsafeData(atIndex: 1) { data in [UInt8](data ?? Data()) }
-                    batch.append(RawDocument(auditing: bytes, id: id))
-                }
+                while let row = try rows.next() { batch.append(try make(row)) }
                 return batch
             }
         }

@@ -738,26 +738,8 @@ final class MongoPool: @unchecked Sendable {
         in collection: String, filter: [(String, StoreValue)], options: [StoreField], batchSize: Int?,
         _ body: (StoreDocument) throws -> Void
     ) throws {
-        try withCollection(collection) { handle in
-            let query = try Self.bson(pairs: filter)
-            var allOptions = options
-            if let batchSize { allOptions.append(StoreField(key: "batchSize", value: .int(Int64(batchSize)))) }
-            let opts = try Self.bson(fieldsInOrder: allOptions)
-            guard let cursor = mongoc_collection_find_with_opts(handle, query.pointer, opts.pointer, nil) else {
-                throw MongoFailure(
-                    domain: MONGOC_ERROR_CURSOR.rawValue, code: 0, message: "no cursor", transient: false)
-            }
-            defer { mongoc_cursor_destroy(cursor) }
-            var current: OpaquePointer?
-            while mongoc_cursor_next(cursor, &current) {
-                guard let current else { continue }
-                try body(try BSONCodec.decode(handle: current))
-            }
-            var error = bson_error_t()
-            var reply: OpaquePointer?
-            if mongoc_cursor_error_document(cursor, &error, &reply) {
-                throw MongoFailure(error, reply: reply)
-            }
+        try forEachResult(in: collection, filter: filter, options: options, batchSize: batchSize) { current in
+            try body(try BSONCodec.decode(handle: current))
         }
     }
 
@@ -765,6 +747,17 @@ final class MongoPool: @unchecked Sendable {
     func forEachRaw(
         in collection: String, filter: [(String, StoreValue)], options: [StoreField], batchSize: Int?,
         _ body: ([UInt8]) throws -> Void
+    ) throws {
+        try forEachResult(in: collection, filter: filter, options: options, batchSize: batchSize) { current in
+            guard let data = bson_get_data(current) else { return }
+            try body(Array(UnsafeBufferPointer(start: data, count: Int(ps_bson_len(current)))))
+        }
+    }
+
+    /// Runs a find and hands each result (a `bson_t`, valid only during the call) to `body`.
+    private func forEachResult(
+        in collection: String, filter: [(String, StoreValue)], options: [StoreField], batchSize: Int?,
+        _ body: (OpaquePointer) throws -> Void
     ) throws {
         try withCollection(collection) { handle in
             let query = try Self.bson(pairs: filter)
@@ -778,8 +771,8 @@ final class MongoPool: @unchecked Sendable {
             defer { mongoc_cursor_destroy(cursor) }
             var current: OpaquePointer?
             while mongoc_cursor_next(cursor, &current) {
-                guard let current, let data = bson_get_data(current) else { continue }
-                try body(Array(UnsafeBufferPointer(start: data, count: Int(ps_bson_len(current)))))
+                guard let current else { continue }
+                try body(current)
             }
             var error = bson_error_t()
             var reply: OpaquePointer?
