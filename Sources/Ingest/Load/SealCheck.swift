@@ -405,22 +405,7 @@ public struct SealCheck: Sendable {
     static func containsAny(_ text: UnsafeBufferPointer<UInt8>, _ needles: [[UInt8]]) -> Bool {
         guard !needles.isEmpty else { return false }
         guard text.allSatisfy({ $0 < 0x80 }) else { return containsAny(String(decoding: text, as: UTF8.self), needles) }
-        for needle in needles where text.count >= needle.count {
-            let first = needle[0]
-            let last = text.count - needle.count
-            var index = 0
-            while index <= last {
-                if fold(text[index], true) == first {
-                    var offset = 1
-                    while offset < needle.count, fold(text[index + offset], true) == needle[offset] {
-                        offset += 1
-                    }
-                    if offset == needle.count { return true }
-                }
-                index += 1
-            }
-        }
-        return false
+        return search(text, needles, ascii: true)
     }
 
     /// The sealed fields whose opened values are names searched for in plaintext.
@@ -444,24 +429,27 @@ public struct SealCheck: Sendable {
         var text = text
         let ascii = text.withUTF8 { bytes in bytes.allSatisfy { $0 < 0x80 } }
         if !ascii { text = folded(text) }
-        return text.withUTF8 { bytes in
-            for needle in needles where bytes.count >= needle.count {
-                let first = needle[0]
-                let last = bytes.count - needle.count
-                var index = 0
-                while index <= last {
-                    if fold(bytes[index], ascii) == first {
-                        var offset = 1
-                        while offset < needle.count, fold(bytes[index + offset], ascii) == needle[offset] {
-                            offset += 1
-                        }
-                        if offset == needle.count { return true }
+        return text.withUTF8 { bytes in search(bytes, needles, ascii: ascii) }
+    }
+
+    /// The byte search of both `containsAny`: ASCII letters folded when `ascii`.
+    private static func search(_ bytes: UnsafeBufferPointer<UInt8>, _ needles: [[UInt8]], ascii: Bool) -> Bool {
+        for needle in needles where bytes.count >= needle.count {
+            let first = needle[0]
+            let last = bytes.count - needle.count
+            var index = 0
+            while index <= last {
+                if fold(bytes[index], ascii) == first {
+                    var offset = 1
+                    while offset < needle.count, fold(bytes[index + offset], ascii) == needle[offset] {
+                        offset += 1
                     }
-                    index += 1
+                    if offset == needle.count { return true }
                 }
+                index += 1
             }
-            return false
         }
+        return false
     }
 
     @inline(__always)
