@@ -42,6 +42,20 @@ extension Ledger {
         }
     }
 
+    /// The rows of a query over `values` whose `IN (…)` list `sql` places (it is given the
+    /// placeholders), run 500 values at a time (SQLite bounds the values of one statement).
+    static func fetchAll(_ db: Database, in values: [String], _ sql: (String) -> String) throws -> [Row] {
+        var rows: [Row] = []
+        var start = 0
+        while start < values.count {
+            let chunk = Array(values[start..<min(start + 500, values.count)])
+            start += 500
+            let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+            rows += try Row.fetchAll(db, sql: sql(marks), arguments: StatementArguments(chunk))
+        }
+        return rows
+    }
+
     /// The labels-cache key each of `photoIDs` is linked to (the SHA-256 of the bytes its image
     /// was sent as), keyed by photo id; a link made under another original SHA-256 than
     /// `images[id]` (the photo was downloaded again since) is left out.
@@ -49,19 +63,15 @@ extension Ledger {
         let wanted = Array(images.keys)
         return try await read("read the labels links") { db in
             var found: [String: String] = [:]
-            var start = 0
-            while start < wanted.count {
-                let chunk = Array(wanted[start..<min(start + 500, wanted.count)])
-                start += 500
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                for row in try Row.fetchAll(
-                    db, sql: "SELECT photo_id, image_sha256, sent_sha256 FROM label_link WHERE photo_id IN (\(marks))",
-                    arguments: StatementArguments(chunk))
+            for row in try Self.fetchAll(
+                db, in: wanted,
                 {
-                    let id: String = row["photo_id"]
-                    let image: String = row["image_sha256"]
-                    if images[id] == image { found[id] = row["sent_sha256"] }
-                }
+                    "SELECT photo_id, image_sha256, sent_sha256 FROM label_link WHERE photo_id IN (\($0))"
+                })
+            {
+                let id: String = row["photo_id"]
+                let image: String = row["image_sha256"]
+                if images[id] == image { found[id] = row["sent_sha256"] }
             }
             return found
         }
@@ -124,23 +134,16 @@ extension Ledger {
         let wanted = Array(sha256s)
         return try await read("read the labels cache") { db in
             var found: [String: [Vision.Label]] = [:]
-            var start = 0
-            while start < wanted.count {
-                let chunk = Array(wanted[start..<min(start + 500, wanted.count)])
-                start += 500
-                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                for row in try Row.fetchAll(
-                    db, sql: "SELECT sha256, labels FROM label_cache WHERE sha256 IN (\(marks))",
-                    arguments: StatementArguments(chunk))
-                {
-                    let sha: String = row["sha256"]
-                    let json: String = row["labels"]
-                    guard let labels = try? JSONDecoder().decode([Vision.Label].self, from: Data(json.utf8)) else {
-                        throw IngestError(
-                            .ledger, "the cached labels of image \(sha) are not valid; the ledger may be damaged")
-                    }
-                    found[sha] = labels
+            for row in try Self.fetchAll(
+                db, in: wanted, { "SELECT sha256, labels FROM label_cache WHERE sha256 IN (\($0))" })
+            {
+                let sha: String = row["sha256"]
+                let json: String = row["labels"]
+                guard let labels = try? JSONDecoder().decode([Vision.Label].self, from: Data(json.utf8)) else {
+                    throw IngestError(
+                        .ledger, "the cached labels of image \(sha) are not valid; the ledger may be damaged")
                 }
+                found[sha] = labels
             }
             return found
         }

@@ -150,16 +150,7 @@ public struct SealCheck: Sendable {
                 }
             }
         }
-        let kids = Set(result.openedKids)
-        if kids.count > 1 {
-            add("sealed", "mixed-keys", .sealKid)
-        } else if let kid = kids.first {
-            if result.sealKid == nil {
-                add("seal.kid", "missing-seal-kid", .sealKid)
-            } else if result.sealKid != kid {
-                add("seal.kid", "kid-mismatch", .sealKid)
-            }
-        }
+        Self.checkKids(result, add)
         let blindOwner = document.value(at: "blind.owner")
         if let owner = opened["owner"] {
             if blindOwner?.stringValue != (try? blind.hex(owner)) {
@@ -252,16 +243,7 @@ public struct SealCheck: Sendable {
                 }
             }
         }
-        let kids = Set(result.openedKids)
-        if kids.count > 1 {
-            add("sealed", "mixed-keys", .sealKid)
-        } else if let kid = kids.first {
-            if result.sealKid == nil {
-                add("seal.kid", "missing-seal-kid", .sealKid)
-            } else if result.sealKid != kid {
-                add("seal.kid", "kid-mismatch", .sealKid)
-            }
-        }
+        Self.checkKids(result, add)
         let blindOwner = view.field("blind", "owner")
         if let owner = opened["owner"] {
             if blindOwner.flatMap({ view.text($0) }) != (try? blind.hex(owner)) {
@@ -406,6 +388,20 @@ public struct SealCheck: Sendable {
         guard !needles.isEmpty else { return false }
         guard text.allSatisfy({ $0 < 0x80 }) else { return containsAny(String(decoding: text, as: UTF8.self), needles) }
         return search(text, needles, ascii: true)
+    }
+
+    /// The `seal-kid` check of both forms: one key opened every token, and `seal.kid` names it.
+    static func checkKids(_ result: Result, _ add: (String, String, Check) -> Void) {
+        let kids = Set(result.openedKids)
+        if kids.count > 1 {
+            add("sealed", "mixed-keys", .sealKid)
+        } else if let kid = kids.first {
+            if result.sealKid == nil {
+                add("seal.kid", "missing-seal-kid", .sealKid)
+            } else if result.sealKid != kid {
+                add("seal.kid", "kid-mismatch", .sealKid)
+            }
+        }
     }
 
     /// The sealed fields whose opened values are names searched for in plaintext.
