@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A private scratch folder for one test, removed at the end.
@@ -97,22 +98,14 @@ func tokenTTL() throws {
     let scratch = try Scratch()
     let keys = scratch.path("keys.env")
     #expect(try CLI.run(["keys", "generate", "--out", keys]).status == 0)
-    let key = try String(contentsOfFile: keys, encoding: .utf8).split(separator: "\n")
-        .first { $0.hasPrefix("SEAL_KEYS=") }!.dropFirst(10)
+    let key = try firstSealKey(keys)
     // A token made by Python ten minutes in the past: photoseal cannot back-date its own.
-    let python = Process()
-    python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    python.arguments = [
-        "python3", "-c",
+    let made = try runPython(
         "import sys,time\nfrom cryptography.fernet import Fernet\n"
             + "print(Fernet(sys.argv[1].encode()).encrypt_at_time(b'x', int(time.time()) - 600).decode())",
-        String(key),
-    ]
-    let pipe = Pipe()
-    python.standardOutput = pipe
-    try python.run()
-    let old = pipe.fileHandleForReading.readDataToEndOfFile()
-    python.waitUntilExit()
+        [key])
+    try #require(made.status == 0, "\(made.output)")
+    let old = Data((made.output + "\n").utf8)
     let fresh = try CLI.run(["token", "decrypt", "--keys", keys, "--ttl", "3600"], stdin: old)
     #expect(fresh.status == 0 && fresh.stdout == "eA==\n")
     let expired = try CLI.run(["token", "decrypt", "--keys", keys, "--ttl", "60"], stdin: old)
@@ -175,13 +168,9 @@ func tokenDecryptFutureDated() throws {
     let scratch = try Scratch()
     let keys = scratch.path("keys.env")
     #expect(try CLI.run(["keys", "generate", "--out", keys]).status == 0)
-    let key = try String(contentsOfFile: keys, encoding: .utf8).split(separator: "\n")
-        .first { $0.hasPrefix("SEAL_KEYS=") }!.dropFirst(10)
+    let key = try firstSealKey(keys)
     // 200 tokens made by Python, dated from now - 1000 s to 2^32 + 5; the plaintext names its offset.
-    let python = Process()
-    python.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    python.arguments = [
-        "python3", "-c",
+    let made = try runPython(
         """
         import sys, time
         from cryptography.fernet import Fernet
@@ -190,15 +179,9 @@ func tokenDecryptFutureDated() throws {
         offsets = [-1000, 0, 30, 3600, 2**31 - now, 2**32 + 5 - now] + [now * i // 194 for i in range(1, 195)]
         for d in offsets:
             print(d, f.encrypt_at_time(str(d).encode(), now + d).decode())
-        """,
-        String(key),
-    ]
-    let pipe = Pipe()
-    python.standardOutput = pipe
-    try python.run()
-    let lines = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        .split(separator: "\n")
-    python.waitUntilExit()
+        """, [key])
+    try #require(made.status == 0, "\(made.output)")
+    let lines = made.output.split(separator: "\n")
     try #require(lines.count == 200)
     let offsets = lines.map { Int64($0.split(separator: " ")[0])! }
     let tokens = lines.map { $0.split(separator: " ")[1] + "\n" }.joined()
@@ -215,4 +198,11 @@ func tokenDecryptFutureDated() throws {
     }
     #expect(outputs.filter { $0 == "INVALID" }.count == 197)
     #expect(checked.stderr.contains("in the future"))
+}
+
+/// The first (primary) SEAL_KEYS entry of a secrets file, read as text (not through photoseal).
+private func firstSealKey(_ keys: String) throws -> String {
+    let line = try #require(
+        try String(contentsOfFile: keys, encoding: .utf8).split(separator: "\n").first { $0.hasPrefix("SEAL_KEYS=") })
+    return String(line.dropFirst("SEAL_KEYS=".count).split(separator: ",")[0])
 }
