@@ -45,6 +45,20 @@ private func runCLI(_ arguments: [String]) async throws -> CLI.Result {
     }
 }
 
+/// A new secrets file and workdir in `scratch`, and `photoseal import` of a URL list of `urls`
+/// into it: the paths, the common options naming them, and the import's result.
+private func importURLs(_ urls: [String], in scratch: borrowing Scratch) async throws -> (
+    workdir: String, keys: String, common: [String], imported: CLI.Result
+) {
+    let keys = scratch.path("keys.env")
+    let workdir = scratch.path("work")
+    #expect(try await runCLI(["keys", "generate", "--out", keys]).status == 0)
+    try Data(("url\n" + urls.joined(separator: "\n") + "\n").utf8).write(
+        to: URL(fileURLWithPath: scratch.path("urls.csv")))
+    let common = ["--workdir", workdir, "--keys", keys]
+    return (workdir, keys, common, try await runCLI(["import", scratch.path("urls.csv")] + common))
+}
+
 private func files(under root: String) -> [String] {
     (FileManager.default.enumerator(atPath: root)?.allObjects as? [String] ?? []).filter {
         var isDirectory: ObjCBool = false
@@ -56,18 +70,13 @@ private func files(under root: String) -> [String] {
 @Test("download killed with SIGKILL mid-run and re-run: nothing stored is fetched again, nothing lost, no partial file")
 func downloadKillAndResume() async throws {
     let scratch = try Scratch()
-    let keys = scratch.path("keys.env")
-    let workdir = scratch.path("work")
-    #expect(try await runCLI(["keys", "generate", "--out", keys]).status == 0)
     // 0.2 s an image, 4 at once: the whole list takes 6 s, so the kill (after 30) lands mid-run
     // even when a loaded machine delays the watcher by a second or more.
     let server = try ImageServer(delay: 0.2)
     defer { server.stop() }
     let names = ["es_DSCN0010.jpg", "es_DSCN0012.jpg", "es_DSCN0021.jpg", "es_DSCN0025.jpg"]
     let urls = (0..<120).map { "\(server.base)/img/\(names[$0 % names.count])?v=\($0)" }
-    try Data(("url\n" + urls.joined(separator: "\n") + "\n").utf8).write(
-        to: URL(fileURLWithPath: scratch.path("urls.csv")))
-    let imported = try await runCLI(["import", scratch.path("urls.csv"), "--workdir", workdir, "--keys", keys])
+    let (workdir, keys, _, imported) = try await importURLs(urls, in: scratch)
     #expect(imported.status == 0, "\(imported.stderr)")
     #expect(imported.stderr.contains("120 URLs queued"))
 
@@ -166,9 +175,6 @@ private let failureReader = #"""
 )
 func downloadFailuresVisible() async throws {
     let scratch = try Scratch()
-    let keys = scratch.path("keys.env")
-    let workdir = scratch.path("work")
-    #expect(try await runCLI(["keys", "generate", "--out", keys]).status == 0)
     let server = try ImageServer(delay: 0)
     defer { server.stop() }
     // What the server is told: serve, answer 404, answer an HTML page, answer 503 (99 times).
@@ -184,10 +190,8 @@ func downloadFailuresVisible() async throws {
     try #require(hashed == 0)
     let ids = hashes.split(separator: " ").map { "url:\($0)" }
     let (goodID, goneID, htmlID, flakyID, pendingID) = (ids[0], ids[1], ids[2], ids[3], ids[4])
-    try Data(("url\n" + [good, gone, html, flaky].joined(separator: "\n") + "\n").utf8).write(
-        to: URL(fileURLWithPath: scratch.path("urls.csv")))
-    let common = ["--workdir", workdir, "--keys", keys]
-    #expect(try await runCLI(["import", scratch.path("urls.csv")] + common).status == 0)
+    let (workdir, _, common, imported) = try await importURLs([good, gone, html, flaky], in: scratch)
+    #expect(imported.status == 0)
     func requests(_ url: String) throws -> Int {
         try server.log().filter { server.base + $0.path == url }.count
     }
@@ -263,17 +267,11 @@ func downloadFailuresVisible() async throws {
 @Test("download's summary counts what extracting as it went found, and extract then says nothing was waiting")
 func extractSummaryCountsWhatHappened() async throws {
     let scratch = try Scratch()
-    let keys = scratch.path("keys.env")
-    let workdir = scratch.path("work")
-    #expect(try await runCLI(["keys", "generate", "--out", keys]).status == 0)
     let server = try ImageServer(delay: 0)
     defer { server.stop() }
     let names = ["es_DSCN0010.jpg", "es_DSCN0012.jpg", "es_DSCN0021.jpg", "es_DSCN0025.jpg"]
-    let urls = names.map { "\(server.base)/img/\($0)" }
-    try Data(("url\n" + urls.joined(separator: "\n") + "\n").utf8).write(
-        to: URL(fileURLWithPath: scratch.path("urls.csv")))
-    let common = ["--workdir", workdir, "--keys", keys]
-    #expect(try await runCLI(["import", scratch.path("urls.csv")] + common).status == 0)
+    let (workdir, _, common, imported) = try await importURLs(names.map { "\(server.base)/img/\($0)" }, in: scratch)
+    #expect(imported.status == 0)
     let downloaded = try await runCLI(["download"] + common)
     #expect(downloaded.status == 0, "\(downloaded.stderr)")
     // The counts the summary gives are those of the ledger, read without photoseal.
