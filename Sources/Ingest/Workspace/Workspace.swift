@@ -402,7 +402,7 @@ extension Workspace {
     ) async throws -> (client: FlickrClient, counter: APICallCounter) {
         guard let key = apiKey ?? secrets.flickrAPIKey, !key.isEmpty else {
             throw IngestError(
-                .configuration, "no Flickr API key: pass --api-key or set FLICKR_API_KEY in the secrets file")
+                .configuration, "no Flickr API key: set FLICKR_API_KEY in the secrets file or the environment")
         }
         // A key given on the command line is as secret as the file's: no message may echo it.
         SecretScrubber.register([key])

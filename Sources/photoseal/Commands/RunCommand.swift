@@ -161,6 +161,7 @@ struct RunCommand: AsyncParsableCommand {
                 // when it was given.
                 plan = try SearchQueryOptions.plan(job.search ?? Job.Search(), antimeridian: true)
                 if let plan, !plan.boxes.isEmpty { printError("run: box \(BoundingBox.reading(of: plan.boxes))") }
+                warnSecretOnCommandLine("--api-key", given: query.apiKey, secret: "FLICKR_API_KEY")
                 flickr = try await workspace.flickrClient(
                     http: api, endpoint: flickrOptions.flickrEndpoint, apiKey: query.apiKey,
                     ratePerHour: query.ratePerHour)
@@ -281,13 +282,13 @@ struct RunCommand: AsyncParsableCommand {
             printError("run: score skipped: no --label or --labels-file given")
             return nil
         }
+        warnSecretOnCommandLine("--vision-api-key", given: scoreExtras.visionApiKey, secret: "GOOGLE_VISION_API_KEY")
         guard
             let vision = try await workspace.visionClient(
                 http: http, endpoint: visionOptions.visionEndpoint, apiKey: scoreExtras.visionApiKey)
         else {
             printError(
-                "run: score skipped: no Vision API key (pass --vision-api-key or set GOOGLE_VISION_API_KEY "
-                    + "in the secrets file)")
+                "run: score skipped: no Vision API key (set GOOGLE_VISION_API_KEY in the secrets file or the environment)")
             return nil
         }
         return Labelling(
@@ -440,7 +441,7 @@ struct RunSearchOptions: ParsableArguments {
 struct RunScoreOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The Google Cloud API key (default: GOOGLE_VISION_API_KEY from the secrets file; score's --api-key).",
+            "Deprecated (visible in ps): the Google Cloud API key; set GOOGLE_VISION_API_KEY in the secrets file or the environment.",
             valueName: "key"))
     var visionApiKey: String?
 

@@ -71,7 +71,10 @@ struct SearchQueryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Stop once the ledger holds this many photos.", valueName: "n"))
     var limit: Int?
 
-    @Option(help: ArgumentHelp("The Flickr API key (default: FLICKR_API_KEY from the secrets file).", valueName: "key"))
+    @Option(
+        help: ArgumentHelp(
+            "Deprecated (visible in ps): the Flickr API key; set FLICKR_API_KEY in the secrets file or the environment.",
+            valueName: "key"))
     var apiKey: String?
 
     @Option(help: ArgumentHelp("The rate budget in calls per hour for the API key.", valueName: "n"))
