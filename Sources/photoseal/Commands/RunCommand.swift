@@ -288,7 +288,8 @@ struct RunCommand: AsyncParsableCommand {
                 http: http, endpoint: visionOptions.visionEndpoint, apiKey: scoreExtras.visionApiKey)
         else {
             printError(
-                "run: score skipped: no Vision API key (set GOOGLE_VISION_API_KEY in the secrets file or the environment)")
+                "run: score skipped: no Vision API key (set GOOGLE_VISION_API_KEY in the secrets file or the environment)"
+            )
             return nil
         }
         return Labelling(
