@@ -57,6 +57,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Search") var searchExtras: RunSearchOptions
 
+    @OptionGroup(title: "Import") var importLimits: ImportLimitOptions
+
     @OptionGroup(title: "Download") var download: DownloadOptions
 
     @OptionGroup(title: "Score") var labelOptions: LabelOptions
@@ -177,7 +179,7 @@ struct RunCommand: AsyncParsableCommand {
             let ledger = try workspace.ledger(create: true)
             let pipelineSource: PipelineRun.Source
             if let source = job.source {
-                let photoSource = try PhotoSources.source(for: source)
+                let photoSource = try PhotoSources.source(for: source, limits: importLimits.limits)
                 pipelineSource = .importing(
                     ImportStage(ledger: ledger, ingestor: ingestor, logger: logger), photoSource)
             } else if let plan, let flickr {
