@@ -21,3 +21,6 @@ PHOTOSEAL_TEST_MONGODB_URI="$(scripts/mongo-test-server.sh start --pid-file "$pi
 export PHOTOSEAL_TEST_MONGODB_URI
 trap 'scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true' EXIT
 swift test --skip-build "$@"
+# The stripper under libFuzzer for a bounded time, its outputs checked by exiftool and Pillow
+# (the full run only; PHOTOSEAL_FUZZ_SECONDS sets the time).
+if [ $# -eq 0 ]; then scripts/fuzz-strip.sh "${PHOTOSEAL_FUZZ_SECONDS:-60}"; fi

@@ -8,7 +8,9 @@ public import Foundation
 /// appear in `description`, errors or logs.
 public struct Secrets: Sendable, CustomStringConvertible {
     /// The entry names photoseal reads.
-    public static let knownNames = ["FLICKR_API_KEY", "GOOGLE_VISION_API_KEY", "MONGODB_URI", "SEAL_KEYS", "INDEX_KEY"]
+    public static let knownNames = [
+        "FLICKR_API_KEY", "GOOGLE_VISION_API_KEY", "MONGODB_URI", "SEAL_KEYS", "INDEX_KEY", "INDEX_KEY_PREVIOUS",
+    ]
 
     /// The file the entries came from, if any.
     public let path: String?
@@ -52,6 +54,20 @@ public struct Secrets: Sendable, CustomStringConvertible {
                 "no INDEX_KEY in \(sourceDescription); create keys with `photoseal keys generate --out keys.env`")
         }
         return try BlindIndex(base64: text)
+    }
+
+    /// The index key that INDEX_KEY replaced (`keys add --index-key`), kept until `rotate-keys`
+    /// has recomputed every blind index under the new one; `nil` when there is none.
+    public func previousBlindIndex() throws -> BlindIndex? {
+        guard let text = self["INDEX_KEY_PREVIOUS"] else { return nil }
+        do {
+            return try BlindIndex(base64: text)
+        } catch {
+            throw CryptoError(
+                .malformedKey,
+                "INDEX_KEY_PREVIOUS in \(sourceDescription) is not urlsafe base64 of 32 bytes; restore it from a backup"
+            )
+        }
     }
 
     /// Where the secrets came from, for messages.

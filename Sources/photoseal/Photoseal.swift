@@ -24,10 +24,13 @@ struct Photoseal: AsyncParsableCommand {
     )
 
     /// Runs the command line; `exif` over plain file names skips ArgumentParser (see
-    /// ``ExifCommand/runDirect(_:)``).
+    /// ``ExifCommand/runDirect(_:)``). Core dumps are off for every command that may hold keys.
     static func main() async {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let status = ExifCommand.runDirect(arguments) { Foundation.exit(status) }
+        // Every other command may load keys and open sealed fields: nothing of that may reach a
+        // core file or a same-user debugger.
+        ProcessProtection.disableCoreDumps()
         if let error = UsageChecks.parseErrorHiddenByValidation(arguments) { exit(withError: error) }
         await main(nil)
     }

@@ -25,13 +25,20 @@ enum CLI {
 
     static var executable: URL { productsDirectory.appendingPathComponent("photoseal") }
 
+    /// Runs photoseal with `arguments`; `wrapper` (a program and its arguments, such as
+    /// `/usr/bin/time -f …`) runs it when given.
     static func run(
         _ arguments: [String], stdin: Data? = nil, environment: [String: String]? = nil,
-        currentDirectory: URL? = nil
+        currentDirectory: URL? = nil, wrapper: [String] = []
     ) throws -> Result {
         let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
+        if let program = wrapper.first {
+            process.executableURL = URL(fileURLWithPath: program)
+            process.arguments = Array(wrapper.dropFirst()) + [executable.path] + arguments
+        } else {
+            process.executableURL = executable
+            process.arguments = arguments
+        }
         if let environment { process.environment = environment }
         if let currentDirectory { process.currentDirectoryURL = currentDirectory }
         // Temporary files instead of pipes: no reader threads, no deadlock on large outputs.

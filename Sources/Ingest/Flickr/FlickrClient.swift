@@ -72,7 +72,7 @@ public final class FlickrClient: Sendable {
     ) throws {
         try ServiceSettings.check(
             endpoint: endpoint, service: "Flickr", flag: "--flickr-endpoint", apiKey: apiKey,
-            keyHint: "pass --api-key or set FLICKR_API_KEY in the secrets file")
+            keyHint: "set FLICKR_API_KEY in the secrets file or the environment")
         self.http = http
         self.endpoint = endpoint
         self.apiKey = apiKey

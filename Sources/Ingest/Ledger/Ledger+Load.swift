@@ -164,16 +164,16 @@ extension Ledger {
         }
     }
 
-    /// Rows (id order, after `after`) whose document's `seal.kid` is not `kid`.
-    public func documents(notSealedBy kid: String, after: String?, limit: Int) async throws -> [LoadCandidate] {
+    /// Rows (id order, after `after`) whose document's `seal.kid` is not `kid` (`nil`: every row).
+    public func documents(notSealedBy kid: String?, after: String?, limit: Int) async throws -> [LoadCandidate] {
         let rows = try await read("read documents to re-seal") { db in
             try Row.fetchAll(
                 db,
                 sql: """
                     SELECT id, stage, document FROM photo
-                    WHERE id > ? AND json_extract(document, '$.seal.kid') IS NOT ? ORDER BY id LIMIT ?
+                    WHERE id > ? AND (? IS NULL OR json_extract(document, '$.seal.kid') IS NOT ?) ORDER BY id LIMIT ?
                     """,
-                arguments: [after ?? "", kid, limit]
+                arguments: [after ?? "", kid, kid, limit]
             ).map { row -> (id: String, stage: String, json: String) in (row["id"], row["stage"], row["document"]) }
         }
         return try rows.map { row in

@@ -5,6 +5,8 @@ public import Store
 
 /// `rotate-keys`: re-seals every document, in the store and in the ledger, whose `seal.kid` is
 /// not the primary key, and every sealed image file not under it, keeping token timestamps.
+/// Given a new index key (`reindex`), it also recomputes every document's `blind.owner` under it
+/// from the opened owner, in the same compare-and-set.
 ///
 /// Every store update is one compare-and-set that expects the old `seal.kid` and every old
 /// token and sets all new tokens and the new `seal.kid` together, so no document is ever left
@@ -33,6 +35,8 @@ public struct KeyRotation: Sendable {
         public var storeCurrent = 0
         /// Ledger rows re-sealed.
         public var ledgerResealed = 0
+        /// Documents (store and ledger) whose `blind.owner` was recomputed under the new index key.
+        public var blindRecomputed = 0
         /// Sealed image files re-sealed.
         public var imagesResealed = 0
         /// Sealed image files already under the primary key.
@@ -47,6 +51,7 @@ public struct KeyRotation: Sendable {
     let ledger: Ledger?
     let images: SealedImages?
     let sealer: FieldSealer
+    let reindex: BlindIndex?
     let batchSize: Int
     let maxRounds: Int
     let logger: Logger
@@ -63,11 +68,11 @@ public struct KeyRotation: Sendable {
     ///   - logger: Progress goes here.
     public init(
         store: (any DocumentStore)?, ledger: Ledger?, images: ImageStore? = nil, keyring: Keyring,
-        batchSize: Int = 500, maxRounds: Int = 10, logger: Logger
+        reindex: BlindIndex? = nil, batchSize: Int = 500, maxRounds: Int = 10, logger: Logger
     ) {
         self.init(
-            stores: store.map { [$0] } ?? [], ledger: ledger, images: images, keyring: keyring, batchSize: batchSize,
-            maxRounds: maxRounds, logger: logger)
+            stores: store.map { [$0] } ?? [], ledger: ledger, images: images, keyring: keyring, reindex: reindex,
+            batchSize: batchSize, maxRounds: maxRounds, logger: logger)
     }
 
     /// Makes a rotation of every store a workdir has loaded into, and its ledger.
@@ -77,14 +82,17 @@ public struct KeyRotation: Sendable {
     ///   - ledger: The ledger to rotate (`nil`: stores only), after the stores.
     ///   - images: The image store whose sealed files to re-seal (`nil`: none).
     ///   - keyring: The keys; the first (primary) seals.
+    ///   - reindex: A new index key: every `blind.owner` not computed under it is recomputed
+    ///     (`nil`: blind indexes are left as they are).
     ///   - batchSize: Documents read per batch (default 500).
     ///   - maxRounds: Passes over documents that a concurrent writer changed (default 10).
     ///   - logger: Progress goes here.
     public init(
         stores: [any DocumentStore], ledger: Ledger?, images: ImageStore? = nil, keyring: Keyring,
-        batchSize: Int = 500, maxRounds: Int = 10, logger: Logger
+        reindex: BlindIndex? = nil, batchSize: Int = 500, maxRounds: Int = 10, logger: Logger
     ) {
         self.stores = stores
+        self.reindex = reindex
         self.ledger = ledger
         self.images = images.map { SealedImages(store: $0, keyring: keyring) }
         self.sealer = FieldSealer(keyring: keyring)
@@ -96,8 +104,17 @@ public struct KeyRotation: Sendable {
     var primaryKid: String { sealer.keyring.primary.kid }
 
     enum Outcome: Sendable {
-        case resealed, current, conflict
+        /// Changed: whether the tokens were re-sealed and whether `blind.owner` was recomputed.
+        case changed(resealed: Bool, reindexed: Bool)
+        case current, conflict
         case failed(field: String, kind: String)
+    }
+
+    /// The blind index of the owner sealed in `token` under the new index key.
+    func blindOwner(_ token: String, documentID: String) throws -> String? {
+        guard let reindex else { return nil }
+        let opened = try sealer.open(token, documentID: documentID, field: PhotoDocument.SealedField.owner)
+        return try reindex.hex(String(decoding: opened.bytes, as: UTF8.self))
     }
 
     static func kind(of error: any Error) -> String {
@@ -114,9 +131,27 @@ public struct KeyRotation: Sendable {
     func rotate(_ document: StoreDocument, in store: any DocumentStore) async throws -> Outcome {
         guard let id = document.id else { return .failed(field: "_id", kind: "missing-id") }
         let oldKid = document.value(at: "seal.kid") ?? .null
-        if oldKid.stringValue == primaryKid { return .current }
+        let sealCurrent = oldKid.stringValue == primaryKid
         var expect: [(String, StoreValue)] = [("seal.kid", oldKid)]
         var set: [(String, StoreValue)] = []
+        var reindexed = false
+        if reindex != nil, case .string(let owner)? = document.value(at: "sealed.owner") {
+            let old = document.value(at: "blind.owner") ?? .null
+            do {
+                if let new = try blindOwner(owner, documentID: id), old.stringValue != new {
+                    expect.append(("blind.owner", old))
+                    set.append(("blind.owner", .string(new)))
+                    reindexed = true
+                }
+            } catch {
+                return .failed(field: "sealed.owner", kind: Self.kind(of: error))
+            }
+        }
+        if sealCurrent {
+            guard reindexed else { return .current }
+            return try await store.compareAndSet(id: id, expect: expect, set: set)
+                ? .changed(resealed: false, reindexed: true) : .conflict
+        }
         for field in document["sealed"]?.documentValue?.fields ?? [] {
             guard case .string(let token) = field.value else { continue }
             do {
@@ -128,7 +163,8 @@ public struct KeyRotation: Sendable {
             }
         }
         set.append(("seal.kid", .string(primaryKid)))
-        return try await store.compareAndSet(id: id, expect: expect, set: set) ? .resealed : .conflict
+        return try await store.compareAndSet(id: id, expect: expect, set: set)
+            ? .changed(resealed: true, reindexed: reindexed) : .conflict
     }
 
     /// Runs the rotation.
@@ -160,7 +196,9 @@ public struct KeyRotation: Sendable {
     private func apply(_ outcomes: [(String, Outcome)], _ summary: inout Summary, retry: inout [String]) {
         for (id, outcome) in outcomes {
             switch outcome {
-            case .resealed: summary.storeResealed += 1
+            case .changed(let resealed, let reindexed):
+                if resealed { summary.storeResealed += 1 } else { summary.storeCurrent += 1 }
+                if reindexed { summary.blindRecomputed += 1 }
             case .current: summary.storeCurrent += 1
             case .conflict:
                 summary.conflicts += 1
@@ -214,8 +252,21 @@ public struct KeyRotation: Sendable {
         }
     }
 
-    private func reseal(_ document: PhotoDocument) throws -> PhotoDocument {
+    /// The ledger document re-sealed and re-indexed as needed; `nil` when it is current.
+    private func reseal(_ document: PhotoDocument) throws -> (PhotoDocument, reindexed: Bool)? {
         var updated = document
+        var reindexed = false
+        if let owner = document.sealed.owner {
+            do {
+                if let new = try blindOwner(owner, documentID: document.id), new != document.blind.owner {
+                    updated.blind.owner = new
+                    reindexed = true
+                }
+            } catch {
+                throw Failure(place: "ledger", id: document.id, field: "sealed.owner", kind: Self.kind(of: error))
+            }
+        }
+        if document.seal.kid == primaryKid { return reindexed ? (updated, true) : nil }
         func reseal(_ token: String?, _ field: String) throws -> String? {
             guard let token else { return nil }
             do {
@@ -229,7 +280,7 @@ public struct KeyRotation: Sendable {
         updated.sealed.pathAlias = try reseal(document.sealed.pathAlias, PhotoDocument.SealedField.pathAlias)
         updated.sealed.exif = try reseal(document.sealed.exif, "exif")
         updated.seal.kid = primaryKid
-        return updated
+        return (updated, reindexed)
     }
 
     private func rotateLedger(
@@ -242,14 +293,17 @@ public struct KeyRotation: Sendable {
             var after: String?
             var conflicts = 0
             while true {
-                let rows = try await ledger.documents(notSealedBy: primaryKid, after: after, limit: batchSize)
+                // Re-indexing reads every row: the ledger cannot compute a blind index in SQL.
+                let rows = try await ledger.documents(
+                    notSealedBy: reindex == nil ? primaryKid : nil, after: after, limit: batchSize)
                 guard let last = rows.last else { break }
                 after = last.id
                 for row in rows where !failedIDs.contains(row.id) {
                     do {
-                        let updated = try reseal(row.document)
+                        guard let (updated, reindexed) = try reseal(row.document) else { continue }
                         if try await ledger.replaceDocument(id: row.id, expected: row.json, with: updated) {
-                            summary.ledgerResealed += 1
+                            if updated.seal.kid != row.document.seal.kid { summary.ledgerResealed += 1 }
+                            if reindexed { summary.blindRecomputed += 1 }
                         } else {
                             conflicts += 1
                         }

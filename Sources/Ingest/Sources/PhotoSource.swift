@@ -39,19 +39,36 @@ public protocol PhotoSource: Sendable {
     func forEachItem(_ body: (SourceItem) async throws -> Void) async throws
 }
 
+/// Size caps for what an import reads, so that memory and disk stay bounded whatever the input.
+public struct ImportLimits: Sendable, Equatable {
+    /// The largest file or zip entry imported (default 200 MiB); larger ones are skipped.
+    public var maxFileBytes: Int
+    /// The most bytes inflated from one zip archive in all (default 20 GiB).
+    public var maxArchiveBytes: Int
+
+    /// Makes the caps.
+    public init(maxFileBytes: Int = 200 << 20, maxArchiveBytes: Int = 20 << 30) {
+        self.maxFileBytes = maxFileBytes
+        self.maxArchiveBytes = maxArchiveBytes
+    }
+}
+
 /// Chooses the source for an `import` argument.
 public enum PhotoSources {
     /// The source an argument names: a directory → `FolderSource`, `*.zip` → `ZipSource`,
     /// `*.csv`/`*.tsv`/`*.txt` → `URLListSource`.
+    /// - Parameter limits: The size caps for files and archives.
     /// - Throws: `IngestError.source` naming the argument when it is none of these.
-    public static func source(for argument: String) throws -> any PhotoSource {
+    public static func source(for argument: String, limits: ImportLimits = ImportLimits()) throws -> any PhotoSource {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory) else {
             throw IngestError(.source, "\(argument) does not exist; give a folder, a .zip, or a .csv/.tsv URL list")
         }
-        if isDirectory.boolValue { return FolderSource(root: argument) }
+        if isDirectory.boolValue { return FolderSource(root: argument, maxFileBytes: limits.maxFileBytes) }
         let lower = argument.lowercased()
-        if lower.hasSuffix(".zip") { return ZipSource(path: argument) }
+        if lower.hasSuffix(".zip") {
+            return ZipSource(path: argument, maxEntryBytes: limits.maxFileBytes, maxTotalBytes: limits.maxArchiveBytes)
+        }
         if lower.hasSuffix(".csv") || lower.hasSuffix(".tsv") || lower.hasSuffix(".txt") {
             return URLListSource(path: argument)
         }
@@ -64,15 +81,20 @@ public enum PhotoSources {
 public struct FolderSource: PhotoSource {
     /// The folder.
     public let root: String
+    /// The largest file imported; larger ones are skipped unread (default 200 MiB).
+    public let maxFileBytes: Int
     /// A source for the folder `root`.
-    public init(root: String) { self.root = root }
+    public init(root: String, maxFileBytes: Int = 200 << 20) {
+        self.root = root
+        self.maxFileBytes = maxFileBytes
+    }
     /// `folder <root>`.
     public var description: String { "folder \(root)" }
 
     /// Calls `body` with every file (the importer skips those that are not images). Entries
-    /// that are not regular files (FIFOs, devices, sockets) or cannot be looked at (a dangling
-    /// link) come as ``SourceItem/Content/unreadable(reason:)``: never opened, as opening a
-    /// FIFO waits for a writer.
+    /// that are not regular files (FIFOs, devices, sockets), cannot be looked at (a dangling
+    /// link) or are larger than `maxFileBytes` come as ``SourceItem/Content/unreadable(reason:)``:
+    /// never opened, as opening a FIFO waits for a writer.
     public func forEachItem(_ body: (SourceItem) async throws -> Void) async throws {
         guard let enumerator = FileManager.default.enumerator(atPath: root) else {
             throw IngestError(.source, "cannot list the folder \(root); check permissions")
@@ -83,15 +105,17 @@ public struct FolderSource: PhotoSource {
             let full = (root as NSString).appendingPathComponent(relative)
             // The type of what the entry names, links followed (a link to nothing is unreadable).
             let target = URL(fileURLWithPath: full).resolvingSymlinksInPath().path
-            guard let type = try? FileManager.default.attributesOfItem(atPath: target)[.type] as? FileAttributeType,
-                type != .typeSymbolicLink
-            else {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: target)
+            guard let type = attributes?[.type] as? FileAttributeType, type != .typeSymbolicLink else {
                 paths.append((relative, "cannot be read (a dangling link, or no permission)"))
                 continue
             }
             switch type {
             case .typeDirectory: continue
-            case .typeRegular: paths.append((relative, nil))
+            case .typeRegular:
+                // Never read whole: a 3 GB file would take 3 GB of memory before being refused.
+                let size = (attributes?[.size] as? NSNumber)?.intValue ?? 0
+                paths.append((relative, size > maxFileBytes ? "is larger than \(maxFileBytes) bytes" : nil))
             default: paths.append((relative, "is not a regular file (a FIFO, a device or a socket)"))
             }
         }

@@ -56,7 +56,7 @@ public final class VisionClient: Sendable {
     ) throws {
         try ServiceSettings.check(
             endpoint: endpoint, service: "Vision", flag: "--vision-endpoint", apiKey: apiKey,
-            keyHint: "pass --api-key (--vision-api-key in `run`) or set GOOGLE_VISION_API_KEY in the secrets file")
+            keyHint: "set GOOGLE_VISION_API_KEY in the secrets file or the environment")
         self.http = http
         self.endpoint = endpoint
         self.apiKey = apiKey

@@ -90,7 +90,9 @@ public final class Workspace: Sendable {
         if options.needsKeys { keys = (try secrets.keyring(), try secrets.blindIndex()) }
         var manifest = try WorkspaceManifest.read(workdir: options.workdir)
         manifest?.workdirName = options.workdir
-        if let manifest, let keys { try check(keys.0, keys.1, against: manifest, secrets: secrets) }
+        if let manifest, let keys {
+            try check(keys.0, keys.1, against: manifest, secrets: secrets, command: options.command)
+        }
         var lock: WorkspaceLock?
         if options.access != .read {
             do {
@@ -104,7 +106,9 @@ public final class Workspace: Sendable {
             // Read again under the lock: a writer that held it may have changed the record.
             manifest = try WorkspaceManifest.read(workdir: options.workdir)
             manifest?.workdirName = options.workdir
-            if let manifest, let keys { try check(keys.0, keys.1, against: manifest, secrets: secrets) }
+            if let manifest, let keys {
+                try check(keys.0, keys.1, against: manifest, secrets: secrets, command: options.command)
+            }
         }
         let workspace = Workspace(
             options: options, secrets: secrets, keys: keys, manifest: manifest, lock: lock, logger: logger, note: note)
@@ -130,12 +134,28 @@ public final class Workspace: Sendable {
     // MARK: Keys
 
     /// Refuses keys that are not the workdir's: another index key, or seal keys missing.
-    static func check(_ keyring: Keyring, _ blind: BlindIndex, against manifest: WorkspaceManifest, secrets: Secrets)
-        throws
-    {
+    ///
+    /// An INDEX_KEY replaced by `keys add --index-key` (the workdir's key now in
+    /// INDEX_KEY_PREVIOUS) is accepted by `rotate-keys` alone, which recomputes every blind index;
+    /// every other command is refused until it has, so no blind index is written under either
+    /// key while the two are mixed.
+    static func check(
+        _ keyring: Keyring, _ blind: BlindIndex, against manifest: WorkspaceManifest, secrets: Secrets,
+        command: String
+    ) throws {
         let missing = manifest.sealKids.filter { keyring.key(kid: $0) == nil }
         let index = try blind.fingerprint()
-        let foreignIndex = manifest.indexKey.map { $0 != index } ?? false
+        var foreignIndex = manifest.indexKey.map { $0 != index } ?? false
+        if foreignIndex, let recorded = manifest.indexKey, try secrets.previousBlindIndex()?.fingerprint() == recorded {
+            guard command == Self.indexRotationCommand else {
+                throw IngestError(
+                    .foreignKeys,
+                    "the INDEX_KEY of \(secrets.sourceDescription) (id \(index)) replaced this workdir's "
+                        + "(id \(recorded), now INDEX_KEY_PREVIOUS): run `photoseal \(Self.indexRotationCommand)` first to "
+                        + "recompute every blind index under the new key. Nothing was written")
+            }
+            foreignIndex = false
+        }
         guard !missing.isEmpty || foreignIndex else { return }
         var problems: [String] = []
         if !missing.isEmpty {
@@ -154,6 +174,27 @@ public final class Workspace: Sendable {
                 + "made with (--keys FILE or PHOTOSEAL_KEYS), or another --workdir")
     }
 
+    /// The command that moves a workdir from INDEX_KEY_PREVIOUS to a new INDEX_KEY.
+    static let indexRotationCommand = "rotate-keys"
+
+    /// The INDEX_KEY when it replaces the one this workdir's blind indexes were computed under
+    /// (a rotation begun with `keys add --index-key`), else `nil`.
+    public func replacedIndexKey() throws -> BlindIndex? {
+        guard let recorded = manifest.withLock({ $0?.indexKey }) else { return nil }
+        let current = try blindIndex()
+        return try current.fingerprint() == recorded ? nil : current
+    }
+
+    /// Records INDEX_KEY as the key of every blind index here, once `rotate-keys` has recomputed
+    /// them all (the workdir then no longer needs INDEX_KEY_PREVIOUS).
+    public func recordIndexKeyRotated() throws {
+        var record = manifest.withLock { $0 } ?? WorkspaceManifest()
+        record.workdirName = workdir
+        record.indexKey = try blindIndex().fingerprint()
+        try record.write(workdir: workdir)
+        manifest.withLock { $0 = record }
+    }
+
     /// Records the index key and, for commands that seal, the primary seal key, before anything
     /// is written; a workdir made by an older version gets its record here.
     private func recordKeys() async throws {
@@ -165,7 +206,7 @@ public final class Workspace: Sendable {
             let ledger = try Ledger(directory: workdir, logger: logger)
             for kid in try await ledger.sealKids() where !record.sealKids.contains(kid) { record.sealKids.append(kid) }
             if let keys = loadedKeys {
-                try Self.check(keys.keyring, keys.blind, against: record, secrets: secrets)
+                try Self.check(keys.keyring, keys.blind, against: record, secrets: secrets, command: options.command)
             }
             try await adoptLoadState(ledger, into: &record)
         }
@@ -402,7 +443,7 @@ extension Workspace {
     ) async throws -> (client: FlickrClient, counter: APICallCounter) {
         guard let key = apiKey ?? secrets.flickrAPIKey, !key.isEmpty else {
             throw IngestError(
-                .configuration, "no Flickr API key: pass --api-key or set FLICKR_API_KEY in the secrets file")
+                .configuration, "no Flickr API key: set FLICKR_API_KEY in the secrets file or the environment")
         }
         // A key given on the command line is as secret as the file's: no message may echo it.
         SecretScrubber.register([key])

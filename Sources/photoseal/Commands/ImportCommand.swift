@@ -12,9 +12,10 @@ struct ImportCommand: AsyncParsableCommand {
             (same modes as download) with id local:<sha256 of the content>; their names and \
             paths are not recorded. A CSV/TSV with a `url` header column queues each URL (id \
             url:<sha256 of the URL>) for `photoseal download`. Files that are not images are \
-            skipped; files that cannot be read (FIFOs, devices, dangling links) and list rows \
-            without an http(s) URL are reported by position and skipped, the rest imported; \
-            anything already in the ledger is left alone.
+            skipped; files that cannot be read (FIFOs, devices, dangling links, damaged zip \
+            entries), files larger than --max-file-size and list rows without an http(s) URL are \
+            reported by position and skipped, the rest imported; a zip that inflates past \
+            --max-zip-size stops there. Anything already in the ledger is left alone.
 
             Examples:
               photoseal import ~/Pictures/trip
@@ -30,9 +31,11 @@ struct ImportCommand: AsyncParsableCommand {
 
     @OptionGroup var images: ImageModeOptions
 
+    @OptionGroup var limits: ImportLimitOptions
+
     func run() async throws {
         try await reportingErrors {
-            let photoSource = try PhotoSources.source(for: source)
+            let photoSource = try PhotoSources.source(for: source, limits: limits.limits)
             let workspace = try await global.workspace("import", access: .seal)
             let stage = ImportStage(
                 ledger: try workspace.ledger(create: true),

@@ -74,6 +74,7 @@ struct KeysCommand: AsyncParsableCommand {
                     output.write("\(i + 1) \(key.kid) \(i == 0 ? "primary" : "older")\n")
                 }
                 output.write("index-key \(loaded["INDEX_KEY"] == nil ? "missing" : "present")\n")
+                if loaded["INDEX_KEY_PREVIOUS"] != nil { output.write("index-key-previous present\n") }
                 output.flush()
             }
         }
@@ -89,12 +90,21 @@ struct KeysCommand: AsyncParsableCommand {
                 `photoseal keys retire KID` to drop an old key once no document uses it. The \
                 secrets file is rewritten atomically with its 0600 mode.
 
-                Example:
+                With --index-key it replaces INDEX_KEY instead (blind indexes link a \
+                photographer's photos, and every store that shares the key): the old key is kept \
+                as INDEX_KEY_PREVIOUS, and `photoseal rotate-keys` recomputes every blind index \
+                under the new one.
+
+                Examples:
                   photoseal keys add --keys keys.env
+                  photoseal keys add --index-key --keys keys.env
                 """
         )
 
         @OptionGroup var secrets: SecretsOptions
+
+        @Flag(help: "Replace INDEX_KEY (kept as INDEX_KEY_PREVIOUS until rotate-keys) instead of adding a seal key.")
+        var indexKey = false
 
         func run() async throws {
             try await reportingErrors {
@@ -107,6 +117,10 @@ struct KeysCommand: AsyncParsableCommand {
                         "no secrets file found: pass --keys FILE (or create one with `photoseal keys generate`)")
                 }
                 let fileOnly = try Secrets.load(explicit: path, environment: [:])
+                if indexKey {
+                    try replaceIndexKey(fileOnly, path: path)
+                    return
+                }
                 let current = try fileOnly.keyring()
                 let added = try FernetKey.generate()
                 let keyring = try Keyring([added] + current.keys)
@@ -118,6 +132,26 @@ struct KeysCommand: AsyncParsableCommand {
                 printError(
                     "added key \(added.kid) to \(path); run `photoseal rotate-keys` to re-seal existing documents")
             }
+        }
+
+        private func replaceIndexKey(_ fileOnly: Secrets, path: String) throws {
+            let old = try fileOnly.blindIndex()
+            guard try fileOnly.previousBlindIndex() == nil else {
+                throw CryptoError(
+                    .secretsFile,
+                    "\(path) already holds INDEX_KEY_PREVIOUS: an index key rotation is unfinished. Run "
+                        + "`photoseal rotate-keys` in every workdir that uses this file, then remove INDEX_KEY_PREVIOUS"
+                )
+            }
+            let new = try BlindIndex.generate()
+            try Secrets.updateFile(at: path, setting: ["INDEX_KEY": new.base64, "INDEX_KEY_PREVIOUS": old.base64])
+            print("index-key \(try new.fingerprint()) (replaces \(try old.fingerprint()))")
+            if ProcessInfo.processInfo.environment["INDEX_KEY"].map({ !$0.isEmpty }) == true {
+                printError("note: the INDEX_KEY environment variable overrides the file; update it too")
+            }
+            printError(
+                "replaced INDEX_KEY in \(path) (the old one is INDEX_KEY_PREVIOUS); run `photoseal rotate-keys` to "
+                    + "recompute every blind index under the new key")
         }
     }
 }

@@ -16,8 +16,13 @@ struct RotateKeysCommand: AsyncParsableCommand {
             each replaced atomically with its modification time kept. Safe to interrupt and \
             run again. Exit status 1 when some document could not be re-sealed.
 
-            Example:
+            After `photoseal keys add --index-key` (a new INDEX_KEY, the old one kept as \
+            INDEX_KEY_PREVIOUS), it also recomputes every blind index (blind.owner) under the new \
+            key, in the same compare-and-set; other commands refuse the workdir until it has.
+
+            Examples:
               photoseal keys add --keys keys.env && photoseal rotate-keys --keys keys.env
+              photoseal keys add --index-key --keys keys.env && photoseal rotate-keys --keys keys.env
             """
     )
 
@@ -31,10 +36,11 @@ struct RotateKeysCommand: AsyncParsableCommand {
         try await reportingErrors {
             let workspace = try await global.workspace("rotate-keys", access: .seal, store: storeOptions)
             let keyring = try workspace.keyring()
+            let reindex = try workspace.replacedIndexKey()
             let rotation = KeyRotation(
                 stores: try await workspace.coveredStores(batchSize: batch.batchSize),
                 ledger: try workspace.ledgerIfPresent(), images: workspace.images, keyring: keyring,
-                batchSize: batch.batchSize, logger: global.logger())
+                reindex: reindex, batchSize: batch.batchSize, logger: global.logger())
             let progress = ProgressMeter(enabled: stderrIsTerminal)
             let summary = try await rotation.run { s in
                 progress.show(
@@ -52,6 +58,13 @@ struct RotateKeysCommand: AsyncParsableCommand {
                     + "(\(summary.imagesCurrent) already current), \(summary.failed.count) failed, "
                     + "\(summary.conflicts) concurrent changes retried; primary key \(keyring.primary.kid)")
             if !summary.failed.isEmpty { throw ExitCode.failure }
+            if let reindex {
+                try workspace.recordIndexKeyRotated()
+                printError(
+                    "rotate-keys: \(summary.blindRecomputed) blind indexes recomputed; every blind index here is now "
+                        + "under INDEX_KEY \(try reindex.fingerprint()). Remove INDEX_KEY_PREVIOUS from the secrets file "
+                        + "once every workdir that uses it has run rotate-keys")
+            }
         }
     }
 }

@@ -57,6 +57,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup(title: "Search") var searchExtras: RunSearchOptions
 
+    @OptionGroup(title: "Import") var importLimits: ImportLimitOptions
+
     @OptionGroup(title: "Download") var download: DownloadOptions
 
     @OptionGroup(title: "Score") var labelOptions: LabelOptions
@@ -161,6 +163,7 @@ struct RunCommand: AsyncParsableCommand {
                 // when it was given.
                 plan = try SearchQueryOptions.plan(job.search ?? Job.Search(), antimeridian: true)
                 if let plan, !plan.boxes.isEmpty { printError("run: box \(BoundingBox.reading(of: plan.boxes))") }
+                warnSecretOnCommandLine("--api-key", given: query.apiKey, secret: "FLICKR_API_KEY")
                 flickr = try await workspace.flickrClient(
                     http: api, endpoint: flickrOptions.flickrEndpoint, apiKey: query.apiKey,
                     ratePerHour: query.ratePerHour)
@@ -176,7 +179,7 @@ struct RunCommand: AsyncParsableCommand {
             let ledger = try workspace.ledger(create: true)
             let pipelineSource: PipelineRun.Source
             if let source = job.source {
-                let photoSource = try PhotoSources.source(for: source)
+                let photoSource = try PhotoSources.source(for: source, limits: importLimits.limits)
                 pipelineSource = .importing(
                     ImportStage(ledger: ledger, ingestor: ingestor, logger: logger), photoSource)
             } else if let plan, let flickr {
@@ -281,13 +284,14 @@ struct RunCommand: AsyncParsableCommand {
             printError("run: score skipped: no --label or --labels-file given")
             return nil
         }
+        warnSecretOnCommandLine("--vision-api-key", given: scoreExtras.visionApiKey, secret: "GOOGLE_VISION_API_KEY")
         guard
             let vision = try await workspace.visionClient(
                 http: http, endpoint: visionOptions.visionEndpoint, apiKey: scoreExtras.visionApiKey)
         else {
             printError(
-                "run: score skipped: no Vision API key (pass --vision-api-key or set GOOGLE_VISION_API_KEY "
-                    + "in the secrets file)")
+                "run: score skipped: no Vision API key (set GOOGLE_VISION_API_KEY in the secrets file or the environment)"
+            )
             return nil
         }
         return Labelling(
@@ -440,7 +444,7 @@ struct RunSearchOptions: ParsableArguments {
 struct RunScoreOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The Google Cloud API key (default: GOOGLE_VISION_API_KEY from the secrets file; score's --api-key).",
+            "Deprecated (visible in ps): the Google Cloud API key; set GOOGLE_VISION_API_KEY in the secrets file or the environment.",
             valueName: "key"))
     var visionApiKey: String?
 

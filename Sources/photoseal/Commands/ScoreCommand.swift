@@ -52,7 +52,8 @@ struct ScoreCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "The Google Cloud API key (default: GOOGLE_VISION_API_KEY from the secrets file).", valueName: "key"))
+            "Deprecated (visible in ps): the Google Cloud API key; set GOOGLE_VISION_API_KEY in the secrets file or the environment.",
+            valueName: "key"))
     var apiKey: String?
 
     @Option(help: .hidden)
@@ -89,6 +90,7 @@ struct ScoreCommand: AsyncParsableCommand {
             var counter = APICallCounter()
             var client: VisionClient?
             if !dryRun {
+                warnSecretOnCommandLine("--api-key", given: apiKey, secret: "GOOGLE_VISION_API_KEY")
                 // The key is checked with a request that cannot be billed, before any image is sent.
                 guard
                     let vision = try await workspace.visionClient(
@@ -97,7 +99,7 @@ struct ScoreCommand: AsyncParsableCommand {
                 else {
                     throw IngestError(
                         .configuration,
-                        "no Google Vision API key: pass --api-key or set GOOGLE_VISION_API_KEY in the secrets file")
+                        "no Google Vision API key: set GOOGLE_VISION_API_KEY in the secrets file or the environment")
                 }
                 (client, counter) = vision
             }

@@ -70,6 +70,7 @@ struct SearchCommand: AsyncParsableCommand {
                     "the rate budget exceeds Flickr's 3,600 calls per hour; the key may be revoked",
                     metadata: ["search.rate_per_hour": "\(query.ratePerHour)"])
             }
+            warnSecretOnCommandLine("--api-key", given: query.apiKey, secret: "FLICKR_API_KEY")
             let http = try HTTPClient(logger: logger)
             defer { http.shutdown() }
             // The key is checked with one cheap call before the ledger is touched.

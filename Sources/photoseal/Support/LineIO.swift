@@ -81,3 +81,12 @@ struct OutputBuffer {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("photoseal: \(message)\n".utf8))
 }
+
+/// Warns, once per flag, that a secret came on the command line: other users of the machine see
+/// it in `ps` and the shell keeps it in its history. The flag still works (deprecated).
+func warnSecretOnCommandLine(_ flag: String, given value: String?, secret name: String) {
+    guard value != nil else { return }
+    printError(
+        "warning: \(flag) is deprecated: a key on the command line is visible to other users (ps) and kept in "
+            + "shell history; put \(name) in the secrets file or the environment instead")
+}

@@ -71,7 +71,10 @@ struct SearchQueryOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Stop once the ledger holds this many photos.", valueName: "n"))
     var limit: Int?
 
-    @Option(help: ArgumentHelp("The Flickr API key (default: FLICKR_API_KEY from the secrets file).", valueName: "key"))
+    @Option(
+        help: ArgumentHelp(
+            "Deprecated (visible in ps): the Flickr API key; set FLICKR_API_KEY in the secrets file or the environment.",
+            valueName: "key"))
     var apiKey: String?
 
     @Option(help: ArgumentHelp("The rate budget in calls per hour for the API key.", valueName: "n"))
@@ -271,4 +274,40 @@ struct RetryFailedOptions: ParsableArguments {
             "Also try again the photos that failed for good in earlier runs (HTTP 403/404/410, the placeholder, "
                 + "not an image, Vision refusing the image); transient failures are always tried again."))
     var retryFailed = false
+}
+
+/// A size in bytes written as a number with an optional K, M or G (powers of 1024): `200M`.
+struct ByteSize: ExpressibleByArgument {
+    var bytes: Int
+
+    init(bytes: Int) { self.bytes = bytes }
+
+    init?(argument: String) {
+        let text = argument.trimmingCharacters(in: .whitespaces).uppercased()
+        let units: [Character: Int] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30]
+        let scale = text.last.flatMap { units[$0] } ?? 1
+        let digits = scale == 1 ? Substring(text) : text.dropLast()
+        guard let value = Int(digits), value > 0, value <= Int.max / scale else { return nil }
+        bytes = value * scale
+    }
+
+    var defaultValueDescription: String {
+        bytes % (1 << 30) == 0 ? "\(bytes >> 30)G" : bytes % (1 << 20) == 0 ? "\(bytes >> 20)M" : "\(bytes)"
+    }
+}
+
+/// Size caps of an import (import, run).
+struct ImportLimitOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Skip files and zip entries larger than this (K, M, G suffixes).", valueName: "size"))
+    var maxFileSize = ByteSize(bytes: ImportLimits().maxFileBytes)
+
+    @Option(
+        help: ArgumentHelp(
+            "Stop a zip once this much has been inflated from it in all (against zip bombs).", valueName: "size"))
+    var maxZipSize = ByteSize(bytes: ImportLimits().maxArchiveBytes)
+
+    /// The caps given.
+    var limits: ImportLimits { ImportLimits(maxFileBytes: maxFileSize.bytes, maxArchiveBytes: maxZipSize.bytes) }
 }
