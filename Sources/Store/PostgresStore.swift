@@ -346,7 +346,9 @@ public final class PostgresStore: DocumentStore {
             sql += "RETURNING id)"
             var values: [PostgresParameter] = [.text(id), .bytes(stored), .bytes(row.body), .text(row.json)]
             if !removed.isEmpty {
-                let tuples = removed.indices.map { "($\(values.count + $0 * 2 + 1), $\(values.count + $0 * 2 + 2))" }
+                let tuples = removed.indices.map {
+                    "($\(values.count + $0 * 2 + 1)::text, $\(values.count + $0 * 2 + 2)::bytea)"
+                }
                 for entry in removed { values += [.text(entry.path), .bytes(entry.key)] }
                 sql += ", removed AS (DELETE FROM \(fields) WHERE id IN (SELECT id FROM updated) "
                 sql += "AND (path, key) IN (VALUES \(tuples.joined(separator: ", "))))"

@@ -1,0 +1,97 @@
+import Foundation
+import Store
+import TestSupport
+import Testing
+
+/// PostgreSQL-specific behaviour, against the server scripts/pg-test-server.sh starts
+/// (PHOTOSEAL_TEST_POSTGRES_URI); the shared behaviour is in the conformance suite.
+@Suite("PostgreSQL store", .enabled(if: StoreKind.postgresURI != nil, "PHOTOSEAL_TEST_POSTGRES_URI is not set"))
+struct PostgresStoreTests {
+    /// The test server's URI with its password, user and port, and `path` as the database.
+    private func uri(database: String = "photoseal", password: String? = nil) throws -> String {
+        let base = try #require(StoreKind.postgresURI)
+        let parts = try #require(URLComponents(string: base))
+        let user = parts.user ?? "photoseal"
+        let secret = password ?? parts.password ?? ""
+        return "postgresql://\(user):\(secret)@\(parts.host ?? "127.0.0.1"):\(parts.port ?? 5432)/\(database)"
+    }
+
+    @Test("a server that is not listening gives one unreachable error, quickly, naming host:port, never the password")
+    func unreachable() async throws {
+        let port = try await closedLoopbackPort()
+        let recorder = LogRecorder()
+        let store = try PostgresStore(
+            uri: "postgresql://app:dead-pa55word@127.0.0.1:\(port)/photoseal",
+            configuration: .init(retry: .init(maxAttempts: 3, initialBackoff: .milliseconds(50))),
+            logger: recorder.logger())
+        let started = ContinuousClock.now
+        let error = await #expect(throws: StoreError.self) { try await store.ping() }
+        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(error?.code == .unreachable)
+        #expect(error?.isRetriable == true)
+        #expect(error?.description.contains("postgresql://app:***@127.0.0.1:\(port)/photoseal") == true)
+        #expect(error?.description.contains("--store") == true)
+        #expect(store.retryCount == 2)
+        for text in [error?.description ?? ""] + recorder.records.map({ "\($0.message) \($0.metadata)" }) {
+            #expect(!text.contains("dead-pa55word"))
+        }
+    }
+
+    @Test("a wrong password fails at once, with no retry, saying the credentials were refused")
+    func wrongPassword() async throws {
+        let store = try PostgresStore(uri: try uri(password: "wrong-battery"), logger: testLogger)
+        let error = await #expect(throws: StoreError.self) { try await store.ping() }
+        #expect(error?.code == .authFailed)
+        #expect(error?.isRetriable == false)
+        #expect(error?.description.contains("refused the credentials") == true)
+        #expect(error?.description.contains("wrong-battery") == false)
+        #expect(store.retryCount == 0)
+    }
+
+    @Test("a database that does not exist gives one error naming it and how to create it")
+    func missingDatabase() async throws {
+        let store = try PostgresStore(uri: try uri(database: "no_such_db_here"), logger: testLogger)
+        let error = await #expect(throws: StoreError.self) { _ = try await store.count() }
+        #expect(error?.code == .invalidNamespace)
+        #expect(error?.description.contains("no_such_db_here") == true)
+        #expect(error?.description.contains("createdb") == true)
+        #expect(store.retryCount == 0)
+        let secret = try #require(URLComponents(string: try uri())?.password)
+        #expect(error?.description.contains(secret) == false)
+    }
+
+    @Test("a URI libpq refuses gives one badURI error without the password")
+    func badURI() {
+        let error = #expect(throws: StoreError.self) {
+            _ = try DocumentStores.open(uri: "postgresql://u:hunter2@h/db?no_such_option=1", logger: testLogger)
+        }
+        #expect(error?.code == .badURI)
+        #expect(error?.description.contains("hunter2") == false)
+        #expect(error?.description.contains("postgresql://") == true)
+    }
+
+    @Test("loading N documents with batch size B writes in N/B transactions, and a reload writes none")
+    func transactionsPerBatch() async throws {
+        let store = try PostgresStore(
+            uri: try uri(), configuration: .init(batchSize: 100, table: randomTable()), logger: testLogger)
+        defer { Task { try? await store.drop() } }
+        #expect(try await store.upsert((1...250).map { photo($0) }) == UpsertSummary(inserted: 250))
+        #expect(store.writeCount == 3)
+        #expect(try await store.upsert((1...250).map { photo($0) }) == UpsertSummary(unchanged: 250))
+        #expect(store.writeCount == 3)
+        #expect(try await store.count(where: "seal.kid", equals: "kid-a") == 250)
+    }
+
+    @Test("a URI with no database uses photoseal, and the location never holds a secret option")
+    func locations() throws {
+        let store = try PostgresStore(
+            uri: "postgresql://loader:PgPassW0rd@127.0.0.1:5999?sslmode=prefer&sslpassword=KeyPassX", logger: testLogger
+        )
+        #expect(store.database == "photoseal")
+        #expect(store.location == "postgresql://loader:***@127.0.0.1:5999/photoseal?sslmode=prefer&sslpassword=***")
+        let query = try PostgresStore(
+            uri: "postgres://127.0.0.1:5999/db1?user=u&password=QueryPassX", logger: testLogger)
+        #expect(query.database == "db1")
+        #expect(query.location == "postgres://127.0.0.1:5999/db1?user=u&password=***")
+    }
+}
