@@ -246,10 +246,9 @@ public final class PostgresStore: DocumentStore {
 
     /// The document with this `_id`, or `nil`.
     public func find(id: String) async throws -> StoreDocument? {
-        if !schema.created { try await ensureIndexes() }
         let table = documents
         let location = location
-        return try await retrying("reading document \(id)", write: false) { connection in
+        return try await retrying("reading document \(id)", write: false, missing: .some(nil)) { connection in
             let result = try connection.execute(
                 "SELECT body FROM \(table) WHERE id = $1", [.text(id)], binary: true)
             guard result.rows > 0 else { return nil }
@@ -260,7 +259,6 @@ public final class PostgresStore: DocumentStore {
     /// Documents whose value at `path` matches `value`, in `_id` order (indexed paths use the
     /// index table; others scan every document).
     public func find(where path: String, equals value: StoreValue, limit: Int?) async throws -> [StoreDocument] {
-        if !schema.created { try await ensureIndexes() }
         let limit = limit.map { max(1, $0) }
         guard EmbeddedStore.indexedPaths.contains(path), !value.isNull else {
             var found: [StoreDocument] = []
@@ -274,7 +272,7 @@ public final class PostgresStore: DocumentStore {
         }
         let key = try Self.indexKey(value, store: location)
         let (table, fields, location) = (documents, fields, location)
-        return try await retrying("finding documents by \(path)", write: false) { connection in
+        return try await retrying("finding documents by \(path)", write: false, missing: []) { connection in
             let result = try connection.execute(
                 """
                 SELECT d.id, d.body FROM \(fields) f JOIN \(table) d ON d.id = f.id
@@ -288,9 +286,8 @@ public final class PostgresStore: DocumentStore {
 
     /// The number of documents.
     public func count() async throws -> Int {
-        if !schema.created { try await ensureIndexes() }
         let table = documents
-        return try await retrying("counting documents", write: false) { connection in
+        return try await retrying("counting documents", write: false, missing: 0) { connection in
             try connection.execute("SELECT count(*) FROM \(table)", []).int(0, 0)
         }
     }
@@ -300,10 +297,9 @@ public final class PostgresStore: DocumentStore {
         guard EmbeddedStore.indexedPaths.contains(path), !value.isNull else {
             return try await find(where: path, equals: value, limit: nil).count
         }
-        if !schema.created { try await ensureIndexes() }
         let key = try Self.indexKey(value, store: location)
         let fields = fields
-        return try await retrying("counting documents by \(path)", write: false) { connection in
+        return try await retrying("counting documents by \(path)", write: false, missing: 0) { connection in
             try connection.execute(
                 "SELECT count(*) FROM \(fields) WHERE path = $1 AND key = $2", [.text(path), .bytes(key)]
             ).int(0, 0)
@@ -318,10 +314,10 @@ public final class PostgresStore: DocumentStore {
         id: String, expect: [(String, StoreValue)], set: [(String, StoreValue)]
     ) async throws -> Bool {
         try StoreURI.checkSettable(set, id: id, store: location)
-        if !schema.created { try await ensureIndexes() }
         let (table, fields, location) = (documents, fields, location)
         for _ in 0..<20 {
-            let stored: [UInt8]? = try await retrying("reading document \(id)", write: false) { connection in
+            let stored: [UInt8]? = try await retrying("reading document \(id)", write: false, missing: .some(nil)) {
+                connection in
                 let result = try connection.execute(
                     "SELECT body FROM \(table) WHERE id = $1", [.text(id)], binary: true)
                 return result.rows > 0 ? result.bytes(0, 0) : nil
@@ -365,12 +361,25 @@ public final class PostgresStore: DocumentStore {
             sql += " SELECT count(*) FROM updated"
             let statement = sql
             let parameters = values
-            let applied: Bool = try await retrying("updating document \(id)", write: true) { connection in
+            var sawAmbiguousFailure = false
+            let applied: Bool = try await retrying(
+                "updating document \(id)", write: true, onRetry: { sawAmbiguousFailure = true }
+            ) { connection in
                 try connection.execute(statement, parameters).int(0, 0) == 1
             }
             if applied {
                 writes.increment()
                 return true
+            }
+            if sawAmbiguousFailure {
+                // A failed attempt may have committed before its reply was lost; then the retry
+                // no longer matches. The update is ours if the stored bytes are now exactly ours.
+                let now: [UInt8]? = try await retrying("reading document \(id)", write: false) { connection in
+                    let result = try connection.execute(
+                        "SELECT body FROM \(table) WHERE id = $1", [.text(id)], binary: true)
+                    return result.rows > 0 ? result.bytes(0, 0) : nil
+                }
+                if now == row.body { return true }
             }
             // The bytes changed since the read (or the document is gone): judge again.
         }
@@ -381,9 +390,8 @@ public final class PostgresStore: DocumentStore {
 
     /// Deletes the document with this `_id` and its index entries.
     public func delete(id: String) async throws -> Bool {
-        if !schema.created { try await ensureIndexes() }
         let (table, fields) = (documents, fields)
-        let deleted: Bool = try await retrying("deleting document \(id)", write: true) { connection in
+        let deleted: Bool = try await retrying("deleting document \(id)", write: true, missing: false) { connection in
             try connection.execute(
                 """
                 WITH gone AS (DELETE FROM \(table) WHERE id = $1 RETURNING id),
@@ -415,8 +423,7 @@ public final class PostgresStore: DocumentStore {
         let size = max(1, batchSize)
         let table = documents
         return { [self] after in
-            if !schema.created { try await ensureIndexes() }
-            return try await retrying("reading documents", write: false) { connection in
+            return try await retrying("reading documents", write: false, missing: []) { connection in
                 let result =
                     if let after {
                         try connection.execute(
@@ -484,8 +491,12 @@ public final class PostgresStore: DocumentStore {
         return entries
     }
 
+    /// Runs `body` with a connection on the executor, retrying transient failures; when the
+    /// tables do not exist yet (nothing was ever written) and `missing` is given, that is the
+    /// answer: reads create nothing.
     private func retrying<T: Sendable>(
-        _ operation: String, write: Bool, _ body: @escaping @Sendable (PostgresConnection) throws -> T
+        _ operation: String, write: Bool, missing: T? = nil, onRetry: () -> Void = {},
+        _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
         var attempt = 1
         var backoff = configuration.retry.initialBackoff
@@ -495,6 +506,8 @@ public final class PostgresStore: DocumentStore {
             do {
                 return try await executor.run { [pool] in try pool.withConnection(body) }
             } catch let failure as PostgresFailure {
+                // 42P01 undefined_table.
+                if failure.sqlState == "42P01", let missing { return missing }
                 let elapsed = ContinuousClock.now - started
                 let lastAttempt = ContinuousClock.now - attemptStarted
                 let error = failure.storeError(
@@ -510,6 +523,7 @@ public final class PostgresStore: DocumentStore {
                         "store.location": "\(location)", "store.operation": "\(operation)",
                         "store.attempt": "\(attempt)", "store.error": "\(error.message)",
                     ])
+                onRetry()
                 retries.increment()
                 try await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, configuration.retry.maxBackoff)

@@ -82,6 +82,37 @@ struct PostgresStoreTests {
         #expect(try await store.count(where: "seal.kid", equals: "kid-a") == 250)
     }
 
+    @Test("reads before anything was written find nothing, without error and without a write")
+    func readsBeforeFirstWrite() async throws {
+        let store = try PostgresStore(uri: try uri(), configuration: .init(table: randomTable()), logger: testLogger)
+        #expect(try await store.count() == 0)
+        #expect(try await store.find(id: "flickr:1") == nil)
+        #expect(try await store.count(where: "seal.kid", equals: "k") == 0)
+        #expect(try await store.find(where: "source", equals: "flickr").isEmpty)
+        #expect(!(try await store.compareAndSet(id: "flickr:1", expect: [], set: [("a", 1)])))
+        #expect(!(try await store.delete(id: "flickr:1")))
+        var batches = 0
+        for try await _ in store.allRawDocuments(batchSize: 10) { batches += 1 }
+        #expect(batches == 0)
+        #expect(store.writeCount == 0)
+    }
+
+    @Test("connections the server ends are replaced: the next operations retry and succeed")
+    func terminatedConnections() async throws {
+        let store = try PostgresStore(
+            uri: try uri(), configuration: .init(batchSize: 10, threads: 2, table: randomTable()), logger: testLogger)
+        defer { Task { try? await store.drop() } }
+        _ = try await store.upsert((1...20).map { photo($0) })
+        let ended = try psql(
+            try uri(),
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                + "WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'photoseal'")
+        #expect((Int(ended) ?? 0) >= 1, "\(ended)")
+        #expect(try await store.upsert((1...40).map { photo($0) }) == UpsertSummary(inserted: 20, unchanged: 20))
+        #expect(try await store.count() == 40)
+        #expect(store.retryCount >= 1)
+    }
+
     @Test("a URI with no database uses photoseal, and the location never holds a secret option")
     func locations() throws {
         let store = try PostgresStore(
@@ -94,4 +125,17 @@ struct PostgresStoreTests {
         #expect(query.database == "db1")
         #expect(query.location == "postgres://127.0.0.1:5999/db1?user=u&password=***")
     }
+}
+
+/// One value from PostgreSQL through `psql` (not through the store).
+private func psql(_ uri: String, _ statement: String) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", uri, "-c", statement]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
 }

@@ -14,9 +14,13 @@ enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
 
     /// The stores this run can test: the embedded store, MongoDB (PHOTOSEAL_TEST_MONGODB_URI, or
     /// a server started for the run) and PostgreSQL when PHOTOSEAL_TEST_POSTGRES_URI names a
-    /// server (scripts/test.sh starts one with scripts/pg-test-server.sh).
+    /// server (scripts/test.sh starts one with scripts/pg-test-server.sh). PHOTOSEAL_TEST_STORES
+    /// (`embedded,postgres`) narrows the list, to run or time the suite on some stores only.
     static var available: [StoreKind] {
-        postgresURI == nil ? [.embedded, .mongo] : [.embedded, .mongo, .postgres]
+        let all: [StoreKind] = postgresURI == nil ? [.embedded, .mongo] : [.embedded, .mongo, .postgres]
+        guard let only = ProcessInfo.processInfo.environment["PHOTOSEAL_TEST_STORES"], !only.isEmpty else { return all }
+        let chosen = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        return all.filter { chosen.contains($0.rawValue) }
     }
 
     /// PHOTOSEAL_TEST_POSTGRES_URI, when set.
