@@ -198,6 +198,7 @@ public final class PostgresStore: DocumentStore {
             }
         }
         guard !changed.isEmpty else { return summary }
+        for index in changed.indices { try changed[index].prepare(store: location) }
         let fields = fields
         let toWrite = changed
         try await retrying("writing \(changed.count) documents", write: true) { connection in
@@ -333,8 +334,9 @@ public final class PostgresStore: DocumentStore {
                         message: "document \(id): cannot set \(path) because a field on the way is not a document")
                 }
             }
-            let row = try Row(document, id: id, store: location)
+            var row = try Row(document, id: id, store: location)
             guard row.body != stored else { return true }
+            try row.prepare(store: location)
             let after = Set(row.entries)
             let removed = Array(before.subtracting(after))
             let added = Array(after.subtracting(before))
@@ -539,12 +541,14 @@ struct IndexEntry: Hashable, Sendable {
     let key: [UInt8]
 }
 
-/// A document ready to write: its BSON bytes, its jsonb text and its index entries.
+/// A document ready to compare (its BSON bytes) and, once ``prepare(store:)`` has run, to write
+/// (its jsonb text and index entries: made only for documents that changed).
 private struct Row: Sendable {
     let id: String
     let body: [UInt8]
-    let json: String
-    let entries: [IndexEntry]
+    let document: StoreDocument
+    private(set) var json = ""
+    private(set) var entries: [IndexEntry] = []
 
     init(_ document: StoreDocument, id: String, store: String) throws {
         guard !id.utf8.contains(0) else {
@@ -557,6 +561,11 @@ private struct Row: Sendable {
         } catch {
             throw error.storeError(store: store, id: id)
         }
+        self.document = document
+    }
+
+    /// Makes the jsonb text and the index entries.
+    mutating func prepare(store: String) throws {
         json = Self.jsonb(document.jsonText)
         entries = try PostgresStore.entries(of: document, store: store)
     }
