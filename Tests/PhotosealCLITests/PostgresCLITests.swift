@@ -84,6 +84,35 @@ func postgresEndToEnd() async throws {
     #expect(outputs.contains { $0.contains("postgresql://photoseal:***@") }, "\(outputs)")
 }
 
+@Test(
+    "run of a folder with --store postgresql://: every image loaded once, a second run writes nothing",
+    .enabled(if: postgresURI != nil, "PHOTOSEAL_TEST_POSTGRES_URI is not set"))
+func postgresRun() async throws {
+    let base = try #require(postgresURI)
+    let database = "run_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+    _ = try psql(base, "CREATE DATABASE \(database)")
+    let store = try #require(URLComponents(string: base)).with(path: "/" + database)
+    defer { _ = try? psql(base, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") }
+    let scratch = try Scratch()
+    let keys = scratch.path("keys.env")
+    let folder = scratch.path("photos")
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    let names = ["es_DSCN0010.jpg", "es_DSCN0012.jpg", "et_Apple.jpg"]
+    for name in names {
+        try FileManager.default.copyItem(atPath: ExifCLIFixtures.path(name), toPath: "\(folder)/\(name)")
+    }
+    #expect(try CLI.run(["keys", "generate", "--out", keys]).status == 0)
+    let arguments = ["run", folder, "--store", store, "--workdir", scratch.path("work"), "--keys", keys]
+    let first = try await offPool { try CLI.run(arguments) }
+    #expect(first.status == 0, "\(first.stderr)")
+    #expect(try psql(store, "SELECT count(*) FROM photos") == String(names.count))
+    // The index rows follow the documents: one seal.kid entry per document.
+    #expect(try psql(store, "SELECT count(*) FROM photos_fields WHERE path = 'seal.kid'") == String(names.count))
+    let second = try await offPool { try CLI.run(arguments) }
+    #expect(second.status == 0, "\(second.stderr)")
+    #expect(second.stderr.contains("0 store writes"), "\(second.stderr)")
+}
+
 extension URLComponents {
     /// The URI with another path (the database).
     fileprivate func with(path: String) -> String {
