@@ -161,14 +161,28 @@ public final class PostgresStore: DocumentStore {
             encoded.append(try Row(document, id: id, store: location))
         }
         if !schema.created { try await ensureIndexes() }
-        var summary = UpsertSummary()
+        var batches: [[Row]] = []
         var start = 0
         while start < encoded.count {
             let end = min(start + configuration.batchSize, encoded.count)
-            summary += try await upsertBatch(Array(encoded[start..<end]))
+            batches.append(Array(encoded[start..<end]))
             start = end
         }
-        return summary
+        // Batches hold distinct _ids, so they run side by side, one per connection: the server
+        // parses and indexes one batch while the next is being prepared.
+        return try await withThrowingTaskGroup(of: UpsertSummary.self) { group in
+            var summary = UpsertSummary()
+            var pending = batches[...]
+            for _ in 0..<min(configuration.threads, batches.count) {
+                guard let batch = pending.popFirst() else { break }
+                group.addTask { try await self.upsertBatch(batch) }
+            }
+            while let done = try await group.next() {
+                summary += done
+                if let batch = pending.popFirst() { group.addTask { try await self.upsertBatch(batch) } }
+            }
+            return summary
+        }
     }
 
     private func upsertBatch(_ batch: [Row]) async throws -> UpsertSummary {
