@@ -71,7 +71,8 @@ public final class PostgresStore: DocumentStore {
     ///   a plain identifier.
     public init(uri: String, configuration: Configuration = Configuration(), logger: Logger) throws {
         let full = Self.withDefaultDatabase(uri)
-        location = StoreURI.redact(full)
+        // As given (not with the default database added): the workdir records stores by it.
+        location = StoreURI.redact(uri.trimmingCharacters(in: .whitespaces))
         self.configuration = configuration
         self.logger = logger
         guard configuration.table.range(of: "^[a-z_][a-z0-9_]{0,40}$", options: .regularExpression) != nil else {

@@ -119,7 +119,7 @@ struct PostgresStoreTests {
             uri: "postgresql://loader:PgPassW0rd@127.0.0.1:5999?sslmode=prefer&sslpassword=KeyPassX", logger: testLogger
         )
         #expect(store.database == "photoseal")
-        #expect(store.location == "postgresql://loader:***@127.0.0.1:5999/photoseal?sslmode=prefer&sslpassword=***")
+        #expect(store.location == "postgresql://loader:***@127.0.0.1:5999?sslmode=prefer&sslpassword=***")
         let query = try PostgresStore(
             uri: "postgres://127.0.0.1:5999/db1?user=u&password=QueryPassX", logger: testLogger)
         #expect(query.database == "db1")
