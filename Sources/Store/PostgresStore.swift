@@ -19,7 +19,8 @@ public import Logging
 public final class PostgresStore: DocumentStore {
     /// How the store talks to PostgreSQL beyond what the URI says.
     public struct Configuration: Sendable {
-        /// Documents per write transaction in `upsert`. Default 1000.
+        /// Documents per write transaction in `upsert`. Default 1000, at most 20,000 (a statement
+        /// takes at most 65,535 parameters, three a document).
         public var batchSize: Int
         /// How often and how patiently transient failures are retried (the MongoDB store's policy).
         public var retry: MongoStore.RetryPolicy
@@ -35,7 +36,7 @@ public final class PostgresStore: DocumentStore {
             batchSize: Int = 1000, retry: MongoStore.RetryPolicy = MongoStore.RetryPolicy(), threads: Int = 4,
             table: String = "photos", connectTimeout: Int = 5
         ) {
-            self.batchSize = max(1, batchSize)
+            self.batchSize = min(max(1, batchSize), 20_000)
             self.retry = retry
             self.threads = max(1, threads)
             self.table = table
@@ -915,7 +916,8 @@ struct PostgresFailure: Error, Sendable, RetriableFailure {
             attempts > 1
             ? " (after \(attempts) attempts in \(String(format: "%.1f", seconds)) s)"
             : (seconds >= 1 ? " (after \(String(format: "%.1f", seconds)) s)" : "")
-        let detail = message.replacingOccurrences(of: "\n", with: " ")
+        // libpq's messages span lines and indent with tabs: one line for ours.
+        let detail = message.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         let state = sqlState.map { " [SQLSTATE \($0)]" } ?? ""
         if isAuthFailure {
             return StoreError(
