@@ -113,6 +113,37 @@ struct PostgresStoreTests {
         #expect(store.retryCount >= 1)
     }
 
+    @Test("two writers loading the same _ids side by side leave each document once and its index rows in step")
+    func concurrentWriters() async throws {
+        let table = randomTable()
+        let first = try PostgresStore(
+            uri: try uri(), configuration: .init(batchSize: 25, table: table), logger: testLogger)
+        let second = try PostgresStore(
+            uri: try uri(), configuration: .init(batchSize: 25, table: table), logger: testLogger)
+        defer { Task { try? await first.drop() } }
+        try await first.ensureIndexes()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (store, kid) in [(first, "kid-a"), (second, "kid-b")] {
+                group.addTask {
+                    for round in 0..<3 {
+                        // Each round in another order, so the writers' row locks cross.
+                        let numbers = round % 2 == 0 ? Array(1...150) : Array((1...150).reversed())
+                        _ = try await store.upsert(numbers.map { photo($0, kid: kid) })
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        var stored: [String: Int] = [:]
+        for try await batch in first.allDocuments(batchSize: 100) {
+            for document in batch { stored[document.value(at: "seal.kid")?.stringValue ?? "", default: 0] += 1 }
+        }
+        #expect(try await first.count() == 150)
+        #expect(stored.values.reduce(0, +) == 150)
+        #expect(try await first.count(where: "seal.kid", equals: "kid-a") == stored["kid-a", default: 0])
+        #expect(try await first.count(where: "seal.kid", equals: "kid-b") == stored["kid-b", default: 0])
+    }
+
     @Test("a URI with no database uses photoseal, and the location never holds a secret option")
     func locations() throws {
         let store = try PostgresStore(
