@@ -32,6 +32,11 @@ let package = Package(
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
         ),
+        .systemLibrary(
+            name: "CPostgres",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]
+        ),
 
         // MARK: Libraries
 
@@ -46,7 +51,7 @@ let package = Package(
         .target(
             name: "Store",
             dependencies: [
-                "CMongoc", "Crypto",
+                "CMongoc", "CPostgres", "Crypto",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]

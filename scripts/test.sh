@@ -19,7 +19,12 @@ scripts/mongo-test-server.sh install
 pid_file=$(mktemp -u /tmp/photoseal-mongo-XXXXXX.pid)
 PHOTOSEAL_TEST_MONGODB_URI="$(scripts/mongo-test-server.sh start --pid-file "$pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_MONGODB_URI
-trap 'scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true' EXIT
+# PostgreSQL (Debian's server, a fresh cluster in a temporary directory on a loopback port).
+pg_pid_file=$(mktemp -u /tmp/photoseal-pg-XXXXXX.pid)
+trap 'scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true
+      scripts/pg-test-server.sh stop --pid-file "$pg_pid_file" >/dev/null 2>&1 || true' EXIT
+PHOTOSEAL_TEST_POSTGRES_URI="$(scripts/pg-test-server.sh start --pid-file "$pg_pid_file" --watch-pid $$)"
+export PHOTOSEAL_TEST_POSTGRES_URI
 swift test --skip-build "$@"
 # The stripper under libFuzzer for a bounded time, its outputs checked by exiftool and Pillow
 # (the full run only; PHOTOSEAL_FUZZ_SECONDS sets the time).

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import Store
 
-/// `photoseal-bench store [--count N] [--path FILE]`: loads N photo-shaped documents into a fresh
-/// embedded store, loads them again (all unchanged), then streams them all back as audit does,
-/// printing documents per second for each phase. The file is kept for the peer (Python) reader.
+/// `photoseal-bench store [--count N] [--path FILE | --store URI]`: loads N photo-shaped documents
+/// into a fresh embedded store (or the store a URI names, e.g. `postgresql://…`, emptied first),
+/// loads them again (all unchanged), then streams them all back as audit does, printing documents
+/// per second for each phase. The file is kept for the peer (Python) reader.
 enum StoreBench {
     /// Runs the benchmark and exits when the first argument is `store`; otherwise returns.
     static func runIfRequested(_ arguments: [String]) async throws {
@@ -15,23 +16,34 @@ enum StoreBench {
     static func main(_ arguments: [String]) async throws {
         var count = 100_000
         var path = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-bench-store.sqlite").path
+        var uri: String?
         var index = 0
         while index < arguments.count {
             switch arguments[index] {
             case "--count" where index + 1 < arguments.count: count = Int(arguments[index + 1]) ?? count
             case "--path" where index + 1 < arguments.count: path = arguments[index + 1]
+            case "--store" where index + 1 < arguments.count: uri = arguments[index + 1]
             default: break
             }
             index += 2
         }
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
-        let store = try EmbeddedStore(path: path, logger: Logger(label: "bench"))
+        let store: any DocumentStore
+        let kind: String
+        if let uri {
+            store = try DocumentStores.open(uri: uri, logger: Logger(label: "bench"))
+            try await store.drop()
+            kind = String(uri.prefix { $0 != ":" })
+        } else {
+            for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+            store = try EmbeddedStore(path: path, logger: Logger(label: "bench"))
+            kind = "embedded"
+        }
         let documents = (0..<count).map(document)
 
         let loaded = try await timed { try await store.upsert(documents) }
-        print(row("swift embedded upsert (insert)", count, loaded.seconds))
+        print(row("swift \(kind) upsert (insert)", count, loaded.seconds))
         let reloaded = try await timed { try await store.upsert(documents) }
-        print(row("swift embedded upsert (unchanged)", count, reloaded.seconds))
+        print(row("swift \(kind) upsert (unchanged)", count, reloaded.seconds))
         let streamed = try await timed {
             var seen = 0
             var sealed = 0
@@ -42,7 +54,7 @@ enum StoreBench {
             precondition(seen == count && sealed == count, "streamed \(seen) of \(count)")
             return seen
         }
-        print(row("swift embedded stream (allDocuments)", streamed.value, streamed.seconds))
+        print(row("swift \(kind) stream (allDocuments)", streamed.value, streamed.seconds))
         exit(0)
     }
 

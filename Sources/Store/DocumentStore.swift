@@ -1,9 +1,10 @@
 import Foundation
 public import Logging
 
-/// A store of photo documents keyed by their string `_id`: MongoDB or the embedded SQLite store.
+/// A store of photo documents keyed by their string `_id`: MongoDB, PostgreSQL or the embedded
+/// SQLite store.
 ///
-/// Both implementations pass one conformance suite, so callers (encrypt-load, key rotation,
+/// Every implementation pass one conformance suite, so callers (encrypt-load, key rotation,
 /// audit, export) never ask which one they hold. Every method may throw ``StoreError``.
 /// Blocking work never runs on Swift's cooperative thread pool.
 public protocol DocumentStore: AnyObject, Sendable {
@@ -208,12 +209,15 @@ public struct Batches<Document: IdentifiedDocument>: AsyncSequence, Sendable {
 /// Opens the store a URI names.
 public enum DocumentStores {
     /// Opens a store by URI: `mongodb://…` or `mongodb+srv://…` (MongoDB through libmongoc),
-    /// or `embedded:PATH` (a single SQLite file, created if missing).
+    /// `postgresql://…` or `postgres://…` (PostgreSQL through libpq), or `embedded:PATH` (a
+    /// single SQLite file, created if missing).
     ///
     /// MongoDB options come from the URI: TLS (`tls=true`, `tlsCAFile=`), auth
     /// (`user:password@`, `authSource=`, `authMechanism=`), replica sets (`replicaSet=`), `w=`
     /// for the write concern (default majority), timeouts, `maxPoolSize`. The database is the
-    /// URI's path (default `photoseal`), the collection is `photos`.
+    /// URI's path (default `photoseal`), the collection is `photos`. PostgreSQL options are
+    /// libpq's (`sslmode=`, `connect_timeout=`, …); the database is the URI's path (default
+    /// `photoseal`, which must exist), the tables `photos` and `photos_fields`.
     ///
     /// - Parameters:
     ///   - uri: The store URI.
@@ -224,6 +228,9 @@ public enum DocumentStores {
         let trimmed = uri.trimmingCharacters(in: .whitespaces)
         if trimmed.hasPrefix("mongodb://") || trimmed.hasPrefix("mongodb+srv://") {
             return try MongoStore(uri: trimmed, configuration: .init(batchSize: batchSize), logger: logger)
+        }
+        if trimmed.hasPrefix("postgresql://") || trimmed.hasPrefix("postgres://") {
+            return try PostgresStore(uri: trimmed, configuration: .init(batchSize: batchSize), logger: logger)
         }
         if trimmed.hasPrefix("embedded:") {
             let path = String(trimmed.dropFirst("embedded:".count))

@@ -314,7 +314,7 @@ public final class EmbeddedStore: DocumentStore {
 
     /// The index key of a value: its BSON encoding as the only field of a document, so values
     /// of different types never collide.
-    private static func indexKey(_ value: StoreValue) throws -> Data {
+    static func indexKey(_ value: StoreValue) throws -> Data {
         // Strings (kids, blind-index hex, terms, country codes) are nearly every key: a tag byte
         // plus UTF-8. Other values: tag 0x00 plus their BSON form. Distinct tags never collide.
         if case .string(let text) = value { return Data([0x02]) + Data(text.utf8) }

@@ -96,7 +96,8 @@ public final class MongoStore: DocumentStore {
         /// its first attempt started, may try again after `backoff`; `lastAttempt` is how long
         /// the failed attempt took (the next one is expected to take as long).
         func mayRetry(
-            _ failure: MongoFailure, attempt: Int, elapsed: Duration, backoff: Duration, lastAttempt: Duration = .zero
+            _ failure: some RetriableFailure, attempt: Int, elapsed: Duration, backoff: Duration,
+            lastAttempt: Duration = .zero
         ) -> Bool {
             guard failure.isTransient, attempt < maxAttempts else { return false }
             // One retry always, however long the attempt took (each waits a whole server
@@ -497,8 +498,15 @@ final class CommandCounter: @unchecked Sendable {
     func count(of names: [String]) -> Int { lock.withLock { names.reduce(0) { $0 + (counts[$1] ?? 0) } } }
 }
 
+/// A driver failure the retry policy can judge: whether trying again may help, and whether no
+/// server could be reached at all (retried only within the unreachable budget).
+protocol RetriableFailure {
+    var isTransient: Bool { get }
+    var isUnreachable: Bool { get }
+}
+
 /// A libmongoc failure read right after the failing call, safe to carry across threads.
-struct MongoFailure: Error, Sendable {
+struct MongoFailure: Error, Sendable, RetriableFailure {
     let domain: UInt32
     let code: UInt32
     let message: String

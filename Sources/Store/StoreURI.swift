@@ -6,7 +6,8 @@ public enum StoreURI {
     /// The forms `DocumentStores.open(uri:)` accepts, for messages.
     public static let acceptedForms =
         "mongodb://[user:password@]host[:port][,host...]/[database][?options], "
-        + "mongodb+srv://[user:password@]cluster.example.net/[database][?options], or embedded:PATH"
+        + "mongodb+srv://[user:password@]cluster.example.net/[database][?options], "
+        + "postgresql://[user:password@]host[:port]/[database][?options], or embedded:PATH"
 
     /// Returns `uri` redacted field by field: a userinfo password shown as `user:***@`, and the
     /// value of every query option whose name holds password, token, secret or key (and every
@@ -19,7 +20,7 @@ public enum StoreURI {
         URISecrets.redact(uri)
     }
 
-    /// The hosts of a `mongodb://` URI as written (`host:port`, comma-separated), without
+    /// The hosts of a `mongodb://` or `postgresql://` URI as written (`host:port`, comma-separated), without
     /// userinfo, database or options; `nil` when the string has no `://`.
     static func hosts(_ uri: String) -> String? {
         guard let schemeEnd = uri.range(of: "://") else { return nil }

@@ -123,6 +123,10 @@ struct WorkspaceTests {
         let embedded = StoreRecord(uri: "embedded:relative/./store.sqlite")
         #expect(embedded.key == "embedded:" + FileManager.default.currentDirectoryPath + "/relative/store.sqlite")
         #expect(StoreRecord.key(of: "mongodb://alice:***@db1:27017,db2/photos?x=1") == secret.key)
+        let postgres = StoreRecord(uri: "postgresql://loader:pg%23pw@db1:5432/photos?sslmode=require&sslpassword=k")
+        #expect(postgres.key == "postgresql://loader@db1:5432/photos")
+        #expect(postgres.needsSecret && postgres.reconnectURI == nil)
+        #expect(StoreRecord.key(of: "postgresql://loader:***@db1:5432/photos?sslmode=require") == postgres.key)
     }
 
     @Test("job arguments fill in from the recorded job; a contradiction names its flag unless updating")

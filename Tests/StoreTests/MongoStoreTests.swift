@@ -17,7 +17,7 @@ struct MongoStoreTests {
         #expect(error?.description.contains("reader:***@") == true)
 
         let other = #expect(throws: StoreError.self) {
-            _ = try DocumentStores.open(uri: "postgres://u:hunter2@localhost/x", logger: testLogger)
+            _ = try DocumentStores.open(uri: "redis://u:hunter2@localhost/x", logger: testLogger)
         }
         #expect(other?.code == .badURI)
         #expect(other?.description.contains("embedded:PATH") == true)
@@ -306,5 +306,7 @@ struct StoreURITests {
         defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
         #expect(try DocumentStores.open(uri: "embedded:\(file.path)", logger: testLogger) is EmbeddedStore)
         #expect(try DocumentStores.open(uri: "mongodb://127.0.0.1:1/x", logger: testLogger) is MongoStore)
+        #expect(try DocumentStores.open(uri: "postgresql://127.0.0.1:1/x", logger: testLogger) is PostgresStore)
+        #expect(try DocumentStores.open(uri: "postgres://u:p@127.0.0.1:1/x", logger: testLogger) is PostgresStore)
     }
 }

@@ -4,12 +4,34 @@ import Store
 import TestSupport
 import Testing
 
-/// The two stores every conformance test runs on.
+/// The stores every conformance test runs on.
 enum StoreKind: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case embedded
     case mongo
+    case postgres
 
     var testDescription: String { rawValue }
+
+    /// The stores this run can test: the embedded store, MongoDB (PHOTOSEAL_TEST_MONGODB_URI, or
+    /// a server started for the run) and PostgreSQL when PHOTOSEAL_TEST_POSTGRES_URI names a
+    /// server (scripts/test.sh starts one with scripts/pg-test-server.sh). PHOTOSEAL_TEST_STORES
+    /// (`embedded,postgres`) narrows the list, to run or time the suite on some stores only.
+    static var available: [StoreKind] {
+        let all: [StoreKind] = postgresURI == nil ? [.embedded, .mongo] : [.embedded, .mongo, .postgres]
+        guard let only = ProcessInfo.processInfo.environment["PHOTOSEAL_TEST_STORES"], !only.isEmpty else { return all }
+        let chosen = Set(only.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+        return all.filter { chosen.contains($0.rawValue) }
+    }
+
+    /// PHOTOSEAL_TEST_POSTGRES_URI, when set.
+    static var postgresURI: String? {
+        ProcessInfo.processInfo.environment["PHOTOSEAL_TEST_POSTGRES_URI"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// A fresh table name, so tests sharing one PostgreSQL database never see each other's rows.
+func randomTable() -> String {
+    "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
 }
 
 let testLogger = Logger(label: "photoseal.store.tests")
@@ -28,6 +50,10 @@ func withStore<T>(
         cleanupPath = folder
         store = try EmbeddedStore(
             path: folder.appendingPathComponent("store.sqlite").path, batchSize: embeddedBatchSize, logger: testLogger)
+    case .postgres:
+        let uri = try #require(StoreKind.postgresURI, "PHOTOSEAL_TEST_POSTGRES_URI is not set")
+        store = try PostgresStore(
+            uri: uri, configuration: .init(batchSize: embeddedBatchSize, table: randomTable()), logger: testLogger)
     case .mongo:
         let server = try await MongoTestServer.shared()
         store = try MongoStore(

@@ -49,6 +49,24 @@ struct ValueTests {
                 + #""nan":null,"list":[true,false]}"#)
     }
 
+    @Test("JSON dates agree with Foundation's ISO 8601 formatter from 1900 to 2100, leap days included")
+    func jsonDatesMatchFormatter() {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var milliseconds: Int64 = -2_208_988_800_000  // 1900-01-01
+        let edges: [Int64] = [951_782_400_000, 951_868_799_999, 4_107_542_400_000, -1, 0, 1]  // 2000-02-29, 2100-03-01
+        var checked = 0
+        while milliseconds < 4_102_444_800_000 {  // 2100-01-01
+            for value in [milliseconds] + (checked == 0 ? edges : []) {
+                let date = Date(timeIntervalSince1970: Double(value) / 1000)
+                #expect(StoreValue.date(date).jsonText == "\"\(formatter.string(from: date))\"", "\(value)")
+            }
+            checked += 1
+            milliseconds += 86_400_000 * 13 + 3_723_457  // 13 days, 1 h 2 min 3.457 s: every month, hour, minute
+        }
+        #expect(checked > 5000)
+    }
+
     @Test("a date is kept to the millisecond")
     func millisecondDates() {
         let fine = Date(timeIntervalSince1970: 1_700_000_000.123_456)

@@ -90,7 +90,7 @@ struct GlobalOptions: ParsableArguments {
 struct StoreOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "The document store: mongodb://… or embedded:PATH (default: the store the workdir has loaded into, else $MONGODB_URI, else embedded in the workdir).",
+            "The document store: mongodb://…, postgresql://… or embedded:PATH (default: the store the workdir has loaded into, else $MONGODB_URI, else embedded in the workdir).",
             valueName: "uri"))
     var store: String?
 }
