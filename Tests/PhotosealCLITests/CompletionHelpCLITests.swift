@@ -104,8 +104,8 @@ struct CompletionHelpCLITests {
     func bashCompletes(line: String, expected: [String]) throws {
         let scratch = try Scratch()
         try FileManager.default.createDirectory(atPath: scratch.path("adir"), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: scratch.path("afile.txt"), contents: Data())
-        FileManager.default.createFile(atPath: scratch.path("other.txt"), contents: Data())
+        _ = FileManager.default.createFile(atPath: scratch.path("afile.txt"), contents: Data())
+        _ = FileManager.default.createFile(atPath: scratch.path("other.txt"), contents: Data())
         // What bash does on Tab: the words so far, the cursor at the end, then the function
         // `complete -F` names, called with the command, the current and the previous word; a
         // folder gets the "/" that `-o filenames` adds.

@@ -265,7 +265,13 @@ private func check(_ record: [String: Any], _ photo: ExpectedPhoto, kid: String,
         #expect(text(record["owner"]) == photo.owner, "\(id)")
         #expect(text(record["owner_name"]) == photo.ownerName, "\(id)")
         #expect(text(record["path_alias"]) == photo.pathAlias, "\(id)")
-        #expect(text(record["exif"])?.contains(photo.image["Make"] as? String ?? "?") == true, "\(id)")
+        // CSV has the EXIF's JSON text in a cell; GeoJSON the object itself.
+        var exif = text(record["exif"])
+        if let object = record["exif"] as? [String: Any], let data = try? JSONSerialization.data(withJSONObject: object)
+        {
+            exif = String(decoding: data, as: UTF8.self)
+        }
+        #expect(exif?.contains(photo.image["Make"] as? String ?? "?") == true, "\(id)")
     } else {
         for column in ["owner", "owner_name", "path_alias", "exif"] { #expect(record[column] == nil, "\(id)") }
     }
@@ -370,6 +376,7 @@ struct ExportFormatsCLITests {
                 #expect(record["lat"] is NSNumber && record["image.width"] is NSNumber)
                 #expect(record["terms"] as? [String] == ["monkey"])
                 #expect(record["score.cage"] is NSNull || record["score.cage"] is NSNumber)
+                if decrypt { #expect(record["exif"] is [String: Any], "the opened EXIF is a JSON object") }
                 check(record, photo, kid: kid, decrypted: decrypt)
             }
             let leaked = work.personal.filter { $0.count >= 3 && result.stdout.contains($0) }
@@ -436,7 +443,9 @@ private let storeComparison = #"""
 
 @Suite("photoseal export --format csv against the store")
 struct ExportColumnsCLITests {
-    @Test("CSV has a column for every public stored field that fits a cell, each cell the stored value; licences are named")
+    @Test(
+        "CSV has a column for every public stored field that fits a cell, each cell the stored value; licences are named"
+    )
     func csvMatchesStore() throws {
         let work = try ExportWorkdir()
         let load = try CLI.run(["encrypt-load", "--workdir", work.work, "--keys", work.keys])
@@ -454,7 +463,9 @@ struct ExportColumnsCLITests {
         // licence's name and URL.
         let derived = Set(report["derived"] as? [String] ?? [])
         #expect(
-            derived == ["status", "failure.stage", "failure.cause", "failure.permanent", "license.name", "license.url"],
+            derived == [
+                "status", "failure.stage", "failure.cause", "failure.permanent", "license.name", "license.url",
+            ],
             "\(derived)")
 
         let rows = try #require(try python(exportReader, ["csv", file, work.keys])["records"] as? [[String: Any]])

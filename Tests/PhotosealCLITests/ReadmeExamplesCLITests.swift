@@ -102,8 +102,8 @@ private func runShell(_ script: String, in folder: URL) throws -> CLI.Result {
     process.environment = environment
     process.currentDirectoryURL = folder
     let out = folder.appendingPathComponent(".example-out"), err = folder.appendingPathComponent(".example-err")
-    FileManager.default.createFile(atPath: out.path, contents: nil)
-    FileManager.default.createFile(atPath: err.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
     let outHandle = try FileHandle(forWritingTo: out), errHandle = try FileHandle(forWritingTo: err)
     defer {
         try? outHandle.close()

@@ -273,7 +273,8 @@ public struct DocumentExporter {
         if let sealer {
             let opened = try DocumentOpener.open(d, sealer: sealer)
             values += [
-                text(opened.owner), text(opened.ownerName), text(opened.pathAlias), opened.exif.map { Value.rawJSON(Self.jsonObjectText($0)) } ?? .null,
+                text(opened.owner), text(opened.ownerName), text(opened.pathAlias),
+                opened.exif.map { Value.rawJSON(Self.jsonObjectText($0)) } ?? .null,
             ]
         }
         return values

@@ -31,7 +31,8 @@ public struct License: Sendable, Equatable, Hashable {
             id: "3", name: "Attribution-NonCommercial-NoDerivs License",
             url: "https://creativecommons.org/licenses/by-nc-nd/2.0/"),
         License(id: "4", name: "Attribution License", url: "https://creativecommons.org/licenses/by/2.0/"),
-        License(id: "5", name: "Attribution-ShareAlike License", url: "https://creativecommons.org/licenses/by-sa/2.0/"),
+        License(
+            id: "5", name: "Attribution-ShareAlike License", url: "https://creativecommons.org/licenses/by-sa/2.0/"),
         License(id: "6", name: "Attribution-NoDerivs License", url: "https://creativecommons.org/licenses/by-nd/2.0/"),
         License(id: "7", name: "No known copyright restrictions", url: "https://www.flickr.com/commons/usage/"),
         License(id: "8", name: "United States Government Work", url: "http://www.usa.gov/copyright.shtml"),

@@ -36,7 +36,8 @@ struct SearchQueryOptions: ParsableArguments {
     @Option(name: .customLong("term"), help: ArgumentHelp("A search term (repeatable, any script).", valueName: "text"))
     var terms: [String] = []
 
-    @Option(help: ArgumentHelp("A UTF-8 file of terms, one a line, # comments.", valueName: "file"), completion: .file())
+    @Option(
+        help: ArgumentHelp("A UTF-8 file of terms, one a line, # comments.", valueName: "file"), completion: .file())
     var termsFile: String?
 
     // `.unconditional`: the value is the next word even when it starts with '-', so
