@@ -46,15 +46,15 @@ struct CompletionHelpCLITests {
         for expected in [["run"], ["search"], ["import"], ["audit"], ["keys", "retire"], ["token", "decrypt"]] {
             #expect(paths.contains(expected), "\(expected) not found in \(paths)")
         }
-        for path in paths {
-            let help = try CLI.run(["help"] + path).stdout
+        for path in [[]] + paths {
+            let help = try CLI.run(path.isEmpty ? ["--help"] : ["help"] + path).stdout
             let lines = help.split(separator: "\n").map(String.init)
             guard let start = lines.firstIndex(where: { $0 == "Example:" || $0 == "Examples:" }) else {
                 Issue.record("`photoseal help \(path.joined(separator: " "))` has no Example(s) section")
                 continue
             }
             let examples = lines[(start + 1)...].prefix { $0.hasPrefix("  ") }
-            let command = "photoseal " + path.joined(separator: " ")
+            let command = (["photoseal"] + path).joined(separator: " ")
             #expect(
                 examples.contains { $0.contains(command + " ") || $0.hasSuffix(command) },
                 "`photoseal help \(path.joined(separator: " "))` has no example line running \(command)")
