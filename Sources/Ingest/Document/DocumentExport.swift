@@ -116,7 +116,14 @@ public struct DocumentExporter {
         case .csv:
             let values = try row(entry)
             written += 1
-            return values.map { Self.csvField($0.csv) }.joined(separator: ",") + "\r\n"
+            // One string grown in place, not a string per cell joined (a row has ~50 cells).
+            var line = ""
+            line.reserveCapacity(1024)
+            for (index, value) in values.enumerated() {
+                if index > 0 { line += "," }
+                Self.appendCSVField(value.csv, to: &line)
+            }
+            return line + "\r\n"
         case .geojson:
             guard let geo = document.geo, geo.lat.isFinite, geo.lon.isFinite, (-90...90).contains(geo.lat),
                 (-180...180).contains(geo.lon)
@@ -216,7 +223,7 @@ public struct DocumentExporter {
         case double(Double)
         case bool(Bool)
         case strings([String])
-        /// A JSON text kept as it is: its text in CSV, the value itself in GeoJSON.
+        /// A JSON value's text, written as it is (GeoJSON's opened EXIF object).
         case rawJSON(String)
 
         var csv: String {
@@ -274,7 +281,8 @@ public struct DocumentExporter {
             let opened = try DocumentOpener.open(d, sealer: sealer)
             values += [
                 text(opened.owner), text(opened.ownerName), text(opened.pathAlias),
-                opened.exif.map { Value.rawJSON(Self.jsonObjectText($0)) } ?? .null,
+                // CSV keeps the JSON text in its cell; GeoJSON has the object itself.
+                opened.exif.map { format == .geojson ? Value.rawJSON(Self.jsonObjectText($0)) : .string($0) } ?? .null,
             ]
         }
         return values
@@ -296,8 +304,32 @@ public struct DocumentExporter {
 
     /// An RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote, CR or LF.
     static func csvField(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        var field = ""
+        appendCSVField(text, to: &field)
+        return field
+    }
+
+    /// Appends `text` as an RFC 4180 field (see `csvField`), quotes doubled in one pass.
+    static func appendCSVField(_ text: String, to out: inout String) {
+        let utf8 = text.utf8
+        guard utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else {
+            out += text
+            return
+        }
+        out += "\""
+        var start = utf8.startIndex
+        var index = start
+        while index != utf8.endIndex {
+            if utf8[index] == 0x22 {
+                // A quote is ASCII, so the split falls on a character boundary.
+                out += text[start...index]
+                out += "\""
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        out += text[start...]
+        out += "\""
     }
 
     /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped,
