@@ -194,9 +194,11 @@ _photoseal_run() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--store')
@@ -212,6 +214,7 @@ _photoseal_run() {
         return
         ;;
     '--terms-file')
+        __photoseal_add_completions -f
         return
         ;;
     '--bbox')
@@ -242,6 +245,7 @@ _photoseal_run() {
         return
         ;;
     '--size')
+        __photoseal_add_completions -W 'o,k,h,l,c'$'\n''o'$'\n''k'$'\n''h'$'\n''l'$'\n''c'
         return
         ;;
     '--store-images')
@@ -255,6 +259,7 @@ _photoseal_run() {
         return
         ;;
     '--labels-file')
+        __photoseal_add_completions -f
         return
         ;;
     '--max-images')
@@ -273,6 +278,14 @@ _photoseal_run() {
         return
         ;;
     esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __photoseal_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _photoseal_search() {
@@ -285,9 +298,11 @@ _photoseal_search() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--flickr-endpoint')
@@ -297,6 +312,7 @@ _photoseal_search() {
         return
         ;;
     '--terms-file')
+        __photoseal_add_completions -f
         return
         ;;
     '--bbox')
@@ -333,13 +349,23 @@ _photoseal_import() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--store-images')
         __photoseal_add_completions -W 'plain'$'\n''stripped'$'\n''sealed'
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __photoseal_add_completions -f
         return
         ;;
     esac
@@ -355,9 +381,11 @@ _photoseal_download() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--concurrency')
@@ -367,6 +395,7 @@ _photoseal_download() {
         return
         ;;
     '--size')
+        __photoseal_add_completions -W 'o,k,h,l,c'$'\n''o'$'\n''k'$'\n''h'$'\n''l'$'\n''c'
         return
         ;;
     '--store-images')
@@ -392,9 +421,11 @@ _photoseal_extract() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     esac
@@ -410,9 +441,11 @@ _photoseal_score() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--vision-endpoint')
@@ -422,6 +455,7 @@ _photoseal_score() {
         return
         ;;
     '--labels-file')
+        __photoseal_add_completions -f
         return
         ;;
     '--max-images')
@@ -452,9 +486,11 @@ _photoseal_status() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     esac
@@ -470,12 +506,15 @@ _photoseal_export() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--format')
+        __photoseal_add_completions -W 'jsonl'$'\n''csv'$'\n''geojson'
         return
         ;;
     '--min-score')
@@ -490,6 +529,14 @@ _photoseal_exif() {
     repeating_options=()
     non_repeating_options=()
     __photoseal_offer_flags_options -1
+
+    # Offer positional completions
+    case "${positional_number}" in
+    *)
+        __photoseal_add_completions -f
+        return
+        ;;
+    esac
 }
 
 _photoseal_geocode() {
@@ -543,6 +590,7 @@ _photoseal_keys_generate() {
     # Offer option value completions
     case "${prev}" in
     '--out')
+        __photoseal_add_completions -f
         return
         ;;
     esac
@@ -558,6 +606,7 @@ _photoseal_keys_list() {
     # Offer option value completions
     case "${prev}" in
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     esac
@@ -573,6 +622,7 @@ _photoseal_keys_add() {
     # Offer option value completions
     case "${prev}" in
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     esac
@@ -588,9 +638,11 @@ _photoseal_keys_retire() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--store')
@@ -632,6 +684,7 @@ _photoseal_token_encrypt() {
     # Offer option value completions
     case "${prev}" in
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     esac
@@ -647,6 +700,7 @@ _photoseal_token_decrypt() {
     # Offer option value completions
     case "${prev}" in
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--ttl')
@@ -665,9 +719,11 @@ _photoseal_encrypt-load() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--store')
@@ -689,9 +745,11 @@ _photoseal_rotate-keys() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--store')
@@ -713,9 +771,11 @@ _photoseal_audit() {
     # Offer option value completions
     case "${prev}" in
     '--workdir')
+        __photoseal_add_completions -d
         return
         ;;
     '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     '--store')

@@ -10,7 +10,9 @@ for d in rows:
     p = d.get("place") or {}
     place = ", ".join(x for x in (p.get("city"), p.get("admin1"), p.get("cc")) if x) or "-"
     opened = d.get("decrypted") or {}
-    tags = json.loads(opened["exif"]).get("tags", {}) if opened.get("exif") else {}
+    exif = opened.get("exif") or {}
+    # The opened EXIF is a JSON object (older photoseal printed it as a string of JSON).
+    tags = (json.loads(exif) if isinstance(exif, str) else exif).get("tags", {})
     camera = ("%s %s" % (tags.get("IFD0:Make", ""), tags.get("IFD0:Model", ""))).strip() or "-"
     sealed = ",".join(sorted(k for k, v in (d.get("sealed") or {}).items() if v))
     print("%-20s %-36s %-26s %s" % (d["_id"][:20], place[:36], camera[:26], sealed))

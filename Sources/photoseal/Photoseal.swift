@@ -8,6 +8,18 @@ struct Photoseal: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "photoseal",
         abstract: "Collect photos, read their EXIF, geocode them offline, and seal personal fields.",
+        discussion: """
+            Every command works in a workdir (--workdir, default ./photoseal-work) that holds one \
+            job: its ledger, images, store, job file and the ids of the keys that sealed it. Keys \
+            come from a secrets file (--keys, else $PHOTOSEAL_KEYS, else ./keys.env). Each \
+            command's --help has examples; the README walks through one job.
+
+            Examples:
+              photoseal keys generate --out keys.env
+              photoseal run samples                       (import, extract, seal and load a folder)
+              photoseal run --term monkey --bbox 5,35,20,48 --label monkey --dry-run
+              photoseal export --format csv > photos.csv
+            """,
         version: IngestModule.version,
         groupedSubcommands: [
             CommandGroup(

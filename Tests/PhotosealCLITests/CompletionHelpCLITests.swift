@@ -46,15 +46,15 @@ struct CompletionHelpCLITests {
         for expected in [["run"], ["search"], ["import"], ["audit"], ["keys", "retire"], ["token", "decrypt"]] {
             #expect(paths.contains(expected), "\(expected) not found in \(paths)")
         }
-        for path in paths {
-            let help = try CLI.run(["help"] + path).stdout
+        for path in [[]] + paths {
+            let help = try CLI.run(path.isEmpty ? ["--help"] : ["help"] + path).stdout
             let lines = help.split(separator: "\n").map(String.init)
             guard let start = lines.firstIndex(where: { $0 == "Example:" || $0 == "Examples:" }) else {
                 Issue.record("`photoseal help \(path.joined(separator: " "))` has no Example(s) section")
                 continue
             }
             let examples = lines[(start + 1)...].prefix { $0.hasPrefix("  ") }
-            let command = "photoseal " + path.joined(separator: " ")
+            let command = (["photoseal"] + path).joined(separator: " ")
             #expect(
                 examples.contains { $0.contains(command + " ") || $0.hasSuffix(command) },
                 "`photoseal help \(path.joined(separator: " "))` has no example line running \(command)")
@@ -73,5 +73,56 @@ struct CompletionHelpCLITests {
         #expect(
             shipped == generated.stdout,
             "completions/\(file) is stale: run scripts/gen-completions.sh and commit the result")
+    }
+
+    @Test("--flickr-endpoint and --vision-endpoint appear only in the help of the commands that call those services")
+    func endpointsOnlyWhereUsed() throws {
+        for path in try commandPaths() {
+            let help = try CLI.run(["help"] + path).stdout
+            let name = path.joined(separator: " ")
+            #expect(help.contains("--flickr-endpoint") == ["search", "run"].contains(name), "\(name)")
+            #expect(help.contains("--vision-endpoint") == ["score", "run"].contains(name), "\(name)")
+        }
+    }
+
+    @Test(
+        "bash completion offers files and folders where a path goes, folders for --workdir, and the values of set-valued options",
+        arguments: [
+            ("photoseal exif a", ["adir/", "afile.txt"]),
+            ("photoseal import a", ["adir/", "afile.txt"]),
+            ("photoseal run a", ["adir/", "afile.txt"]),
+            ("photoseal audit --keys a", ["adir/", "afile.txt"]),
+            ("photoseal search --terms-file a", ["adir/", "afile.txt"]),
+            ("photoseal score --labels-file a", ["adir/", "afile.txt"]),
+            ("photoseal keys generate --out a", ["adir/", "afile.txt"]),
+            ("photoseal status --workdir a", ["adir/"]),
+            ("photoseal run --workdir a", ["adir/"]),
+            ("photoseal export --format ", ["csv", "geojson", "jsonl"]),
+            ("photoseal download --store-images s", ["sealed", "stripped"]),
+            ("photoseal run --store-images ", ["plain", "sealed", "stripped"]),
+        ])
+    func bashCompletes(line: String, expected: [String]) throws {
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.path("adir"), withIntermediateDirectories: true)
+        _ = FileManager.default.createFile(atPath: scratch.path("afile.txt"), contents: Data())
+        _ = FileManager.default.createFile(atPath: scratch.path("other.txt"), contents: Data())
+        // What bash does on Tab: the words so far, the cursor at the end, then the function
+        // `complete -F` names, called with the command, the current and the previous word; a
+        // folder gets the "/" that `-o filenames` adds.
+        let script = """
+            cd "$1"
+            source "$2"
+            COMP_LINE="$3"; COMP_POINT=${#COMP_LINE}
+            read -ra COMP_WORDS <<< "$COMP_LINE"
+            [[ "$COMP_LINE" == *" " ]] && COMP_WORDS+=("")
+            COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=()
+            _photoseal photoseal "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+            for word in "${COMPREPLY[@]}"; do [[ -d "$word" ]] && echo "$word/" || echo "$word"; done | sort
+            """
+        let completions = repositoryRoot.appendingPathComponent("completions/photoseal.bash").path
+        let (status, output) = try runProgram(["bash", "-c", script, "bash", scratch.url.path, completions, line])
+        #expect(status == 0)
+        let offered = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(offered == expected, "`\(line)<Tab>` offers \(offered)")
     }
 }

@@ -4,7 +4,7 @@ import Testing
 
 /// Python helpers the tests use to look at files without photoseal: the ledger and the embedded
 /// store through `sqlite3`, BSON through a small reader written from bsonspec.org.
-private enum Py {
+enum Py {
     static let bson = """
         import struct, sqlite3, sys, json, base64
         def cstr(b, i):

@@ -17,9 +17,13 @@ public enum ExportFormat: String, CaseIterable, Sendable {
 /// Personal fields appear only as their Fernet tokens (`sealed.*` columns) unless a sealer is
 /// given, which adds the opened values (`owner`, `owner_name`, `path_alias`, `exif`).
 /// Every document carries its `status` (the ledger stage) and, when it failed or is
-/// unavailable, its `failure` {stage, cause, permanent} (DESIGN.md's document schema).
-/// CSV and GeoJSON share one column set: `fixedColumns`, then one `score.<label>` column per
-/// label any exported document has (sorted), then the opened columns when decrypting.
+/// unavailable, its `failure` {stage, cause, permanent} (the document schema).
+/// CSV and GeoJSON share one column set: `fixedColumns` (every public field of the stored
+/// document that fits a cell, plus the ledger's status and failure and the licence's name and
+/// URL from `License.flickr`), then one `score.<label>` column per label any exported document
+/// has (sorted), then the opened columns when decrypting. Lists (terms, tags, machine tags) are
+/// joined by `termSeparator` in CSV and arrays in GeoJSON; the opened EXIF is a JSON object in
+/// JSON lines and GeoJSON, its JSON text in CSV.
 public struct DocumentExporter {
     /// What an export wrote.
     public struct Summary: Sendable, Equatable {
@@ -31,11 +35,14 @@ public struct DocumentExporter {
 
     /// The columns every CSV row and GeoJSON feature has, in order.
     public static let fixedColumns = [
-        "id", "source", "source_id", "status", "failure.stage", "failure.cause", "failure.permanent", "terms",
-        "taken_at", "lat", "lon", "geo.source",
-        "place.city", "place.admin1", "place.admin2", "place.cc", "place.country",
-        "image.sha256", "image.width", "image.height", "image.format", "image.bytes",
-        "seal.kid", "blind.owner", "sealed.owner", "sealed.owner_name", "sealed.path_alias", "sealed.exif",
+        "id", "source", "source_id", "status", "failure.stage", "failure.cause", "failure.permanent",
+        "title", "terms", "tags", "machine_tags", "description", "views",
+        "license", "license.name", "license.url", "page_url", "image_url", "taken_at", "uploaded_at",
+        "lat", "lon", "geo.accuracy", "geo.source",
+        "place.city", "place.admin1", "place.admin2", "place.cc", "place.country", "place.distance_km",
+        "image.path", "image.sha256", "image.width", "image.height", "image.format", "image.bytes",
+        "score_model", "scored_at", "ingested_at", "pipeline_version",
+        "seal.kid", "seal.at", "blind.owner", "sealed.owner", "sealed.owner_name", "sealed.path_alias", "sealed.exif",
     ]
 
     /// The opened personal fields' columns (only with a sealer).
@@ -91,8 +98,16 @@ public struct DocumentExporter {
             let exported = Exported(document: document, status: entry.stage.name, failure: Self.failure(of: entry))
             var line = String(decoding: try encoder.encode(exported), as: UTF8.self)
             if let sealer {
-                let opened = try DocumentOpener.open(document, sealer: sealer)
-                let extra = String(decoding: try encoder.encode(opened), as: UTF8.self)
+                var opened = try DocumentOpener.open(document, sealer: sealer)
+                // The EXIF is itself a JSON object: spliced in as one, not as a string of JSON
+                // (sorted keys put "exif" first).
+                let exif = opened.exif.map(Self.jsonObjectText)
+                opened.exif = nil
+                var extra = String(decoding: try encoder.encode(opened), as: UTF8.self)
+                if let exif {
+                    extra.removeFirst()
+                    extra = "{\"exif\":\(exif)" + (extra == "}" ? "}" : "," + extra)
+                }
                 line.removeLast()
                 line += ",\"decrypted\":\(extra)}"
             }
@@ -101,7 +116,14 @@ public struct DocumentExporter {
         case .csv:
             let values = try row(entry)
             written += 1
-            return values.map { Self.csvField($0.csv) }.joined(separator: ",") + "\r\n"
+            // One string grown in place, not a string per cell joined (a row has ~50 cells).
+            var line = ""
+            line.reserveCapacity(1024)
+            for (index, value) in values.enumerated() {
+                if index > 0 { line += "," }
+                Self.appendCSVField(value.csv, to: &line)
+            }
+            return line + "\r\n"
         case .geojson:
             guard let geo = document.geo, geo.lat.isFinite, geo.lon.isFinite, (-90...90).contains(geo.lat),
                 (-180...180).contains(geo.lon)
@@ -201,6 +223,8 @@ public struct DocumentExporter {
         case double(Double)
         case bool(Bool)
         case strings([String])
+        /// A JSON value's text, written as it is (GeoJSON's opened EXIF object).
+        case rawJSON(String)
 
         var csv: String {
             switch self {
@@ -210,6 +234,7 @@ public struct DocumentExporter {
             case .bool(let value): value ? "true" : "false"
             case .double(let number): number.isFinite ? DocumentExporter.number(number) : ""
             case .strings(let list): list.joined(separator: DocumentExporter.termSeparator)
+            case .rawJSON(let text): text
             }
         }
 
@@ -221,6 +246,7 @@ public struct DocumentExporter {
             case .bool(let value): value ? "true" : "false"
             case .double(let number): number.isFinite ? DocumentExporter.number(number) : "null"
             case .strings(let list): "[" + list.map(DocumentExporter.jsonString).joined(separator: ",") + "]"
+            case .rawJSON(let text): text
             }
         }
     }
@@ -232,25 +258,42 @@ public struct DocumentExporter {
         func int(_ value: Int?) -> Value { value.map(Value.int) ?? .null }
         func double(_ value: Double?) -> Value { value.map(Value.double) ?? .null }
         let failure = Self.failure(of: entry)
+        let license = License.flickr(id: d.license)
         var values: [Value] = [
             .string(d.id), .string(d.source), .string(d.sourceID), .string(entry.stage.name),
             text(failure?.stage.rawValue), text(failure?.cause), failure.map { .bool($0.permanent) } ?? .null,
-            .strings(d.terms),
-            text(d.takenAt), double(d.geo?.lat), double(d.geo?.lon), text(d.geo?.source),
+            .string(d.title), .strings(d.terms), .strings(d.tags), .strings(d.machineTags), .string(d.description),
+            int(d.views),
+            text(d.license), text(license?.name), text(license?.url), text(d.pageURL), text(d.imageURL),
+            text(d.takenAt), text(d.uploadedAt),
+            double(d.geo?.lat), double(d.geo?.lon), int(d.geo?.accuracy), text(d.geo?.source),
             text(d.place?.city), text(d.place?.admin1), text(d.place?.admin2), text(d.place?.cc),
-            text(d.place?.country),
-            text(d.image?.sha256), int(d.image?.width), int(d.image?.height), text(d.image?.format),
-            int(d.image?.bytes),
-            .string(d.seal.kid), text(d.blind.owner), text(d.sealed.owner), text(d.sealed.ownerName),
-            text(d.sealed.pathAlias), text(d.sealed.exif),
+            text(d.place?.country), double(d.place?.distanceKm),
+            text(d.image?.path), text(d.image?.sha256), int(d.image?.width), int(d.image?.height),
+            text(d.image?.format), int(d.image?.bytes),
+            text(d.scoreModel), text(d.scoredAt), .string(d.ingestedAt), .string(d.pipelineVersion),
+            .string(d.seal.kid), .string(d.seal.at), text(d.blind.owner), text(d.sealed.owner),
+            text(d.sealed.ownerName), text(d.sealed.pathAlias), text(d.sealed.exif),
         ]
         values.reserveCapacity(columns.count)
         for label in scoreLabels { values.append(double(d.scores?[label])) }
         if let sealer {
             let opened = try DocumentOpener.open(d, sealer: sealer)
-            values += [text(opened.owner), text(opened.ownerName), text(opened.pathAlias), text(opened.exif)]
+            values += [
+                text(opened.owner), text(opened.ownerName), text(opened.pathAlias),
+                // CSV keeps the JSON text in its cell; GeoJSON has the object itself.
+                opened.exif.map { format == .geojson ? Value.rawJSON(Self.jsonObjectText($0)) : .string($0) } ?? .null,
+            ]
         }
         return values
+    }
+
+    /// A sealed EXIF value as JSON: the object itself, or (for a value that is not a JSON
+    /// object) a JSON string holding it, so a line is always valid JSON.
+    static func jsonObjectText(_ text: String) -> String {
+        let data = Data(text.utf8)
+        guard (try? JSONSerialization.jsonObject(with: data)) is [String: Any] else { return jsonString(text) }
+        return text
     }
 
     /// A finite double as the shortest text that reads back to it (valid in JSON and CSV).
@@ -261,8 +304,32 @@ public struct DocumentExporter {
 
     /// An RFC 4180 field: quoted (quotes doubled) when it holds a comma, quote, CR or LF.
     static func csvField(_ text: String) -> String {
-        guard text.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else { return text }
-        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        var field = ""
+        appendCSVField(text, to: &field)
+        return field
+    }
+
+    /// Appends `text` as an RFC 4180 field (see `csvField`), quotes doubled in one pass.
+    static func appendCSVField(_ text: String, to out: inout String) {
+        let utf8 = text.utf8
+        guard utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else {
+            out += text
+            return
+        }
+        out += "\""
+        var start = utf8.startIndex
+        var index = start
+        while index != utf8.endIndex {
+            if utf8[index] == 0x22 {
+                // A quote is ASCII, so the split falls on a character boundary.
+                out += text[start...index]
+                out += "\""
+                start = utf8.index(after: index)
+            }
+            index = utf8.index(after: index)
+        }
+        out += text[start...]
+        out += "\""
     }
 
     /// A JSON string literal (RFC 8259): quote, backslash and control characters escaped,

@@ -19,7 +19,7 @@ struct ExifCommand: ParsableCommand {
             """
     )
 
-    @Argument(help: "Image files to read.")
+    @Argument(help: "Image files to read.", completion: .file())
     var files: [String]
 
     @Flag(help: "Print a JSON array with one object per file: {file, tags, gps, error}.")

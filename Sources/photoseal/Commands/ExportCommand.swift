@@ -17,16 +17,20 @@ struct ExportCommand: AsyncParsableCommand {
             --format jsonl (default): one document a line, as it would be stored, plus "status" \
             and "failure": personal fields as Fernet tokens under "sealed". With --decrypt each line also has \
             "decrypted": {"owner", "owner_name", "path_alias", "exif"} opened with the secrets \
-            file's keys (and a warning on stderr).
+            file's keys (and a warning on stderr); "exif" is a JSON object.
 
-            --format csv: RFC 4180 (CRLF, a header row) with fixed columns: id, source, \
-            source_id, status, failure.stage, failure.cause, failure.permanent (true/false; \
-            the three empty without a failure), terms (joined by |), taken_at, lat, lon, geo.source, place.city, \
-            place.admin1, place.admin2, place.cc, place.country, image.sha256, image.width, \
-            image.height, image.format, image.bytes, seal.kid, blind.owner, sealed.owner, \
-            sealed.owner_name, sealed.path_alias, sealed.exif (tokens); then score.<label> for \
-            every label any exported photo has; with --decrypt, owner, owner_name, path_alias, \
-            exif in plaintext.
+            --format csv: RFC 4180 (CRLF, a header row), one column per public field that fits \
+            a cell: id, source, source_id, status, failure.stage, failure.cause, \
+            failure.permanent (the three empty without a failure), title, terms, tags, \
+            machine_tags (lists joined by |), description, views, license, license.name, \
+            license.url (Flickr's licence list), page_url, image_url, taken_at, uploaded_at, \
+            lat, lon, geo.accuracy, geo.source, place.city, place.admin1, place.admin2, \
+            place.cc, place.country, place.distance_km, image.path (relative to the workdir), \
+            image.sha256, image.width, image.height, image.format, image.bytes, score_model, \
+            scored_at, ingested_at, pipeline_version, seal.kid, seal.at, blind.owner, \
+            sealed.owner, sealed.owner_name, sealed.path_alias, sealed.exif (tokens); then \
+            score.<label> for every label any exported photo has; with --decrypt, owner, \
+            owner_name, path_alias, exif in plaintext.
 
             --format geojson: an RFC 7946 FeatureCollection of Point features [lon, lat], one \
             per photo with a position, properties named as the CSV columns; photos without a \
@@ -46,7 +50,9 @@ struct ExportCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: ArgumentHelp("The output format: jsonl, csv or geojson.", valueName: "format"))
+    @Option(
+        help: ArgumentHelp("The output format: jsonl, csv or geojson.", valueName: "format"),
+        completion: .list(ExportFormat.allCases.map(\.rawValue)))
     var format: String = "jsonl"
 
     @Flag(help: "Open the sealed fields (prints personal data).")

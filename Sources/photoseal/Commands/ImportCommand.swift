@@ -26,7 +26,9 @@ struct ImportCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Argument(help: ArgumentHelp("A folder, a .zip, or a .csv/.tsv with a url column.", valueName: "source"))
+    @Argument(
+        help: ArgumentHelp("A folder, a .zip, or a .csv/.tsv with a url column.", valueName: "source"),
+        completion: .file())
     var source: String
 
     @OptionGroup var images: ImageModeOptions

@@ -31,7 +31,8 @@ struct KeysCommand: AsyncParsableCommand {
                 """
         )
 
-        @Option(help: ArgumentHelp("Write the new secrets file here (mode 0600).", valueName: "file"))
+        @Option(
+            help: ArgumentHelp("Write the new secrets file here (mode 0600).", valueName: "file"), completion: .file())
         var out: String?
 
         func run() async throws {

@@ -50,7 +50,8 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(
         help: ArgumentHelp(
             "Import from a folder, a .zip, or a .csv/.tsv with a url column instead of searching.",
-            valueName: "source"))
+            valueName: "source"),
+        completion: .file())
     var source: String?
 
     @OptionGroup(title: "Search") var query: SearchQueryOptions

@@ -8,7 +8,8 @@ struct SecretsOptions: ParsableArguments {
     @Option(
         name: .customLong("keys"),
         help: ArgumentHelp(
-            "The secrets file (default: $PHOTOSEAL_KEYS, else ./keys.env).", valueName: "file"))
+            "The secrets file (default: $PHOTOSEAL_KEYS, else ./keys.env).", valueName: "file"),
+        completion: .file())
     var keysFile: String?
 
     /// Loads the secrets, with environment overrides.
@@ -62,7 +63,7 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 /// The store and the service endpoints are their own groups, in the commands that use them, so
 /// each command's help lists only what it uses.
 struct GlobalOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The work directory holding the ledger.", valueName: "dir"))
+    @Option(help: ArgumentHelp("The work directory holding the ledger.", valueName: "dir"), completion: .directory)
     var workdir: String = "./photoseal-work"
 
     @OptionGroup var secrets: SecretsOptions

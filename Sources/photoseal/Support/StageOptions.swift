@@ -23,7 +23,8 @@ struct ImageModeOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "How images are kept: plain, stripped or sealed (default: the workdir's job's mode, else stripped).",
-            valueName: "mode"))
+            valueName: "mode"),
+        completion: .list(StoreImagesOption.allCases.map(\.rawValue)))
     var storeImages: StoreImagesOption?
 
     /// The mode given, if any.
@@ -35,7 +36,8 @@ struct SearchQueryOptions: ParsableArguments {
     @Option(name: .customLong("term"), help: ArgumentHelp("A search term (repeatable, any script).", valueName: "text"))
     var terms: [String] = []
 
-    @Option(help: ArgumentHelp("A UTF-8 file of terms, one a line, # comments.", valueName: "file"))
+    @Option(
+        help: ArgumentHelp("A UTF-8 file of terms, one a line, # comments.", valueName: "file"), completion: .file())
     var termsFile: String?
 
     // `.unconditional`: the value is the next word even when it starts with '-', so
@@ -150,7 +152,8 @@ struct DownloadOptions: ParsableArguments {
         name: .customLong("size"),
         help: ArgumentHelp(
             "Image sizes to try, in order (Flickr suffixes; default: the workdir's job's, else o,k,h,l,c).",
-            valueName: "list"))
+            valueName: "list"),
+        completion: .list([DownloadOptions.defaultSizes, "o", "k", "h", "l", "c"]))
     var sizes: String?
 
     @OptionGroup var images: ImageModeOptions
@@ -208,7 +211,8 @@ struct LabelOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "A labels file: `label: synonym, ...` and `term -> label, ...` lines.", valueName: "file"))
+            "A labels file: `label: synonym, ...` and `term -> label, ...` lines.", valueName: "file"),
+        completion: .file())
     var labelsFile: String?
 
     @Option(help: ArgumentHelp("Send (and pay for) at most this many images in this run.", valueName: "n"))
