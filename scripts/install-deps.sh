@@ -24,3 +24,6 @@ if ! python3 -c 'import PIL.Image' 2>/dev/null; then
   echo "installing Python Pillow" >&2
   python3 -m pip install --quiet pillow
 fi
+# moto's S3 server (PyPI moto[server], with boto3/botocore for reference signatures) in its own
+# venv: the S3 tests run against it (scripts/moto-server.sh).
+"$(dirname "$0")/moto-server.sh" install

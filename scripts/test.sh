@@ -19,5 +19,10 @@ scripts/mongo-test-server.sh install
 pid_file=$(mktemp -u /tmp/photoseal-mongo-XXXXXX.pid)
 PHOTOSEAL_TEST_MONGODB_URI="$(scripts/mongo-test-server.sh start --pid-file "$pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_MONGODB_URI
-trap 'scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true' EXIT
+# moto's S3 server with authentication enforced; the keys of its one user go to a 0600 file.
+moto_pid_file=$(mktemp -u /tmp/photoseal-moto-XXXXXX.pid)
+PHOTOSEAL_TEST_S3_ENDPOINT="$(scripts/moto-server.sh start --pid-file "$moto_pid_file" --watch-pid $$)"
+export PHOTOSEAL_TEST_S3_ENDPOINT PHOTOSEAL_TEST_S3_KEYS="$moto_pid_file.keys"
+trap 'scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true
+      scripts/moto-server.sh stop --pid-file "$moto_pid_file" >/dev/null 2>&1 || true' EXIT
 swift test --skip-build "$@"
