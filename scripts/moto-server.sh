@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts moto's S3 server (PyPI moto[server]) on loopback for photoseal's tests, with
+# Starts moto's S3 server (PyPI moto[server], run by scripts/moto_server.py) on loopback for photoseal's tests, with
 # authentication enforced, and prints its endpoint.
 #
 # moto checks SigV4 signatures against its own IAM users when INITIAL_NO_AUTH_ACTION_COUNT is
@@ -82,18 +82,12 @@ case "$command" in
         log="$pid_file.log"
         [ "$port" = 0 ] && port="$(free_port)"
         endpoint="http://127.0.0.1:$port"
+        watch_args=()
+        [ -n "$watch_pid" ] && watch_args=(--watch-pid "$watch_pid")
         (
             close_inherited_fds
             export INITIAL_NO_AUTH_ACTION_COUNT=3
-            if [ -n "$watch_pid" ]; then
-                # A watcher ends the server when the process it serves has gone.
-                "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" &
-                server=$!
-                while kill -0 "$watch_pid" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
-                kill "$server" 2>/dev/null || true
-            else
-                exec "$venv/bin/moto_server" -H 127.0.0.1 -p "$port"
-            fi
+            exec "$venv/bin/python" "$repo/scripts/moto_server.py" --port "$port" "${watch_args[@]}"
         ) >"$log" 2>&1 </dev/null &
         pid=$!
         echo "$pid" >"$pid_file"
@@ -114,11 +108,10 @@ case "$command" in
     stop)
         [ -f "$pid_file" ] || die "no pid file at $pid_file; nothing to stop"
         pid="$(cat "$pid_file")"
-        # The watcher subshell's children (the server) go with its process group member list.
-        children="$(pgrep -P "$pid" 2>/dev/null || true)"
-        for p in $children $pid; do kill "$p" 2>/dev/null || true; done
-        for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        for p in $children $pid; do kill -9 "$p" 2>/dev/null || true; done
+        if kill "$pid" 2>/dev/null; then
+            for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$pid" 2>/dev/null || true
+        fi
         rm -f "$pid_file" "$pid_file.log" "$pid_file.keys"
         ;;
     *)

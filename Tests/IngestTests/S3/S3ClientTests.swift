@@ -9,11 +9,12 @@ import Testing
 /// The S3 client against moto's server with authentication enforced.
 @Suite("S3 client against moto")
 struct S3ClientTests {
-    static func client(secretOverride: String? = nil, keyIDOverride: String? = nil) async throws -> (
-        S3Client, HTTPClient
-    ) {
+    static func client(
+        secretOverride: String? = nil, keyIDOverride: String? = nil, endpointOverride: String? = nil
+    ) async throws -> (S3Client, HTTPClient) {
         let server = try await S3TestServer.shared()
         var values = server.secrets
+        if let endpointOverride { values["S3_ENDPOINT"] = endpointOverride }
         if let secretOverride { values["AWS_SECRET_ACCESS_KEY"] = secretOverride }
         if let keyIDOverride { values["AWS_ACCESS_KEY_ID"] = keyIDOverride }
         let http = try HTTPClient(logger: Logger(label: "test"))

@@ -94,4 +94,40 @@ struct S3ImportTests {
         #expect(!dump.contains("person name"))
         #expect(!dump.contains("shoots/"))
     }
+
+    @Test("objects and a list page that fail once with 503 SlowDown are retried: every image is stored, none fails")
+    func transientFailures() async throws {
+        let server = try await S3TestServer.shared()
+        let proxy = try PythonFixtureServer(script: "flaky_s3_proxy", ["--upstream", server.endpoint, "--every", "5"])
+        defer { proxy.stop() }
+        let (client, http) = try await S3ClientTests.client(endpointOverride: proxy.base)
+        defer { http.shutdown() }
+        let bucket = S3TestServer.randomBucket()
+        try await client.createBucket(bucket)
+        for index in 0..<60 {
+            try await client.putObject(
+                bucket: bucket, key: "p/\(index).jpg", body: ScoreStageTests.jpeg(image: index, comment: "t\(index)"))
+        }
+        let workdir = FileManager.default.temporaryDirectory.appendingPathComponent("ps-s3-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: workdir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: workdir) }
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        let ledger = try Ledger(directory: workdir.path, logger: logger)
+        let stage = S3ImportStage(
+            client: client, ledger: ledger,
+            ingestor: ImageIngestor(
+                store: ImageStore(workdir: workdir.path), mode: .stripped,
+                sealer: FieldSealer(keyring: try Keyring([FernetKey.generate()]))),
+            index: try BlindIndex.generate(), logger: logger)
+        let summary = try await stage.run(
+            try S3Location(parsing: "s3://\(bucket)/p/"), options: S3ImportStage.Options(pageSize: 25))
+        #expect(summary.listCalls == 3)
+        #expect(summary.failed == 0)
+        #expect(summary.stored == 60)
+        #expect(try await ledger.photoCount() == 60)
+        // 12 objects (numbers divisible by 5) and the first list call were refused once each.
+        let stats = try #require(try proxy.json("/__stats") as? [String: Int])
+        #expect(stats["injected"] == 13)
+    }
 }
