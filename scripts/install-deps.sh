@@ -3,7 +3,7 @@
 # (with their -dev headers), exiftool and zip (download tests check stripped images and build zips
 # with them), Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
 set -euo pipefail
-packages=(libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev pkg-config libimage-exiftool-perl zip)
+packages=(libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev libxml2-dev pkg-config libimage-exiftool-perl zip)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()

@@ -16,6 +16,10 @@ struct ImportCommand: AsyncParsableCommand {
             without an http(s) URL are reported by position and skipped, the rest imported; \
             anything already in the ledger is left alone.
 
+            An http(s) address is fetched: a web page gives its images (img src and srcset, \
+            og:image, links to image files; relative links resolved), an RSS or Atom feed its \
+            image enclosures and media:content; each is queued like a URL list's row.
+
             s3://BUCKET/PREFIX lists the objects under PREFIX (credentials, region and \
             S3_ENDPOINT from the secrets file) and fetches each image object not imported \
             before, --concurrency at once, storing it with id s3:<sha256 of the content>; object \
@@ -26,6 +30,7 @@ struct ImportCommand: AsyncParsableCommand {
               photoseal import photos.zip --store-images sealed
               photoseal import urls.csv && photoseal download
               photoseal import s3://my-bucket/photos/2024/
+              photoseal import https://example.org/gallery.html && photoseal download
             """
     )
 
@@ -33,7 +38,8 @@ struct ImportCommand: AsyncParsableCommand {
 
     @Argument(
         help: ArgumentHelp(
-            "A folder, a .zip, a .csv/.tsv with a url column, or s3://BUCKET/PREFIX.", valueName: "source"))
+            "A folder, a .zip, a .csv/.tsv with a url column, s3://BUCKET/PREFIX, or a web page or feed URL.",
+            valueName: "source"))
     var source: String
 
     @Option(help: ArgumentHelp("S3 objects fetched at once (s3:// sources).", valueName: "n"))
@@ -44,7 +50,12 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingErrors {
             if S3Location.isS3(source) { return try await importS3() }
-            let photoSource = try PhotoSources.source(for: source)
+            // A web page or feed is fetched through the HTTP engine; its images are queued as URLs.
+            let http = WebSource.isWeb(source) ? try HTTPClient(logger: global.logger()) : nil
+            defer { http?.shutdown() }
+            let photoSource: any PhotoSource =
+                try http.map { WebSource(url: source, http: $0, logger: global.logger()) }
+                ?? PhotoSources.source(for: source)
             let workspace = try await global.workspace("import", access: .seal)
             let stage = ImportStage(
                 ledger: try workspace.ledger(create: true),
