@@ -607,10 +607,12 @@ public final class S3Client: Sendable {
             return IngestError(
                 .configuration, "S3 at \(site) refused the request for \(what): this machine's clock is off; fix it",
                 httpStatus: response.status)
-        case "AccessDenied":
+        case "AccessDenied", "HTTP 403":
+            // A HEAD answer has no body to name the cause: a 403 may be refused credentials too.
             return IngestError(
                 .httpStatus,
-                "S3 at \(site) denied access to \(what); check that the key in \(settings.credentialsSource) may use it",
+                "S3 at \(site) denied access to \(what); check AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
+                    + "AWS_REGION in \(settings.credentialsSource) and that the key may use it",
                 httpStatus: response.status)
         case "NoSuchBucket":
             return IngestError(

@@ -129,6 +129,12 @@ struct S3ClientTests {
         #expect(error?.message.contains("AWS_SECRET_ACCESS_KEY") == true)
         #expect(error?.message.contains("test-keys.env") == true)
         #expect(error?.message.contains(secret) == false)
+        // A HEAD answer has no body naming the cause; the message still points at the entries.
+        let head = await #expect(throws: IngestError.self) {
+            _ = try await client.headObject(bucket: "photoseal-any-bucket", key: "k")
+        }
+        #expect(head?.message.contains("AWS_SECRET_ACCESS_KEY") == true)
+        #expect(head?.message.contains(secret) == false)
         // Not retried: the policy's three attempts would take longer than one call.
         #expect(Date().timeIntervalSince(started) < 30)
     }
