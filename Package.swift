@@ -28,6 +28,11 @@ let package = Package(
             providers: [.apt(["libcurl4-openssl-dev"])]
         ),
         .systemLibrary(
+            name: "CXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .systemLibrary(
             name: "CMongoc",
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
@@ -59,7 +64,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Crypto", "Enrich", "Store", "CCurl",
+                "Crypto", "Enrich", "Store", "CCurl", "CXML2",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),

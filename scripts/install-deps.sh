@@ -5,7 +5,7 @@
 # command's peak memory), Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
 set -euo pipefail
 packages=(
-  libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev pkg-config
+  libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev libxml2-dev pkg-config
   libpq-dev postgresql
   libimage-exiftool-perl zip time
 )
@@ -29,3 +29,6 @@ if ! python3 -c 'import PIL.Image' 2>/dev/null; then
   echo "installing Python Pillow" >&2
   python3 -m pip install --quiet pillow
 fi
+# moto's S3 server (PyPI moto[server], with boto3/botocore for reference signatures) in its own
+# venv: the S3 tests run against it (scripts/moto-server.sh).
+"$(dirname "$0")/moto-server.sh" install

@@ -19,12 +19,20 @@ scripts/mongo-test-server.sh install
 pid_file=$(mktemp -u /tmp/photoseal-mongo-XXXXXX.pid)
 PHOTOSEAL_TEST_MONGODB_URI="$(scripts/mongo-test-server.sh start --pid-file "$pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_MONGODB_URI
-# PostgreSQL (Debian's server, a fresh cluster in a temporary directory on a loopback port).
+# PostgreSQL (Debian's server, a fresh cluster in a temporary directory on a loopback port) and
+# moto's S3 server with authentication enforced (the keys of its one user go to a 0600 file).
 pg_pid_file=$(mktemp -u /tmp/photoseal-pg-XXXXXX.pid)
-trap 'scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true
-      scripts/pg-test-server.sh stop --pid-file "$pg_pid_file" >/dev/null 2>&1 || true' EXIT
+moto_pid_file=$(mktemp -u /tmp/photoseal-moto-XXXXXX.pid)
+stop_servers() {
+  scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true
+  scripts/pg-test-server.sh stop --pid-file "$pg_pid_file" >/dev/null 2>&1 || true
+  scripts/moto-server.sh stop --pid-file "$moto_pid_file" >/dev/null 2>&1 || true
+}
+trap stop_servers EXIT
 PHOTOSEAL_TEST_POSTGRES_URI="$(scripts/pg-test-server.sh start --pid-file "$pg_pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_POSTGRES_URI
+PHOTOSEAL_TEST_S3_ENDPOINT="$(scripts/moto-server.sh start --pid-file "$moto_pid_file" --watch-pid $$)"
+export PHOTOSEAL_TEST_S3_ENDPOINT PHOTOSEAL_TEST_S3_KEYS="$moto_pid_file.keys"
 swift test --skip-build "$@"
 # The stripper under libFuzzer for a bounded time, its outputs checked by exiftool and Pillow
 # (the full run only; PHOTOSEAL_FUZZ_SECONDS sets the time).

@@ -41,7 +41,7 @@ public enum SecretScrubber {
     /// the MongoDB URI's password and secret options.
     public static func register(_ secrets: Secrets) {
         var values: [String] = []
-        for name in Secrets.knownNames where name != "MONGODB_URI" {
+        for name in Secrets.knownNames where name != "MONGODB_URI" && !Secrets.settingNames.contains(name) {
             guard let value = secrets[name] else { continue }
             values.append(value)
             if name == "SEAL_KEYS" { values += value.split(separator: ",").map(String.init) }

@@ -464,7 +464,11 @@ private struct Engine {
         check(ps_curl_easy_setopt_ptr(h, CURLOPT_WRITEDATA, user))
         check(ps_curl_easy_setopt_header(h, headerCallback))
         check(ps_curl_easy_setopt_ptr(h, CURLOPT_HEADERDATA, user))
-        if request.method != "GET" {
+        if request.method == "HEAD" {
+            // NOBODY, not a custom method: libcurl would otherwise wait for the body a HEAD
+            // answer's Content-Length announces.
+            check(ps_curl_easy_setopt_long(h, CURLOPT_NOBODY, 1))
+        } else if request.method != "GET" {
             check(ps_curl_easy_setopt_str(h, CURLOPT_CUSTOMREQUEST, request.method))
         }
         if let body = request.body {

@@ -167,6 +167,7 @@ public final class Ledger: Sendable {
         }
         registerFailureMigration(&migrator)
         registerLabelLinkMigration(&migrator)
+        registerSourceObjectMigration(&migrator)
         return migrator
     }()
 

@@ -17,19 +17,35 @@ struct ImportCommand: AsyncParsableCommand {
             reported by position and skipped, the rest imported; a zip that inflates past \
             --max-zip-size stops there. Anything already in the ledger is left alone.
 
+            An http(s) address is fetched: a web page gives its images (img src and srcset, \
+            og:image, links to image files; relative links resolved), an RSS or Atom feed its \
+            image enclosures and media:content; each is queued like a URL list's row.
+
+            s3://BUCKET/PREFIX lists the objects under PREFIX (credentials, region and \
+            S3_ENDPOINT from the secrets file) and fetches each image object not imported \
+            before, --concurrency at once, storing it with id s3:<sha256 of the content>; object \
+            keys are not recorded. A re-run lists again and fetches only new or changed objects.
+
             Examples:
               photoseal import ~/Pictures/trip
               photoseal import photos.zip --store-images sealed
               photoseal import urls.csv && photoseal download
+              photoseal import s3://my-bucket/photos/2024/
+              photoseal import https://example.org/gallery.html && photoseal download
             """
     )
 
     @OptionGroup var global: GlobalOptions
 
     @Argument(
-        help: ArgumentHelp("A folder, a .zip, or a .csv/.tsv with a url column.", valueName: "source"),
+        help: ArgumentHelp(
+            "A folder, a .zip, a .csv/.tsv with a url column, s3://BUCKET/PREFIX, or a web page or feed URL.",
+            valueName: "source"),
         completion: .file())
     var source: String
+
+    @Option(help: ArgumentHelp("S3 objects fetched at once (s3:// sources).", valueName: "n"))
+    var concurrency: Int = 16
 
     @OptionGroup var images: ImageModeOptions
 
@@ -37,7 +53,13 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
-            let photoSource = try PhotoSources.source(for: source, limits: limits.limits)
+            if S3Location.isS3(source) { return try await importS3() }
+            // A web page or feed is fetched through the HTTP engine; its images are queued as URLs.
+            let http = WebSource.isWeb(source) ? try HTTPClient(logger: global.logger()) : nil
+            defer { http?.shutdown() }
+            let photoSource: any PhotoSource =
+                try http.map { WebSource(url: source, http: $0, logger: global.logger()) }
+                ?? PhotoSources.source(for: source, limits: limits.limits)
             let workspace = try await global.workspace("import", access: .seal)
             let stage = ImportStage(
                 ledger: try workspace.ledger(create: true),
@@ -59,6 +81,44 @@ struct ImportCommand: AsyncParsableCommand {
                     "import: \(summary.credentialsRemoved) URLs had credentials or secret query options; they were "
                         + "removed and are not stored (downloads that need them will fail)")
             }
+        }
+    }
+
+    /// `import s3://BUCKET/PREFIX`.
+    func importS3() async throws {
+        let location = try S3Location(parsing: source)
+        let logger = global.logger()
+        let workspace = try await global.workspace("import", access: .seal)
+        let http = try HTTPClient(
+            configuration: HTTPClient.Configuration(
+                maxConnectionsPerHost: max(concurrency, 6), maxTotalConnections: max(concurrency, 6)),
+            logger: logger)
+        defer { http.shutdown() }
+        let stage = S3ImportStage(
+            client: try S3Client(http: http, settings: try S3Settings(secrets: workspace.secrets), logger: logger),
+            ledger: try workspace.ledger(create: true),
+            ingestor: ImageIngestor(
+                store: workspace.images, mode: try workspace.imageMode(given: images.mode),
+                sealer: try workspace.sealer()),
+            index: try workspace.blindIndex(), logger: logger)
+        let meter = ProgressMeter(enabled: stderrIsTerminal)
+        let summary = try await stage.run(location, options: S3ImportStage.Options(concurrency: concurrency)) { s in
+            meter.show("import: \(s.objects) objects listed, \(s.fetched) fetched, \(s.stored) stored")
+        }
+        meter.finish()
+        var line =
+            "import: \(summary.objects) objects in s3://\(location.bucket)/ (\(summary.listCalls) list calls): "
+            + "\(summary.stored) images stored, \(summary.duplicates) duplicates, \(summary.known) imported before, "
+            + "\(summary.skipped) not images (skipped), \(summary.failed) failed, \(ProgressMeter.bytes(summary.bytes))"
+        if !summary.causes.isEmpty {
+            line +=
+                " [" + summary.causes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+                + "]"
+        }
+        printError(line)
+        if summary.failed > 0 {
+            printError("import: run the same command again to retry the objects that failed")
+            throw ExitCode(1)
         }
     }
 }

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Starts moto's S3 server (PyPI moto[server], run by scripts/moto_server.py) on loopback for photoseal's tests, with
+# authentication enforced, and prints its endpoint.
+#
+# moto checks SigV4 signatures against its own IAM users when INITIAL_NO_AUTH_ACTION_COUNT is
+# set: the first N requests pass unsigned. `start` lets exactly the three IAM calls of
+# scripts/moto_bootstrap.py through (create a user, give it s3:*, make its access key), so every
+# later request must be signed with that key; a wrong secret is refused with
+# SignatureDoesNotMatch, an unknown key id with InvalidAccessKeyId.
+#
+# Usage:
+#   scripts/moto-server.sh install                    create the venv and install moto[server]
+#   scripts/moto-server.sh start [options]            serve in the background; endpoint on stdout
+#   scripts/moto-server.sh stop  [--pid-file F]       stop a server started with `start`
+# Options:
+#   --port P          loopback port (default: a free one)
+#   --pid-file F      where `start` writes the server's pid (default .venv-moto/server.pid); the
+#                     user's keys go to F.keys as secrets-file lines (AWS_ACCESS_KEY_ID,
+#                     AWS_SECRET_ACCESS_KEY, AWS_REGION, S3_ENDPOINT), mode 0600
+#   --watch-pid PID   the server exits by itself once process PID has ended
+# Environment:
+#   PHOTOSEAL_MOTO_VENV    the venv (default <repo>/.venv-moto)
+#   PHOTOSEAL_PYTHON313    the Python that makes it (default /root/.pyenv/versions/3.13.0/bin/python3)
+#
+# Example (CI):
+#   export PHOTOSEAL_TEST_S3_ENDPOINT="$(scripts/moto-server.sh start --pid-file /tmp/moto.pid)"
+#   export PHOTOSEAL_TEST_S3_KEYS=/tmp/moto.pid.keys
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${PHOTOSEAL_MOTO_VENV:-$repo/.venv-moto}"
+python313="${PHOTOSEAL_PYTHON313:-/root/.pyenv/versions/3.13.0/bin/python3}"
+
+die() { echo "moto-server: $*" >&2; exit 1; }
+
+install() {
+    if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c 'import moto.server, boto3' 2>/dev/null; then
+        return 0
+    fi
+    [ -x "$python313" ] || die "Python 3.13 not found at $python313; set PHOTOSEAL_PYTHON313"
+    echo "moto-server: installing moto[server] into $venv" >&2
+    "$python313" -m venv "$venv" >&2
+    "$venv/bin/pip" install --quiet --disable-pip-version-check 'moto[server]==5.2.6' 'boto3==1.44.18' >&2
+}
+
+command="${1:-start}"
+[ $# -gt 0 ] && shift
+port=0
+pid_file=""
+watch_pid=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --port) port="${2:?--port needs a value}"; shift 2 ;;
+        --pid-file) pid_file="${2:?--pid-file needs a value}"; shift 2 ;;
+        --watch-pid) watch_pid="${2:?--watch-pid needs a value}"; shift 2 ;;
+        *) die "unknown option $1 (see the comment at the top of this script)" ;;
+    esac
+done
+pid_file="${pid_file:-$venv/server.pid}"
+
+# The background server must not keep the caller's other descriptors open (a test runner's
+# pipe would then never see EOF).
+close_inherited_fds() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd="${fd##*/}"
+        if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+case "$command" in
+    install)
+        install
+        ;;
+    start)
+        install
+        mkdir -p "$(dirname "$pid_file")"
+        log="$pid_file.log"
+        [ "$port" = 0 ] && port="$(free_port)"
+        endpoint="http://127.0.0.1:$port"
+        watch_args=()
+        [ -n "$watch_pid" ] && watch_args=(--watch-pid "$watch_pid")
+        (
+            close_inherited_fds
+            export INITIAL_NO_AUTH_ACTION_COUNT=3
+            exec "$venv/bin/python" "$repo/scripts/moto_server.py" --port "$port" "${watch_args[@]}"
+        ) >"$log" 2>&1 </dev/null &
+        pid=$!
+        echo "$pid" >"$pid_file"
+        for _ in $(seq 1 600); do
+            if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
+                "$venv/bin/python" "$repo/scripts/moto_bootstrap.py" "$endpoint" "$pid_file.keys" >&2 \
+                    || { kill "$pid" 2>/dev/null; die "could not create the test user (log: $log)"; }
+                echo "$endpoint"
+                exit 0
+            fi
+            kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; rm -f "$pid_file"; die "the server exited at startup"; }
+            sleep 0.1
+        done
+        kill "$pid" 2>/dev/null || true
+        rm -f "$pid_file"
+        die "the server did not start within 60 s (log: $log)"
+        ;;
+    stop)
+        [ -f "$pid_file" ] || die "no pid file at $pid_file; nothing to stop"
+        pid="$(cat "$pid_file")"
+        if kill "$pid" 2>/dev/null; then
+            for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+        rm -f "$pid_file" "$pid_file.log" "$pid_file.keys"
+        ;;
+    *)
+        die "unknown command $command; use install, start or stop"
+        ;;
+esac
