@@ -43,11 +43,14 @@ let package = Package(
             providers: [.apt(["libpq-dev"])]
         ),
 
+        // Base64 decoding with SIMD, which Swift cannot reach (see its header).
+        .target(name: "CBase64"),
+
         // MARK: Libraries
 
         .target(
             name: "Crypto",
-            dependencies: ["COpenSSL"]
+            dependencies: ["COpenSSL", "CBase64"]
         ),
         .target(
             name: "Enrich",

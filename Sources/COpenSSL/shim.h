@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
+#include <stdint.h>
 #include <string.h>
 
 /// HMAC-SHA256 with the key folded in: the SHA-256 states after absorbing key ^ ipad and key ^ opad.
@@ -53,6 +54,27 @@ static inline void ps_hmac_sha256(
     ctx = prepared->outer;
     SHA256_Update(&ctx, mac, 32);
     SHA256_Final(mac, &ctx);
+}
+
+/// Whether `tag` (32 bytes) is the HMAC-SHA256 of `data`, compared in constant time: the MAC is
+/// computed on the stack and every byte compared, with no branch on the data.
+/// Exists so that the compare costs a few instructions, not a call to CRYPTO_memcmp's byte loop
+/// (a tenth of opening a 100-byte token).
+static inline int ps_hmac_sha256_verify(
+    const ps_hmac_sha256_key *prepared, const void *data, size_t length, const unsigned char *tag) {
+    unsigned char mac[32];
+    ps_hmac_sha256(prepared, data, length, mac);
+    uint64_t diff = 0;
+    for (int i = 0; i < 4; i++) {
+        uint64_t a, b;
+        memcpy(&a, mac + 8 * i, 8);
+        memcpy(&b, tag + 8 * i, 8);
+        diff |= a ^ b;
+    }
+    // An empty asm that may change `diff`: the compiler must compute the whole OR and cannot
+    // turn it into an early exit at the first difference.
+    __asm__ volatile("" : "+r"(diff));
+    return diff == 0;
 }
 
 #endif

@@ -20,7 +20,7 @@ public struct FernetKey: Sendable, CustomStringConvertible {
         }
         secret = SecretBytes(bytes)
         signer = try secret.withBytes { try HMACSHA256(key: UnsafeRawBufferPointer(rebasing: $0[0..<16])) }
-        cipher = secret.withBytes { AES128CBC(key: UnsafeRawBufferPointer(rebasing: $0[16..<32])) }
+        cipher = try secret.withBytes { try AES128CBC(key: UnsafeRawBufferPointer(rebasing: $0[16..<32])) }
         let mac = try secret.withBytes { try HMACSHA256(key: $0).authenticate(Array("photoseal-kid".utf8)) }
         kid = BlindIndex.hexString(Array(mac.prefix(4)))
     }
@@ -160,13 +160,8 @@ public enum Fernet {
             }
             let signed = UnsafeRawBufferPointer(rebasing: scratch[0..<(count - 32)])
             let tag = UnsafeRawBufferPointer(rebasing: scratch[(count - 32)..<count])
-            var mac: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
             for index in keys.indices {
-                let verified = withUnsafeMutableBytes(of: &mac) { mac in
-                    keys[index].signer.authenticate(signed, into: mac)
-                    return OpenSSL.constantTimeEqual(UnsafeRawBufferPointer(mac), tag)
-                }
-                guard verified else { continue }
+                guard keys[index].signer.verify(signed, tag: tag) else { continue }
                 let timestamp = Int64(
                     bitPattern: UInt64(bigEndian: scratch.loadUnaligned(fromByteOffset: 1, as: UInt64.self)))
                 if ttl != nil { try checkTime(timestamp, ttl: ttl, now: now ?? OpenSSL.now()) }
@@ -231,13 +226,13 @@ public enum Fernet {
     public static func decrypt(
         _ token: String, key: FernetKey, ttl: Int64? = nil, now: Int64? = nil
     ) throws -> (plaintext: [UInt8], timestamp: Int64) {
-        var token = token
-        let opened = try token.withUTF8 { text in
-            try withUnsafePointer(to: key) {
+        // A native string is read in place (no copy, no retain); others go through the generic form.
+        let opened = try withUnsafePointer(to: key) { key in
+            try token.utf8.withContiguousStorageIfAvailable {
                 try open(
-                    UnsafeRawBufferPointer(text), keys: UnsafeBufferPointer(start: $0, count: 1), ttl: ttl, now: now,
+                    UnsafeRawBufferPointer($0), keys: UnsafeBufferPointer(start: key, count: 1), ttl: ttl, now: now,
                     decrypting: true)
-            }
+            } ?? open(token, keys: UnsafeBufferPointer(start: key, count: 1), ttl: ttl, now: now)
         }
         return (opened.plaintext, opened.timestamp)
     }

@@ -47,19 +47,20 @@ enum OpenSSL {
 ///   plaintext block with `IV ⊕ state`, so the stream computes `E(P₁ ⊕ IV)` as CBC under `IV`
 ///   would.
 ///
-/// A context serves one thread at a time: it is taken from a `ContextPool` and put back after
-/// use (a context whose call failed is dropped, its stream state being unknown), so one
-/// instance serves many threads at once. Sealing contexts also hold a block of CSPRNG output
+/// A context serves one thread at a time: a `ContextPool` lends it for one call (a context whose
+/// call failed is never lent again, its stream state being unknown), so one instance serves
+/// many threads at once. Sealing contexts also hold a block of CSPRNG output
 /// that fresh IVs are cut from: `RAND_bytes` for 16 bytes costs more than sealing a 100-byte
 /// field. The contexts, and with them the key schedule, are freed (and wiped by OpenSSL) in deinit.
 final class AES128CBC: Sendable {
-    private let key: SecretBytes
-    private let sealers = ContextPool()
-    private let openers = ContextPool()
+    private let sealers: ContextPool
+    private let openers: ContextPool
 
-    init(key: UnsafeRawBufferPointer) {
+    init(key: UnsafeRawBufferPointer) throws {
         precondition(key.count == 16, "an AES-128 key is 16 bytes")
-        self.key = SecretBytes(key)
+        let secret = SecretBytes(key)
+        sealers = try ContextPool(key: secret, encrypt: true)
+        openers = try ContextPool(key: secret, encrypt: false)
     }
 
     /// Encrypts in place: `block` holds `IV ‖ plaintext ‖ room for the padding`, where
@@ -72,16 +73,16 @@ final class AES128CBC: Sendable {
         let pad = UInt8(padded - plaintextCount)
         UnsafeMutableRawBufferPointer(rebasing: block[(16 + plaintextCount)...]).initializeMemory(
             as: UInt8.self, repeating: pad)
-        let context = try sealers.take() ?? key.withBytes { try CipherContext(key: $0, encrypt: true) }
-        if let givenIV {
-            givenIV.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: block[0..<16]).copyMemory(from: $0) }
-        } else {
-            try context.nextIV(into: UnsafeMutableRawBufferPointer(rebasing: block[0..<16]))
+        try sealers.withContext { context in
+            if let givenIV {
+                givenIV.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: block[0..<16]).copyMemory(from: $0) }
+            } else {
+                try context.nextIV(into: UnsafeMutableRawBufferPointer(rebasing: block[0..<16]))
+            }
+            try context.encrypt(
+                UnsafeMutableRawBufferPointer(rebasing: block[16...]),
+                iv: UnsafeRawBufferPointer(rebasing: block[0..<16]))
         }
-        try context.encrypt(
-            UnsafeMutableRawBufferPointer(rebasing: block[16...]),
-            iv: UnsafeRawBufferPointer(rebasing: block[0..<16]))
-        sealers.put(context)
     }
 
     /// Decrypts in place: `block` holds `IV ‖ ciphertext` (whole blocks). Afterwards the
@@ -89,9 +90,7 @@ final class AES128CBC: Sendable {
     /// stripping the PKCS#7 padding, or `nil` when the padding is invalid.
     func open(_ block: UnsafeMutableRawBufferPointer) throws -> Int? {
         precondition(block.count >= 32 && block.count % 16 == 0, "IV and ciphertext are whole blocks")
-        let context = try openers.take() ?? key.withBytes { try CipherContext(key: $0, encrypt: false) }
-        try context.decrypt(block)
-        openers.put(context)
+        try openers.withContext { try $0.decrypt(block) }
         // Only ever reached after the HMAC verified, so this check is no padding oracle.
         let n = block.count
         let pad = Int(block[n - 1])
@@ -101,42 +100,44 @@ final class AES128CBC: Sendable {
     }
 }
 
-/// Idle cipher contexts: one in a slot taken and returned with a single atomic exchange each
-/// (the single-threaded case, where a mutex's lock and unlock around both steps cost a tenth of
-/// opening a field), the rest in a list under a mutex for when several threads work at once.
+/// The cipher contexts of one key and direction. One context, made with the pool, serves the
+/// single-threaded case behind an atomic flag (one compare-exchange and one plain store a call:
+/// a mutex, or handing a retained context in and out of an atomic slot, cost a tenth of opening
+/// a field); when it is busy, the others wait in a list under a mutex, made as needed.
+///
+/// A context whose call failed is dropped, its stream state being unknown: the list's simply
+/// is not put back, and the first keeps its flag set for good.
 private final class ContextPool: Sendable {
-    /// The address of a retained idle context, or 0 (a pointer is not `Sendable`, an integer is).
-    private let slot = Atomic<UInt>(0)
+    private let key: SecretBytes
+    private let encrypt: Bool
+    private let first: CipherContext
+    private let firstBusy = Atomic<Bool>(false)
     private let others = Mutex<[CipherContext]>([])
 
-    deinit {
-        if let spare = UnsafeMutableRawPointer(bitPattern: slot.load(ordering: .acquiring)) {
-            Unmanaged<CipherContext>.fromOpaque(spare).release()
-        }
+    init(key: SecretBytes, encrypt: Bool) throws {
+        self.key = key
+        self.encrypt = encrypt
+        first = try key.withBytes { try CipherContext(key: $0, encrypt: encrypt) }
     }
 
-    /// An idle context, or `nil` when every context is in use (the caller makes one).
-    func take() -> CipherContext? {
-        if let spare = UnsafeMutableRawPointer(bitPattern: slot.exchange(0, ordering: .acquiring)) {
-            return Unmanaged<CipherContext>.fromOpaque(spare).takeRetainedValue()
+    /// Runs `body` with a context no other thread is using.
+    func withContext<R>(_ body: (CipherContext) throws -> R) throws -> R {
+        if firstBusy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            let result = try body(first)
+            firstBusy.store(false, ordering: .releasing)
+            return result
         }
-        return others.withLock { $0.popLast() }
-    }
-
-    /// Returns a context after use.
-    func put(_ context: CipherContext) {
-        let spare = Unmanaged.passRetained(context).toOpaque()
-        if slot.compareExchange(expected: 0, desired: UInt(bitPattern: spare), ordering: .releasing).exchanged {
-            return
-        }
-        Unmanaged<CipherContext>.fromOpaque(spare).release()
+        let context =
+            try others.withLock { $0.popLast() } ?? key.withBytes { try CipherContext(key: $0, encrypt: encrypt) }
+        let result = try body(context)
         others.withLock { $0.append(context) }
+        return result
     }
 }
 
 /// One OpenSSL AES-128-CBC context with its key set and padding off, running one CBC stream
-/// (see `AES128CBC`), used by one thread at a time: a `ContextPool` hands each context to one
-/// caller and takes it back after use.
+/// (see `AES128CBC`), used by one thread at a time: a `ContextPool` lends each context to one
+/// caller at a time.
 ///
 /// Its random block is never shared between contexts, so no IV is handed out twice. photoseal
 /// never forks without exec, so no child process inherits a block.
@@ -237,6 +238,13 @@ final class HMACSHA256: @unchecked Sendable {
     func authenticate(_ input: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer) {
         precondition(out.count >= 32, "an HMAC-SHA256 is 32 bytes")
         ps_hmac_sha256(prepared, input.baseAddress, input.count, out.baseAddress?.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// Whether `tag` is the MAC of `input`, compared in constant time.
+    func verify(_ input: UnsafeRawBufferPointer, tag: UnsafeRawBufferPointer) -> Bool {
+        guard tag.count == 32 else { return false }
+        return ps_hmac_sha256_verify(
+            prepared, input.baseAddress, input.count, tag.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 1
     }
 
     /// The MAC of `bytes` as a new array.
