@@ -31,7 +31,8 @@ struct PostgresStoreTests {
         #expect(error?.isRetriable == true)
         #expect(error?.description.contains("postgresql://app:***@127.0.0.1:\(port)/photoseal") == true)
         #expect(error?.description.contains("--store") == true)
-        #expect(store.retryCount == 2)
+        // Retried, within the budget (a loaded machine may fit fewer attempts in it).
+        #expect((1...2).contains(store.retryCount), "\(store.retryCount) retries")
         for text in [error?.description ?? ""] + recorder.records.map({ "\($0.message) \($0.metadata)" }) {
             #expect(!text.contains("dead-pa55word"))
         }
