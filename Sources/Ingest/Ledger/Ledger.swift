@@ -296,6 +296,17 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Ends the leases on these rows without changing them, in one transaction.
+    public func release(ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        try await write("release \(ids.count) photos") { db in
+            for id in ids {
+                try db.cachedStatement(sql: "UPDATE photo SET lease_owner = NULL, lease_until = NULL WHERE id = ?")
+                    .execute(arguments: [id])
+            }
+        }
+    }
+
     /// The number of photo rows.
     public func photoCount() async throws -> Int {
         try await read("count photos") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photo") ?? 0 }

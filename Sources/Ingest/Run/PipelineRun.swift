@@ -279,7 +279,7 @@ public final class PipelineRun: Sendable {
                 update { $0.extract = Self.sum(base, p) }
             }
             update { $0.extract = Self.sum(base, round) }
-            return round.done + round.failed
+            return round.done
         }
     }
 
@@ -358,32 +358,9 @@ public final class PipelineRun: Sendable {
         }
     }
 
-    static func sum(_ a: DownloadStage.Progress, _ b: DownloadStage.Progress) -> DownloadStage.Progress {
-        var s = a
-        s.done += b.done
+    static func sum(_ a: StageReport, _ b: StageReport) -> StageReport {
+        var s = a + b
         s.total = s.done
-        s.stored += b.stored
-        s.extracted += b.extracted
-        s.extractedWithExif += b.extractedWithExif
-        s.extractedGeoFromExif += b.extractedGeoFromExif
-        s.extractedPlaced += b.extractedPlaced
-        s.duplicates += b.duplicates
-        s.unavailable += b.unavailable
-        s.failed += b.failed
-        s.bytes += b.bytes
-        s.cleaned += b.cleaned
-        s.causes.merge(b.causes, uniquingKeysWith: +)
-        return s
-    }
-
-    static func sum(_ a: ExtractStage.Progress, _ b: ExtractStage.Progress) -> ExtractStage.Progress {
-        var s = a
-        s.done += b.done
-        s.total = s.done
-        s.withExif += b.withExif
-        s.geoFromExif += b.geoFromExif
-        s.placed += b.placed
-        s.failed += b.failed
         return s
     }
 }
