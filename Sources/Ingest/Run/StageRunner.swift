@@ -27,6 +27,10 @@ public struct StageRunner: Sendable {
         public var commitBatch = 32
         /// Seconds between commits when rows finish slowly (default 0.25).
         public var commitInterval = 0.25
+        /// In a run, the stage before: when no row is left to claim, the runner waits for it to
+        /// ring (rows committed) instead of ending, and ends once it is closed and the rows it
+        /// left are done.
+        package var upstream: Doorbell?
 
         /// Options with `concurrency` photos in flight, the others at their defaults.
         public init(concurrency: Int = 16, limit: Int? = nil, stop: StopSignal? = nil) {
@@ -85,11 +89,19 @@ public struct StageRunner: Sendable {
                 await committed(batch)
             }
         }
+        let upstream = options.upstream
+        var seen = 0
+        var upstreamDone = upstream == nil
         do {
             try await withThrowingTaskGroup(of: StepResult.self) { group in
                 while true {
                     while inFlight.count < width, started < limit, options.stop?.isRequested != true {
                         if queue.isEmpty, !claimedAll {
+                            // Read before the claim: a ring after it is not missed.
+                            if let upstream {
+                                seen = upstream.generation
+                                upstreamDone = upstream.isClosed
+                            }
                             let want = min(max(width * 8, 256), limit - started)
                             queue = try await ledger.claim(
                                 stage: stage.takes, limit: want, owner: owner, lease: options.lease
@@ -101,6 +113,14 @@ public struct StageRunner: Sendable {
                         inFlight.insert(entry.id)
                         group.addTask { try await stage.process(StageItem(id: entry.id, document: entry.document)) }
                     }
+                    if inFlight.isEmpty {
+                        // Nothing in flight and nothing to claim: wait for the stage before.
+                        guard let upstream, !upstreamDone, started < limit, options.stop?.isRequested != true
+                        else { break }
+                        await upstream.wait(after: seen)
+                        claimedAll = false
+                        continue
+                    }
                     guard let result = try await group.next() else { break }
                     inFlight.remove(result.id)
                     report += result.report
@@ -111,6 +131,7 @@ public struct StageRunner: Sendable {
                     {
                         try await commit()
                     }
+                    if claimedAll, let upstream, upstream.generation != seen { claimedAll = false }
                     progress(report)
                 }
                 try await commit()
