@@ -10,7 +10,7 @@
 # nothing: the `tag:` prefix of ST-0025 came after it), so `tier_filter` reads the tags from the
 # sources and turns them into the `--filter` regular expression of the test IDs they mark:
 # `Module.Suite/` for a tagged suite, `Module.function(` (or `Module.Suite/function(`) for a
-# tagged test. A tag must sit on its `@Suite(`/`@Test(` line; the declaration follows.
+# tagged test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
@@ -19,14 +19,20 @@ tier_filter() {
   local tag=$1 file module
   for file in Tests/*/*.swift; do
     module=$(basename "$(dirname "$file")")
+    # Collects each @Suite/@Test attribute (it may span lines) up to its declaration.
     awk -v tag="$tag" -v module="$module" '
-      $0 ~ "@(Suite|Test)\\(.*\\.tags\\([^)]*\\." tag "[,)]" { pending = ($0 ~ /@Suite/) ? "suite" : "test"; next }
-      pending == "suite" && match($0, /(struct|class|enum|actor) [A-Za-z0-9_]+/) {
-        split(substr($0, RSTART, RLENGTH), w, " "); print "^" module "\\." w[2] "/"; pending = ""; next
+      /^[[:space:]]*@(Suite|Test)([(]|$)/ { attr = $0; kind = ($0 ~ /@Suite/) ? "suite" : "test"; next }
+      attr != "" && kind == "suite" && match($0, /(struct|class|enum|actor) [A-Za-z0-9_]+/) {
+        split(substr($0, RSTART, RLENGTH), w, " ")
+        if (attr ~ ("[.]tags[(][^)]*[.]" tag "[,)]")) print "^" module "\\." w[2] "/"
+        attr = ""; next
       }
-      pending == "test" && match($0, /func [A-Za-z0-9_]+\(/) {
-        name = substr($0, RSTART + 5, RLENGTH - 6); print "^" module "\\.([A-Za-z0-9_]+/)?" name "\\("; pending = ""
+      attr != "" && kind == "test" && match($0, /func [A-Za-z0-9_]+[(]/) {
+        name = substr($0, RSTART + 5, RLENGTH - 6)
+        if (attr ~ ("[.]tags[(][^)]*[.]" tag "[,)]")) print "^" module "\\.([A-Za-z0-9_]+/)?" name "\\("
+        attr = ""; next
       }
+      attr != "" { attr = attr $0 }
     ' "$file"
   done | paste -sd'|' -
 }
