@@ -36,8 +36,8 @@ public final class DownloadStage: Sendable {
         /// The largest image accepted, in bytes (default 200 MiB).
         public var maxImageBytes: Int
         /// Whether to recover from an earlier run first (default): remove its partial files and
-        /// queue its failed downloads again. A pipeline running the stage in rounds sets it for
-        /// its first round only, so a photo that failed is tried once per run.
+        /// queue its failed downloads again (`StageRunner.Options.recover`), so a photo that
+        /// failed is tried once per run.
         public var recover = true
         /// With `recover`, also queue again the rows whose download failed for good (HTTP
         /// 403/404/410, the placeholder, not an image): `--retry-failed` (default off).

@@ -121,7 +121,9 @@ public struct StageRunner: Sendable {
                         claimedAll = false
                         continue
                     }
-                    guard let result = try await group.next() else { break }
+                    guard var result = try await group.next() else { break }
+                    // What a step carries (an original image) is for a composed next step only.
+                    result.carried = nil
                     inFlight.remove(result.id)
                     report += result.report
                     report.done += 1
