@@ -163,14 +163,17 @@ extension Ledger {
                         """,
                     arguments: [sha, model, json, now])
             }
+            // The failure is cleared in the same UPDATE: one row rewrite per scored photo.
+            let clear = Self.failureColumns(nil)
             for (id, json) in scored {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
-                        UPDATE photo SET stage = ?, document = ?, updated_at = ?
+                        UPDATE photo SET stage = ?, document = ?, updated_at = ?, \(clear.sql)
                         WHERE id = ? AND stage IN (?, ?)
-                        """,
-                    arguments: [Stage.scored.name, json, now, id, Stage.extracted.name, Stage.scored.name])
-                if db.changesCount > 0 { try Self.record(nil, id: id, db: db) }
+                        """
+                ).execute(
+                    arguments: [Stage.scored.name, json, now] + clear.arguments
+                        + [id, Stage.extracted.name, Stage.scored.name])
             }
             for (id, failure) in failures {
                 // A refused image is never sent again by a later run: its row leaves the
