@@ -84,10 +84,14 @@ extension Ledger {
             let clear = Self.failureColumns(nil)
             let move = try db.cachedStatement(
                 sql: """
-                    UPDATE photo SET stage = 'loaded', updated_at = ?, \(clear.sql)
-                    WHERE id = ? AND document = ? AND (stage != 'loaded' OR failure_stage IS NOT NULL)
+                    UPDATE photo SET stage = 'loaded', updated_at = ?, lease_owner = NULL, lease_until = NULL,
+                    \(clear.sql)
+                    WHERE id = ? AND document = ?
+                    AND (stage != 'loaded' OR failure_stage IS NOT NULL OR lease_owner IS NOT NULL)
                     """)
             let unchanged = try db.cachedStatement(sql: "SELECT 1 FROM photo WHERE id = ? AND document = ?")
+            let release = try db.cachedStatement(
+                sql: "UPDATE photo SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner IS NOT NULL")
             let record = try db.cachedStatement(
                 sql: """
                     INSERT INTO store_load (store, id, digest) VALUES (?, ?, ?)
@@ -97,6 +101,8 @@ extension Ledger {
                 try move.execute(arguments: [now] + clear.arguments + [candidate.id, candidate.json])
                 if db.changesCount == 0 {
                     guard try Int.fetchOne(unchanged, arguments: [candidate.id, candidate.json]) != nil else {
+                        // Changed since it was read: the next run loads the new version.
+                        try release.execute(arguments: [candidate.id])
                         continue
                     }
                 }

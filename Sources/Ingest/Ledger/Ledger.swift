@@ -172,6 +172,8 @@ public final class Ledger: Sendable {
         public var document: PhotoDocument
         /// The failure recorded on the row (read by `forEachDocument`; `nil` elsewhere).
         public var failure: PhotoFailure? = nil
+        /// The document's JSON as read (set by `claim`).
+        var json: String? = nil
     }
 
     /// Claims up to `limit` rows waiting at `stage` for `owner` for `lease` seconds.
@@ -195,7 +197,8 @@ public final class Ledger: Sendable {
                 try db.execute(
                     sql: "UPDATE photo SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?",
                     arguments: [owner, now + lease, id])
-                entries.append(Entry(id: id, stage: stage, document: try Self.decode(row["document"], id: id)))
+                let json: String = row["document"]
+                entries.append(Entry(id: id, stage: stage, document: try Self.decode(json, id: id), json: json))
             }
             return entries
         }

@@ -325,48 +325,29 @@ public final class PipelineRun: Sendable {
     private func runLoad(after ready: Doorbell, update: @escaping @Sendable ((inout Tally) -> Void) -> Void)
         async throws
     {
-        var first = true
-        var lastRound = Date()
-        var rowsBefore = 0
-        while !stop.isRequested {
-            let seen = ready.generation
-            let last = ready.isClosed
-            if !first, !last {
-                // Load in whole batches while the stages before are still running (or what
-                // came in the last 2 s).
-                let fresh = ready.rows - rowsBefore
-                let waited = Date().timeIntervalSince(lastRound)
-                if fresh == 0 {
-                    await ready.wait(after: seen)
-                    continue
-                }
-                if fresh < loadBatchSize, waited < 2 {
-                    await ready.wait(after: seen, timeout: 2 - waited)
-                    continue
-                }
-            }
-            rowsBefore = ready.rows
-            lastRound = Date()
-            var stages: [Ledger.Stage] = scoring == nil ? [.extracted, .scored] : [.scored]
-            if first { stages.append(.loaded) }
-            first = false
-            let base = state.withLock { $0 }
-            let summary = try await load.run(stages: stages, stop: stop) { s in
-                update {
-                    $0.loaded = base.loaded + s.loaded
-                    $0.unchanged = base.unchanged + s.unchanged
-                    $0.writeCommands = base.writeCommands + s.writeCommands
-                }
-            }
+        @Sendable func show(_ summary: EncryptLoad.Summary, base: Tally) {
             update {
                 $0.loaded = base.loaded + summary.loaded
                 $0.unchanged = base.unchanged + summary.unchanged
                 $0.writeCommands = base.writeCommands + summary.writeCommands
-                let known = Set($0.refused)
-                $0.refused += summary.refused.filter { !known.contains($0) }
+                $0.refused = base.refused + summary.refused
             }
-            if last { return }
         }
+        // What earlier runs left for this store first: loaded rows it has not received in their
+        // current version (and, without scoring, rows a `score` command moved to `scored`).
+        let before = state.withLock { $0 }
+        let earlier = try await load.run(stages: scoring == nil ? [.scored, .loaded] : [.loaded], stop: stop) {
+            show($0, base: before)
+        }
+        show(earlier, base: before)
+        // Then every row as the stage before commits it, in store batches of `loadBatchSize`.
+        let base = state.withLock { $0 }
+        var options = load.runnerOptions(stop: stop)
+        options.upstream = ready
+        let report = try await StageRunner(ledger: ledger).run(
+            load.step(takes: scoring == nil ? .extracted : .scored), options: options,
+            progress: { show(EncryptLoad.summary($0), base: base) })
+        show(EncryptLoad.summary(report), base: base)
     }
 
     static func sum(_ a: StageReport, _ b: StageReport) -> StageReport {

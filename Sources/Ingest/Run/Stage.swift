@@ -1,5 +1,6 @@
 public import Enrich
 import Foundation
+import Store
 
 /// One step of the pipeline as the `StageRunner` drives it: which ledger rows it takes and
 /// what it does with one of them.
@@ -18,11 +19,21 @@ public protocol PipelineStage: Sendable {
     /// Does the stage's work on one photo. A photo's own failure is a result (`failed`,
     /// `unavailable`), not an error: throwing stops the run (a ledger or configuration failure).
     func process(_ item: StageItem) async throws -> StepResult
+    /// Commits a batch of results in one ledger transaction, ending their leases (default:
+    /// `Ledger.advance`); the load stage writes its store first. Returns what committing
+    /// counted (store writes), added to the run's report.
+    func commit(_ batch: [StepResult], ledger: Ledger) async throws -> StageReport
 }
 
 extension PipelineStage {
     /// Nothing to recover.
     public func recover(retryFailed: Bool) async throws -> StageReport { StageReport() }
+
+    /// Moves each row to its result's stage with its document and failure.
+    public func commit(_ batch: [StepResult], ledger: Ledger) async throws -> StageReport {
+        try await ledger.advance(batch.map(Ledger.Advance.init))
+        return StageReport()
+    }
 
     /// This stage, then `next` on every row this one moves to `next.takes`, in memory: what
     /// this stage carries (the original image) is handed over without a ledger round trip.
@@ -39,6 +50,8 @@ public struct StageItem: Sendable {
     public var document: PhotoDocument
     /// What the step before had in memory for this one (set within a composed stage only).
     public var carried: Carried?
+    /// The document's ledger JSON as claimed (what the load stage records it loaded).
+    package var json: String?
 
     /// Makes an item.
     public init(id: String, document: PhotoDocument, carried: Carried? = nil) {
@@ -77,6 +90,8 @@ public struct StepResult: Sendable {
     public var report: StageReport
     /// What the next step of a composed stage gets in memory (never committed).
     public var carried: StageItem.Carried?
+    /// For the load stage: the row as read and its store form, written by its `commit`.
+    package var loadable: (candidate: LoadCandidate, document: StoreDocument)?
 
     /// Makes a result.
     public init(
@@ -108,6 +123,11 @@ public struct ComposedStage<First: PipelineStage, Second: PipelineStage>: Pipeli
     /// Recovers `first` (the second's rows are its own stage's business).
     public func recover(retryFailed: Bool) async throws -> StageReport {
         try await first.recover(retryFailed: retryFailed)
+    }
+
+    /// `second`'s commit (the last step decides how a row is committed).
+    public func commit(_ batch: [StepResult], ledger: Ledger) async throws -> StageReport {
+        try await second.commit(batch, ledger: ledger)
     }
 
     /// `first`, then `second` when the row reached its stage; the counts of both.
@@ -151,6 +171,14 @@ public struct StageReport: Sendable, Equatable {
     public var causes: [String: Int] = [:]
     /// Temporary files of an earlier run removed at the start.
     public var cleaned = 0
+    /// Documents written to the store (inserted or updated).
+    public var written = 0
+    /// Documents whose stored form was already identical (nothing written).
+    public var unchanged = 0
+    /// Store write commands (MongoDB) or write transactions (embedded).
+    public var writeCommands = 0
+    /// Documents the seal checks refused, with the reasons (never a value).
+    public var refusals: [EncryptLoad.Refusal] = []
 
     /// An empty report.
     public init() {}
@@ -169,6 +197,10 @@ public struct StageReport: Sendable, Equatable {
         a.unavailable += b.unavailable
         a.failed += b.failed
         a.cleaned += b.cleaned
+        a.written += b.written
+        a.unchanged += b.unchanged
+        a.writeCommands += b.writeCommands
+        if !b.refusals.isEmpty { a.refusals += b.refusals }
         if !b.causes.isEmpty { a.causes.merge(b.causes, uniquingKeysWith: +) }
     }
 

@@ -75,18 +75,29 @@ public struct StageRunner: Sendable {
         var inFlight = Set<String>()
         var pending: [StepResult] = []
         var lastCommit = Date()
-        var committing: Task<Void, any Error>?
-        func commit() async throws {
-            try await committing?.value
+        var committing: Task<StageReport, any Error>?
+        var commitFailed = false
+        func settle() async throws {
+            guard let task = committing else { return }
             committing = nil
+            do {
+                report += try await task.value
+            } catch {
+                commitFailed = true
+                throw error
+            }
+        }
+        func commit() async throws {
+            try await settle()
             guard !pending.isEmpty else { return }
             let batch = pending
             pending.removeAll(keepingCapacity: true)
             lastCommit = Date()
             // In the background: new photos start while the batch is being committed.
             committing = Task {
-                try await ledger.advance(batch.map(Ledger.Advance.init))
+                let counted = try await stage.commit(batch, ledger: ledger)
                 await committed(batch)
+                return counted
             }
         }
         let upstream = options.upstream
@@ -111,7 +122,11 @@ public struct StageRunner: Sendable {
                         guard let entry = queue.popLast() else { break }
                         started += 1
                         inFlight.insert(entry.id)
-                        group.addTask { try await stage.process(StageItem(id: entry.id, document: entry.document)) }
+                        group.addTask {
+                            var item = StageItem(id: entry.id, document: entry.document)
+                            item.json = entry.json
+                            return try await stage.process(item)
+                        }
                     }
                     if inFlight.isEmpty {
                         // Nothing in flight and nothing to claim: wait for the stage before.
@@ -137,13 +152,18 @@ public struct StageRunner: Sendable {
                     progress(report)
                 }
                 try await commit()
-                try await committing?.value
+                try await settle()
             }
         } catch {
             // What finished is kept; what did not is handed back for the next run.
-            try? await committing?.value
-            if !pending.isEmpty { try? await ledger.advance(pending.map(Ledger.Advance.init)) }
-            try? await ledger.release(ids: Array(inFlight) + queue.map(\.id))
+            if !commitFailed { try? await settle() }
+            var unfinished = Array(inFlight) + queue.map(\.id)
+            if commitFailed {
+                unfinished += pending.map(\.id)
+            } else if !pending.isEmpty, (try? await stage.commit(pending, ledger: ledger)) == nil {
+                unfinished += pending.map(\.id)
+            }
+            try? await ledger.release(ids: unfinished)
             throw error
         }
         // Rows claimed but not started (a stop was requested) are handed back at once.
