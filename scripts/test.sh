@@ -1,9 +1,49 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds everything once (warnings are errors in our
 # own code), then runs every test tier. Usage: scripts/test.sh [extra `swift test` arguments]
+#
+# scripts/test.sh --unit runs only the pure-logic tier (tests tagged `.unit`; no servers, no
+# dependencies installed, no lint): a build, then about ten seconds of tests.
+#
+# Tiers are Swift Testing tags (`.unit`, `.integration`, `.slow`, declared in each test target's
+# Tiers.swift). Swift 6.3's `swift test` cannot select by tag (`--filter tag:unit` selects
+# nothing: the `tag:` prefix of ST-0025 came after it), so `tier_filter` reads the tags from the
+# sources and turns them into the `--filter` regular expression of the test IDs they mark:
+# `Module.Suite/` for a tagged suite, `Module.function(` (or `Module.Suite/function(`) for a
+# tagged test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
+
+tier_filter() {
+  local tag=$1 file module
+  for file in Tests/*/*.swift; do
+    module=$(basename "$(dirname "$file")")
+    # Collects each @Suite/@Test attribute (it may span lines) up to its declaration.
+    awk -v tag="$tag" -v module="$module" '
+      /^[[:space:]]*@(Suite|Test)([(]|$)/ { attr = $0; kind = ($0 ~ /@Suite/) ? "suite" : "test"; next }
+      attr != "" && kind == "suite" && match($0, /(struct|class|enum|actor) [A-Za-z0-9_]+/) {
+        split(substr($0, RSTART, RLENGTH), w, " ")
+        if (attr ~ ("[.]tags[(][^)]*[.]" tag "[,)]")) print "^" module "\\." w[2] "/"
+        attr = ""; next
+      }
+      attr != "" && kind == "test" && match($0, /func [A-Za-z0-9_]+[(]/) {
+        name = substr($0, RSTART + 5, RLENGTH - 6)
+        if (attr ~ ("[.]tags[(][^)]*[.]" tag "[,)]")) print "^" module "\\.([A-Za-z0-9_]+/)?" name "\\("
+        attr = ""; next
+      }
+      attr != "" { attr = attr $0 }
+    ' "$file"
+  done | paste -sd'|' -
+}
+
+if [ "${1:-}" = "--unit" ]; then
+  shift
+  swift build --build-tests
+  filter=$(tier_filter unit)
+  [ -n "$filter" ] || { echo "photoseal: no test is tagged .unit" >&2; exit 1; }
+  exec swift test --skip-build --filter "$filter" "$@"
+fi
 scripts/install-deps.sh
 swift format lint --strict -r Sources Tests Benchmarks Package.swift
 log=$(mktemp)

@@ -26,14 +26,16 @@ struct FernetVector: Decodable, CustomTestStringConvertible, Sendable {
     }
 }
 
-@Test("spec generate vectors: the same key, time and IV give the same token", arguments: FernetVector.load("generate"))
+@Test(
+    "spec generate vectors: the same key, time and IV give the same token", .tags(.unit),
+    arguments: FernetVector.load("generate"))
 func generateVector(_ v: FernetVector) throws {
     let key = try FernetKey(base64: v.secret)
     let token = try Fernet.encrypt(Array(v.src!.utf8), key: key, timestamp: v.nowSeconds, iv: v.iv)
     #expect(token == v.token)
 }
 
-@Test("spec verify vectors open to the source text", arguments: FernetVector.load("verify"))
+@Test("spec verify vectors open to the source text", .tags(.unit), arguments: FernetVector.load("verify"))
 func verifyVector(_ v: FernetVector) throws {
     let key = try FernetKey(base64: v.secret)
     let opened = try Fernet.decrypt(v.token, key: key, ttl: v.ttl_sec, now: v.nowSeconds)
@@ -41,7 +43,7 @@ func verifyVector(_ v: FernetVector) throws {
     #expect(try Fernet.timestamp(of: v.token, key: key) == 499_162_800)
 }
 
-@Test("spec invalid vectors are refused with a CryptoError", arguments: FernetVector.load("invalid"))
+@Test("spec invalid vectors are refused with a CryptoError", .tags(.unit), arguments: FernetVector.load("invalid"))
 func invalidVector(_ v: FernetVector) throws {
     let key = try FernetKey(base64: v.secret)
     #expect(throws: CryptoError.self) {
@@ -53,7 +55,7 @@ func invalidVector(_ v: FernetVector) throws {
     }
 }
 
-@Test("each invalid vector fails for its own reason")
+@Test("each invalid vector fails for its own reason", .tags(.unit))
 func invalidReasons() throws {
     let expected: [String: CryptoError.Code] = [
         "incorrect mac": .authenticationFailed,

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Enrich
 
-@Test("the Enrich module builds and links")
+@Test("the Enrich module builds and links", .tags(.unit))
 func enrichLinks() {
     #expect(!EnrichModule.version.isEmpty)
 }

@@ -6,7 +6,7 @@ import Testing
 
 /// Some writers store GPSLatitude and GPSLongitude as ASCII text instead of three rationals;
 /// exiftool still reads a position from them, and so must photoseal.
-@Suite("EXIF GPS stored as text")
+@Suite("EXIF GPS stored as text", .tags(.unit))
 struct ExifASCIIGPSTests {
     /// A little-endian TIFF whose GPS IFD holds the four coordinate tags as ASCII strings.
     static func tiff(latitude: String, latitudeRef: String, longitude: String, longitudeRef: String) -> [UInt8] {

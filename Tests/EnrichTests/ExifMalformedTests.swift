@@ -34,7 +34,7 @@ struct TIFFBytes {
 /// Orientation = 6 stored inline: a tag that survives most damage elsewhere.
 let orientationEntry = TIFFBytes.entry(tag: 0x112, type: 3, count: 1, value: 6)
 
-@Suite("EXIF on malformed input")
+@Suite("EXIF on malformed input", .tags(.unit))
 struct ExifMalformedTests {
     @Test("a zero-byte file is an unsupported-format error with no tags")
     func emptyFile() {
@@ -251,7 +251,7 @@ func box(_ type: String, _ payload: [UInt8]) -> [UInt8] {
         + Array(type.utf8) + payload
 }
 
-@Suite("EXIF in malformed HEIF")
+@Suite("EXIF in malformed HEIF", .tags(.unit))
 struct ExifHEIFMalformedTests {
     /// A HEIF whose iinf names item 1 as "Exif" and whose iloc is `iloc`.
     static func heif(iloc: [UInt8]) -> [UInt8] {

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Enrich
 
-@Suite("EXIF report rendering")
+@Suite("EXIF report rendering", .tags(.unit))
 struct ExifReportTests {
     @Test("text with quotes, backslashes, control characters and U+2028 round-trips through the JSON object")
     func jsonEscaping() throws {

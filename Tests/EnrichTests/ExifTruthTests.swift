@@ -76,7 +76,7 @@ enum ExifTruth {
     }
 }
 
-@Suite("EXIF against exiftool")
+@Suite("EXIF against exiftool", .tags(.slow))
 struct ExifTruthTests {
     @Test("the fixture corpus is present")
     func corpusPresent() {

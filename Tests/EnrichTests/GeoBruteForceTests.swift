@@ -8,7 +8,7 @@ import Testing
 /// (coordinates parsed from the GeoNames text, distances by haversine) is a candidate, and the
 /// index's answer must be as near as the nearest of them (within 1 mm), a different place only
 /// when it is exactly as near (a tie).
-@Suite("Geocoder: agreement with a brute-force great-circle scan")
+@Suite("Geocoder: agreement with a brute-force great-circle scan", .tags(.slow))
 struct GeoBruteForceTests {
     /// Within this many km two distances count as a tie (haversine and chord rounding differ).
     static let tieKm = 1e-6

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Enrich
 
-@Suite("Geocoder: the lat,lon to CSV converter")
+@Suite("Geocoder: the lat,lon to CSV converter", .tags(.unit))
 struct GeoCSVTests {
     static func convert(_ input: String, chunkSizes: [Int]? = nil, filter: GeocodeFilter = .unfiltered) throws -> (
         String, [GeocodeCSVConverter.BadLine]

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Enrich
 
-@Suite("Geocoder: known places, antimeridian, poles and edge values")
+@Suite("Geocoder: known places, antimeridian, poles and edge values", .tags(.unit))
 struct GeoKnownPlacesTests {
     struct Known: Sendable, CustomTestStringConvertible {
         let lat: Double

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Enrich
 
-@Suite("Geocoder: the bundled GeoNames resource")
+@Suite("Geocoder: the bundled GeoNames resource", .tags(.unit))
 struct GeoResourceTests {
     /// Minimal RFC 4180 line splitting for the fixture (quoted fields with doubled quotes).
     static func fields(_ line: Substring) -> [String] {

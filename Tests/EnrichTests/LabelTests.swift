@@ -3,7 +3,7 @@ import Testing
 
 @testable import Enrich
 
-@Test("whole-word matching: net matches Fishing net, never Cabinet; multi-word synonyms match in order")
+@Test("whole-word matching: net matches Fishing net, never Cabinet; multi-word synonyms match in order", .tags(.unit))
 func wholeWords() throws {
     var v = LabelVocabulary()
     try v.merge(fileText: "net: net\nmonkey: monkey, old world monkey, macaque\n", name: "labels.txt")
@@ -16,7 +16,7 @@ func wholeWords() throws {
     #expect(!v.matches(label: "monkey", description: "World Old"))
 }
 
-@Test("the best matching score wins; a label nothing matched is absent, not zero")
+@Test("the best matching score wins; a label nothing matched is absent, not zero", .tags(.unit))
 func scoresKeepNotReturned() throws {
     var v = LabelVocabulary()
     try v.merge(fileText: "monkey: primate, macaque\ncage: cage, enclosure\n", name: "l")
@@ -30,7 +30,7 @@ func scoresKeepNotReturned() throws {
     #expect(scores["cage"] == nil)
 }
 
-@Test("search terms in other languages map to labels; English terms find their label by synonym")
+@Test("search terms in other languages map to labels; English terms find their label by synonym", .tags(.unit))
 func multilingualTerms() throws {
     var v = LabelVocabulary()
     try v.merge(
@@ -48,7 +48,7 @@ func multilingualTerms() throws {
     #expect(v.labels(forTerm: "gorilla") == [])
 }
 
-@Test("a malformed labels-file line is refused naming its number")
+@Test("a malformed labels-file line is refused naming its number", .tags(.unit))
 func malformedLabelsFile() {
     var v = LabelVocabulary()
     do {
@@ -63,7 +63,7 @@ func malformedLabelsFile() {
     }
 }
 
-@Test("the Vision request asks for LABEL_DETECTION only, with standard base64 image bytes")
+@Test("the Vision request asks for LABEL_DETECTION only, with standard base64 image bytes", .tags(.unit))
 func requestIsLabelsOnly() throws {
     let body = Vision.requestBody(images: [[1, 2, 3], [0xFF]])
     let json = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
@@ -77,7 +77,7 @@ func requestIsLabelsOnly() throws {
     }
 }
 
-@Test("a Vision response with a per-image error decodes both neighbours")
+@Test("a Vision response with a per-image error decodes both neighbours", .tags(.unit))
 func responseDecodes() throws {
     let text = """
         {"responses": [

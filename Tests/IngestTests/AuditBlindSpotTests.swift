@@ -9,7 +9,7 @@ import Testing
 
 /// What the checks used to miss: a document read leniently (a second `sealed` key), a name in
 /// another Unicode normal form, and names of two characters.
-@Suite("audit and load blind spots")
+@Suite("audit and load blind spots", .tags(.integration))
 struct AuditBlindSpotTests {
     let keyring: Keyring
     let blind: BlindIndex

@@ -6,7 +6,7 @@ import Testing
 
 /// Images kept in the clear: a copy made in another mode is not reused as stripped, and
 /// `audit` reports clear files that keep metadata (by file and kind, never a value).
-@Suite("clear image files: no plain copy reused as stripped; audit finds kept metadata")
+@Suite("clear image files: no plain copy reused as stripped; audit finds kept metadata", .tags(.integration))
 struct ClearImagesTests {
     let workdir: URL
     let images: ImageStore

@@ -34,7 +34,7 @@ private func float(_ value: Any?) -> Double? {
     return Double(text.dropFirst("float:".count))
 }
 
-@Suite("export rendering (CSV, GeoJSON)")
+@Suite("export rendering (CSV, GeoJSON)", .tags(.integration))
 struct DocumentExportTests {
     static func document(_ id: String, terms: [String], geo: PhotoDocument.Geo?) -> PhotoDocument {
         PhotoDocument(

@@ -8,7 +8,7 @@ import Testing
 @testable import Ingest
 
 /// The download, import and extract stages against the local image server.
-@Suite("download and extract against the local image server", .serialized)
+@Suite("download and extract against the local image server", .serialized, .tags(.integration))
 struct DownloadStageTests {
     static let nikon = ["es_DSCN0010.jpg", "es_DSCN0012.jpg", "es_DSCN0021.jpg", "es_DSCN0025.jpg"]
 

@@ -9,7 +9,7 @@ import Testing
 
 /// Dead endpoints are reported within seconds, naming the endpoint; keys are checked with
 /// calls that cost nothing; transient failures keep their long budget.
-@Suite("fail fast: unreachable endpoints and key checks")
+@Suite("fail fast: unreachable endpoints and key checks", .tags(.integration))
 struct FailFastTests {
     @Test(
         "refused, unknown host, no answer to connect, failed TLS are unreachable; a reset, a stall, a truncation are not"

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Ingest
 
-@Suite("Flickr answers")
+@Suite("Flickr answers", .tags(.unit))
 struct FlickrDecodingTests {
     static func fixture(_ name: String) throws -> [UInt8] {
         let url = try #require(Bundle.module.resourceURL?.appendingPathComponent("Fixtures/flickr/\(name)"))

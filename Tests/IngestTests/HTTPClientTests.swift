@@ -4,7 +4,7 @@ import Testing
 
 @testable import Ingest
 
-@Suite("HTTP engine on libcurl")
+@Suite("HTTP engine on libcurl", .tags(.integration))
 struct HTTPClientTests {
     @Test("many slow transfers run concurrently, at most 6 to one host")
     func concurrent() async throws {

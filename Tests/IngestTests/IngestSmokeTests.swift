@@ -2,7 +2,7 @@ import Testing
 
 @testable import Ingest
 
-@Test("the Ingest module builds and links")
+@Test("the Ingest module builds and links", .tags(.unit))
 func ingestLinks() {
     #expect(!IngestModule.version.isEmpty)
 }

@@ -6,7 +6,7 @@ import Testing
 
 @testable import Ingest
 
-@Suite("ledger")
+@Suite("ledger", .tags(.integration))
 struct LedgerTests {
     static func document(_ id: Int, term: String) -> PhotoDocument {
         PhotoDocument(

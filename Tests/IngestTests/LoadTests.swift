@@ -133,7 +133,7 @@ enum LoadFixture {
     }
 }
 
-@Suite("encrypt-load on a ledger built by the search stage", .serialized)
+@Suite("encrypt-load on a ledger built by the search stage", .serialized, .tags(.integration))
 struct EncryptLoadTests {
     @Test(
         "every extracted document is loaded once, its tokens open in Python with the envelope and the server's values; a second run writes nothing",

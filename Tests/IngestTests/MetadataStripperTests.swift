@@ -4,7 +4,7 @@ import Testing
 @testable import Ingest
 
 /// Stripping checked by exiftool: the metadata groups are gone, the image is unchanged.
-@Suite("metadata stripping, checked with exiftool")
+@Suite("metadata stripping, checked with exiftool", .tags(.integration))
 struct MetadataStripperTests {
     static func exiftool(_ arguments: [String]) throws -> Data {
         let process = Process()

@@ -3,7 +3,7 @@ import Testing
 
 @testable import Ingest
 
-@Suite("rate budget and retries")
+@Suite("rate budget and retries", .tags(.unit))
 struct PacingTests {
     @Test("the token bucket allows a burst, then one call per interval")
     func burstThenSteady() {

@@ -6,7 +6,7 @@ import Testing
 @testable import Ingest
 
 /// The stage options `photoseal run` uses to run the score stage in rounds.
-@Suite("score rounds of a pipeline run", .serialized)
+@Suite("score rounds of a pipeline run", .serialized, .tags(.integration))
 struct PipelineRoundTests {
     @Test(
         "fresh-only score rounds take at most N extracted rows without an error, in id order; a stop starts no call"

@@ -6,7 +6,7 @@ import Testing
 
 @testable import Ingest
 
-@Suite("key rotation and the audit", .serialized)
+@Suite("key rotation and the audit", .serialized, .tags(.integration))
 struct RotationAuditTests {
     /// A loaded store: search → extracted → encrypt-load.
     static func loaded(photos: Int, kind: String = "embedded") async throws -> (

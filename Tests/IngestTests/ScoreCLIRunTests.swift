@@ -5,7 +5,7 @@ import Testing
 @testable import Ingest
 
 /// `photoseal score` and `export --min-score` run as the built binary against the local Vision server.
-@Suite("photoseal score command", .serialized)
+@Suite("photoseal score command", .serialized, .tags(.integration))
 struct ScoreCLIRunTests {
     static func run(_ arguments: [String], in work: ScoreWorkdir) throws -> (status: Int32, output: String) {
         let output = work.dir.appendingPathComponent("output-\(UUID().uuidString).txt")

@@ -5,7 +5,7 @@ import Testing
 
 @testable import Ingest
 
-@Suite("score stage against the local Vision server", .serialized)
+@Suite("score stage against the local Vision server", .serialized, .tags(.integration))
 struct ScoreStageTests {
     static let fast = RetryPolicy(maxAttempts: 8, baseDelay: 0.01, maxDelay: 0.05)
 

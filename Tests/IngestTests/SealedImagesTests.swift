@@ -8,7 +8,8 @@ import Testing
 
 /// Sealed image files (`--store-images sealed`, and what stripped mode cannot strip) under key
 /// rotation, retirement and the audit, on real files with real OpenSSL.
-@Suite("sealed image files: rotation, retirement, audit, and the stripped-mode fallback", .serialized)
+@Suite(
+    "sealed image files: rotation, retirement, audit, and the stripped-mode fallback", .serialized, .tags(.integration))
 struct SealedImagesTests {
     /// A workdir holding the fixture images imported in `sealed` mode, their documents moved to
     /// `extracted` and loaded into the embedded store.

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Ingest
 
-@Suite("search input")
+@Suite("search input", .tags(.unit))
 struct SearchPlanTests {
     @Test("a box crossing the antimeridian, asked for, becomes two boxes")
     func antimeridian() throws {

@@ -5,7 +5,7 @@ import Testing
 @testable import Ingest
 
 /// The `photoseal` binary killed mid-search and run again.
-@Suite("search resume after a kill", .serialized)
+@Suite("search resume after a kill", .serialized, .tags(.slow))
 struct SearchResumeTests {
     /// The built `photoseal` executable (beside the test bundle).
     static var binary: URL {

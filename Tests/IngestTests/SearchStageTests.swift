@@ -6,7 +6,7 @@ import Testing
 @testable import Ingest
 
 /// End-to-end searches against the local Flickr server (one at a time: they are the heavy ones).
-@Suite("search stage against the local Flickr server", .serialized)
+@Suite("search stage against the local Flickr server", .serialized, .tags(.integration))
 struct SearchStageTests {
     static let terms = FlickrTestServer.terms
 

@@ -5,7 +5,7 @@ import Testing
 
 @testable import Ingest
 
-@Suite("secrets never in the clear")
+@Suite("secrets never in the clear", .tags(.integration))
 struct SecretScrubTests {
     @Test("a server message echoing a held key is scrubbed in the error and in the ledger's failure cause")
     func echoedKeyIsScrubbed() {

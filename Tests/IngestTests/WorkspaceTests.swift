@@ -36,7 +36,7 @@ private struct Scratch {
     func remove() { try? FileManager.default.removeItem(at: dir) }
 }
 
-@Suite("Workspace: lock, pinned keys, recorded stores, job")
+@Suite("Workspace: lock, pinned keys, recorded stores, job", .tags(.integration))
 struct WorkspaceTests {
     @Test("a second writer is refused at once naming the holder; a reader is not; the lock goes with its holder")
     func lock() async throws {

@@ -13,7 +13,7 @@ private func searchParams(_ server: FlickrServer) throws -> [[String: String]] {
     }
 }
 
-@Suite("command-line arguments as a user types them", .serialized)
+@Suite("command-line arguments as a user types them", .serialized, .tags(.integration))
 struct ArgumentsCLITests {
     let scratch: RunScratch
 

@@ -37,7 +37,7 @@ private func commandPaths(_ prefix: [String] = []) throws -> [[String]] {
     return paths
 }
 
-@Suite("help texts and shell completions")
+@Suite("help texts and shell completions", .tags(.integration))
 struct CompletionHelpCLITests {
     @Test("every command's help has an Example(s) section with a `photoseal <command>` line")
     func everyHelpHasAnExample() throws {

@@ -8,7 +8,7 @@ enum ExifCLIFixtures {
     static func path(_ name: String) -> String { images.appendingPathComponent(name).path }
 }
 
-@Suite("photoseal exif")
+@Suite("photoseal exif", .tags(.integration))
 struct ExifCLITests {
     @Test("--json prints one object per file with exiftool-named tags and a signed position")
     func jsonOutput() throws {

@@ -286,7 +286,7 @@ private let checkedColumns = [
     "seal.kid", "blind.owner", "sealed.owner", "sealed.owner_name", "sealed.path_alias", "sealed.exif",
 ]
 
-@Suite("photoseal export --format csv and geojson")
+@Suite("photoseal export --format csv and geojson", .tags(.integration))
 struct ExportFormatsCLITests {
     @Test("CSV export is RFC 4180 that Python's csv reads, with the servers' values and personal fields only as tokens")
     func csv() throws {

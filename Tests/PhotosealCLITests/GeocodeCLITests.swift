@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@Suite("photoseal geocode")
+@Suite("photoseal geocode", .tags(.integration))
 struct GeocodeCLITests {
     /// ArgumentParser's usage-error status (EX_USAGE) or the project's 2.
     static func isUsageError(_ status: Int32) -> Bool { status == 2 || status == 64 }

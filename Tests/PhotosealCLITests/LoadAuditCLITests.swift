@@ -47,7 +47,7 @@ enum Py {
     }
 }
 
-@Suite("encrypt-load, rotate-keys, keys retire and audit on the command line", .serialized)
+@Suite("encrypt-load, rotate-keys, keys retire and audit on the command line", .serialized, .tags(.integration))
 struct LoadAuditCLITests {
     let dir: URL
     let keys: URL

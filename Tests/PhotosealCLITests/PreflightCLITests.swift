@@ -9,7 +9,7 @@ private func searchCalls(_ flickr: FlickrServer) throws -> [[String: Any]] {
     }
 }
 
-@Suite("run checks before it spends: store, keys, dry run, cost cap", .serialized)
+@Suite("run checks before it spends: store, keys, dry run, cost cap", .serialized, .tags(.integration))
 struct PreflightCLITests {
     static let query = [
         "--term", "monkey", "--bbox", "5,35,20,48", "--min-taken", "1262304000", "--max-taken", "1277942399",

@@ -172,7 +172,7 @@ private let verifyScript = """
     print(len(docs), tokens, scored)
     """
 
-@Suite("photoseal run: the whole pipeline end to end", .serialized)
+@Suite("photoseal run: the whole pipeline end to end", .serialized, .tags(.integration))
 struct RunCLITests {
     @Test(
         "run searches, downloads, extracts, scores and loads into MongoDB; audit passes; the store holds every available photo with tokens that open in Python and the server's scores"

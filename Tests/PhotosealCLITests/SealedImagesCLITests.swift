@@ -5,7 +5,7 @@ import Testing
 /// Sealed image files on the command line: the README's rotation recipe, kill -9 in the middle
 /// of rotate-keys, the audit's file checks and the stripped-mode fallback in `status`. Files
 /// are checked with Python `cryptography`, not with photoseal.
-@Suite("sealed images under rotate-keys, keys retire, audit and status", .serialized)
+@Suite("sealed images under rotate-keys, keys retire, audit and status", .serialized, .tags(.integration))
 struct SealedImagesCLITests {
     let dir: URL
     let keys: URL

@@ -10,7 +10,7 @@ final class FlickrServer: PythonFixtureServer, @unchecked Sendable {
     init(_ arguments: [String]) throws { try super.init(script: "flickr_server", arguments) }
 }
 
-@Suite("photoseal search, status and export", .serialized)
+@Suite("photoseal search, status and export", .serialized, .tags(.integration))
 struct SearchCLITests {
     let dir: URL
     let keys: URL

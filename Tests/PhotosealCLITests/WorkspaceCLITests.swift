@@ -32,7 +32,7 @@ private func snapshot(_ dir: String) throws -> [String: String] {
 /// The bundled sample photos (the quickstart's).
 private let samples = repositoryRoot.appendingPathComponent("samples").path
 
-@Suite("the workdir is one job: its keys, its stores, its lock, its job file", .serialized)
+@Suite("the workdir is one job: its keys, its stores, its lock, its job file", .serialized, .tags(.integration))
 struct WorkspaceCLITests {
     @Test(
         "a second run on a busy workdir exits within 1 s naming the holder; Flickr pages and Vision units are paid once"

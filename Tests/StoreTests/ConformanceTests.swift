@@ -3,7 +3,7 @@ import Store
 import Testing
 
 /// One suite, run on every store (see `StoreKind.available`): what encrypt-load, key rotation and audit rely on.
-@Suite("document store conformance")
+@Suite("document store conformance", .tags(.integration))
 struct ConformanceTests {
     @Test("ping succeeds on a usable store and writes nothing", arguments: StoreKind.available)
     func ping(kind: StoreKind) async throws {

@@ -4,7 +4,7 @@ import TestSupport
 import Testing
 
 /// MongoDB-specific behaviour, against real wire servers started by scripts/mongo-test-server.sh.
-@Suite("MongoDB store")
+@Suite("MongoDB store", .tags(.integration))
 struct MongoStoreTests {
     @Test("a malformed MongoDB URI gives one badURI error without the password")
     func badURI() throws {
@@ -251,7 +251,7 @@ struct MongoStoreTests {
     }
 }
 
-@Suite("store URIs")
+@Suite("store URIs", .tags(.integration))
 struct StoreURITests {
     @Test("the password in a URI is masked, the rest kept")
     func redaction() {

@@ -4,7 +4,7 @@ import Testing
 
 /// The value model and its JSON export (pure logic, no I/O). Expected texts come from Python's
 /// `datetime.isoformat()`, `json.dumps(ensure_ascii=False)` and `repr(float)`.
-@Suite("document values")
+@Suite("document values", .tags(.unit))
 struct ValueTests {
     @Test("dotted paths read nested documents and array elements")
     func dottedLookup() {
@@ -75,7 +75,7 @@ struct ValueTests {
 }
 
 /// BSON bytes checked against the examples on bsonspec.org ("FAQ: What does BSON look like?").
-@Suite("BSON encoding")
+@Suite("BSON encoding", .tags(.unit))
 struct BSONTests {
     static let helloWorld: [UInt8] = Array("\u{16}\0\0\0\u{02}hello\0\u{06}\0\0\0world\0\0".utf8)
     static let awesome: [UInt8] =

@@ -36,8 +36,8 @@ public final class DownloadStage: Sendable {
         /// The largest image accepted, in bytes (default 200 MiB).
         public var maxImageBytes: Int
         /// Whether to recover from an earlier run first (default): remove its partial files and
-        /// queue its failed downloads again. A pipeline running the stage in rounds sets it for
-        /// its first round only, so a photo that failed is tried once per run.
+        /// queue its failed downloads again (`StageRunner.Options.recover`), so a photo that
+        /// failed is tried once per run.
         public var recover = true
         /// With `recover`, also queue again the rows whose download failed for good (HTTP
         /// 403/404/410, the placeholder, not an image): `--retry-failed` (default off).
@@ -63,35 +63,9 @@ public final class DownloadStage: Sendable {
         }
     }
 
-    /// Counts so far, for progress lines and the summary.
-    public struct Progress: Sendable {
-        /// Rows waiting when the stage started.
-        public var total = 0
-        /// Rows finished (any outcome).
-        public var done = 0
-        /// Rows now `downloaded`.
-        public var stored = 0
-        /// Of those, rows also extracted (moved to `extracted`).
-        public var extracted = 0
-        /// Of the extracted rows, those with EXIF.
-        public var extractedWithExif = 0
-        /// Of the extracted rows, those positioned from their EXIF GPS.
-        public var extractedGeoFromExif = 0
-        /// Of the extracted rows, those given a place.
-        public var extractedPlaced = 0
-        /// Of those, images whose bytes were already in the store (another id, same bytes).
-        public var duplicates = 0
-        /// Rows marked `unavailable`.
-        public var unavailable = 0
-        /// Rows marked `failed`.
-        public var failed = 0
-        /// Image bytes received.
-        public var bytes: Int64 = 0
-        /// Unavailable and failed rows by cause (`unavailable:http-404`, `download:http-503`).
-        public var causes: [String: Int] = [:]
-        /// Temporary files of an earlier run removed at the start.
-        public var cleaned = 0
-    }
+    /// Counts so far, for progress lines and the summary (`stored`, `duplicates`, `bytes`,
+    /// `unavailable`, `failed`, `causes`, `cleaned`; with an extractor, `extracted` and what it found).
+    public typealias Progress = StageReport
 
     /// Host names (or URL fragments) of Flickr's "photo unavailable" placeholder images.
     public static let placeholderMarkers = ["photo_unavailable", "/images/spaceball.gif"]
@@ -103,9 +77,9 @@ public final class DownloadStage: Sendable {
     let logger: Logger
 
     /// Makes the stage.
-    /// - Parameter extractor: when given, each image is also extracted (position from EXIF,
-    ///   place) as soon as it is stored, overlapping with the other downloads, and its row goes
-    ///   straight to `extracted`; without one, rows stop at `downloaded` for `ExtractStage`.
+    /// - Parameter extractor: when given, `run` composes it after the download step
+    ///   (`step(_:).then(extractor)`): each image is extracted as soon as it is stored, and its
+    ///   row goes straight to `extracted`; without one, rows stop at `downloaded`.
     public init(
         http: HTTPClient, ledger: Ledger, ingestor: ImageIngestor, extractor: ExtractStage? = nil, logger: Logger
     ) {
@@ -116,98 +90,49 @@ public final class DownloadStage: Sendable {
         self.logger = logger
     }
 
-    /// Runs until no row is left at `found` (or `limit` rows are done).
+    /// Runs until no row is left at `found` (or `limit` rows are done), through the
+    /// `StageRunner`; with an extractor, each stored image is extracted at once (`then`).
     /// - Parameter progress: called after each row with the counts so far.
     /// - Throws: `IngestError.ledger` when the ledger fails; a photo's own failure never throws.
     public func run(_ options: Options, progress: @escaping @Sendable (Progress) -> Void = { _ in }) async throws
         -> Progress
     {
-        var counts = Progress()
-        if options.recover {
-            counts.cleaned = ingestor.store.cleanTemporaryFiles()
-            try await ledger.requeueFailures(of: .download, includingPermanent: options.retryFailed)
+        var runner = StageRunner.Options(concurrency: options.concurrency, limit: options.limit, stop: options.stop)
+        runner.recover = options.recover
+        runner.retryFailed = options.retryFailed
+        let step = self.step(options)
+        if let extractor {
+            return try await StageRunner(ledger: ledger).run(step.then(extractor), options: runner, progress: progress)
         }
-        _ = try await ledger.releaseDeadLeases(stage: .found)
-        counts.total = try await ledger.count(stage: .found)
-        if let limit = options.limit { counts.total = min(counts.total, limit) }
-        let owner = Ledger.leaseOwner("download")
-        let width = max(1, options.concurrency)
-        var queue: [Ledger.Entry] = []
-        var claimedAll = false
-        var started = 0
-        var pending: [Ledger.Advance] = []
-        var lastCommit = Date()
-        var committing: Task<Void, any Error>?
-        try await withThrowingTaskGroup(of: Outcome.self) { group in
-            var running = 0
-            while true {
-                while running < width, options.limit.map({ started < $0 }) ?? true, options.stop?.isRequested != true {
-                    if queue.isEmpty, !claimedAll {
-                        let want = min(max(width * 8, 256), (options.limit ?? Int.max) - started)
-                        queue = try await ledger.claim(stage: .found, limit: want, owner: owner).reversed()
-                        if queue.isEmpty { claimedAll = true }
-                    }
-                    guard let entry = queue.popLast() else { break }
-                    started += 1
-                    running += 1
-                    group.addTask { await self.download(entry, options: options) }
-                }
-                guard let outcome = try await group.next() else { break }
-                running -= 1
-                pending.append(
-                    Ledger.Advance(
-                        id: outcome.entry.id, stage: outcome.stage, document: outcome.document,
-                        failure: outcome.failure))
-                count(outcome, into: &counts)
-                // Commit in small batches (one transaction and one sync per batch), in the
-                // background: new downloads start while the previous batch is being committed.
-                if pending.count >= 32 || Date().timeIntervalSince(lastCommit) >= 0.25 {
-                    try await committing?.value
-                    let batch = pending
-                    let ledger = self.ledger
-                    committing = Task { try await ledger.advance(batch) }
-                    pending.removeAll(keepingCapacity: true)
-                    lastCommit = Date()
-                }
-                progress(counts)
-            }
-            try await committing?.value
-            try await ledger.advance(pending)
-        }
-        // Rows claimed but not started (a stop was requested) are handed back at once.
-        for entry in queue { try await ledger.release(id: entry.id) }
-        return counts
+        return try await StageRunner(ledger: ledger).run(step, options: runner, progress: progress)
     }
 
-    /// What happened to one row.
-    struct Outcome: Sendable {
-        var entry: Ledger.Entry
-        var document: PhotoDocument
-        var stage: Ledger.Stage
-        var failure: PhotoFailure?
-        var bytes: Int
-        var duplicate: Bool
-        /// Extracted here with the position from the image's EXIF GPS.
-        var geoFromExif = false
-    }
+    /// The stage as the runner drives it, with these options (sizes, attempts, limits).
+    public func step(_ options: Options) -> Step { Step(stage: self, options: options) }
 
-    private func count(_ outcome: Outcome, into counts: inout Progress) {
-        counts.done += 1
-        counts.bytes += Int64(outcome.bytes)
-        switch outcome.stage {
-        case .downloaded, .extracted:
-            counts.stored += 1
-            if outcome.stage == .extracted {
-                counts.extracted += 1
-                if outcome.document.sealed.exif != nil { counts.extractedWithExif += 1 }
-                if outcome.geoFromExif { counts.extractedGeoFromExif += 1 }
-                if outcome.document.place != nil { counts.extractedPlaced += 1 }
-            }
-            if outcome.duplicate { counts.duplicates += 1 }
-        case .unavailable: counts.unavailable += 1
-        default: counts.failed += 1
+    /// The download step: `found` rows in, `downloaded` (the original carried to the next
+    /// step in memory), `unavailable` or `failed` out.
+    public struct Step: PipelineStage {
+        let stage: DownloadStage
+        let options: Options
+
+        /// `download`.
+        public var name: String { "download" }
+        /// Rows at `found`.
+        public var takes: Ledger.Stage { .found }
+
+        /// Removes an earlier run's partial files and queues its failed downloads again.
+        public func recover(retryFailed: Bool) async throws -> StageReport {
+            var report = StageReport()
+            report.cleaned = stage.ingestor.store.cleanTemporaryFiles()
+            try await stage.ledger.requeueFailures(of: .download, includingPermanent: retryFailed)
+            return report
         }
-        if let failure = outcome.failure { counts.causes[failure.countKey(rowStage: outcome.stage), default: 0] += 1 }
+
+        /// Downloads one photo.
+        public func process(_ item: StageItem) async throws -> StepResult {
+            await stage.download(item, options: options)
+        }
     }
 
     /// The URLs to try for a document, in order.
@@ -228,13 +153,23 @@ public final class DownloadStage: Sendable {
         return urls
     }
 
-    private func download(_ entry: Ledger.Entry, options: Options) async -> Outcome {
-        var document = entry.document
-        func outcome(_ stage: Ledger.Stage, _ cause: String?, bytes: Int = 0, duplicate: Bool = false) -> Outcome {
+    private func download(_ item: StageItem, options: Options) async -> StepResult {
+        var document = item.document
+        func outcome(
+            _ stage: Ledger.Stage, _ cause: String?, bytes: Int = 0, duplicate: Bool = false,
+            carried: StageItem.Carried? = nil
+        ) -> StepResult {
             // The source no longer offering the photo is for good; anything else may pass.
             let failure = cause.map { PhotoFailure(stage: .download, cause: $0, permanent: stage == .unavailable) }
-            return Outcome(
-                entry: entry, document: document, stage: stage, failure: failure, bytes: bytes, duplicate: duplicate)
+            var report = StageReport()
+            report.bytes = Int64(bytes)
+            if stage == .downloaded {
+                report.stored = 1
+                if duplicate { report.duplicates = 1 }
+            }
+            report.count(failure, rowStage: stage)
+            return StepResult(
+                id: item.id, stage: stage, document: document, failure: failure, report: report, carried: carried)
         }
         let urls = Self.candidates(document, sizes: options.sizes)
         guard !urls.isEmpty else { return outcome(.unavailable, "no-image-url") }
@@ -251,22 +186,15 @@ public final class DownloadStage: Sendable {
                     else {
                         return outcome(.unavailable, "not-an-image")
                     }
-                    let duplicate = ingested.duplicate
                     if document.imageURL != url { document.imageURL = url }
-                    // With an extractor, the extract stage's work is done here while the
-                    // original is at hand, and the row goes straight to `extracted`.
-                    if let extractor {
-                        let fromExif: Bool
-                        (document, fromExif) = extractor.extract(document, freshGPS: ingested.gps)
-                        var extracted = outcome(.extracted, nil, bytes: original.count, duplicate: duplicate)
-                        extracted.geoFromExif = fromExif
-                        return extracted
-                    }
-                    return outcome(.downloaded, nil, bytes: original.count, duplicate: duplicate)
+                    // The original goes to the next step (extract) in memory, not through the ledger.
+                    return outcome(
+                        .downloaded, nil, bytes: original.count, duplicate: ingested.duplicate,
+                        carried: StageItem.Carried(original: original, gps: ingested.gps))
                 } catch {
                     logger.error(
                         "storing an image failed",
-                        metadata: ["download.id": "\(entry.id)", "download.error": "\(error)"])
+                        metadata: ["download.id": "\(item.id)", "download.error": "\(error)"])
                     return outcome(.failed, "store")
                 }
             case .gone(let status):

@@ -7,23 +7,9 @@ public import Logging
 /// document (reading it from the stored image when the download did not), takes the position
 /// from the EXIF GPS when the source gave none (`geo.source = "exif"`), looks up the nearest
 /// place with the offline geocoder, and moves the row to `extracted`.
-public final class ExtractStage: Sendable {
-    /// Counts for the summary.
-    public struct Progress: Sendable {
-        /// Rows waiting when the stage started.
-        public var total = 0
-        /// Rows moved to `extracted`.
-        public var done = 0
-        /// Of those, rows with EXIF.
-        public var withExif = 0
-        /// Rows whose position came from EXIF.
-        public var geoFromExif = 0
-        /// Rows with a place.
-        public var placed = 0
-        /// Rows that failed (left at `failed` with a permanent failure: the same file gives the
-        /// same result, so only `retryFailed` tries them again).
-        public var failed = 0
-    }
+public final class ExtractStage: PipelineStage {
+    /// Counts for the summary (`extracted`, `withExif`, `geoFromExif`, `placed`, `failed`).
+    public typealias Progress = StageReport
 
     let ledger: Ledger
     let store: ImageStore
@@ -40,47 +26,54 @@ public final class ExtractStage: Sendable {
         self.logger = logger
     }
 
-    /// Runs until no row is left at `downloaded`, or until `stop` is requested (checked between
-    /// batches of 256 rows, each committed whole).
+    /// Runs until no row is left at `downloaded`, or until `stop` is requested, through the
+    /// `StageRunner` (one photo per core in flight).
     /// - Parameter retryFailed: first queue again the rows whose extraction failed in an
     ///   earlier run (`--retry-failed`).
     /// - Throws: `IngestError.ledger` when the ledger fails.
     public func run(
         stop: StopSignal? = nil, retryFailed: Bool = false, progress: @escaping @Sendable (Progress) -> Void = { _ in }
     ) async throws -> Progress {
-        var counts = Progress()
+        var options = StageRunner.Options(concurrency: ProcessInfo.processInfo.activeProcessorCount, stop: stop)
+        options.retryFailed = retryFailed
+        return try await StageRunner(ledger: ledger).run(self, options: options, progress: progress)
+    }
+
+    /// `extract`.
+    public var name: String { "extract" }
+    /// Rows at `downloaded`.
+    public var takes: Ledger.Stage { .downloaded }
+
+    /// With `retryFailed`, queues again the rows whose extraction failed (the same file gives
+    /// the same result, so only an explicit retry tries them again).
+    public func recover(retryFailed: Bool) async throws -> StageReport {
         if retryFailed { try await ledger.requeueFailures(of: .extract, includingPermanent: true) }
-        _ = try await ledger.releaseDeadLeases(stage: .downloaded)
-        counts.total = try await ledger.count(stage: .downloaded)
-        let owner = Ledger.leaseOwner("extract")
-        while stop?.isRequested != true {
-            let batch = try await ledger.claim(stage: .downloaded, limit: 256, owner: owner)
-            if batch.isEmpty { break }
-            var done: [Ledger.Advance] = []
-            for entry in batch {
-                do {
-                    let (document, gpsFromExif) = try extract(entry.document)
-                    done.append(Ledger.Advance(id: entry.id, stage: .extracted, document: document, failure: nil))
-                    counts.done += 1
-                    if document.sealed.exif != nil { counts.withExif += 1 }
-                    if gpsFromExif { counts.geoFromExif += 1 }
-                    if document.place != nil { counts.placed += 1 }
-                } catch let error as IngestError where error.code == .ledger {
-                    throw error
-                } catch {
-                    logger.error(
-                        "extracting failed", metadata: ["extract.id": "\(entry.id)", "extract.error": "\(error)"])
-                    done.append(
-                        Ledger.Advance(
-                            id: entry.id, stage: .failed, document: entry.document,
-                            failure: PhotoFailure(stage: .extract, cause: Self.cause(error), permanent: true)))
-                    counts.failed += 1
+        return StageReport()
+    }
+
+    /// Extracts one photo: from what the download step carried when it comes straight from
+    /// it, else from the stored image. A failure leaves the row at `failed` for good.
+    public func process(_ item: StageItem) async throws -> StepResult {
+        var report = StageReport()
+        do {
+            let (document, fromExif) =
+                if let carried = item.carried {
+                    extract(item.document, freshGPS: carried.gps)
+                } else {
+                    try extract(item.document)
                 }
-                progress(counts)
-            }
-            try await ledger.advance(done)
+            report.extracted = 1
+            if document.sealed.exif != nil { report.withExif = 1 }
+            if fromExif { report.geoFromExif = 1 }
+            if document.place != nil { report.placed = 1 }
+            return StepResult(id: item.id, stage: .extracted, document: document, report: report)
+        } catch {
+            logger.error("extracting failed", metadata: ["extract.id": "\(item.id)", "extract.error": "\(error)"])
+            let failure = PhotoFailure(stage: .extract, cause: Self.cause(error), permanent: true)
+            // Counted, not listed by cause: the cause is a whole message (`status --failures` lists it).
+            report.failed = 1
+            return StepResult(id: item.id, stage: .failed, document: item.document, failure: failure, report: report)
         }
-        return counts
     }
 
     /// The failure's cause: the error's message (image store and sealing messages name the

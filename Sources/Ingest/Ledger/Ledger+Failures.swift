@@ -2,41 +2,6 @@ public import Foundation
 import GRDB
 
 extension Ledger {
-    /// The failure columns of `photo`: `failure_stage`, `failure_cause` (the former
-    /// `last_error`), `failure_permanent` and `failure_at` (unix seconds), set by `record` only.
-    ///
-    /// Rows of older ledgers are converted: `download:<cause>` is a transient download failure,
-    /// `unavailable:<cause>` a permanent one, `extract:<cause>` a permanent extract failure, and
-    /// any other message a score failure, permanent when Vision refused the image itself (the
-    /// row then moves to `failed`, as the score stage now does).
-    static func registerFailureMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v3-failures") { db in
-            let permanentVision = VisionClient.permanentImageErrorCodes.sorted().map {
-                "failure_cause LIKE 'Vision refused this image:%(code \($0))'"
-            }.joined(separator: " OR ")
-            try db.execute(
-                sql: """
-                    ALTER TABLE photo RENAME COLUMN last_error TO failure_cause;
-                    ALTER TABLE photo ADD COLUMN failure_stage TEXT;
-                    ALTER TABLE photo ADD COLUMN failure_permanent INTEGER NOT NULL DEFAULT 0;
-                    ALTER TABLE photo ADD COLUMN failure_at REAL;
-                    UPDATE photo SET failure_stage = 'download', failure_cause = substr(failure_cause, 10)
-                        WHERE failure_cause LIKE 'download:%';
-                    UPDATE photo SET failure_stage = 'download', failure_cause = substr(failure_cause, 13),
-                        failure_permanent = 1 WHERE failure_cause LIKE 'unavailable:%';
-                    UPDATE photo SET failure_stage = 'extract', failure_cause = substr(failure_cause, 9),
-                        failure_permanent = 1 WHERE failure_cause LIKE 'extract:%';
-                    UPDATE photo SET failure_stage = 'score', failure_permanent = (\(permanentVision))
-                        WHERE failure_stage IS NULL AND failure_cause IS NOT NULL;
-                    UPDATE photo SET stage = 'failed'
-                        WHERE failure_stage = 'score' AND failure_permanent = 1 AND stage IN ('extracted', 'scored');
-                    UPDATE photo SET failure_at = COALESCE(CAST(strftime('%s', updated_at) AS REAL), 0)
-                        WHERE failure_stage IS NOT NULL;
-                    CREATE INDEX photo_failure ON photo(id) WHERE failure_stage IS NOT NULL;
-                    """)
-        }
-    }
-
     /// How a photo's failure is written: the `SET` assignments of the failure columns and
     /// their values (the failure with the time, or, for `nil`, cleared). Every write of a
     /// failure goes through this: `record`, and `advance`, which folds it into the row's one

@@ -78,22 +78,36 @@ extension Ledger {
         try await write("mark documents loaded") { db in
             let now = Self.now()
             var marked = 0
+            // One UPDATE moves the row and clears its failure (SQLite rewrites the whole row,
+            // document included, on every UPDATE); a row already `loaded` with no failure (loaded
+            // into another store, or again) is not written at all, only checked unchanged.
+            let clear = Self.failureColumns(nil)
+            let move = try db.cachedStatement(
+                sql: """
+                    UPDATE photo SET stage = 'loaded', updated_at = ?, lease_owner = NULL, lease_until = NULL,
+                    \(clear.sql)
+                    WHERE id = ? AND document = ?
+                    AND (stage != 'loaded' OR failure_stage IS NOT NULL OR lease_owner IS NOT NULL)
+                    """)
+            let unchanged = try db.cachedStatement(sql: "SELECT 1 FROM photo WHERE id = ? AND document = ?")
+            let release = try db.cachedStatement(
+                sql: "UPDATE photo SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner IS NOT NULL")
+            let record = try db.cachedStatement(
+                sql: """
+                    INSERT INTO store_load (store, id, digest) VALUES (?, ?, ?)
+                    ON CONFLICT(store, id) DO UPDATE SET digest = excluded.digest
+                    """)
             for candidate in candidates {
-                try db.execute(
-                    sql: """
-                        UPDATE photo SET stage = 'loaded', updated_at = ?
-                        WHERE id = ? AND document = ?
-                        """,
-                    arguments: [now, candidate.id, candidate.json])
-                guard db.changesCount > 0 else { continue }
-                try db.execute(
-                    sql: """
-                        INSERT INTO store_load (store, id, digest) VALUES (?, ?, ?)
-                        ON CONFLICT(store, id) DO UPDATE SET digest = excluded.digest
-                        """,
-                    arguments: [store, candidate.id, candidate.digest])
+                try move.execute(arguments: [now] + clear.arguments + [candidate.id, candidate.json])
+                if db.changesCount == 0 {
+                    guard try Int.fetchOne(unchanged, arguments: [candidate.id, candidate.json]) != nil else {
+                        // Changed since it was read: the next run loads the new version.
+                        try release.execute(arguments: [candidate.id])
+                        continue
+                    }
+                }
+                try record.execute(arguments: [store, candidate.id, candidate.digest])
                 marked += 1
-                try Self.record(nil, id: candidate.id, db: db)
             }
             return marked
         }

@@ -3,45 +3,6 @@ import Foundation
 import GRDB
 
 extension Ledger {
-    /// The score stage's schema: `label_cache`, the labels the vision model returned for each
-    /// image's bytes (keyed by SHA-256; see `registerLabelLinkMigration` for which bytes), so
-    /// the same bytes are paid for once.
-    static func registerScoreMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v2-score") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE label_cache (
-                        sha256 TEXT PRIMARY KEY NOT NULL,
-                        model TEXT NOT NULL,
-                        labels TEXT NOT NULL,
-                        labelled_at TEXT NOT NULL
-                    );
-                    """)
-        }
-    }
-
-    /// `v4-label-by-sent-bytes`: the labels cache is keyed by the SHA-256 of the exact bytes
-    /// sent to the vision model (a stripped or opened sealed copy, not the original), and
-    /// `label_link` ties each photo (with the original SHA-256 it was linked under) to them, so
-    /// re-scoring needs no reading and photos whose originals differ only in metadata share one
-    /// entry. Entries written before were keyed by the original's SHA-256: each photo showing
-    /// such an original is linked to its entry, so nothing already paid for is sent again.
-    static func registerLabelLinkMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v4-label-by-sent-bytes") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE label_link (
-                        photo_id TEXT PRIMARY KEY NOT NULL,
-                        image_sha256 TEXT NOT NULL,
-                        sent_sha256 TEXT NOT NULL
-                    );
-                    INSERT INTO label_link (photo_id, image_sha256, sent_sha256)
-                    SELECT photo.id, label_cache.sha256, label_cache.sha256 FROM photo
-                    JOIN label_cache ON label_cache.sha256 = json_extract(photo.document, '$.image.sha256');
-                    """)
-        }
-    }
-
     /// The rows of a query over `values` whose `IN (…)` list `sql` places (it is given the
     /// placeholders), run 500 values at a time (SQLite bounds the values of one statement).
     static func fetchAll(_ db: Database, in values: [String], _ sql: (String) -> String) throws -> [Row] {
@@ -202,14 +163,17 @@ extension Ledger {
                         """,
                     arguments: [sha, model, json, now])
             }
+            // The failure is cleared in the same UPDATE: one row rewrite per scored photo.
+            let clear = Self.failureColumns(nil)
             for (id, json) in scored {
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
-                        UPDATE photo SET stage = ?, document = ?, updated_at = ?
+                        UPDATE photo SET stage = ?, document = ?, updated_at = ?, \(clear.sql)
                         WHERE id = ? AND stage IN (?, ?)
-                        """,
-                    arguments: [Stage.scored.name, json, now, id, Stage.extracted.name, Stage.scored.name])
-                if db.changesCount > 0 { try Self.record(nil, id: id, db: db) }
+                        """
+                ).execute(
+                    arguments: [Stage.scored.name, json, now] + clear.arguments
+                        + [id, Stage.extracted.name, Stage.scored.name])
             }
             for (id, failure) in failures {
                 // A refused image is never sent again by a later run: its row leaves the

@@ -10,18 +10,6 @@ import GRDB
 /// reveals no name, even to someone holding the ledger but not the keys. A changed object (new
 /// ETag or size) has a new fingerprint and is fetched again.
 extension Ledger {
-    static func registerSourceObjectMigration(_ migrator: inout DatabaseMigrator) {
-        migrator.registerMigration("v5-source-object") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE source_object (
-                        fingerprint TEXT PRIMARY KEY NOT NULL,
-                        photo_id TEXT
-                    ) WITHOUT ROWID;
-                    """)
-        }
-    }
-
     /// The fingerprints among `fingerprints` already recorded.
     public func knownSourceObjects(_ fingerprints: [String]) async throws -> Set<String> {
         guard !fingerprints.isEmpty else { return [] }

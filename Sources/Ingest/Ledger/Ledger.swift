@@ -6,9 +6,8 @@ public import Logging
 /// The staging ledger: one SQLite database in the work directory that every stage reads its
 /// work from and commits its results to.
 ///
-/// One row per photo (`photo`: id, source, source id, stage, the document as JSON, lease
-/// columns for claiming work, the failure recorded when a stage failed on it), the search's progress (`search_query`, `search_slice`,
-/// `search_page`), and API-call counters (`api_call`). It opens in WAL mode through a GRDB
+/// One row per photo, the search's progress, the labels paid for and API-call counters (the
+/// schema and its migrations: Ledger+Schema.swift). It opens in WAL mode through a GRDB
 /// `DatabasePool`, so any number of tasks read while one writes, and every change is one
 /// transaction: a process killed at any instant leaves the last committed state.
 ///
@@ -90,86 +89,6 @@ public final class Ledger: Sendable {
         if let error = error as? DatabaseError { return error.message ?? "SQLite error \(error.resultCode)" }
         return "\(error)"
     }
-
-    static let migrator: DatabaseMigrator = {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE photo (
-                        id TEXT PRIMARY KEY NOT NULL,
-                        source TEXT NOT NULL,
-                        source_id TEXT NOT NULL,
-                        stage TEXT NOT NULL,
-                        document TEXT NOT NULL,
-                        updated_at TEXT NOT NULL,
-                        lease_owner TEXT,
-                        lease_until REAL,
-                        attempts INTEGER NOT NULL DEFAULT 0,
-                        last_error TEXT
-                    );
-                    CREATE INDEX photo_stage ON photo(stage, lease_until);
-                    CREATE TABLE search_query (
-                        id INTEGER PRIMARY KEY,
-                        key TEXT NOT NULL UNIQUE,
-                        term TEXT,
-                        bbox TEXT,
-                        min_taken INTEGER NOT NULL,
-                        max_taken INTEGER NOT NULL,
-                        per_page INTEGER NOT NULL,
-                        created_at TEXT NOT NULL
-                    );
-                    CREATE TABLE search_slice (
-                        id INTEGER PRIMARY KEY,
-                        query_id INTEGER NOT NULL REFERENCES search_query(id),
-                        parent_id INTEGER REFERENCES search_slice(id),
-                        min_taken INTEGER NOT NULL,
-                        max_taken INTEGER NOT NULL,
-                        state TEXT NOT NULL,
-                        total INTEGER,
-                        pages INTEGER,
-                        capped INTEGER NOT NULL DEFAULT 0
-                    );
-                    CREATE INDEX search_slice_query ON search_slice(query_id, state);
-                    CREATE TABLE search_page (
-                        slice_id INTEGER NOT NULL REFERENCES search_slice(id),
-                        page INTEGER NOT NULL,
-                        photos INTEGER NOT NULL,
-                        fetched_at TEXT NOT NULL,
-                        PRIMARY KEY (slice_id, page)
-                    );
-                    CREATE TABLE api_call (
-                        service TEXT NOT NULL,
-                        outcome TEXT NOT NULL,
-                        count INTEGER NOT NULL,
-                        PRIMARY KEY (service, outcome)
-                    );
-                    """)
-        }
-        registerScoreMigration(&migrator)
-        // encrypt-load: the digest of the document as last loaded into the store.
-        migrator.registerMigration("v2-load") { db in
-            try db.execute(sql: "ALTER TABLE photo ADD COLUMN loaded_digest TEXT")
-        }
-        // The load state per store (a workdir may load into several): the digest of each
-        // document as last written to that store. `loaded_digest` above is what older versions
-        // kept for their one store; the workspace moves it here once it knows which store that was.
-        migrator.registerMigration("v3-store-load") { db in
-            try db.execute(
-                sql: """
-                    CREATE TABLE store_load (
-                        store TEXT NOT NULL,
-                        id TEXT NOT NULL,
-                        digest TEXT NOT NULL,
-                        PRIMARY KEY (store, id)
-                    ) WITHOUT ROWID;
-                    """)
-        }
-        registerFailureMigration(&migrator)
-        registerLabelLinkMigration(&migrator)
-        registerSourceObjectMigration(&migrator)
-        return migrator
-    }()
 
     /// Runs a write transaction, mapping failures to `IngestError.ledger`.
     func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
@@ -253,6 +172,8 @@ public final class Ledger: Sendable {
         public var document: PhotoDocument
         /// The failure recorded on the row (read by `forEachDocument`; `nil` elsewhere).
         public var failure: PhotoFailure? = nil
+        /// The document's JSON as read (set by `claim`).
+        var json: String? = nil
     }
 
     /// Claims up to `limit` rows waiting at `stage` for `owner` for `lease` seconds.
@@ -276,7 +197,8 @@ public final class Ledger: Sendable {
                 try db.execute(
                     sql: "UPDATE photo SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?",
                     arguments: [owner, now + lease, id])
-                entries.append(Entry(id: id, stage: stage, document: try Self.decode(row["document"], id: id)))
+                let json: String = row["document"]
+                entries.append(Entry(id: id, stage: stage, document: try Self.decode(json, id: id), json: json))
             }
             return entries
         }
@@ -294,6 +216,17 @@ public final class Ledger: Sendable {
     public func release(id: String) async throws {
         try await write("release \(id)") { db in
             try db.execute(sql: "UPDATE photo SET lease_owner = NULL, lease_until = NULL WHERE id = ?", arguments: [id])
+        }
+    }
+
+    /// Ends the leases on these rows without changing them, in one transaction.
+    public func release(ids: [String]) async throws {
+        guard !ids.isEmpty else { return }
+        try await write("release \(ids.count) photos") { db in
+            for id in ids {
+                try db.cachedStatement(sql: "UPDATE photo SET lease_owner = NULL, lease_until = NULL WHERE id = ?")
+                    .execute(arguments: [id])
+            }
         }
     }
 

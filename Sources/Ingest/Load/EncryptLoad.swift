@@ -65,60 +65,139 @@ public struct EncryptLoad: Sendable {
         self.logger = logger
     }
 
-    /// Loads every ready document.
+    /// Loads every ready document: the rows at each of `stages` through the `StageRunner`
+    /// (claimed with leases, checked one per core, written to the store in batches of
+    /// `batchSize`), then, with `.loaded` among them, the loaded rows this store has not received
+    /// in their current version.
     ///
     /// - Parameters:
     ///   - stages: The ledger stages read (default: `extracted`, `scored`, and `loaded` rows
     ///     whose document changed).
     ///   - stop: When requested, the run ends after the batch being written.
-    ///   - progress: Called after each batch with the summary so far.
+    ///   - progress: Called after each document with the summary so far.
     /// - Throws: `StoreError` when the store fails for good (after its own retries),
     ///   `IngestError` for the ledger.
     public func run(
         stages: [Ledger.Stage] = [.extracted, .scored, .loaded], stop: StopSignal? = nil,
-        progress: @Sendable (Summary) -> Void = { _ in }
+        progress: @escaping @Sendable (Summary) -> Void = { _ in }
     ) async throws -> Summary {
-        var summary = Summary()
-        let storeKey = store.storeKey
-        let writesBefore = store.writeCount
-        var after: String?
-        var pending: [(candidate: LoadCandidate, document: StoreDocument)] = []
-        func flush() async throws {
-            guard !pending.isEmpty else { return }
-            let result = try await store.upsert(pending.map(\.document))
-            try await ledger.markLoaded(pending.map(\.candidate), store: storeKey)
-            summary.loaded += result.inserted + result.updated
-            summary.unchanged += result.unchanged
-            summary.writeCommands = store.writeCount - writesBefore
-            pending.removeAll(keepingCapacity: true)
-            progress(summary)
+        var report = StageReport()
+        for stage in stages where stage != .loaded {
+            if stop?.isRequested == true { break }
+            let before = report
+            report += try await StageRunner(ledger: ledger).run(
+                step(takes: stage), options: runnerOptions(stop: stop),
+                progress: { progress(Self.summary(before + $0)) })
         }
+        if stages.contains(.loaded), stop?.isRequested != true {
+            let base = report
+            report += try await reloadChanged(stop: stop) { progress(Self.summary(base + $0)) }
+        }
+        return Self.summary(report)
+    }
+
+    /// The runner's options for this stage: one document per core in flight, one store write
+    /// per `batchSize` documents (or per 2 s when they come slowly).
+    package func runnerOptions(stop: StopSignal?) -> StageRunner.Options {
+        var options = StageRunner.Options(concurrency: ProcessInfo.processInfo.activeProcessorCount, stop: stop)
+        options.commitBatch = batchSize
+        options.commitInterval = 2
+        return options
+    }
+
+    /// The summary of a report.
+    static func summary(_ report: StageReport) -> Summary {
+        var summary = Summary()
+        summary.loaded = report.written
+        summary.unchanged = report.unchanged
+        summary.writeCommands = report.writeCommands
+        summary.refused = report.refusals.sorted { ($0.id, $0.field) < ($1.id, $1.field) }
+        return summary
+    }
+
+    /// The stage as the runner drives it, on rows at `takes` (`extracted` or `scored`).
+    public func step(takes: Ledger.Stage) -> Step { Step(load: self, takes: takes) }
+
+    /// The load step: checks one document's every sealed field; its commit writes the sound
+    /// ones to the store, then marks them loaded for this store, and records the refusals.
+    public struct Step: PipelineStage {
+        let load: EncryptLoad
+        /// The rows it takes.
+        public let takes: Ledger.Stage
+
+        /// `load`.
+        public var name: String { "load" }
+
+        /// Checks one document (refusals are results, with their reasons).
+        public func process(_ item: StageItem) async throws -> StepResult {
+            let json = try item.json ?? Ledger.encode(item.document)
+            let candidate = LoadCandidate(
+                id: item.id, stage: takes, document: item.document, json: json, digest: try Ledger.digest(json))
+            return load.check(candidate)
+        }
+
+        /// Writes the batch's sound documents to the store, then records them and the refusals
+        /// in the ledger (a kill in between re-writes at most this batch: an upsert, a no-op).
+        public func commit(_ batch: [StepResult], ledger: Ledger) async throws -> StageReport {
+            try await load.write(batch)
+        }
+    }
+
+    /// The result of checking one document.
+    func check(_ candidate: LoadCandidate) -> StepResult {
+        let document = candidate.document.storeDocument()
+        let findings = checker.check(document, now: Int64(Date().timeIntervalSince1970)).findings
+        var report = StageReport()
+        guard findings.isEmpty else {
+            report.refusals = findings.map { Refusal(id: candidate.id, field: $0.field, kind: $0.kind) }
+            report.failed = 1
+            logger.debug(
+                "document refused", metadata: ["load.id": "\(candidate.id)", "load.reason": "\(findings[0].kind)"])
+            return StepResult(
+                id: candidate.id, stage: candidate.stage, document: candidate.document,
+                failure: Self.failure(findings.map { ($0.field, $0.kind) }), report: report)
+        }
+        var result = StepResult(id: candidate.id, stage: .loaded, document: candidate.document, report: report)
+        result.loadable = (candidate, document)
+        return result
+    }
+
+    /// Writes a batch of checked documents: the store first, then the ledger.
+    func write(_ batch: [StepResult]) async throws -> StageReport {
+        var report = StageReport()
+        let loads = batch.compactMap(\.loadable)
+        if !loads.isEmpty {
+            let writesBefore = store.writeCount
+            let result = try await store.upsert(loads.map(\.document))
+            report.written = result.inserted + result.updated
+            report.unchanged = result.unchanged
+            report.writeCommands = store.writeCount - writesBefore
+            try await ledger.markLoaded(loads.map(\.candidate), store: store.storeKey)
+        }
+        // Refused rows keep their stage, with the reasons, and are handed back.
+        let refused = batch.compactMap { result in result.failure.map { (id: result.id, failure: $0) } }
+        try await ledger.recordFailures(refused)
+        try await ledger.release(ids: refused.map(\.id))
+        return report
+    }
+
+    /// The loaded rows this store has not received in their current version (loaded into
+    /// another store only, or changed since), read in id order and written in batches.
+    private func reloadChanged(stop: StopSignal?, progress: (StageReport) -> Void) async throws -> StageReport {
+        var report = StageReport()
+        let storeKey = store.storeKey
+        var after: String?
         while stop?.isRequested != true {
             let (candidates, last) = try await ledger.loadCandidates(
-                store: storeKey, after: after, limit: batchSize, stages: stages)
+                store: storeKey, after: after, limit: batchSize, stages: [.loaded])
             guard let last else { break }
             after = last
-            let now = Int64(Date().timeIntervalSince1970)
-            var refusals: [(id: String, failure: PhotoFailure)] = []
-            for candidate in candidates {
-                let document = candidate.document.storeDocument()
-                let findings = checker.check(document, now: now).findings
-                if findings.isEmpty {
-                    pending.append((candidate, document))
-                } else {
-                    summary.refused += findings.map { Refusal(id: candidate.id, field: $0.field, kind: $0.kind) }
-                    refusals.append((candidate.id, Self.failure(findings.map { ($0.field, $0.kind) })))
-                    logger.debug(
-                        "document refused",
-                        metadata: ["load.id": "\(candidate.id)", "load.reason": "\(findings[0].kind)"])
-                }
-                if pending.count >= batchSize { try await flush() }
-            }
-            try await ledger.recordFailures(refusals)
+            let batch = candidates.map(check)
+            report += try await write(batch)
+            for result in batch { report += result.report }
+            progress(report)
         }
-        try await flush()
-        summary.writeCommands = store.writeCount - writesBefore
-        return summary
+        return report
     }
 
     /// A refused document's failure: the fields at fault and why (`sealed.exif does-not-open`).

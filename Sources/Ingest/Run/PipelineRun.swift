@@ -5,13 +5,14 @@ public import Logging
 /// The whole pipeline in one run: search (or import) → download → extract → score (optional)
 /// → encrypt-load, with the stages overlapping where their inputs are ready.
 ///
-/// The ledger is the queue between the stages: each stage runs in rounds, and a round takes
-/// what the stage before it has committed so far (download starts on rows the search has
-/// recorded, extract on downloaded rows, load on batches of extracted or scored rows). A round
-/// that finds nothing waits a moment; once the stage before has finished, one last round takes
-/// the rest. Every stage keeps its own resume guarantees, so a run that is killed and started
-/// again finishes the job without repeating committed work (no Flickr page fetched again, no
-/// stored image downloaded again, no labelled image billed again).
+/// Each stage runs once, on the `StageRunner` (download and extract composed: each image is
+/// extracted while its original is in memory). The stages are connected by `Doorbell`s: a stage
+/// rings the next after each commit, and the next claims the committed rows from the ledger
+/// (leased, so no two workers take one row) or waits until it rings again; nothing polls. The
+/// rows themselves stay in the ledger, so memory stays flat however many photos there are, and
+/// every stage keeps its resume guarantees: a run that is killed and started again finishes
+/// the job without repeating committed work (no Flickr page fetched again, no stored image
+/// downloaded again, no labelled image billed again).
 ///
 /// `stop` ends a run gracefully (Ctrl-C): no new work starts, work in flight finishes and is
 /// committed. A stage that fails stops the others the same way, and its error is thrown.
@@ -50,10 +51,10 @@ public final class PipelineRun: Sendable {
         public var search: SearchStage.Summary?
         /// The import's counts.
         public var imported = ImportStage.Summary()
-        /// Download counts over every round (`total` is the rows done).
-        public var download = DownloadStage.Progress()
-        /// Extract counts over every round (`total` is the rows done).
-        public var extract = ExtractStage.Progress()
+        /// The download stage's counts, its extract step's included (`total` is the rows done).
+        public var download = StageReport()
+        /// The extract stage's counts (imported images; `total` is the rows done).
+        public var extract = StageReport()
         /// Images sent to the vision model and labelled (each billed once).
         public var labelledImages = 0
         /// Photos given scores.
@@ -98,7 +99,6 @@ public final class PipelineRun: Sendable {
     let load: EncryptLoad
     let loadBatchSize: Int
     let logger: Logger
-    let idle: UInt64
     let retryFailed: Bool
     private let state = Locked(Tally())
 
@@ -112,14 +112,13 @@ public final class PipelineRun: Sendable {
     ///   - scoring: the score stage, or `nil` to skip scoring.
     ///   - load: the encrypt-load stage, writing batches of `loadBatchSize`.
     ///   - logger: the logger.
-    ///   - idleSeconds: how long a stage with nothing to do waits before looking again.
     ///   - retryFailed: the first round of download, extract and score also takes again the
     ///     photos that failed for good in earlier runs (`--retry-failed`); otherwise only
     ///     transient failures are tried again.
     public init(
         ledger: Ledger, source: Source, download: DownloadStage, downloadOptions: DownloadStage.Options,
         extract: ExtractStage, scoring: Scoring?, load: EncryptLoad, loadBatchSize: Int, logger: Logger,
-        idleSeconds: Double = 0.2, retryFailed: Bool = false
+        retryFailed: Bool = false
     ) {
         self.ledger = ledger
         self.source = source
@@ -130,7 +129,6 @@ public final class PipelineRun: Sendable {
         self.load = load
         self.loadBatchSize = max(1, loadBatchSize)
         self.logger = logger
-        self.idle = UInt64(max(0.01, idleSeconds) * 1_000_000_000)
         self.retryFailed = retryFailed
     }
 
@@ -142,10 +140,15 @@ public final class PipelineRun: Sendable {
     /// - Returns: the counts of the run; `stopped` says whether it was cut short.
     /// - Throws: the first error of a stage, after the other stages have stopped gracefully.
     public func run(progress: @escaping @Sendable (Tally) -> Void = { _ in }) async throws -> Tally {
-        let sourceDone = StopSignal()
-        let downloadDone = StopSignal()
-        let extractDone = StopSignal()
-        let scoreDone = StopSignal()
+        // Rows found (or imported) → download and extract; rows at `extracted` → score or load;
+        // rows at `scored` → load. A stop closes every bell, so no stage waits on one.
+        let found = Doorbell()
+        let extracted = Doorbell()
+        let scored = Doorbell()
+        stop.onRequest {
+            for bell in [found, extracted, scored] { bell.close() }
+        }
+        let extractProducers = Locked(2)
         let failure = Locked<(any Error)?>(nil)
         let update: @Sendable ((inout Tally) -> Void) -> Void = { [state] body in
             progress(
@@ -154,48 +157,53 @@ public final class PipelineRun: Sendable {
                     return tally
                 })
         }
-        @Sendable func finished(_ name: String, _ flag: StopSignal) {
-            flag.request()
-            update { $0.finished.append(name) }
-        }
         let stop = self.stop
-        func guarded(_ body: @escaping @Sendable () async throws -> Void) -> @Sendable () async -> Void {
+        // Runs a stage; whatever happens, closes the bell of the stage after it.
+        func guarded(
+            _ name: String?, closing bell: @escaping @Sendable () -> Void,
+            _ body: @escaping @Sendable () async throws -> Void
+        ) -> @Sendable () async -> Void {
             {
                 do {
                     try await body()
+                    if let name, !stop.isRequested { update { $0.finished.append(name) } }
                 } catch {
                     failure.withLock { if $0 == nil { $0 = error } }
                     stop.request()
                 }
+                bell()
+            }
+        }
+        let extractDone: @Sendable () -> Void = {
+            if extractProducers.withLock({ count in
+                count -= 1
+                return count == 0
+            }) {
+                extracted.close()
             }
         }
         await withTaskGroup(of: Void.self) { group in
             group.addTask(
-                operation: guarded { [self] in
-                    try await runSource(update: update)
-                    finished(sourceName, sourceDone)
+                operation: guarded(sourceName, closing: { found.close() }) { [self] in
+                    try await runSource(update: update, ring: found)
                 })
             group.addTask(
-                operation: guarded { [self] in
-                    try await runDownload(after: sourceDone, update: update)
-                    finished("download", downloadDone)
+                operation: guarded("download", closing: extractDone) { [self] in
+                    try await runDownload(after: found, ring: extracted, update: update)
                 })
             group.addTask(
-                operation: guarded { [self] in
-                    try await runExtract(after: downloadDone, update: update)
-                    finished("extract", extractDone)
+                operation: guarded("extract", closing: extractDone) { [self] in
+                    try await runExtract(after: found, ring: extracted, update: update)
                 })
             if scoring != nil {
                 group.addTask(
-                    operation: guarded { [self] in
-                        try await runScore(after: extractDone, update: update)
-                        finished("score", scoreDone)
+                    operation: guarded("score", closing: { scored.close() }) { [self] in
+                        try await runScore(after: extracted, ring: scored, update: update)
                     })
             }
             group.addTask(
-                operation: guarded { [self] in
-                    try await runLoad(after: scoring == nil ? extractDone : scoreDone, update: update)
-                    if !stop.isRequested { update { $0.finished.append("load") } }
+                operation: guarded("load", closing: {}) { [self] in
+                    try await runLoad(after: scoring == nil ? extracted : scored, update: update)
                 })
         }
         if let error = failure.withLock({ $0 }) { throw error }
@@ -211,32 +219,13 @@ public final class PipelineRun: Sendable {
         return "search"
     }
 
-    /// Runs `round` until `upstream` has finished and one last round after that has run; a
-    /// round that did nothing is followed by a short wait. Stops early when a stop is requested.
-    private func follow(
-        _ upstream: StopSignal, ready: () async throws -> Bool = { true },
-        round: (_ first: Bool, _ last: Bool) async throws -> Int
-    ) async throws {
-        var first = true
-        while !stop.isRequested {
-            let last = upstream.isRequested
-            if !first, !last, try await !ready() {
-                try await Task.sleep(nanoseconds: idle)
-                continue
-            }
-            let done = try await round(first, last)
-            first = false
-            if last { return }
-            if done == 0 { try await Task.sleep(nanoseconds: idle) }
-        }
-    }
-
-    private func runSource(update: @escaping @Sendable ((inout Tally) -> Void) -> Void) async throws {
+    private func runSource(update: @escaping @Sendable ((inout Tally) -> Void) -> Void, ring: Doorbell) async throws {
         switch source {
         case .search(let stage, let plan, var options):
             options.stop = stop
             let summary = try await stage.run(plan, options: options) { p in
                 update {
+                    if p.newPhotos != $0.searchNewPhotos { ring.ring(rows: p.newPhotos - $0.searchNewPhotos) }
                     $0.searchPages = p.pages
                     $0.searchNewPhotos = p.newPhotos
                     $0.searchPagesLeft = p.pagesLeft
@@ -244,51 +233,58 @@ public final class PipelineRun: Sendable {
             }
             update { $0.search = summary }
         case .importing(let stage, let photoSource):
-            let summary = try await stage.run(photoSource, stop: stop) { s in update { $0.imported = s } }
+            let summary = try await stage.run(photoSource, stop: stop) { s in
+                update { $0.imported = s }
+                ring.ring(rows: 1)
+            }
             update { $0.imported = summary }
         }
     }
 
-    private func runDownload(after upstream: StopSignal, update: @escaping @Sendable ((inout Tally) -> Void) -> Void)
-        async throws
-    {
-        // An import writes to the image store's temporary folder, which a download round
+    /// Rows of a committed batch that are now at `extracted`.
+    private static func extractedRows(_ batch: [StepResult]) -> Int {
+        batch.reduce(0) { $0 + ($1.stage == .extracted ? 1 : 0) }
+    }
+
+    private func runDownload(
+        after found: Doorbell, ring extracted: Doorbell, update: @escaping @Sendable ((inout Tally) -> Void) -> Void
+    ) async throws {
+        // An import writes to the image store's temporary folder, which the download stage
         // cleans at its start: with an import source, downloading waits for the import.
-        if case .importing = source {
-            while !upstream.isRequested, !stop.isRequested { try await Task.sleep(nanoseconds: idle) }
-        }
-        try await follow(upstream) { first, _ in
-            var options = downloadOptions
-            options.recover = first
-            options.retryFailed = first && retryFailed
-            options.stop = stop
-            options.limit = nil
-            let base = state.withLock { $0 }.download
-            let round = try await download.run(options) { p in update { $0.download = Self.sum(base, p) } }
-            update { $0.download = Self.sum(base, round) }
-            return round.done
-        }
+        if case .importing = source { await found.waitClosed() }
+        if stop.isRequested { return }
+        var options = StageRunner.Options(concurrency: downloadOptions.concurrency, stop: stop)
+        options.retryFailed = retryFailed
+        options.upstream = found
+        let steps = download.step(downloadOptions).then(extract)
+        let report = try await StageRunner(ledger: ledger).run(
+            steps, options: options, committed: { extracted.ring(rows: Self.extractedRows($0)) },
+            progress: { report in update { $0.download = Self.sum(StageReport(), report) } })
+        update { $0.download = Self.sum(StageReport(), report) }
     }
 
-    private func runExtract(after upstream: StopSignal, update: @escaping @Sendable ((inout Tally) -> Void) -> Void)
-        async throws
-    {
-        try await follow(upstream) { first, _ in
-            let base = state.withLock { $0 }.extract
-            let round = try await extract.run(stop: stop, retryFailed: first && retryFailed) { p in
-                update { $0.extract = Self.sum(base, p) }
-            }
-            update { $0.extract = Self.sum(base, round) }
-            return round.done + round.failed
-        }
+    private func runExtract(
+        after found: Doorbell, ring extracted: Doorbell, update: @escaping @Sendable ((inout Tally) -> Void) -> Void
+    ) async throws {
+        var options = StageRunner.Options(concurrency: ProcessInfo.processInfo.activeProcessorCount, stop: stop)
+        options.retryFailed = retryFailed
+        options.upstream = found
+        let report = try await StageRunner(ledger: ledger).run(
+            extract, options: options, committed: { extracted.ring(rows: Self.extractedRows($0)) },
+            progress: { report in update { $0.extract = Self.sum(StageReport(), report) } })
+        update { $0.extract = Self.sum(StageReport(), report) }
     }
 
-    private func runScore(after upstream: StopSignal, update: @escaping @Sendable ((inout Tally) -> Void) -> Void)
-        async throws
-    {
+    private func runScore(
+        after extracted: Doorbell, ring scored: Doorbell, update: @escaping @Sendable ((inout Tally) -> Void) -> Void
+    ) async throws {
         guard let scoring else { return }
         let batch = 1024
-        try await follow(upstream) { first, _ in
+        var first = true
+        while !stop.isRequested {
+            // Read before the round: a ring during it is seen after.
+            let seen = extracted.generation
+            let last = extracted.isClosed
             var processed = 0
             while !stop.isRequested {
                 var options = scoring.options
@@ -314,76 +310,49 @@ public final class PipelineRun: Sendable {
                     $0.scoreFailedPhotos += summary.failedPhotos
                     $0.visionCalls += summary.calls
                 }
+                if summary.scoredPhotos > 0 { scored.ring(rows: summary.scoredPhotos) }
                 let done = summary.scoredPhotos + summary.failedPhotos
                 processed += done
                 // A full batch of new rows: more may be waiting behind it.
                 if first || summary.plan.photos < batch || done == 0 { break }
             }
-            return processed
+            first = false
+            if last { return }
+            if processed == 0 { await extracted.wait(after: seen) }
         }
     }
 
-    private func runLoad(after upstream: StopSignal, update: @escaping @Sendable ((inout Tally) -> Void) -> Void)
+    private func runLoad(after ready: Doorbell, update: @escaping @Sendable ((inout Tally) -> Void) -> Void)
         async throws
     {
-        let readyStage: Ledger.Stage = scoring == nil ? .extracted : .scored
-        var lastRound = Date()
-        try await follow(
-            upstream,
-            ready: {
-                // Load in whole batches while the stages before are still running.
-                if Date().timeIntervalSince(lastRound) >= 2 { return true }
-                return try await ledger.count(stage: readyStage) >= loadBatchSize
-            }
-        ) { first, _ in
-            lastRound = Date()
-            var stages: [Ledger.Stage] = scoring == nil ? [.extracted, .scored] : [.scored]
-            if first { stages.append(.loaded) }
-            let base = state.withLock { $0 }
-            let summary = try await load.run(stages: stages, stop: stop) { s in
-                update {
-                    $0.loaded = base.loaded + s.loaded
-                    $0.unchanged = base.unchanged + s.unchanged
-                    $0.writeCommands = base.writeCommands + s.writeCommands
-                }
-            }
+        @Sendable func show(_ summary: EncryptLoad.Summary, base: Tally) {
             update {
                 $0.loaded = base.loaded + summary.loaded
                 $0.unchanged = base.unchanged + summary.unchanged
                 $0.writeCommands = base.writeCommands + summary.writeCommands
-                let known = Set($0.refused)
-                $0.refused += summary.refused.filter { !known.contains($0) }
+                $0.refused = base.refused + summary.refused
             }
-            return summary.loaded + summary.unchanged
         }
+        // What earlier runs left for this store first: loaded rows it has not received in their
+        // current version (and, without scoring, rows a `score` command moved to `scored`).
+        let before = state.withLock { $0 }
+        let earlier = try await load.run(stages: scoring == nil ? [.scored, .loaded] : [.loaded], stop: stop) {
+            show($0, base: before)
+        }
+        show(earlier, base: before)
+        // Then every row as the stage before commits it, in store batches of `loadBatchSize`.
+        let base = state.withLock { $0 }
+        var options = load.runnerOptions(stop: stop)
+        options.upstream = ready
+        let report = try await StageRunner(ledger: ledger).run(
+            load.step(takes: scoring == nil ? .extracted : .scored), options: options,
+            progress: { show(EncryptLoad.summary($0), base: base) })
+        show(EncryptLoad.summary(report), base: base)
     }
 
-    static func sum(_ a: DownloadStage.Progress, _ b: DownloadStage.Progress) -> DownloadStage.Progress {
-        var s = a
-        s.done += b.done
+    static func sum(_ a: StageReport, _ b: StageReport) -> StageReport {
+        var s = a + b
         s.total = s.done
-        s.stored += b.stored
-        s.extracted += b.extracted
-        s.extractedWithExif += b.extractedWithExif
-        s.extractedGeoFromExif += b.extractedGeoFromExif
-        s.extractedPlaced += b.extractedPlaced
-        s.duplicates += b.duplicates
-        s.unavailable += b.unavailable
-        s.failed += b.failed
-        s.bytes += b.bytes
-        s.cleaned += b.cleaned
-        s.causes.merge(b.causes, uniquingKeysWith: +)
-        return s
-    }
-
-    static func sum(_ a: ExtractStage.Progress, _ b: ExtractStage.Progress) -> ExtractStage.Progress {
-        var s = a
-        s.done += b.done
-        s.total = s.done
-        s.withExif += b.withExif
-        s.geoFromExif += b.geoFromExif
-        s.placed += b.placed
-        s.failed += b.failed
         return s
     }
 }

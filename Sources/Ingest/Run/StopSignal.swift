@@ -5,6 +5,7 @@ import Foundation
 public final class StopSignal: @unchecked Sendable {
     // Guarded by `lock`.
     private var requested = false
+    private var handlers: [@Sendable () -> Void] = []
     private let lock = NSLock()
 
     /// Makes a signal that is not set.
@@ -14,6 +15,22 @@ public final class StopSignal: @unchecked Sendable {
     public func request() {
         lock.lock()
         requested = true
+        let run = handlers
+        handlers = []
+        lock.unlock()
+        for handler in run { handler() }
+    }
+
+    /// Calls `handler` once when a stop is requested (at once if it was already): a run wakes
+    /// its waiting stages with it.
+    package func onRequest(_ handler: @escaping @Sendable () -> Void) {
+        lock.lock()
+        if requested {
+            lock.unlock()
+            handler()
+            return
+        }
+        handlers.append(handler)
         lock.unlock()
     }
 

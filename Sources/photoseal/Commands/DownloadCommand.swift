@@ -103,8 +103,8 @@ struct DownloadCommand: AsyncParsableCommand {
         }
         if final, extraction, p.extracted > 0 {
             text +=
-                "; extracted as they were stored: \(p.extractedWithExif) with EXIF, \(p.extractedGeoFromExif) "
-                + "positioned from EXIF, \(p.extractedPlaced) with a place"
+                "; extracted as they were stored: \(p.withExif) with EXIF, \(p.geoFromExif) "
+                + "positioned from EXIF, \(p.placed) with a place"
         }
         if final, p.cleaned > 0 { text += "; removed \(p.cleaned) partial files of an earlier run" }
         return text

@@ -50,7 +50,7 @@ struct ExtractCommand: AsyncParsableCommand {
                         + "run extract as they store images, unless download is given --no-extract)")
             } else {
                 printError(
-                    "extract: \(summary.done) photos extracted (\(summary.withExif) with EXIF, \(summary.geoFromExif) "
+                    "extract: \(summary.extracted) photos extracted (\(summary.withExif) with EXIF, \(summary.geoFromExif) "
                         + "positioned from EXIF, \(summary.placed) with a place), \(summary.failed) failed")
             }
             try await printFailureSummary(ledger, since: started, workdir: global.workdir)

@@ -362,7 +362,7 @@ struct RunCommand: AsyncParsableCommand {
             parts.append("import \(t.imported.items) items")
         }
         parts.append("download \(t.download.stored)")
-        parts.append("extract \(t.extract.done + t.download.extracted)")
+        parts.append("extract \(t.extract.extracted + t.download.extracted)")
         parts.append("score \(t.scoredPhotos)")
         parts.append("load \(t.loaded + t.unchanged)")
         var line =
@@ -402,9 +402,9 @@ struct RunCommand: AsyncParsableCommand {
         // Most rows are extracted by the download stage as they are stored: both are counted.
         let d = t.download
         lines.append(
-            "extract: \(e.done + d.extracted) photos extracted (\(e.withExif + d.extractedWithExif) with EXIF, "
-                + "\(e.geoFromExif + d.extractedGeoFromExif) positioned from EXIF, \(e.placed + d.extractedPlaced) "
-                + "with a place; \(d.extracted) as they were downloaded, \(e.done) by the extract stage), "
+            "extract: \(e.extracted + d.extracted) photos extracted (\(e.withExif + d.withExif) with EXIF, "
+                + "\(e.geoFromExif + d.geoFromExif) positioned from EXIF, \(e.placed + d.placed) "
+                + "with a place; \(d.extracted) as they were downloaded, \(e.extracted) by the extract stage), "
                 + "\(e.failed) failed")
         if scoring {
             var line =

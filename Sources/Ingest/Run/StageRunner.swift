@@ -1,0 +1,180 @@
+import Foundation
+
+/// Runs a `PipelineStage` over the ledger: the one work loop of every stage.
+///
+/// It claims rows at `stage.takes` with a lease (several workers on one ledger never take the
+/// same row; a killed worker's rows come back when its process is gone or the lease ends),
+/// keeps `concurrency` photos in flight, and commits finished rows in small batches (one
+/// transaction each) in the background while the next photos are processed. A stop request
+/// starts nothing new: photos in flight finish and are committed, rows claimed but not
+/// started are handed back at once.
+public struct StageRunner: Sendable {
+    /// How to run a stage.
+    public struct Options: Sendable {
+        /// Photos in flight at once.
+        public var concurrency: Int
+        /// Stop after this many rows (default: all).
+        public var limit: Int?
+        /// Run the stage's `recover` first (default); a run in rounds sets it for its first only.
+        public var recover = true
+        /// With `recover`, also take again the rows that failed for good (`--retry-failed`).
+        public var retryFailed = false
+        /// When set, no new photo starts once a stop is requested.
+        public var stop: StopSignal?
+        /// Seconds a claim holds its rows (default 600).
+        public var lease: Double = 600
+        /// Rows per commit, at most (default 32); a commit also happens every `commitInterval`.
+        public var commitBatch = 32
+        /// Seconds between commits when rows finish slowly (default 0.25).
+        public var commitInterval = 0.25
+        /// In a run, the stage before: when no row is left to claim, the runner waits for it to
+        /// ring (rows committed) instead of ending, and ends once it is closed and the rows it
+        /// left are done.
+        package var upstream: Doorbell?
+
+        /// Options with `concurrency` photos in flight, the others at their defaults.
+        public init(concurrency: Int = 16, limit: Int? = nil, stop: StopSignal? = nil) {
+            self.concurrency = max(1, concurrency)
+            self.limit = limit
+            self.stop = stop
+        }
+    }
+
+    /// The ledger the rows are claimed from and committed to.
+    public let ledger: Ledger
+
+    /// Makes a runner on `ledger`.
+    public init(ledger: Ledger) { self.ledger = ledger }
+
+    /// Runs `stage` until no row is left at `stage.takes` (or `limit` rows are done, or a stop
+    /// is requested).
+    /// - Parameters:
+    ///   - committed: called with each batch once it is committed (a pipeline hands the rows
+    ///     to the next stage from here).
+    ///   - progress: called after each row with the counts so far.
+    /// - Returns: the counts (`done` is rows finished, any outcome).
+    /// - Throws: the first error `process` or the ledger throws, after what finished is committed
+    ///   and the unfinished rows' leases are ended.
+    public func run<S: PipelineStage>(
+        _ stage: S, options: Options,
+        committed: @escaping @Sendable ([StepResult]) async -> Void = { _ in },
+        progress: @escaping @Sendable (StageReport) -> Void = { _ in }
+    ) async throws -> StageReport {
+        var report = StageReport()
+        if options.recover { report += try await stage.recover(retryFailed: options.retryFailed) }
+        _ = try await ledger.releaseDeadLeases(stage: stage.takes)
+        report.total = try await ledger.count(stage: stage.takes)
+        if let limit = options.limit { report.total = min(report.total, limit) }
+        let owner = Ledger.leaseOwner(stage.name)
+        let width = options.concurrency
+        let limit = options.limit ?? Int.max
+        let ledger = self.ledger
+        var queue: [Ledger.Entry] = []
+        var claimedAll = false
+        var started = 0
+        var inFlight = Set<String>()
+        var pending: [StepResult] = []
+        var lastCommit = Date()
+        var committing: Task<StageReport, any Error>?
+        var commitFailed = false
+        func settle() async throws {
+            guard let task = committing else { return }
+            committing = nil
+            do {
+                report += try await task.value
+            } catch {
+                commitFailed = true
+                throw error
+            }
+        }
+        func commit() async throws {
+            try await settle()
+            guard !pending.isEmpty else { return }
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            lastCommit = Date()
+            // In the background: new photos start while the batch is being committed.
+            committing = Task {
+                let counted = try await stage.commit(batch, ledger: ledger)
+                await committed(batch)
+                return counted
+            }
+        }
+        let upstream = options.upstream
+        var seen = 0
+        var upstreamDone = upstream == nil
+        do {
+            try await withThrowingTaskGroup(of: StepResult.self) { group in
+                while true {
+                    while inFlight.count < width, started < limit, options.stop?.isRequested != true {
+                        if queue.isEmpty, !claimedAll {
+                            // Read before the claim: a ring after it is not missed.
+                            if let upstream {
+                                seen = upstream.generation
+                                upstreamDone = upstream.isClosed
+                            }
+                            let want = min(max(width * 8, 256), limit - started)
+                            queue = try await ledger.claim(
+                                stage: stage.takes, limit: want, owner: owner, lease: options.lease
+                            ).reversed()
+                            if queue.isEmpty { claimedAll = true }
+                        }
+                        guard let entry = queue.popLast() else { break }
+                        started += 1
+                        inFlight.insert(entry.id)
+                        group.addTask {
+                            var item = StageItem(id: entry.id, document: entry.document)
+                            item.json = entry.json
+                            return try await stage.process(item)
+                        }
+                    }
+                    if inFlight.isEmpty {
+                        // Nothing in flight and nothing to claim: wait for the stage before.
+                        guard let upstream, !upstreamDone, started < limit, options.stop?.isRequested != true
+                        else { break }
+                        await upstream.wait(after: seen)
+                        claimedAll = false
+                        continue
+                    }
+                    guard var result = try await group.next() else { break }
+                    // What a step carries (an original image) is for a composed next step only.
+                    result.carried = nil
+                    inFlight.remove(result.id)
+                    report += result.report
+                    report.done += 1
+                    pending.append(result)
+                    if pending.count >= options.commitBatch
+                        || Date().timeIntervalSince(lastCommit) >= options.commitInterval
+                    {
+                        try await commit()
+                    }
+                    if claimedAll, let upstream, upstream.generation != seen { claimedAll = false }
+                    progress(report)
+                }
+                try await commit()
+                try await settle()
+            }
+        } catch {
+            // What finished is kept; what did not is handed back for the next run.
+            if !commitFailed { try? await settle() }
+            var unfinished = Array(inFlight) + queue.map(\.id)
+            if commitFailed {
+                unfinished += pending.map(\.id)
+            } else if !pending.isEmpty, (try? await stage.commit(pending, ledger: ledger)) == nil {
+                unfinished += pending.map(\.id)
+            }
+            try? await ledger.release(ids: unfinished)
+            throw error
+        }
+        // Rows claimed but not started (a stop was requested) are handed back at once.
+        try await ledger.release(ids: queue.map(\.id))
+        return report
+    }
+}
+
+extension Ledger.Advance {
+    /// The ledger change of a step's result.
+    init(_ result: StepResult) {
+        self.init(id: result.id, stage: result.stage, document: result.document, failure: result.failure)
+    }
+}
