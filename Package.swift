@@ -43,10 +43,23 @@ let package = Package(
             name: "Enrich",
             resources: [.copy("Resources")]
         ),
+        // The retry policy and the one retry loop, shared by the HTTP clients and the stores
+        // (Store must not depend on HTTP).
+        .target(
+            name: "Retry"
+        ),
+        // libcurl's only owner: the multi engine, transport errors classified.
+        .target(
+            name: "HTTP",
+            dependencies: [
+                "CCurl", "Retry",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Store",
             dependencies: [
-                "CMongoc", "Crypto",
+                "CMongoc", "Crypto", "Retry",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -54,7 +67,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Crypto", "Enrich", "Store", "CCurl",
+                "Crypto", "Enrich", "Store", "HTTP", "Retry",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -66,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "photoseal",
             dependencies: [
-                "Ingest",
+                "Ingest", "HTTP", "Retry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -101,8 +114,12 @@ let package = Package(
             dependencies: ["Store", "TestSupport"]
         ),
         .testTarget(
+            name: "RetryTests",
+            dependencies: ["Retry"]
+        ),
+        .testTarget(
             name: "IngestTests",
-            dependencies: ["Ingest", "Crypto", "Enrich", "Store", "TestSupport"],
+            dependencies: ["Ingest", "HTTP", "Retry", "Crypto", "Enrich", "Store", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

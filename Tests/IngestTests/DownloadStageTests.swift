@@ -1,7 +1,9 @@
 import Crypto
 import Enrich
 import Foundation
+import HTTP
 import Logging
+import Retry
 import TestSupport
 import Testing
 

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Ingest
 import Logging
+import Retry
 
 /// `photoseal search`: find photos on Flickr and record them in the ledger.
 struct SearchCommand: AsyncParsableCommand {
@@ -70,7 +72,7 @@ struct SearchCommand: AsyncParsableCommand {
                     "the rate budget exceeds Flickr's 3,600 calls per hour; the key may be revoked",
                     metadata: ["search.rate_per_hour": "\(query.ratePerHour)"])
             }
-            let http = try HTTPClient(logger: logger)
+            let http = try HTTPClient(configuration: .photoseal, logger: logger)
             defer { http.shutdown() }
             // The key is checked with one cheap call before the ledger is touched.
             let (client, counter) = try await workspace.flickrClient(
