@@ -11,6 +11,10 @@ public import Logging
 /// be gzip-compressed, TLS peers are verified, and every transfer has a connect timeout and a
 /// low-speed limit. Call `shutdown()` when done (or let the client go: `deinit` stops the
 /// thread without waiting).
+///
+/// This file is the public API; `CurlHandles.swift` owns the libcurl handles, `Engine.swift`
+/// runs the engine thread, and `HTTPError.swift` is the one place libcurl's result codes are
+/// read.
 public final class HTTPClient: Sendable {
     /// Settings for every transfer of a client.
     public struct Configuration: Sendable {
@@ -84,9 +88,11 @@ public final class HTTPClient: Sendable {
     /// - Parameters:
     ///   - request: what to fetch.
     ///   - sink: when given, receives the body as it arrives (the returned body is empty).
-    /// - Throws: `IngestError.transport` for connection failures and timeouts (with the curl
-    ///   code and libcurl's message, `api_key` redacted), `.cancelled` when the task is
-    ///   cancelled or the client shut down.
+    /// - Throws: `HTTPError` when no answer arrived: its `code` says how the transfer failed
+    ///   (`.dns`, `.connect`, `.connectTimeout`, `.tls`, `.timeout`, `.reset`, `.truncated`,
+    ///   `.tooLarge`, `.aborted` by the sink, …), its message names the endpoint as `host:port`
+    ///   with libcurl's explanation; `.cancelled` when the task is cancelled or the client shut
+    ///   down. Any HTTP status, even 500, is an answer, not an error.
     public func send(_ request: HTTPRequest, sink: (any HTTPBodySink)? = nil) async throws -> HTTPResponse {
         let id = nextID.next()
         let inbox = self.inbox

@@ -77,6 +77,19 @@ struct HTTPClientTests {
         #expect(collect.bytes == response.contentLength)
     }
 
+    @Test("an answer larger than maxBodyBytes fails as too large, not retriable; the endpoint is named")
+    func tooLarge() async throws {
+        let server = try FlickrTestServer(["--photos", "10"])
+        defer { server.stop() }
+        let client = try HTTPClient(logger: Logger(label: "test"))
+        defer { client.shutdown() }
+        let error = try await #require(throws: HTTPError.self) {
+            try await client.send(HTTPRequest(url: server.base + "/__personal", maxBodyBytes: 4))
+        }
+        #expect(error.code == .tooLarge && !error.isRetriable && !error.isUnreachable)
+        #expect(error.description.contains("127.0.0.1:\(server.port)"))
+    }
+
     @Test("a cancelled task's transfer stops")
     func cancel() async throws {
         let server = try FlickrTestServer(["--photos", "10"])
