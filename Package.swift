@@ -56,10 +56,23 @@ let package = Package(
             name: "Enrich",
             resources: [.copy("Resources")]
         ),
+        // The retry policy and the one retry loop, shared by the HTTP clients and the stores
+        // (Store must not depend on HTTP).
+        .target(
+            name: "Retry"
+        ),
+        // libcurl's only owner: the multi engine, transport errors classified.
+        .target(
+            name: "HTTP",
+            dependencies: [
+                "CCurl", "Retry",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(
             name: "Store",
             dependencies: [
-                "CMongoc", "CPostgres", "Crypto",
+                "CMongoc", "CPostgres", "Crypto", "Retry",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -67,7 +80,7 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Crypto", "Enrich", "Store", "CCurl", "CXML2",
+                "Crypto", "Enrich", "Store", "HTTP", "Retry", "CXML2",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -79,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "photoseal",
             dependencies: [
-                "Ingest",
+                "Ingest", "HTTP", "Retry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -114,8 +127,12 @@ let package = Package(
             dependencies: ["Store", "TestSupport"]
         ),
         .testTarget(
+            name: "RetryTests",
+            dependencies: ["Retry"]
+        ),
+        .testTarget(
             name: "IngestTests",
-            dependencies: ["Ingest", "Crypto", "Enrich", "Store", "TestSupport"],
+            dependencies: ["Ingest", "HTTP", "Retry", "Crypto", "Enrich", "Store", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+public import HTTP
 
 /// The one error type of the `Ingest` module.
 ///
@@ -50,75 +51,53 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
     public let code: Code
     /// What failed, on which input, and what to do. Free of secrets.
     public let message: String
-    /// libcurl's `CURLcode` when the failure came from libcurl.
-    public let curlCode: Int?
+    /// How the transfer failed, when the failure is a transport one (from the `HTTP` module).
+    public let transportCause: HTTPError.Code?
     /// The HTTP status, when the failure is an HTTP answer.
     public let httpStatus: Int?
     /// Flickr's error code, when Flickr answered `stat: fail`.
     public let flickrCode: Int?
     /// Seconds the server asked to wait before retrying (`Retry-After`), if it said.
     public let retryAfter: Double?
-    /// Whether libcurl timed out before the connection was established (the host never
-    /// answered), as opposed to a timeout in the middle of a transfer.
-    let connectTimedOut: Bool
 
     /// Makes an error; the message is redacted of any `api_key=` value and scrubbed of every
     /// registered secret (`SecretScrubber`), so a server echoing a key is safe to wrap.
     public init(
-        _ code: Code, _ message: String, curlCode: Int? = nil, httpStatus: Int? = nil, flickrCode: Int? = nil,
-        retryAfter: Double? = nil
-    ) {
-        self.init(
-            code, message, curlCode: curlCode, httpStatus: httpStatus, flickrCode: flickrCode, retryAfter: retryAfter,
-            connectTimedOut: false)
-    }
-
-    init(
-        _ code: Code, _ message: String, curlCode: Int? = nil, httpStatus: Int? = nil, flickrCode: Int? = nil,
-        retryAfter: Double? = nil, connectTimedOut: Bool
+        _ code: Code, _ message: String, httpStatus: Int? = nil, flickrCode: Int? = nil, retryAfter: Double? = nil,
+        transportCause: HTTPError.Code? = nil
     ) {
         self.code = code
         self.message = SecretScrubber.scrub(Redaction.redact(message))
-        self.curlCode = curlCode
+        self.transportCause = transportCause
         self.httpStatus = httpStatus
         self.flickrCode = flickrCode
         self.retryAfter = retryAfter
-        self.connectTimedOut = connectTimedOut
     }
 
     /// The same failure with another message (the kind, codes and flags kept).
     func with(message: String) -> IngestError {
         IngestError(
-            code, message, curlCode: curlCode, httpStatus: httpStatus, flickrCode: flickrCode, retryAfter: retryAfter,
-            connectTimedOut: connectTimedOut)
+            code, message, httpStatus: httpStatus, flickrCode: flickrCode, retryAfter: retryAfter,
+            transportCause: transportCause)
     }
-
-    /// libcurl codes of failures that happen before any answer and that waiting does not
-    /// fix: the proxy or host name does not resolve (5, 6), nothing accepts the connection
-    /// (7), and TLS or certificate failures (35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82,
-    /// 83, 90, 91, 98).
-    static let unreachableCurlCodes: Set<Int> = [
-        5, 6, 7, 35, 51, 53, 54, 58, 59, 60, 64, 66, 77, 80, 82, 83, 90, 91, 98,
-    ]
 
     /// Whether the endpoint could not be reached at all: its name does not resolve, nothing
     /// accepts the connection (refused, or no answer within the connect timeout), or the TLS
-    /// handshake or certificate check failed.
+    /// handshake or certificate check failed (`HTTPError.Code.isUnreachable`).
     ///
     /// Retrying such a failure for minutes does not help: it usually means a wrong endpoint
-    /// or no network, so callers give it a few quick retries (`RetryPolicy.unreachableBudget`)
+    /// or no network, so callers give it a few quick retries (the retry policy's `unreachableBudget`)
     /// and then report the endpoint. Failures after the connection was made (resets, timeouts
     /// mid-transfer, truncated bodies, 5xx, 429) are not unreachable and keep the long budget.
     public var isUnreachable: Bool {
-        guard code == .transport, let curlCode else { return false }
-        return connectTimedOut || Self.unreachableCurlCodes.contains(curlCode)
+        code == .transport && transportCause?.isUnreachable == true
     }
 
     /// Whether trying the same thing again later may succeed: transport failures, HTTP 429 and
     /// 5xx, and Flickr code 105 (service unavailable) or 10 (search unavailable).
     public var isRetriable: Bool {
         switch code {
-        case .transport: return true
+        case .transport: return transportCause?.isRetriable ?? true
         case .httpStatus:
             guard let httpStatus else { return false }
             return httpStatus == 429 || httpStatus == 408 || httpStatus >= 500
@@ -134,6 +113,7 @@ public struct IngestError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Maps an error from another module (or an unknown one) to an `IngestError`.
     public static func wrapping(_ error: any Error, context: String) -> IngestError {
         if let error = error as? IngestError { return error }
+        if let error = error as? HTTPError { return IngestError(error).with(message: "\(context): \(error.message)") }
         if let error = error as? CryptoError { return IngestError(.sealing, "\(context): \(error.message)") }
         if error is CancellationError { return IngestError(.cancelled, "\(context): cancelled") }
         return IngestError(.ledger, "\(context): \(error)")

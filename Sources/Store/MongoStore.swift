@@ -1,6 +1,7 @@
 private import CMongoc
 import Foundation
 public import Logging
+import Retry
 
 /// The MongoDB document store, on libmongoc's thread-safe client pool.
 ///
@@ -92,18 +93,14 @@ public final class MongoStore: DocumentStore {
             self.unreachableBudget = unreachableBudget
         }
 
-        /// Whether an operation whose attempt `attempt` failed with `failure`, `elapsed` after
-        /// its first attempt started, may try again after `backoff`; `lastAttempt` is how long
-        /// the failed attempt took (the next one is expected to take as long).
-        func mayRetry(
-            _ failure: some RetriableFailure, attempt: Int, elapsed: Duration, backoff: Duration,
-            lastAttempt: Duration = .zero
-        ) -> Bool {
-            guard failure.isTransient, attempt < maxAttempts else { return false }
-            // One retry always, however long the attempt took (each waits a whole server
-            // selection; a loaded machine must not turn a blip into an error); then only an
-            // attempt expected to end within the budget.
-            return !failure.isUnreachable || attempt <= 1 || elapsed + backoff + lastAttempt <= unreachableBudget
+        /// The shared policy these settings mean: fixed doubling waits (no jitter), and for an
+        /// unreachable server one retry always, then only an attempt expected to end within
+        /// the budget.
+        var shared: Retry.RetryPolicy {
+            Retry.RetryPolicy(
+                maxAttempts: maxAttempts, baseDelay: initialBackoff.seconds, maxDelay: maxBackoff.seconds,
+                unreachableBudget: unreachableBudget.seconds, unreachableBaseDelay: initialBackoff.seconds,
+                unreachableMaxDelay: maxBackoff.seconds, unreachableMinimumRetries: 1, jitter: 0)
         }
     }
 
@@ -431,38 +428,51 @@ public final class MongoStore: DocumentStore {
         _ operation: String, write: Bool, onRetry: () -> Void = {},
         _ body: @escaping @Sendable () throws -> T
     ) async throws -> T {
-        var attempt = 1
-        var backoff = configuration.retry.initialBackoff
-        let started = ContinuousClock.now
-        while true {
-            let attemptStarted = ContinuousClock.now
-            do {
-                return try await executor.run(body)
-            } catch let failure as MongoFailure {
-                let elapsed = ContinuousClock.now - started
-                let lastAttempt = ContinuousClock.now - attemptStarted
-                let error = failure.storeError(
+        let location = self.location
+        let writeConcern = self.writeConcern
+        return try await withRetries(
+            policy: configuration.retry.shared,
+            classify: { error in
+                guard let failure = error as? MongoFailure, failure.isTransient else { return .permanent }
+                return failure.isUnreachable ? .unreachable : .transient(retryAfter: nil)
+            },
+            onRetry: { error, event in
+                guard let failure = error as? MongoFailure else { return }
+                let message = failure.storeError(
                     operation: operation, write: write, store: location, writeConcern: writeConcern,
-                    attempts: attempt, elapsed: elapsed)
-                guard
-                    configuration.retry.mayRetry(
-                        failure, attempt: attempt, elapsed: elapsed, backoff: backoff, lastAttempt: lastAttempt)
-                else { throw error }
+                    attempts: event.attempt, elapsed: .seconds(event.elapsed)
+                ).message
                 logger.warning(
                     "store operation failed, retrying",
                     metadata: [
                         "store.location": "\(location)", "store.operation": "\(operation)",
-                        "store.attempt": "\(attempt)", "store.error": "\(error.message)",
+                        "store.attempt": "\(event.attempt)", "store.error": "\(message)",
                     ])
                 onRetry()
                 retries.increment()
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, configuration.retry.maxBackoff)
-                attempt += 1
-            } catch let error as BSONCodecError {
-                throw error.storeError(store: location, id: nil)
+            },
+            giveUp: { error, event in
+                switch error {
+                case let failure as MongoFailure:
+                    return failure.storeError(
+                        operation: operation, write: write, store: location, writeConcern: writeConcern,
+                        attempts: event.attempt, elapsed: .seconds(event.elapsed))
+                case let error as BSONCodecError:
+                    return error.storeError(store: location, id: nil)
+                default:
+                    return error
+                }
             }
+        ) { _ in
+            try await executor.run(body)
         }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    fileprivate var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) * 1e-18
     }
 }
 
@@ -498,15 +508,8 @@ final class CommandCounter: @unchecked Sendable {
     func count(of names: [String]) -> Int { lock.withLock { names.reduce(0) { $0 + (counts[$1] ?? 0) } } }
 }
 
-/// A driver failure the retry policy can judge: whether trying again may help, and whether no
-/// server could be reached at all (retried only within the unreachable budget).
-protocol RetriableFailure {
-    var isTransient: Bool { get }
-    var isUnreachable: Bool { get }
-}
-
 /// A libmongoc failure read right after the failing call, safe to carry across threads.
-struct MongoFailure: Error, Sendable, RetriableFailure {
+struct MongoFailure: Error, Sendable {
     let domain: UInt32
     let code: UInt32
     let message: String

@@ -1,6 +1,7 @@
 private import CPostgres
 import Foundation
 public import Logging
+import Retry
 
 /// The PostgreSQL document store, on libpq (`--store postgresql://…` or `postgres://…`).
 ///
@@ -516,36 +517,42 @@ public final class PostgresStore: DocumentStore {
         _ operation: String, write: Bool, missing: T? = nil, onRetry: () -> Void = {},
         _ body: @escaping @Sendable (PostgresConnection) throws -> T
     ) async throws -> T {
-        var attempt = 1
-        var backoff = configuration.retry.initialBackoff
-        let started = ContinuousClock.now
-        while true {
-            let attemptStarted = ContinuousClock.now
-            do {
-                return try await executor.run { [pool] in try pool.withConnection(body) }
-            } catch let failure as PostgresFailure {
-                // 42P01 undefined_table.
-                if failure.sqlState == "42P01", let missing { return missing }
-                let elapsed = ContinuousClock.now - started
-                let lastAttempt = ContinuousClock.now - attemptStarted
-                let error = failure.storeError(
-                    operation: operation, write: write, store: location, database: database, attempts: attempt,
-                    elapsed: elapsed)
-                guard
-                    configuration.retry.mayRetry(
-                        failure, attempt: attempt, elapsed: elapsed, backoff: backoff, lastAttempt: lastAttempt)
-                else { throw error }
+        let location = self.location
+        let database = self.database
+        return try await withRetries(
+            policy: configuration.retry.shared,
+            classify: { error in
+                guard let failure = error as? PostgresFailure, failure.isTransient else { return .permanent }
+                return failure.isUnreachable ? .unreachable : .transient(retryAfter: nil)
+            },
+            onRetry: { error, event in
+                guard let failure = error as? PostgresFailure else { return }
+                let message = failure.storeError(
+                    operation: operation, write: write, store: location, database: database, attempts: event.attempt,
+                    elapsed: .seconds(event.elapsed)
+                ).message
                 logger.warning(
                     "store operation failed, retrying",
                     metadata: [
                         "store.location": "\(location)", "store.operation": "\(operation)",
-                        "store.attempt": "\(attempt)", "store.error": "\(error.message)",
+                        "store.attempt": "\(event.attempt)", "store.error": "\(message)",
                     ])
                 onRetry()
                 retries.increment()
-                try await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, configuration.retry.maxBackoff)
-                attempt += 1
+            },
+            giveUp: { error, event in
+                guard let failure = error as? PostgresFailure else { return error }
+                return failure.storeError(
+                    operation: operation, write: write, store: location, database: database, attempts: event.attempt,
+                    elapsed: .seconds(event.elapsed))
+            }
+        ) { _ in
+            do {
+                return try await executor.run { [pool] in try pool.withConnection(body) }
+            } catch let failure as PostgresFailure where failure.sqlState == "42P01" {
+                // 42P01 undefined_table: nothing was ever written; a read answers `missing`.
+                guard let missing else { throw failure }
+                return missing
             }
         }
     }
@@ -848,7 +855,7 @@ final class PostgresResult {
 }
 
 /// A libpq failure read right after the failing call, safe to carry across threads.
-struct PostgresFailure: Error, Sendable, RetriableFailure {
+struct PostgresFailure: Error, Sendable {
     /// The SQLSTATE code, when the server sent one.
     let sqlState: String?
     let message: String

@@ -46,7 +46,7 @@ struct ClearImagesTests {
         #expect(MetadataStripper.metadata(in: now, format: photo.format) == [])
         let groups = try MetadataStripperTests.groups(images.absolute(stripped.path))
         #expect(MetadataStripperTests.disallowed(groups).isEmpty, "\(MetadataStripperTests.disallowed(groups))")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: images.temporaryDirectory).isEmpty)
+        #expect(images.partialFiles().isEmpty)
 
         // Stored again in stripped mode: reused as it is.
         #expect(

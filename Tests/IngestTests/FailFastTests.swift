@@ -1,7 +1,9 @@
 import Crypto
 import Foundation
 import Glibc
+import HTTP
 import Logging
+import Retry
 import TestSupport
 import Testing
 
@@ -18,44 +20,44 @@ struct FailFastTests {
         let client = try HTTPClient(logger: Logger(label: "test"))
         defer { client.shutdown() }
         func failure(_ request: HTTPRequest) async throws -> IngestError {
-            try await #require(throws: IngestError.self) { _ = try await client.send(request) }
+            try await #require(throws: IngestError.self) { _ = try await client.exchange(request) }
         }
         let port = try await closedLoopbackPort()
         let refused = try await failure(HTTPRequest(url: "http://127.0.0.1:\(port)/x?api_key=SECRET-1"))
-        #expect(refused.curlCode == 7 && refused.isUnreachable && refused.isRetriable)
+        #expect(refused.transportCause == .connect && refused.isUnreachable && refused.isRetriable)
         #expect(refused.description.contains("127.0.0.1:\(port)") && !refused.description.contains("SECRET-1"))
         let unknown = try await failure(HTTPRequest(url: "http://nosuchhost.invalid/x"))
-        #expect(unknown.curlCode == 6 && unknown.isUnreachable)
+        #expect(unknown.transportCause == .dns && unknown.isUnreachable)
         // https spoken to a plain-HTTP server: the TLS handshake fails.
         let plain = try FlickrTestServer(["--photos", "10"])
         defer { plain.stop() }
         let tls = try await failure(HTTPRequest(url: "https://127.0.0.1:\(plain.port)/"))
-        #expect(tls.curlCode == 35 && tls.isUnreachable)
+        #expect(tls.transportCause == .tls && tls.isUnreachable)
 
         // A host that never answers the connection: a timeout before the request went out.
         let silent = try SilentPort()
         let slowConnect = try HTTPClient(configuration: .init(connectTimeout: 1), logger: Logger(label: "test"))
         defer { slowConnect.shutdown() }
         let noAnswer = try await #require(throws: IngestError.self) {
-            _ = try await slowConnect.send(HTTPRequest(url: "http://127.0.0.1:\(silent.port)/"))
+            _ = try await slowConnect.exchange(HTTPRequest(url: "http://127.0.0.1:\(silent.port)/"))
         }
-        #expect(noAnswer.curlCode == 28 && noAnswer.isUnreachable)
+        #expect(noAnswer.transportCause == .connectTimeout && noAnswer.isUnreachable)
 
         let images = try ImageTestServer(stallSeconds: 5)
         defer { images.stop() }
         for kind in ["reset", "trunc"] {
             let broken = try await failure(HTTPRequest(url: images.base + "/f/\(kind)/et_Canon.jpg"))
-            #expect(!broken.isUnreachable && broken.isRetriable, "\(kind): curl \(broken.curlCode ?? 0)")
+            #expect(!broken.isUnreachable && broken.isRetriable, "\(kind): \(broken.transportCause?.name ?? "-")")
         }
         let stalled = try await failure(HTTPRequest(url: images.base + "/f/stall/et_Canon.jpg", timeout: 1))
-        #expect(stalled.curlCode == 28 && !stalled.isUnreachable && stalled.isRetriable)
+        #expect(stalled.transportCause == .timeout && !stalled.isUnreachable && stalled.isRetriable)
     }
 
     @Test("an unreachable endpoint gets quick retries for about 10 s; a transient failure keeps the long budget")
     func retryDecision() {
         let policy = RetryPolicy()
-        let refused = IngestError(.transport, "refused", curlCode: 7)
-        let unavailable = IngestError(.httpStatus, "busy", httpStatus: 503)
+        let refused = IngestError(.transport, "refused", transportCause: .connect).retryClass
+        let unavailable = IngestError(.httpStatus, "busy", httpStatus: 503).retryClass
         // Worst-case jitter (random 1): the quick waits add up to the budget and no further.
         var spent = 0.0
         var attempt = 1
@@ -74,7 +76,7 @@ struct FailFastTests {
         // A 503 after as long as that is still retried, with the usual back-off, until the attempts are spent.
         #expect(policy.wait(after: unavailable, attempt: 5, unreachableFor: 0, random: 1) == 16)
         #expect(policy.wait(after: unavailable, attempt: policy.maxAttempts, unreachableFor: 0) == nil)
-        #expect(policy.wait(after: IngestError(.invalidAPIKey, "no"), attempt: 1, unreachableFor: 0) == nil)
+        #expect(policy.wait(after: IngestError(.invalidAPIKey, "no").retryClass, attempt: 1, unreachableFor: 0) == nil)
     }
 
     @Test("a dead Flickr endpoint fails within 15 s with one error naming host:port, never the key")

@@ -1,5 +1,7 @@
 import Foundation
+import HTTP
 import Logging
+import Retry
 import Testing
 
 @testable import Ingest
@@ -42,12 +44,11 @@ struct HTTPClientTests {
     func refused() async throws {
         let client = try HTTPClient(logger: Logger(label: "test"))
         defer { client.shutdown() }
-        let error = try await #require(throws: IngestError.self) {
+        let error = try await #require(throws: HTTPError.self) {
             try await client.send(HTTPRequest(url: "http://127.0.0.1:9/services/rest/?api_key=SECRET123&x=1"))
         }
-        #expect(error.code == .transport)
-        #expect(error.curlCode == 7)  // CURLE_COULDNT_CONNECT
-        #expect(error.isRetriable)
+        #expect(error.code == .connect)
+        #expect(error.isRetriable && error.isUnreachable)
         #expect(!error.description.contains("SECRET123"))
     }
 
@@ -76,6 +77,19 @@ struct HTTPClientTests {
         #expect(collect.bytes == response.contentLength)
     }
 
+    @Test("an answer larger than maxBodyBytes fails as too large, not retriable; the endpoint is named")
+    func tooLarge() async throws {
+        let server = try FlickrTestServer(["--photos", "10"])
+        defer { server.stop() }
+        let client = try HTTPClient(logger: Logger(label: "test"))
+        defer { client.shutdown() }
+        let error = try await #require(throws: HTTPError.self) {
+            try await client.send(HTTPRequest(url: server.base + "/__personal", maxBodyBytes: 4))
+        }
+        #expect(error.code == .tooLarge && !error.isRetriable && !error.isUnreachable)
+        #expect(error.description.contains("127.0.0.1:\(server.port)"))
+    }
+
     @Test("a cancelled task's transfer stops")
     func cancel() async throws {
         let server = try FlickrTestServer(["--photos", "10"])
@@ -90,14 +104,15 @@ struct HTTPClientTests {
         task.cancel()
         let result = await task.result
         #expect(Date().timeIntervalSince(start) < 30)
-        #expect(throws: IngestError.self) { try result.get() }
+        let error = try #require(throws: HTTPError.self) { try result.get() }
+        #expect(error.code == .cancelled)
     }
 
     @Test("requests name photoseal and its version, accept gzip, and compressed answers arrive decoded")
     func userAgentAndGzip() async throws {
         let server = try FlickrTestServer(["--photos", "10"])
         defer { server.stop() }
-        let client = try HTTPClient(logger: Logger(label: "test"))
+        let client = try HTTPClient(configuration: .photoseal, logger: Logger(label: "test"))
         defer { client.shutdown() }
         let response = try await client.send(HTTPRequest(url: server.base + "/__echo"))
         #expect(response.header("Content-Encoding") == "gzip")

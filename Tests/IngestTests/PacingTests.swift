@@ -1,4 +1,6 @@
 import Foundation
+import HTTP
+import Retry
 import Testing
 
 @testable import Ingest

@@ -1,6 +1,8 @@
 import Enrich
 import Foundation
+import HTTP
 import Logging
+import Retry
 import Testing
 
 @testable import Ingest

@@ -119,7 +119,7 @@ struct SealedImagesTests {
             #expect(throws: CryptoError.self) { try Fernet.decrypt(token, key: old) }
             #expect(try w.modified(file) == modified[file], "\(file)")
         }
-        #expect(try FileManager.default.contentsOfDirectory(atPath: w.images.temporaryDirectory).isEmpty)
+        #expect(w.images.partialFiles().isEmpty)
 
         let second = try await rotation.run()
         #expect(second.imagesResealed == 0 && second.imagesCurrent == 7 && second.failed.isEmpty)

@@ -1,5 +1,7 @@
 import Foundation
+import HTTP
 import Logging
+import Retry
 import TestSupport
 import Testing
 

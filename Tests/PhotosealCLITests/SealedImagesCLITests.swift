@@ -234,9 +234,9 @@ struct SealedImagesCLITests {
             ).fetchone()[0])
             """, [work + "/ledger.sqlite"])
         #expect(ledgerKids.output == newKid)
-        let leftovers = try FileManager.default.contentsOfDirectory(atPath: work + "/tmp").filter {
-            $0.hasPrefix("reseal-")
-        }
+        // No partial file of the killed rotation is left next to the images.
+        let leftovers = (FileManager.default.enumerator(atPath: work + "/images")?.allObjects as? [String] ?? [])
+            .filter { $0.hasSuffix(".part") }
         #expect(leftovers.isEmpty)
         let audit = try photoseal(["audit", "--json"])
         #expect(audit.status == 0, "\(audit.stdout)")

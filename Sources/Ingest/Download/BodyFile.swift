@@ -1,21 +1,22 @@
 import Crypto
 import Foundation
+import HTTP
 
 /// An `HTTPBodySink` that takes a 200 answer's body while hashing it with SHA-256 and checking
 /// its first bytes for an image signature.
 ///
 /// Bodies up to `memoryLimit` stay in memory (no temporary file is written and read back, the
-/// common case for photos); a larger body spills to a temporary file under the image store's
-/// `tmp/`, so memory stays bounded by `concurrency × memoryLimit` however large the originals.
+/// common case for photos); a larger body spills to an unnamed file in `directory` (the work
+/// directory), so memory stays bounded by `concurrency × memoryLimit` however large the
+/// originals. The spill file has no name (`ScratchFile`): nothing is left behind by a killed
+/// run and no shared temporary folder is touched.
 ///
 /// `@unchecked Sendable`: the HTTP engine calls `begin`/`receive` from its one thread, in
 /// order, and the download task reads the results only after `send` has returned, so no two
 /// threads touch the state at once.
 final class BodyFile: HTTPBodySink, @unchecked Sendable {
-    /// Makes the path a spilled body goes to (called only when the body outgrows `memoryLimit`).
-    let makePath: @Sendable () throws -> String
-    /// The spilled body's file, once there is one.
-    private(set) var path: String?
+    /// Where a spilled body's unnamed file is made (only when the body outgrows `memoryLimit`).
+    let directory: String
     let maxBytes: Int
     let memoryLimit: Int
     private(set) var status = 0
@@ -30,8 +31,8 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
     private var spilled = false
     private let hasher: SHA256
 
-    init(maxBytes: Int, memoryLimit: Int = 8 << 20, makePath: @escaping @Sendable () throws -> String) throws {
-        self.makePath = makePath
+    init(maxBytes: Int, memoryLimit: Int = 8 << 20, directory: String) throws {
+        self.directory = directory
         self.maxBytes = maxBytes
         self.memoryLimit = memoryLimit
         hasher = try SHA256()
@@ -78,12 +79,7 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
         }
         if !spilled {
             spilled = true
-            guard let path = try? makePath() else {
-                writeFailed = true
-                return false
-            }
-            self.path = path
-            descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            descriptor = ScratchFile.open(in: directory)
             guard descriptor >= 0 else {
                 writeFailed = true
                 return false
@@ -110,9 +106,8 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
         return true
     }
 
-    /// Ends the body: closes a spilled file and returns the hex digest.
+    /// Ends the body and returns the hex digest.
     func finish() -> String {
-        closeFile()
         if format == nil, !head.isEmpty {
             format = ImageFormat.sniff(head)
             if format == nil { notImage = true }
@@ -123,7 +118,19 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
     /// The whole body: from memory, or read back from the spilled file (nil when that fails).
     func contents() -> [UInt8]? {
         guard spilled else { return buffer }
-        return path.flatMap { FileManager.default.contents(atPath: $0) }.map { Array($0) }
+        guard descriptor >= 0, bytes > 0 else { return nil }
+        var out = [UInt8](repeating: 0, count: bytes)
+        let complete = out.withUnsafeMutableBytes { raw -> Bool in
+            var offset = 0
+            while offset < raw.count {
+                let got = pread(descriptor, raw.baseAddress! + offset, raw.count - offset, off_t(offset))
+                if got < 0, errno == EINTR { continue }
+                guard got > 0 else { return false }
+                offset += got
+            }
+            return true
+        }
+        return complete ? out : nil
     }
 
     private func closeFile() {
@@ -133,10 +140,10 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
         }
     }
 
-    /// Drops the body: frees the memory and removes a spilled file.
+    /// Drops the body: frees the memory and closes a spilled file (which has no name, so
+    /// closing it frees it).
     func discard() {
         closeFile()
         buffer = []
-        if let path { unlink(path) }
     }
 }

@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
+public import HTTP
 public import Logging
+import Retry
 
 /// The download stage: fetches every photo at `found` into the image store, many at once over
 /// the libcurl multi engine, and moves each row to `downloaded` (`extracted` when it was given
@@ -220,100 +222,122 @@ public final class DownloadStage: Sendable {
         placeholderMarkers.contains { url.contains($0) }
     }
 
+    /// A retriable failure of one attempt: its cause (for the row's failure) and how the
+    /// retry loop treats it.
+    private struct Retriable: Error {
+        let cause: String
+        let failure: RetryClass
+    }
+
+    /// The retry policy of one download: `maxAttempts` attempts, back-off from
+    /// `retryBaseDelay`, and a `Retry-After` honoured up to `maxRetryAfter`.
+    static func retryPolicy(_ options: Options) -> RetryPolicy {
+        RetryPolicy(
+            maxAttempts: options.maxAttempts, baseDelay: options.retryBaseDelay, maxDelay: options.maxRetryAfter,
+            jitter: 0.4, maxRetryAfter: options.maxRetryAfter)
+    }
+
     /// Fetches one URL with retries; follows redirects itself so a placeholder can be seen.
     private func fetch(_ start: String, options: Options) async -> Fetched {
         var url = start
         var redirects = 0
-        var attempt = 0
-        var lastCause = "unknown"
-        while attempt < options.maxAttempts {
-            if Task.isCancelled { return .failed("cancelled") }
-            attempt += 1
+        let logger = self.logger
+        do {
+            return try await withRetries(
+                policy: Self.retryPolicy(options),
+                classify: { ($0 as? Retriable)?.failure ?? .permanent },
+                onRetry: { error, event in
+                    logger.debug(
+                        "retrying a download",
+                        metadata: [
+                            "download.host": "\(HTTPEndpoint.hostPort(url))",
+                            "download.cause": "\((error as? Retriable)?.cause ?? "unknown")",
+                            "download.attempt": "\(event.attempt)", "download.delay": "\(event.wait)",
+                        ])
+                }
+            ) { _ in
+                if Task.isCancelled { return .failed("cancelled") }
+                return try await attempt(&url, redirects: &redirects, options: options)
+            }
+        } catch let error as Retriable {
+            return .failed(error.cause)
+        } catch {
+            return .failed("cancelled")
+        }
+    }
+
+    /// One attempt at `url`, following redirects (which move `url` for later attempts).
+    /// - Throws: `Retriable` for a failure another attempt may fix.
+    private func attempt(_ url: inout String, redirects: inout Int, options: Options) async throws -> Fetched {
+        while true {
             let file: BodyFile
             do {
-                let store = ingestor.store
-                file = try BodyFile(maxBytes: options.maxImageBytes) { try store.temporaryPath() }
+                file = try BodyFile(maxBytes: options.maxImageBytes, directory: ingestor.store.workdir)
             } catch {
                 return .failed("temp-file")
             }
-            var retryAfter: Double?
+            let response: HTTPResponse
             do {
-                let response = try await http.send(HTTPRequest(url: url, followRedirects: false), sink: file)
-                let status = response.status
-                if (300..<400).contains(status), let location = response.header("Location") {
-                    file.discard()
-                    guard let next = URL(string: location, relativeTo: URL(string: url))?.absoluteString else {
-                        return .failed("bad-redirect")
-                    }
-                    if Self.isPlaceholder(next) { return .unavailable("placeholder") }
-                    redirects += 1
-                    guard redirects <= 10 else { return .failed("redirect-loop") }
-                    url = next
-                    attempt -= 1
-                    continue
-                }
-                switch status {
-                case 200:
-                    let sha256 = file.finish()
-                    if file.notImage {
-                        file.discard()
-                        return .unavailable("not-an-image")
-                    }
-                    if let expected = response.contentLength, expected != file.bytes {
-                        file.discard()
-                        lastCause = "truncated"
-                    } else if file.bytes == 0 || file.format == nil {
-                        file.discard()
-                        return .unavailable("not-an-image")
-                    } else {
-                        return .image(file, sha256: sha256)
-                    }
-                case 403, 404, 410:
-                    file.discard()
-                    return .gone(status)
-                case 408, 429, 500...599:
-                    file.discard()
-                    lastCause = "http-\(status)"
-                    retryAfter = response.retryAfter()
-                default:
-                    file.discard()
-                    return .failed("http-\(status)")
-                }
-            } catch let error as IngestError {
+                response = try await http.send(HTTPRequest(url: url, followRedirects: false), sink: file)
+            } catch let error as HTTPError {
                 let notImage = file.notImage
                 let tooLarge = file.tooLarge
                 file.discard()
                 if notImage { return .unavailable("not-an-image") }
                 if tooLarge { return .failed("too-large") }
                 if error.code == .cancelled { return .failed("cancelled") }
-                lastCause = Self.cause(curlCode: error.curlCode)
+                // A sink that failed to spill to disk, or any transport failure: try again.
+                throw Retriable(
+                    cause: Self.cause(error.code),
+                    failure: error.isUnreachable ? .unreachable : .transient(retryAfter: nil))
             } catch {
                 file.discard()
-                lastCause = "transport"
+                throw Retriable(cause: HTTPError.Code.transport.name, failure: .transient(retryAfter: nil))
             }
-            guard attempt < options.maxAttempts else { break }
-            let backoff = options.retryBaseDelay * pow(2, Double(attempt - 1)) * Double.random(in: 0.8...1.2)
-            let delay = min(retryAfter ?? backoff, options.maxRetryAfter)
-            logger.debug(
-                "retrying a download",
-                metadata: [
-                    "download.host": "\(HTTPEndpoint.hostPort(url))", "download.cause": "\(lastCause)",
-                    "download.attempt": "\(attempt)", "download.delay": "\(delay)",
-                ])
-            try? await Task.sleep(nanoseconds: UInt64(max(0, delay) * 1_000_000_000))
+            let status = response.status
+            if (300..<400).contains(status), let location = response.header("Location") {
+                file.discard()
+                guard let next = URL(string: location, relativeTo: URL(string: url))?.absoluteString else {
+                    return .failed("bad-redirect")
+                }
+                if Self.isPlaceholder(next) { return .unavailable("placeholder") }
+                redirects += 1
+                guard redirects <= 10 else { return .failed("redirect-loop") }
+                url = next
+                continue
+            }
+            switch status {
+            case 200:
+                let sha256 = file.finish()
+                if file.notImage {
+                    file.discard()
+                    return .unavailable("not-an-image")
+                }
+                if let expected = response.contentLength, expected != file.bytes {
+                    file.discard()
+                    throw Retriable(cause: "truncated", failure: .transient(retryAfter: nil))
+                }
+                if file.bytes == 0 || file.format == nil {
+                    file.discard()
+                    return .unavailable("not-an-image")
+                }
+                return .image(file, sha256: sha256)
+            case 403, 404, 410:
+                file.discard()
+                return .gone(status)
+            case 408, 429, 500...599:
+                file.discard()
+                throw Retriable(cause: "http-\(status)", failure: .transient(retryAfter: response.retryAfter()))
+            default:
+                file.discard()
+                return .failed("http-\(status)")
+            }
         }
-        return .failed(lastCause)
     }
 
-    /// A short cause name for a libcurl error code.
-    static func cause(curlCode: Int?) -> String {
-        switch curlCode {
-        case 18: return "truncated"
-        case 28: return "timeout"
-        case 7: return "connect"
-        case 52, 55, 56: return "reset"
-        case 6: return "dns"
-        default: return "transport"
-        }
+    /// A row's failure cause for a transport failure: the HTTP module's code, with a timeout
+    /// before or after connecting both counted as `timeout`.
+    static func cause(_ code: HTTPError.Code) -> String {
+        code == .connectTimeout ? HTTPError.Code.timeout.name : code.name
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
+public import HTTP
 public import Logging
+public import Retry
 
 /// What to search for in one `flickr.photos.search` call.
 public struct FlickrSearchRequest: Sendable, Equatable {
@@ -151,7 +153,7 @@ public final class FlickrClient: Sendable {
         }
     }
 
-    /// One API call: waits for the rate budget, then retries what `RetryPolicy.wait` allows.
+    /// One API call: waits for the rate budget, then retries what the `RetryPolicy` allows.
     private func call<T>(
         _ parameters: [(String, String)], method: String, decode: @escaping @Sendable ([UInt8]) throws -> T
     ) async throws -> T {
@@ -160,48 +162,24 @@ public final class FlickrClient: Sendable {
             endpoint + (endpoint.contains("?") ? "&" : "?")
             + query.map { "\($0.0)=\(Self.encode($0.1))" }.joined(separator: "&")
         let site = ServiceEndpoint(service: "Flickr", flag: "--flickr-endpoint", url: endpoint)
-        var state = RetryState(policy: retry)
-        while true {
-            do {
-                try await budget.acquire()
-            } catch {
-                throw IngestError(.cancelled, "the Flickr call was cancelled")
-            }
-            state.begin()
-            do {
-                let result = try decode(try await once(url: url, method: method))
-                onAttempt(.ok)
-                return result
-            } catch let error as IngestError {
-                if error.code == .cancelled { throw error }
-                guard let wait = state.wait(after: error) else {
-                    onAttempt(.failed)
-                    if error.isUnreachable {
-                        throw site.unreachable(error, attempts: state.attempt, seconds: state.elapsed)
-                    }
-                    throw error
-                }
-                onAttempt(.retried)
+        let budget = self.budget
+        return try await site.call(
+            policy: retry, logger: logger, message: "retrying a Flickr call", prefix: "flickr",
+            metadata: ["flickr.method": "\(method)"], onAttempt: onAttempt,
+            onRetry: { error in
                 if let retryAfter = error.retryAfter { budget.pause(seconds: retryAfter) }
-                logger.notice(
-                    "retrying a Flickr call",
-                    metadata: [
-                        "flickr.endpoint": "\(site.hostPort)", "flickr.method": "\(method)",
-                        "flickr.error": "\(error.code)", "flickr.curl_code": "\(error.curlCode ?? 0)",
-                        "flickr.http_status": "\(error.httpStatus ?? 0)", "flickr.code": "\(error.flickrCode ?? 0)",
-                        "flickr.attempt": "\(state.attempt)", "flickr.wait_seconds": "\(String(format: "%.2f", wait))",
-                    ])
-                do {
-                    try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
-                } catch {
-                    throw IngestError(.cancelled, "the Flickr call was cancelled")
-                }
-            }
+            },
+            cancelled: "the Flickr call was cancelled"
+        ) {
+            try await budget.acquire()
+            let result = try decode(try await once(url: url, method: method))
+            onAttempt(.ok)
+            return result
         }
     }
 
     private func once(url: String, method: String) async throws -> [UInt8] {
-        let response = try await http.send(HTTPRequest(url: url, timeout: 120))
+        let response = try await http.exchange(HTTPRequest(url: url, timeout: 120))
         guard response.status == 200 else {
             throw IngestError(
                 .httpStatus,

@@ -1,4 +1,7 @@
 import Foundation
+import HTTP
+import Logging
+import Retry
 
 /// A token bucket: a steady rate with short bursts, as pure arithmetic over a caller's clock.
 ///
@@ -112,125 +115,6 @@ final class Locked<Value>: @unchecked Sendable {
     }
 }
 
-/// How often and how patiently a failed call is retried.
-///
-/// Transient failures (HTTP 5xx and 429, Flickr code 105, resets, timeouts mid-transfer,
-/// truncated answers) get up to `maxAttempts` attempts with exponential back-off. A failure
-/// that means the endpoint cannot be reached at all (`IngestError.isUnreachable`: no such
-/// host, connection refused, TLS or certificate failure) gets quick retries for about
-/// `unreachableBudget` seconds only: waiting minutes does not fix a wrong endpoint.
-public struct RetryPolicy: Sendable {
-    /// Most attempts per call, the first included (default 8).
-    public var maxAttempts: Int
-    /// The first back-off in seconds (default 1); doubles each attempt.
-    public var baseDelay: Double
-    /// The longest back-off in seconds (default 60).
-    public var maxDelay: Double
-    /// Seconds a call keeps retrying while the endpoint is unreachable, counted from the start
-    /// of the first attempt that found it so (default 10).
-    public var unreachableBudget: Double
-
-    /// The first quick retry's wait for an unreachable endpoint; doubles up to
-    /// `unreachableMaxDelay`.
-    static let unreachableBaseDelay = 0.25
-    /// The longest wait between quick retries of an unreachable endpoint.
-    static let unreachableMaxDelay = 2.0
-
-    /// The defaults described on each property.
-    public init(maxAttempts: Int = 8, baseDelay: Double = 1, maxDelay: Double = 60, unreachableBudget: Double = 10) {
-        self.maxAttempts = max(1, maxAttempts)
-        self.baseDelay = max(0, baseDelay)
-        self.maxDelay = max(self.baseDelay, maxDelay)
-        self.unreachableBudget = max(0, unreachableBudget)
-    }
-
-    /// The wait before attempt `attempt + 1` (attempt counts from 1): exponential back-off
-    /// with jitter (between half and all of the step), at least `retryAfter` when the server
-    /// named one.
-    public func delay(afterAttempt attempt: Int, retryAfter: Double?, random: Double = Double.random(in: 0...1))
-        -> Double
-    {
-        let step = min(maxDelay, baseDelay * pow(2, Double(max(0, attempt - 1))))
-        let jittered = step * (0.5 + 0.5 * min(max(random, 0), 1))
-        return max(jittered, min(retryAfter ?? 0, 300))
-    }
-
-    /// Whether a call whose attempt `attempt` failed with `error` may try again, and after
-    /// how long: the one decision every retry loop of the HTTP clients makes.
-    ///
-    /// - Parameters:
-    ///   - error: the failure.
-    ///   - attempt: the attempt that failed, counting from 1.
-    ///   - unreachableFor: seconds since the start of the first attempt of this call that found
-    ///     the endpoint unreachable (0 when `error` is the first such failure).
-    ///   - random: the jitter draw in 0...1.
-    /// - Returns: the seconds to wait before the next attempt, or `nil` to give up: the
-    ///   failure is permanent, the attempts are spent, or an unreachable endpoint used up
-    ///   `unreachableBudget`.
-    public func wait(
-        after error: IngestError, attempt: Int, unreachableFor: Double, random: Double = Double.random(in: 0...1)
-    ) -> Double? {
-        guard error.isRetriable, attempt < maxAttempts else { return nil }
-        guard error.isUnreachable else {
-            return delay(afterAttempt: attempt, retryAfter: error.retryAfter, random: random)
-        }
-        let step = min(Self.unreachableMaxDelay, Self.unreachableBaseDelay * pow(2, Double(max(0, attempt - 1))))
-        let wait = step * (0.5 + 0.5 * min(max(random, 0), 1))
-        // A couple of quick retries always, however long each attempt took (a loaded machine
-        // or a slow resolver must not turn a blip into an error); then the time budget decides.
-        return attempt <= Self.unreachableMinimumRetries || unreachableFor + wait <= unreachableBudget ? wait : nil
-    }
-
-    /// Retries an unreachable endpoint always gets, within `maxAttempts`, before the budget counts.
-    public static let unreachableMinimumRetries = 2
-}
-
-/// One call's retry bookkeeping under a `RetryPolicy`: counts attempts and remembers when the
-/// endpoint was first found unreachable, so each client's loop asks `RetryPolicy.wait` the
-/// same question.
-struct RetryState {
-    let policy: RetryPolicy
-    private let clock: @Sendable () -> Double
-    /// Attempts started so far.
-    private(set) var attempt = 0
-    /// When the current attempt started.
-    private var attemptStarted = 0.0
-    /// When the first attempt that found the endpoint unreachable started.
-    private var unreachableSince: Double?
-    /// When the first attempt started.
-    private var firstStarted: Double?
-
-    init(policy: RetryPolicy, clock: @escaping @Sendable () -> Double = { ProcessInfo.processInfo.systemUptime }) {
-        self.policy = policy
-        self.clock = clock
-    }
-
-    /// Marks the start of an attempt.
-    mutating func begin() {
-        attempt += 1
-        attemptStarted = clock()
-        if firstStarted == nil { firstStarted = attemptStarted }
-    }
-
-    /// Seconds since the first attempt started.
-    var elapsed: Double { clock() - (firstStarted ?? clock()) }
-
-    /// The wait before the next attempt after the current one failed with `error`, or `nil`
-    /// to give up (see `RetryPolicy.wait`).
-    mutating func wait(after error: IngestError) -> Double? {
-        var unreachableFor = 0.0
-        if error.isUnreachable {
-            let since = unreachableSince ?? attemptStarted
-            unreachableSince = since
-            unreachableFor = clock() - since
-        } else {
-            // The endpoint answered: a later unreachable spell gets its own budget.
-            unreachableSince = nil
-        }
-        return policy.wait(after: error, attempt: attempt, unreachableFor: unreachableFor)
-    }
-}
-
 /// The endpoint of an API client, as messages and logs name it: host and port, never the
 /// path, query or key.
 struct ServiceEndpoint: Sendable {
@@ -251,11 +135,11 @@ struct ServiceEndpoint: Sendable {
     /// endpoint, why, how hard photoseal tried, and what to check.
     func unreachable(_ error: IngestError, attempts: Int, seconds: Double) -> IngestError {
         let cause: String
-        switch error.curlCode {
-        case 5: cause = "the proxy's host name does not resolve"
-        case 6: cause = "the host name does not resolve"
-        case 7: cause = "nothing accepted the connection (refused or no route)"
-        case 28: cause = "no answer to the connection within the connect timeout"
+        switch error.transportCause {
+        case .proxy?: cause = "the proxy's host name does not resolve"
+        case .dns?: cause = "the host name does not resolve"
+        case .connect?: cause = "nothing accepted the connection (refused or no route)"
+        case .connectTimeout?: cause = "no answer to the connection within the connect timeout"
         default: cause = "the TLS handshake or certificate check failed"
         }
         let tried = attempts == 1 ? "1 attempt" : "\(attempts) attempts"
@@ -263,5 +147,51 @@ struct ServiceEndpoint: Sendable {
             message: "cannot reach the \(service) endpoint \(hostPort) (\(tried) in "
                 + String(format: "%.1f", seconds) + " s): \(cause); check \(flag) and the network. "
                 + "Detail: \(error.message)")
+    }
+
+    /// One API call under `policy`: `withRetries` with the pipeline's classification
+    /// (`IngestError.retryClass`), one log line per retry, and the endpoint named once an
+    /// unreachable endpoint used up its quick retries.
+    ///
+    /// - Parameters:
+    ///   - policy: the retry policy.
+    ///   - logger: where retries are logged, as `message` with `<prefix>.*` metadata.
+    ///   - onAttempt: told `.retried` before each retry and `.failed` when the call gives up
+    ///     (the operation reports `.ok` itself).
+    ///   - onRetry: extra work before each retry's wait (e.g. slowing a shared rate budget).
+    ///   - cancelled: the message when the task is cancelled while waiting.
+    ///   - operation: one attempt.
+    func call<T>(
+        policy: RetryPolicy, logger: Logger, message: Logger.Message, prefix: String,
+        metadata: Logger.Metadata = [:], onAttempt: @Sendable (FlickrClient.Outcome) -> Void,
+        onRetry: (IngestError) -> Void = { _ in }, cancelled: String, operation: () async throws -> T
+    ) async throws -> T {
+        do {
+            return try await withRetries(
+                policy: policy,
+                classify: { ($0 as? IngestError)?.retryClass ?? .permanent },
+                onRetry: { error, event in
+                    onAttempt(.retried)
+                    guard let error = error as? IngestError else { return }
+                    onRetry(error)
+                    var fields = metadata
+                    fields["\(prefix).endpoint"] = "\(hostPort)"
+                    fields["\(prefix).error"] = "\(error.code)"
+                    fields["\(prefix).cause"] = "\(error.transportCause?.name ?? "")"
+                    fields["\(prefix).http_status"] = "\(error.httpStatus ?? 0)"
+                    fields["\(prefix).attempt"] = "\(event.attempt)"
+                    fields["\(prefix).wait_seconds"] = "\(String(format: "%.2f", event.wait))"
+                    logger.notice(message, metadata: fields)
+                },
+                giveUp: { error, event in
+                    guard let error = error as? IngestError, error.code != .cancelled else { return error }
+                    onAttempt(.failed)
+                    return error.isUnreachable
+                        ? unreachable(error, attempts: event.attempt, seconds: event.elapsed) : error
+                },
+                operation: { _ in try await operation() })
+        } catch is CancellationError {
+            throw IngestError(.cancelled, cancelled)
+        }
     }
 }

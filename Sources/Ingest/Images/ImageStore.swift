@@ -19,9 +19,12 @@ import Foundation
 /// under two ids is stored once, and `image.sha256` in a document always names the original.
 /// What the file holds depends on the mode it was stored in (`Mode`).
 ///
-/// Files are written under `tmp/` and renamed into place only when complete, so a process
-/// killed at any instant leaves no partial file under `images/`; `cleanTemporaryFiles()`
-/// removes what a killed run left in `tmp/`.
+/// Files are written in their destination folder and put in place only when complete
+/// (`AtomicFile`: an unnamed `O_TMPFILE` linked into place, or a hidden `.<uuid>.part` file
+/// renamed over the target where the file system refuses `O_TMPFILE`), so a process killed at
+/// any instant leaves no partial file under a stored name; `cleanTemporaryFiles()` removes the
+/// hidden files a killed run may have left. There is no shared temporary folder: concurrent
+/// writes do not serialise on one directory.
 public struct ImageStore: Sendable {
     /// How an image is kept at rest.
     public enum Mode: String, Sendable, CaseIterable {
@@ -43,37 +46,40 @@ public struct ImageStore: Sendable {
         self.workdir = workdir
     }
 
-    /// Where temporary files go: `<workdir>/tmp`.
-    public var temporaryDirectory: String { (workdir as NSString).appendingPathComponent("tmp") }
+    /// Where an older version kept its temporary files: `<workdir>/tmp` (cleaned, no longer
+    /// written).
+    var legacyTemporaryDirectory: String { (workdir as NSString).appendingPathComponent("tmp") }
 
-    /// Removes every temporary file a previous (killed) run left behind; returns how many.
-    ///
-    /// - Parameter prefix: Only files whose name starts with it (default: every temporary file).
-    @discardableResult
-    public func cleanTemporaryFiles(prefix: String = "") -> Int {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporaryDirectory)) ?? []
-        var removed = 0
-        for name in names where name.hasSuffix(".part") && name.hasPrefix(prefix) {
-            if (try? FileManager.default.removeItem(
-                atPath: (temporaryDirectory as NSString).appendingPathComponent(name)))
-                != nil
-            {
-                removed += 1
+    /// The partial files a killed run left (hidden `.part` files in the image folders, and
+    /// anything in an older version's `tmp/`), as absolute paths.
+    package func partialFiles() -> [String] {
+        var found: [String] = []
+        let images = (workdir as NSString).appendingPathComponent("images")
+        let folders = ((try? FileManager.default.contentsOfDirectory(atPath: images)) ?? []).map {
+            (images as NSString).appendingPathComponent($0)
+        }
+        for folder in folders + [legacyTemporaryDirectory] {
+            guard let directory = opendir(folder) else { continue }
+            defer { closedir(directory) }
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                    String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+                }
+                let legacy = folder == legacyTemporaryDirectory
+                if name.hasSuffix(AtomicFile.partSuffix), legacy || name.hasPrefix(".") {
+                    found.append((folder as NSString).appendingPathComponent(name))
+                }
             }
         }
-        return removed
+        return found
     }
 
-    /// A fresh temporary file path under `tmp/` (the directory is created).
-    /// - Parameter prefix: Starts the file name (the rest is a UUID and `.part`).
-    /// - Throws: `IngestError.imageStore` when the directory cannot be created.
-    public func temporaryPath(prefix: String = "") throws -> String {
-        do {
-            try PrivateFiles.makeDirectory(temporaryDirectory)
-        } catch {
-            throw IngestError(.imageStore, "cannot create \(temporaryDirectory); check --workdir and disk space")
-        }
-        return (temporaryDirectory as NSString).appendingPathComponent(prefix + UUID().uuidString + ".part")
+    /// Removes every partial file a previous (killed) run left behind (`partialFiles()`);
+    /// returns how many. Call it only while holding the workdir's lock: a running writer's
+    /// fallback files look the same.
+    @discardableResult
+    public func cleanTemporaryFiles() -> Int {
+        partialFiles().reduce(0) { removed, path in unlink(path) == 0 ? removed + 1 : removed }
     }
 
     /// The path, relative to the work directory, of an image with this hash and format.
@@ -161,7 +167,7 @@ public struct ImageStore: Sendable {
                 if let stored = FileManager.default.contents(atPath: absolute(clear)), stored.elementsEqual(stripped) {
                     return Stored(path: clear, existed: true, fallback: nil)
                 }
-                if try replace(clear, with: stripped, temporaryPrefix: "restrip-") {
+                if try replace(clear, with: stripped) {
                     return Stored(path: clear, existed: true, fallback: nil)
                 }
             }
@@ -188,101 +194,51 @@ public struct ImageStore: Sendable {
         }
     }
 
-    /// Replaces the stored file `relative` with `bytes` atomically (a new file under `tmp/`,
+    /// Replaces the stored file `relative` with `bytes` atomically (a new file next to it,
     /// written, given the old file's access and modification times, flushed to disk, then
     /// renamed over the old one): at any instant the path holds the old file or the new one,
     /// whole, even across a power cut.
     ///
     /// - Returns: `false` when there is no file at `relative` (nothing is written).
     /// - Throws: `IngestError.imageStore` when the new file cannot be written or moved.
-    func replace(_ relative: String, with bytes: [UInt8], temporaryPrefix: String) throws -> Bool {
+    func replace(_ relative: String, with bytes: [UInt8]) throws -> Bool {
         let target = absolute(relative)
         var info = stat()
         guard stat(target, &info) == 0 else {
             if errno == ENOENT { return false }
             throw IngestError(.imageStore, "cannot read \(target) (errno \(errno)); check its permissions")
         }
-        let temp = try temporaryPath(prefix: temporaryPrefix)
         #if canImport(Darwin)
             let times = (info.st_atimespec, info.st_mtimespec)
         #else
             let times = (info.st_atim, info.st_mtim)
         #endif
-        guard Self.writeFile(bytes, to: temp, times: times) else {
-            try? FileManager.default.removeItem(atPath: temp)
-            throw IngestError(.imageStore, "cannot write \(temp); check disk space and permissions")
-        }
-        guard rename(temp, target) == 0 else {
-            let code = errno
-            try? FileManager.default.removeItem(atPath: temp)
-            throw IngestError(.imageStore, "cannot move a re-sealed image over \(target) (errno \(code))")
+        do {
+            try AtomicFile.replace(at: target, with: bytes, times: times)
+        } catch {
+            throw IngestError(
+                .imageStore, "cannot replace \(target) (errno \(error.errno)); check disk space and permissions")
         }
         return true
     }
 
-    /// Writes bytes to `relative` through a temporary file and a rename. Directories are
-    /// created only when missing (the first image of each of the 256 folders).
+    /// Writes bytes to `relative` as a new file put in place only when complete
+    /// (`AtomicFile.create`); an existing file there (a concurrent writer of the same image)
+    /// is kept. The folder is created only when missing (the first image of each of the 256
+    /// folders).
     func write(_ bytes: [UInt8], to relative: String) throws {
-        let temp = (temporaryDirectory as NSString).appendingPathComponent(UUID().uuidString + ".part")
         let target = absolute(relative)
         do {
-            if !Self.writeFile(bytes, to: temp) {
-                guard errno == ENOENT else {
-                    throw IngestError(.imageStore, "cannot write an image to \(temp); check disk space and permissions")
-                }
-                _ = try temporaryPath()
-                guard Self.writeFile(bytes, to: temp) else {
-                    throw IngestError(.imageStore, "cannot write an image to \(temp); check disk space and permissions")
-                }
+            do {
+                _ = try AtomicFile.create(bytes, at: target)
+            } catch  where error.errno == ENOENT {
+                try? PrivateFiles.makeDirectory((target as NSString).deletingLastPathComponent)
+                _ = try AtomicFile.create(bytes, at: target)
             }
-            if rename(temp, target) == 0 { return }
-            if errno == ENOENT {
-                try PrivateFiles.makeDirectory((target as NSString).deletingLastPathComponent)
-            }
-            guard rename(temp, target) == 0 else {
-                throw IngestError(.imageStore, "cannot move an image into \(target) (errno \(errno))")
-            }
-        } catch let error as IngestError {
-            try? FileManager.default.removeItem(atPath: temp)
-            throw error
         } catch {
-            try? FileManager.default.removeItem(atPath: temp)
-            throw IngestError(.imageStore, "cannot write an image to \(target); check disk space and permissions")
-        }
-    }
-
-    /// Writes `bytes` to a new file at `path` (mode 0600) with plain `write` calls.
-    ///
-    /// - Parameter times: When given, the file gets these access and modification times and
-    ///   is flushed to disk (`fsync`) before it is closed: it is about to replace the only copy
-    ///   of an image.
-    static func writeFile(_ bytes: [UInt8], to path: String, times: (timespec, timespec)? = nil) -> Bool {
-        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { return false }
-        defer { close(descriptor) }
-        guard writeAll(bytes, to: descriptor) else { return false }
-        guard let times else { return true }
-        let set = withUnsafeTemporaryAllocation(of: timespec.self, capacity: 2) { pair in
-            pair[0] = times.0
-            pair[1] = times.1
-            return futimens(descriptor, pair.baseAddress)
-        }
-        return set == 0 && fsync(descriptor) == 0
-    }
-
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
-        bytes.withUnsafeBytes { raw in
-            guard let base = raw.baseAddress else { return true }
-            var offset = 0
-            while offset < raw.count {
-                let written = Foundation.write(descriptor, base + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
-                }
-                offset += written
-            }
-            return true
+            throw IngestError(
+                .imageStore,
+                "cannot write an image to \(target) (errno \(error.errno)); check disk space and permissions")
         }
     }
 

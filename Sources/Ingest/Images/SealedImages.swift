@@ -68,14 +68,14 @@ public struct SealedImages: Sendable {
 
     /// Re-seals every sealed file whose token is not under the primary key, keeping the token's
     /// timestamp and the file's modification time; each file is replaced atomically (a new file
-    /// under `tmp/`, then a rename), so a process killed at any instant leaves every file
+    /// next to it, then a rename), so a process killed at any instant leaves every file
     /// opening under the keyring, and a re-run finishes.
     ///
     /// - Parameter progress: Called after each folder with the counts so far.
     /// - Throws: `IngestError.imageStore` when a folder cannot be listed or a file cannot be
     ///   written (disk full, permissions); `.sealing` when OpenSSL fails.
     public func rotate(progress: @Sendable (Rotation) -> Void = { _ in }) async throws -> Rotation {
-        store.cleanTemporaryFiles(prefix: Self.temporaryPrefix)
+        store.cleanTemporaryFiles()
         var rotation = Rotation()
         try await eachFolder { files in
             var part = Rotation()
@@ -96,10 +96,6 @@ public struct SealedImages: Sendable {
         }
         return rotation
     }
-
-    /// The prefix of the temporary files re-sealing writes (cleaned at the start of a rotation
-    /// and, like every `.part` file, by the next import or download).
-    static let temporaryPrefix = "reseal-"
 
     /// Re-seals one file (a path relative to the work directory) if it is not under the primary key.
     /// - Throws: `IngestError.imageStore` when the new file cannot be written, `.sealing` when
@@ -124,7 +120,7 @@ public struct SealedImages: Sendable {
         } catch {
             throw IngestError.wrapping(error, context: "re-sealing \(relative)")
         }
-        guard try store.replace(relative, with: Array(resealed.utf8), temporaryPrefix: Self.temporaryPrefix) else {
+        guard try store.replace(relative, with: Array(resealed.utf8)) else {
             return .vanished
         }
         return .resealed

@@ -1,6 +1,8 @@
 public import Crypto
 public import Foundation
+public import HTTP
 public import Logging
+public import Retry
 
 /// Where an S3 service is and how to sign for it: credentials, region and endpoint.
 ///
@@ -277,27 +279,23 @@ public final class S3Client: Sendable {
     public func getObject<Sink: HTTPBodySink>(
         bucket: String, key: String, makeSink: () throws -> Sink, discard: (Sink) -> Void = { _ in }
     ) async throws -> Sink {
-        var state = RetryState(policy: retry)
-        while true {
-            state.begin()
+        try await retrying("GetObject", bucket: bucket) { _ in
             let sink = try makeSink()
             let wrapper = ErrorCapture(inner: sink)
-            let error: IngestError
+            let response: HTTPResponse
             do {
-                let response = try await sendSigned(
+                response = try await sendSigned(
                     "GET", bucket: bucket, key: key, query: [], headers: [], body: nil, sink: wrapper)
-                if response.status == 200 { return sink }
-                discard(sink)
-                error = failure(
-                    HTTPResponse(status: response.status, headers: response.headers, body: wrapper.errorBody),
-                    bucket: bucket, key: key)
             } catch let caught as IngestError {
                 discard(sink)
-                // The sink's own refusal (curl's write error) is its decision: no retry.
-                if caught.code == .cancelled || caught.curlCode == 23 { throw caught }
-                error = caught.with(message: "S3 GetObject of \(Self.name(bucket, key)) failed: \(caught.message)")
+                // The sink's own refusal (`aborted`) is its decision: not retried, as it is permanent.
+                throw caught.with(message: "S3 GetObject of \(Self.name(bucket, key)) failed: \(caught.message)")
             }
-            try await wait(after: error, state: &state, operation: "GetObject", bucket: bucket, key: key)
+            if response.status == 200 { return sink }
+            discard(sink)
+            throw failure(
+                HTTPResponse(status: response.status, headers: response.headers, body: wrapper.errorBody),
+                bucket: bucket, key: key)
         }
     }
 
@@ -520,42 +518,46 @@ public final class S3Client: Sendable {
         headers: [(name: String, value: String)] = [], body: [UInt8]? = nil, accept: Set<Int> = [],
         maxBodyBytes: Int = 64 << 20
     ) async throws -> HTTPResponse {
-        var state = RetryState(policy: retry)
         let operation = "\(method) \(Self.name(bucket, key ?? ""))"
-        while true {
-            state.begin()
-            let error: IngestError
+        return try await retrying(method, bucket: bucket) { _ in
+            let response: HTTPResponse
             do {
-                let response = try await sendSigned(
+                response = try await sendSigned(
                     method, bucket: bucket, key: key, query: query, headers: headers, body: body, sink: nil,
                     maxBodyBytes: maxBodyBytes)
-                if (200..<300).contains(response.status) || accept.contains(response.status) { return response }
-                error = failure(response, bucket: bucket, key: key)
             } catch let caught as IngestError {
-                if caught.code == .cancelled { throw caught }
-                error = caught.with(message: "S3 request \(operation) failed: \(caught.message)")
+                throw caught.with(message: "S3 request \(operation) failed: \(caught.message)")
             }
-            try await wait(after: error, state: &state, operation: method, bucket: bucket, key: key)
+            if (200..<300).contains(response.status) || accept.contains(response.status) { return response }
+            throw failure(response, bucket: bucket, key: key)
         }
     }
 
-    /// Waits before the next attempt, or throws `error` when it is not worth another.
-    private func wait(
-        after error: IngestError, state: inout RetryState, operation: String, bucket: String, key: String?
-    ) async throws {
-        guard let wait = state.wait(after: error) else { throw error }
-        logger.notice(
-            "retrying an S3 request",
-            metadata: [
-                "s3.operation": "\(operation)", "s3.bucket": "\(bucket)",
-                "s3.endpoint": "\(HTTPEndpoint.hostPort(base))",
-                "s3.http_status": "\(error.httpStatus ?? 0)", "s3.curl_code": "\(error.curlCode ?? 0)",
-                "s3.attempt": "\(state.attempt)", "s3.wait_seconds": "\(String(format: "%.2f", wait))",
-            ])
+    /// `operation` with the client's retry policy: S3 errors and transport failures retried as
+    /// their `IngestError.retryClass` says (refused credentials and cancellation at once).
+    private func retrying<T>(
+        _ operation: String, bucket: String, _ attempt: (Int) async throws -> T
+    ) async throws -> T {
+        let logger = self.logger
+        let endpoint = HTTPEndpoint.hostPort(base)
         do {
-            try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
-        } catch {
-            throw IngestError(.cancelled, "the S3 request to \(Self.name(bucket, key ?? "")) was cancelled")
+            return try await withRetries(
+                policy: retry,
+                classify: { ($0 as? IngestError)?.retryClass ?? .permanent },
+                onRetry: { error, event in
+                    let error = error as? IngestError
+                    logger.notice(
+                        "retrying an S3 request",
+                        metadata: [
+                            "s3.operation": "\(operation)", "s3.bucket": "\(bucket)", "s3.endpoint": "\(endpoint)",
+                            "s3.http_status": "\(error?.httpStatus ?? 0)",
+                            "s3.cause": "\(error?.transportCause?.name ?? "none")", "s3.attempt": "\(event.attempt)",
+                            "s3.wait_seconds": "\(String(format: "%.2f", event.wait))",
+                        ])
+                },
+                operation: attempt)
+        } catch is CancellationError {
+            throw IngestError(.cancelled, "the S3 request \(operation) in \(bucket) was cancelled")
         }
     }
 
@@ -585,7 +587,7 @@ public final class S3Client: Sendable {
         if body != nil, !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
             all.append(("Content-Type", "application/octet-stream"))
         }
-        return try await http.send(
+        return try await http.exchange(
             HTTPRequest(url: url, method: method, headers: all, body: body, maxBodyBytes: maxBodyBytes), sink: sink)
     }
 

@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
+import HTTP
 public import Logging
+import Retry
 
 /// Imports the image objects under an S3 prefix: lists them with ListObjectsV2 (1,000 keys a
 /// page), fetches every object not imported before with the download stage's concurrency and
@@ -168,7 +170,7 @@ public struct S3ImportStage: Sendable {
             file = try await client.getObject(
                 bucket: bucket, key: object.key,
                 makeSink: {
-                    let made = try BodyFile(maxBytes: options.maxImageBytes) { try store.temporaryPath() }
+                    let made = try BodyFile(maxBytes: options.maxImageBytes, directory: store.workdir)
                     last.file = made
                     return made
                 },
@@ -178,7 +180,9 @@ public struct S3ImportStage: Sendable {
             if last.file?.tooLarge == true { return .failed("too-large") }
             if error.code == .invalidAPIKey || error.code == .cancelled { throw error }
             // The message names the key (a file name): only the cause is logged.
-            let cause = error.httpStatus.map { "http-\($0)" } ?? DownloadStage.cause(curlCode: error.curlCode)
+            let cause =
+                error.httpStatus.map { "http-\($0)" }
+                ?? DownloadStage.cause(error.transportCause ?? HTTPError.Code.transport)
             logger.warning("import: an S3 object could not be fetched", metadata: ["s3.cause": "\(cause)"])
             return .failed(cause)
         } catch {

@@ -1,6 +1,8 @@
 private import CXML2
 import Foundation
+public import HTTP
 public import Logging
+public import Retry
 
 /// A web page, an RSS or Atom feed, or an image, at an http(s) URL: the image URLs it links to,
 /// queued for the download stage like a URL list's rows.
@@ -59,13 +61,13 @@ public struct WebSource: PhotoSource {
     }
 
     private func fetch() async throws -> HTTPResponse {
-        var state = RetryState(policy: retry)
         let site = HTTPEndpoint.hostPort(url)
-        while true {
-            state.begin()
-            let error: IngestError
-            do {
-                let response = try await http.send(
+        let url = self.url
+        do {
+            return try await withRetries(
+                policy: retry, classify: { ($0 as? IngestError)?.retryClass ?? .permanent }
+            ) { _ in
+                let response = try await http.exchange(
                     HTTPRequest(
                         url: url,
                         headers: [
@@ -77,19 +79,16 @@ public struct WebSource: PhotoSource {
                         ],
                         followRedirects: true, maxBodyBytes: 32 << 20, timeout: 120))
                 if response.status == 200 { return response }
-                error = IngestError(
+                throw IngestError(
                     response.status >= 500 || response.status == 429 ? .httpStatus : .source,
                     "the web page at \(site) answered \(response.status); check the address",
                     httpStatus: response.status, retryAfter: response.retryAfter())
-            } catch let caught as IngestError {
-                if caught.code == .cancelled { throw caught }
-                error = caught
             }
-            guard let wait = state.wait(after: error) else {
-                throw error.code == .source
-                    ? error : IngestError(.source, "cannot fetch the web page at \(site): \(error.message)")
-            }
-            try? await Task.sleep(nanoseconds: UInt64(wait * 1e9))
+        } catch let error as IngestError {
+            if error.code == .source || error.code == .cancelled { throw error }
+            throw IngestError(.source, "cannot fetch the web page at \(site): \(error.message)")
+        } catch is CancellationError {
+            throw IngestError(.cancelled, "fetching the web page at \(site) was cancelled")
         }
     }
 }

@@ -1,6 +1,8 @@
 public import Enrich
 import Foundation
+public import HTTP
 public import Logging
+public import Retry
 
 /// A client for Google Cloud Vision `images:annotate` (LABEL_DETECTION only) on the shared
 /// `HTTPClient`, with retries of transient failures built in.
@@ -138,45 +140,22 @@ public final class VisionClient: Sendable {
         }
     }
 
-    /// One `images:annotate` POST of `body`, retried as `RetryPolicy.wait` allows; `handle`
+    /// One `images:annotate` POST of `body`, retried as the `RetryPolicy` allows; `handle`
     /// turns an answer into a result or throws.
     private func call<T>(body: [UInt8], handle: @escaping @Sendable (HTTPResponse) throws -> T) async throws -> T {
         let url = endpoint + (endpoint.contains("?") ? "&" : "?") + "key=" + FlickrClient.encode(apiKey)
         let site = ServiceEndpoint(service: "Google Vision", flag: "--vision-endpoint", url: endpoint)
-        var state = RetryState(policy: retry)
-        while true {
-            state.begin()
-            do {
-                let response = try await http.send(
-                    HTTPRequest(
-                        url: url, method: "POST", headers: [("Content-Type", "application/json")], body: body,
-                        timeout: 300))
-                let result = try handle(response)
-                onAttempt(.ok)
-                return result
-            } catch let error as IngestError {
-                if error.code == .cancelled { throw error }
-                guard let wait = state.wait(after: error) else {
-                    onAttempt(.failed)
-                    if error.isUnreachable {
-                        throw site.unreachable(error, attempts: state.attempt, seconds: state.elapsed)
-                    }
-                    throw error
-                }
-                onAttempt(.retried)
-                logger.notice(
-                    "retrying a Vision call",
-                    metadata: [
-                        "vision.endpoint": "\(site.hostPort)", "vision.error": "\(error.code)",
-                        "vision.curl_code": "\(error.curlCode ?? 0)", "vision.http_status": "\(error.httpStatus ?? 0)",
-                        "vision.attempt": "\(state.attempt)", "vision.wait_seconds": "\(String(format: "%.2f", wait))",
-                    ])
-                do {
-                    try await Task.sleep(nanoseconds: UInt64(wait * 1e9))
-                } catch {
-                    throw IngestError(.cancelled, "the scoring was cancelled")
-                }
-            }
+        return try await site.call(
+            policy: retry, logger: logger, message: "retrying a Vision call", prefix: "vision", onAttempt: onAttempt,
+            cancelled: "the scoring was cancelled"
+        ) {
+            let response = try await http.exchange(
+                HTTPRequest(
+                    url: url, method: "POST", headers: [("Content-Type", "application/json")], body: body,
+                    timeout: 300))
+            let result = try handle(response)
+            onAttempt(.ok)
+            return result
         }
     }
 

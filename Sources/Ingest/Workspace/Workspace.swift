@@ -1,6 +1,8 @@
 public import Crypto
 public import Foundation
+public import HTTP
 public import Logging
+public import Retry
 public import Store
 
 /// One workdir, opened: the composition root every command goes through.

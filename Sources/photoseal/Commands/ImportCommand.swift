@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import HTTP
+import Retry
 import Ingest
 
 /// `photoseal import`: photos from a folder, a zip or a URL list.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Ingest
 import Logging
 
@@ -141,7 +142,7 @@ struct RunCommand: AsyncParsableCommand {
             let images = workspace.images
             let mode = ImageStore.Mode(rawValue: job.storeImages ?? "") ?? .stripped
             let ingestor = ImageIngestor(store: images, mode: mode, sealer: sealer)
-            let api = try HTTPClient(logger: logger)
+            let api = try HTTPClient(configuration: .photoseal, logger: logger)
             defer { api.shutdown() }
             let fetcher = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
             defer { fetcher.shutdown() }

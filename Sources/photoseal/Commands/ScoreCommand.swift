@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Ingest
+import Retry
 
 /// `photoseal score`: label stored images with Google Cloud Vision and score them.
 struct ScoreCommand: AsyncParsableCommand {
@@ -85,7 +87,7 @@ struct ScoreCommand: AsyncParsableCommand {
             // A dry run changes nothing; a scoring run holds the workdir (two would pay twice).
             let workspace = try await global.workspace("score", access: dryRun ? .read : .write, needsKeys: false)
             let ledger = try workspace.ledger()
-            let http = try HTTPClient(logger: logger)
+            let http = try HTTPClient(configuration: .photoseal, logger: logger)
             defer { http.shutdown() }
             var counter = APICallCounter()
             var client: VisionClient?

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Ingest
 import Logging
+import Retry
 
 /// `photoseal search`: find photos on Flickr and record them in the ledger.
 struct SearchCommand: AsyncParsableCommand {
@@ -71,7 +73,7 @@ struct SearchCommand: AsyncParsableCommand {
                     metadata: ["search.rate_per_hour": "\(query.ratePerHour)"])
             }
             warnSecretOnCommandLine("--api-key", given: query.apiKey, secret: "FLICKR_API_KEY")
-            let http = try HTTPClient(logger: logger)
+            let http = try HTTPClient(configuration: .photoseal, logger: logger)
             defer { http.shutdown() }
             // The key is checked with one cheap call before the ledger is touched.
             let (client, counter) = try await workspace.flickrClient(

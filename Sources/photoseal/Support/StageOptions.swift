@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Ingest
 
 // The option groups the stage commands share with `photoseal run`, so each flag is declared
@@ -193,7 +194,8 @@ struct DownloadOptions: ParsableArguments {
     /// The HTTP engine's settings for this many downloads.
     var httpConfiguration: HTTPClient.Configuration {
         HTTPClient.Configuration(
-            lowSpeedTime: stallSeconds, maxConnectionsPerHost: perHost, maxTotalConnections: max(concurrency, perHost))
+            userAgent: HTTPClient.Configuration.photoseal.userAgent, lowSpeedTime: stallSeconds,
+            maxConnectionsPerHost: perHost, maxTotalConnections: max(concurrency, perHost))
     }
 
     /// The stage's options, in image mode `mode` with the sizes `sizes` (default: those given).

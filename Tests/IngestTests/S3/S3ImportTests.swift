@@ -1,6 +1,8 @@
 import Crypto
 import Foundation
+import HTTP
 import Logging
+import Retry
 import TestSupport
 import Testing
 

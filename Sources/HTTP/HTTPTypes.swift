@@ -84,31 +84,14 @@ public protocol HTTPBodySink: AnyObject, Sendable {
 }
 
 /// How messages and logs name an endpoint.
-enum HTTPEndpoint {
+package enum HTTPEndpoint {
     /// `host:port` of a URL (the scheme's default port when none is written), without user
     /// info, path or query, so no key or token in the URL can reach a message; `the server`
     /// when the text is not a URL with a host.
-    static func hostPort(_ url: String) -> String {
+    package static func hostPort(_ url: String) -> String {
         guard let parsed = URL(string: url), let host = parsed.host, !host.isEmpty else { return "the server" }
         let port = parsed.port ?? (parsed.scheme?.lowercased() == "https" ? 443 : 80)
         let shown = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
         return "\(shown):\(port)"
-    }
-}
-
-/// The checks every API client makes on its settings before the first call.
-enum ServiceSettings {
-    /// Refuses an endpoint that is not an absolute http(s) URL and an empty API key, with the
-    /// messages the user sees (naming the flag and the secrets-file entry to fix).
-    static func check(endpoint: String, service: String, flag: String, apiKey: String, keyHint: String) throws {
-        guard let url = URL(string: endpoint), let scheme = url.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", url.host != nil
-        else {
-            throw IngestError(
-                .configuration, "the \(service) endpoint '\(endpoint)' is not an http(s) URL; check \(flag)")
-        }
-        guard !apiKey.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw IngestError(.configuration, "no \(service) API key; \(keyHint)")
-        }
     }
 }

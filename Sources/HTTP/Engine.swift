@@ -1,132 +1,9 @@
-private import CCurl
+import CCurl
 import Foundation
-public import Logging
-
-/// An HTTP client on libcurl's multi interface: many concurrent transfers driven by one
-/// dedicated thread, exposed as `async` calls.
-///
-/// Blocking C calls never run on Swift's cooperative pool: the client starts one thread of its
-/// own that loops on `curl_multi_poll` / `curl_multi_perform` and resumes each caller's
-/// continuation when its transfer ends. Connections are kept alive and reused, HTTP/2 is
-/// negotiated where the server offers it (transfers to one host are multiplexed), answers may
-/// be gzip-compressed, TLS peers are verified, and every transfer has a connect timeout and a
-/// low-speed limit. Call `shutdown()` when done (or let the client go: `deinit` stops the
-/// thread without waiting).
-public final class HTTPClient: Sendable {
-    /// Settings for every transfer of a client.
-    public struct Configuration: Sendable {
-        /// The `User-Agent` header; default `photoseal/<version>`.
-        public var userAgent: String
-        /// Seconds allowed to establish a connection (default 10).
-        public var connectTimeout: Double
-        /// A transfer slower than `lowSpeedLimit` bytes/s for `lowSpeedTime` seconds is
-        /// aborted as timed out (defaults: 1 byte/s for 30 s).
-        public var lowSpeedLimit: Int
-        /// See `lowSpeedLimit`.
-        public var lowSpeedTime: Int
-        /// Most connections open to one host at a time (default 6).
-        public var maxConnectionsPerHost: Int
-        /// Most connections open in total (default 32).
-        public var maxTotalConnections: Int
-
-        /// The defaults described on each property.
-        public init(
-            userAgent: String = "photoseal/\(IngestModule.version)", connectTimeout: Double = 10,
-            lowSpeedLimit: Int = 1, lowSpeedTime: Int = 30, maxConnectionsPerHost: Int = 6,
-            maxTotalConnections: Int = 32
-        ) {
-            self.userAgent = userAgent
-            self.connectTimeout = connectTimeout
-            self.lowSpeedLimit = lowSpeedLimit
-            self.lowSpeedTime = lowSpeedTime
-            self.maxConnectionsPerHost = maxConnectionsPerHost
-            self.maxTotalConnections = maxTotalConnections
-        }
-    }
-
-    private let multi: CurlMulti
-    private let inbox: Inbox
-    private let finished = DispatchSemaphore(value: 0)
-    private let nextID = Counter()
-
-    /// Starts a client and its engine thread.
-    /// - Throws: `IngestError.transport` when libcurl cannot be initialised.
-    public init(configuration: Configuration = Configuration(), logger: Logger) throws {
-        try CurlGlobal.initialise()
-        let multi = try CurlMulti(configuration: configuration)
-        let inbox = Inbox()
-        self.multi = multi
-        self.inbox = inbox
-        let finished = self.finished
-        let thread = Thread {
-            var engine = Engine(multi: multi, inbox: inbox, configuration: configuration, logger: logger)
-            engine.run()
-            finished.signal()
-        }
-        thread.name = "photoseal-http"
-        thread.start()
-    }
-
-    deinit {
-        inbox.stop()
-        multi.wakeup()
-    }
-
-    /// Stops the engine thread and waits for it; transfers still running fail as cancelled.
-    /// Calling it again does nothing.
-    public func shutdown() {
-        guard inbox.stop() else { return }
-        multi.wakeup()
-        finished.wait()
-    }
-
-    /// Performs one request and returns the final answer, whatever its status.
-    ///
-    /// - Parameters:
-    ///   - request: what to fetch.
-    ///   - sink: when given, receives the body as it arrives (the returned body is empty).
-    /// - Throws: `IngestError.transport` for connection failures and timeouts (with the curl
-    ///   code and libcurl's message, `api_key` redacted), `.cancelled` when the task is
-    ///   cancelled or the client shut down.
-    public func send(_ request: HTTPRequest, sink: (any HTTPBodySink)? = nil) async throws -> HTTPResponse {
-        let id = nextID.next()
-        let inbox = self.inbox
-        let multi = self.multi
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HTTPResponse, any Error>) in
-                if Task.isCancelled {
-                    continuation.resume(throwing: IngestError(.cancelled, "the request was cancelled"))
-                    return
-                }
-                let submission = Submission(id: id, request: request, sink: sink, continuation: continuation)
-                if inbox.submit(submission) {
-                    multi.wakeup()
-                } else {
-                    continuation.resume(throwing: IngestError(.cancelled, "the HTTP client has been shut down"))
-                }
-            }
-        } onCancel: {
-            inbox.cancel(id)
-            multi.wakeup()
-        }
-    }
-}
-
-/// `curl_global_init`, once per process, before any handle exists.
-private enum CurlGlobal {
-    // A static let is initialised exactly once, under a lock, by the first client.
-    private static let result: CURLcode = ps_curl_global_init_all()
-
-    static func initialise() throws {
-        guard result == CURLE_OK else {
-            throw IngestError(
-                .transport, "libcurl failed to initialise (curl_global_init)", curlCode: Int(result.rawValue))
-        }
-    }
-}
+import Logging
 
 /// A monotonically increasing id source.
-private final class Counter: @unchecked Sendable {
+final class Counter: @unchecked Sendable {
     // Guarded by `lock`.
     private var value: UInt64 = 0
     private let lock = NSLock()
@@ -140,7 +17,7 @@ private final class Counter: @unchecked Sendable {
 }
 
 /// A request handed to the engine thread.
-private struct Submission: Sendable {
+struct Submission: Sendable {
     let id: UInt64
     let request: HTTPRequest
     let sink: (any HTTPBodySink)?
@@ -148,7 +25,7 @@ private struct Submission: Sendable {
 }
 
 /// The mailbox between callers and the engine thread.
-private final class Inbox: @unchecked Sendable {
+final class Inbox: @unchecked Sendable {
     // Every stored property is guarded by `lock`.
     private let lock = NSLock()
     private var pending: [Submission] = []
@@ -190,64 +67,16 @@ private final class Inbox: @unchecked Sendable {
     }
 }
 
-/// Owns the `CURLM *` multi handle.
-///
-/// `@unchecked Sendable`: the engine thread alone calls into the handle, except
-/// `curl_multi_wakeup`, which libcurl documents as callable from any thread.
-private final class CurlMulti: @unchecked Sendable {
-    let handle: UnsafeMutableRawPointer
-
-    init(configuration: HTTPClient.Configuration) throws {
-        guard let handle = curl_multi_init() else {
-            throw IngestError(.transport, "libcurl could not create a multi handle (out of memory?)")
-        }
-        self.handle = handle
-        // Multiplex HTTP/2 streams over one connection per host where the server offers it.
-        _ = ps_curl_multi_setopt_long(handle, CURLMOPT_PIPELINING, CURLPIPE_MULTIPLEX)
-        _ = ps_curl_multi_setopt_long(handle, CURLMOPT_MAX_HOST_CONNECTIONS, configuration.maxConnectionsPerHost)
-        _ = ps_curl_multi_setopt_long(handle, CURLMOPT_MAX_TOTAL_CONNECTIONS, configuration.maxTotalConnections)
-    }
-
-    func wakeup() { _ = curl_multi_wakeup(handle) }
-
-    deinit { curl_multi_cleanup(handle) }
-}
-
-/// Owns one `CURL *` easy handle and the C memory it points into (its error buffer and its
-/// request-header list), freeing them after the handle, as libcurl requires.
-private final class EasyHandle {
-    let handle: UnsafeMutableRawPointer
-    let errorBuffer: UnsafeMutablePointer<CChar>
-    var headerList: UnsafeMutablePointer<curl_slist>?
-
-    init() throws {
-        guard let handle = curl_easy_init() else {
-            throw IngestError(.transport, "libcurl could not create an easy handle (out of memory?)")
-        }
-        self.handle = handle
-        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
-        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
-    }
-
-    deinit {
-        curl_easy_cleanup(handle)
-        if let headerList { curl_slist_free_all(headerList) }
-        errorBuffer.deallocate()
-    }
-}
-
-// A CURL easy handle may be used by one thread at a time only.
-@available(*, unavailable)
-extension EasyHandle: Sendable {}
-
 /// One transfer in flight; lives on the engine thread only.
-private final class Transfer {
+final class Transfer {
     let submission: Submission
     let easy: EasyHandle
     var headers: [(name: String, value: String)] = []
     var body: [UInt8] = []
     var sinkStarted = false
     var abortReason: String?
+    /// Set when the body outgrew the request's `maxBodyBytes`.
+    var overLimit = false
 
     init(submission: Submission) throws {
         self.submission = submission
@@ -305,6 +134,7 @@ private final class Transfer {
         }
         guard body.count + chunk.count <= submission.request.maxBodyBytes else {
             abortReason = "the answer is larger than \(submission.request.maxBodyBytes) bytes"
+            overLimit = true
             return false
         }
         body.append(contentsOf: chunk)
@@ -334,7 +164,7 @@ private func headerCallback(
 }
 
 /// The engine thread's state and loop.
-private struct Engine {
+struct Engine {
     let multi: CurlMulti
     let inbox: Inbox
     let configuration: HTTPClient.Configuration
@@ -356,14 +186,14 @@ private struct Engine {
                 if let (key, transfer) = active.first(where: { $0.value.submission.id == id }) {
                     remove(key)
                     transfer.submission.continuation.resume(
-                        throwing: IngestError(.cancelled, "the request was cancelled"))
+                        throwing: HTTPError(.cancelled, "the request was cancelled"))
                 }
             }
             if work.stopping {
                 for (key, transfer) in active {
                     remove(key)
                     transfer.submission.continuation.resume(
-                        throwing: IngestError(.cancelled, "the HTTP client was shut down before the answer arrived"))
+                        throwing: HTTPError(.cancelled, "the HTTP client was shut down before the answer arrived"))
                 }
                 return
             }
@@ -400,7 +230,8 @@ private struct Engine {
         let continuation = transfer.submission.continuation
         guard result == CURLE_OK else {
             var detail = String(cString: transfer.easy.errorBuffer)
-            if detail.isEmpty { detail = String(cString: curl_easy_strerror(result)) }
+            // libcurl's own text, never one that could echo a URL's query (where keys live).
+            if detail.isEmpty || detail.contains("key=") { detail = String(cString: curl_easy_strerror(result)) }
             if let reason = transfer.abortReason { detail = reason }
             let host = HTTPEndpoint.hostPort(transfer.submission.request.url)
             // A timeout before the request went out means the host never accepted the
@@ -409,11 +240,13 @@ private struct Engine {
             if result == CURLE_OPERATION_TIMEDOUT {
                 _ = ps_curl_easy_getinfo_long(transfer.easy.handle, CURLINFO_REQUEST_SIZE, &requestBytes)
             }
+            let code = HTTPError.Code(
+                curl: result, requestSent: requestBytes > 0, abortedBySink: transfer.abortReason != nil,
+                overLimit: transfer.overLimit)
             continuation.resume(
-                throwing: IngestError(
-                    .transport, "the request to \(host) failed: \(detail) (curl code \(result.rawValue))",
-                    curlCode: Int(result.rawValue),
-                    connectTimedOut: result == CURLE_OPERATION_TIMEDOUT && requestBytes == 0))
+                throwing: HTTPError(
+                    code, "the request to \(host) failed: \(detail) (curl code \(result.rawValue))",
+                    curlCode: Int(result.rawValue)))
             return
         }
         let status = transfer.status
@@ -493,11 +326,11 @@ private struct Engine {
         }
         guard ok else {
             submission.continuation.resume(
-                throwing: IngestError(.transport, "libcurl refused an option for this request; is libcurl too old?"))
+                throwing: HTTPError(.setup, "libcurl refused an option for this request; is libcurl too old?"))
             return
         }
         guard curl_multi_add_handle(multi.handle, h) == CURLM_OK else {
-            submission.continuation.resume(throwing: IngestError(.transport, "libcurl could not start a transfer"))
+            submission.continuation.resume(throwing: HTTPError(.setup, "libcurl could not start a transfer"))
             return
         }
         active[h] = transfer

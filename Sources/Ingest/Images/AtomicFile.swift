@@ -1,0 +1,131 @@
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Files written whole, then put in place in one step, in their destination folder.
+///
+/// No shared temporary folder: concurrent writers into different folders do not serialise on
+/// one directory's lock, and nothing crosses a file system. On Linux the file is made unnamed
+/// (`O_TMPFILE`) and linked into place (`linkat` through `/proc/self/fd`) once complete, so a
+/// process killed at any instant leaves nothing behind; where the file system refuses
+/// `O_TMPFILE`, a file with a unique hidden name (`.<uuid>.part`, created with `O_EXCL`) is
+/// written next to the target and renamed over it.
+enum AtomicFile {
+    /// `O_TMPFILE`, which Swift does not import (a macro of `__O_TMPFILE | O_DIRECTORY`);
+    /// `__O_TMPFILE` is 020000000 on x86-64 and arm64 Linux.
+    #if os(Linux)
+        private static let tmpFileFlag: Int32 = 0o20_000_000 | O_DIRECTORY
+    #endif
+
+    /// The suffix of the named fallback files (what a killed run may leave behind).
+    static let partSuffix = ".part"
+
+    /// Writes `bytes` as a new file at `target` (mode 0600) unless a file is already there.
+    ///
+    /// - Returns: `true` when written, `false` when `target` already existed (another writer
+    ///   stored it first: the store is content-addressed, so it holds the same image).
+    /// - Throws: `Failure` with the failing call's `errno` (`ENOENT`: the folder is missing).
+    static func create(_ bytes: [UInt8], at target: String) throws(Failure) -> Bool {
+        let directory = (target as NSString).deletingLastPathComponent
+        #if os(Linux)
+            let descriptor = open(directory, tmpFileFlag | O_WRONLY | O_CLOEXEC, 0o600)
+            if descriptor >= 0 {
+                defer { close(descriptor) }
+                guard writeAll(bytes, to: descriptor) else { throw Failure(errno: errno, path: directory) }
+                if linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0 {
+                    return true
+                }
+                if errno == EEXIST { return false }
+                // No /proc to link through: the named fallback below.
+            } else if errno == ENOENT {
+                throw Failure(errno: ENOENT, path: directory)
+            }
+        // Any other refusal (a file system without O_TMPFILE answers EOPNOTSUPP, an old
+        // kernel EISDIR): the named fallback, which reports real errors itself.
+        #endif
+        if access(target, F_OK) == 0 { return false }
+        try replace(at: target, with: bytes, times: nil)
+        return true
+    }
+
+    /// Writes `bytes` to a new file next to `target` (unique hidden name, `O_EXCL`, mode
+    /// 0600) and renames it over `target`: at any instant `target` is the old file or the new
+    /// one, whole.
+    ///
+    /// - Parameter times: when given, the new file gets these access and modification times and
+    ///   is flushed to disk (`fsync`) before the rename: it is about to replace the only copy.
+    static func replace(at target: String, with bytes: [UInt8], times: (timespec, timespec)?) throws(Failure) {
+        let directory = (target as NSString).deletingLastPathComponent
+        let temp = (directory as NSString).appendingPathComponent("." + UUID().uuidString + partSuffix)
+        let descriptor = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Failure(errno: errno, path: directory) }
+        var written = writeAll(bytes, to: descriptor)
+        if written, let times {
+            let set = withUnsafeTemporaryAllocation(of: timespec.self, capacity: 2) { pair in
+                pair[0] = times.0
+                pair[1] = times.1
+                return futimens(descriptor, pair.baseAddress)
+            }
+            written = set == 0 && fsync(descriptor) == 0
+        }
+        let code = errno
+        close(descriptor)
+        guard written else {
+            unlink(temp)
+            throw Failure(errno: code, path: temp)
+        }
+        guard rename(temp, target) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw Failure(errno: code, path: target)
+        }
+    }
+
+    /// Why a write failed: the `errno` and the path it concerned.
+    struct Failure: Error {
+        let errno: Int32
+        let path: String
+    }
+
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
+        bytes.withUnsafeBytes { raw in
+            guard let base = raw.baseAddress else { return true }
+            var offset = 0
+            while offset < raw.count {
+                let written = write(descriptor, base + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return false
+                }
+                offset += written
+            }
+            return true
+        }
+    }
+}
+
+/// Scratch files with no name: gone when closed, left by no killed run.
+enum ScratchFile {
+    /// Opens an unnamed read-write file in `directory` (`O_TMPFILE`; where the file system
+    /// refuses it, a uniquely named file removed at once); -1 when neither works.
+    static func open(in directory: String) -> Int32 {
+        #if os(Linux)
+            let descriptor = Glibc.open(directory, 0o20_000_000 | O_DIRECTORY | O_RDWR | O_CLOEXEC, 0o600)
+            if descriptor >= 0 { return descriptor }
+        #endif
+        let path = (directory as NSString).appendingPathComponent("." + UUID().uuidString + AtomicFile.partSuffix)
+        #if os(Linux)
+            let named = Glibc.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        #else
+            let named = Darwin.open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        #endif
+        if named >= 0 { unlink(path) }
+        return named
+    }
+}

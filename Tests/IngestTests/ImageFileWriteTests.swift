@@ -1,0 +1,56 @@
+import Foundation
+import Glibc
+import Testing
+
+@testable import Ingest
+
+/// Image files are written in their destination folder and put in place whole: no shared
+/// temporary folder, no partial file under a stored name, the first copy of a content address
+/// kept.
+@Suite("image files: written in place, no shared tmp folder")
+struct ImageFileWriteTests {
+    @Test("a stored image is a private file in its own folder; no tmp/ folder and no partial file is left")
+    func noSharedTemporaryFolder() throws {
+        let workdir = try LoadFixture.tempDirectory()
+        defer { try? FileManager.default.removeItem(at: workdir) }
+        let images = ImageStore(workdir: workdir.path)
+        let photo = try ClearImagesTests.camera("es_DSCN0010.jpg")
+        let stored = try images.store(
+            original: photo.bytes, sha256: photo.sha256, format: photo.format, mode: .plain, keyring: nil)
+        let path = images.absolute(stored.path)
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) == photo.bytes)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(!FileManager.default.fileExists(atPath: workdir.appendingPathComponent("tmp").path))
+        let folder = (path as NSString).deletingLastPathComponent
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder) == [(path as NSString).lastPathComponent])
+        #expect(images.partialFiles().isEmpty)
+    }
+
+    @Test("creating a file where one exists keeps the first (O_EXCL semantics) and reports it")
+    func existingFileKept() throws {
+        let workdir = try LoadFixture.tempDirectory()
+        defer { try? FileManager.default.removeItem(at: workdir) }
+        let target = workdir.appendingPathComponent("a.jpg").path
+        #expect(try AtomicFile.create([1, 2, 3], at: target))
+        #expect(try !AtomicFile.create([4, 5, 6], at: target))
+        #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: target))) == [1, 2, 3])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: workdir.path) == ["a.jpg"])
+    }
+
+    @Test("a partial file a killed run left next to the images is found and removed")
+    func leftoversCleaned() throws {
+        let workdir = try LoadFixture.tempDirectory()
+        defer { try? FileManager.default.removeItem(at: workdir) }
+        let images = ImageStore(workdir: workdir.path)
+        let folder = workdir.appendingPathComponent("images/ab")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let leftover = folder.appendingPathComponent(".\(UUID().uuidString).part")
+        let image = folder.appendingPathComponent("ab12.jpg")
+        try Data([1]).write(to: leftover)
+        try Data([2]).write(to: image)
+        #expect(images.partialFiles() == [leftover.path])
+        #expect(images.cleanTemporaryFiles() == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["ab12.jpg"])
+    }
+}
