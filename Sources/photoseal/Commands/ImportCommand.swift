@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import HTTP
-import Retry
 import Ingest
+import Retry
 
 /// `photoseal import`: photos from a folder, a zip or a URL list.
 struct ImportCommand: AsyncParsableCommand {
