@@ -188,7 +188,7 @@ _photoseal_run() {
     repeating_flags=()
     non_repeating_flags=(--verbose --antimeridian --retry-failed --update-job --dry-run --version -h --help)
     repeating_options=(--term --label)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --concurrency --per-host --size --store-images --max-attempts --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -236,6 +236,12 @@ _photoseal_run() {
         return
         ;;
     '--search-concurrency')
+        return
+        ;;
+    '--max-file-size')
+        return
+        ;;
+    '--max-zip-size')
         return
         ;;
     '--concurrency')
@@ -343,7 +349,7 @@ _photoseal_import() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store-images)
+    non_repeating_options=(--workdir --keys --concurrency --store-images --max-file-size --max-zip-size)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -356,8 +362,17 @@ _photoseal_import() {
         __photoseal_add_completions -f
         return
         ;;
+    '--concurrency')
+        return
+        ;;
     '--store-images')
         __photoseal_add_completions -W 'plain'$'\n''stripped'$'\n''sealed'
+        return
+        ;;
+    '--max-file-size')
+        return
+        ;;
+    '--max-zip-size')
         return
         ;;
     esac
@@ -614,7 +629,7 @@ _photoseal_keys_list() {
 
 _photoseal_keys_add() {
     repeating_flags=()
-    non_repeating_flags=(--version -h --help)
+    non_repeating_flags=(--index-key --version -h --help)
     repeating_options=()
     non_repeating_options=(--keys)
     __photoseal_offer_flags_options 0
