@@ -7,12 +7,14 @@ let package = Package(
     products: [
         .executable(name: "photoseal", targets: ["photoseal"]),
         .library(name: "Ingest", targets: ["Ingest"]),
+        .library(name: "Serve", targets: ["Serve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // MARK: C libraries
@@ -31,6 +33,11 @@ let package = Package(
             name: "CMongoc",
             pkgConfig: "libmongoc-1.0",
             providers: [.apt(["libmongoc-dev", "libbson-dev"])]
+        ),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
         ),
 
         // MARK: Libraries
@@ -54,11 +61,24 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Crypto", "Enrich", "Store", "CCurl",
+                "Crypto", "Enrich", "Store", "CCurl", "CTurboJPEG",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
+        ),
+        // The gallery's HTTP server: the only target that depends on an HTTP server library.
+        // FlyingFox, not Hummingbird: swift-nio-extras (under HummingbirdCore) declares
+        // apple/swift-crypto, whose `Crypto` target collides with ours in the package graph.
+        .target(
+            name: "Serve",
+            dependencies: [
+                "Ingest", "Crypto", "Store",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources")]
         ),
 
         // MARK: Executable
@@ -66,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "photoseal",
             dependencies: [
-                "Ingest",
+                "Ingest", "Serve",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -104,6 +124,12 @@ let package = Package(
             name: "IngestTests",
             dependencies: ["Ingest", "Crypto", "Enrich", "Store", "TestSupport"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ServeTests",
+            dependencies: [
+                "Serve", "Ingest", "Crypto", "Store", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "PhotosealCLITests",

@@ -8,7 +8,9 @@ public import Foundation
 /// appear in `description`, errors or logs.
 public struct Secrets: Sendable, CustomStringConvertible {
     /// The entry names photoseal reads.
-    public static let knownNames = ["FLICKR_API_KEY", "GOOGLE_VISION_API_KEY", "MONGODB_URI", "SEAL_KEYS", "INDEX_KEY"]
+    public static let knownNames = [
+        "FLICKR_API_KEY", "GOOGLE_VISION_API_KEY", "MONGODB_URI", "SEAL_KEYS", "INDEX_KEY", "SERVE_TOKEN",
+    ]
 
     /// The file the entries came from, if any.
     public let path: String?

@@ -1,0 +1,98 @@
+import Foundation
+import Ingest
+import Serve
+import Store
+import Testing
+
+/// Whether JPEG bytes hold an APP1 (EXIF/XMP), APP13 (IPTC) or COM segment before the image data.
+func hasMetadata(_ jpeg: [UInt8]) -> Bool {
+    var index = 2
+    while index + 4 <= jpeg.count, jpeg[index] == 0xFF {
+        let marker = jpeg[index + 1]
+        if marker == 0xDA { return false }
+        if marker == 0xE1 || marker == 0xED || marker == 0xFE { return true }
+        index += 2 + Int(jpeg[index + 2]) << 8 + Int(jpeg[index + 3])
+    }
+    return false
+}
+
+/// The width and height in a JPEG's SOF0/SOF2 segment.
+func jpegSize(_ jpeg: [UInt8]) -> (width: Int, height: Int)? {
+    var index = 2
+    while index + 9 <= jpeg.count, jpeg[index] == 0xFF {
+        let marker = jpeg[index + 1]
+        if marker == 0xC0 || marker == 0xC2 {
+            return (Int(jpeg[index + 7]) << 8 + Int(jpeg[index + 8]), Int(jpeg[index + 5]) << 8 + Int(jpeg[index + 6]))
+        }
+        index += 2 + Int(jpeg[index + 2]) << 8 + Int(jpeg[index + 3])
+    }
+    return nil
+}
+
+@Suite("Thumbnails")
+struct ThumbnailTests {
+    @Test("a scaled copy fits the size, keeps the aspect ratio and carries no metadata")
+    func scaledCopy() throws {
+        let original = [UInt8](try Data(contentsOf: fixtureImages.appendingPathComponent("es_DSCN0010.jpg")))
+        #expect(hasMetadata(original))
+        let source = try #require(jpegSize(original))
+        for side in [64, 320, 1600] {
+            let copy = try ImageScaler.scaledJPEG(original, maxSide: side)
+            let size = try #require(jpegSize(copy.bytes))
+            #expect(size.width == copy.width && size.height == copy.height)
+            #expect(max(size.width, size.height) == min(side, max(source.width, source.height)))
+            let ratio = Double(source.width) / Double(source.height)
+            #expect(abs(Double(size.width) / Double(size.height) - ratio) < 0.05)
+            #expect(!hasMetadata(copy.bytes))
+        }
+        #expect(throws: ImageScaler.Failure.self) { try ImageScaler.scaledJPEG(Array("not a jpeg".utf8), maxSide: 100) }
+    }
+
+    @Test("thumbnails of clear images are cached once by content hash, 0600, without metadata")
+    func cachedOnDisk() async throws {
+        try await withFixture(.embedded, mode: .stripped) { fixture in
+            let gallery = try await fixture.gallery()
+            let response = await gallery.respond(to: GalleryRequest(target: "/thumb?id=flickr:1"))
+            #expect(response.status == 200)
+            #expect(!hasMetadata(response.body))
+            #expect((jpegSize(response.body).map { max($0.width, $0.height) }) == 320)
+            let thumbs = (fixture.workdir as NSString).appendingPathComponent("thumbs")
+            let files = try FileManager.default.subpathsOfDirectory(atPath: thumbs).filter { $0.hasSuffix(".jpg") }
+            #expect(files.count == 1)
+            let path = (thumbs as NSString).appendingPathComponent(files[0])
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+            #expect(mode & 0o077 == 0)
+            #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: path))) == response.body)
+            let again = await gallery.respond(to: GalleryRequest(target: "/thumb?id=flickr:1"))
+            #expect(again.body == response.body)
+            let png = await gallery.respond(to: GalleryRequest(target: "/thumb?id=flickr:8"))
+            #expect(png.status == 404)
+        }
+    }
+
+    @Test("in sealed image mode thumbnails and large views are made in memory: nothing is written")
+    func sealedInMemory() async throws {
+        try await withFixture(.embedded, mode: .sealed) { fixture in
+            let gallery = try await fixture.gallery(memoryOnly: true)
+            let before = Set(try FileManager.default.subpathsOfDirectory(atPath: fixture.workdir))
+            for target in ["/thumb?id=flickr:1", "/large?id=flickr:2", "/thumb?id=flickr:1"] {
+                let response = await gallery.respond(to: GalleryRequest(target: target))
+                #expect(response.status == 200, "\(target)")
+                #expect(!hasMetadata(response.body))
+            }
+            let after = Set(try FileManager.default.subpathsOfDirectory(atPath: fixture.workdir))
+            #expect(after == before)
+        }
+    }
+
+    @Test("a sealed image is never cached on disk even when a cache folder is given")
+    func sealedNotCached() async throws {
+        try await withFixture(.embedded, mode: .sealed) { fixture in
+            let gallery = try await fixture.gallery(memoryOnly: false)
+            let response = await gallery.respond(to: GalleryRequest(target: "/thumb?id=flickr:3"))
+            #expect(response.status == 200)
+            let thumbs = (fixture.workdir as NSString).appendingPathComponent("thumbs")
+            #expect(!FileManager.default.fileExists(atPath: thumbs))
+        }
+    }
+}
