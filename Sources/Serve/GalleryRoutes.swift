@@ -49,6 +49,8 @@ extension Gallery {
         let path = request.path
         if path == "/" || path == "/index.html" { return assets.page("index.html") }
         if path == "/app.js" || path == "/app.css" { return assets.page(String(path.dropFirst())) }
+        if path == "/favicon.ico" { return GalleryResponse(status: 204) }
+        if path == "/countries.geojson" { return assets.page("countries.geojson") }
         if path.hasPrefix("/vendor/") { return assets.vendor(String(path.dropFirst("/vendor/".count))) }
         refreshIfDue()
         let rows = snapshot.withLock { $0 }

@@ -293,7 +293,7 @@ async function loadMap() {
     return;
   }
   if (!state.map) {
-    state.map = L.map("map", { attributionControl: false, worldCopyJump: true }).setView([20, 0], 2);
+    state.map = L.map("map", { attributionControl: false, worldCopyJump: true, minZoom: 1, maxZoom: 18 }).setView([20, 0], 2);
     fetch("/countries.geojson").then((r) => (r.ok ? r.json() : null)).then((outlines) => {
       if (outlines) L.geoJSON(outlines, { style: { color: "#546e7a", weight: 1, fillColor: "#eceff1", fillOpacity: 1 }, interactive: false }).addTo(state.map).bringToBack();
     }).catch(() => {});
