@@ -40,7 +40,9 @@ public enum ImageScaler {
         }
         guard header == 0, width > 0, height > 0 else { throw failure(decoder, "reading the JPEG header") }
 
-        // The smallest libjpeg-turbo scale whose long side still reaches maxSide (or 1/1).
+        // The smallest libjpeg-turbo scale whose long side still reaches maxSide (or 1/1). Only
+        // 1/2, 1/4 and 1/8: libjpeg-turbo's SIMD code covers those; 3/8, 5/8, … are plain C and
+        // cost more than the area average that follows.
         let longSide = Int(max(width, height))
         var chosen = tjscalingfactor(num: 1, denom: 1)
         var count: Int32 = 0
@@ -49,7 +51,9 @@ public enum ImageScaler {
             for index in 0..<Int(count) {
                 let factor = factors[index]
                 let scaled = Int(ps_tj_scaled(Int32(longSide), factor))
-                guard factor.num <= factor.denom, scaled >= min(maxSide, longSide), scaled < best else { continue }
+                guard factor.num == 1, [1, 2, 4, 8].contains(factor.denom), scaled >= min(maxSide, longSide),
+                    scaled < best
+                else { continue }
                 best = scaled
                 chosen = factor
             }
