@@ -11,6 +11,7 @@ case "store": try await StoreBench.main(rest)
 case "audit": try await AuditBench.main(rest)
 case "thumbnails": try ThumbnailBench.run(rest)
 default:
-    FileHandle.standardError.write(Data("usage: photoseal-bench <fernet|exif|geocode|store|audit|thumbnails> [options]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: photoseal-bench <fernet|exif|geocode|store|audit|thumbnails> [options]\n".utf8))
     exit(2)
 }
