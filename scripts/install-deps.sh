@@ -2,10 +2,12 @@
 # Installs what photoseal needs to build and test on a fresh Debian machine: the C libraries
 # (with their -dev headers), exiftool and zip (download tests check stripped images and build zips
 # with them), libjpeg-turbo (thumbnails) and Leaflet with its marker-cluster plugin (the gallery's
-# map, served by `photoseal serve` from /usr/share/javascript), Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
+# map, served by `photoseal serve` from /usr/share/javascript), Chromium and its driver (the
+# gallery's browser test; Selenium goes in .venv-browser, made by scripts/browser-test.sh),
+# Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
 set -euo pipefail
 packages=(libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev pkg-config libimage-exiftool-perl zip
-  libturbojpeg0-dev libjs-leaflet libjs-leaflet.markercluster)
+  libturbojpeg0-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver)
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 missing=()

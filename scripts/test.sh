@@ -20,4 +20,6 @@ pid_file=$(mktemp -u /tmp/photoseal-mongo-XXXXXX.pid)
 PHOTOSEAL_TEST_MONGODB_URI="$(scripts/mongo-test-server.sh start --pid-file "$pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_MONGODB_URI
 trap 'scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true' EXIT
+# The gallery in Chromium (before the Swift tests, whose summary stays the last line).
+scripts/browser-test.sh
 swift test --skip-build "$@"

@@ -143,7 +143,7 @@ extension Gallery {
     }
 
     /// `GET /api/facets?<filter>`: counts of each country, licence, status, search term and
-    /// score label among the matching photos. Each facet is counted with its own condition
+    /// score label (photos with a score for it) among the matching photos. Each facet is counted with its own condition
     /// left out, so the other values of a facet that is already chosen still show their counts.
     func facets(_ query: [URLQueryItem], _ snapshot: Snapshot) throws -> GalleryResponse {
         let filter = try PhotoFilter(queryItems: query)
@@ -161,10 +161,12 @@ extension Gallery {
         withoutStatus.statuses = []
         var withoutTerms = filter
         withoutTerms.terms = []
+        var withoutScores = filter
+        withoutScores.minScores = []
         for row in snapshot.rows {
             let subject = row.subject
-            if filter.matches(subject) {
-                total += 1
+            if filter.matches(subject) { total += 1 }
+            if withoutScores.matches(subject) {
                 for label in subject.scores.keys { labels[label, default: 0] += 1 }
             }
             if withoutCountry.matches(subject) {
