@@ -2,6 +2,7 @@ import Foundation
 import Ingest
 import Serve
 import Store
+import TestSupport
 import Testing
 
 /// Whether JPEG bytes hold an APP1 (EXIF/XMP), APP13 (IPTC) or COM segment before the image data.
@@ -94,5 +95,39 @@ struct ThumbnailTests {
             let thumbs = (fixture.workdir as NSString).appendingPathComponent("thumbs")
             #expect(!FileManager.default.fileExists(atPath: thumbs))
         }
+    }
+}
+
+@Suite("Vision copies")
+struct VisionCopyTests {
+    @Test("a JPEG longer than 1600 px is sent as a 1600 px copy without metadata; others are sent as they are")
+    func visionCopy() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("ps-vision-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let big = folder.appendingPathComponent("big.jpg").path
+        // Pillow makes a 2400x1800 camera-like JPEG with an EXIF block.
+        let script = """
+            import sys
+            from PIL import Image
+            image = Image.open(sys.argv[1]).resize((2400, 1800))
+            exif = Image.Exif(); exif[0x010F] = "NIKON"
+            image.save(sys.argv[2], quality=85, exif=exif)
+            """
+        let made = try runProgram([
+            "python3", "-c", script, fixtureImages.appendingPathComponent("es_DSCN0010.jpg").path, big,
+        ])
+        #expect(made.status == 0)
+        let original = [UInt8](try Data(contentsOf: URL(fileURLWithPath: big)))
+        #expect(ImageScaler.dimensions(original)?.width == 2400)
+        let copy = ImageScaler.visionCopy(original)
+        #expect(jpegSize(copy).map { [$0.width, $0.height] } == [1600, 1200])
+        #expect(!hasMetadata(copy) && hasMetadata(original))
+        #expect(copy.count < original.count)
+        #expect(ImageScaler.visionCopy(original) == copy)
+        let small = [UInt8](try Data(contentsOf: fixtureImages.appendingPathComponent("es_DSCN0012.jpg")))
+        #expect(ImageScaler.visionCopy(small) == small)
+        let png = [UInt8](try Data(contentsOf: fixtureImages.appendingPathComponent("et_PNG.png")))
+        #expect(ImageScaler.visionCopy(png) == png)
     }
 }

@@ -81,6 +81,38 @@ public enum ImageScaler {
         return (try encode(pixels, width: outWidth, height: outHeight, quality: quality), outWidth, outHeight)
     }
 
+    /// The longest side the score stage sends to Vision.
+    public static let visionMaxSide = 1600
+
+    /// The bytes to send to Vision for an image: a JPEG whose long side is over
+    /// ``visionMaxSide`` becomes a copy with that long side (quality 90, no metadata), so no
+    /// image is refused as too large and uploads shrink; anything else (a smaller JPEG, another
+    /// format, bytes libjpeg-turbo cannot read) is returned as it is. The same input always
+    /// gives the same bytes, so the labels cache keyed by the sent bytes still hits.
+    public static func visionCopy(_ bytes: [UInt8]) -> [UInt8] {
+        guard let size = dimensions(bytes), max(size.width, size.height) > visionMaxSide,
+            let copy = try? scaledJPEG(bytes, maxSide: visionMaxSide, quality: 90)
+        else { return bytes }
+        return copy.bytes
+    }
+
+    /// The width and height of a JPEG from its header, or `nil` when it is not one
+    /// libjpeg-turbo can read.
+    public static func dimensions(_ jpeg: [UInt8]) -> (width: Int, height: Int)? {
+        guard jpeg.count > 3, jpeg[0] == 0xFF, jpeg[1] == 0xD8, let decoder = tjInitDecompress() else { return nil }
+        defer { tjDestroy(decoder) }
+        var width: Int32 = 0
+        var height: Int32 = 0
+        var subsampling: Int32 = 0
+        var colorspace: Int32 = 0
+        let header = jpeg.withUnsafeBufferPointer { buffer in
+            tjDecompressHeader3(
+                decoder, buffer.baseAddress, UInt(buffer.count), &width, &height, &subsampling, &colorspace)
+        }
+        guard header == 0, width > 0, height > 0 else { return nil }
+        return (Int(width), Int(height))
+    }
+
     /// RGB pixels encoded as a baseline JPEG (4:2:0), with no metadata.
     private static func encode(_ pixels: [UInt8], width: Int, height: Int, quality: Int) throws -> [UInt8] {
         guard let encoder = tjInitCompress() else { throw Failure(description: "libjpeg-turbo did not start") }
