@@ -93,7 +93,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "photoseal-bench",
-            dependencies: ["Crypto", "Enrich", "Ingest", "Store"],
+            dependencies: [
+                "Crypto", "Enrich", "Ingest", "Store", "Serve", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/photoseal-bench"
         ),
 

@@ -24,8 +24,10 @@ public final class Gallery: Sendable {
         public var maxPageSize = 500
         /// Seconds between checks of the store's document count. Default 5.
         public var refreshInterval: Double = 5
-        /// Seconds after which the store is read again even with an unchanged count. Default 60.
-        public var fullRefreshInterval: Double = 60
+        /// Seconds after which the store is read again even with an unchanged count (documents
+        /// changed in place, e.g. re-scored). Default 600: a full read of 100,000 documents
+        /// costs seconds of CPU.
+        public var fullRefreshInterval: Double = 600
         /// The access token every request must carry (`nil`: none needed, loopback only).
         public var token: String?
         /// Where the Leaflet files are read from. Default `/usr/share/javascript`.

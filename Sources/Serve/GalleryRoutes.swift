@@ -153,30 +153,21 @@ extension Gallery {
         var terms: [String: Int] = [:]
         var labels: [String: Int] = [:]
         var total = 0
-        var withoutCountry = filter
-        withoutCountry.countries = []
-        var withoutLicense = filter
-        withoutLicense.licenses = []
-        var withoutStatus = filter
-        withoutStatus.statuses = []
-        var withoutTerms = filter
-        withoutTerms.terms = []
-        var withoutScores = filter
-        withoutScores.minScores = []
         for row in snapshot.rows {
             let subject = row.subject
-            if filter.matches(subject) { total += 1 }
-            if withoutScores.matches(subject) {
-                for label in subject.scores.keys { labels[label, default: 0] += 1 }
+            let failed = filter.failing(subject)
+            if failed.isEmpty { total += 1 }
+            // Each facet counts the photos that fail nothing but its own condition.
+            if failed.subtracting(.countries).isEmpty {
+                countries[subject.cc ?? "", default: (row.photo.place?.country, 0)].count += 1
             }
-            if withoutCountry.matches(subject) {
-                let key = subject.cc ?? ""
-                countries[key, default: (row.photo.place?.country, 0)].count += 1
-            }
-            if withoutLicense.matches(subject) { licenses[subject.license ?? "", default: 0] += 1 }
-            if withoutStatus.matches(subject) { statuses[subject.status, default: 0] += 1 }
-            if withoutTerms.matches(subject) {
+            if failed.subtracting(.licenses).isEmpty { licenses[subject.license ?? "", default: 0] += 1 }
+            if failed.subtracting(.statuses).isEmpty { statuses[subject.status, default: 0] += 1 }
+            if failed.subtracting(.terms).isEmpty {
                 for term in Set(subject.terms) { terms[term, default: 0] += 1 }
+            }
+            if failed.subtracting(.scores).isEmpty {
+                for label in subject.scores.keys { labels[label, default: 0] += 1 }
             }
         }
         func list(_ counts: [String: Int]) -> [FacetValue] {

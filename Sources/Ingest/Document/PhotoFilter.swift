@@ -209,29 +209,79 @@ public struct PhotoFilter: Sendable, Equatable {
     }
 
     /// Whether the gathered fields pass every condition.
-    public func matches(_ subject: Subject) -> Bool {
-        if let text, !text.isEmpty, !subject.searchText.contains(text.lowercased()) { return false }
-        if !terms.isEmpty, !subject.terms.contains(where: terms.contains) { return false }
-        if !countries.isEmpty, !(subject.cc.map(countries.contains) ?? false) { return false }
-        if let place, !place.isEmpty, !subject.placeText.contains(place.lowercased()) { return false }
-        if let minViews, (subject.views ?? Int.min) < minViews { return false }
-        if let maxViews, (subject.views ?? Int.max) > maxViews { return false }
+    public func matches(_ subject: Subject) -> Bool { failing(subject, stopAtFirst: true).isEmpty }
+
+    /// The conditions of a filter, one bit each (for counting facets in one pass).
+    public struct Conditions: OptionSet, Sendable {
+        /// The bits.
+        public let rawValue: UInt16
+        /// Makes a set from its bits.
+        public init(rawValue: UInt16) { self.rawValue = rawValue }
+        /// `q`.
+        public static let text = Conditions(rawValue: 1 << 0)
+        /// `term`.
+        public static let terms = Conditions(rawValue: 1 << 1)
+        /// `cc`.
+        public static let countries = Conditions(rawValue: 1 << 2)
+        /// `place`.
+        public static let place = Conditions(rawValue: 1 << 3)
+        /// `views_min`, `views_max`.
+        public static let views = Conditions(rawValue: 1 << 4)
+        /// `taken_from`, `taken_to`.
+        public static let taken = Conditions(rawValue: 1 << 5)
+        /// `license`.
+        public static let licenses = Conditions(rawValue: 1 << 6)
+        /// `score.<label>`.
+        public static let scores = Conditions(rawValue: 1 << 7)
+        /// `geo`.
+        public static let position = Conditions(rawValue: 1 << 8)
+        /// `status`.
+        public static let statuses = Conditions(rawValue: 1 << 9)
+        /// `width_min`.
+        public static let width = Conditions(rawValue: 1 << 10)
+        /// `bbox`.
+        public static let bbox = Conditions(rawValue: 1 << 11)
+    }
+
+    /// The conditions the gathered fields fail (empty: the photo matches). A facet counts the
+    /// photos that fail nothing but its own condition, so one pass counts every facet.
+    ///
+    /// - Parameters:
+    ///   - subject: The photo's fields.
+    ///   - stopAtFirst: Return as soon as one condition fails (for plain matching).
+    public func failing(_ subject: Subject, stopAtFirst: Bool = false) -> Conditions {
+        var failed: Conditions = []
+        func fail(_ condition: Conditions) -> Bool {
+            failed.insert(condition)
+            return stopAtFirst
+        }
+        if let text, !text.isEmpty, !subject.searchText.contains(text.lowercased()), fail(.text) { return failed }
+        if !terms.isEmpty, !subject.terms.contains(where: terms.contains), fail(.terms) { return failed }
+        if !countries.isEmpty, !(subject.cc.map(countries.contains) ?? false), fail(.countries) { return failed }
+        if let place, !place.isEmpty, !subject.placeText.contains(place.lowercased()), fail(.place) { return failed }
+        if (minViews.map { (subject.views ?? Int.min) < $0 } ?? false)
+            || (maxViews.map { (subject.views ?? Int.max) > $0 } ?? false), fail(.views)
+        {
+            return failed
+        }
         if takenFrom != nil || takenTo != nil {
-            guard let taken = subject.takenAt else { return false }
-            if let takenFrom, taken < takenFrom { return false }
-            if let takenTo, taken >= takenTo.addingTimeInterval(86_400) { return false }
-        }
-        if !licenses.isEmpty, !(subject.license.map(licenses.contains) ?? false) { return false }
-        for condition in minScores where (subject.scores[condition.label] ?? -1) < condition.min { return false }
-        if let hasPosition, (subject.position != nil) != hasPosition { return false }
-        if !statuses.isEmpty, !statuses.contains(subject.status) { return false }
-        if let minWidth, (subject.width ?? Int.min) < minWidth { return false }
-        if let bbox {
-            guard let position = subject.position, bbox.contains(lat: position.lat, lon: position.lon) else {
-                return false
+            var outside = true
+            if let taken = subject.takenAt {
+                outside =
+                    (takenFrom.map { taken < $0 } ?? false)
+                    || (takenTo.map { taken >= $0.addingTimeInterval(86_400) } ?? false)
             }
+            if outside, fail(.taken) { return failed }
         }
-        return true
+        if !licenses.isEmpty, !(subject.license.map(licenses.contains) ?? false), fail(.licenses) { return failed }
+        if minScores.contains(where: { (subject.scores[$0.label] ?? -1) < $0.min }), fail(.scores) { return failed }
+        if let hasPosition, (subject.position != nil) != hasPosition, fail(.position) { return failed }
+        if !statuses.isEmpty, !statuses.contains(subject.status), fail(.statuses) { return failed }
+        if let minWidth, (subject.width ?? Int.min) < minWidth, fail(.width) { return failed }
+        if let bbox, !(subject.position.map { bbox.contains(lat: $0.lat, lon: $0.lon) } ?? false), fail(.bbox) {
+            return failed
+        }
+        return failed
     }
 
     // MARK: URL query items
