@@ -125,6 +125,36 @@ struct VisionCopyTests {
         #expect(!hasMetadata(copy) && hasMetadata(original))
         #expect(copy.count < original.count)
         #expect(ImageScaler.visionCopy(original) == copy)
+        // A camera held upright writes Orientation 6: the copy (no EXIF) is turned instead.
+        let turned = folder.appendingPathComponent("turned.jpg").path
+        let rotate = """
+            import sys
+            from PIL import Image
+            image = Image.open(sys.argv[1]).resize((2400, 1800))
+            exif = Image.Exif(); exif[0x0112] = 6
+            image.save(sys.argv[2], quality=85, exif=exif)
+            """
+        let source = fixtureImages.appendingPathComponent("es_DSCN0010.jpg").path
+        #expect(try runProgram(["python3", "-c", rotate, source, turned]).status == 0)
+        let upright = ImageScaler.visionCopy([UInt8](try Data(contentsOf: URL(fileURLWithPath: turned))))
+        #expect(jpegSize(upright).map { [$0.width, $0.height] } == [1200, 1600])
+        // Turned the way Pillow's exif_transpose turns it (the wrong way would differ a lot).
+        let copyPath = folder.appendingPathComponent("upright.jpg").path
+        try Data(upright).write(to: URL(fileURLWithPath: copyPath))
+        let compare = """
+            import sys
+            from PIL import Image, ImageChops, ImageOps, ImageStat
+            want = ImageOps.exif_transpose(Image.open(sys.argv[1])).convert("RGB").resize((1200, 1600))
+            got = Image.open(sys.argv[2]).convert("RGB")
+            print(sum(ImageStat.Stat(ImageChops.difference(want, got)).mean) / 3)
+            """
+        let (status, output) = try runProgram(["python3", "-c", compare, turned, copyPath])
+        #expect(status == 0)
+        let difference = Double(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect((difference ?? 255) < 12, "mean difference \(difference ?? -1)")
+        let thumb = try ImageScaler.scaledJPEG(
+            [UInt8](try Data(contentsOf: URL(fileURLWithPath: turned))), maxSide: 320)
+        #expect(thumb.width == 240 && thumb.height == 320)
         let small = [UInt8](try Data(contentsOf: fixtureImages.appendingPathComponent("es_DSCN0012.jpg")))
         #expect(ImageScaler.visionCopy(small) == small)
         let png = [UInt8](try Data(contentsOf: fixtureImages.appendingPathComponent("et_PNG.png")))

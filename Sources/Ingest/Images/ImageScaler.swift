@@ -16,7 +16,8 @@ public enum ImageScaler {
     }
 
     /// A JPEG whose long side is at most `maxSide` pixels (an image already that small is
-    /// re-encoded at its size, so the result never carries the original's metadata).
+    /// re-encoded at its size, so the result never carries the original's metadata), turned
+    /// upright by the original's EXIF Orientation.
     ///
     /// - Parameters:
     ///   - jpeg: The JPEG file's bytes.
@@ -78,7 +79,90 @@ public enum ImageScaler {
             outHeight = max(1, Int((Double(decodedHeight) * ratio).rounded()))
             pixels = areaAverage(pixels, width: decodedWidth, height: decodedHeight, to: outWidth, outHeight)
         }
+        // The copy carries no EXIF, so the camera's Orientation is applied to the pixels.
+        let orientation = exifOrientation(jpeg)
+        if orientation > 1 {
+            (pixels, outWidth, outHeight) = oriented(pixels, width: outWidth, height: outHeight, orientation)
+        }
         return (try encode(pixels, width: outWidth, height: outHeight, quality: quality), outWidth, outHeight)
+    }
+
+    /// The EXIF Orientation (1…8) in a JPEG's APP1 segment, or 1 when there is none.
+    static func exifOrientation(_ jpeg: [UInt8]) -> Int {
+        var index = 2
+        while index + 4 <= jpeg.count, jpeg[index] == 0xFF {
+            let marker = jpeg[index + 1]
+            let length = Int(jpeg[index + 2]) << 8 | Int(jpeg[index + 3])
+            if marker == 0xDA || length < 2 { return 1 }
+            let start = index + 4
+            let end = min(jpeg.count, index + 2 + length)
+            if marker == 0xE1, end - start > 14, Array(jpeg[start..<start + 6]) == [0x45, 0x78, 0x69, 0x66, 0, 0] {
+                return tiffOrientation(jpeg[(start + 6)..<end]) ?? 1
+            }
+            index += 2 + length
+        }
+        return 1
+    }
+
+    /// Orientation (tag 0x0112) from IFD0 of a TIFF structure.
+    private static func tiffOrientation(_ tiff: ArraySlice<UInt8>) -> Int? {
+        let base = tiff.startIndex
+        guard tiff.count >= 8 else { return nil }
+        let little = tiff[base] == 0x49
+        func u16(_ offset: Int) -> Int? {
+            guard offset >= 0, offset + 2 <= tiff.count else { return nil }
+            let a = Int(tiff[base + offset])
+            let b = Int(tiff[base + offset + 1])
+            return little ? a | b << 8 : a << 8 | b
+        }
+        func u32(_ offset: Int) -> Int? {
+            guard let high = u16(little ? offset + 2 : offset), let low = u16(little ? offset : offset + 2) else {
+                return nil
+            }
+            return high << 16 | low
+        }
+        guard let ifd = u32(4), let count = u16(ifd), count < 1000 else { return nil }
+        for entry in 0..<count {
+            let offset = ifd + 2 + entry * 12
+            guard let tag = u16(offset) else { return nil }
+            if tag == 0x0112, let value = u16(offset + 8), (1...8).contains(value) { return value }
+        }
+        return nil
+    }
+
+    /// RGB pixels turned upright for an EXIF orientation (2…8): flips, and turns by 90, 180 or
+    /// 270 degrees (5…8 swap width and height).
+    private static func oriented(
+        _ source: [UInt8], width: Int, height: Int, _ orientation: Int
+    ) -> ([UInt8], Int, Int) {
+        let swaps = orientation >= 5
+        let outWidth = swaps ? height : width
+        let outHeight = swaps ? width : height
+        var target = [UInt8](repeating: 0, count: source.count)
+        source.withUnsafeBufferPointer { src in
+            target.withUnsafeMutableBufferPointer { dst in
+                for y in 0..<outHeight {
+                    for x in 0..<outWidth {
+                        let (sx, sy): (Int, Int)
+                        switch orientation {
+                        case 2: (sx, sy) = (width - 1 - x, y)
+                        case 3: (sx, sy) = (width - 1 - x, height - 1 - y)
+                        case 4: (sx, sy) = (x, height - 1 - y)
+                        case 5: (sx, sy) = (y, x)
+                        case 6: (sx, sy) = (y, height - 1 - x)
+                        case 7: (sx, sy) = (width - 1 - y, height - 1 - x)
+                        default: (sx, sy) = (width - 1 - y, x)
+                        }
+                        let from = (sy * width + sx) * 3
+                        let to = (y * outWidth + x) * 3
+                        dst[to] = src[from]
+                        dst[to + 1] = src[from + 1]
+                        dst[to + 2] = src[from + 2]
+                    }
+                }
+            }
+        }
+        return (target, outWidth, outHeight)
     }
 
     /// The longest side the score stage sends to Vision.
