@@ -5,7 +5,6 @@
 
 const PAGE = 60;
 const FILTER_INPUTS = ["q", "place", "views_min", "views_max", "taken_from", "taken_to", "geo", "width_min"];
-const MULTI = ["cc", "term", "license", "status"];
 const FACET_PARAM = { country: "cc", term: "term", license: "license", status: "status" };
 const TABLE_COLUMNS = [
   ["title", "Title"], ["taken_at", "Taken"], ["views", "Views"], ["license", "Licence"],
@@ -351,6 +350,13 @@ new IntersectionObserver((entries) => {
   if (entries.some((e) => e.isIntersecting) && !$("#more").hidden) loadMore();
 }).observe($("#more"));
 
+// The access token came in the URL once; the cookie holds it now: keep it out of history,
+// bookmarks and download links.
+if (params().has("token")) {
+  const p = params();
+  p.delete("token");
+  history.replaceState(null, "", location.pathname + (p.toString() ? "?" + p.toString() : ""));
+}
 wireInputs();
 wireViewer();
 refresh();
