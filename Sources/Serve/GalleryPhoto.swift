@@ -89,12 +89,12 @@ struct GalleryPhoto: Encodable, Sendable {
 }
 
 /// A photo in the gallery's memory: what the API shows, what filters read, and where its
-/// image is (kept server-side only).
-struct GalleryRow: Sendable {
-    var photo: GalleryPhoto
-    var subject: PhotoFilter.Subject
+/// image is (kept server-side only). A class, so scanning 100,000 rows copies no fields.
+final class GalleryRow: Sendable {
+    let photo: GalleryPhoto
+    let subject: PhotoFilter.Subject
     /// The image record for the thumbnailer (path in the image store), or `nil`.
-    var image: PhotoDocument.Image?
+    let image: PhotoDocument.Image?
 
     /// Reads the public fields of a stored document (DocumentMapping's shape); `nil` without
     /// a string `_id`.
@@ -136,6 +136,7 @@ struct GalleryRow: Sendable {
                 admin2: string("place.admin2"), city: string("place.city"), distanceKm: double("place.distance_km"))
         }
         var image: GalleryPhoto.Image?
+        var stored: PhotoDocument.Image?
         if document["image"]?.documentValue != nil {
             let format = string("image.format")
             let path = string("image.path")
@@ -144,11 +145,12 @@ struct GalleryRow: Sendable {
                 width: int("image.width"), height: int("image.height"), format: format, bytes: int("image.bytes"),
                 viewable: viewable)
             if let sha = string("image.sha256"), viewable {
-                self.image = PhotoDocument.Image(
+                stored = PhotoDocument.Image(
                     sha256: sha, bytes: int("image.bytes") ?? 0, width: int("image.width"),
                     height: int("image.height"), format: format, path: path)
             }
         }
+        self.image = stored
         photo = GalleryPhoto(
             id: id, source: string("source"), sourceID: string("source_id"), status: subject.status,
             title: string("title") ?? "", description: string("description") ?? "", tags: strings("tags"),

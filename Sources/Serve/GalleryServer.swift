@@ -2,6 +2,10 @@ import FlyingFox
 import FlyingSocks
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// The gallery's HTTP/1.1 server on one address: hands each request to a ``Gallery``.
 ///
 /// It binds 127.0.0.1 unless told otherwise; any address that is not loopback needs the
@@ -52,6 +56,15 @@ public final class GalleryServer: Sendable {
     /// Serves until the task is cancelled or ``stop()`` is called.
     /// - Throws: ``ServeError`` when the address cannot be bound (in use, not this machine's).
     public func run() async throws {
+        let server = self.server
+        Task {
+            // FlyingFox writes a response's head and body in two writes: with Nagle's algorithm
+            // and the client's delayed ACK each answer would wait 40 ms. TCP_NODELAY on the
+            // listening socket is inherited by the sockets it accepts (Linux).
+            try await server.waitUntilListening(timeout: 30)
+            if case .ip4(_, port: let port)? = await server.listeningAddress { Self.setNoDelay(listeningOn: port) }
+            if case .ip6(_, port: let port)? = await server.listeningAddress { Self.setNoDelay(listeningOn: port) }
+        }
         do {
             try await server.run()
         } catch is CancellationError {
@@ -69,6 +82,42 @@ public final class GalleryServer: Sendable {
         case .ip4(_, port: let port)?, .ip6(_, port: let port)?: return port
         default: throw ServeError("the server on \(host) is not listening")
         }
+    }
+
+    /// Sets TCP_NODELAY on this process's listening TCP socket bound to `port` (FlyingFox
+    /// does not hand out its descriptor, so it is found among the process's descriptors).
+    static func setNoDelay(listeningOn port: UInt16) {
+        #if canImport(Glibc)
+            for descriptor in Int32(0)..<4096 {
+                var storage = sockaddr_storage()
+                var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+                let named = withUnsafeMutablePointer(to: &storage) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+                }
+                guard named == 0 else { continue }
+                var bound: UInt16 = 0
+                if Int32(storage.ss_family) == AF_INET {
+                    bound = withUnsafePointer(to: &storage) {
+                        $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                            UInt16(bigEndian: $0.pointee.sin_port)
+                        }
+                    }
+                } else if Int32(storage.ss_family) == AF_INET6 {
+                    bound = withUnsafePointer(to: &storage) {
+                        $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) {
+                            UInt16(bigEndian: $0.pointee.sin6_port)
+                        }
+                    }
+                }
+                var listening: Int32 = 0
+                var size = socklen_t(MemoryLayout<Int32>.size)
+                guard bound == port, getsockopt(descriptor, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0,
+                    listening != 0
+                else { continue }
+                var on: Int32 = 1
+                _ = setsockopt(descriptor, Int32(IPPROTO_TCP), TCP_NODELAY, &on, socklen_t(MemoryLayout<Int32>.size))
+            }
+        #endif
     }
 
     /// Stops listening and closes the connections.

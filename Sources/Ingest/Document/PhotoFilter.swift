@@ -103,33 +103,34 @@ public struct PhotoFilter: Sendable, Equatable {
     // MARK: Matching
 
     /// The public fields a filter reads, gathered once per photo (a server keeps one per row
-    /// and filters them many times).
-    public struct Subject: Sendable {
+    /// and filters them many times). A class: passing one to the filter costs one reference,
+    /// not a copy of every field (which counted on 100,000 rows a request).
+    public final class Subject: Sendable {
         /// Lowercased title, description, tags, terms and place, one per line.
-        public var searchText: String
+        public let searchText: String
         /// Lowercased search terms.
-        public var terms: [String]
+        public let terms: [String]
         /// The country code, uppercased.
-        public var cc: String?
+        public let cc: String?
         /// Lowercased admin1, admin2 and city, one per line.
-        public var placeText: String
+        public let placeText: String
         /// The view count.
-        public var views: Int?
+        public let views: Int?
         /// The licence id.
-        public var license: String?
+        public let license: String?
         /// When the photo was taken.
-        public var takenAt: Date?
+        public let takenAt: Date?
         /// The label scores.
-        public var scores: [String: Double]
+        public let scores: [String: Double]
         /// The position, when valid.
-        public var position: (lat: Double, lon: Double)?
+        public let position: (lat: Double, lon: Double)?
         /// The ledger status (`loaded` for a stored document without one).
-        public var status: String
+        public let status: String
         /// The image width.
-        public var width: Int?
+        public let width: Int?
 
         /// Gathers the fields of a ledger document.
-        public init(_ document: PhotoDocument, status: String) {
+        public convenience init(_ document: PhotoDocument, status: String) {
             let place = document.place
             self.init(
                 title: document.title, description: document.description, tags: document.tags, terms: document.terms,
@@ -141,7 +142,7 @@ public struct PhotoFilter: Sendable, Equatable {
 
         /// Gathers the fields of a stored document (DocumentMapping's shape); `status` is the
         /// document's `status` field when it has one, else `loaded`.
-        public init(_ document: StoreDocument) {
+        public convenience init(_ document: StoreDocument) {
             func string(_ path: String) -> String? { document.value(at: path)?.stringValue }
             func int(_ path: String) -> Int? {
                 switch document.value(at: path) {
