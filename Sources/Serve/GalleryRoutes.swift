@@ -147,40 +147,33 @@ extension Gallery {
     /// left out, so the other values of a facet that is already chosen still show their counts.
     func facets(_ query: [URLQueryItem], _ snapshot: Snapshot) throws -> GalleryResponse {
         let filter = try PhotoFilter(queryItems: query)
-        var countries: [String: (label: String?, count: Int)] = [:]
-        var licenses: [String: Int] = [:]
-        var statuses: [String: Int] = [:]
-        var terms: [String: Int] = [:]
-        var labels: [String: Int] = [:]
+        let index = snapshot.facets
+        let facets: [(name: String, facet: FacetIndex.Facet, condition: PhotoFilter.Conditions)] = [
+            ("country", index.country, .countries), ("license", index.license, .licenses),
+            ("status", index.status, .statuses), ("term", index.term, .terms), ("label", index.label, .scores),
+        ]
+        var counts = facets.map { [Int](repeating: 0, count: $0.facet.values.count) }
+        let conditions = facets.map(\.condition)
+        let numbers = facets.map(\.facet.rows)
+        let rows = snapshot.rows
         var total = 0
-        for row in snapshot.rows {
-            let subject = row.subject
-            let failed = filter.failing(subject)
+        for row in rows.indices {
+            let failed = filter.failing(rows[row].subject)
             if failed.isEmpty { total += 1 }
             // Each facet counts the photos that fail nothing but its own condition.
-            if failed.subtracting(.countries).isEmpty {
-                countries[subject.cc ?? "", default: (row.photo.place?.country, 0)].count += 1
-            }
-            if failed.subtracting(.licenses).isEmpty { licenses[subject.license ?? "", default: 0] += 1 }
-            if failed.subtracting(.statuses).isEmpty { statuses[subject.status, default: 0] += 1 }
-            if failed.subtracting(.terms).isEmpty {
-                for term in Set(subject.terms) { terms[term, default: 0] += 1 }
-            }
-            if failed.subtracting(.scores).isEmpty {
-                for label in subject.scores.keys { labels[label, default: 0] += 1 }
+            for which in conditions.indices where failed.subtracting(conditions[which]).isEmpty {
+                for number in numbers[which][row] { counts[which][Int(number)] += 1 }
             }
         }
-        func list(_ counts: [String: Int]) -> [FacetValue] {
-            counts.map { FacetValue(value: $0.key, label: nil, count: $0.value) }.sorted(by: FacetValue.order)
+        var lists: [String: [FacetValue]] = [:]
+        for (which, facet) in facets.enumerated() {
+            lists[facet.name] = counts[which].enumerated().compactMap { number, count in
+                count == 0
+                    ? nil
+                    : FacetValue(value: facet.facet.values[number], label: facet.facet.labels[number], count: count)
+            }.sorted(by: FacetValue.order)
         }
-        let body = Facets(
-            total: total,
-            facets: [
-                "country": countries.map { FacetValue(value: $0.key, label: $0.value.label, count: $0.value.count) }
-                    .sorted(by: FacetValue.order),
-                "license": list(licenses), "status": list(statuses), "term": list(terms), "label": list(labels),
-            ])
-        return Self.json(try Self.encoder.encode(body))
+        return Self.json(try Self.encoder.encode(Facets(total: total, facets: lists)))
     }
 
     struct Facets: Encodable {
