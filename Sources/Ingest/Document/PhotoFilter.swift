@@ -124,6 +124,16 @@ public struct PhotoFilter: Sendable, Equatable {
         public let scores: [String: Double]
         /// The position, when valid.
         public let position: (lat: Double, lon: Double)?
+        /// The scores as a list: a photo has few labels, and comparing short strings is cheaper
+        /// than hashing one (filters run on every row of a gallery).
+        private let scoreList: [(label: String, score: Double)]
+
+        /// The score for a label, if the photo has one.
+        public func score(_ label: String) -> Double? {
+            for entry in scoreList where entry.label == label { return entry.score }
+            return nil
+        }
+
         /// The ledger status (`loaded` for a stored document without one).
         public let status: String
         /// The image width.
@@ -191,6 +201,7 @@ public struct PhotoFilter: Sendable, Equatable {
             self.license = license
             self.takenAt = takenAt
             self.scores = scores
+            self.scoreList = scores.map { ($0.key, $0.value) }
             if let lat, let lon, lat.isFinite, lon.isFinite, (-90...90).contains(lat), (-180...180).contains(lon) {
                 self.position = (lat, lon)
             } else {
@@ -257,8 +268,13 @@ public struct PhotoFilter: Sendable, Equatable {
             return stopAtFirst
         }
         if let text, !text.isEmpty, !subject.searchText.contains(text.lowercased()), fail(.text) { return failed }
-        if !terms.isEmpty, !subject.terms.contains(where: terms.contains), fail(.terms) { return failed }
-        if !countries.isEmpty, !(subject.cc.map(countries.contains) ?? false), fail(.countries) { return failed }
+        // No method references (`countries.contains`) here: each would allocate a closure, per row.
+        if !terms.isEmpty, !subject.terms.contains(where: { terms.contains($0) }), fail(.terms) { return failed }
+        if !countries.isEmpty {
+            var known = false
+            if let cc = subject.cc { known = countries.contains(cc) }
+            if !known, fail(.countries) { return failed }
+        }
         if let place, !place.isEmpty, !subject.placeText.contains(place.lowercased()), fail(.place) { return failed }
         if (minViews.map { (subject.views ?? Int.min) < $0 } ?? false)
             || (maxViews.map { (subject.views ?? Int.max) > $0 } ?? false), fail(.views)
@@ -274,8 +290,14 @@ public struct PhotoFilter: Sendable, Equatable {
             }
             if outside, fail(.taken) { return failed }
         }
-        if !licenses.isEmpty, !(subject.license.map(licenses.contains) ?? false), fail(.licenses) { return failed }
-        if minScores.contains(where: { (subject.scores[$0.label] ?? -1) < $0.min }), fail(.scores) { return failed }
+        if !licenses.isEmpty {
+            var known = false
+            if let license = subject.license { known = licenses.contains(license) }
+            if !known, fail(.licenses) { return failed }
+        }
+        if !minScores.isEmpty, minScores.contains(where: { (subject.score($0.label) ?? -1) < $0.min }), fail(.scores) {
+            return failed
+        }
         if let hasPosition, (subject.position != nil) != hasPosition, fail(.position) { return failed }
         if !statuses.isEmpty, !statuses.contains(subject.status), fail(.statuses) { return failed }
         if let minWidth, (subject.width ?? Int.min) < minWidth, fail(.width) { return failed }
