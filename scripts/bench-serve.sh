@@ -85,7 +85,7 @@ LUA
 # suggestions are off (photoseal suggests none); it still counts the filtered rows.
 ours_grid="$ours/api/photos?limit=60"
 theirs_grid="$theirs?_size=60&_sort=id"
-ours_facet="$ours/api/facets?cc=IT&score.monkey=0.5"
+ours_facet="$ours/api/facets?cc=IT&score.monkey=0.5&facet=license"
 theirs_facet="$theirs?cc=IT&score_monkey__gte=0.5&_facet=license&_size=0"
 a=$(curl -s "$ours_facet" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])')
 b=$(curl -s "$theirs_facet" | python3 -c 'import json,sys; print(json.load(sys.stdin)["filtered_table_rows_count"])')

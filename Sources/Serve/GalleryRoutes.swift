@@ -143,15 +143,19 @@ extension Gallery {
     }
 
     /// `GET /api/facets?<filter>`: counts of each country, licence, status, search term and
-    /// score label (photos with a score for it) among the matching photos. Each facet is counted with its own condition
+    /// score label (photos with a score for it) among the matching photos (`facet=NAME`,
+    /// repeatable, counts only those). Each facet is counted with its own condition
     /// left out, so the other values of a facet that is already chosen still show their counts.
     func facets(_ query: [URLQueryItem], _ snapshot: Snapshot) throws -> GalleryResponse {
         let filter = try PhotoFilter(queryItems: query)
         let index = snapshot.facets
-        let facets: [(name: String, facet: FacetIndex.Facet, condition: PhotoFilter.Conditions)] = [
+        var facets: [(name: String, facet: FacetIndex.Facet, condition: PhotoFilter.Conditions)] = [
             ("country", index.country, .countries), ("license", index.license, .licenses),
             ("status", index.status, .statuses), ("term", index.term, .terms), ("label", index.label, .scores),
         ]
+        // `facet=NAME` (repeatable) counts only those facets; none given: all of them.
+        let asked = Set(query.filter { $0.name == "facet" }.compactMap(\.value))
+        if !asked.isEmpty { facets.removeAll { !asked.contains($0.name) } }
         var counts = facets.map { [Int](repeating: 0, count: $0.facet.values.count) }
         let conditions = facets.map(\.condition)
         let numbers = facets.map(\.facet.rows)

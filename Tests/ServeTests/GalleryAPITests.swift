@@ -92,6 +92,9 @@ struct GalleryAPITests {
             // The licence facet leaves out license=4 (still Italy).
             #expect(counts(italy, "license") == ["4": 3, "9": 1])
             #expect(counts(italy, "term") == ["monkey wild": 3, "scimmia": 1])
+            let one = try await json(gallery, "/api/facets?cc=IT&license=4&facet=license")
+            #expect((one["facets"] as? [String: Any])?.keys.sorted() == ["license"])
+            #expect(counts(one, "license") == ["4": 3, "9": 1])
         }
     }
 
