@@ -7,12 +7,14 @@ let package = Package(
     products: [
         .executable(name: "photoseal", targets: ["photoseal"]),
         .library(name: "Ingest", targets: ["Ingest"]),
+        .library(name: "Serve", targets: ["Serve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // MARK: C libraries
@@ -41,6 +43,11 @@ let package = Package(
             name: "CPostgres",
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
+        ),
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
         ),
 
         // Base64 decoding with SIMD, which Swift cannot reach (see its header).
@@ -80,11 +87,24 @@ let package = Package(
         .target(
             name: "Ingest",
             dependencies: [
-                "Crypto", "Enrich", "Store", "HTTP", "Retry", "CXML2",
+                "Crypto", "Enrich", "Store", "HTTP", "Retry", "CXML2", "CTurboJPEG",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             ]
+        ),
+        // The gallery's HTTP server: the only target that depends on an HTTP server library.
+        // FlyingFox, not Hummingbird: swift-nio-extras (under HummingbirdCore) declares
+        // apple/swift-crypto, whose `Crypto` target collides with ours in the package graph.
+        .target(
+            name: "Serve",
+            dependencies: [
+                "Ingest", "Crypto", "Store",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Resources")]
         ),
 
         // MARK: Executable
@@ -92,14 +112,16 @@ let package = Package(
         .executableTarget(
             name: "photoseal",
             dependencies: [
-                "Ingest", "HTTP", "Retry",
+                "Ingest", "Serve", "HTTP", "Retry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(
             name: "photoseal-bench",
-            dependencies: ["Crypto", "Enrich", "Ingest", "Store"],
+            dependencies: [
+                "Crypto", "Enrich", "Ingest", "Store", "Serve", .product(name: "Logging", package: "swift-log"),
+            ],
             path: "Benchmarks/photoseal-bench"
         ),
 
@@ -134,6 +156,12 @@ let package = Package(
             name: "IngestTests",
             dependencies: ["Ingest", "HTTP", "Retry", "Crypto", "Enrich", "Store", "TestSupport"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ServeTests",
+            dependencies: [
+                "Serve", "Ingest", "Crypto", "Store", "HTTP", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "PhotosealCLITests",

@@ -173,13 +173,13 @@ _photoseal() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    run|search|import|download|extract|score|status|export|exif|geocode|keys|token|encrypt-load|rotate-keys|audit|help)
+    run|search|import|download|extract|score|status|export|serve|exif|geocode|keys|token|encrypt-load|rotate-keys|audit|help)
         # Offer subcommand argument completions
         "_photoseal_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'run search import download extract score status export exif geocode keys token encrypt-load rotate-keys audit help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'run search import download extract score status export serve exif geocode keys token encrypt-load rotate-keys audit help' -- "${cur}"))
         ;;
     esac
 }
@@ -514,8 +514,8 @@ _photoseal_status() {
 _photoseal_export() {
     repeating_flags=()
     non_repeating_flags=(--verbose --decrypt --version -h --help)
-    repeating_options=(--min-score)
-    non_repeating_options=(--workdir --keys --format)
+    repeating_options=(--min-score --term --country --license --status)
+    non_repeating_options=(--workdir --keys --format --min-views --min-width)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -533,6 +533,53 @@ _photoseal_export() {
         return
         ;;
     '--min-score')
+        return
+        ;;
+    '--term')
+        return
+        ;;
+    '--country')
+        return
+        ;;
+    '--license')
+        return
+        ;;
+    '--status')
+        return
+        ;;
+    '--min-views')
+        return
+        ;;
+    '--min-width')
+        return
+        ;;
+    esac
+}
+
+_photoseal_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--verbose --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--workdir --keys --store --host --port)
+    __photoseal_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--workdir')
+        __photoseal_add_completions -d
+        return
+        ;;
+    '--keys')
+        __photoseal_add_completions -f
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    '--port')
         return
         ;;
     esac

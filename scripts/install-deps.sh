@@ -2,11 +2,15 @@
 # Installs what photoseal needs to build and test on a fresh Debian machine: the C libraries
 # (with their -dev headers), the PostgreSQL server (scripts/pg-test-server.sh runs it), exiftool
 # and zip (download tests check stripped images and build zips with them), GNU time (tests read a
-# command's peak memory), Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
+# command's peak memory), libjpeg-turbo (thumbnails) and Leaflet with its marker-cluster plugin
+# (the gallery's map, served by `photoseal serve` from /usr/share/javascript), Chromium and its
+# driver (the gallery's browser test; Selenium goes in .venv-browser, made by
+# scripts/browser-test.sh), Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
 set -euo pipefail
 packages=(
   libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev libxml2-dev pkg-config
   libpq-dev postgresql
+  libturbojpeg0-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver
   libimage-exiftool-perl zip time
 )
 sudo=""

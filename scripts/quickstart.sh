@@ -28,3 +28,8 @@ ps audit "${common[@]}" "${store[@]}"
 # What was stored: place and camera come from opening the sealed fields with the keys.
 echo
 ps export --format jsonl --decrypt "${common[@]}" 2>/dev/null | python3 scripts/quickstart_table.py
+
+# The gallery, table and map of what was stored, on this machine only.
+echo
+echo "Open the gallery of these photos: .build/release/photoseal serve --workdir $work --keys $keys" \
+  "${store[*]:+${store[*]} }then browse http://127.0.0.1:8080/ (Ctrl-C stops it)"

@@ -73,7 +73,13 @@ PHOTOSEAL_TEST_POSTGRES_URI="$(scripts/pg-test-server.sh start --pid-file "$pg_p
 export PHOTOSEAL_TEST_POSTGRES_URI
 PHOTOSEAL_TEST_S3_ENDPOINT="$(scripts/moto-server.sh start --pid-file "$moto_pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_S3_ENDPOINT PHOTOSEAL_TEST_S3_KEYS="$moto_pid_file.keys"
-swift test --skip-build "$@"
-# The stripper under libFuzzer for a bounded time, its outputs checked by exiftool and Pillow
-# (the full run only; PHOTOSEAL_FUZZ_SECONDS sets the time).
-if [ $# -eq 0 ]; then scripts/fuzz-strip.sh "${PHOTOSEAL_FUZZ_SECONDS:-60}"; fi
+status=0
+swift test --skip-build "$@" || status=$?
+if [ $# -eq 0 ]; then
+  # The full run only: the gallery in Chromium, and the stripper under libFuzzer for a bounded
+  # time with its outputs checked by exiftool and Pillow (PHOTOSEAL_FUZZ_SECONDS sets the time).
+  # Each runs whatever the others gave; the exit status is 0 only when all passed.
+  scripts/browser-test.sh || status=1
+  scripts/fuzz-strip.sh "${PHOTOSEAL_FUZZ_SECONDS:-60}" || status=1
+fi
+exit "$status"

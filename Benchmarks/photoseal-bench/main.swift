@@ -9,7 +9,10 @@ case "exif": ExifBench.run(rest)
 case "geocode": GeocodeBench.run(rest)
 case "store": try await StoreBench.main(rest)
 case "audit": try await AuditBench.main(rest)
+case "thumbnails": try ThumbnailBench.run(rest)
+case "serve": try await ServeBench.main(rest)
 default:
-    FileHandle.standardError.write(Data("usage: photoseal-bench <fernet|exif|geocode|store|audit> [options]\n".utf8))
+    FileHandle.standardError.write(
+        Data("usage: photoseal-bench <fernet|exif|geocode|store|audit|thumbnails|serve> [options]\n".utf8))
     exit(2)
 }

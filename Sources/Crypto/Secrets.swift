@@ -10,7 +10,7 @@ public struct Secrets: Sendable, CustomStringConvertible {
     /// The entry names photoseal reads.
     public static let knownNames = [
         "FLICKR_API_KEY", "GOOGLE_VISION_API_KEY", "MONGODB_URI", "SEAL_KEYS", "INDEX_KEY", "INDEX_KEY_PREVIOUS",
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "S3_ENDPOINT",
+        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "S3_ENDPOINT", "SERVE_TOKEN",
     ]
     /// Entries that are settings rather than secrets: not masked in messages (a region or an
     /// endpoint in an error helps the reader and reveals nothing).

@@ -184,7 +184,8 @@ public struct DocumentExporter {
         minScores.allSatisfy { filter in (scores?[filter.label]).map { $0 >= filter.min } ?? false }
     }
 
-    /// Streams every ledger document whose scores pass `minScores` to `write`, in id order.
+    /// Streams every ledger document whose scores pass `minScores` and that `filter` keeps to
+    /// `write`, in id order.
     ///
     /// For CSV and GeoJSON a first pass over the ledger collects the score labels of those
     /// documents (the columns must be known before the header), reading only each document's
@@ -193,7 +194,8 @@ public struct DocumentExporter {
     ///   does not open, and whatever `write` throws.
     public static func export(
         ledger: Ledger, format: ExportFormat, sealer: FieldSealer? = nil,
-        minScores: [(label: String, min: Double)] = [], write: (String) throws -> Void
+        minScores: [(label: String, min: Double)] = [], filter: PhotoFilter = PhotoFilter(),
+        write: (String) throws -> Void
     ) throws -> Summary {
         var labels = Set<String>()
         if format != .jsonl {
@@ -205,7 +207,9 @@ public struct DocumentExporter {
         var exporter = DocumentExporter(format: format, scoreLabels: Array(labels), sealer: sealer)
         try write(exporter.header())
         try ledger.forEachDocument { entry in
-            guard passes(entry.document.scores, minScores: minScores) else { return }
+            guard passes(entry.document.scores, minScores: minScores),
+                filter.matches(entry.document, status: entry.stage.name)
+            else { return }
             let text = try exporter.render(entry)
             if !text.isEmpty { try write(text) }
         }

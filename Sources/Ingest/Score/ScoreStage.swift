@@ -140,8 +140,9 @@ public struct ScoreStage: Sendable {
     ///   - workdir: the work directory that `image.path` is relative to.
     ///   - logger: the logger.
     ///   - keyring: the seal keys, needed only for images stored sealed.
-    ///   - readImage: reads an image's bytes (default: the workdir's `ImageStore`, which opens
-    ///     sealed files with `keyring`).
+    ///   - readImage: reads the bytes sent for an image (default: from the workdir's
+    ///     `ImageStore`, which opens sealed files with `keyring`, then `ImageScaler.visionCopy`:
+    ///     a JPEG longer than 1,600 px is sent as a downscaled copy).
     public init(
         ledger: Ledger, client: VisionClient?, counter: APICallCounter = APICallCounter(), workdir: String,
         logger: Logger, keyring: Keyring? = nil, readImage: (@Sendable (PhotoDocument.Image) throws -> [UInt8])? = nil
@@ -151,7 +152,9 @@ public struct ScoreStage: Sendable {
         self.counter = counter
         self.logger = logger
         let store = ImageStore(workdir: workdir)
-        self.readImage = readImage ?? { image in try store.bytes(for: image, keyring: keyring) }
+        // Vision gets a copy at most ImageScaler.visionMaxSide pixels long (JPEGs only).
+        self.readImage =
+            readImage ?? { image in ImageScaler.visionCopy(try store.bytes(for: image, keyring: keyring)) }
         self.imageSize = { image in
             guard let relative = image.path, !relative.isEmpty,
                 let attributes = try? FileManager.default.attributesOfItem(atPath: store.absolute(relative)),
@@ -351,7 +354,8 @@ public struct ScoreStage: Sendable {
     /// opened), or why it cannot be sent. Too large a file is refused before it is read.
     private func sentDigest(_ image: PhotoDocument.Image) -> Result<(String, Int), Refusal> {
         guard let stored = imageSize(image) else { return .failure(Refusal(message: Self.missingMessage(image))) }
-        if stored > VisionClient.maxImageBytes && !(image.path ?? "").hasSuffix(".fernet") {
+        // A JPEG is read anyway: its downscaled copy may fit.
+        if stored > VisionClient.maxImageBytes && !(image.path ?? "").hasSuffix(".fernet") && image.format != "jpeg" {
             return .failure(Refusal(message: Self.tooLargeMessage(stored)))
         }
         do {

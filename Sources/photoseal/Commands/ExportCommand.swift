@@ -38,13 +38,17 @@ struct ExportCommand: AsyncParsableCommand {
 
             --min-score label=S (repeatable) keeps only documents whose scores.<label> is at \
             least S for every such filter; a label the vision model did not return for a photo \
-            fails the filter. Output streams in constant memory.
+            fails the filter. --term T, --country CC, --license L and --status S (each \
+            repeatable: any of the values), --min-views N and --min-width N keep only the \
+            documents that match, as the gallery's filters do (photoseal serve); all given \
+            filters must hold. Output streams in constant memory.
 
             Examples:
               photoseal export --format jsonl > photos.jsonl
               photoseal export --format jsonl --decrypt --keys keys.env | head
               photoseal export --format csv > photos.csv
               photoseal export --format geojson --min-score monkey=0.6 > monkeys.geojson
+              photoseal export --format csv --country IT --min-views 100 --status loaded
             """
     )
 
@@ -64,6 +68,43 @@ struct ExportCommand: AsyncParsableCommand {
             "Keep documents whose scores.<label> is at least S (repeatable; all must hold).",
             valueName: "label=S"))
     var minScores: [String] = []
+
+    @Option(help: ArgumentHelp("Keep photos found by this search term (repeatable).", valueName: "term"))
+    var term: [String] = []
+
+    @Option(help: ArgumentHelp("Keep photos placed in this ISO country code (repeatable).", valueName: "cc"))
+    var country: [String] = []
+
+    @Option(help: ArgumentHelp("Keep photos with this licence id (repeatable).", valueName: "id"))
+    var license: [String] = []
+
+    @Option(
+        help: ArgumentHelp("Keep photos at this status: found, …, loaded, failed (repeatable).", valueName: "status"))
+    var status: [String] = []
+
+    @Option(help: ArgumentHelp("Keep photos with at least N views.", valueName: "N"))
+    var minViews: Int?
+
+    @Option(help: ArgumentHelp("Keep photos whose image is at least N pixels wide.", valueName: "N"))
+    var minWidth: Int?
+
+    /// The --term, --country, --license, --status, --min-views and --min-width filters.
+    func photoFilter() throws -> PhotoFilter {
+        var filter = PhotoFilter()
+        filter.terms = term.map { $0.lowercased() }
+        filter.countries = country.map { $0.uppercased() }
+        filter.licenses = license
+        for name in status where !Ledger.Stage.all.contains(Ledger.Stage(name)) {
+            throw ValidationError(
+                "--status \(name) is not a status; use one of: \(Ledger.Stage.all.map(\.name).joined(separator: ", "))")
+        }
+        filter.statuses = status
+        if let minViews, minViews < 0 { throw ValidationError("--min-views \(minViews) must be 0 or more") }
+        if let minWidth, minWidth < 0 { throw ValidationError("--min-width \(minWidth) must be 0 or more") }
+        filter.minViews = minViews
+        filter.minWidth = minWidth
+        return filter
+    }
 
     /// The parsed --min-score filters (label normalised as the score stage stores it).
     func scoreFilters() throws -> [(label: String, min: Double)] {
@@ -87,6 +128,7 @@ struct ExportCommand: AsyncParsableCommand {
             throw ValidationError("--format \(format) is not a format; use --format jsonl, csv or geojson")
         }
         _ = try scoreFilters()
+        _ = try photoFilter()
     }
 
     func run() async throws {
@@ -102,7 +144,7 @@ struct ExportCommand: AsyncParsableCommand {
             let filters = try scoreFilters()
             let summary = try DocumentExporter.export(
                 ledger: ledger, format: exportFormat, sealer: sealer,
-                minScores: filters, write: { out.write($0) })
+                minScores: filters, filter: try photoFilter(), write: { out.write($0) })
             out.flush()
             if exportFormat == .geojson {
                 printError(
