@@ -321,7 +321,7 @@ async function loadMap() {
   state.cluster.addLayers(markers);
   state.map.addLayer(state.cluster);
   $("#map-note").textContent = data.total + " photos with a position. Click a cluster to see its photos.";
-  if (markers.length) state.map.fitBounds(state.cluster.getBounds(), { maxZoom: 12, padding: [20, 20] });
+  if (markers.length) state.map.fitBounds(state.cluster.getBounds(), { maxZoom: 6, padding: [20, 20] });  // keep the country outlines in view
   setTimeout(() => state.map.invalidateSize(), 0);
 }
 
