@@ -2,9 +2,12 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Fills a new bucket on the moto server with `images` distinct JPEGs (the Canon fixture with a
-/// comment segment that differs) and `others` text objects under `photos/`.
-private func fillBucket(_ server: S3TestServer, images: Int, others: Int) throws -> String {
+/// Fills a new bucket on the moto server with `images` distinct JPEGs (the Canon fixture, or
+/// `source`, with a comment segment that differs) and `others` text objects under `photos/`.
+private func fillBucket(
+    _ server: S3TestServer, images: Int, others: Int,
+    source: String = ingestFixtures.appendingPathComponent("images/et_Canon.jpg").path
+) throws -> String {
     let bucket = S3TestServer.randomBucket()
     let script = """
         import struct, sys, boto3
@@ -20,7 +23,7 @@ private func fillBucket(_ server: S3TestServer, images: Int, others: Int) throws
         for i in range(int(others)):
             s3.put_object(Bucket=bucket, Key="photos/readme %d.txt" % i, Body=b"not an image %d" % i)
         """
-    let canon = ingestFixtures.appendingPathComponent("images/et_Canon.jpg").path
+    let canon = source
     let (status, output) = try runPython(
         script,
         [
@@ -107,4 +110,37 @@ func importS3WrongSecret() async throws {
     #expect(result.stderr.contains("AWS_SECRET_ACCESS_KEY"))
     #expect(!result.stderr.contains(secret))
     #expect(!result.stderr.contains("Trace"))
+}
+
+@Test(
+    "run s3:// into PostgreSQL: every image object stored once with its EXIF sealed and a place, audit exit 0; a re-run fetches nothing",
+    .tags(.integration), .enabled(if: postgresURI != nil, "PHOTOSEAL_TEST_POSTGRES_URI is not set"))
+func runS3IntoPostgres() async throws {
+    let server = try await S3TestServer.shared()
+    // A camera photo with a GPS position, 40 distinct copies, and 5 objects that are not images.
+    let bucket = try fillBucket(
+        server, images: 40, others: 5, source: ingestFixtures.appendingPathComponent("images/es_DSCN0010.jpg").path)
+    let database = try freshPostgresDatabase(try #require(postgresURI))
+    defer { database.drop() }
+    let scratch = try Scratch()
+    let keys = try keysFile(server, in: scratch)
+    let common = ["--workdir", scratch.path("work"), "--keys", keys, "--store", database.uri]
+    let run = try await runCLI(["run", "s3://\(bucket)/photos"] + common)
+    #expect(run.status == 0, "\(run.stderr)")
+    #expect(run.stderr.contains("import: 45 items: 40 images stored"), "\(run.stderr)")
+    // Read back through psql, not photoseal.
+    #expect(try psql(database.uri, "SELECT count(*) FROM photos") == "40")
+    #expect(try psql(database.uri, "SELECT count(DISTINCT doc->'image'->>'sha256') FROM photos") == "40")
+    #expect(try psql(database.uri, "SELECT count(*) FROM photos WHERE doc->>'source' = 's3'") == "40")
+    #expect(
+        try psql(database.uri, "SELECT count(*) FROM photos WHERE length(doc->'sealed'->>'exif') > 100") == "40")
+    #expect(try psql(database.uri, "SELECT count(*) FROM photos WHERE doc->'place'->>'cc' IS NOT NULL") == "40")
+    // No object key (a file name, here with a person's name) reached the store.
+    #expect(try psql(database.uri, "SELECT count(*) FROM photos WHERE doc::text LIKE '%Jane Doe%'") == "0")
+    let audit = try await runCLI(["audit"] + common)
+    #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+    let again = try await runCLI(["run"] + common)
+    #expect(again.status == 0, "\(again.stderr)")
+    #expect(again.stderr.contains("0 images stored") && again.stderr.contains("45 already known"), "\(again.stderr)")
+    #expect(again.stderr.contains("0 store writes"), "\(again.stderr)")
 }

@@ -3,12 +3,12 @@ import TestSupport
 import Testing
 
 /// PHOTOSEAL_TEST_POSTGRES_URI (scripts/test.sh starts the server with scripts/pg-test-server.sh).
-private let postgresURI = ProcessInfo.processInfo.environment["PHOTOSEAL_TEST_POSTGRES_URI"].flatMap {
+let postgresURI = ProcessInfo.processInfo.environment["PHOTOSEAL_TEST_POSTGRES_URI"].flatMap {
     $0.isEmpty ? nil : $0
 }
 
 /// One value from PostgreSQL through `psql` (not through photoseal).
-private func psql(_ uri: String, _ statement: String) throws -> String {
+func psql(_ uri: String, _ statement: String) throws -> String {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = ["psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", uri, "-c", statement]
@@ -24,6 +24,16 @@ private func psql(_ uri: String, _ statement: String) throws -> String {
 }
 
 private struct CLIError: Error { let message: String }
+
+/// A new database on the test server for one test (the store's tables have fixed names): its
+/// URI, and how to drop it.
+func freshPostgresDatabase(_ base: String) throws -> (uri: String, drop: () -> Void) {
+    let database = "cli_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+    _ = try psql(base, "CREATE DATABASE \(database)")
+    var components = try #require(URLComponents(string: base))
+    components.path = "/" + database
+    return (components.string ?? "", { _ = try? psql(base, "DROP DATABASE IF EXISTS \(database) WITH (FORCE)") })
+}
 
 @Test(
     "import, extract, encrypt-load into PostgreSQL, audit, rotate-keys, audit, keys retire: all exit 0 and no output holds the URI's password",

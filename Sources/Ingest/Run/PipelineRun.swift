@@ -23,6 +23,9 @@ public final class PipelineRun: Sendable {
         case search(SearchStage, SearchPlan, SearchStage.Options)
         /// An import source: a folder, a zip or a URL list.
         case importing(ImportStage, any PhotoSource)
+        /// The image objects under an S3 prefix, fetched and stored by the S3 import (its
+        /// options' `stop` is replaced by the run's).
+        case s3(S3ImportStage, S3Location, S3ImportStage.Options)
     }
 
     /// The score stage and its options, when the run scores.
@@ -215,8 +218,8 @@ public final class PipelineRun: Sendable {
 
     /// `search` or `import`.
     public var sourceName: String {
-        if case .importing = source { return "import" }
-        return "search"
+        if case .search = source { return "search" }
+        return "import"
     }
 
     private func runSource(update: @escaping @Sendable ((inout Tally) -> Void) -> Void, ring: Doorbell) async throws {
@@ -238,7 +241,33 @@ public final class PipelineRun: Sendable {
                 ring.ring(rows: 1)
             }
             update { $0.imported = summary }
+        case .s3(let stage, let location, var options):
+            options.stop = stop
+            let summary = try await stage.run(location, options: options) { s in
+                update {
+                    ring.ring(rows: max(0, s.stored + s.duplicates - $0.imported.stored))
+                    $0.imported = Self.importSummary(s)
+                }
+            }
+            update { $0.imported = Self.importSummary(summary) }
+            if summary.failed > 0 {
+                logger.warning(
+                    "run: some S3 objects could not be fetched; run again to retry them",
+                    metadata: ["s3.failed": "\(summary.failed)"])
+            }
         }
+    }
+
+    /// An S3 import's counts in the import's terms (objects are items; failed objects unreadable).
+    static func importSummary(_ s: S3ImportStage.Summary) -> ImportStage.Summary {
+        var summary = ImportStage.Summary()
+        summary.items = s.objects
+        summary.stored = s.stored + s.duplicates
+        summary.known = s.known
+        summary.skipped = s.skipped
+        summary.unreadable = s.failed
+        summary.bytes = s.bytes
+        return summary
     }
 
     /// Rows of a committed batch that are now at `extracted`.
@@ -251,7 +280,7 @@ public final class PipelineRun: Sendable {
     ) async throws {
         // An import writes to the image store's temporary folder, which the download stage
         // cleans at its start: with an import source, downloading waits for the import.
-        if case .importing = source { await found.waitClosed() }
+        if case .search = source {} else { await found.waitClosed() }
         if stop.isRequested { return }
         var options = StageRunner.Options(concurrency: downloadOptions.concurrency, stop: stop)
         options.retryFailed = retryFailed

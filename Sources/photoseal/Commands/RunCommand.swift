@@ -50,7 +50,7 @@ struct RunCommand: AsyncParsableCommand {
 
     @Argument(
         help: ArgumentHelp(
-            "Import from a folder, a .zip, or a .csv/.tsv with a url column instead of searching.",
+            "Import from a folder, a .zip, a .csv/.tsv with a url column, s3://BUCKET/PREFIX, or a web page or feed URL, instead of searching.",
             valueName: "source"),
         completion: .file())
     var source: String?
@@ -180,8 +180,21 @@ struct RunCommand: AsyncParsableCommand {
             guard let store else { return }
             let ledger = try workspace.ledger(create: true)
             let pipelineSource: PipelineRun.Source
-            if let source = job.source {
-                let photoSource = try PhotoSources.source(for: source, limits: importLimits.limits)
+            if let source = job.source, S3Location.isS3(source) {
+                pipelineSource = .s3(
+                    S3ImportStage(
+                        client: try S3Client(
+                            http: fetcher, settings: try S3Settings(secrets: workspace.secrets), logger: logger),
+                        ledger: ledger, ingestor: ingestor, index: blind, logger: logger),
+                    try S3Location(parsing: source),
+                    S3ImportStage.Options(
+                        concurrency: download.concurrency, maxImageBytes: importLimits.limits.maxFileBytes))
+            } else if let source = job.source {
+                // A web page or feed gives image URLs for the download stage; anything else is local.
+                let photoSource: any PhotoSource =
+                    WebSource.isWeb(source)
+                    ? WebSource(url: source, http: api, logger: logger)
+                    : try PhotoSources.source(for: source, limits: importLimits.limits)
                 pipelineSource = .importing(
                     ImportStage(ledger: ledger, ingestor: ingestor, logger: logger), photoSource)
             } else if let plan, let flickr {
