@@ -73,6 +73,9 @@ extension Ledger {
         public var document: PhotoDocument
         /// The failure to record (`nil` clears any earlier one).
         public var failure: PhotoFailure?
+        /// The document's JSON as stored, when `document` is unchanged since it was read: the
+        /// document is then neither encoded nor written.
+        var json: String?
         /// Makes the record.
         public init(id: String, stage: Stage, document: PhotoDocument, failure: PhotoFailure?) {
             self.id = id
@@ -87,7 +90,7 @@ extension Ledger {
     /// their leases.
     public func advance(_ rows: [Advance]) async throws {
         guard !rows.isEmpty else { return }
-        let encoded = try rows.map { (row: $0, json: try Self.encode($0.document)) }
+        let encoded = try rows.map { (row: $0, json: try $0.json == nil ? Self.encode($0.document) : nil) }
         try await write("advance \(rows.count) photos") { db in
             let now = Self.now()
             for (row, json) in encoded {
@@ -100,7 +103,7 @@ extension Ledger {
                         lease_until = NULL, \(failure.sql) WHERE id = ?
                         """
                 ).execute(arguments: [row.stage.name, now] + failure.arguments + [row.id])
-                try Self.writeDocument(id: row.id, json: json, db: db)
+                if let json { try Self.writeDocument(id: row.id, json: json, db: db) }
             }
         }
     }
