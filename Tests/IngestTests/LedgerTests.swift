@@ -6,6 +6,19 @@ import Testing
 
 @testable import Ingest
 
+/// Records a transient failure on every `extracted` row and leaves its document as it was.
+private struct KeepingStage: PipelineStage {
+    var name: String { "keep" }
+    var takes: Ledger.Stage { .extracted }
+    func process(_ item: StageItem) async throws -> StepResult {
+        var report = StageReport()
+        report.failed = 1
+        return StepResult(
+            id: item.id, stage: .extracted, document: item.document,
+            failure: PhotoFailure(stage: .extract, cause: "kept", permanent: false), report: report)
+    }
+}
+
 @Suite("ledger", .tags(.integration))
 struct LedgerTests {
     static func document(_ id: Int, term: String) -> PhotoDocument {
@@ -79,7 +92,7 @@ struct LedgerTests {
     }
 
     @Test(
-        "an older ledger's documents move to their own table byte for byte: loaded rows stay loaded, the others load"
+        "an older ledger's documents move to their own table byte for byte (loaded rows stay loaded), and a step that fails a row leaves its document unwritten"
     )
     func documentTableMigration() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-ledger-\(UUID().uuidString)")
@@ -127,6 +140,15 @@ struct LedgerTests {
             !columns.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespacesAndNewlines) == "document" }
         )
         #expect(columns.contains("stage"))
+        // A step that fails a row without changing its document leaves the document's bytes as
+        // they were (no new encoding): the candidate read before is still the current version.
+        _ = try await StageRunner(ledger: ledger).run(
+            KeepingStage(), options: StageRunner.Options(concurrency: 2, limit: 1))
+        var failed: [String: PhotoFailure] = [:]
+        try ledger.forEachFailure { failed[$0.id] = $0.failure }
+        #expect(failed["flickr:2"]?.cause == "kept")
+        let reread = try await ledger.loadCandidates(store: "s", after: nil, limit: 10)
+        #expect(reread.candidates.map(\.json) == load.candidates.map(\.json))
         // Loading it moves the state row only; the document read back is the one loaded.
         #expect(try await ledger.markLoaded(load.candidates, store: "s") == 1)
         let again = try await ledger.loadCandidates(store: "s", after: nil, limit: 10)
