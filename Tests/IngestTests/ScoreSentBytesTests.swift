@@ -87,10 +87,13 @@ extension ScoreStageTests {
         try await work.add((1...6).map { ($0, ScoreWorkdir.bytes($0), ["monkey"]) })
         #expect(try await Self.run(work, server, Self.options()).labelledImages == 6)
         // As an older ledger: no links, cache keyed by the originals' SHA-256, while the stored
-        // files (stripped copies there) hash to something else.
+        // files (stripped copies there) hash to something else; the documents still in `photo`.
         let ledgerPath = work.dir.appendingPathComponent(Ledger.fileName).path
         let sql = """
-            DROP TABLE label_link; DELETE FROM grdb_migrations WHERE identifier = 'v4-label-by-sent-bytes';
+            DROP TABLE label_link; ALTER TABLE photo ADD COLUMN document TEXT;
+            UPDATE photo SET document = (SELECT document FROM photo_document d WHERE d.id = photo.id);
+            DROP TABLE photo_document;
+            DELETE FROM grdb_migrations WHERE identifier IN ('v4-label-by-sent-bytes', 'v6-photo-document');
             """
         #expect(try runProgram(["sqlite3", ledgerPath, sql]).status == 0)
         for digest in Set(work.sha.values) {

@@ -25,7 +25,7 @@ private func ledgerRows(_ workdir: String) throws -> [(stage: String, url: Strin
     let script = """
         import json, sqlite3, sys
         db = sqlite3.connect(sys.argv[1])
-        for stage, doc in db.execute("SELECT stage, document FROM photo"):
+        for stage, doc in db.execute("SELECT stage, document FROM photo JOIN photo_document USING (id)"):
             d = json.loads(doc)
             where = json.dumps([d.get("geo"), d.get("place")], sort_keys=True)
             print(stage + "\\t" + (d.get("image_url") or "") + "\\t" + where)

@@ -14,7 +14,7 @@ private func blindIndexKeys(work: String, keys: String, oldKey: String?, flickr:
         new = base64.urlsafe_b64decode(entries["INDEX_KEY"])
         old = base64.urlsafe_b64decode(old_text or entries["INDEX_KEY_PREVIOUS"])
         counts = {"old": 0, "new": 0, "other": 0}
-        for row_id, document in sqlite3.connect(work + "/ledger.sqlite").execute("SELECT id, document FROM photo"):
+        for row_id, document in sqlite3.connect(work + "/ledger.sqlite").execute("SELECT id, document FROM photo_document"):
             blind = (json.loads(document).get("blind") or {}).get("owner")
             photo = json.load(urllib.request.urlopen(flickr + "/__photo?id=" + row_id.split(":", 1)[1]))
             owner = photo["owner"].strip().lower().encode()

@@ -246,12 +246,12 @@ struct LoadAuditCLITests {
             keys = dict(l.strip().split("=", 1) for l in open(keys_path, encoding="utf-8") if "=" in l and l[0] != "#")
             f = MultiFernet([Fernet(k) for k in keys["SEAL_KEYS"].split(",")])
             c = sqlite3.connect(db)
-            for id, body in c.execute("SELECT id, document FROM photo ORDER BY id").fetchall():
+            for id, body in c.execute("SELECT id, document FROM photo_document ORDER BY id").fetchall():
                 d = json.loads(body)
                 name = f.decrypt(d["sealed"]["owner_name"].encode()).split(b"\\n", 3)[3].decode()
                 if len(name) >= 3:
                     d["title"] = "photo by " + unicodedata.normalize("NFD", name.upper())
-                    c.execute("UPDATE photo SET document = ? WHERE id = ?", (json.dumps(d), id))
+                    c.execute("UPDATE photo_document SET document = ? WHERE id = ?", (json.dumps(d), id))
                     c.commit()
                     print(id)
                     break

@@ -230,7 +230,7 @@ struct SealedImagesCLITests {
             """
             import sys, sqlite3
             print(sqlite3.connect(sys.argv[1]).execute(
-                "SELECT group_concat(kid) FROM (SELECT DISTINCT json_extract(document, '$.seal.kid') AS kid FROM photo)"
+                "SELECT group_concat(kid) FROM (SELECT DISTINCT json_extract(document, '$.seal.kid') AS kid FROM photo_document)"
             ).fetchone()[0])
             """, [work + "/ledger.sqlite"])
         #expect(ledgerKids.output == newKid)

@@ -55,14 +55,9 @@ extension Ledger {
         return try await write("record imported photos") { db in
             var added = 0
             let now = Self.now()
-            for (document, json) in rows {
-                try db.execute(
-                    sql: """
-                        INSERT INTO photo (id, source, source_id, stage, document, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-                        """,
-                    arguments: [document.id, document.source, document.sourceID, stage.name, json, now])
-                added += db.changesCount
+            for (document, json) in rows where try Self.insertRow(document, json: json, stage: stage, now: now, db: db)
+            {
+                added += 1
             }
             return added
         }
@@ -78,6 +73,9 @@ extension Ledger {
         public var document: PhotoDocument
         /// The failure to record (`nil` clears any earlier one).
         public var failure: PhotoFailure?
+        /// The document's JSON as stored, when `document` is unchanged since it was read: the
+        /// document is then neither encoded nor written.
+        var json: String?
         /// Makes the record.
         public init(id: String, stage: Stage, document: PhotoDocument, failure: PhotoFailure?) {
             self.id = id
@@ -92,17 +90,20 @@ extension Ledger {
     /// their leases.
     public func advance(_ rows: [Advance]) async throws {
         guard !rows.isEmpty else { return }
-        let encoded = try rows.map { (row: $0, json: try Self.encode($0.document)) }
+        let encoded = try rows.map { (row: $0, json: try $0.json == nil ? Self.encode($0.document) : nil) }
         try await write("advance \(rows.count) photos") { db in
             let now = Self.now()
             for (row, json) in encoded {
+                // The state row is small: moving it never rewrites the document, which is
+                // written only when the stage changed it.
                 let failure = Self.failureColumns(row.failure)
                 try db.cachedStatement(
                     sql: """
-                        UPDATE photo SET stage = ?, document = ?, updated_at = ?, lease_owner = NULL,
+                        UPDATE photo SET stage = ?, updated_at = ?, lease_owner = NULL,
                         lease_until = NULL, \(failure.sql) WHERE id = ?
                         """
-                ).execute(arguments: [row.stage.name, json, now] + failure.arguments + [row.id])
+                ).execute(arguments: [row.stage.name, now] + failure.arguments + [row.id])
+                if let json { try Self.writeDocument(id: row.id, json: json, db: db) }
             }
         }
     }

@@ -45,7 +45,8 @@ extension Ledger {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT p.id, p.stage, p.document, l.digest FROM photo p
+                    SELECT p.id, p.stage, d.document, l.digest FROM photo p
+                    JOIN photo_document d ON d.id = p.id
                     LEFT JOIN store_load l ON l.store = ? AND l.id = p.id
                     WHERE p.id > ? AND p.stage IN (\(marks)) ORDER BY p.id LIMIT ?
                     """,
@@ -78,18 +79,17 @@ extension Ledger {
         try await write("mark documents loaded") { db in
             let now = Self.now()
             var marked = 0
-            // One UPDATE moves the row and clears its failure (SQLite rewrites the whole row,
-            // document included, on every UPDATE); a row already `loaded` with no failure (loaded
-            // into another store, or again) is not written at all, only checked unchanged.
+            // The document is only compared, never written: one UPDATE of the small state row
+            // moves it and clears its failure; a row already `loaded` with no failure (loaded into
+            // another store, or again) is not written at all.
             let clear = Self.failureColumns(nil)
+            let unchanged = try db.cachedStatement(sql: "SELECT 1 FROM photo_document WHERE id = ? AND document = ?")
             let move = try db.cachedStatement(
                 sql: """
                     UPDATE photo SET stage = 'loaded', updated_at = ?, lease_owner = NULL, lease_until = NULL,
                     \(clear.sql)
-                    WHERE id = ? AND document = ?
-                    AND (stage != 'loaded' OR failure_stage IS NOT NULL OR lease_owner IS NOT NULL)
+                    WHERE id = ? AND (stage != 'loaded' OR failure_stage IS NOT NULL OR lease_owner IS NOT NULL)
                     """)
-            let unchanged = try db.cachedStatement(sql: "SELECT 1 FROM photo WHERE id = ? AND document = ?")
             let release = try db.cachedStatement(
                 sql: "UPDATE photo SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner IS NOT NULL")
             let record = try db.cachedStatement(
@@ -98,14 +98,12 @@ extension Ledger {
                     ON CONFLICT(store, id) DO UPDATE SET digest = excluded.digest
                     """)
             for candidate in candidates {
-                try move.execute(arguments: [now] + clear.arguments + [candidate.id, candidate.json])
-                if db.changesCount == 0 {
-                    guard try Int.fetchOne(unchanged, arguments: [candidate.id, candidate.json]) != nil else {
-                        // Changed since it was read: the next run loads the new version.
-                        try release.execute(arguments: [candidate.id])
-                        continue
-                    }
+                guard try Int.fetchOne(unchanged, arguments: [candidate.id, candidate.json]) != nil else {
+                    // Changed since it was read: the next run loads the new version.
+                    try release.execute(arguments: [candidate.id])
+                    continue
                 }
+                try move.execute(arguments: [now] + clear.arguments + [candidate.id])
                 try record.execute(arguments: [store, candidate.id, candidate.digest])
                 marked += 1
             }
@@ -164,7 +162,7 @@ extension Ledger {
             try String.fetchAll(
                 db,
                 sql: """
-                    SELECT DISTINCT json_extract(document, '$.seal.kid') AS kid FROM photo WHERE kid IS NOT NULL
+                    SELECT DISTINCT json_extract(document, '$.seal.kid') AS kid FROM photo_document WHERE kid IS NOT NULL
                     """)
         }
     }
@@ -173,7 +171,8 @@ extension Ledger {
     public func count(sealKid kid: String) async throws -> Int {
         try await read("count documents by key id") { db in
             try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM photo WHERE json_extract(document, '$.seal.kid') = ?", arguments: [kid])
+                db, sql: "SELECT COUNT(*) FROM photo_document WHERE json_extract(document, '$.seal.kid') = ?",
+                arguments: [kid])
                 ?? 0
         }
     }
@@ -184,8 +183,9 @@ extension Ledger {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, stage, document FROM photo
-                    WHERE id > ? AND (? IS NULL OR json_extract(document, '$.seal.kid') IS NOT ?) ORDER BY id LIMIT ?
+                    SELECT p.id, p.stage, d.document FROM photo p JOIN photo_document d ON d.id = p.id
+                    WHERE p.id > ? AND (? IS NULL OR json_extract(d.document, '$.seal.kid') IS NOT ?)
+                    ORDER BY p.id LIMIT ?
                     """,
                 arguments: [after ?? "", kid, kid, limit]
             ).map { row -> (id: String, stage: String, json: String) in (row["id"], row["stage"], row["document"]) }
@@ -206,9 +206,11 @@ extension Ledger {
         let json = try Self.encode(document)
         return try await write("re-seal \(id)") { db in
             try db.execute(
-                sql: "UPDATE photo SET document = ?, updated_at = ? WHERE id = ? AND document = ?",
-                arguments: [json, Self.now(), id, expected])
-            return db.changesCount > 0
+                sql: "UPDATE photo_document SET document = ? WHERE id = ? AND document = ?",
+                arguments: [json, id, expected])
+            guard db.changesCount > 0 else { return false }
+            try db.execute(sql: "UPDATE photo SET updated_at = ? WHERE id = ?", arguments: [Self.now(), id])
+            return true
         }
     }
 }

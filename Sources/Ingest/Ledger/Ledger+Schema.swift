@@ -4,9 +4,10 @@ import GRDB
 /// The ledger's schema, every table and every migration in one place (GRDB's `DatabaseMigrator`
 /// runs the ones a ledger has not had yet, in order, each in one transaction).
 ///
-/// Tables: `photo` (one row per photo: id, source, source id, stage, the document as JSON,
-/// lease columns, the failure recorded when a stage failed on it), `store_load` (per store, the
-/// digest of each document as last written there: loading never changes the document),
+/// Tables: `photo` (one small row per photo: id, source, source id, stage, lease columns, the
+/// failure recorded when a stage failed on it), `photo_document` (the document as JSON, apart,
+/// so moving, leasing or failing a row never rewrites it), `store_load` (per store, the digest
+/// of each document as last written there: loading never changes the document),
 /// `search_query`, `search_slice`, `search_page` (the search's progress), `label_cache` and
 /// `label_link` (the vision labels paid for, by the bytes sent), `api_call` (call counters).
 /// Migrations are never edited once released: a change is a new one, appended.
@@ -88,6 +89,7 @@ extension Ledger {
         registerFailureMigration(&migrator)
         registerLabelLinkMigration(&migrator)
         registerSourceObjectMigration(&migrator)
+        registerDocumentTableMigration(&migrator)
         return migrator
     }()
 
@@ -175,6 +177,26 @@ extension Ledger {
                         fingerprint TEXT PRIMARY KEY NOT NULL,
                         photo_id TEXT
                     ) WITHOUT ROWID;
+                    """)
+        }
+    }
+
+    /// `v6-photo-document`: the document moves out of `photo` into `photo_document`. SQLite
+    /// writes a whole row on any UPDATE, so with the ~4.6 KB document in it every claim, lease
+    /// release, failure and move to `loaded` rewrote the document too; `photo` now holds only
+    /// the row's state (stage, lease, failure: about 200 bytes) and a document is written only
+    /// when a stage changes it. Existing rows keep their documents byte for byte (the stores'
+    /// digests in `store_load` stay valid: nothing is loaded again).
+    static func registerDocumentTableMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v6-photo-document") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE photo_document (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        document TEXT NOT NULL
+                    );
+                    INSERT INTO photo_document (id, document) SELECT id, document FROM photo;
+                    ALTER TABLE photo DROP COLUMN document;
                     """)
         }
     }

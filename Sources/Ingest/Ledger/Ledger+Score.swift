@@ -43,13 +43,13 @@ extension Ledger {
     public func insertPhoto(_ document: PhotoDocument, stage: Stage) async throws {
         let json = try Self.encode(document)
         try await write("insert \(document.id)") { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO photo (id, source, source_id, stage, document, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET stage = excluded.stage, document = excluded.document,
-                    updated_at = excluded.updated_at
-                    """,
-                arguments: [document.id, document.source, document.sourceID, stage.name, json, Self.now()])
+            let now = Self.now()
+            if try !Self.insertRow(document, json: json, stage: stage, now: now, db: db) {
+                try db.execute(
+                    sql: "UPDATE photo SET stage = ?, updated_at = ? WHERE id = ?",
+                    arguments: [stage.name, now, document.id])
+                try Self.writeDocument(id: document.id, json: json, db: db)
+            }
         }
     }
 
@@ -66,16 +66,17 @@ extension Ledger {
                         db,
                         sql:
                             """
-                            SELECT id, stage, document FROM photo WHERE stage = ? AND failure_stage IS NULL
-                            AND json_extract(document, '$.image.sha256') IS NOT NULL ORDER BY id LIMIT ?
+                            SELECT p.id, p.stage, d.document FROM photo p JOIN photo_document d ON d.id = p.id
+                            WHERE p.stage = ? AND p.failure_stage IS NULL
+                            AND json_extract(d.document, '$.image.sha256') IS NOT NULL ORDER BY p.id LIMIT ?
                             """,
                         arguments: [Stage.extracted.name, limit])
                 }
                 ?? Row.fetchAll(
                     db,
                     sql: """
-                        SELECT id, stage, document FROM photo WHERE stage IN (?, ?)
-                        OR (? AND stage = ? AND failure_stage = ?) ORDER BY id
+                        SELECT p.id, p.stage, d.document FROM photo p JOIN photo_document d ON d.id = p.id
+                        WHERE p.stage IN (?, ?) OR (? AND p.stage = ? AND p.failure_stage = ?) ORDER BY p.id
                         """,
                     arguments: [
                         Stage.extracted.name, Stage.scored.name, includingRefused, Stage.failed.name,
@@ -163,17 +164,19 @@ extension Ledger {
                         """,
                     arguments: [sha, model, json, now])
             }
-            // The failure is cleared in the same UPDATE: one row rewrite per scored photo.
+            // The failure is cleared in the same UPDATE of the small state row; the document is
+            // written only when the row is still the score stage's to move.
             let clear = Self.failureColumns(nil)
             for (id, json) in scored {
                 try db.cachedStatement(
                     sql: """
-                        UPDATE photo SET stage = ?, document = ?, updated_at = ?, \(clear.sql)
+                        UPDATE photo SET stage = ?, updated_at = ?, \(clear.sql)
                         WHERE id = ? AND stage IN (?, ?)
                         """
                 ).execute(
-                    arguments: [Stage.scored.name, json, now] + clear.arguments
+                    arguments: [Stage.scored.name, now] + clear.arguments
                         + [id, Stage.extracted.name, Stage.scored.name])
+                if db.changesCount > 0 { try Self.writeDocument(id: id, json: json, db: db) }
             }
             for (id, failure) in failures {
                 // A refused image is never sent again by a later run: its row leaves the

@@ -39,16 +39,10 @@ extension Ledger {
             var added = 0
             let now = Self.now()
             for (fingerprint, document, json) in rows {
-                if let document, let json {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO photo (id, source, source_id, stage, document, updated_at)
-                            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING
-                            """,
-                        arguments: [
-                            document.id, document.source, document.sourceID, Stage.downloaded.name, json, now,
-                        ])
-                    added += db.changesCount
+                if let document, let json,
+                    try Self.insertRow(document, json: json, stage: .downloaded, now: now, db: db)
+                {
+                    added += 1
                 }
                 try db.execute(
                     sql: "INSERT INTO source_object (fingerprint, photo_id) VALUES (?, ?) ON CONFLICT DO NOTHING",

@@ -140,26 +140,45 @@ public final class Ledger: Sendable {
     /// - Returns: `true` when the photo is new.
     static func upsertFound(_ document: PhotoDocument, json: String, db: Database) throws -> Bool {
         if let existing = try String.fetchOne(
-            db, sql: "SELECT document FROM photo WHERE id = ?", arguments: [document.id])
+            db, sql: "SELECT document FROM photo_document WHERE id = ?", arguments: [document.id])
         {
             var stored = try decode(existing, id: document.id)
             let missing = document.terms.filter { !stored.terms.contains($0) }
             guard !missing.isEmpty else { return false }
             stored.terms += missing
             try db.execute(
-                sql: "UPDATE photo SET document = ?, updated_at = ? WHERE id = ?",
-                arguments: [try encode(stored), now(), document.id])
+                sql: "UPDATE photo_document SET document = ? WHERE id = ?",
+                arguments: [try encode(stored), document.id])
+            try db.execute(sql: "UPDATE photo SET updated_at = ? WHERE id = ?", arguments: [now(), document.id])
             return false
         }
-        try db.execute(
-            sql: """
-                INSERT INTO photo (id, source, source_id, stage, document, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                document.id, document.source, document.sourceID, Stage.found.name, json, now(),
-            ])
+        try insertRow(document, json: json, stage: .found, now: now(), db: db)
         return true
+    }
+
+    /// Inserts a new photo row at `stage`: its state in `photo`, its document in
+    /// `photo_document`. Returns `false` (and writes nothing) when a row with its id exists.
+    @discardableResult
+    static func insertRow(_ document: PhotoDocument, json: String, stage: Stage, now: String, db: Database) throws
+        -> Bool
+    {
+        try db.cachedStatement(
+            sql: """
+                INSERT INTO photo (id, source, source_id, stage, updated_at) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO NOTHING
+                """
+        ).execute(arguments: [document.id, document.source, document.sourceID, stage.name, now])
+        guard db.changesCount > 0 else { return false }
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO photo_document (id, document) VALUES (?, ?)")
+            .execute(arguments: [document.id, json])
+        return true
+    }
+
+    /// Writes a row's document, unless it is already exactly `json` (a stage that left the
+    /// document as it was costs no write).
+    static func writeDocument(id: String, json: String, db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE photo_document SET document = ? WHERE id = ? AND document IS NOT ?")
+            .execute(arguments: [json, id, json])
     }
 
     /// A photo row as later stages see it.
@@ -186,17 +205,17 @@ public final class Ledger: Sendable {
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT id, document FROM photo
-                    WHERE stage = ? AND (lease_until IS NULL OR lease_until < ?)
-                    ORDER BY id LIMIT ?
+                    SELECT p.id, d.document FROM photo p JOIN photo_document d ON d.id = p.id
+                    WHERE p.stage = ? AND (p.lease_until IS NULL OR p.lease_until < ?)
+                    ORDER BY p.id LIMIT ?
                     """,
                 arguments: [stage.name, now, limit])
             var entries: [Entry] = []
             for row in rows {
                 let id: String = row["id"]
-                try db.execute(
-                    sql: "UPDATE photo SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?",
-                    arguments: [owner, now + lease, id])
+                try db.cachedStatement(
+                    sql: "UPDATE photo SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?"
+                ).execute(arguments: [owner, now + lease, id])
                 let json: String = row["document"]
                 entries.append(Entry(id: id, stage: stage, document: try Self.decode(json, id: id), json: json))
             }
@@ -250,19 +269,26 @@ public final class Ledger: Sendable {
     }
 
     /// Calls `body` with every photo row (those matching `condition`, when given) in id order,
-    /// reading `columns` (which must include `id`) 1,000 rows at a time: memory stays flat
-    /// whatever the ledger's size. `what` names the rows in the error message.
+    /// reading `columns` (which must include `id`; `document` is the row's document) 1,000 rows
+    /// at a time: memory stays flat whatever the ledger's size. `what` names the rows in the
+    /// error message.
     func forEachRow(
         columns: String, where condition: String? = nil, what: String, _ body: (Row) throws -> Void
     ) throws {
         var after = ""
         let filter = condition.map { "(\($0)) AND " } ?? ""
+        // The documents are read only by the passes that name them.
+        let table = columns.contains("document") ? "photo JOIN photo_document USING (id)" : "photo"
         while true {
             let batch: [Row]
             do {
                 batch = try pool.read { db in
                     try Row.fetchAll(
-                        db, sql: "SELECT \(columns) FROM photo WHERE \(filter)id > ? ORDER BY id LIMIT 1000",
+                        db,
+                        sql: """
+                            SELECT \(columns) FROM \(table)
+                            WHERE \(filter)id > ? ORDER BY id LIMIT 1000
+                            """,
                         arguments: [after])
                 }
             } catch {

@@ -68,7 +68,7 @@ extension Ledger {
             for row in try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT json_extract(document, '$.image.fallback.reason') AS reason, COUNT(*) AS n FROM photo
+                    SELECT json_extract(document, '$.image.fallback.reason') AS reason, COUNT(*) AS n FROM photo_document
                     WHERE instr(document, '"fallback"') > 0
                       AND json_extract(document, '$.image.fallback.stored_as') = 'sealed'
                     GROUP BY reason

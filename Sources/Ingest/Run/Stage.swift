@@ -92,6 +92,9 @@ public struct StepResult: Sendable {
     public var carried: StageItem.Carried?
     /// For the load stage: the row as read and its store form, written by its `commit`.
     package var loadable: (candidate: LoadCandidate, document: StoreDocument)?
+    /// The document's ledger JSON as claimed, when the step left the document as it was (set
+    /// by the runner): committing then neither encodes nor writes the document again.
+    package var unchangedJSON: String?
 
     /// Makes a result.
     public init(

@@ -125,7 +125,10 @@ public struct StageRunner: Sendable {
                         group.addTask {
                             var item = StageItem(id: entry.id, document: entry.document)
                             item.json = entry.json
-                            return try await stage.process(item)
+                            var result = try await stage.process(item)
+                            // A document the step did not change keeps its one encoding.
+                            if result.document == entry.document { result.unchangedJSON = entry.json }
+                            return result
                         }
                     }
                     if inFlight.isEmpty {
@@ -176,5 +179,6 @@ extension Ledger.Advance {
     /// The ledger change of a step's result.
     init(_ result: StepResult) {
         self.init(id: result.id, stage: result.stage, document: result.document, failure: result.failure)
+        json = result.unchangedJSON
     }
 }
