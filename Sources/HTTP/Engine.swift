@@ -278,7 +278,7 @@ struct Engine {
         check(ps_curl_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout * 1000)))
         check(ps_curl_easy_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, configuration.lowSpeedLimit))
         check(ps_curl_easy_setopt_long(h, CURLOPT_LOW_SPEED_TIME, configuration.lowSpeedTime))
-        if let timeout = request.timeout {
+        if let timeout = request.timeout ?? configuration.transferTimeout, timeout > 0 {
             check(ps_curl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(timeout * 1000)))
         }
         check(ps_curl_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1))

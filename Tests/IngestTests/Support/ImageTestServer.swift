@@ -12,11 +12,12 @@ final class ImageTestServer: @unchecked Sendable {
 
     static var imagesDirectory: URL { fixture("images") }
 
-    init(delay: Double = 0, stallSeconds: Double = 3) throws {
+    init(delay: Double = 0, stallSeconds: Double = 3, dribbleSeconds: Double = 30) throws {
         server = try PythonFixtureServer(
             script: "image_server",
             [
                 "--dir", Self.imagesDirectory.path, "--delay", "\(delay)", "--stall-seconds", "\(stallSeconds)",
+                "--dribble-seconds", "\(dribbleSeconds)",
             ])
     }
 
