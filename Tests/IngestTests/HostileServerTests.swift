@@ -29,7 +29,9 @@ struct HostileServerTests {
         return try await setup.failure(row.document.id)?.cause
     }
 
-    @Test("a body dribbling 2 bytes every half second (above the low-speed limit) ends at the transfer deadline as timeout")
+    @Test(
+        "a body dribbling 2 bytes every half second (above the low-speed limit) ends at the transfer deadline as timeout"
+    )
     func dribbleHitsDeadline() async throws {
         let server = try ImageTestServer(dribbleSeconds: 25)
         defer { server.stop() }
