@@ -12,14 +12,16 @@ struct HostileServerTests {
 
     /// Downloads every queued URL with `attempts` attempts and the given deadline and size cap.
     func download(
-        _ setup: Setup, attempts: Int = 2, transferTimeout: Double? = nil, maxImageBytes: Int = 200 << 20
+        _ setup: Setup, mode: ImageStore.Mode = .stripped, attempts: Int = 2, transferTimeout: Double? = nil,
+        maxImageBytes: Int = 200 << 20, memoryLimit: Int = 8 << 20
     ) async throws -> DownloadStage.Progress {
         var options = DownloadStage.Options(
-            concurrency: 4, mode: .stripped, maxAttempts: attempts, retryBaseDelay: 0.05,
+            concurrency: 4, mode: mode, maxAttempts: attempts, retryBaseDelay: 0.05,
             maxImageBytes: maxImageBytes, transferTimeout: transferTimeout)
         options.recover = false
+        options.memoryLimit = memoryLimit
         return try await DownloadStage(
-            http: setup.http, ledger: setup.ledger, ingestor: setup.ingestor(.stripped), logger: setup.logger
+            http: setup.http, ledger: setup.ledger, ingestor: setup.ingestor(mode), logger: setup.logger
         ).run(options)
     }
 
@@ -114,5 +116,53 @@ struct HostileServerTests {
         #expect(progress.stored == 0 && progress.failed == 1)
         #expect(try await cause(setup, url) == "too-large")
         #expect(setup.files(under: "images").isEmpty)
+    }
+
+    @Test(
+        "bodies spilled to disk are streamed into the store: plain keeps the original, stripped matches the in-memory stripper byte for byte and replaces a plain copy"
+    )
+    func spilledBodiesStream() async throws {
+        let server = try ImageTestServer()
+        defer { server.stop() }
+        let truth = try ImageTestServer.truth()
+        let names = DownloadStageTests.nikon + ["et_Canon.jpg"]
+        for mode in [ImageStore.Mode.plain, .stripped] {
+            let setup = try Setup()
+            defer { setup.cleanup() }
+            // Every fixture is larger than 16 KiB: all of them spill.
+            let urls = names.map { "\(server.base)/img/\($0)?mode=\(mode.rawValue)" }
+            try await setup.queue(urls)
+            let progress = try await download(setup, mode: mode, memoryLimit: 16 << 10)
+            #expect(progress.stored == names.count, "\(progress.causes)")
+            for (name, url) in zip(names, urls) {
+                let original = [UInt8](
+                    try Data(contentsOf: ImageTestServer.imagesDirectory.appendingPathComponent(name)))
+                let row = try #require(try setup.rows()[url])
+                let image = try #require(row.document.image)
+                #expect(image.sha256 == truth[name]?.sha256 && image.bytes == original.count, "\(name)")
+                #expect(image.width == truth[name]?.ImageWidth && image.height == truth[name]?.ImageHeight, "\(name)")
+                #expect(row.document.sealed.exif != nil, "\(name)")
+                let stored = [UInt8](
+                    try Data(contentsOf: setup.workdir.appendingPathComponent(try #require(image.path))))
+                let expected =
+                    mode == .plain ? original : MetadataStripper.strip(original, format: ImageFormat.sniff(original)!)
+                #expect(stored == expected, "\(name) in \(mode)")
+            }
+            if mode == .plain {
+                // The same images again in stripped mode: the plain copies are replaced by stripped ones.
+                let again = names.map { "\(server.base)/img/\($0)?again" }
+                try await setup.queue(again)
+                _ = try await download(setup, mode: .stripped, memoryLimit: 16 << 10)
+                for name in names {
+                    let original = [UInt8](
+                        try Data(contentsOf: ImageTestServer.imagesDirectory.appendingPathComponent(name)))
+                    let sha = try #require(truth[name]?.sha256)
+                    let stored = [UInt8](
+                        try Data(contentsOf: setup.workdir.appendingPathComponent("images/\(sha.prefix(2))/\(sha).jpg"))
+                    )
+                    #expect(stored == MetadataStripper.strip(original, format: ImageFormat.sniff(original)!), "\(name)")
+                }
+            }
+        }
     }
 }

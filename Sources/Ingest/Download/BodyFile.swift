@@ -155,6 +155,10 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
         }
     }
 
+    /// The descriptor of the spilled file (open for reading with `pread`), or `nil` when the
+    /// body stayed in memory: a large body is then streamed from it, never read whole.
+    var spilledDescriptor: Int32? { spilled && descriptor >= 0 ? descriptor : nil }
+
     /// The whole body: from memory, or read back from the spilled file (nil when that fails).
     func contents() -> [UInt8]? {
         guard spilled else { return buffer }

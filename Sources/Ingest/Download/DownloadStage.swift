@@ -55,6 +55,9 @@ public final class DownloadStage: Sendable {
         public var stop: StopSignal?
         /// Seconds downloads in flight get to finish after a stop is requested (default 2).
         public var stopGrace: Double = 2
+        /// Bodies up to this many bytes stay in memory; larger ones spill to an unnamed file
+        /// and are streamed from it into the store (default 8 MiB; tests lower it).
+        package var memoryLimit = 8 << 20
 
         /// The deadline applied to each transfer: `transferTimeout`, else 10 minutes or the
         /// time `maxImageBytes` takes at 256 KiB/s, whichever is longer.
@@ -202,6 +205,24 @@ public final class DownloadStage: Sendable {
             switch await fetch(url, options: options) {
             case .image(let file, let sha256):
                 defer { file.discard() }
+                if let descriptor = file.spilledDescriptor {
+                    // A large body is streamed from its file into the store, never read whole.
+                    do {
+                        if let ingested = try ingestor.ingest(
+                            descriptor: descriptor, size: file.bytes, sha256: sha256, into: &document)
+                        {
+                            if document.imageURL != url { document.imageURL = url }
+                            return outcome(
+                                .downloaded, nil, bytes: file.bytes, duplicate: ingested.duplicate,
+                                carried: StageItem.Carried(original: [], gps: ingested.gps))
+                        }
+                    } catch {
+                        logger.error(
+                            "storing an image failed",
+                            metadata: ["download.id": "\(item.id)", "download.error": "\(error)"])
+                        return outcome(.failed, "store")
+                    }
+                }
                 guard let original = file.contents() else {
                     return outcome(.failed, "temp-file")
                 }
@@ -295,7 +316,8 @@ public final class DownloadStage: Sendable {
         while true {
             let file: BodyFile
             do {
-                file = try BodyFile(maxBytes: options.maxImageBytes, directory: ingestor.store.workdir)
+                file = try BodyFile(
+                    maxBytes: options.maxImageBytes, memoryLimit: options.memoryLimit, directory: ingestor.store.workdir)
             } catch {
                 return .failed("temp-file")
             }
