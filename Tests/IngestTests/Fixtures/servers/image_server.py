@@ -113,7 +113,7 @@ class Handler(BaseHTTPRequestHandler):
             self.gzip_bomb(int(parts[1]))
             return
         if len(parts) == 3 and parts[0] == "big":
-            self.big_jpeg(int(parts[1]))
+            self.big_jpeg(int(parts[1]), parts[2])
             return
         if url.path == "/images/photo_unavailable.png":
             self.record("placeholder-image", len(PLACEHOLDER), True)
@@ -264,7 +264,7 @@ class Handler(BaseHTTPRequestHandler):
             self.record("client-gone", 0)
         self.close_connection = True
 
-    def big_jpeg(self, mib):
+    def big_jpeg(self, mib, name):
         # A baseline 8x8 grey JPEG's header, a comment, then filler in the scan (0x00 bytes
         # decode as nothing sensible but parse: no marker inside), then EOI.
         head = bytes.fromhex(
@@ -273,6 +273,9 @@ class Handler(BaseHTTPRequestHandler):
             "ffc0000b080008000801011100"
             "ffc4001f0000010501010101010100000000000000000102030405060708090a0b"
             "ffda0008010100003f00")
+        # A comment naming the file right after SOI: every NAME is a distinct image.
+        comment = name.encode()[:200]
+        head = head[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + head[2:]
         tail = bytes.fromhex("ffd9")
         total = mib << 20
         self.send_response(200)
