@@ -80,6 +80,41 @@ enum AtomicFile {
         return true
     }
 
+    /// An unnamed file (`O_TMPFILE`, mode 0600) in `directory`, open for writing, to be put in
+    /// place with `link(_:to:replacing:)` once complete; -1 where the file system refuses it
+    /// (or off Linux), with `errno` set.
+    static func openUnnamed(in directory: String) -> Int32 {
+        #if os(Linux)
+            return open(directory, tmpFileFlag | O_RDWR | O_CLOEXEC, 0o600)
+        #else
+            errno = EOPNOTSUPP
+            return -1
+        #endif
+    }
+
+    /// Puts the unnamed file `descriptor` in place at `target`: linked there when nothing is
+    /// (`false` when a file appeared meanwhile, which is kept), or, with `replacing`, flushed
+    /// to disk, linked under a hidden name and renamed over the file there.
+    static func link(_ descriptor: Int32, to target: String, replacing: Bool) throws(Failure) -> Bool {
+        let source = "/proc/self/fd/\(descriptor)"
+        guard replacing else {
+            if linkat(AT_FDCWD, source, AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0 { return true }
+            if errno == EEXIST { return false }
+            throw Failure(errno: errno, path: target)
+        }
+        let directory = (target as NSString).deletingLastPathComponent
+        let temp = (directory as NSString).appendingPathComponent("." + UUID().uuidString + partSuffix)
+        guard fsync(descriptor) == 0, linkat(AT_FDCWD, source, AT_FDCWD, temp, AT_SYMLINK_FOLLOW) == 0 else {
+            throw Failure(errno: errno, path: temp)
+        }
+        guard rename(temp, target) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw Failure(errno: code, path: target)
+        }
+        return true
+    }
+
     /// `replace(at:with:times:)` with the contents written by `fill`.
     static func replace(at target: String, times: (timespec, timespec)?, fill: (Int32) -> Bool) throws(Failure) {
         let directory = (target as NSString).deletingLastPathComponent

@@ -105,14 +105,15 @@ final class FileWriter {
     let descriptor: Int32
     private var buffer: [UInt8] = []
     private let limit: Int
-    private let hasher: SHA256
+    private let hasher: SHA256?
     private(set) var failed = false
     private(set) var written = 0
 
-    init(descriptor: Int32, bufferSize: Int = 1 << 20) throws {
+    /// - Parameter hashing: whether to hash what is written (`finalizeHex`).
+    init(descriptor: Int32, hashing: Bool = false, bufferSize: Int = 1 << 20) throws {
         self.descriptor = descriptor
         limit = bufferSize
-        hasher = try SHA256()
+        hasher = hashing ? try SHA256() : nil
         buffer.reserveCapacity(bufferSize)
     }
 
@@ -120,9 +121,11 @@ final class FileWriter {
     func write(_ bytes: some Collection<UInt8>) -> Bool {
         guard !failed else { return false }
         if buffer.count + bytes.count > limit { flush() }
-        if bytes.count > limit {
-            let chunk = Array(bytes)
-            return chunk.withUnsafeBytes { put($0) }
+        if bytes.count >= limit / 2, buffer.isEmpty {
+            // A large piece (a window of scan data) goes out as it is, not through the buffer.
+            if let done = bytes.withContiguousStorageIfAvailable({ put(UnsafeRawBufferPointer($0)) }) {
+                return done
+            }
         }
         buffer.append(contentsOf: bytes)
         return !failed
@@ -139,7 +142,7 @@ final class FileWriter {
 
     private func put(_ raw: UnsafeRawBufferPointer) -> Bool {
         guard let base = raw.baseAddress else { return true }
-        hasher.update(raw)
+        hasher?.update(raw)
         var offset = 0
         while offset < raw.count {
             let n = systemWrite(descriptor, base + offset, raw.count - offset)
@@ -154,8 +157,8 @@ final class FileWriter {
         return true
     }
 
-    /// The SHA-256 of everything written (call after `flush`).
-    func finalizeHex() -> String { hasher.finalizeHex() }
+    /// The SHA-256 of everything written (call after `flush`; `nil` unless hashing).
+    func finalizeHex() -> String? { hasher?.finalizeHex() }
 }
 
 extension MetadataStripper {
@@ -285,39 +288,36 @@ extension ImageStore {
             return Stored(path: clear, existed: false, fallback: nil)
         case .stripped:
             guard format.name == "jpeg", MetadataStripper.headHoldsJPEGHeader(head) else { return nil }
-            // Stripped into an unnamed scratch file first: whether it strips decides where it goes.
-            let scratch = ScratchFile.open(in: workdir)
-            guard scratch >= 0 else {
-                throw IngestError(.imageStore, "cannot write in \(workdir) (errno \(errno)); check disk space")
+            // Stripped straight into an unnamed file in the image's folder, put in place only
+            // once it stripped whole: one write of the image, no copy.
+            let target = absolute(clear)
+            let folder = (target as NSString).deletingLastPathComponent
+            var descriptor = AtomicFile.openUnnamed(in: folder)
+            if descriptor < 0, errno == ENOENT {
+                try? PrivateFiles.makeDirectory(folder)
+                descriptor = AtomicFile.openUnnamed(in: folder)
             }
-            defer { close(scratch) }
-            let writer = try FileWriter(descriptor: scratch)
+            guard descriptor >= 0 else { return nil }
+            defer { close(descriptor) }
+            let writer = try FileWriter(descriptor: descriptor, hashing: hasClear)
             guard MetadataStripper.stripJPEG(window, head: head, to: writer) else { return nil }
-            let strippedSize = writer.written
-            let strippedHash = writer.finalizeHex()
-            let copy: (Int32) -> Bool = { descriptor in
-                guard let out = try? FileWriter(descriptor: descriptor) else { return false }
-                return FileWindow(descriptor: scratch, size: strippedSize).copy(0..<strippedSize, to: out) && out.flush()
-            }
-            if hasClear {
-                // The same bytes as the stripper makes now: a stripped copy; anything else (the
-                // original, an older stripper's output) is replaced by it, in place.
-                if Self.sha256(ofFile: absolute(clear)) == strippedHash {
-                    return Stored(path: clear, existed: true, fallback: nil)
-                }
-                if FileManager.default.fileExists(atPath: absolute(clear)) {
-                    do {
-                        try AtomicFile.replace(at: absolute(clear), times: nil, fill: copy)
-                    } catch {
-                        throw IngestError(
-                            .imageStore,
-                            "cannot replace \(absolute(clear)) (errno \(error.errno)); check disk space and permissions")
+            do {
+                if hasClear {
+                    // The same bytes as the stripper makes now: a stripped copy. Anything else
+                    // (the original, an older stripper's output) is replaced by it, in place.
+                    if let made = writer.finalizeHex(), Self.sha256(ofFile: target) == made {
+                        return Stored(path: clear, existed: true, fallback: nil)
                     }
+                    _ = try AtomicFile.link(descriptor, to: target, replacing: true)
                     return Stored(path: clear, existed: true, fallback: nil)
                 }
+                if hasSealed { return Stored(path: sealedPath, existed: true, fallback: nil) }
+                _ = try AtomicFile.link(descriptor, to: target, replacing: false)
+            } catch {
+                throw IngestError(
+                    .imageStore,
+                    "cannot write an image to \(target) (errno \(error.errno)); check disk space and permissions")
             }
-            if hasSealed { return Stored(path: sealedPath, existed: true, fallback: nil) }
-            try writeStreaming(to: clear, fill: copy)
             return Stored(path: clear, existed: false, fallback: nil)
         case .sealed:
             return nil
