@@ -317,7 +317,8 @@ public final class DownloadStage: Sendable {
             let file: BodyFile
             do {
                 file = try BodyFile(
-                    maxBytes: options.maxImageBytes, memoryLimit: options.memoryLimit, directory: ingestor.store.workdir)
+                    maxBytes: options.maxImageBytes, memoryLimit: options.memoryLimit, directory: ingestor.store.workdir
+                )
             } catch {
                 return .failed("temp-file")
             }

@@ -86,7 +86,8 @@ public struct ImageIngestor: Sendable {
         guard FileManager.default.fileExists(atPath: proc) else { return nil }
         let window = FileWindow(descriptor: descriptor, size: size)
         guard let head = window.bytes(0..<min(size, 1 << 20)), let format = ImageFormat.sniff(head.prefix(16)),
-            let stored = try store.storeStreaming(window: window, head: head, sha256: sha256, format: format, mode: mode)
+            let stored = try store.storeStreaming(
+                window: window, head: head, sha256: sha256, format: format, mode: mode)
         else { return nil }
         let sizeInPixels = ImageFormat.dimensions(head, format: format)
         let report = try Self.seal(

@@ -1,7 +1,6 @@
 import Crypto
 import Foundation
 
-
 /// `write(2)`, named apart from `FileWriter.write`.
 private func systemWrite(_ descriptor: Int32, _ base: UnsafeRawPointer, _ count: Int) -> Int {
     write(descriptor, base, count)
@@ -62,7 +61,7 @@ final class FileWindow {
         var j = begin
         while j + 1 < size {
             guard let window = load(at: j, count: buffer.count) else { return nil }
-            let base = window.startIndex
+
             var k = 0
             var found: Int?
             window.withUnsafeBufferPointer { part in
@@ -81,7 +80,6 @@ final class FileWindow {
                     k += 1
                 }
             }
-            _ = base
             if let found { return j + found }
             j += max(k, 1)
         }
@@ -347,7 +345,7 @@ extension ImageStore {
         do {
             do {
                 _ = try AtomicFile.create(at: target, fill: fill)
-            } catch where error.errno == ENOENT {
+            } catch  where error.errno == ENOENT {
                 try? PrivateFiles.makeDirectory((target as NSString).deletingLastPathComponent)
                 _ = try AtomicFile.create(at: target, fill: fill)
             }
