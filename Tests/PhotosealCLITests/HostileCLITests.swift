@@ -51,8 +51,9 @@ struct InterruptCLITests {
             process.standardOutput = FileHandle.nullDevice
             process.standardError = handle
             try process.run()
-            // Wait for the fast images to be served and both slow bodies to be under way.
-            var deadline = Date().addingTimeInterval(60)
+            // Wait for the fast images to be served and both slow bodies to be under way (a
+            // debug `run` loading its geocoder on a loaded machine can take a minute to start).
+            var deadline = Date().addingTimeInterval(180)
             while process.isRunning, Date() < deadline {
                 let log = try images.json("/__log") as? [[String: Any]] ?? []
                 let served = log.filter { ($0["complete"] as? Bool) == true }.count
@@ -72,15 +73,17 @@ struct InterruptCLITests {
             try handle.close()
             return (process.terminationStatus, seconds, String(decoding: try Data(contentsOf: errURL), as: UTF8.self))
         }
-        // A 2 s grace for downloads in flight, then the commit: well under 10 s even on a
-        // loaded machine; without cancelling, the run waits for the dribbling bodies (120 s).
-        #expect(stopSeconds < 10, "stopped \(stopSeconds) s after SIGTERM")
+        // A 2 s grace for downloads in flight, then the commit: a few seconds, well under 15
+        // even on a loaded machine; without cancelling, the run waits for the dribbling bodies
+        // (120 s; the test gives up after 60).
+        #expect(stopSeconds < 15, "stopped \(stopSeconds) s after SIGTERM: \(errors)")
         #expect(status == 143, "\(errors)")
         #expect(errors.contains("interrupted"), "\(errors)")
         let stages = try stagesByURL(scratch.work)
+        let served = (try images.json("/__log") as? [[String: Any]] ?? []).map { "\($0["outcome"] ?? "")" }
         for url in fast { #expect(stages[url].map { $0 != "found" && $0 != "failed" } == true, "\(url): \(stages)") }
         // The slow ones are left for the next run, not marked failed.
-        for url in slow { #expect(stages[url] == "found", "\(url): \(stages)") }
+        for url in slow { #expect(stages[url] == "found", "\(url): \(stages); server: \(served)") }
         #expect(
             !(FileManager.default.enumerator(atPath: scratch.work)?.allObjects as? [String] ?? []).contains {
                 $0.hasSuffix(".part")
