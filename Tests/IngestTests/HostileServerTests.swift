@@ -165,4 +165,25 @@ struct HostileServerTests {
             }
         }
     }
+
+    @Test("a body dribbling in over plain HTTP does not hold up the other downloads from the same host")
+    func slowBodyDoesNotBlockHost() async throws {
+        let server = try ImageTestServer(dribbleSeconds: 20)
+        defer { server.stop() }
+        let setup = try Setup()
+        defer { setup.cleanup() }
+        let slow = ["es_DSCN0010.jpg", "es_DSCN0012.jpg"].map { "\(server.base)/f/dribble/\($0)" }
+        let fast = ["es_DSCN0021.jpg", "es_DSCN0025.jpg"].map { "\(server.base)/img/\($0)" }
+        try await setup.queue(slow + fast)
+        let progress = try await download(setup, attempts: 1, transferTimeout: 5)
+        #expect(progress.stored == 2 && progress.failed == 2)
+        let log = try server.log()
+        let first = try #require(log.map(\.t).min())
+        // Every request reached the server at once: none waited for a dribbling connection
+        // (libcurl's wait for a multiplexable connection queued them behind it, 5 s here).
+        for entry in log where entry.outcome == "ok" {
+            #expect(entry.t - first < 2.5, "\(entry.path) requested \(entry.t - first) s after the first")
+        }
+        #expect(log.filter { $0.outcome == "ok" }.count == 2)
+    }
 }

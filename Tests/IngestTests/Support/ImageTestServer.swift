@@ -28,6 +28,8 @@ final class ImageTestServer: @unchecked Sendable {
         var outcome: String
         var sent: Int
         var complete: Bool
+        /// When the server logged it (Unix seconds).
+        var t: Double
     }
 
     func log() throws -> [LogEntry] { try JSONDecoder().decode([LogEntry].self, from: server.get("/__log")) }
