@@ -188,7 +188,7 @@ _photoseal_run() {
     repeating_flags=()
     non_repeating_flags=(--verbose --antimeridian --retry-failed --update-job --dry-run --version -h --help)
     repeating_options=(--term --label)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --transfer-timeout --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -259,6 +259,9 @@ _photoseal_run() {
         return
         ;;
     '--max-attempts')
+        return
+        ;;
+    '--transfer-timeout')
         return
         ;;
     '--label')
@@ -390,7 +393,7 @@ _photoseal_download() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --extract --no-extract --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --concurrency --per-host --size --store-images --max-attempts --limit)
+    non_repeating_options=(--workdir --keys --concurrency --per-host --size --store-images --max-attempts --transfer-timeout --limit)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -418,6 +421,9 @@ _photoseal_download() {
         return
         ;;
     '--max-attempts')
+        return
+        ;;
+    '--transfer-timeout')
         return
         ;;
     '--limit')

@@ -278,7 +278,7 @@ struct Engine {
         check(ps_curl_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout * 1000)))
         check(ps_curl_easy_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, configuration.lowSpeedLimit))
         check(ps_curl_easy_setopt_long(h, CURLOPT_LOW_SPEED_TIME, configuration.lowSpeedTime))
-        if let timeout = request.timeout {
+        if let timeout = request.timeout ?? configuration.transferTimeout, timeout > 0 {
             check(ps_curl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(timeout * 1000)))
         }
         check(ps_curl_easy_setopt_long(h, CURLOPT_SSL_VERIFYPEER, 1))
@@ -288,8 +288,13 @@ struct Engine {
         // few socket reads and write callbacks, not dozens.
         check(ps_curl_easy_setopt_long(h, CURLOPT_BUFFERSIZE, 128 << 10))
         check(ps_curl_easy_setopt_long(h, CURLOPT_HTTP_VERSION, Int(CURL_HTTP_VERSION_2TLS)))
-        // Wait for a multiplexable connection rather than opening a new one per transfer.
-        check(ps_curl_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1))
+        // Wait for a multiplexable connection rather than opening a new one per transfer, over
+        // TLS only, where ALPN says at once whether HTTP/2 is spoken. A cleartext connection is
+        // HTTP/1.1 (HTTP_VERSION_2TLS): waiting on it queued every other transfer to that host
+        // behind the first, so one body dribbling in held up all the others.
+        if request.url.lowercased().hasPrefix("https:") {
+            check(ps_curl_easy_setopt_long(h, CURLOPT_PIPEWAIT, 1))
+        }
         check(ps_curl_easy_setopt_long(h, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0))
         check(ps_curl_easy_setopt_long(h, CURLOPT_MAXREDIRS, 10))
         check(ps_curl_easy_setopt_long(h, CURLOPT_PROTOCOLS, Int(CURLPROTO_HTTP | CURLPROTO_HTTPS)))

@@ -31,12 +31,16 @@ public final class HTTPClient: Sendable {
         public var maxConnectionsPerHost: Int
         /// Most connections open in total (default 32).
         public var maxTotalConnections: Int
+        /// Overall time limit of a transfer in seconds when its request sets none (default `nil`:
+        /// none; the download stage sets its own per request). The low-speed limit alone lets a
+        /// body at 2 bytes/s run forever.
+        public var transferTimeout: Double?
 
         /// The defaults described on each property.
         public init(
             userAgent: String = "photoseal", connectTimeout: Double = 10,
             lowSpeedLimit: Int = 1, lowSpeedTime: Int = 30, maxConnectionsPerHost: Int = 6,
-            maxTotalConnections: Int = 32
+            maxTotalConnections: Int = 32, transferTimeout: Double? = nil
         ) {
             self.userAgent = userAgent
             self.connectTimeout = connectTimeout
@@ -44,6 +48,7 @@ public final class HTTPClient: Sendable {
             self.lowSpeedTime = lowSpeedTime
             self.maxConnectionsPerHost = maxConnectionsPerHost
             self.maxTotalConnections = maxTotalConnections
+            self.transferTimeout = transferTimeout
         }
     }
 

@@ -14,8 +14,9 @@ public struct HTTPRequest: Sendable {
     public var followRedirects: Bool
     /// The largest body kept in memory; a longer answer fails (default 64 MiB).
     public var maxBodyBytes: Int
-    /// Overall time limit for this transfer in seconds, or `nil` for none (the low-speed limit
-    /// still applies).
+    /// Overall time limit for this transfer in seconds, or `nil` for the client's
+    /// `Configuration.transferTimeout` (the low-speed limit applies as well). A transfer past
+    /// it fails as `.timeout`.
     public var timeout: Double?
 
     /// Makes a request; only `url` is required.

@@ -90,6 +90,22 @@ struct ExifCLITests {
         #expect(result.status == 1 && result.stderr.contains("not a regular file"), "\(result.stderr)")
     }
 
+    @Test("a FIFO and a device among good files: an error for each at once, the good file still read, exit 0")
+    func fifoAndDeviceAmongGoodFiles() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ps-exif-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("pipe.jpg").path
+        try #require(mkfifo(fifo, 0o600) == 0)
+        let result = try CLI.run(["exif", "--json", fifo, "/dev/zero", ExifCLIFixtures.path("es_Canon_40D.jpg")])
+        #expect(result.status == 0, "\(result.stderr)")
+        let reports = try #require(
+            try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
+        #expect(reports.count == 3)
+        #expect(reports.prefix(2).allSatisfy { ($0["error"] as? String)?.contains("not a regular file") == true })
+        #expect((reports.last?["tags"] as? [String: Any])?["IFD0:Model"] as? String == "Canon EOS 40D")
+    }
+
     @Test("without --json a readable table with group:tag names is printed")
     func table() throws {
         let result = try CLI.run(["exif", ExifCLIFixtures.path("es_Canon_40D.jpg")])

@@ -21,8 +21,9 @@ private func sql(_ database: String, _ statement: String) throws -> String {
 
 /// The image server serving a folder the test fills.
 final class RunImageServer: PythonFixtureServer, @unchecked Sendable {
-    init(dir: String, delay: Double) throws {
-        try super.init(script: "image_server", ["--dir", dir, "--delay", "\(delay)"])
+    init(dir: String, delay: Double, dribbleSeconds: Double = 30) throws {
+        try super.init(
+            script: "image_server", ["--dir", dir, "--delay", "\(delay)", "--dribble-seconds", "\(dribbleSeconds)"])
     }
 
     /// Paths served whole.

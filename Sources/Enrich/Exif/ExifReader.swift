@@ -12,12 +12,17 @@
 public enum ExifReader {
     /// Reads the EXIF of the file at `path`; problems are reported in the result, never thrown.
     /// - Parameter path: the file to read; it also names the file in the report and in errors.
-    public static func read(path: String) -> ExifReport {
+    public static func read(path: String) -> ExifReport { read(path: path, name: path) }
+
+    /// Reads the EXIF of the file at `path`, reporting it (and naming it in errors) as `name`:
+    /// a large download is read in place (`/proc/self/fd/N`) under the name its bytes would
+    /// get in memory. Only the blocks the metadata lives in are read.
+    public static func read(path: String, name: String) -> ExifReport {
         do {
-            let source = try FileByteSource(path: path, name: path)
-            return read(source: source, name: path)
+            let source = try FileByteSource(path: path, name: name)
+            return read(source: source, name: name)
         } catch {
-            return ExifReport(file: path, entries: [], error: error)
+            return ExifReport(file: name, entries: [], error: error)
         }
     }
 

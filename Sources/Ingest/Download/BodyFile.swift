@@ -25,6 +25,16 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
     private(set) var tooLarge = false
     private(set) var writeFailed = false
     private(set) var format: ImageFormat?
+    /// Whether the answer said where its body ends (a `Content-Length`, or chunked encoding,
+    /// whose missing last chunk libcurl reports): otherwise only the connection's close ends
+    /// it, and an early close looks the same as the end.
+    private(set) var framed = false
+    /// Whether the body came `Content-Encoding`-encoded (libcurl decodes it: `bytes` and the
+    /// hash are of the decoded body, `Content-Length` of the encoded one).
+    private(set) var encoded = false
+    /// The last bytes received (at most `tailSize`), for the end-marker check.
+    private var tail: [UInt8] = []
+    private static let tailSize = 64
     private var head: [UInt8] = []
     private var buffer: [UInt8] = []
     private var descriptor: Int32 = -1
@@ -43,6 +53,13 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
     func begin(status: Int, headers: [(name: String, value: String)]) -> Bool {
         self.status = status
         guard status == 200 else { return true }
+        func value(_ name: String) -> String? {
+            headers.last(where: { $0.name.lowercased() == name })?.value.trimmingCharacters(in: .whitespaces)
+                .lowercased()
+        }
+        let chunked = value("transfer-encoding")?.contains("chunked") == true
+        framed = chunked || value("content-length").flatMap { Int($0) } != nil
+        encoded = value("content-encoding").map { !$0.isEmpty && $0 != "identity" } ?? false
         if let length = headers.last(where: { $0.name.lowercased() == "content-length" }).flatMap({ Int($0.value) }),
             length > 0, length <= memoryLimit
         {
@@ -73,6 +90,12 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
             return false
         }
         hasher.update(chunk)
+        if chunk.count >= Self.tailSize {
+            tail = Array(chunk.suffix(Self.tailSize))
+        } else {
+            tail += chunk
+            if tail.count > Self.tailSize { tail.removeFirst(tail.count - Self.tailSize) }
+        }
         if !spilled, bytes <= memoryLimit {
             buffer.append(contentsOf: chunk)
             return true
@@ -114,6 +137,27 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
         }
         return hasher.finalizeHex()
     }
+
+    /// Whether the body ends as its format ends: JPEG with EOI (`FF D9`, trailing padding of
+    /// zeros or line ends allowed), PNG with its `IEND` chunk; other formats have no end
+    /// marker this checks, and pass.
+    var endsWithEndMarker: Bool {
+        switch format?.name {
+        case "jpeg":
+            let trimmed = tail.reversed().drop { $0 == 0x00 || $0 == 0x0A || $0 == 0x0D || $0 == 0x20 }
+            return trimmed.starts(with: [0xD9, 0xFF])
+        case "png":
+            // IEND: length 0, the type, then its CRC (AE 42 60 82), last in the file.
+            let iend: [UInt8] = [0, 0, 0, 0, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82]
+            return tail.count >= iend.count && tail.suffix(iend.count).elementsEqual(iend)
+        default:
+            return true
+        }
+    }
+
+    /// The descriptor of the spilled file (open for reading with `pread`), or `nil` when the
+    /// body stayed in memory: a large body is then streamed from it, never read whole.
+    var spilledDescriptor: Int32? { spilled && descriptor >= 0 ? descriptor : nil }
 
     /// The whole body: from memory, or read back from the spilled file (nil when that fails).
     func contents() -> [UInt8]? {

@@ -44,15 +44,32 @@ public final class DownloadStage: Sendable {
         /// With `recover`, also queue again the rows whose download failed for good (HTTP
         /// 403/404/410, the placeholder, not an image): `--retry-failed` (default off).
         public var retryFailed = false
-        /// When set, no new download starts once a stop is requested; downloads in flight
-        /// finish and are committed.
+        /// The overall deadline of one transfer in seconds, on top of the HTTP client's
+        /// low-speed limit (which a body dribbling a few bytes a second never trips); `nil`
+        /// (default) scales it with `maxImageBytes`: `transferDeadline`. A transfer past it
+        /// fails with the cause `timeout` (and is retried like one).
+        public var transferTimeout: Double?
+        /// When set, no new download starts once a stop is requested, and downloads still in
+        /// flight `stopGrace` seconds later are cancelled (their rows stay at `found` for the
+        /// next run); what finished is committed.
         public var stop: StopSignal?
+        /// Seconds downloads in flight get to finish after a stop is requested (default 2).
+        public var stopGrace: Double = 2
+        /// Bodies up to this many bytes stay in memory; larger ones spill to an unnamed file
+        /// and are streamed from it into the store (default 8 MiB; tests lower it).
+        package var memoryLimit = 8 << 20
+
+        /// The deadline applied to each transfer: `transferTimeout`, else 10 minutes or the
+        /// time `maxImageBytes` takes at 256 KiB/s, whichever is longer.
+        public var transferDeadline: Double {
+            transferTimeout ?? max(600, Double(maxImageBytes) / Double(256 << 10))
+        }
 
         /// The defaults described on each property.
         public init(
             concurrency: Int = 16, sizes: [String] = ["o", "k", "h", "l", "c"], mode: ImageStore.Mode = .stripped,
             maxAttempts: Int = 5, retryBaseDelay: Double = 0.5, maxRetryAfter: Double = 120, limit: Int? = nil,
-            maxImageBytes: Int = 200 << 20
+            maxImageBytes: Int = 200 << 20, transferTimeout: Double? = nil
         ) {
             self.concurrency = concurrency
             self.sizes = sizes
@@ -62,6 +79,7 @@ public final class DownloadStage: Sendable {
             self.maxRetryAfter = maxRetryAfter
             self.limit = limit
             self.maxImageBytes = maxImageBytes
+            self.transferTimeout = transferTimeout
         }
     }
 
@@ -133,7 +151,9 @@ public final class DownloadStage: Sendable {
 
         /// Downloads one photo.
         public func process(_ item: StageItem) async throws -> StepResult {
-            await stage.download(item, options: options)
+            guard let stop = options.stop else { return await stage.download(item, options: options) }
+            let (stage, options) = (self.stage, self.options)
+            return await stop.cancelling(grace: options.stopGrace) { await stage.download(item, options: options) }
         }
     }
 
@@ -173,6 +193,11 @@ public final class DownloadStage: Sendable {
             return StepResult(
                 id: item.id, stage: stage, document: document, failure: failure, report: report, carried: carried)
         }
+        /// A download cancelled by a stop: the row goes back to `found`, with no failure and
+        /// nothing counted, for the next run.
+        func interrupted() -> StepResult {
+            StepResult(id: item.id, stage: .found, document: item.document, failure: nil, report: StageReport())
+        }
         let urls = Self.candidates(document, sizes: options.sizes)
         guard !urls.isEmpty else { return outcome(.unavailable, "no-image-url") }
         var lastGone = "gone"
@@ -180,6 +205,24 @@ public final class DownloadStage: Sendable {
             switch await fetch(url, options: options) {
             case .image(let file, let sha256):
                 defer { file.discard() }
+                if let descriptor = file.spilledDescriptor {
+                    // A large body is streamed from its file into the store, never read whole.
+                    do {
+                        if let ingested = try ingestor.ingest(
+                            descriptor: descriptor, size: file.bytes, sha256: sha256, into: &document)
+                        {
+                            if document.imageURL != url { document.imageURL = url }
+                            return outcome(
+                                .downloaded, nil, bytes: file.bytes, duplicate: ingested.duplicate,
+                                carried: StageItem.Carried(original: [], gps: ingested.gps))
+                        }
+                    } catch {
+                        logger.error(
+                            "storing an image failed",
+                            metadata: ["download.id": "\(item.id)", "download.error": "\(error)"])
+                        return outcome(.failed, "store")
+                    }
+                }
                 guard let original = file.contents() else {
                     return outcome(.failed, "temp-file")
                 }
@@ -205,6 +248,7 @@ public final class DownloadStage: Sendable {
             case .unavailable(let cause):
                 return outcome(.unavailable, cause)
             case .failed(let cause):
+                if Task.isCancelled { return interrupted() }
                 return outcome(.failed, cause)
             }
         }
@@ -272,13 +316,16 @@ public final class DownloadStage: Sendable {
         while true {
             let file: BodyFile
             do {
-                file = try BodyFile(maxBytes: options.maxImageBytes, directory: ingestor.store.workdir)
+                file = try BodyFile(
+                    maxBytes: options.maxImageBytes, memoryLimit: options.memoryLimit, directory: ingestor.store.workdir
+                )
             } catch {
                 return .failed("temp-file")
             }
             let response: HTTPResponse
             do {
-                response = try await http.send(HTTPRequest(url: url, followRedirects: false), sink: file)
+                response = try await http.send(
+                    HTTPRequest(url: url, followRedirects: false, timeout: options.transferDeadline), sink: file)
             } catch let error as HTTPError {
                 let notImage = file.notImage
                 let tooLarge = file.tooLarge
@@ -313,7 +360,16 @@ public final class DownloadStage: Sendable {
                     file.discard()
                     return .unavailable("not-an-image")
                 }
-                if let expected = response.contentLength, expected != file.bytes {
+                // libcurl checks a Content-Length against the bytes on the wire and a chunked
+                // body's last chunk itself; this catches a length that does not match what
+                // arrived (checked on unencoded bodies only: with Content-Encoding the length
+                // is the compressed size), and a body framed by nothing but the connection's
+                // close that stops short of its format's end marker.
+                if let expected = response.contentLength, !file.encoded, expected != file.bytes {
+                    file.discard()
+                    throw Retriable(cause: "truncated", failure: .transient(retryAfter: nil))
+                }
+                if !file.framed, !file.endsWithEndMarker {
                     file.discard()
                     throw Retriable(cause: "truncated", failure: .transient(retryAfter: nil))
                 }

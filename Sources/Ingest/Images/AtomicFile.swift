@@ -54,6 +54,94 @@ enum AtomicFile {
         return true
     }
 
+    /// Makes a new file at `target` (mode 0600) whose contents `fill` writes to the descriptor
+    /// it is given, put in place only when `fill` returns `true`; like `create(_:at:)`, a file
+    /// already at `target` is kept.
+    ///
+    /// - Returns: `true` when written, `false` when `target` already existed.
+    /// - Throws: `Failure` (`ENOENT`: the folder is missing; `EIO` when `fill` failed).
+    static func create(at target: String, fill: (Int32) -> Bool) throws(Failure) -> Bool {
+        let directory = (target as NSString).deletingLastPathComponent
+        #if os(Linux)
+            let descriptor = open(directory, tmpFileFlag | O_WRONLY | O_CLOEXEC, 0o600)
+            if descriptor >= 0 {
+                defer { close(descriptor) }
+                guard fill(descriptor) else { throw Failure(errno: EIO, path: directory) }
+                if linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0 {
+                    return true
+                }
+                if errno == EEXIST { return false }
+            } else if errno == ENOENT {
+                throw Failure(errno: ENOENT, path: directory)
+            }
+        #endif
+        if access(target, F_OK) == 0 { return false }
+        try replace(at: target, times: nil, fill: fill)
+        return true
+    }
+
+    /// An unnamed file (`O_TMPFILE`, mode 0600) in `directory`, open for writing, to be put in
+    /// place with `link(_:to:replacing:)` once complete; -1 where the file system refuses it
+    /// (or off Linux), with `errno` set.
+    static func openUnnamed(in directory: String) -> Int32 {
+        #if os(Linux)
+            return open(directory, tmpFileFlag | O_RDWR | O_CLOEXEC, 0o600)
+        #else
+            errno = EOPNOTSUPP
+            return -1
+        #endif
+    }
+
+    /// Puts the unnamed file `descriptor` in place at `target`: linked there when nothing is
+    /// (`false` when a file appeared meanwhile, which is kept), or, with `replacing`, flushed
+    /// to disk, linked under a hidden name and renamed over the file there.
+    static func link(_ descriptor: Int32, to target: String, replacing: Bool) throws(Failure) -> Bool {
+        let source = "/proc/self/fd/\(descriptor)"
+        guard replacing else {
+            if linkat(AT_FDCWD, source, AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0 { return true }
+            if errno == EEXIST { return false }
+            throw Failure(errno: errno, path: target)
+        }
+        let directory = (target as NSString).deletingLastPathComponent
+        let temp = (directory as NSString).appendingPathComponent("." + UUID().uuidString + partSuffix)
+        guard fsync(descriptor) == 0, linkat(AT_FDCWD, source, AT_FDCWD, temp, AT_SYMLINK_FOLLOW) == 0 else {
+            throw Failure(errno: errno, path: temp)
+        }
+        guard rename(temp, target) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw Failure(errno: code, path: target)
+        }
+        return true
+    }
+
+    /// `replace(at:with:times:)` with the contents written by `fill`.
+    static func replace(at target: String, times: (timespec, timespec)?, fill: (Int32) -> Bool) throws(Failure) {
+        let directory = (target as NSString).deletingLastPathComponent
+        let temp = (directory as NSString).appendingPathComponent("." + UUID().uuidString + partSuffix)
+        let descriptor = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Failure(errno: errno, path: directory) }
+        var written = fill(descriptor)
+        if written, let times {
+            let set = withUnsafeTemporaryAllocation(of: timespec.self, capacity: 2) { pair in
+                pair[0] = times.0
+                pair[1] = times.1
+                return futimens(descriptor, pair.baseAddress)
+            }
+            written = set == 0 && fsync(descriptor) == 0
+        }
+        close(descriptor)
+        guard written else {
+            unlink(temp)
+            throw Failure(errno: EIO, path: temp)
+        }
+        guard rename(temp, target) == 0 else {
+            let code = errno
+            unlink(temp)
+            throw Failure(errno: code, path: target)
+        }
+    }
+
     /// Writes `bytes` to a new file next to `target` (unique hidden name, `O_EXCL`, mode
     /// 0600) and renames it over `target`: at any instant `target` is the old file or the new
     /// one, whole.

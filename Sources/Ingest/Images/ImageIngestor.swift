@@ -55,7 +55,13 @@ public struct ImageIngestor: Sendable {
     static func sealExif(
         of bytes: [UInt8], kind: String, sealer: FieldSealer, into document: inout PhotoDocument
     ) throws -> ExifReport {
-        let report = ExifReader.read(bytes: bytes, name: "image.\(kind)")
+        try seal(ExifReader.read(bytes: bytes, name: "image.\(kind)"), sealer: sealer, into: &document)
+    }
+
+    /// Seals what `report` read into `document.sealed.exif` (when it read anything).
+    static func seal(_ report: ExifReport, sealer: FieldSealer, into document: inout PhotoDocument) throws
+        -> ExifReport
+    {
         if !report.entries.isEmpty || report.gps != nil {
             do {
                 document.sealed.exif = try sealer.seal(
@@ -65,5 +71,30 @@ public struct ImageIngestor: Sendable {
             }
         }
         return report
+    }
+
+    /// `ingest(original:…)` for a body too large to hold, read from the open file
+    /// `descriptor` (`size` bytes) without ever reading it whole: EXIF and size from the
+    /// metadata blocks, the image copied (plain) or stripped (JPEG) into place through a
+    /// window. `nil` when this image needs the whole-bytes path (sealed mode, other formats,
+    /// a JPEG the streaming stripper cannot read, no `/proc`): the caller reads it and calls
+    /// `ingest(original:…)`.
+    func ingest(descriptor: Int32, size: Int, sha256: String, into document: inout PhotoDocument) throws
+        -> Ingested?
+    {
+        let proc = "/proc/self/fd/\(descriptor)"
+        guard FileManager.default.fileExists(atPath: proc) else { return nil }
+        let window = FileWindow(descriptor: descriptor, size: size)
+        guard let head = window.bytes(0..<min(size, 1 << 20)), let format = ImageFormat.sniff(head.prefix(16)),
+            let stored = try store.storeStreaming(
+                window: window, head: head, sha256: sha256, format: format, mode: mode)
+        else { return nil }
+        let sizeInPixels = ImageFormat.dimensions(head, format: format)
+        let report = try Self.seal(
+            ExifReader.read(path: proc, name: "image.\(format.fileExtension)"), sealer: sealer, into: &document)
+        document.image = PhotoDocument.Image(
+            sha256: sha256, bytes: size, width: sizeInPixels?.width, height: sizeInPixels?.height, format: format.name,
+            path: stored.path, fallback: stored.fallback)
+        return Ingested(gps: report.gps, duplicate: stored.existed)
     }
 }

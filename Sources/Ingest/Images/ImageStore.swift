@@ -2,7 +2,9 @@ public import Crypto
 import Foundation
 
 #if canImport(Glibc)
-    // `struct stat`'s fields are imported through CoreFoundation's module map on Linux.
+    // `struct stat`'s fields are imported through CoreFoundation's module map on Linux (and,
+    // depending on how the module's files are batched, CDispatch's: both named).
+    import CDispatch
     import CoreFoundation
     import Glibc
 #elseif canImport(Musl)

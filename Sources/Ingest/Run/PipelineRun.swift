@@ -285,7 +285,10 @@ public final class PipelineRun: Sendable {
         var options = StageRunner.Options(concurrency: downloadOptions.concurrency, stop: stop)
         options.retryFailed = retryFailed
         options.upstream = found
-        let steps = download.step(downloadOptions).then(extract)
+        // The run's stop also cancels the downloads in flight (a slow body is not waited for).
+        var stepOptions = downloadOptions
+        stepOptions.stop = stop
+        let steps = download.step(stepOptions).then(extract)
         let report = try await StageRunner(ledger: ledger).run(
             steps, options: options, committed: { extracted.ring(rows: Self.extractedRows($0)) },
             progress: { report in update { $0.download = Self.sum(StageReport(), report) } })

@@ -63,7 +63,7 @@ public struct StageItem: Sendable {
     /// What a download hands to the extract step: the original's EXIF GPS as read while
     /// storing it (so the sealed EXIF need not be opened again), and the original's bytes.
     public struct Carried: Sendable {
-        /// The original image's bytes.
+        /// The original image's bytes (empty for a large download, streamed into the store).
         public var original: [UInt8]
         /// Its EXIF GPS position, when it has one.
         public var gps: ExifGPS?

@@ -75,12 +75,24 @@ struct DownloadCommand: AsyncParsableCommand {
             let meter = ProgressMeter(enabled: stderrIsTerminal)
             var options = download.stageOptions(limit: limit, mode: mode, sizes: try workspace.job()?.sizes)
             options.retryFailed = retry.retryFailed
+            // Ctrl-C or SIGTERM: downloads in flight are cancelled, what finished is committed.
+            let stop = StopSignal()
+            options.stop = stop
+            let interrupts = Interrupts {
+                stop.request()
+                printError("download: stopping; press Ctrl-C again to quit at once")
+            }
+            defer { interrupts.cancel() }
             let summary = try await stage.run(options) { progress in
                 meter.show(Self.line(progress, elapsed: meter.elapsed, final: false))
             }
             meter.finish()
             printError(Self.line(summary, elapsed: meter.elapsed, final: true))
             try await printFailureSummary(ledger, since: started, workdir: global.workdir)
+            if let signal = interrupts.caught {
+                printError("download: interrupted; run the same command again to finish")
+                throw ExitCode(128 + signal)
+            }
             if summary.failed > 0 { throw ExitCode(1) }
         }
     }

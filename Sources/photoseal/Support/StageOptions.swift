@@ -168,6 +168,12 @@ struct DownloadOptions: ParsableArguments {
     @Option(help: .hidden)
     var stallSeconds: Int = 30
 
+    @Option(
+        help: ArgumentHelp(
+            "Seconds one image may take to arrive in all (default: 600, longer for a larger size cap).",
+            valueName: "s"))
+    var transferTimeout: Double?
+
     func validate() throws {
         guard UsageChecks.enabled else { return }
         guard (1...256).contains(concurrency) else { throw ValidationError("--concurrency must be between 1 and 256") }
@@ -175,6 +181,9 @@ struct DownloadOptions: ParsableArguments {
         guard (1...20).contains(maxAttempts) else { throw ValidationError("--max-attempts must be between 1 and 20") }
         guard retryBaseDelay.isFinite, retryBaseDelay >= 0, stallSeconds >= 1 else {
             throw ValidationError("--retry-base-delay must be 0 or more")
+        }
+        if let transferTimeout, !(transferTimeout.isFinite && transferTimeout >= 1) {
+            throw ValidationError("--transfer-timeout must be 1 second or more")
         }
         let list = sizeList
         guard !list.isEmpty, list.allSatisfy({ !$0.isEmpty && $0.count <= 3 }) else {
@@ -202,7 +211,7 @@ struct DownloadOptions: ParsableArguments {
     func stageOptions(limit: Int? = nil, mode: ImageStore.Mode, sizes: String? = nil) -> DownloadStage.Options {
         DownloadStage.Options(
             concurrency: concurrency, sizes: Self.sizeList(sizes ?? self.sizes ?? Self.defaultSizes), mode: mode,
-            maxAttempts: maxAttempts, retryBaseDelay: retryBaseDelay, limit: limit)
+            maxAttempts: maxAttempts, retryBaseDelay: retryBaseDelay, limit: limit, transferTimeout: transferTimeout)
     }
 }
 

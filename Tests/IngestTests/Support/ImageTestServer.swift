@@ -12,11 +12,12 @@ final class ImageTestServer: @unchecked Sendable {
 
     static var imagesDirectory: URL { fixture("images") }
 
-    init(delay: Double = 0, stallSeconds: Double = 3) throws {
+    init(delay: Double = 0, stallSeconds: Double = 3, dribbleSeconds: Double = 30) throws {
         server = try PythonFixtureServer(
             script: "image_server",
             [
                 "--dir", Self.imagesDirectory.path, "--delay", "\(delay)", "--stall-seconds", "\(stallSeconds)",
+                "--dribble-seconds", "\(dribbleSeconds)",
             ])
     }
 
@@ -27,6 +28,8 @@ final class ImageTestServer: @unchecked Sendable {
         var outcome: String
         var sent: Int
         var complete: Bool
+        /// When the server logged it (Unix seconds).
+        var t: Double
     }
 
     func log() throws -> [LogEntry] { try JSONDecoder().decode([LogEntry].self, from: server.get("/__log")) }

@@ -11,6 +11,18 @@ Serves the files of a directory and misbehaves on request, per URL:
                                       Permanent KINDs (every request): 404, 410,
                                         placeholder (302 to /images/photo_unavailable.png),
                                         html (200 with an HTML page), redirect (302 to /img/NAME)
+                                      Hostile KINDs (every request):
+                                        dribble (Content-Length, then 2 bytes every 0.5 s for
+                                          --dribble-seconds, then the rest at once),
+                                        eofcut (no Content-Length, not chunked: half the body,
+                                          then the connection closes),
+                                        chunkcut (chunked: half the body, then the connection
+                                          closes with no last chunk),
+                                        gzip (Content-Encoding: gzip, Content-Length of the
+                                          compressed body), eof (whole body, no length, close)
+  GET /gzbomb/MIB                     a JPEG header then MIB MiB of zeros, gzip-encoded
+  GET /big/MIB/NAME                   a generated JPEG of MIB MiB (SOI, a COM segment, filler
+                                      scan data, EOI), made on the fly (never held whole)
   GET /images/photo_unavailable.png   the placeholder (a small PNG)
   GET /__log                          every request: {"path", "outcome", "sent", "complete", "t"}
   GET /__reset                        clears the log and the per-URL counters
@@ -19,6 +31,7 @@ Usage: image_server.py --dir DIR [--delay S] [--stall-seconds S] [--workers N] [
 Prints the port on stdout once listening.
 """
 import argparse
+import gzip
 import json
 import os
 import socket
@@ -96,6 +109,12 @@ class Handler(BaseHTTPRequestHandler):
                 counts.clear()
             self.send_body(200, b"{}", "application/json")
             return
+        if len(parts) == 2 and parts[0] == "gzbomb":
+            self.gzip_bomb(int(parts[1]))
+            return
+        if len(parts) == 3 and parts[0] == "big":
+            self.big_jpeg(int(parts[1]), parts[2])
+            return
         if url.path == "/images/photo_unavailable.png":
             self.record("placeholder-image", len(PLACEHOLDER), True)
             self.send_body(200, PLACEHOLDER, "image/png")
@@ -135,6 +154,9 @@ class Handler(BaseHTTPRequestHandler):
             body = b"<html><body>This photo is no longer available</body></html>"
             self.record("html", len(body), True)
             self.send_body(200, body, "text/html")
+            return
+        if kind in ("dribble", "eofcut", "chunkcut", "gzip", "eof"):
+            self.hostile(kind, data)
             return
         if kind is not None and seen < times:
             if kind == "503":
@@ -176,6 +198,106 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+    def hostile(self, kind, data):
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        try:
+            if kind == "dribble":
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.record("dribble", 0)
+                end = time.time() + self.server.cfg.dribble_seconds
+                sent = 0
+                while time.time() < end and sent < len(data):
+                    self.wfile.write(data[sent:sent + 2])
+                    self.wfile.flush()
+                    sent += 2
+                    time.sleep(0.5)
+                self.wfile.write(data[sent:])
+                self.wfile.flush()
+                self.record("dribble-done", len(data), True)
+            elif kind in ("eofcut", "eof"):
+                self.send_header("Connection", "close")
+                self.end_headers()
+                body = data if kind == "eof" else data[: len(data) // 2]
+                self.wfile.write(body)
+                self.wfile.flush()
+                self.record(kind, len(body), kind == "eof")
+            elif kind == "chunkcut":
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                half = data[: len(data) // 2]
+                self.wfile.write(b"%x\r\n" % len(half) + half + b"\r\n")
+                self.wfile.flush()
+                self.record("chunkcut", len(half))
+            elif kind == "gzip":
+                body = gzip.compress(data)
+                self.send_header("Content-Encoding", "gzip")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.wfile.flush()
+                self.record("gzip", len(body), True)
+        except OSError:
+            self.record("client-gone", 0)
+        self.close_connection = True
+
+    def gzip_bomb(self, mib):
+        import zlib
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        zeros = bytes(1 << 20)
+        body = [packer.compress(bytes.fromhex("ffd8ffe000104a46494600010100000100010000"))]
+        for _ in range(mib):
+            body.append(packer.compress(zeros))
+        body.append(packer.flush())
+        body = b"".join(body)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+            self.wfile.flush()
+            self.record("gzbomb", len(body), True)
+        except OSError:
+            self.record("client-gone", 0)
+        self.close_connection = True
+
+    def big_jpeg(self, mib, name):
+        # A baseline 8x8 grey JPEG's header, a comment, then filler in the scan (0x00 bytes
+        # decode as nothing sensible but parse: no marker inside), then EOI.
+        head = bytes.fromhex(
+            "ffd8ffe000104a46494600010100000100010000"
+            "ffdb004300" + "01" * 64 +
+            "ffc0000b080008000801011100"
+            "ffc4001f0000010501010101010100000000000000000102030405060708090a0b"
+            "ffda0008010100003f00")
+        # A comment naming the file right after SOI: every NAME is a distinct image.
+        comment = name.encode()[:200]
+        head = head[:2] + b"\xff\xfe" + struct.pack(">H", len(comment) + 2) + comment + head[2:]
+        tail = bytes.fromhex("ffd9")
+        total = mib << 20
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(total))
+        self.end_headers()
+        try:
+            self.wfile.write(head)
+            left = total - len(head) - len(tail)
+            block = bytes(1 << 20)
+            while left > 0:
+                n = min(left, len(block))
+                self.wfile.write(block[:n])
+                left -= n
+            self.wfile.write(tail)
+            self.wfile.flush()
+            self.record("big", total, True)
+        except OSError:
+            self.record("client-gone", 0)
+            self.close_connection = True
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
@@ -193,6 +315,7 @@ def main():
     parser.add_argument("--dir", required=True)
     parser.add_argument("--delay", type=float, default=0.0)
     parser.add_argument("--stall-seconds", type=float, default=3.0)
+    parser.add_argument("--dribble-seconds", type=float, default=30.0)
     parser.add_argument("--watch-stdin", action="store_true")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--workers", type=int, default=1,
