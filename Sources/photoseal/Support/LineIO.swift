@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 
 /// Reads standard input (or any file descriptor) one line at a time in constant memory,
 /// without a copy per byte: lines may be megabytes long (1 MiB payloads in base64).
