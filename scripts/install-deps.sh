@@ -2,12 +2,13 @@
 # Installs what photoseal needs to build and test on a fresh Debian machine: the C libraries
 # (with their -dev headers), the PostgreSQL server (scripts/pg-test-server.sh runs it), exiftool
 # and zip (download tests check stripped images and build zips with them), GNU time (tests read a
-# command's peak memory), Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
+# command's peak memory), tmux (the progress display is tested in a real pseudo-terminal), Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
 set -euo pipefail
 packages=(
   libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev libxml2-dev pkg-config
   libpq-dev postgresql
   libimage-exiftool-perl zip time
+  tmux
 )
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

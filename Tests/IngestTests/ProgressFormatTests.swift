@@ -67,7 +67,8 @@ struct ProgressFormatTests {
         #expect(line.contains("load 5477/5526 99%"))
         // 5477 photos loaded in 48 s.
         #expect(line.contains("114/s"))
-        #expect(line.contains("unavailable:placeholder 249") && line.contains("score 54") && line.contains("http:503 7"))
+        #expect(
+            line.contains("unavailable:placeholder 249") && line.contains("score 54") && line.contains("http:503 7"))
         // At 80 columns the causes go, the stages stay.
         let narrow = ProgressFormat.line(midRun(), width: 79)
         #expect(!narrow.contains("placeholder"))

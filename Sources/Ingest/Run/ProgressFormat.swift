@@ -212,4 +212,3 @@ package func wrapLines(_ message: String, width: Int, indent: Int = 2) -> [Strin
     }
     return lines
 }
-

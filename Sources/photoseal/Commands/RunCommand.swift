@@ -254,7 +254,7 @@ struct RunCommand: AsyncParsableCommand {
                 }
                 throw error
             }
-            display.finish()
+            display.finish { _ in Self.progressStages(tally, source: sourceName, scoring: scores) }
             let status = try await ledger.status()
             for line in Self.summaryLines(
                 tally, source: sourceName, scoring: scores, status: status, store: store.location,

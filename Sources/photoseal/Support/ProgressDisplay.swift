@@ -68,11 +68,14 @@ final class ProgressDisplay: Sendable {
         if output == .terminal { Self.current.withLock { $0 = self } }
     }
 
+    /// What a command shows: its stages, failures by cause and another count.
+    typealias Counts = (stages: [ProgressStage], causes: [String: Int], extra: String?)
+
     /// Seconds since the display was made.
     var elapsed: Double { Date().timeIntervalSince(started) }
 
     /// Shows the counts `stages` makes (called only when a redraw is due: cheap on a hot path).
-    func update(_ make: (_ elapsed: Double) -> (stages: [ProgressStage], causes: [String: Int], extra: String?)) {
+    func update(_ make: (_ elapsed: Double) -> Counts) {
         guard output != .none else { return }
         let now = Date()
         let due = state.withLock { state in
@@ -117,14 +120,22 @@ final class ProgressDisplay: Sendable {
     /// Clears the display shown now, if any (before a message).
     static func clearCurrent() { current.withLock { $0 }?.clear() }
 
-    /// Ends the display: the line is cleared (a summary follows); `plain` writes a last line.
-    func finish() {
+    /// Ends the display: the line is cleared (a summary follows); `plain` writes a last line,
+    /// with the final counts `make` gives (else the last ones shown).
+    func finish(_ make: ((_ elapsed: Double) -> Counts)? = nil) {
         if output == .terminal {
             clear()
             Self.current.withLock { if $0 === self { $0 = nil } }
         } else if output == .plain {
+            let elapsed = self.elapsed
+            let made = make?(elapsed)
             state.withLock { state in
-                guard var snapshot = state.snapshot else { return }
+                guard
+                    var snapshot = made.map({
+                        ProgressSnapshot(
+                            command: command, stages: $0.stages, elapsed: elapsed, causes: $0.causes, extra: $0.extra)
+                    }) ?? state.snapshot
+                else { return }
                 snapshot.elapsed = elapsed
                 draw(snapshot, &state)
             }
