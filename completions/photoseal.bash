@@ -188,7 +188,7 @@ _photoseal_run() {
     repeating_flags=()
     non_repeating_flags=(--verbose --antimeridian --retry-failed --update-job --dry-run --version -h --help)
     repeating_options=(--term --label)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size --progress)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -283,6 +283,10 @@ _photoseal_run() {
     '--batch-size')
         return
         ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
+        return
+        ;;
     esac
 
     # Offer positional completions
@@ -298,7 +302,7 @@ _photoseal_search() {
     repeating_flags=()
     non_repeating_flags=(--verbose --antimeridian --version -h --help)
     repeating_options=(--term)
-    non_repeating_options=(--workdir --keys --flickr-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --concurrency)
+    non_repeating_options=(--workdir --keys --progress --flickr-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --concurrency)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -309,6 +313,10 @@ _photoseal_search() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--flickr-endpoint')
@@ -349,7 +357,7 @@ _photoseal_import() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --concurrency --store-images --max-file-size --max-zip-size)
+    non_repeating_options=(--workdir --keys --progress --concurrency --store-images --max-file-size --max-zip-size)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -360,6 +368,10 @@ _photoseal_import() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--concurrency')
@@ -390,7 +402,7 @@ _photoseal_download() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --extract --no-extract --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --concurrency --per-host --size --store-images --max-attempts --limit)
+    non_repeating_options=(--workdir --keys --progress --concurrency --per-host --size --store-images --max-attempts --limit)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -401,6 +413,10 @@ _photoseal_download() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--concurrency')
@@ -430,7 +446,7 @@ _photoseal_extract() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys)
+    non_repeating_options=(--workdir --keys --progress)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -443,6 +459,10 @@ _photoseal_extract() {
         __photoseal_add_completions -f
         return
         ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
+        return
+        ;;
     esac
 }
 
@@ -450,7 +470,7 @@ _photoseal_score() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --dry-run --version -h --help)
     repeating_options=(--label)
-    non_repeating_options=(--workdir --keys --vision-endpoint --labels-file --max-images --max-cost --threshold --concurrency --api-key)
+    non_repeating_options=(--workdir --keys --vision-endpoint --labels-file --max-images --max-cost --progress --threshold --concurrency --api-key)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -477,6 +497,10 @@ _photoseal_score() {
         return
         ;;
     '--max-cost')
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--threshold')
@@ -728,7 +752,7 @@ _photoseal_encrypt-load() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --batch-size)
+    non_repeating_options=(--workdir --keys --progress --store --batch-size)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -739,6 +763,10 @@ _photoseal_encrypt-load() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--store')
@@ -754,7 +782,7 @@ _photoseal_rotate-keys() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --batch-size)
+    non_repeating_options=(--workdir --keys --progress --store --batch-size)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -765,6 +793,10 @@ _photoseal_rotate-keys() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--store')

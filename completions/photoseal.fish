@@ -23,17 +23,17 @@ function __photoseal_parse_tokens -S
         __photoseal_parse_subcommand 0 'version' 'h/help'
         switch $unparsed_tokens[1]
         case 'run'
-            __photoseal_parse_subcommand 1 'workdir=' 'keys=' 'verbose' 'store=' 'flickr-endpoint=' 'vision-endpoint=' 'term=+' 'terms-file=' 'bbox=' 'antimeridian' 'min-taken=' 'max-taken=' 'limit=' 'api-key=' 'rate-per-hour=' 'search-concurrency=' 'max-file-size=' 'max-zip-size=' 'concurrency=' 'per-host=' 'size=' 'store-images=' 'max-attempts=' 'label=+' 'labels-file=' 'max-images=' 'max-cost=' 'vision-api-key=' 'score-concurrency=' 'batch-size=' 'retry-failed' 'update-job' 'dry-run' 'version' 'h/help'
+            __photoseal_parse_subcommand 1 'workdir=' 'keys=' 'verbose' 'store=' 'flickr-endpoint=' 'vision-endpoint=' 'term=+' 'terms-file=' 'bbox=' 'antimeridian' 'min-taken=' 'max-taken=' 'limit=' 'api-key=' 'rate-per-hour=' 'search-concurrency=' 'max-file-size=' 'max-zip-size=' 'concurrency=' 'per-host=' 'size=' 'store-images=' 'max-attempts=' 'label=+' 'labels-file=' 'max-images=' 'max-cost=' 'vision-api-key=' 'score-concurrency=' 'batch-size=' 'retry-failed' 'progress=' 'update-job' 'dry-run' 'version' 'h/help'
         case 'search'
-            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'flickr-endpoint=' 'term=+' 'terms-file=' 'bbox=' 'antimeridian' 'min-taken=' 'max-taken=' 'limit=' 'api-key=' 'rate-per-hour=' 'concurrency=' 'version' 'h/help'
+            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'progress=' 'flickr-endpoint=' 'term=+' 'terms-file=' 'bbox=' 'antimeridian' 'min-taken=' 'max-taken=' 'limit=' 'api-key=' 'rate-per-hour=' 'concurrency=' 'version' 'h/help'
         case 'import'
-            __photoseal_parse_subcommand 1 'workdir=' 'keys=' 'verbose' 'concurrency=' 'store-images=' 'max-file-size=' 'max-zip-size=' 'version' 'h/help'
+            __photoseal_parse_subcommand 1 'workdir=' 'keys=' 'verbose' 'progress=' 'concurrency=' 'store-images=' 'max-file-size=' 'max-zip-size=' 'version' 'h/help'
         case 'download'
-            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'concurrency=' 'per-host=' 'size=' 'store-images=' 'max-attempts=' 'retry-failed' 'limit=' 'extract' 'no-extract' 'version' 'h/help'
+            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'progress=' 'concurrency=' 'per-host=' 'size=' 'store-images=' 'max-attempts=' 'retry-failed' 'limit=' 'extract' 'no-extract' 'version' 'h/help'
         case 'extract'
-            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'retry-failed' 'version' 'h/help'
+            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'progress=' 'retry-failed' 'version' 'h/help'
         case 'score'
-            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'vision-endpoint=' 'label=+' 'labels-file=' 'max-images=' 'max-cost=' 'retry-failed' 'threshold=' 'dry-run' 'concurrency=' 'api-key=' 'version' 'h/help'
+            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'vision-endpoint=' 'label=+' 'labels-file=' 'max-images=' 'max-cost=' 'retry-failed' 'progress=' 'threshold=' 'dry-run' 'concurrency=' 'api-key=' 'version' 'h/help'
         case 'status'
             __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'json' 'failures' 'version' 'h/help'
         case 'export'
@@ -63,9 +63,9 @@ function __photoseal_parse_tokens -S
                 __photoseal_parse_subcommand 0 'keys=' 'ttl=' 'version' 'h/help'
             end
         case 'encrypt-load'
-            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'store=' 'batch-size=' 'version' 'h/help'
+            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'progress=' 'store=' 'batch-size=' 'version' 'h/help'
         case 'rotate-keys'
-            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'store=' 'batch-size=' 'version' 'h/help'
+            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'progress=' 'store=' 'batch-size=' 'version' 'h/help'
         case 'audit'
             __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'store=' 'json' 'version' 'h/help'
         case 'help'
@@ -173,6 +173,7 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal run" score-concurrency' -l 'score-concurrency' -d 'Vision calls in flight at once (score\'s --concurrency).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal run" batch-size' -l 'batch-size' -d 'Documents per store read or write.' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal run" retry-failed' -l 'retry-failed' -d 'Also try again the photos that failed for good in earlier runs (HTTP 403/404/410, the placeholder, not an image, Vision refusing the image); transient failures are always tried again.'
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal run" progress' -l 'progress' -d 'Progress on stderr: auto (a line redrawn in place when stderr is a terminal, else none), plain (a line every few seconds), none.' -rfka 'auto plain none'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal run" update-job' -l 'update-job' -d 'Let the search, source, labels, sizes, image mode or store given replace the workdir\'s recorded job.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal run" dry-run' -l 'dry-run' -d 'Check the store and keys, print the plan (queries, photos expected, images to label, price); spend nothing.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal run" version' -l 'version' -d 'Show the version.'
@@ -180,6 +181,7 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal search" workdir' -l 'workdir' -d 'The work directory holding the ledger.' -rfa '(__photoseal_complete_directories)'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal search" keys' -l 'keys' -d 'The secrets file (default: $PHOTOSEAL_KEYS, else ./keys.env).' -rF
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal search" verbose' -l 'verbose' -d 'Log debug detail to stderr.'
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal search" progress' -l 'progress' -d 'Progress on stderr: auto (a line redrawn in place when stderr is a terminal, else none), plain (a line every few seconds), none.' -rfka 'auto plain none'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal search" flickr-endpoint' -l 'flickr-endpoint' -d 'The Flickr REST endpoint.' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal search"' -l 'term' -d 'A search term (repeatable, any script).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal search" terms-file' -l 'terms-file' -d 'A UTF-8 file of terms, one a line, # comments.' -rF
@@ -196,6 +198,7 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal import" workdir' -l 'workdir' -d 'The work directory holding the ledger.' -rfa '(__photoseal_complete_directories)'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal import" keys' -l 'keys' -d 'The secrets file (default: $PHOTOSEAL_KEYS, else ./keys.env).' -rF
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal import" verbose' -l 'verbose' -d 'Log debug detail to stderr.'
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal import" progress' -l 'progress' -d 'Progress on stderr: auto (a line redrawn in place when stderr is a terminal, else none), plain (a line every few seconds), none.' -rfka 'auto plain none'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_positional "photoseal import" -eq 1' -F
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal import" concurrency' -l 'concurrency' -d 'S3 objects fetched at once (s3:// sources).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal import" store-images' -l 'store-images' -d 'How images are kept: plain, stripped or sealed (default: the workdir\'s job\'s mode, else stripped).' -rfka 'plain stripped sealed'
@@ -206,6 +209,7 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal download" workdir' -l 'workdir' -d 'The work directory holding the ledger.' -rfa '(__photoseal_complete_directories)'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal download" keys' -l 'keys' -d 'The secrets file (default: $PHOTOSEAL_KEYS, else ./keys.env).' -rF
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal download" verbose' -l 'verbose' -d 'Log debug detail to stderr.'
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal download" progress' -l 'progress' -d 'Progress on stderr: auto (a line redrawn in place when stderr is a terminal, else none), plain (a line every few seconds), none.' -rfka 'auto plain none'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal download" concurrency' -l 'concurrency' -d 'Downloads in flight at once.' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal download" per-host' -l 'per-host' -d 'Connections to one host at once.' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal download" size' -l 'size' -d 'Image sizes to try, in order (Flickr suffixes; default: the workdir\'s job\'s, else o,k,h,l,c).' -rfka 'o,k,h,l,c o k h l c'
@@ -220,6 +224,7 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal extract" workdir' -l 'workdir' -d 'The work directory holding the ledger.' -rfa '(__photoseal_complete_directories)'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal extract" keys' -l 'keys' -d 'The secrets file (default: $PHOTOSEAL_KEYS, else ./keys.env).' -rF
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal extract" verbose' -l 'verbose' -d 'Log debug detail to stderr.'
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal extract" progress' -l 'progress' -d 'Progress on stderr: auto (a line redrawn in place when stderr is a terminal, else none), plain (a line every few seconds), none.' -rfka 'auto plain none'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal extract" retry-failed' -l 'retry-failed' -d 'Also try again the photos that failed for good in earlier runs (HTTP 403/404/410, the placeholder, not an image, Vision refusing the image); transient failures are always tried again.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal extract" version' -l 'version' -d 'Show the version.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal extract" h help' -s 'h' -l 'help' -d 'Show help information.'
@@ -232,6 +237,7 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal score" max-images' -l 'max-images' -d 'Send (and pay for) at most this many images in this run.' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal score" max-cost' -l 'max-cost' -d 'Stop labelling before the estimated price at the public rate passes this many US dollars.' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal score" retry-failed' -l 'retry-failed' -d 'Also try again the photos that failed for good in earlier runs (HTTP 403/404/410, the placeholder, not an image, Vision refusing the image); transient failures are always tried again.'
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal score" progress' -l 'progress' -d 'Progress on stderr: auto (a line redrawn in place when stderr is a terminal, else none), plain (a line every few seconds), none.' -rfka 'auto plain none'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal score" threshold' -l 'threshold' -d 'The score a match must reach in the final counts (0...1).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal score" dry-run' -l 'dry-run' -d 'Only print what would be billed; make no call.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal score" concurrency' -l 'concurrency' -d 'Calls in flight at once.' -rfka ''
@@ -299,6 +305,7 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal encrypt-load" workdir' -l 'workdir' -d 'The work directory holding the ledger.' -rfa '(__photoseal_complete_directories)'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal encrypt-load" keys' -l 'keys' -d 'The secrets file (default: $PHOTOSEAL_KEYS, else ./keys.env).' -rF
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal encrypt-load" verbose' -l 'verbose' -d 'Log debug detail to stderr.'
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal encrypt-load" progress' -l 'progress' -d 'Progress on stderr: auto (a line redrawn in place when stderr is a terminal, else none), plain (a line every few seconds), none.' -rfka 'auto plain none'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal encrypt-load" store' -l 'store' -d 'The document store: mongodb://…, postgresql://… or embedded:PATH (default: the store the workdir has loaded into, else $MONGODB_URI, else embedded in the workdir).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal encrypt-load" batch-size' -l 'batch-size' -d 'Documents per store read or write.' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal encrypt-load" version' -l 'version' -d 'Show the version.'
@@ -306,6 +313,7 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal rotate-keys" workdir' -l 'workdir' -d 'The work directory holding the ledger.' -rfa '(__photoseal_complete_directories)'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal rotate-keys" keys' -l 'keys' -d 'The secrets file (default: $PHOTOSEAL_KEYS, else ./keys.env).' -rF
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal rotate-keys" verbose' -l 'verbose' -d 'Log debug detail to stderr.'
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal rotate-keys" progress' -l 'progress' -d 'Progress on stderr: auto (a line redrawn in place when stderr is a terminal, else none), plain (a line every few seconds), none.' -rfka 'auto plain none'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal rotate-keys" store' -l 'store' -d 'The document store: mongodb://…, postgresql://… or embedded:PATH (default: the store the workdir has loaded into, else $MONGODB_URI, else embedded in the workdir).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal rotate-keys" batch-size' -l 'batch-size' -d 'Documents per store read or write.' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal rotate-keys" version' -l 'version' -d 'Show the version.'
