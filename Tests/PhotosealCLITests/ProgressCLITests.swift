@@ -156,4 +156,36 @@ struct ProgressCLITests {
         #expect(!quiet.stderr.contains("photoseal: run ") && !quiet.stderr.contains("\r"), "\(quiet.stderr)")
         #expect(quiet.stderr.contains("photoseal: encrypt-load: \(servers.truth.available.count) loaded"))
     }
+
+    @Test("score alone shows its progress: images and photos done of those planned")
+    func scoreAlone() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let servers = try RunServers(scratch)
+        defer { servers.stop() }
+        let common = ["--workdir", scratch.work, "--keys", scratch.keys]
+        let search = try await offPool {
+            try CLI.run(
+                [
+                    "search", "--term", "monkey", "--bbox", "5,35,20,48", "--min-taken", "1262304000", "--max-taken",
+                    "1277942399", "--flickr-endpoint", servers.flickr.endpoint, "--rate-per-hour", "36000",
+                ] + common)
+        }
+        #expect(search.status == 0, "\(search.stderr)")
+        _ = try await offPool { try CLI.run(["download"] + common) }
+        let score = try await offPool {
+            try CLI.run(
+                [
+                    "score", "--label", "animal", "--vision-endpoint", servers.vision.endpoint, "--progress", "plain",
+                    "--progress-interval", "0.1", "--concurrency", "1",
+                ] + common)
+        }
+        #expect(score.status == 0, "\(score.stderr)")
+        let lines = score.stderr.components(separatedBy: "\n").filter { $0.hasPrefix("photoseal: score ") }
+        let available = servers.truth.available.count
+        #expect(!lines.isEmpty, "\(score.stderr)")
+        #expect(
+            lines.last?.contains("images \(available)/\(available) 100%") == true
+                && lines.last?.contains("photos \(available)/\(available) 100%") == true, "\(lines)")
+    }
 }

@@ -158,7 +158,8 @@ package enum ProgressFormat {
                 let percent = total > 0 ? Double(stage.done) * 100 / Double(total) : 100
                 text += " " + String(format: percent >= 99.95 && stage.done < total ? "%.1f%%" : "%.0f%%", percent)
             }
-            if d.stageRates, s.elapsed > 0, !stage.finished, stage.done > 0 {
+            // One stage: its rate is the rate shown at the end.
+            if d.stageRates, s.stages.count > 1, s.elapsed > 0, !stage.finished, stage.done > 0 {
                 text += " " + rate(Double(stage.done) / s.elapsed)
             }
             if d.notes, let note = stage.note { text += " " + note }
