@@ -173,13 +173,13 @@ _photoseal() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    run|search|import|download|extract|score|status|export|serve|exif|geocode|keys|token|encrypt-load|rotate-keys|audit|help)
+    run|search|import|download|extract|score|status|export|exif|geocode|keys|token|encrypt-load|rotate-keys|audit|help)
         # Offer subcommand argument completions
         "_photoseal_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'run search import download extract score status export serve exif geocode keys token encrypt-load rotate-keys audit help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'run search import download extract score status export exif geocode keys token encrypt-load rotate-keys audit help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _photoseal_run() {
     repeating_flags=()
     non_repeating_flags=(--verbose --antimeridian --retry-failed --update-job --dry-run --version -h --help)
     repeating_options=(--term --label)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --transfer-timeout --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size --progress)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -261,9 +261,6 @@ _photoseal_run() {
     '--max-attempts')
         return
         ;;
-    '--transfer-timeout')
-        return
-        ;;
     '--label')
         return
         ;;
@@ -286,6 +283,10 @@ _photoseal_run() {
     '--batch-size')
         return
         ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
+        return
+        ;;
     esac
 
     # Offer positional completions
@@ -301,7 +302,7 @@ _photoseal_search() {
     repeating_flags=()
     non_repeating_flags=(--verbose --antimeridian --version -h --help)
     repeating_options=(--term)
-    non_repeating_options=(--workdir --keys --flickr-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --concurrency)
+    non_repeating_options=(--workdir --keys --progress --flickr-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --concurrency)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -312,6 +313,10 @@ _photoseal_search() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--flickr-endpoint')
@@ -352,7 +357,7 @@ _photoseal_import() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --concurrency --store-images --max-file-size --max-zip-size)
+    non_repeating_options=(--workdir --keys --progress --concurrency --store-images --max-file-size --max-zip-size)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -363,6 +368,10 @@ _photoseal_import() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--concurrency')
@@ -393,7 +402,7 @@ _photoseal_download() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --extract --no-extract --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --concurrency --per-host --size --store-images --max-attempts --transfer-timeout --limit)
+    non_repeating_options=(--workdir --keys --progress --concurrency --per-host --size --store-images --max-attempts --limit)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -404,6 +413,10 @@ _photoseal_download() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--concurrency')
@@ -423,9 +436,6 @@ _photoseal_download() {
     '--max-attempts')
         return
         ;;
-    '--transfer-timeout')
-        return
-        ;;
     '--limit')
         return
         ;;
@@ -436,7 +446,7 @@ _photoseal_extract() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys)
+    non_repeating_options=(--workdir --keys --progress)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -449,6 +459,10 @@ _photoseal_extract() {
         __photoseal_add_completions -f
         return
         ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
+        return
+        ;;
     esac
 }
 
@@ -456,7 +470,7 @@ _photoseal_score() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --dry-run --version -h --help)
     repeating_options=(--label)
-    non_repeating_options=(--workdir --keys --vision-endpoint --labels-file --max-images --max-cost --threshold --concurrency --api-key)
+    non_repeating_options=(--workdir --keys --vision-endpoint --labels-file --max-images --max-cost --progress --threshold --concurrency --api-key)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -483,6 +497,10 @@ _photoseal_score() {
         return
         ;;
     '--max-cost')
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--threshold')
@@ -520,8 +538,8 @@ _photoseal_status() {
 _photoseal_export() {
     repeating_flags=()
     non_repeating_flags=(--verbose --decrypt --version -h --help)
-    repeating_options=(--min-score --term --country --license --status)
-    non_repeating_options=(--workdir --keys --format --min-views --min-width)
+    repeating_options=(--min-score)
+    non_repeating_options=(--workdir --keys --format)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -539,53 +557,6 @@ _photoseal_export() {
         return
         ;;
     '--min-score')
-        return
-        ;;
-    '--term')
-        return
-        ;;
-    '--country')
-        return
-        ;;
-    '--license')
-        return
-        ;;
-    '--status')
-        return
-        ;;
-    '--min-views')
-        return
-        ;;
-    '--min-width')
-        return
-        ;;
-    esac
-}
-
-_photoseal_serve() {
-    repeating_flags=()
-    non_repeating_flags=(--verbose --version -h --help)
-    repeating_options=()
-    non_repeating_options=(--workdir --keys --store --host --port)
-    __photoseal_offer_flags_options 0
-
-    # Offer option value completions
-    case "${prev}" in
-    '--workdir')
-        __photoseal_add_completions -d
-        return
-        ;;
-    '--keys')
-        __photoseal_add_completions -f
-        return
-        ;;
-    '--store')
-        return
-        ;;
-    '--host')
-        return
-        ;;
-    '--port')
         return
         ;;
     esac
@@ -781,7 +752,7 @@ _photoseal_encrypt-load() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --batch-size)
+    non_repeating_options=(--workdir --keys --progress --store --batch-size)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -792,6 +763,10 @@ _photoseal_encrypt-load() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--store')
@@ -807,7 +782,7 @@ _photoseal_rotate-keys() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --batch-size)
+    non_repeating_options=(--workdir --keys --progress --store --batch-size)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -818,6 +793,10 @@ _photoseal_rotate-keys() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
         return
         ;;
     '--store')

@@ -5,13 +5,15 @@
 # command's peak memory), libjpeg-turbo (thumbnails) and Leaflet with its marker-cluster plugin
 # (the gallery's map, served by `photoseal serve` from /usr/share/javascript), Chromium and its
 # driver (the gallery's browser test; Selenium goes in .venv-browser, made by
-# scripts/browser-test.sh), Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
+# scripts/browser-test.sh), tmux (the progress display is tested in a real pseudo-terminal),
+# Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
 set -euo pipefail
 packages=(
   libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev libxml2-dev pkg-config
   libpq-dev postgresql
   libturbojpeg0-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver
   libimage-exiftool-perl zip time
+  tmux
 )
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

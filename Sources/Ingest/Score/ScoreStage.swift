@@ -193,10 +193,14 @@ public struct ScoreStage: Sendable {
         return next
     }
 
-    /// Runs the stage. `report` receives the plan before any call is made.
+    /// Runs the stage. `report` receives the plan before any call is made, `progress` the
+    /// counts so far after the free work (cached images) and after each call.
     /// - Throws: `IngestError.invalidAPIKey` at once when the key is refused (what was
     ///   committed stays), a ledger failure, or `.configuration` for a real run without a client.
-    public func run(_ options: Options, report: @Sendable (Plan) -> Void = { _ in }) async throws -> Summary {
+    public func run(
+        _ options: Options, report: @Sendable (Plan) -> Void = { _ in },
+        progress: @Sendable (Summary) -> Void = { _ in }
+    ) async throws -> Summary {
         // Rounds of a pipeline (`freshOnly`) never look at earlier failures: its first round did.
         let firstLook = options.freshOnly == nil
         if firstLook, options.retryFailed, !options.dryRun {
@@ -311,6 +315,7 @@ public struct ScoreStage: Sendable {
         try await ledger.commit(free)
         summary.scoredPhotos += free.scored.count
         summary.failedPhotos += free.failures.count
+        progress(summary)
         guard !calls.isEmpty else { return summary }
         guard let client else {
             throw IngestError(.configuration, "scoring needs the Vision client; this is a bug in photoseal")
@@ -336,6 +341,7 @@ public struct ScoreStage: Sendable {
                 summary.failedPhotos += done.failedPhotos
                 summary.refusedPhotos += done.refusedPhotos
                 summary.calls += done.calls
+                progress(summary)
             }
         }
         return summary

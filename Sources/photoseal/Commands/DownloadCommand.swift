@@ -35,6 +35,8 @@ struct DownloadCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @OptionGroup var download: DownloadOptions
 
     @OptionGroup var retry: RetryFailedOptions
@@ -72,7 +74,7 @@ struct DownloadCommand: AsyncParsableCommand {
             }
             let stage = DownloadStage(
                 http: http, ledger: ledger, ingestor: ingestor, extractor: extractor, logger: logger)
-            let meter = ProgressMeter(enabled: stderrIsTerminal)
+            let display = progressOptions.display("download")
             var options = download.stageOptions(limit: limit, mode: mode, sizes: try workspace.job()?.sizes)
             options.retryFailed = retry.retryFailed
             // Ctrl-C or SIGTERM: downloads in flight are cancelled, what finished is committed.
@@ -83,11 +85,9 @@ struct DownloadCommand: AsyncParsableCommand {
                 printError("download: stopping; press Ctrl-C again to quit at once")
             }
             defer { interrupts.cancel() }
-            let summary = try await stage.run(options) { progress in
-                meter.show(Self.line(progress, elapsed: meter.elapsed, final: false))
-            }
-            meter.finish()
-            printError(Self.line(summary, elapsed: meter.elapsed, final: true))
+            let summary = try await stage.run(options) { p in display.update { _ in Self.progress(p) } }
+            display.finish { _ in Self.progress(summary) }
+            printError(Self.line(summary, elapsed: display.elapsed, final: true))
             try await printFailureSummary(ledger, since: started, workdir: global.workdir)
             if let signal = interrupts.caught {
                 printError("download: interrupted; run the same command again to finish")
@@ -95,6 +95,14 @@ struct DownloadCommand: AsyncParsableCommand {
             }
             if summary.failed > 0 { throw ExitCode(1) }
         }
+    }
+
+    /// The download stage's counts for the progress display.
+    static func progress(_ p: DownloadStage.Progress) -> ProgressDisplay.Counts {
+        (
+            [ProgressStage("download", short: "dl", done: p.done, total: p.total)], p.causes,
+            ProgressDisplay.bytes(p.bytes)
+        )
     }
 
     /// The progress line (and, with `final`, the summary line; with `extraction`, what extracting
@@ -106,7 +114,7 @@ struct DownloadCommand: AsyncParsableCommand {
         var text =
             "download: \(p.done)/\(p.total) photos, \(p.stored) stored (\(p.duplicates) duplicate bytes"
             + (p.extracted > 0 ? ", \(p.extracted) extracted), " : "), ")
-            + "\(p.unavailable) unavailable, \(p.failed) failed, \(ProgressMeter.bytes(p.bytes)), "
+            + "\(p.unavailable) unavailable, \(p.failed) failed, \(ProgressDisplay.bytes(p.bytes)), "
             + String(format: "%.1f photos/s", rate)
         if !final { text += ", ETA \(eta / 60)m\(String(format: "%02d", eta % 60))s" }
         if !p.causes.isEmpty {

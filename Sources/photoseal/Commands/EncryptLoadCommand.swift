@@ -24,6 +24,8 @@ struct EncryptLoadCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @OptionGroup var storeOptions: StoreOptions
 
     @OptionGroup var batch: BatchSizeOptions
@@ -36,13 +38,18 @@ struct EncryptLoadCommand: AsyncParsableCommand {
             let stage = EncryptLoad(
                 ledger: ledger, store: store, keyring: try workspace.keyring(), blind: try workspace.blindIndex(),
                 batchSize: batch.batchSize, logger: global.logger())
-            let progress = ProgressMeter(enabled: stderrIsTerminal)
-            let summary = try await stage.run { summary in
-                progress.show(
-                    "encrypt-load: \(summary.loaded) loaded, \(summary.unchanged) unchanged, \(summary.refusedDocuments) refused"
+            let display = progressOptions.display("encrypt-load")
+            @Sendable func counts(_ s: EncryptLoad.Summary) -> ProgressDisplay.Counts {
+                (
+                    [
+                        ProgressStage(
+                            "load", short: "ld", done: s.loaded + s.unchanged + s.refusedDocuments,
+                            note: "\(s.unchanged) unchanged")
+                    ], s.refusedDocuments > 0 ? ["refused": s.refusedDocuments] : [:], nil
                 )
             }
-            progress.finish()
+            let summary = try await stage.run { summary in display.update { _ in counts(summary) } }
+            display.finish { _ in counts(summary) }
             for refusal in summary.refused {
                 printError("refused \(refusal.id): \(refusal.field): \(refusal.kind)")
             }

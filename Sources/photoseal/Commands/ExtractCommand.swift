@@ -24,6 +24,8 @@ struct ExtractCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @OptionGroup var retry: RetryFailedOptions
 
     func run() async throws {
@@ -34,11 +36,12 @@ struct ExtractCommand: AsyncParsableCommand {
             let stage = ExtractStage(
                 ledger: ledger, store: workspace.images, sealer: try workspace.sealer(),
                 geocoder: try loadGeocoder(), logger: global.logger())
-            let meter = ProgressMeter(enabled: stderrIsTerminal)
-            let summary = try await stage.run(retryFailed: retry.retryFailed) { p in
-                meter.show("extract: \(p.done)/\(p.total) photos, \(p.failed) failed")
+            let display = progressOptions.display("extract")
+            @Sendable func counts(_ p: ExtractStage.Progress) -> ProgressDisplay.Counts {
+                ([ProgressStage("extract", short: "ex", done: p.done, total: p.total)], p.causes, nil)
             }
-            meter.finish()
+            let summary = try await stage.run(retryFailed: retry.retryFailed) { p in display.update { _ in counts(p) } }
+            display.finish { _ in counts(summary) }
             if summary.total == 0, summary.done == 0, summary.failed == 0 {
                 // download (and run) extract as they go: say so rather than count zeros.
                 var extracted = 0

@@ -39,6 +39,8 @@ struct ImportCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Argument(
         help: ArgumentHelp(
             "A folder, a .zip, a .csv/.tsv with a url column, s3://BUCKET/PREFIX, or a web page or feed URL.",
@@ -69,11 +71,17 @@ struct ImportCommand: AsyncParsableCommand {
                     store: workspace.images, mode: try workspace.imageMode(given: images.mode),
                     sealer: try workspace.sealer()),
                 logger: global.logger())
-            let meter = ProgressMeter(enabled: stderrIsTerminal)
-            let summary = try await stage.run(photoSource) { s in
-                meter.show("import: \(s.items) items, \(s.stored) stored, \(s.queued) queued")
+            let display = progressOptions.display("import")
+            @Sendable func counts(_ s: ImportStage.Summary) -> ProgressDisplay.Counts {
+                (
+                    [
+                        ProgressStage(
+                            "import", short: "im", done: s.items, note: "\(s.stored) stored, \(s.queued) queued")
+                    ], s.unreadable > 0 ? ["unreadable": s.unreadable] : [:], ProgressDisplay.bytes(s.bytes)
+                )
             }
-            meter.finish()
+            let summary = try await stage.run(photoSource) { s in display.update { _ in counts(s) } }
+            display.finish { _ in counts(summary) }
             printError(
                 "import: \(summary.items) items from \(photoSource.description): \(summary.stored) images stored, "
                     + "\(summary.queued) URLs queued for download, \(summary.known) already known, "
@@ -103,15 +111,23 @@ struct ImportCommand: AsyncParsableCommand {
                 store: workspace.images, mode: try workspace.imageMode(given: images.mode),
                 sealer: try workspace.sealer()),
             index: try workspace.blindIndex(), logger: logger)
-        let meter = ProgressMeter(enabled: stderrIsTerminal)
-        let summary = try await stage.run(location, options: S3ImportStage.Options(concurrency: concurrency)) { s in
-            meter.show("import: \(s.objects) objects listed, \(s.fetched) fetched, \(s.stored) stored")
+        let display = progressOptions.display("import")
+        @Sendable func counts(_ s: S3ImportStage.Summary) -> ProgressDisplay.Counts {
+            (
+                [
+                    ProgressStage("list", short: "ls", done: s.objects, unit: "objects"),
+                    ProgressStage("fetch", short: "fe", done: s.fetched, total: s.objects, note: "\(s.stored) stored"),
+                ], s.causes, ProgressDisplay.bytes(s.bytes)
+            )
         }
-        meter.finish()
+        let summary = try await stage.run(location, options: S3ImportStage.Options(concurrency: concurrency)) { s in
+            display.update { _ in counts(s) }
+        }
+        display.finish { _ in counts(summary) }
         var line =
             "import: \(summary.objects) objects in s3://\(location.bucket)/ (\(summary.listCalls) list calls): "
             + "\(summary.stored) images stored, \(summary.duplicates) duplicates, \(summary.known) imported before, "
-            + "\(summary.skipped) not images (skipped), \(summary.failed) failed, \(ProgressMeter.bytes(summary.bytes))"
+            + "\(summary.skipped) not images (skipped), \(summary.failed) failed, \(ProgressDisplay.bytes(summary.bytes))"
         if !summary.causes.isEmpty {
             line +=
                 " [" + summary.causes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")

@@ -28,6 +28,8 @@ struct RotateKeysCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @OptionGroup var storeOptions: StoreOptions
 
     @OptionGroup var batch: BatchSizeOptions
@@ -41,14 +43,19 @@ struct RotateKeysCommand: AsyncParsableCommand {
                 stores: try await workspace.coveredStores(batchSize: batch.batchSize),
                 ledger: try workspace.ledgerIfPresent(), images: workspace.images, keyring: keyring,
                 reindex: reindex, batchSize: batch.batchSize, logger: global.logger())
-            let progress = ProgressMeter(enabled: stderrIsTerminal)
-            let summary = try await rotation.run { s in
-                progress.show(
-                    "rotate-keys: \(s.storeResealed + s.ledgerResealed) re-sealed, \(s.storeCurrent) current, "
-                        + "\(s.imagesResealed) images re-sealed, \(s.failed.count) failed"
+            let display = progressOptions.display("rotate-keys")
+            @Sendable func counts(_ s: KeyRotation.Summary) -> ProgressDisplay.Counts {
+                (
+                    [
+                        ProgressStage(
+                            "re-sealed", short: "rs", done: s.storeResealed + s.ledgerResealed,
+                            note: "\(s.storeCurrent) current"),
+                        ProgressStage("images", short: "im", done: s.imagesResealed),
+                    ], s.failed.isEmpty ? [:] : ["rotate": s.failed.count], nil
                 )
             }
-            progress.finish()
+            let summary = try await rotation.run { s in display.update { _ in counts(s) } }
+            display.finish { _ in counts(summary) }
             for failure in summary.failed {
                 printError("failed \(failure.place) \(failure.id): \(failure.field): \(failure.kind)")
             }

@@ -71,6 +71,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var retry: RetryFailedOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Flag(help: "Let the search, source, labels, sizes, image mode or store given replace the workdir's recorded job.")
     var updateJob = false
 
@@ -239,36 +241,37 @@ struct RunCommand: AsyncParsableCommand {
                     logger: logger),
                 loadBatchSize: batch.batchSize, logger: logger, retryFailed: retry.retryFailed)
 
-            let meter = ProgressMeter(enabled: stderrIsTerminal)
+            let display = progressOptions.display("run")
             let interrupts = Interrupts {
                 pipeline.stop.request()
                 printError("run: stopping once the work in flight is committed (press Ctrl-C again to quit at once)")
             }
             defer { interrupts.cancel() }
             let sourceName = pipeline.sourceName
+            let scores = scoring != nil
             let tally: PipelineRun.Tally
             do {
                 tally = try await pipeline.run { tally in
-                    meter.show(Self.progressLine(tally, source: sourceName, elapsed: meter.elapsed))
+                    display.update { _ in Self.progressStages(tally, source: sourceName, scoring: scores) }
                 }
             } catch {
                 // The other stages stopped gracefully: say what was done, then the error.
-                meter.finish()
+                display.finish()
                 if let status = try? await ledger.status() {
                     for line in Self.summaryLines(
-                        pipeline.tally, source: sourceName, scoring: scoring != nil, status: status,
-                        store: store.location, elapsed: meter.elapsed)
+                        pipeline.tally, source: sourceName, scoring: scores, status: status,
+                        store: store.location, elapsed: display.elapsed)
                     {
                         printError(line)
                     }
                 }
                 throw error
             }
-            meter.finish()
+            display.finish { _ in Self.progressStages(tally, source: sourceName, scoring: scores) }
             let status = try await ledger.status()
             for line in Self.summaryLines(
-                tally, source: sourceName, scoring: scoring != nil, status: status, store: store.location,
-                elapsed: meter.elapsed)
+                tally, source: sourceName, scoring: scores, status: status, store: store.location,
+                elapsed: display.elapsed)
             {
                 printError(line)
             }
@@ -367,30 +370,58 @@ struct RunCommand: AsyncParsableCommand {
         out.flush()
     }
 
-    /// The one progress line for the whole run.
-    static func progressLine(_ t: PipelineRun.Tally, source: String, elapsed: Double) -> String {
-        var parts: [String] = []
+    /// The run's stages for the progress display: each stage's total is what the stage before
+    /// has passed on so far (final once that stage has finished).
+    static func progressStages(_ t: PipelineRun.Tally, source: String, scoring: Bool)
+        -> (stages: [ProgressStage], causes: [String: Int], extra: String?)
+    {
+        let finished = Set(t.finished)
+        var stages: [ProgressStage] = []
+        let found: Int
         if source == "search" {
-            parts.append("search \(t.searchPages) pages, \(t.searchNewPhotos) new")
+            found = t.searchNewPhotos
+            stages.append(
+                ProgressStage(
+                    "search", short: "se", done: t.searchPages,
+                    total: finished.contains("search") ? t.searchPages : t.searchPages + t.searchPagesLeft,
+                    unit: "pages", note: "\(t.searchNewPhotos) new", finished: finished.contains("search")))
         } else {
-            parts.append("import \(t.imported.items) items")
+            found = t.imported.stored + t.imported.queued
+            stages.append(
+                ProgressStage(
+                    "import", short: "im", done: t.imported.items, note: "\(found) new",
+                    finished: finished.contains("import")))
         }
-        parts.append("download \(t.download.stored)")
-        parts.append("extract \(t.extract.extracted + t.download.extracted)")
-        parts.append("score \(t.scoredPhotos)")
-        parts.append("load \(t.loaded + t.unchanged)")
-        var line =
-            String(format: "run %.0fs: ", elapsed) + parts.joined(separator: " → ")
-            + String(format: ", %.1f photos/s", Double(t.loaded + t.unchanged) / max(elapsed, 0.001))
-        let causes = t.download.causes.merging(
-            ["extract": t.extract.failed, "score": t.scoreFailedPhotos, "refused": Set(t.refused.map(\.id)).count],
-            uniquingKeysWith: +
-        ).filter { $0.value > 0 }
-        if !causes.isEmpty {
-            line +=
-                " [" + causes.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "]"
+        let d = t.download
+        let downloadTotal = source == "search" ? found : t.imported.queued
+        stages.append(
+            ProgressStage(
+                "download", short: "dl", done: d.done, total: downloadTotal, finished: finished.contains("download")))
+        // Most rows are extracted by the download stage as they are stored: both are counted.
+        let extracted = d.extracted + t.extract.extracted
+        let toExtract = d.stored + d.duplicates + (source == "search" ? 0 : t.imported.stored)
+        stages.append(
+            ProgressStage(
+                "extract", short: "ex", done: extracted + t.extract.failed, total: toExtract,
+                finished: finished.contains("extract")))
+        var ready = extracted
+        if scoring {
+            let done = t.scoredPhotos + t.scoreFailedPhotos
+            stages.append(
+                ProgressStage(
+                    "score", short: "sc", done: done, total: extracted, finished: finished.contains("score")))
+            ready = t.scoredPhotos
         }
-        return line
+        let refused = Set(t.refused.map(\.id)).count
+        stages.append(
+            ProgressStage(
+                "load", short: "ld", done: t.loaded + t.unchanged + refused, total: ready,
+                finished: finished.contains("load")))
+        var causes = d.causes
+        for (key, count) in t.extract.causes { causes[key, default: 0] += count }
+        if t.scoreFailedPhotos > 0 { causes["score", default: 0] += t.scoreFailedPhotos }
+        if refused > 0 { causes["refused", default: 0] += refused }
+        return (stages, causes, ProgressDisplay.bytes(d.bytes))
     }
 
     /// One summary line per stage, and the refusals.

@@ -43,6 +43,8 @@ struct ScoreCommand: AsyncParsableCommand {
 
     @OptionGroup var retry: RetryFailedOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @Option(help: ArgumentHelp("The score a match must reach in the final counts (0...1).", valueName: "score"))
     var threshold: Double = 0.5
 
@@ -115,7 +117,11 @@ struct ScoreCommand: AsyncParsableCommand {
                 maxCost: labelOptions.maxCost, concurrency: concurrency, dryRun: dryRun)
             options.retryFailed = retry.retryFailed
             let dry = dryRun
-            let summary = try await stage.run(options) { plan in printError(Self.planLine(plan, dryRun: dry)) }
+            let display = progressOptions.display("score")
+            let summary = try await stage.run(
+                options, report: { plan in printError(Self.planLine(plan, dryRun: dry)) },
+                progress: { summary in display.update { _ in Self.progress(summary) } })
+            display.finish { _ in Self.progress(summary) }
             if dryRun { return }
             var counts = Dictionary(uniqueKeysWithValues: wanted.map { ($0, 0) })
             try ledger.forEachDocument { entry in
@@ -132,6 +138,21 @@ struct ScoreCommand: AsyncParsableCommand {
             try await printFailureSummary(ledger, since: started, workdir: global.workdir)
             if summary.failedPhotos > 0 { throw ExitCode.failure }
         }
+    }
+
+    /// The score stage's counts for the progress display: photos and billed images.
+    static func progress(_ summary: ScoreStage.Summary) -> ProgressDisplay.Counts {
+        let plan = summary.plan
+        return (
+            [
+                ProgressStage(
+                    "images", short: "im", done: summary.labelledImages, total: plan.billedImages,
+                    note: "\(summary.calls)/\(plan.calls) calls"),
+                ProgressStage(
+                    "photos", short: "ph", done: summary.scoredPhotos + summary.failedPhotos, total: plan.photos),
+            ],
+            summary.failedPhotos > 0 ? ["score": summary.failedPhotos] : [:], nil
+        )
     }
 
     /// The cost line printed before any call.

@@ -25,6 +25,8 @@ struct SearchCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
+    @OptionGroup var progressOptions: ProgressOptions
+
     @OptionGroup var flickrOptions: FlickrEndpointOptions
 
     @OptionGroup var query: SearchQueryOptions
@@ -47,15 +49,15 @@ struct SearchCommand: AsyncParsableCommand {
         _ = try query.plan()
     }
 
-    /// One progress line: counts, pages per second and an estimate of the time left for the
-    /// work known so far (slices not yet probed may add more).
-    static func progressLine(_ progress: SearchStage.Progress, since start: Date) -> String {
-        let elapsed = max(Date().timeIntervalSince(start), 0.001)
-        let rate = Double(progress.pages) / elapsed
-        let eta = rate > 0 ? Int(Double(progress.pagesLeft) / rate) : 0
-        return "\rsearch: \(progress.pages) pages, \(progress.newPhotos) new photos, "
-            + String(format: "%.1f pages/s, ", rate)
-            + "\(progress.pagesLeft) queued, ETA ≥ \(eta / 60)m\(String(format: "%02d", eta % 60))s   "
+    /// The search's counts for the progress display: pages (with those known to be left).
+    static func progress(_ p: SearchStage.Progress) -> ProgressDisplay.Counts {
+        (
+            [
+                ProgressStage(
+                    "search", short: "se", done: p.pages, total: p.pages + p.pagesLeft, unit: "pages",
+                    note: "\(p.newPhotos) new")
+            ], [:], nil
+        )
     }
 
     func run() async throws {
@@ -83,15 +85,11 @@ struct SearchCommand: AsyncParsableCommand {
             let ledger = try workspace.ledger(create: true)
             let stage = SearchStage(
                 client: client, counter: counter, ledger: ledger, sealer: sealer, blind: blind, logger: logger)
-            let showProgress = stderrIsTerminal
-            let started = Date()
+            let display = progressOptions.display("search")
             let summary = try await stage.run(
                 plan, options: SearchStage.Options(limit: query.limit, concurrency: concurrency)
-            ) { progress in
-                guard showProgress else { return }
-                FileHandle.standardError.write(Data(Self.progressLine(progress, since: started).utf8))
-            }
-            if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+            ) { p in display.update { _ in Self.progress(p) } }
+            display.finish()
             let status = try await ledger.status()
             let calls = status.apiCalls["flickr", default: [:]].values.reduce(0, +)
             var line =

@@ -1,4 +1,5 @@
 import Foundation
+import Ingest
 
 /// Reads standard input (or any file descriptor) one line at a time in constant memory,
 /// without a copy per byte: lines may be megabytes long (1 MiB payloads in base64).
@@ -78,8 +79,17 @@ struct OutputBuffer {
 }
 
 /// Writes one message line to standard error.
+///
+/// On a terminal the progress line is cleared first and the message is word-wrapped to the
+/// terminal's width (continuation lines indented), so nothing wraps mid-word or leaves a
+/// fragment of the progress line behind.
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data("photoseal: \(message)\n".utf8))
+    var text = "photoseal: \(message)"
+    if let columns = terminalColumns() {
+        ProgressDisplay.clearCurrent()
+        text = wrapLines(text, width: columns - 1).joined(separator: "\n")
+    }
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 /// Warns, once per flag, that a secret came on the command line: other users of the machine see
