@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import HTTP
+import Ingest
+
+/// `photoseal pack`: a dataset archive of the ledger's photos, to a file or to S3.
+struct PackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pack",
+        abstract: "Pack the photos, their metadata and licences into a zip, to a file or to S3.",
+        discussion: """
+            The zip (stored entries, Zip64 when large, streamed in constant memory) holds \
+            images/<id>.<ext> (stripped of EXIF, XMP, IPTC and comments; sealed images are opened \
+            with the secrets file's keys and stripped on the way out), metadata.jsonl and \
+            metadata.csv (the public columns of export: no sealed field, then attribution, file, \
+            file.sha256, file.bytes and score.<label>), LICENSES.md (the licences packed, with \
+            counts and terms, and what was left out) and MANIFEST.sha256 (sha256sum -c format).
+
+            Licences are Flickr's (export's license.name and license.url). Photos that are all \
+            rights reserved or have no known licence are left out unless \
+            --include-all-rights-reserved. Photos whose licence requires attribution (CC BY …) \
+            are left out unless --attribution, which packs them with their author's name opened \
+            from the sealed owner name (those photos alone) and says so in LICENSES.md.
+
+            --upload s3://BUCKET/KEY sends the zip as a multipart upload without writing it to \
+            disk, each part produced as it is sent; run again after an interruption, only the \
+            missing parts are sent (the selection must not have changed). S3 settings come from \
+            the secrets file (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, S3_ENDPOINT).
+
+            Examples:
+              photoseal pack --out dataset.zip
+              photoseal pack --min-score monkey=0.6 --limit 1000 --attribution --out monkeys.zip
+              photoseal pack --upload s3://datasets/monkeys.zip
+            """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(
+        name: .customLong("min-score"),
+        help: ArgumentHelp(
+            "Keep photos whose scores.<label> is at least S (repeatable; all must hold).", valueName: "label=S"))
+    var minScores: [String] = []
+
+    @Option(help: ArgumentHelp("Pack at most N photos (in id order).", valueName: "N"))
+    var limit: Int?
+
+    @Option(help: ArgumentHelp("Write the zip to this file.", valueName: "file.zip"), completion: .file())
+    var out: String?
+
+    @Option(help: ArgumentHelp("Upload the zip to this S3 object.", valueName: "s3://bucket/key"))
+    var upload: String?
+
+    @Option(
+        name: .customLong("part-size"),
+        help: ArgumentHelp("Multipart upload part size in MiB (5 to 5120).", valueName: "MiB"))
+    var partSize = 16
+
+    @Flag(help: "Pack photos that are all rights reserved or have no known licence too.")
+    var includeAllRightsReserved = false
+
+    @Flag(help: "Pack photos whose licence requires attribution, with their author's name.")
+    var attribution = false
+
+    func validate() throws {
+        guard UsageChecks.enabled else { return }
+        guard (out == nil) != (upload == nil) else {
+            throw ValidationError("give one of --out FILE.zip or --upload s3://BUCKET/KEY")
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be at least 1") }
+        guard (5...5120).contains(partSize) else {
+            throw ValidationError("--part-size \(partSize) must be from 5 to 5120 (MiB)")
+        }
+        if let upload {
+            do {
+                _ = try S3Location(parsing: upload)
+            } catch {
+                throw ValidationError("--upload \(upload) is not s3://BUCKET/KEY")
+            }
+        }
+        _ = try scoreFilters()
+    }
+
+    /// The parsed --min-score filters, as export reads them.
+    func scoreFilters() throws -> [(label: String, min: Double)] {
+        // One parser for the flag: export's.
+        var export = try ExportCommand.parse([])
+        export.minScores = minScores
+        return try export.scoreFilters()
+    }
+
+    func run() async throws {
+        try await reportingErrors {
+            let workspace = try await global.workspace("pack", access: .read, needsKeys: true)
+            let pack = try DatasetPack(
+                ledger: try workspace.ledger(), images: workspace.images, keyring: try workspace.keyring(),
+                sealer: attribution ? try workspace.sealer() : nil,
+                options: DatasetPack.Options(
+                    minScores: try scoreFilters(), limit: limit, includeAllRightsReserved: includeAllRightsReserved,
+                    attribution: attribution))
+            let s = pack.summary
+            if let out {
+                try pack.write(to: out)
+                printError("pack: wrote \(out)")
+            } else if let upload {
+                let location = try S3Location(parsing: upload)
+                let logger = global.logger()
+                let http = try HTTPClient(logger: logger)
+                defer { http.shutdown() }
+                let client = try S3Client(
+                    http: http, settings: try S3Settings(secrets: workspace.secrets), logger: logger)
+                let result = try await pack.upload(with: client, to: location, partSize: partSize << 20)
+                printError(
+                    "pack: uploaded \(location): \(result.partsSent) parts sent, \(result.partsReused) already stored")
+            }
+            var line =
+                "pack: \(s.photos) photos, \(ProgressMeter.bytes(s.bytes)) (\(s.bytes) bytes); left out: "
+                + "\(s.allRightsReserved) all rights reserved or unlicensed, \(s.needAttribution) needing "
+                + "attribution (--attribution), \(s.withoutImage) without an image, \(s.notStrippable) not strippable"
+            if attribution { line += "; \(s.attributed) packed with their author's name" }
+            printError(line)
+        }
+    }
+}
