@@ -154,3 +154,112 @@ struct PackCLITests {
         #expect(!attributed.stderr.contains("Fotografa") && !attributed.stdout.contains("Fotografa"))
     }
 }
+
+/// Writes `count` distinct PNGs of random noise, `width`×`height` RGB, stored uncompressed
+/// (zlib level 0), so the pack's images are large and its parts many.
+func writeNoisePNGs(into folder: String, count: Int, width: Int = 700, height: Int = 700) throws {
+    let script = """
+        import os, struct, sys, zlib
+        folder, count, width, height = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+        os.makedirs(folder, exist_ok=True)
+        def chunk(kind, data):
+            return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        for i in range(count):
+            rows = b"".join(b"\\x00" + os.urandom(width * 3) for _ in range(height))
+            png = (b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+                   + chunk(b"tEXt", b"Author\\x00Jane Doe") + chunk(b"IDAT", zlib.compress(rows, 0)) + chunk(b"IEND", b""))
+            open(os.path.join(folder, "noise-%04d.png" % i), "wb").write(png)
+        """
+    let (status, output) = try runPython(script, [folder, String(count), String(width), String(height)])
+    #expect(status == 0, "\(output)")
+}
+
+/// moto's answer about an object or upload, through boto3 (not photoseal).
+private func s3Python(_ server: S3TestServer, _ script: String, _ arguments: [String]) throws -> String {
+    let prefix = """
+        import sys, boto3
+        s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                          aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
+
+        """
+    let (status, output) = try runPython(
+        prefix + script,
+        [server.endpoint, server.secrets["AWS_ACCESS_KEY_ID"] ?? "", server.secrets["AWS_SECRET_ACCESS_KEY"] ?? ""]
+            + arguments, python: S3TestServer.python)
+    #expect(status == 0, "\(output)")
+    return output.trimmingCharacters(in: .whitespacesAndNewlines)
+}
+
+@Suite("photoseal pack --upload: the zip streamed to S3", .serialized, .tags(.integration, .slow))
+struct PackUploadCLITests {
+    @Test(
+        "a pack killed while uploading and run again sends only the missing parts, and the object's bytes equal the zip --out makes of the same selection"
+    )
+    func uploadKilledAndResumed() async throws {
+        let server = try await S3TestServer.shared()
+        let scratch = try Scratch()
+        let keys = scratch.path("keys.env")
+        try CLI.generateKeys(
+            at: URL(fileURLWithPath: keys),
+            extra: server.secrets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+        let common = ["--workdir", scratch.path("work"), "--keys", keys]
+        try writeNoisePNGs(into: scratch.path("photos"), count: 30)
+        let imported = try await offPool {
+            try CLI.run(["import", scratch.path("photos"), "--store-images", "sealed"] + common)
+        }
+        #expect(imported.status == 0, "\(imported.stderr)")
+        // Folder imports carry no licence: packed only with --include-all-rights-reserved.
+        let selection = ["--include-all-rights-reserved", "--limit", "28"]
+        let local = scratch.path("local.zip")
+        let made = try await offPool { try CLI.run(["pack", "--out", local] + selection + common) }
+        #expect(made.status == 0, "\(made.stderr)")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: local)[.size] as? Int)
+        let parts = (size + (5 << 20) - 1) / (5 << 20)
+        #expect(parts >= 4, "\(size) bytes")
+
+        let bucket = S3TestServer.randomBucket()
+        _ = try s3Python(server, "s3.create_bucket(Bucket=sys.argv[4])", [bucket])
+        let upload = ["pack", "--upload", "s3://\(bucket)/sets/noise.zip", "--part-size", "5"] + selection + common
+        // Killed once moto holds two parts, watched by boto3 from a thread of its own.
+        let watcher = """
+            import time
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                ups = s3.list_multipart_uploads(Bucket=sys.argv[4]).get("Uploads", [])
+                if ups:
+                    got = s3.list_parts(Bucket=sys.argv[4], Key=ups[0]["Key"], UploadId=ups[0]["UploadId"])
+                    if len(got.get("Parts", [])) >= 2:
+                        break
+                time.sleep(0.02)
+            print("ok")
+            """
+        try await offPool {
+            let process = Process()
+            process.executableURL = CLI.executable
+            process.arguments = upload
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            _ = try s3Python(server, watcher, [bucket])
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+        let resumed = try await offPool { try CLI.run(upload) }
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let counts = try #require(resumed.stderr.firstMatch(of: /(\d+) parts sent, (\d+) already stored/))
+        let (sent, reused) = (Int(counts.1) ?? 0, Int(counts.2) ?? 0)
+        #expect(reused >= 2 && sent >= 1 && sent + reused == parts, "\(resumed.stderr)")
+
+        let digest = try s3Python(
+            server,
+            "import hashlib\nprint(hashlib.sha256(s3.get_object(Bucket=sys.argv[4], Key=sys.argv[5])['Body'].read()).hexdigest())",
+            [bucket, "sets/noise.zip"])
+        let localDigest = try runPython(
+            "import hashlib, sys\nprint(hashlib.sha256(open(sys.argv[1], 'rb').read()).hexdigest())", [local]
+        ).output.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(digest == localDigest)
+        #expect(
+            !resumed.stderr.contains("Jane Doe")
+                && !resumed.stderr.contains(server.secrets["AWS_SECRET_ACCESS_KEY"] ?? "-"))
+    }
+}
