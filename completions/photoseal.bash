@@ -542,7 +542,7 @@ _photoseal_pack() {
     repeating_flags=()
     non_repeating_flags=(--verbose --include-all-rights-reserved --attribution --version -h --help)
     repeating_options=(--min-score)
-    non_repeating_options=(--workdir --keys --limit --out --upload --part-size)
+    non_repeating_options=(--workdir --keys --limit --out --upload --part-size --link-expires --notify)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -569,6 +569,12 @@ _photoseal_pack() {
         return
         ;;
     '--part-size')
+        return
+        ;;
+    '--link-expires')
+        return
+        ;;
+    '--notify')
         return
         ;;
     esac

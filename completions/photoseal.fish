@@ -39,7 +39,7 @@ function __photoseal_parse_tokens -S
         case 'export'
             __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'format=' 'decrypt' 'min-score=+' 'version' 'h/help'
         case 'pack'
-            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'min-score=+' 'limit=' 'out=' 'upload=' 'part-size=' 'include-all-rights-reserved' 'attribution' 'version' 'h/help'
+            __photoseal_parse_subcommand 0 'workdir=' 'keys=' 'verbose' 'min-score=+' 'limit=' 'out=' 'upload=' 'part-size=' 'link-expires=' 'notify=' 'include-all-rights-reserved' 'attribution' 'version' 'h/help'
         case 'exif'
             __photoseal_parse_subcommand -r 1 'json' 'version' 'h/help'
         case 'geocode'
@@ -264,6 +264,8 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" out' -l 'out' -d 'Write the zip to this file.' -rF
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" upload' -l 'upload' -d 'Upload the zip to this S3 object.' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" part-size' -l 'part-size' -d 'Multipart upload part size in MiB (5 to 5120).' -rfka ''
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" link-expires' -l 'link-expires' -d 'How long the printed download link works: seconds, or N with s, m, h or d (at most 7d).' -rfka ''
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" notify' -l 'notify' -d 'Mail the download link to this address (needs --upload).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" include-all-rights-reserved' -l 'include-all-rights-reserved' -d 'Pack photos that are all rights reserved or have no known licence too.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" attribution' -l 'attribution' -d 'Pack photos whose licence requires attribution, with their author\'s name.'
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" version' -l 'version' -d 'Show the version.'

@@ -27,10 +27,18 @@ struct PackCommand: AsyncParsableCommand {
             missing parts are sent (the selection must not have changed). S3 settings come from \
             the secrets file (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, S3_ENDPOINT).
 
+            With --upload a pre-signed download link is printed on stdout; it works for \
+            --link-expires (seconds, or a number with s, m, h or d; default and most 7d, S3's \
+            limit). --notify ADDRESS mails it (text and HTML: link, photo count, size, licences, \
+            expiry) through SMTP_URL (smtp:// with STARTTLS, required unless the server is on \
+            loopback, or smtps://), SMTP_USER, SMTP_PASSWORD and MAIL_FROM of the secrets file. \
+            The address is shown masked (a***@example.org) and never logged.
+
             Examples:
               photoseal pack --out dataset.zip
               photoseal pack --min-score monkey=0.6 --limit 1000 --attribution --out monkeys.zip
               photoseal pack --upload s3://datasets/monkeys.zip
+              photoseal pack --upload s3://datasets/monkeys.zip --link-expires 3d --notify ann@example.org
             """
     )
 
@@ -56,6 +64,16 @@ struct PackCommand: AsyncParsableCommand {
         help: ArgumentHelp("Multipart upload part size in MiB (5 to 5120).", valueName: "MiB"))
     var partSize = 16
 
+    @Option(
+        name: .customLong("link-expires"),
+        help: ArgumentHelp(
+            "How long the printed download link works: seconds, or N with s, m, h or d (at most 7d).",
+            valueName: "duration"))
+    var linkExpires = "7d"
+
+    @Option(help: ArgumentHelp("Mail the download link to this address (needs --upload).", valueName: "address"))
+    var notify: String?
+
     @Flag(help: "Pack photos that are all rights reserved or have no known licence too.")
     var includeAllRightsReserved = false
 
@@ -79,6 +97,31 @@ struct PackCommand: AsyncParsableCommand {
             }
         }
         _ = try scoreFilters()
+        _ = try linkSeconds()
+        if let notify {
+            guard upload != nil else {
+                throw ValidationError("--notify needs --upload s3://BUCKET/KEY (the link mailed)")
+            }
+            guard MailAddress.isValid(notify) else {
+                throw ValidationError("--notify \(MailAddress.masked(notify)) is not a mail address")
+            }
+        }
+    }
+
+    /// --link-expires in seconds.
+    func linkSeconds() throws -> Int {
+        guard let seconds = Self.seconds(linkExpires), (1...604_800).contains(seconds) else {
+            throw ValidationError("--link-expires \(linkExpires) must be from 1s to 7d (e.g. 3600, 12h, 7d)")
+        }
+        return seconds
+    }
+
+    /// `3600`, `90s`, `30m`, `12h`, `7d` as seconds; `nil` when not one of those.
+    static func seconds(_ text: String) -> Int? {
+        let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+        guard let last = text.last else { return nil }
+        if let unit = units[last] { return Int(text.dropLast()).map { $0 * unit } }
+        return Int(text)
     }
 
     /// The parsed --min-score filters, as export reads them.
@@ -112,6 +155,20 @@ struct PackCommand: AsyncParsableCommand {
                 let result = try await pack.upload(with: client, to: location, partSize: partSize << 20)
                 printError(
                     "pack: uploaded \(location): \(result.partsSent) parts sent, \(result.partsReused) already stored")
+                let now = Date()
+                let seconds = try linkSeconds()
+                let link = try client.presignedGetURL(
+                    bucket: location.bucket, key: location.key, expires: seconds, date: now)
+                print(link)
+                if let notify {
+                    let mail = DeliveryMail(
+                        link: link, photos: s.photos, bytes: s.bytes, licenses: s.licenses, attributed: attribution,
+                        expires: now.addingTimeInterval(Double(seconds)))
+                    try await mail.send(
+                        to: notify, settings: try MailSettings(secrets: workspace.secrets),
+                        messageID: UUID().uuidString.lowercased())
+                    printError("pack: mailed the link to \(MailAddress.masked(notify))")
+                }
             }
             var line =
                 "pack: \(s.photos) photos, \(ProgressMeter.bytes(s.bytes)) (\(s.bytes) bytes); left out: "
