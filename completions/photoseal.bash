@@ -173,13 +173,13 @@ _photoseal() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    run|search|import|download|extract|score|status|export|pack|exif|geocode|keys|token|encrypt-load|rotate-keys|audit|help)
+    run|search|import|download|extract|score|status|export|pack|deliver|exif|geocode|keys|token|encrypt-load|rotate-keys|audit|help)
         # Offer subcommand argument completions
         "_photoseal_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'run search import download extract score status export pack exif geocode keys token encrypt-load rotate-keys audit help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'run search import download extract score status export pack deliver exif geocode keys token encrypt-load rotate-keys audit help' -- "${cur}"))
         ;;
     esac
 }
@@ -542,7 +542,7 @@ _photoseal_pack() {
     repeating_flags=()
     non_repeating_flags=(--verbose --include-all-rights-reserved --attribution --version -h --help)
     repeating_options=(--min-score)
-    non_repeating_options=(--workdir --keys --limit --out --upload --part-size --link-expires --notify)
+    non_repeating_options=(--workdir --keys --limit --out --upload --part-size --link-expires --notify --at)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -575,6 +575,29 @@ _photoseal_pack() {
         return
         ;;
     '--notify')
+        return
+        ;;
+    '--at')
+        return
+        ;;
+    esac
+}
+
+_photoseal_deliver() {
+    repeating_flags=()
+    non_repeating_flags=(--verbose --due --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--workdir --keys)
+    __photoseal_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--workdir')
+        __photoseal_add_completions -d
+        return
+        ;;
+    '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     esac

@@ -34,11 +34,16 @@ struct PackCommand: AsyncParsableCommand {
             loopback, or smtps://), SMTP_USER, SMTP_PASSWORD and MAIL_FROM of the secrets file. \
             The address is shown masked (a***@example.org) and never logged.
 
+            --at TIME (with --upload and --notify) packs nothing now: it records a delivery \
+            request in the workdir's ledger (the pack's options, the address sealed, the time); \
+            `photoseal deliver --due`, run by a timer (deploy/), sends it when due.
+
             Examples:
               photoseal pack --out dataset.zip
               photoseal pack --min-score monkey=0.6 --limit 1000 --attribution --out monkeys.zip
               photoseal pack --upload s3://datasets/monkeys.zip
               photoseal pack --upload s3://datasets/monkeys.zip --link-expires 3d --notify ann@example.org
+              photoseal pack --upload s3://datasets/m.zip --notify ann@example.org --at 2026-12-24T08:00:00Z
             """
     )
 
@@ -74,6 +79,12 @@ struct PackCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Mail the download link to this address (needs --upload).", valueName: "address"))
     var notify: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Record a delivery for this time (ISO 8601, e.g. 2026-12-24T08:00:00Z, or +N with s, m, h or d) "
+                + "instead of packing now; `photoseal deliver --due` sends it.", valueName: "time"))
+    var at: String?
+
     @Flag(help: "Pack photos that are all rights reserved or have no known licence too.")
     var includeAllRightsReserved = false
 
@@ -98,6 +109,14 @@ struct PackCommand: AsyncParsableCommand {
         }
         _ = try scoreFilters()
         _ = try linkSeconds()
+        if let at {
+            guard notify != nil, upload != nil else {
+                throw ValidationError("--at needs --upload s3://BUCKET/KEY and --notify ADDRESS (what is delivered)")
+            }
+            guard Self.time(at) != nil else {
+                throw ValidationError("--at \(at) is not a time: use ISO 8601 (2026-12-24T08:00:00Z) or +N[s|m|h|d]")
+            }
+        }
         if let notify {
             guard upload != nil else {
                 throw ValidationError("--notify needs --upload s3://BUCKET/KEY (the link mailed)")
@@ -114,6 +133,12 @@ struct PackCommand: AsyncParsableCommand {
             throw ValidationError("--link-expires \(linkExpires) must be from 1s to 7d (e.g. 3600, 12h, 7d)")
         }
         return seconds
+    }
+
+    /// `--at`: an ISO 8601 time, or `+N[s|m|h|d]` from now.
+    static func time(_ text: String, now: Date = Date()) -> Date? {
+        if text.hasPrefix("+") { return seconds(String(text.dropFirst())).map { now.addingTimeInterval(Double($0)) } }
+        return ISO8601DateFormatter().date(from: text)
     }
 
     /// `3600`, `90s`, `30m`, `12h`, `7d` as seconds; `nil` when not one of those.
@@ -133,6 +158,7 @@ struct PackCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if at != nil { return try await recordDelivery() }
         try await reportingErrors {
             let workspace = try await global.workspace("pack", access: .read, needsKeys: true)
             let pack = try DatasetPack(
@@ -176,6 +202,30 @@ struct PackCommand: AsyncParsableCommand {
                 + "attribution (--attribution), \(s.withoutImage) without an image, \(s.notStrippable) not strippable"
             if attribution { line += "; \(s.attributed) packed with their author's name" }
             printError(line)
+        }
+    }
+
+    /// `--at`: records the delivery request.
+    func recordDelivery() async throws {
+        try await reportingErrors {
+            guard let at, let due = Self.time(at), let notify, let upload else { return }
+            let workspace = try await global.workspace("pack", access: .seal, needsKeys: true)
+            let ledger = try workspace.ledger()
+            _ = try MailSettings(secrets: workspace.secrets)
+            _ = try S3Settings(secrets: workspace.secrets)
+            let id = UUID().uuidString.lowercased()
+            let spec = DeliveryRequest.Spec(
+                minScores: Dictionary(try scoreFilters().map { ($0.label, $0.min) }, uniquingKeysWith: max),
+                limit: limit, includeAllRightsReserved: includeAllRightsReserved, attribution: attribution,
+                upload: upload, linkExpires: try linkSeconds(), partSize: partSize << 20)
+            let sealed = try workspace.sealer().seal(
+                notify, documentID: "delivery:\(id)", field: DeliveryRequest.addressField)
+            try await ledger.recordDelivery(id: id, spec: spec, sealedAddress: sealed, dueAt: due.timeIntervalSince1970)
+            let formatter = ISO8601DateFormatter()
+            printError(
+                "pack: delivery \(id) recorded for \(formatter.string(from: due)) to \(MailAddress.masked(notify)); "
+                    + "`photoseal deliver --due` sends it")
+            print(id)
         }
     }
 }
