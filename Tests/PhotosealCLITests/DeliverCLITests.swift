@@ -125,6 +125,40 @@ struct DeliverCLITests {
     }
 
     @Test(
+        "a delivery killed while its mail was being sent is mailed once more by the next call, and never a third time"
+    )
+    func killedWhileMailing() async throws {
+        let setup = try await DeliveryScratch()
+        let address = "di.\(UUID().uuidString.prefix(8).lowercased())@example.org"
+        #expect(try await setup.request(key: "killed.zip", address: address, at: "+0s").status == 0)
+        var environment = ProcessInfo.processInfo.environment
+        environment["SMTP_URL"] = "smtp://127.0.0.1:\(try await closedLoopbackPort())"
+        #expect(try await setup.deliver(environment: environment).stderr.contains("1 uploaded, 0 mailed, 1 failed"))
+        // What a kill during the send leaves: the attempt recorded, the mail not marked sent
+        // (written with Python's sqlite3, as the ledger's schema names it).
+        func setAttempts(_ n: Int) throws {
+            let (status, output) = try runPython(
+                "import sqlite3, sys\nc = sqlite3.connect(sys.argv[1])\n"
+                    + "c.execute('UPDATE delivery SET mail_attempts = ?', (int(sys.argv[2]),))\nc.commit()",
+                [setup.path("work/ledger.sqlite"), String(n)])
+            #expect(status == 0, "\(output)")
+        }
+        try setAttempts(1)
+        let resent = try await setup.deliver()
+        #expect(resent.stderr.contains("1 due: 0 uploaded, 1 mailed, 0 failed"), "\(resent.stderr)")
+        #expect(try setup.smtp.messages(to: address).count == 1)
+
+        // A second kill during that send: no third mail.
+        let other = "ed.\(UUID().uuidString.prefix(8).lowercased())@example.org"
+        #expect(try await setup.request(key: "killed-twice.zip", address: other, at: "+0s").status == 0)
+        #expect(try await setup.deliver(environment: environment).stderr.contains("1 uploaded, 0 mailed, 1 failed"))
+        try setAttempts(2)
+        let none = try await setup.deliver()
+        #expect(none.stderr.contains("0 due: 0 uploaded, 0 mailed, 0 failed"), "\(none.stderr)")
+        #expect(try setup.smtp.messages(to: other).isEmpty)
+    }
+
+    @Test(
         "the shipped systemd units pass systemd-analyze verify and the timer's calendar parses",
         .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/systemd-analyze")))
     func systemdUnits() throws {

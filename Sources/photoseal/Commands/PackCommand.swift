@@ -161,6 +161,8 @@ struct PackCommand: AsyncParsableCommand {
         if at != nil { return try await recordDelivery() }
         try await reportingErrors {
             let workspace = try await global.workspace("pack", access: .read, needsKeys: true)
+            // Settings checked before the packing, not after an upload.
+            let mailSettings = try notify.map { _ in try MailSettings(secrets: workspace.secrets) }
             let pack = try DatasetPack(
                 ledger: try workspace.ledger(), images: workspace.images, keyring: try workspace.keyring(),
                 sealer: attribution ? try workspace.sealer() : nil,
@@ -186,12 +188,12 @@ struct PackCommand: AsyncParsableCommand {
                 let link = try client.presignedGetURL(
                     bucket: location.bucket, key: location.key, expires: seconds, date: now)
                 print(link)
-                if let notify {
+                if let notify, let mailSettings {
                     let mail = DeliveryMail(
                         link: link, photos: s.photos, bytes: s.bytes, licenses: s.licenses, attributed: attribution,
                         expires: now.addingTimeInterval(Double(seconds)))
                     try await mail.send(
-                        to: notify, settings: try MailSettings(secrets: workspace.secrets),
+                        to: notify, settings: mailSettings,
                         messageID: UUID().uuidString.lowercased())
                     printError("pack: mailed the link to \(MailAddress.masked(notify))")
                 }
