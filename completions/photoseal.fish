@@ -266,7 +266,7 @@ complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_op
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" limit' -l 'limit' -d 'Pack at most N photos (in id order).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" out' -l 'out' -d 'Write the zip to this file.' -rF
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" upload' -l 'upload' -d 'Upload the zip to this S3 object.' -rfka ''
-complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" part-size' -l 'part-size' -d 'Multipart upload part size in MiB (5 to 5120).' -rfka ''
+complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" part-size' -l 'part-size' -d 'Multipart upload part size in MiB (5 to 5120; memory holds about three parts).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" link-expires' -l 'link-expires' -d 'How long the printed download link works: seconds, or N with s, m, h or d (at most 7d).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" notify' -l 'notify' -d 'Mail the download link to this address (needs --upload).' -rfka ''
 complete -c 'photoseal' -n '__photoseal_should_offer_completions_for_flags_or_options "photoseal pack" at' -l 'at' -d 'Record a delivery for this time (ISO 8601, e.g. 2026-12-24T08:00:00Z, or +N with s, m, h or d) instead of packing now; `photoseal deliver --due` sends it.' -rfka ''

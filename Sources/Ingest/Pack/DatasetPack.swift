@@ -435,7 +435,7 @@ extension DatasetPack {
     /// the unfinished upload does not hold.
     /// - Parameter partSize: bytes per part (at least 5 MiB).
     /// - Throws: S3 errors (`IngestError`), and what `read` throws.
-    public func upload(with client: S3Client, to location: S3Location, partSize: Int = 16 << 20) async throws
+    public func upload(with client: S3Client, to location: S3Location, partSize: Int = 8 << 20) async throws
         -> S3Client.UploadResult
     {
         try await client.uploadResumable(

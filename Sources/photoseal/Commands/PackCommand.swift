@@ -66,8 +66,8 @@ struct PackCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("part-size"),
-        help: ArgumentHelp("Multipart upload part size in MiB (5 to 5120).", valueName: "MiB"))
-    var partSize = 16
+        help: ArgumentHelp("Multipart upload part size in MiB (5 to 5120; memory holds about three parts).", valueName: "MiB"))
+    var partSize = 8
 
     @Option(
         name: .customLong("link-expires"),
