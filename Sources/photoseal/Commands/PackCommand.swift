@@ -66,7 +66,8 @@ struct PackCommand: AsyncParsableCommand {
 
     @Option(
         name: .customLong("part-size"),
-        help: ArgumentHelp("Multipart upload part size in MiB (5 to 5120; memory holds about three parts).", valueName: "MiB"))
+        help: ArgumentHelp(
+            "Multipart upload part size in MiB (5 to 5120; memory holds about three parts).", valueName: "MiB"))
     var partSize = 8
 
     @Option(
