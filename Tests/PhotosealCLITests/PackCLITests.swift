@@ -417,3 +417,35 @@ struct PackNotifyCLITests {
         if got == 200 { #expect(mail["bytes_sha256"] as? String == object) }
     }
 }
+
+@Suite("photoseal pack: memory", .tags(.integration, .slow))
+struct PackMemoryCLITests {
+    @Test("a pack larger than the process may hold is written with peak RSS well under its size (GNU time)")
+    func flatMemory() async throws {
+        let scratch = try Scratch()
+        let keys = scratch.path("keys.env")
+        try CLI.generateKeys(at: URL(fileURLWithPath: keys))
+        let common = ["--workdir", scratch.path("work"), "--keys", keys]
+        // 120 images of 1.47 MB: a 176 MB pack.
+        try writeNoisePNGs(into: scratch.path("photos"), count: 120)
+        let imported = try await offPool {
+            try CLI.run(["import", scratch.path("photos"), "--store-images", "sealed"] + common)
+        }
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let zip = scratch.path("big.zip")
+        let packed = try await offPool {
+            try CLI.run(
+                ["pack", "--include-all-rights-reserved", "--out", zip] + common,
+                wrapper: ["/usr/bin/time", "-f", "peak-rss-kib %M"])
+        }
+        #expect(packed.status == 0, "\(packed.stderr)")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: zip)[.size] as? Int)
+        #expect(size > 170_000_000)
+        let peak = packed.stderr.split(separator: "\n").last { $0.hasPrefix("peak-rss-kib ") }
+            .flatMap { Int($0.dropFirst("peak-rss-kib ".count)) }
+        let kib = try #require(peak, "\(packed.stderr)")
+        // One image and one 4 MiB chunk at a time over the process's own ~50 MB.
+        #expect(kib < 120 << 10, "peak RSS \(kib) KiB for a \(size)-byte pack")
+        #expect(try runProgram(["unzip", "-tq", zip]).status == 0)
+    }
+}
