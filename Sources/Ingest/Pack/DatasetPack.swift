@@ -332,7 +332,7 @@ public final class DatasetPack {
             let index = Self.lastIndex(in: layout.centralOffsets, atMost: position)
             made = (layout.centralOffsets[index], layout.centralHeader(index))
         } else {
-            let index = Self.lastIndex(in: layout.entries.map(\.offset), atMost: position)
+            let index = Self.lastIndex(in: layout.localOffsets, atMost: position)
             let dataStart = layout.dataOffset(index)
             if position < dataStart {
                 made = (layout.entries[index].offset, layout.localHeader(index))

@@ -89,6 +89,8 @@ package struct ZipLayout: Sendable {
     }
 
     package private(set) var entries: [Entry] = []
+    /// Each entry's local header offset, in order (searched for the entry holding a byte).
+    package private(set) var localOffsets: [Int64] = []
     /// Where the central directory starts, and each central header's offset.
     package private(set) var centralOffset: Int64 = 0
     package private(set) var centralOffsets: [Int64] = []
@@ -119,6 +121,7 @@ package struct ZipLayout: Sendable {
             let zip64 = forceZip64 || file.size >= Self.limit32 || offset >= Self.limit32
             let entry = Entry(name: name, size: file.size, crc: file.crc, offset: offset, zip64: zip64)
             entries.append(entry)
+            localOffsets.append(offset)
             offset += Int64(Self.localHeaderLength(entry)) + file.size
         }
         centralOffset = offset
