@@ -173,13 +173,13 @@ _photoseal() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    run|search|import|download|extract|score|status|export|exif|geocode|keys|token|encrypt-load|rotate-keys|audit|help)
+    run|search|import|download|extract|score|status|export|serve|pack|deliver|exif|geocode|keys|token|encrypt-load|rotate-keys|audit|help)
         # Offer subcommand argument completions
         "_photoseal_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'run search import download extract score status export exif geocode keys token encrypt-load rotate-keys audit help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'run search import download extract score status export serve pack deliver exif geocode keys token encrypt-load rotate-keys audit help' -- "${cur}"))
         ;;
     esac
 }
@@ -188,7 +188,7 @@ _photoseal_run() {
     repeating_flags=()
     non_repeating_flags=(--verbose --antimeridian --retry-failed --update-job --dry-run --version -h --help)
     repeating_options=(--term --label)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size --progress)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --transfer-timeout --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size --progress)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -259,6 +259,9 @@ _photoseal_run() {
         return
         ;;
     '--max-attempts')
+        return
+        ;;
+    '--transfer-timeout')
         return
         ;;
     '--label')
@@ -402,7 +405,7 @@ _photoseal_download() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --extract --no-extract --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --progress --concurrency --per-host --size --store-images --max-attempts --limit)
+    non_repeating_options=(--workdir --keys --progress --concurrency --per-host --size --store-images --max-attempts --transfer-timeout --limit)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -434,6 +437,9 @@ _photoseal_download() {
         return
         ;;
     '--max-attempts')
+        return
+        ;;
+    '--transfer-timeout')
         return
         ;;
     '--limit')
@@ -538,8 +544,8 @@ _photoseal_status() {
 _photoseal_export() {
     repeating_flags=()
     non_repeating_flags=(--verbose --decrypt --version -h --help)
-    repeating_options=(--min-score)
-    non_repeating_options=(--workdir --keys --format)
+    repeating_options=(--min-score --term --country --license --status)
+    non_repeating_options=(--workdir --keys --format --min-views --min-width)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -557,6 +563,118 @@ _photoseal_export() {
         return
         ;;
     '--min-score')
+        return
+        ;;
+    '--term')
+        return
+        ;;
+    '--country')
+        return
+        ;;
+    '--license')
+        return
+        ;;
+    '--status')
+        return
+        ;;
+    '--min-views')
+        return
+        ;;
+    '--min-width')
+        return
+        ;;
+    esac
+}
+
+_photoseal_serve() {
+    repeating_flags=()
+    non_repeating_flags=(--verbose --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--workdir --keys --store --host --port)
+    __photoseal_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--workdir')
+        __photoseal_add_completions -d
+        return
+        ;;
+    '--keys')
+        __photoseal_add_completions -f
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--host')
+        return
+        ;;
+    '--port')
+        return
+        ;;
+    esac
+}
+
+_photoseal_pack() {
+    repeating_flags=()
+    non_repeating_flags=(--verbose --include-all-rights-reserved --attribution --version -h --help)
+    repeating_options=(--min-score)
+    non_repeating_options=(--workdir --keys --limit --out --upload --part-size --link-expires --notify --at)
+    __photoseal_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--workdir')
+        __photoseal_add_completions -d
+        return
+        ;;
+    '--keys')
+        __photoseal_add_completions -f
+        return
+        ;;
+    '--min-score')
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    '--out')
+        __photoseal_add_completions -f
+        return
+        ;;
+    '--upload')
+        return
+        ;;
+    '--part-size')
+        return
+        ;;
+    '--link-expires')
+        return
+        ;;
+    '--notify')
+        return
+        ;;
+    '--at')
+        return
+        ;;
+    esac
+}
+
+_photoseal_deliver() {
+    repeating_flags=()
+    non_repeating_flags=(--verbose --due --version -h --help)
+    repeating_options=()
+    non_repeating_options=(--workdir --keys)
+    __photoseal_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--workdir')
+        __photoseal_add_completions -d
+        return
+        ;;
+    '--keys')
+        __photoseal_add_completions -f
         return
         ;;
     esac

@@ -38,3 +38,5 @@ fi
 # moto's S3 server (PyPI moto[server], with boto3/botocore for reference signatures) in its own
 # venv: the S3 tests run against it (scripts/moto-server.sh).
 "$(dirname "$0")/moto-server.sh" install
+# aiosmtpd (PyPI) in its own venv: the mail tests send through it (scripts/smtp-test-server.sh).
+"$(dirname "$0")/smtp-test-server.sh" install

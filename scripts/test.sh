@@ -63,16 +63,21 @@ export PHOTOSEAL_TEST_MONGODB_URI
 # moto's S3 server with authentication enforced (the keys of its one user go to a 0600 file).
 pg_pid_file=$(mktemp -u /tmp/photoseal-pg-XXXXXX.pid)
 moto_pid_file=$(mktemp -u /tmp/photoseal-moto-XXXXXX.pid)
+smtp_pid_file=$(mktemp -u /tmp/photoseal-smtp-XXXXXX.pid)
 stop_servers() {
   scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true
   scripts/pg-test-server.sh stop --pid-file "$pg_pid_file" >/dev/null 2>&1 || true
   scripts/moto-server.sh stop --pid-file "$moto_pid_file" >/dev/null 2>&1 || true
+  scripts/smtp-test-server.sh stop --pid-file "$smtp_pid_file" >/dev/null 2>&1 || true
 }
 trap stop_servers EXIT
 PHOTOSEAL_TEST_POSTGRES_URI="$(scripts/pg-test-server.sh start --pid-file "$pg_pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_POSTGRES_URI
 PHOTOSEAL_TEST_S3_ENDPOINT="$(scripts/moto-server.sh start --pid-file "$moto_pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_S3_ENDPOINT PHOTOSEAL_TEST_S3_KEYS="$moto_pid_file.keys"
+# aiosmtpd on loopback: the mail tests read what it received from its mailbox folder.
+PHOTOSEAL_TEST_SMTP_URL="$(scripts/smtp-test-server.sh start --pid-file "$smtp_pid_file" --watch-pid $$)"
+export PHOTOSEAL_TEST_SMTP_URL PHOTOSEAL_TEST_SMTP_MAILBOX="$smtp_pid_file.mailbox"
 status=0
 swift test --skip-build "$@" || status=$?
 if [ $# -eq 0 ]; then

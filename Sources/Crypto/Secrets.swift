@@ -11,10 +11,11 @@ public struct Secrets: Sendable, CustomStringConvertible {
     public static let knownNames = [
         "FLICKR_API_KEY", "GOOGLE_VISION_API_KEY", "MONGODB_URI", "SEAL_KEYS", "INDEX_KEY", "INDEX_KEY_PREVIOUS",
         "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "S3_ENDPOINT", "SERVE_TOKEN",
+        "SMTP_URL", "SMTP_USER", "SMTP_PASSWORD", "MAIL_FROM",
     ]
     /// Entries that are settings rather than secrets: not masked in messages (a region or an
     /// endpoint in an error helps the reader and reveals nothing).
-    public static let settingNames: Set<String> = ["AWS_REGION", "S3_ENDPOINT"]
+    public static let settingNames: Set<String> = ["AWS_REGION", "S3_ENDPOINT", "SMTP_URL", "MAIL_FROM"]
 
     /// The file the entries came from, if any.
     public let path: String?

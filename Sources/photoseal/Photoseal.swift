@@ -26,7 +26,8 @@ struct Photoseal: AsyncParsableCommand {
                 name: "Pipeline",
                 subcommands: [
                     RunCommand.self, SearchCommand.self, ImportCommand.self, DownloadCommand.self, ExtractCommand.self,
-                    ScoreCommand.self, StatusCommand.self, ExportCommand.self, ServeCommand.self,
+                    ScoreCommand.self, StatusCommand.self, ExportCommand.self, ServeCommand.self, PackCommand.self,
+                    DeliverCommand.self,
                 ]),
             CommandGroup(name: "Enrichment", subcommands: [ExifCommand.self, GeocodeCommand.self]),
             CommandGroup(name: "Keys and tokens", subcommands: [KeysCommand.self, TokenCommand.self]),

@@ -220,7 +220,7 @@ public struct DocumentExporter {
     // MARK: Values
 
     /// One cell: how CSV and GeoJSON each spell it.
-    private enum Value {
+    enum Value {
         case null
         case string(String)
         case int(Int)
@@ -256,7 +256,7 @@ public struct DocumentExporter {
     }
 
     /// The document's values in `columns` order.
-    private func row(_ entry: Ledger.Entry) throws -> [Value] {
+    func row(_ entry: Ledger.Entry) throws -> [Value] {
         let d = entry.document
         func text(_ value: String?) -> Value { value.map(Value.string) ?? .null }
         func int(_ value: Int?) -> Value { value.map(Value.int) ?? .null }

@@ -9,7 +9,8 @@ import GRDB
 /// so moving, leasing or failing a row never rewrites it), `store_load` (per store, the digest
 /// of each document as last written there: loading never changes the document),
 /// `search_query`, `search_slice`, `search_page` (the search's progress), `label_cache` and
-/// `label_link` (the vision labels paid for, by the bytes sent), `api_call` (call counters).
+/// `label_link` (the vision labels paid for, by the bytes sent), `api_call` (call counters),
+/// `delivery` (dataset delivery requests, `Ledger+Delivery.swift`).
 /// Migrations are never edited once released: a change is a new one, appended.
 extension Ledger {
     static let migrator: DatabaseMigrator = {
@@ -90,6 +91,7 @@ extension Ledger {
         registerLabelLinkMigration(&migrator)
         registerSourceObjectMigration(&migrator)
         registerDocumentTableMigration(&migrator)
+        registerDeliveryMigration(&migrator)
         return migrator
     }()
 
