@@ -33,6 +33,7 @@ python313="${PHOTOSEAL_PYTHON313:-/root/.pyenv/versions/3.13.0/bin/python3}"
 launcher="$repo/scripts/mongoeco_server.py"
 
 die() { echo "mongo-test-server: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib/test-server.sh"
 
 install() {
     if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import mongoeco.wire.proxy' 2>/dev/null; then
@@ -106,26 +107,12 @@ case "$command" in
             >"$log" 2>&1 </dev/null &
         pid=$!
         echo "$pid" >"$pid_file"
-        for _ in $(seq 1 1200); do
-            if uri="$(grep -m1 '^mongodb://' "$log" 2>/dev/null)"; then
-                echo "$uri"
-                exit 0
-            fi
-            kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; rm -f "$pid_file"; die "the server exited at startup"; }
-            sleep 0.1
-        done
-        kill "$pid" 2>/dev/null || true
-        rm -f "$pid_file"
-        die "the server did not start within 120 s (log: $log)"
+        await_server "$pid" "$pid_file" "$log" 120 grep -q -m1 '^mongodb://' "$log"
+        grep -m1 '^mongodb://' "$log"
+        exit 0
         ;;
     stop)
-        [ -f "$pid_file" ] || die "no pid file at $pid_file; nothing to stop"
-        pid="$(cat "$pid_file")"
-        if kill "$pid" 2>/dev/null; then
-            for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-        rm -f "$pid_file" "$pid_file.log"
+        stop_server "$pid_file" "$pid_file.log"
         ;;
     *)
         die "unknown command $command; use install, run, start or stop"

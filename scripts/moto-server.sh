@@ -32,6 +32,7 @@ venv="${PHOTOSEAL_MOTO_VENV:-$repo/.venv-moto}"
 python313="${PHOTOSEAL_PYTHON313:-/root/.pyenv/versions/3.13.0/bin/python3}"
 
 die() { echo "moto-server: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib/test-server.sh"
 
 install() {
     if [ -x "$venv/bin/moto_server" ] && "$venv/bin/python" -c 'import moto.server, boto3' 2>/dev/null; then
@@ -91,28 +92,14 @@ case "$command" in
         ) >"$log" 2>&1 </dev/null &
         pid=$!
         echo "$pid" >"$pid_file"
-        for _ in $(seq 1 600); do
-            if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
-                "$venv/bin/python" "$repo/scripts/moto_bootstrap.py" "$endpoint" "$pid_file.keys" >&2 \
-                    || { kill "$pid" 2>/dev/null; die "could not create the test user (log: $log)"; }
-                echo "$endpoint"
-                exit 0
-            fi
-            kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; rm -f "$pid_file"; die "the server exited at startup"; }
-            sleep 0.1
-        done
-        kill "$pid" 2>/dev/null || true
-        rm -f "$pid_file"
-        die "the server did not start within 60 s (log: $log)"
+        await_server "$pid" "$pid_file" "$log" 60 port_open "$port"
+        "$venv/bin/python" "$repo/scripts/moto_bootstrap.py" "$endpoint" "$pid_file.keys" >&2 \
+            || { kill "$pid" 2>/dev/null; die "could not create the test user (log: $log)"; }
+        echo "$endpoint"
+        exit 0
         ;;
     stop)
-        [ -f "$pid_file" ] || die "no pid file at $pid_file; nothing to stop"
-        pid="$(cat "$pid_file")"
-        if kill "$pid" 2>/dev/null; then
-            for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-        rm -f "$pid_file" "$pid_file.log" "$pid_file.keys"
+        stop_server "$pid_file" "$pid_file.log" "$pid_file.keys"
         ;;
     *)
         die "unknown command $command; use install, start or stop"

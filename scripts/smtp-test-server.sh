@@ -26,6 +26,7 @@ venv="${PHOTOSEAL_SMTP_VENV:-$repo/.venv-smtp}"
 python313="${PHOTOSEAL_PYTHON313:-/root/.pyenv/versions/3.13.0/bin/python3}"
 
 die() { echo "smtp-test-server: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib/test-server.sh"
 
 install() {
     if "$venv/bin/python" -c 'import aiosmtpd' 2>/dev/null; then return 0; fi
@@ -79,26 +80,12 @@ case "$command" in
         ) >"$log" 2>&1 </dev/null &
         pid=$!
         echo "$pid" >"$pid_file"
-        for _ in $(seq 1 300); do
-            if python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 0.2)" 2>/dev/null; then
-                echo "smtp://127.0.0.1:$port"
-                exit 0
-            fi
-            kill -0 "$pid" 2>/dev/null || { cat "$log" >&2; rm -f "$pid_file"; die "the server exited at startup"; }
-            sleep 0.1
-        done
-        kill "$pid" 2>/dev/null || true
-        rm -f "$pid_file"
-        die "the server did not start within 30 s (log: $log)"
+        await_server "$pid" "$pid_file" "$log" 30 port_open "$port"
+        echo "smtp://127.0.0.1:$port"
+        exit 0
         ;;
     stop)
-        [ -f "$pid_file" ] || die "no pid file at $pid_file; nothing to stop"
-        pid="$(cat "$pid_file")"
-        if kill "$pid" 2>/dev/null; then
-            for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-        rm -rf "$pid_file" "$pid_file.log" "$mailbox"
+        stop_server "$pid_file" "$pid_file.log" "$mailbox"
         ;;
     *)
         die "unknown command $command; use install, start or stop"
