@@ -79,7 +79,16 @@ export PHOTOSEAL_TEST_S3_ENDPOINT PHOTOSEAL_TEST_S3_KEYS="$moto_pid_file.keys"
 PHOTOSEAL_TEST_SMTP_URL="$(scripts/smtp-test-server.sh start --pid-file "$smtp_pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_SMTP_URL PHOTOSEAL_TEST_SMTP_MAILBOX="$smtp_pid_file.mailbox"
 status=0
-swift test --skip-build "$@" || status=$?
+# Tests that bound a wall-clock time (a dead endpoint given up within 15 s, a stop within
+# seconds of SIGTERM, a transfer deadline, a busy workdir refused within 1 s) run after the
+# others, apart: the load of the parallel suites on 2 cores must not decide them.
+timed='^(IngestTests\.(FailFastTests|HostileServerTests)|StoreTests\.(MongoStoreTests|PostgresStoreTests)|PhotosealCLITests\.(InterruptCLITests|PreflightCLITests|WorkspaceCLITests))/'
+if [ $# -eq 0 ]; then
+  swift test --skip-build --skip "$timed" || status=$?
+  swift test --skip-build --filter "$timed" || status=$?
+else
+  swift test --skip-build "$@" || status=$?
+fi
 if [ $# -eq 0 ]; then
   # The full run only: the gallery in Chromium, and the stripper under libFuzzer for a bounded
   # time with its outputs checked by exiftool and Pillow (PHOTOSEAL_FUZZ_SECONDS sets the time).

@@ -6,7 +6,7 @@ import Testing
 private func stagesByURL(_ workdir: String) throws -> [String: String] {
     let script = """
         import json, sqlite3, sys
-        for stage, doc in sqlite3.connect(sys.argv[1]).execute("SELECT stage, document FROM photo"):
+        for stage, doc in sqlite3.connect(sys.argv[1]).execute("SELECT photo.stage, photo_document.document FROM photo JOIN photo_document USING (id)"):
             print(stage + "\\t" + (json.loads(doc).get("image_url") or ""))
         """
     let output = try runPython(script, [workdir + "/ledger.sqlite"]).1
