@@ -36,8 +36,13 @@ PY
 # profiles), compiled outside SwiftPM from a snapshot of the sources.
 cp Sources/Ingest/Images/MetadataStripper.swift Sources/Ingest/Images/ImageFormat.swift Sources/Crypto/*.swift \
     Fuzz/StripFuzz/main.swift "$out/src/"
+# Crypto's C base64 decoder: compiled here, with a module map of its own.
+mkdir -p "$out/cbase64"
+printf 'module CBase64 {\n    header "%s/Sources/CBase64/include/CBase64.h"\n    export *\n}\n' "$PWD" > "$out/cbase64/module.modulemap"
+clang -O2 -fsanitize=address -c Sources/CBase64/base64.c -I Sources/CBase64/include -o "$out/cbase64/base64.o" 2>/dev/null \
+    || cc -O2 -c Sources/CBase64/base64.c -I Sources/CBase64/include -o "$out/cbase64/base64.o"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name Crypto -package-name photoseal \
-    -I Sources/COpenSSL -lcrypto -suppress-warnings \
+    -I Sources/COpenSSL -I "$out/cbase64" "$out/cbase64/base64.o" -lcrypto -suppress-warnings \
     -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \
     "$out"/src/*.swift -o "$out/strip-fuzz"
 # Swift's own crash handler would fight AddressSanitizer's report.
