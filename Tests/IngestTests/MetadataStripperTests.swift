@@ -453,3 +453,38 @@ struct MetadataStripperTests {
         #expect(stripped > 500)
     }
 }
+
+/// The WebP chunks of a file: (type, first payload byte).
+private func webpChunks(_ bytes: [UInt8]) -> [(String, UInt8?)] {
+    var chunks: [(String, UInt8?)] = []
+    var i = 12
+    while i + 8 <= bytes.count {
+        let size = Int(bytes[i + 4]) | Int(bytes[i + 5]) << 8 | Int(bytes[i + 6]) << 16 | Int(bytes[i + 7]) << 24
+        chunks.append((String(decoding: bytes[i..<(i + 4)], as: UTF8.self), size > 0 ? bytes[i + 8] : nil))
+        i += 8 + size + (size & 1)
+    }
+    return chunks
+}
+
+@Test(
+    "a WebP with a second VP8X chunk (found by the strip fuzzer) keeps one VP8X, with no EXIF or XMP flag",
+    .tags(.unit))
+func webpSecondVP8X() throws {
+    func chunk(_ type: String, _ payload: [UInt8]) -> [UInt8] {
+        let n = payload.count
+        return Array(type.utf8) + [UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), 0, 0] + payload + (n & 1 == 1 ? [0] : [])
+    }
+    // Flags 0x1C: alpha, EXIF and XMP; a 1x1 canvas.
+    let vp8x = chunk("VP8X", [0x1C, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    let body =
+        Array("WEBP".utf8) + vp8x + chunk("ALPH", [0, 0, 0, 0]) + chunk("EXIF", Array("Exif\0\0camera".utf8)) + vp8x
+    let n = body.count
+    let file = Array("RIFF".utf8) + [UInt8(n & 0xFF), UInt8(n >> 8 & 0xFF), 0, 0] + body
+    let format = try #require(ImageFormat.sniff(file.prefix(16)))
+    let stripped = try #require(MetadataStripper.strip(file, format: format))
+    let chunks = webpChunks(stripped)
+    #expect(chunks.filter { $0.0 == "VP8X" }.count == 1, "\(chunks)")
+    #expect(chunks.allSatisfy { $0.0 != "VP8X" || ($0.1 ?? 0) & 0x0C == 0 }, "\(chunks)")
+    #expect(!chunks.contains { $0.0 == "EXIF" })
+    #expect(MetadataStripper.strip(stripped, format: format) == stripped)
+}

@@ -428,8 +428,13 @@ public enum MetadataStripper {
             case "VP8 ", "VP8L", "ALPH", "ANIM":
                 body += bytes[i..<end]
             case "VP8X":
-                vp8xAt = body.count + 8
-                body += bytes[i..<end]
+                // One VP8X, the first: a later one would keep its metadata flags.
+                if vp8xAt == nil {
+                    vp8xAt = body.count + 8
+                    body += bytes[i..<end]
+                } else {
+                    dropped.add("webp-VP8X")
+                }
             case "ANMF":
                 // A frame: 16 bytes of position and timing, then its own chunks.
                 guard size >= 16 else { return nil }
