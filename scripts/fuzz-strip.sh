@@ -48,7 +48,10 @@ swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name Crypto -packag
 # Swift's own crash handler would fight AddressSanitizer's report.
 export SWIFT_BACKTRACE=enable=no
 set +e
-"$out/strip-fuzz" "$out/corpus" -max_total_time="$seconds" -max_len=262144 -timeout=5 -rss_limit_mb=2048 \
+# A fixed seed and run count (FUZZ_RUNS), so that CI explores the same inputs every time and
+# its verdict does not depend on luck; SECONDS bounds the time.
+"$out/strip-fuzz" "$out/corpus" -seed="${FUZZ_SEED:-1}" -runs="${FUZZ_RUNS:-150000}" -max_total_time="$seconds" \
+    -max_len=262144 -timeout=5 -rss_limit_mb=2048 \
     -artifact_prefix="$out/crashes/" -print_final_stats=1 2> "$out/fuzz.log"
 status=$?
 set -e

@@ -424,14 +424,19 @@ public enum MetadataStripper {
             guard i + 8 + size <= limit else { return nil }
             let end = min(i + 8 + size + (size & 1), limit)
             let type = String(decoding: bytes[i..<(i + 4)], as: UTF8.self)
+            // A kept chunk is copied with its pad byte, added when the input lacks it.
+            func keep() {
+                body += bytes[i..<(i + 8 + size)]
+                if size & 1 == 1 { body.append(0) }
+            }
             switch type {
             case "VP8 ", "VP8L", "ALPH", "ANIM":
-                body += bytes[i..<end]
+                keep()
             case "VP8X":
                 // One VP8X, the first: a later one would keep its metadata flags.
                 if vp8xAt == nil {
                     vp8xAt = body.count + 8
-                    body += bytes[i..<end]
+                    keep()
                 } else {
                     dropped.add("webp-VP8X")
                 }
