@@ -59,19 +59,6 @@ while [ $# -gt 0 ]; do
 done
 pid_file="${pid_file:-$venv/server.pid}"
 
-# The background server must not keep the caller's other descriptors open (a test runner's
-# pipe would then never see EOF).
-close_inherited_fds() {
-    local fd
-    for fd in /proc/$BASHPID/fd/*; do
-        fd="${fd##*/}"
-        if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
-    done
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 case "$command" in
     install)

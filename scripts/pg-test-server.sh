@@ -25,6 +25,7 @@
 set -euo pipefail
 
 die() { echo "pg-test-server: $*" >&2; exit 1; }
+. "$(dirname "$0")/lib/test-server.sh"
 
 bin="${PHOTOSEAL_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}"
 [ -x "$bin/postgres" ] || die "no PostgreSQL server found (looked in ${bin:-/usr/lib/postgresql/*/bin}); run scripts/install-deps.sh"
@@ -56,19 +57,6 @@ as_owner() {
     fi
 }
 
-# The background server must not keep the caller's other descriptors open (a test runner's
-# pipe would then never see EOF).
-close_inherited_fds() {
-    local fd
-    for fd in /proc/$BASHPID/fd/*; do
-        fd="${fd##*/}"
-        if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
-    done
-}
-
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 case "$command" in
     start)

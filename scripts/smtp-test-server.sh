@@ -54,15 +54,6 @@ done
 pid_file="${pid_file:-$venv/server.pid}"
 mailbox="${mailbox:-$pid_file.mailbox}"
 
-# The background server must not keep the caller's other descriptors open.
-close_inherited_fds() {
-    local fd
-    for fd in /proc/$BASHPID/fd/*; do
-        fd="${fd##*/}"
-        if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
-    done
-}
-
 case "$command" in
     install)
         install
@@ -71,7 +62,7 @@ case "$command" in
         install
         mkdir -p "$(dirname "$pid_file")" "$mailbox"
         log="$pid_file.log"
-        [ "$port" = 0 ] && port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+        [ "$port" = 0 ] && port="$(free_port)"
         watch_args=()
         [ -n "$watch_pid" ] && watch_args=(--watch-pid "$watch_pid")
         (

@@ -1,5 +1,22 @@
-# Shared by the test-server scripts (mongo-test-server.sh, moto-server.sh, smtp-test-server.sh):
+# Shared by the test-server scripts (mongo-test-server.sh, moto-server.sh, pg-test-server.sh,
+# smtp-test-server.sh):
 # waiting for a server to start, and stopping it. Sourced; the caller defines die().
+
+# close_inherited_fds: in the subshell that becomes the server, closes every descriptor above 2,
+# so the server does not keep the caller's pipes open (a test runner's pipe would then never see
+# EOF, nor the script's exit).
+close_inherited_fds() {
+    local fd
+    for fd in /proc/$BASHPID/fd/*; do
+        fd="${fd##*/}"
+        if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+}
+
+# free_port: a loopback port free now.
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
 
 # await_server PID PID_FILE LOG SECONDS READY_COMMAND...: runs READY_COMMAND every 0.1 s until it
 # succeeds. Dies (printing the log) if the server exits first, and kills it after SECONDS.
