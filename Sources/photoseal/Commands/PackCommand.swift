@@ -201,7 +201,8 @@ struct PackCommand: AsyncParsableCommand {
             }
             var line =
                 "pack: \(s.photos) photos, \(ProgressDisplay.bytes(Int64(s.bytes))) (\(s.bytes) bytes); left out: "
-                + "\(s.allRightsReserved) all rights reserved or unlicensed, \(s.needAttribution) needing "
+                + "\(s.allRightsReserved) all rights reserved or unlicensed (--include-all-rights-reserved), "
+                + "\(s.needAttribution) needing "
                 + "attribution (--attribution), \(s.withoutImage) without an image, \(s.notStrippable) not strippable"
             if attribution { line += "; \(s.attributed) packed with their author's name" }
             printError(line)
