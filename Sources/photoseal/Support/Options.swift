@@ -48,7 +48,10 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
     } catch let error as ExitCode {
         throw error
     } catch let error as ValidationError {
-        throw error
+        // Found while running, not parsing: one line, without the root command's usage text
+        // that ArgumentParser would print after it.
+        printError(error.message)
+        throw ExitCode(64)
     } catch let error as IngestError where error.code == .job {
         // Arguments that do not fit the workdir's job are a usage error.
         printError(error.message)
