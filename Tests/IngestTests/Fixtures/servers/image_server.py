@@ -243,23 +243,30 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
     def gzip_bomb(self, mib):
+        # Streamed as it is compressed (about 1 KiB a MiB, flushed each MiB), delimited by the
+        # connection's close: compressing 64 MiB takes seconds on a loaded machine, and a body
+        # held back that long would trip a client's low-speed limit before its size cap.
         import zlib
         packer = zlib.compressobj(9, zlib.DEFLATED, 31)
         zeros = bytes(1 << 20)
-        body = [packer.compress(bytes.fromhex("ffd8ffe000104a46494600010100000100010000"))]
-        for _ in range(mib):
-            body.append(packer.compress(zeros))
-        body.append(packer.flush())
-        body = b"".join(body)
         self.send_response(200)
         self.send_header("Content-Type", "image/jpeg")
         self.send_header("Content-Encoding", "gzip")
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
         self.end_headers()
+        sent = 0
         try:
-            self.wfile.write(body)
+            chunk = packer.compress(bytes.fromhex("ffd8ffe000104a46494600010100000100010000"))
+            for _ in range(mib):
+                chunk += packer.compress(zeros) + packer.flush(zlib.Z_SYNC_FLUSH)
+                self.wfile.write(chunk)
+                self.wfile.flush()
+                sent += len(chunk)
+                chunk = b""
+            chunk = packer.flush()
+            self.wfile.write(chunk)
             self.wfile.flush()
-            self.record("gzbomb", len(body), True)
+            self.record("gzbomb", sent + len(chunk), True)
         except OSError:
             self.record("client-gone", 0)
         self.close_connection = True
