@@ -30,6 +30,7 @@ struct ImageStoreS3CLITests {
             s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
                               aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3])
             args = sys.argv[4:]
+
             """ + script,
             [
                 server.endpoint, server.secrets["AWS_ACCESS_KEY_ID"] ?? "",
@@ -117,7 +118,7 @@ struct ImageStoreS3CLITests {
         let local = FileManager.default.enumerator(atPath: scratch.path("work/images"))?.allObjects ?? []
         #expect(local.isEmpty, "\(local)")
         let job = try String(contentsOfFile: scratch.path("work/job.json"), encoding: .utf8)
-        #expect(job.contains("\"image_store\" : \"s3:\\/\\/\(bucket)\\/team\\/shared\""), "\(job)")
+        #expect(job.contains("\"image_store\" : \"s3://\(bucket)/team/shared\""), "\(job)")
 
         // The job remembers the bucket; the documents name the objects.
         let again = try await Self.run(["run"] + common)
@@ -134,7 +135,11 @@ struct ImageStoreS3CLITests {
             try Self.check(server, bucket: bucket, prefix: "team/shared", keys: try Self.sealKeys(keys))
                 == "\(count) \(count) \(mode)")
         // A different store for the same workdir is refused, naming both.
-        let changed = try await Self.run(["download", "--image-store", "s3://\(bucket)/elsewhere"] + common)
+        let changed = try await Self.run(
+            [
+                "download", "--image-store", "s3://\(bucket)/elsewhere", "--workdir", scratch.path("work"), "--keys",
+                keys,
+            ])
         #expect(changed.status == 64, "\(changed.stderr)")
         #expect(
             changed.stderr.contains(
@@ -190,6 +195,7 @@ struct ImageStoreS3CLITests {
             .write(toFile: wrong, atomically: true, encoding: .utf8)
         try text.replacing(/S3_ENDPOINT=.*/, with: "S3_ENDPOINT=http://127.0.0.1:9")
             .write(toFile: dead, atomically: true, encoding: .utf8)
+        for file in [wrong, dead] { chmod(file, 0o600) }
         let work = ["--workdir", scratch.path("work"), "--store", "embedded:" + scratch.path("s.db")]
         let location = "s3://\(bucket)/p"
         let refused = try await Self.run(["run", photos, "--image-store", location, "--keys", wrong] + work)
