@@ -188,7 +188,7 @@ _photoseal_run() {
     repeating_flags=()
     non_repeating_flags=(--verbose --antimeridian --retry-failed --update-job --dry-run --version -h --help)
     repeating_options=(--term --label)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --transfer-timeout --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size --progress)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --image-store --max-attempts --transfer-timeout --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size --progress)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -256,6 +256,10 @@ _photoseal_run() {
         ;;
     '--store-images')
         __photoseal_add_completions -W 'plain'$'\n''stripped'$'\n''sealed'
+        return
+        ;;
+    '--image-store')
+        __photoseal_add_completions -d
         return
         ;;
     '--max-attempts')
@@ -360,7 +364,7 @@ _photoseal_import() {
     repeating_flags=()
     non_repeating_flags=(--verbose --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --progress --concurrency --store-images --max-file-size --max-zip-size)
+    non_repeating_options=(--workdir --keys --progress --concurrency --store-images --image-store --max-file-size --max-zip-size)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -384,6 +388,10 @@ _photoseal_import() {
         __photoseal_add_completions -W 'plain'$'\n''stripped'$'\n''sealed'
         return
         ;;
+    '--image-store')
+        __photoseal_add_completions -d
+        return
+        ;;
     '--max-file-size')
         return
         ;;
@@ -405,7 +413,7 @@ _photoseal_download() {
     repeating_flags=()
     non_repeating_flags=(--verbose --retry-failed --extract --no-extract --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --progress --concurrency --per-host --size --store-images --max-attempts --transfer-timeout --limit)
+    non_repeating_options=(--workdir --keys --progress --concurrency --per-host --size --store-images --image-store --max-attempts --transfer-timeout --limit)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -434,6 +442,10 @@ _photoseal_download() {
         ;;
     '--store-images')
         __photoseal_add_completions -W 'plain'$'\n''stripped'$'\n''sealed'
+        return
+        ;;
+    '--image-store')
+        __photoseal_add_completions -d
         return
         ;;
     '--max-attempts')

@@ -66,7 +66,7 @@ extension Gallery {
             case "/api/export.jsonl": return try exportJSONLines(request.query, rows)
             case "/thumb", "/large":
                 guard let row = Self.row(request.query, rows) else { return Self.error(404, "no photo with this id") }
-                return image(row, side: path == "/thumb" ? configuration.thumbnailSide : configuration.largeSide)
+                return await image(row, side: path == "/thumb" ? configuration.thumbnailSide : configuration.largeSide)
             default: return Self.error(404, "no such page: \(path)")
             }
         } catch let error as IngestError {
@@ -254,10 +254,10 @@ extension Gallery {
     }
 
     /// `GET /thumb?id=` and `/large?id=`: a JPEG copy made for the view, never the stored file.
-    func image(_ row: GalleryRow, side: Int) -> GalleryResponse {
+    func image(_ row: GalleryRow, side: Int) async -> GalleryResponse {
         guard let image = row.image else { return Self.error(404, "this photo has no JPEG image to show") }
         do {
-            let bytes = try thumbnails.jpeg(for: image, side: side)
+            let bytes = try await thumbnails.jpeg(for: image, side: side)
             return GalleryResponse(
                 status: 200,
                 headers: [("Content-Type", "image/jpeg"), ("Cache-Control", "private, max-age=3600")], body: bytes)

@@ -34,15 +34,18 @@ public final class Thumbnails: Sendable {
 
     /// A JPEG copy of the image whose long side is at most `side` pixels.
     ///
+    /// The original is read from the image store's backend: the workdir, or its bucket (the
+    /// copy is then cached here as for a local image, so the object is fetched once per size).
+    ///
     /// - Throws: `IngestError` when the stored file is missing or a sealed one does not open,
     ///   ``ImageScaler/Failure`` when it is not a JPEG that can be decoded.
-    public func jpeg(for image: PhotoDocument.Image, side: Int) throws -> [UInt8] {
+    public func jpeg(for image: PhotoDocument.Image, side: Int) async throws -> [UInt8] {
         let key = "\(image.sha256)-\(side)"
         if let cached = memory.withLock({ $0.value(for: key) }) { return cached }
         let sealed = image.path?.hasSuffix(".fernet") ?? false
         let file = sealed ? nil : cacheDirectory.map { Self.cachePath(in: $0, sha256: image.sha256, side: side) }
         if let file, let data = FileManager.default.contents(atPath: file) { return Array(data) }
-        let original = try images.bytes(for: image, keyring: keyring)
+        let original = try await images.read(image, keyring: keyring)
         let copy = try ImageScaler.scaledJPEG(original, maxSide: side).bytes
         if let file {
             Self.write(copy, to: file)

@@ -41,7 +41,7 @@ private func runCLI(_ arguments: [String]) async throws -> CLI.Result {
 }
 
 /// A new secrets file holding moto's keys (and `extra` entries, which win).
-private func keysFile(_ server: S3TestServer, in scratch: borrowing Scratch, extra: [String] = []) throws -> String {
+func keysFile(_ server: S3TestServer, in scratch: borrowing Scratch, extra: [String] = []) throws -> String {
     let keys = scratch.path("keys.env")
     try CLI.generateKeys(
         at: URL(fileURLWithPath: keys),

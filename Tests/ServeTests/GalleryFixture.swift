@@ -87,12 +87,15 @@ struct GalleryFixture {
 
     /// Makes the workdir, stores the images in `mode`, seals the personal fields with a new
     /// key, and loads the documents into a fresh store of `kind`.
-    static func make(_ kind: StoreKind, mode: ImageStore.Mode = .stripped) async throws -> GalleryFixture {
+    /// With `bucket`, the images are uploaded there (`--image-store s3://…`) instead.
+    static func make(_ kind: StoreKind, mode: ImageStore.Mode = .stripped, bucket: ImageBucket? = nil) async throws
+        -> GalleryFixture
+    {
         let workdir = FileManager.default.temporaryDirectory.appendingPathComponent(
             "photoseal-serve-\(UUID().uuidString)"
         ).path
         try PrivateFiles.makeDirectory(workdir)
-        let images = ImageStore(workdir: workdir)
+        let images = ImageStore(workdir: workdir, bucket: bucket)
         let keyring = try Keyring([try FernetKey.generate()])
         let sealer = FieldSealer(keyring: keyring)
         let blind = try BlindIndex(bytes: (0..<32).map { UInt8($0) })
@@ -104,8 +107,11 @@ struct GalleryFixture {
                 let bytes = [UInt8](try Data(contentsOf: fixtureImages.appendingPathComponent(name)))
                 let sha = try SHA256Digest.hex(bytes)
                 let format = try #require(ImageFormat.sniff(bytes))
-                let stored = try images.store(
-                    original: bytes, sha256: sha, format: format, mode: mode, keyring: keyring)
+                let stored =
+                    images.isRemote
+                    ? try await images.upload(
+                        original: bytes, sha256: sha, format: format, mode: mode, keyring: keyring)
+                    : try images.store(original: bytes, sha256: sha, format: format, mode: mode, keyring: keyring)
                 let size = ImageFormat.dimensions(bytes, format: format)
                 image = [
                     "sha256": sha, "bytes": bytes.count, "width": size?.width ?? 0, "height": size?.height ?? 0,
@@ -180,9 +186,10 @@ struct GalleryFixture {
 
 /// Runs `body` with a fresh fixture, removed afterwards whatever happens.
 func withFixture(
-    _ kind: StoreKind, mode: ImageStore.Mode = .stripped, _ body: (GalleryFixture) async throws -> Void
+    _ kind: StoreKind, mode: ImageStore.Mode = .stripped, bucket: ImageBucket? = nil,
+    _ body: (GalleryFixture) async throws -> Void
 ) async throws {
-    let fixture = try await GalleryFixture.make(kind, mode: mode)
+    let fixture = try await GalleryFixture.make(kind, mode: mode, bucket: bucket)
     do {
         try await body(fixture)
         await fixture.remove()

@@ -227,8 +227,11 @@ public final class DownloadStage: Sendable {
                     return outcome(.failed, "temp-file")
                 }
                 do {
-                    guard let ingested = try ingestor.ingest(original: original, sha256: sha256, into: &document)
-                    else {
+                    let ingested =
+                        ingestor.store.isRemote
+                        ? try await ingestor.upload(original: original, sha256: sha256, into: &document)
+                        : try ingestor.ingest(original: original, sha256: sha256, into: &document)
+                    guard let ingested else {
                         return outcome(.unavailable, "not-an-image")
                     }
                     if document.imageURL != url { document.imageURL = url }

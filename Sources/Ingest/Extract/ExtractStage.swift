@@ -100,7 +100,9 @@ public final class ExtractStage: PipelineStage {
     /// from EXIF.
     public func extract(_ input: PhotoDocument) throws -> (PhotoDocument, Bool) {
         var document = input
-        if document.sealed.exif == nil, let image = document.image {
+        // An image in a bucket had its EXIF read when it was stored (by this version: buckets
+        // are new to it), so no object is fetched again for an image without EXIF.
+        if document.sealed.exif == nil, let image = document.image, !store.isRemote {
             let bytes = try store.bytes(for: image, keyring: sealer.keyring)
             _ = try ImageIngestor.sealExif(
                 of: bytes, kind: image.format ?? "jpg", sealer: sealer, into: &document)

@@ -50,6 +50,21 @@ public struct ClearImages: Sendable {
     /// Reads every clear file and reports what stripping it would remove.
     /// - Throws: `IngestError.imageStore` when a folder cannot be listed.
     public func audit() async throws -> Check {
+        if let bucket = store.bucket {
+            var check = Check()
+            try await bucket.eachObject(lanes: lanes, where: { !$0.hasSuffix(".fernet") }) { file in
+                var part = Check()
+                guard let data = try await bucket.get(file), let kinds = problems(data, file) else { return part }
+                part.files = 1
+                part.problems = kinds.map { Problem(file: file, kind: $0) }
+                return part
+            } merge: { part in
+                check.files += part.files
+                check.problems += part.problems
+            }
+            check.problems.sort { ($0.file, $0.kind) < ($1.file, $1.kind) }
+            return check
+        }
         let root = store.absolute("images")
         guard FileManager.default.fileExists(atPath: root) else { return Check() }
         let folders: [String]
@@ -105,7 +120,11 @@ public struct ClearImages: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             return FileManager.default.fileExists(atPath: path) ? ["unreadable"] : nil
         }
-        let bytes = [UInt8](data)
+        return problems([UInt8](data), relative)
+    }
+
+    /// What is wrong with one clear file's bytes (empty: nothing).
+    func problems(_ bytes: [UInt8], _ relative: String) -> [String]? {
         guard let format = ImageFormat.sniff(bytes.prefix(16)) else { return ["not-an-image"] }
         let found = MetadataStripper.metadata(in: bytes, format: format) ?? ["unstrippable"]
         if found.isEmpty { return [] }

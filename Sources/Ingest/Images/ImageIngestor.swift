@@ -48,6 +48,26 @@ public struct ImageIngestor: Sendable {
         return Ingested(gps: report.gps, duplicate: stored.existed)
     }
 
+    /// `ingest(original:sha256:into:)` for an image store in a bucket (``ImageStore/isRemote``):
+    /// the same document update, the image uploaded once its stored bytes are made. Callers
+    /// use it only when the store is remote, so the local path stays free of suspension points.
+    ///
+    /// - Returns: `nil` when the bytes are not an image photoseal knows (nothing is stored).
+    /// - Throws: `IngestError` from S3, `.sealing`.
+    public func upload(original: [UInt8], sha256: String, into document: inout PhotoDocument) async throws
+        -> Ingested?
+    {
+        guard let format = ImageFormat.sniff(original.prefix(16)) else { return nil }
+        let size = ImageFormat.dimensions(original, format: format)
+        let report = try Self.sealExif(of: original, kind: format.fileExtension, sealer: sealer, into: &document)
+        let stored = try await store.upload(
+            original: original, sha256: sha256, format: format, mode: mode, keyring: sealer.keyring)
+        document.image = PhotoDocument.Image(
+            sha256: sha256, bytes: original.count, width: size?.width, height: size?.height, format: format.name,
+            path: stored.path, fallback: stored.fallback)
+        return Ingested(gps: report.gps, duplicate: stored.existed)
+    }
+
     /// Reads the EXIF of an image's bytes and, when there is any, seals it into
     /// `document.sealed.exif` (the object `photoseal exif --json` prints, its file named
     /// `image.<kind>`); returns what was read.
@@ -82,6 +102,7 @@ public struct ImageIngestor: Sendable {
     func ingest(descriptor: Int32, size: Int, sha256: String, into document: inout PhotoDocument) throws
         -> Ingested?
     {
+        guard store.bucket == nil else { return nil }
         let proc = "/proc/self/fd/\(descriptor)"
         guard FileManager.default.fileExists(atPath: proc) else { return nil }
         let window = FileWindow(descriptor: descriptor, size: size)

@@ -40,12 +40,16 @@ public struct ImageStore: Sendable {
         case sealed
     }
 
-    /// The work directory.
+    /// The work directory (the folder `images/` is in; with a bucket, where temporary files go).
     public let workdir: String
+    /// The S3 bucket holding the images instead of `workdir` (`--image-store s3://…`), if any.
+    public let bucket: ImageBucket?
 
-    /// A store rooted in `workdir` (nothing is created until an image is stored).
-    public init(workdir: String) {
+    /// A store rooted in `workdir` (nothing is created until an image is stored), or in
+    /// `bucket` when one is given.
+    public init(workdir: String, bucket: ImageBucket? = nil) {
         self.workdir = workdir
+        self.bucket = bucket
     }
 
     /// Where an older version kept its temporary files: `<workdir>/tmp` (cleaned, no longer
@@ -185,7 +189,7 @@ public struct ImageStore: Sendable {
     }
 
     /// The Fernet token of `original`, as the bytes of a sealed file.
-    private func seal(_ original: [UInt8], sha256: String, keyring: Keyring?) throws -> [UInt8] {
+    func seal(_ original: [UInt8], sha256: String, keyring: Keyring?) throws -> [UInt8] {
         guard let keyring else {
             throw IngestError(.sealing, "sealing an image needs SEAL_KEYS; check the secrets file (--keys)")
         }
@@ -253,14 +257,26 @@ public struct ImageStore: Sendable {
     /// - Throws: `IngestError.imageStore` when the image has no path or the file is missing or
     ///   unreadable, `.sealing` when a sealed file does not open with the keyring.
     public func bytes(for image: PhotoDocument.Image, keyring: Keyring?) throws -> [UInt8] {
-        guard let relative = image.path, !relative.isEmpty, !relative.contains("..") else {
-            throw IngestError(
-                .imageStore, "the image \(image.sha256.prefix(12)) has no stored path; run `photoseal download`")
-        }
+        let relative = try Self.storedPath(of: image)
         guard let data = FileManager.default.contents(atPath: absolute(relative)) else {
             throw IngestError(
                 .imageStore, "the stored image \(relative) is missing or unreadable; re-run `photoseal download`")
         }
+        return try Self.opened(data, relative: relative, keyring: keyring)
+    }
+
+    /// The document's stored path, checked (set, and not leaving the store).
+    static func storedPath(of image: PhotoDocument.Image) throws -> String {
+        guard let relative = image.path, !relative.isEmpty, !relative.contains("..") else {
+            throw IngestError(
+                .imageStore, "the image \(image.sha256.prefix(12)) has no stored path; run `photoseal download`")
+        }
+        return relative
+    }
+
+    /// The plaintext of a stored file's bytes: as they are for a clear file, opened for a
+    /// sealed one (`.fernet`).
+    static func opened(_ data: some Collection<UInt8>, relative: String, keyring: Keyring?) throws -> [UInt8] {
         guard relative.hasSuffix(".fernet") else { return Array(data) }
         guard let keyring else {
             throw IngestError(.sealing, "the image \(relative) is sealed: SEAL_KEYS are needed to open it")

@@ -77,16 +77,39 @@ public struct SealedImages: Sendable {
     public func rotate(progress: @Sendable (Rotation) -> Void = { _ in }) async throws -> Rotation {
         store.cleanTemporaryFiles()
         var rotation = Rotation()
+        @Sendable func tally(_ resealed: Resealed, _ file: String, into part: inout Rotation) {
+            switch resealed {
+            case .resealed: part.resealed += 1
+            case .current: part.current += 1
+            case .vanished: break
+            case .failed(let kind): part.failed.append(Problem(file: file, kind: kind))
+            }
+        }
+        if let bucket = store.bucket {
+            // Each object is replaced by one PUT of the new token: S3 shows the old or the new
+            // object whole, never a mix.
+            try await bucket.eachObject(lanes: lanes, where: Self.isSealed) { file in
+                var part = Rotation()
+                let resealed: Resealed
+                switch try resealing(try await read(file, from: bucket), file) {
+                case .done(let done): resealed = done
+                case .write(let bytes):
+                    try await bucket.put(bytes, at: file)
+                    resealed = .resealed
+                }
+                tally(resealed, file, into: &part)
+                return part
+            } merge: { part in
+                rotation.resealed += part.resealed
+                rotation.current += part.current
+                rotation.failed += part.failed
+                progress(rotation)
+            }
+            return rotation
+        }
         try await eachFolder { files in
             var part = Rotation()
-            for file in files {
-                switch try reseal(file) {
-                case .resealed: part.resealed += 1
-                case .current: part.current += 1
-                case .vanished: break
-                case .failed(let kind): part.failed.append(Problem(file: file, kind: kind))
-                }
-            }
+            for file in files { tally(try reseal(file), file, into: &part) }
             return part
         } merge: { part in
             rotation.resealed += part.resealed
@@ -101,29 +124,40 @@ public struct SealedImages: Sendable {
     /// - Throws: `IngestError.imageStore` when the new file cannot be written, `.sealing` when
     ///   OpenSSL fails while sealing.
     package func reseal(_ relative: String) throws -> Resealed {
+        switch try resealing(read(relative), relative) {
+        case .done(let resealed): return resealed
+        case .write(let bytes): return try store.replace(relative, with: bytes) ? .resealed : .vanished
+        }
+    }
+
+    /// What re-sealing a file needs: nothing more (`done`), or its new bytes written.
+    enum Resealing {
+        case done(Resealed)
+        case write([UInt8])
+    }
+
+    /// Re-seals one file's token under the primary key, in memory.
+    /// - Throws: `.sealing` when OpenSSL fails while sealing.
+    func resealing(_ read: Read, _ relative: String) throws -> Resealing {
         let token: String
-        switch read(relative) {
-        case .vanished: return .vanished
-        case .unreadable: return .failed(kind: "unreadable")
+        switch read {
+        case .vanished: return .done(.vanished)
+        case .unreadable: return .done(.failed(kind: "unreadable"))
         case .token(let text): token = text
         }
         let opened: Keyring.Opened
         do {
             opened = try keyring.decrypt(token)
         } catch {
-            return .failed(kind: Self.kind(of: error))
+            return .done(.failed(kind: Self.kind(of: error)))
         }
-        if opened.kid == keyring.primary.kid { return .current }
-        let resealed: String
+        if opened.kid == keyring.primary.kid { return .done(.current) }
         do {
-            resealed = try Fernet.encrypt(opened.plaintext, key: keyring.primary, timestamp: opened.timestamp)
+            return .write(
+                Array(try Fernet.encrypt(opened.plaintext, key: keyring.primary, timestamp: opened.timestamp).utf8))
         } catch {
             throw IngestError.wrapping(error, context: "re-sealing \(relative)")
         }
-        guard try store.replace(relative, with: Array(resealed.utf8)) else {
-            return .vanished
-        }
-        return .resealed
     }
 
     // MARK: - Counting and auditing
@@ -136,6 +170,15 @@ public struct SealedImages: Sendable {
     public func count(sealedBy kid: String) async throws -> Int {
         guard let key = keyring.key(kid: kid) else { return 0 }
         var count = 0
+        if let bucket = store.bucket {
+            try await bucket.eachObject(lanes: lanes, where: Self.isSealed) { file in
+                guard case .token(let token) = try await read(file, from: bucket) else { return 0 }
+                return (try? Fernet.timestamp(of: token, key: key)) != nil ? 1 : 0
+            } merge: { part in
+                count += part
+            }
+            return count
+        }
         try await eachFolder { files in
             var part = 0
             for file in files {
@@ -162,20 +205,33 @@ public struct SealedImages: Sendable {
     /// - Throws: `IngestError.imageStore` when a folder cannot be listed.
     public func audit() async throws -> Check {
         var check = Check()
-        try await eachFolder { files in
-            var part = Check()
-            for file in files {
-                let (kid, kind) = self.check(file)
-                guard kid != nil || kind != nil else { continue }
-                part.files += 1
-                if let kid { part.kids[kid, default: 0] += 1 }
-                if let kind { part.problems.append(Problem(file: file, kind: kind)) }
-            }
-            return part
-        } merge: { part in
+        @Sendable func tally(_ file: String, _ found: (kid: String?, problem: String?), into part: inout Check) {
+            guard found.kid != nil || found.problem != nil else { return }
+            part.files += 1
+            if let kid = found.kid { part.kids[kid, default: 0] += 1 }
+            if let kind = found.problem { part.problems.append(Problem(file: file, kind: kind)) }
+        }
+        func merge(_ part: Check) {
             check.files += part.files
             check.kids.merge(part.kids, uniquingKeysWith: +)
             check.problems += part.problems
+        }
+        if let bucket = store.bucket {
+            try await bucket.eachObject(lanes: lanes, where: Self.isSealed) { file in
+                var part = Check()
+                tally(file, self.check(try await read(file, from: bucket), file), into: &part)
+                return part
+            } merge: {
+                merge($0)
+            }
+        } else {
+            try await eachFolder { files in
+                var part = Check()
+                for file in files { tally(file, self.check(file), into: &part) }
+                return part
+            } merge: {
+                merge($0)
+            }
         }
         check.problems.sort { $0.file < $1.file }
         return check
@@ -183,9 +239,14 @@ public struct SealedImages: Sendable {
 
     /// Checks one file: the key that opened it and the problem found (both `nil`: it vanished).
     package func check(_ relative: String) -> (kid: String?, problem: String?) {
+        check(read(relative), relative)
+    }
+
+    /// Checks one file's contents as read (see `check(_:)`).
+    func check(_ read: Read, _ relative: String) -> (kid: String?, problem: String?) {
         let expected = Self.sha256(inName: relative)
         let token: String
-        switch read(relative) {
+        switch read {
         case .vanished: return (nil, nil)
         case .unreadable: return (nil, "unreadable")
         case .token(let text): token = text
@@ -282,6 +343,16 @@ public struct SealedImages: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             return FileManager.default.fileExists(atPath: path) ? .unreadable : .vanished
         }
+        return .token(String(decoding: data, as: UTF8.self))
+    }
+
+    /// Whether a path relative to the store's root names a sealed file.
+    @Sendable static func isSealed(_ relative: String) -> Bool { relative.hasSuffix(".fernet") }
+
+    /// Reads a sealed object of a bucket (the token, or `vanished` when it is gone).
+    /// - Throws: S3 errors (refused credentials, an endpoint that cannot be reached).
+    func read(_ relative: String, from bucket: ImageBucket) async throws -> Read {
+        guard let data = try await bucket.get(relative) else { return .vanished }
         return .token(String(decoding: data, as: UTF8.self))
     }
 

@@ -129,7 +129,7 @@ public struct ScoreStage: Sendable {
     private let client: VisionClient?
     private let counter: APICallCounter
     private let logger: Logger
-    private let readImage: @Sendable (PhotoDocument.Image) throws -> [UInt8]
+    private let readImage: @Sendable (PhotoDocument.Image) async throws -> [UInt8]
     private let imageSize: @Sendable (PhotoDocument.Image) -> Int?
 
     /// Makes the stage.
@@ -140,22 +140,33 @@ public struct ScoreStage: Sendable {
     ///   - workdir: the work directory that `image.path` is relative to.
     ///   - logger: the logger.
     ///   - keyring: the seal keys, needed only for images stored sealed.
-    ///   - readImage: reads the bytes sent for an image (default: from the workdir's
+    ///   - images: the image store (default: the workdir's `images/`); a store in a bucket is
+    ///     read through S3.
+    ///   - readImage: reads the bytes sent for an image (default: from `images`, an
     ///     `ImageStore`, which opens sealed files with `keyring`, then `ImageScaler.visionCopy`:
     ///     a JPEG longer than 1,600 px is sent as a downscaled copy).
     public init(
         ledger: Ledger, client: VisionClient?, counter: APICallCounter = APICallCounter(), workdir: String,
-        logger: Logger, keyring: Keyring? = nil, readImage: (@Sendable (PhotoDocument.Image) throws -> [UInt8])? = nil
+        logger: Logger, keyring: Keyring? = nil, images: ImageStore? = nil,
+        readImage: (@Sendable (PhotoDocument.Image) async throws -> [UInt8])? = nil
     ) {
         self.ledger = ledger
         self.client = client
         self.counter = counter
         self.logger = logger
-        let store = ImageStore(workdir: workdir)
+        let store = images ?? ImageStore(workdir: workdir)
         // Vision gets a copy at most ImageScaler.visionMaxSide pixels long (JPEGs only).
         self.readImage =
-            readImage ?? { image in ImageScaler.visionCopy(try store.bytes(for: image, keyring: keyring)) }
+            readImage ?? { image in
+                // A local image is read without suspending; only a bucket's is fetched.
+                let bytes =
+                    store.isRemote
+                    ? try await store.read(image, keyring: keyring) : try store.bytes(for: image, keyring: keyring)
+                return ImageScaler.visionCopy(bytes)
+            }
         self.imageSize = { image in
+            // A bucket is not asked for sizes: the original's size stands in for the stored one.
+            guard !store.isRemote else { return image.bytes > 0 ? image.bytes : nil }
             guard let relative = image.path, !relative.isEmpty,
                 let attributes = try? FileManager.default.attributesOfItem(atPath: store.absolute(relative)),
                 let size = attributes[.size] as? NSNumber
@@ -232,7 +243,7 @@ public struct ScoreStage: Sendable {
                 continue
             }
             guard let image = bySha[sha]?.first?.document.image else { continue }
-            switch sentDigest(image) {
+            switch await sentDigest(image) {
             case .success(let (digest, size)):
                 sentOf[sha] = digest
                 sentSize[digest] = size
@@ -358,14 +369,14 @@ public struct ScoreStage: Sendable {
 
     /// The SHA-256 and size of the bytes `image` is sent as (the stored file, a sealed one
     /// opened), or why it cannot be sent. Too large a file is refused before it is read.
-    private func sentDigest(_ image: PhotoDocument.Image) -> Result<(String, Int), Refusal> {
+    private func sentDigest(_ image: PhotoDocument.Image) async -> Result<(String, Int), Refusal> {
         guard let stored = imageSize(image) else { return .failure(Refusal(message: Self.missingMessage(image))) }
         // A JPEG is read anyway: its downscaled copy may fit.
         if stored > VisionClient.maxImageBytes && !(image.path ?? "").hasSuffix(".fernet") && image.format != "jpeg" {
             return .failure(Refusal(message: Self.tooLargeMessage(stored)))
         }
         do {
-            let bytes = try readImage(image)
+            let bytes = try await readImage(image)
             if bytes.count > VisionClient.maxImageBytes {
                 return .failure(Refusal(message: Self.tooLargeMessage(bytes.count)))
             }
@@ -400,7 +411,7 @@ public struct ScoreStage: Sendable {
         for planned in shas {
             guard let image = entries[planned]?.first?.document.image else { continue }
             do {
-                let bytes = try readImage(image)
+                let bytes = try await readImage(image)
                 // Keyed by what is really sent, should the file have changed since the plan.
                 let sha = try SHA256Digest.hex(bytes)
                 images.append(bytes)

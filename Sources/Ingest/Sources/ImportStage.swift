@@ -122,7 +122,11 @@ public struct ImportStage: Sendable {
             summary.known += 1
             return
         }
-        guard try ingestor.ingest(original: bytes, sha256: sha256, into: &document) != nil else {
+        let ingested =
+            ingestor.store.isRemote
+            ? try await ingestor.upload(original: bytes, sha256: sha256, into: &document)
+            : try ingestor.ingest(original: bytes, sha256: sha256, into: &document)
+        guard ingested != nil else {
             summary.skipped += 1
             return
         }

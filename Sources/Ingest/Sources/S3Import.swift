@@ -196,7 +196,11 @@ public struct S3ImportStage: Sendable {
         if try await ledger.contains(id: document.id) {
             return .image(document, bytes: original.count, duplicate: true)
         }
-        guard try ingestor.ingest(original: original, sha256: sha256, into: &document) != nil else { return .notImage }
+        let ingested =
+            ingestor.store.isRemote
+            ? try await ingestor.upload(original: original, sha256: sha256, into: &document)
+            : try ingestor.ingest(original: original, sha256: sha256, into: &document)
+        guard ingested != nil else { return .notImage }
         return .image(document, bytes: original.count, duplicate: false)
     }
 

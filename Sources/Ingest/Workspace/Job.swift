@@ -59,17 +59,21 @@ public struct Job: Codable, Sendable, Equatable {
     public var storeImages: String?
     /// The store loaded into (its record's key: never a password).
     public var store: String?
+    /// `--image-store`: where images are kept (`s3://BUCKET/PREFIX` or a folder; `nil`: the
+    /// workdir's `images/`).
+    public var imageStore: String?
 
     enum CodingKeys: String, CodingKey {
         case version, search, source, labels, sizes, store
         case labelsFile = "labels_file"
         case storeImages = "store_images"
+        case imageStore = "image_store"
     }
 
     /// Makes a job from the arguments given (`nil`: not given).
     public init(
         search: Search? = nil, source: String? = nil, labels: [String]? = nil, labelsFile: String? = nil,
-        sizes: String? = nil, storeImages: String? = nil, store: String? = nil
+        sizes: String? = nil, storeImages: String? = nil, store: String? = nil, imageStore: String? = nil
     ) {
         self.search = search
         self.source = source
@@ -78,12 +82,13 @@ public struct Job: Codable, Sendable, Equatable {
         self.sizes = sizes
         self.storeImages = storeImages
         self.store = store
+        self.imageStore = imageStore
     }
 
     /// Whether no job argument is set (`photoseal run` alone).
     public var isEmpty: Bool {
         search == nil && source == nil && labels == nil && labelsFile == nil && sizes == nil && storeImages == nil
-            && store == nil
+            && store == nil && imageStore == nil
     }
 
     /// The job these arguments ask for in a workdir whose recorded job is `self`: every field not
@@ -128,6 +133,7 @@ public struct Job: Codable, Sendable, Equatable {
         job.sizes = pick(sizes, given.sizes, "--size")
         job.storeImages = pick(storeImages, given.storeImages, "--store-images")
         job.store = pick(store, given.store, "--store")
+        job.imageStore = pick(imageStore, given.imageStore, "--image-store")
         job.version = 1
         guard conflicts.isEmpty else {
             throw IngestError(
@@ -158,6 +164,7 @@ public struct Job: Codable, Sendable, Equatable {
         lines.append("labels: " + (labelParts.isEmpty ? "none (no scoring)" : labelParts.joined(separator: ", ")))
         lines.append("sizes: \(sizes ?? "default")  images kept: \(storeImages ?? "stripped")")
         if let store { lines.append("store: \(store)") }
+        if let imageStore { lines.append("image store: \(imageStore)") }
         return lines
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Ingest
 
 /// `photoseal audit`: prove every sealed field opens and nothing personal is in plaintext.
@@ -37,12 +38,14 @@ struct AuditCommand: AsyncParsableCommand {
             var stores: [(any DocumentStore)?] = try await workspace.coveredStores(batchSize: 1000)
             // A workdir that has loaded nowhere yet still has its sealed images to check.
             if stores.isEmpty { stores = [nil] }
+            let images = try await workspace.recordedImageStore(logger: global.logger())
+            defer { images.http.shutdown() }
             var failed = false
             for store in stores {
                 let started = Date()
                 let report = try await Audit(
                     store: store, ledger: ledger, keyring: try workspace.keyring(), blind: try workspace.blindIndex(),
-                    images: workspace.images, plainImages: try workspace.imageMode(given: nil) == .plain
+                    images: images.store, plainImages: try workspace.imageMode(given: nil) == .plain
                 ).run()
                 try show(report, seconds: Date().timeIntervalSince(started))
                 failed = failed || !report.ok

@@ -66,7 +66,9 @@ struct DownloadCommand: AsyncParsableCommand {
             let http = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
             defer { http.shutdown() }
             let mode = try workspace.imageMode(given: download.images.mode)
-            let ingestor = ImageIngestor(store: workspace.images, mode: mode, sealer: sealer)
+            let ingestor = ImageIngestor(
+                store: try await workspace.imageStore(given: download.images.imageStore, http: http), mode: mode,
+                sealer: sealer)
             var extractor: ExtractStage?
             if extract {
                 extractor = ExtractStage(

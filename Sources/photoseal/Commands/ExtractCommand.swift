@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Ingest
 
 /// `photoseal extract`: EXIF, position and place for every downloaded photo.
@@ -33,8 +34,10 @@ struct ExtractCommand: AsyncParsableCommand {
             let started = Date()
             let workspace = try await global.workspace("extract", access: .seal)
             let ledger = try workspace.ledger()
+            let images = try await workspace.recordedImageStore(logger: global.logger())
+            defer { images.http.shutdown() }
             let stage = ExtractStage(
-                ledger: ledger, store: workspace.images, sealer: try workspace.sealer(),
+                ledger: ledger, store: images.store, sealer: try workspace.sealer(),
                 geocoder: try loadGeocoder(), logger: global.logger())
             let display = progressOptions.display("extract")
             @Sendable func counts(_ p: ExtractStage.Progress) -> ProgressDisplay.Counts {

@@ -65,10 +65,13 @@ struct ImportCommand: AsyncParsableCommand {
                 try http.map { WebSource(url: source, http: $0, logger: global.logger()) }
                 ?? PhotoSources.source(for: source, limits: limits.limits)
             let workspace = try await global.workspace("import", access: .seal)
+            let storeHTTP = try HTTPClient(configuration: .photoseal, logger: global.logger())
+            defer { storeHTTP.shutdown() }
             let stage = ImportStage(
                 ledger: try workspace.ledger(create: true),
                 ingestor: ImageIngestor(
-                    store: workspace.images, mode: try workspace.imageMode(given: images.mode),
+                    store: try await workspace.imageStore(given: images.imageStore, http: storeHTTP),
+                    mode: try workspace.imageMode(given: images.mode),
                     sealer: try workspace.sealer()),
                 logger: global.logger())
             let display = progressOptions.display("import")
@@ -108,8 +111,8 @@ struct ImportCommand: AsyncParsableCommand {
             client: try S3Client(http: http, settings: try S3Settings(secrets: workspace.secrets), logger: logger),
             ledger: try workspace.ledger(create: true),
             ingestor: ImageIngestor(
-                store: workspace.images, mode: try workspace.imageMode(given: images.mode),
-                sealer: try workspace.sealer()),
+                store: try await workspace.imageStore(given: images.imageStore, http: http),
+                mode: try workspace.imageMode(given: images.mode), sealer: try workspace.sealer()),
             index: try workspace.blindIndex(), logger: logger)
         let display = progressOptions.display("import")
         @Sendable func counts(_ s: S3ImportStage.Summary) -> ProgressDisplay.Counts {

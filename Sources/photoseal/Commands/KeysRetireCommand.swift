@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Ingest
 
 extension KeysCommand {
@@ -38,10 +39,12 @@ extension KeysCommand {
                 // Unknown, primary or only key: refused before any store is opened.
                 _ = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: .init(store: 0, ledger: 0))
                 let workspace = try await global.workspace("keys retire", access: .write, store: storeOptions)
+                let images = try await workspace.recordedImageStore(logger: global.logger())
+                defer { images.http.shutdown() }
                 // Every store the workdir has loaded into must be reachable and free of the key.
                 let usage = try await KeyRetirement.usage(
                     of: kid, stores: try await workspace.coveredStores(batchSize: 1000),
-                    ledger: try workspace.ledgerIfPresent(), images: workspace.images, keyring: try fileOnly.keyring())
+                    ledger: try workspace.ledgerIfPresent(), images: images.store, keyring: try fileOnly.keyring())
                 let remaining = try KeyRetirement.keyring(try fileOnly.keyring(), retiring: kid, usage: usage)
                 try Secrets.updateFile(at: path, setting: ["SEAL_KEYS": remaining.commaSeparated])
                 try workspace.retire(kid: kid)

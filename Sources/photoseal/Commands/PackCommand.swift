@@ -164,8 +164,16 @@ struct PackCommand: AsyncParsableCommand {
             let workspace = try await global.workspace("pack", access: .read, needsKeys: true)
             // Settings checked before the packing, not after an upload.
             let mailSettings = try notify.map { _ in try MailSettings(secrets: workspace.secrets) }
+            let images = try await workspace.recordedImageStore(logger: global.logger())
+            defer { images.http.shutdown() }
+            guard !images.store.isRemote else {
+                throw IngestError(
+                    .configuration,
+                    "pack reads images from a folder, and this workdir keeps them in \(images.store.location): "
+                        + "packing from a bucket is not supported yet")
+            }
             let pack = try DatasetPack(
-                ledger: try workspace.ledger(), images: workspace.images, keyring: try workspace.keyring(),
+                ledger: try workspace.ledger(), images: images.store, keyring: try workspace.keyring(),
                 sealer: attribution ? try workspace.sealer() : nil,
                 options: DatasetPack.Options(
                     minScores: try scoreFilters(), limit: limit, includeAllRightsReserved: includeAllRightsReserved,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Ingest
 
 /// `photoseal rotate-keys`: re-seal every document under the primary key.
@@ -39,9 +40,11 @@ struct RotateKeysCommand: AsyncParsableCommand {
             let workspace = try await global.workspace("rotate-keys", access: .seal, store: storeOptions)
             let keyring = try workspace.keyring()
             let reindex = try workspace.replacedIndexKey()
+            let images = try await workspace.recordedImageStore(logger: global.logger())
+            defer { images.http.shutdown() }
             let rotation = KeyRotation(
                 stores: try await workspace.coveredStores(batchSize: batch.batchSize),
-                ledger: try workspace.ledgerIfPresent(), images: workspace.images, keyring: keyring,
+                ledger: try workspace.ledgerIfPresent(), images: images.store, keyring: keyring,
                 reindex: reindex, batchSize: batch.batchSize, logger: global.logger())
             let display = progressOptions.display("rotate-keys")
             @Sendable func counts(_ s: KeyRotation.Summary) -> ProgressDisplay.Counts {

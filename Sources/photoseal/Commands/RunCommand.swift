@@ -100,7 +100,8 @@ struct RunCommand: AsyncParsableCommand {
             labels: labelOptions.labels.isEmpty ? nil : labelOptions.labels,
             labelsFile: labelOptions.labelsFile, sizes: download.sizes,
             storeImages: download.images.storeImages?.rawValue,
-            store: storeOptions.store.map(StoreRecord.key(of:)))
+            store: storeOptions.store.map(StoreRecord.key(of:)),
+            imageStore: Workspace.imageStoreLocation(download.images.imageStore))
     }
 
     /// A local source as an absolute path (the job runs again from any folder); URLs as given.
@@ -141,13 +142,14 @@ struct RunCommand: AsyncParsableCommand {
             let keyring = try workspace.keyring()
             let sealer = try workspace.sealer()
             let blind = try workspace.blindIndex()
-            let images = workspace.images
             let mode = ImageStore.Mode(rawValue: job.storeImages ?? "") ?? .stripped
-            let ingestor = ImageIngestor(store: images, mode: mode, sealer: sealer)
             let api = try HTTPClient(configuration: .photoseal, logger: logger)
             defer { api.shutdown() }
             let fetcher = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
             defer { fetcher.shutdown() }
+            // A bucket is checked here, before any search, download or label is spent.
+            let images = try await workspace.imageStore(given: job.imageStore, http: fetcher, replacing: updateJob)
+            let ingestor = ImageIngestor(store: images, mode: mode, sealer: sealer)
 
             // Check before spending: the store answers and takes the credentials, the Flickr
             // key answers one cheap call, the Vision key is accepted (nothing billed), all
@@ -215,7 +217,7 @@ struct RunCommand: AsyncParsableCommand {
                 PipelineRun.Scoring(
                     stage: ScoreStage(
                         ledger: ledger, client: labelling.client, counter: labelling.counter,
-                        workdir: global.workdir, logger: logger, keyring: keyring),
+                        workdir: global.workdir, logger: logger, keyring: keyring, images: images),
                     options: labelling.options)
             }
             // The job as it ran, defaults included, so a later run that asks otherwise is told.

@@ -109,9 +109,11 @@ struct ScoreCommand: AsyncParsableCommand {
             }
             // Seal keys open images stored sealed; plain and stripped images need none.
             let keyring = try? workspace.keyring()
+            let images = try await workspace.recordedImageStore(logger: logger)
+            defer { images.http.shutdown() }
             let stage = ScoreStage(
                 ledger: ledger, client: client, counter: counter, workdir: global.workdir, logger: logger,
-                keyring: keyring)
+                keyring: keyring, images: images.store)
             var options = ScoreStage.Options(
                 labels: wanted, vocabulary: vocabulary, maxImages: labelOptions.maxImages,
                 maxCost: labelOptions.maxCost, concurrency: concurrency, dryRun: dryRun)

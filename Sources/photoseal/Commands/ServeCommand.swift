@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HTTP
 import Ingest
 import Serve
 
@@ -49,8 +50,11 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let store = try await workspace.loadStore(batchSize: 1000)
             let sealedMode = try workspace.imageMode(given: nil) == .sealed
+            // A bucket's images are fetched when a copy is first asked for, then cached as local ones.
+            let images = try await workspace.recordedImageStore(logger: global.logger())
+            defer { images.http.shutdown() }
             let thumbnails = Thumbnails(
-                images: workspace.images, keyring: try? workspace.keyring(),
+                images: images.store, keyring: try? workspace.keyring(),
                 cacheDirectory: sealedMode ? nil : (workspace.workdir as NSString).appendingPathComponent("thumbs"))
             var configuration = Gallery.Configuration()
             configuration.token = workspace.secrets["SERVE_TOKEN"]

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import HTTP
 import Ingest
+import Logging
 
 // The option groups the stage commands share with `photoseal run`, so each flag is declared
 // once and means the same everywhere.
@@ -28,8 +29,30 @@ struct ImageModeOptions: ParsableArguments {
         completion: .list(StoreImagesOption.allCases.map(\.rawValue)))
     var storeImages: StoreImagesOption?
 
+    @Option(
+        help: ArgumentHelp(
+            "Where images are kept: s3://BUCKET/PREFIX (shared by workers on several machines) or a folder (default: the workdir's job's, else the workdir).",
+            valueName: "location"),
+        completion: .directory)
+    var imageStore: String?
+
     /// The mode given, if any.
     var mode: ImageStore.Mode? { storeImages?.mode }
+}
+
+extension Workspace {
+    /// The image store of a command without `--image-store` (the job's, else the workdir's),
+    /// reached through an HTTP client of its own when it is a bucket; `http` is shut down
+    /// when the caller is done.
+    func recordedImageStore(logger: Logger) async throws -> (store: ImageStore, http: HTTPClient) {
+        let http = try HTTPClient(configuration: .photoseal, logger: logger)
+        do {
+            return (try await imageStore(http: http), http)
+        } catch {
+            http.shutdown()
+            throw error
+        }
+    }
 }
 
 /// What to search Flickr for (search, run).
