@@ -1,11 +1,11 @@
 import Foundation
 
 /// libmongoc keeps its diagnostic counters in a shared-memory file, `/dev/shm/mongoc-<pid>`,
-/// which it creates when the library loads (before `main`) and removes at exit. A process that
-/// is killed leaves its file behind, and a later process that gets the same pid cannot create
-/// its own: libmongoc then prints "Falling back to malloc for counters." on stderr, a line the
-/// user can do nothing about. Removing the files of processes that no longer exist keeps that
-/// line away.
+/// which it creates when the library loads (at the first libmongoc call: CLazyLibs) and removes
+/// at exit. A process that is killed leaves its file behind, and a later process that gets the
+/// same pid cannot create its own: libmongoc then prints "Falling back to malloc for counters."
+/// on stderr, a line the user can do nothing about. Removing the files of processes that no
+/// longer exist keeps that line away.
 public enum MongoSharedMemory {
     /// Removes the counter files of processes of this user that have ended. Cheap (one listing
     /// of `/dev/shm`); never throws, as nothing depends on it.

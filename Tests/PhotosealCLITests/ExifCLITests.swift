@@ -121,4 +121,21 @@ struct ExifCLITests {
         #expect(result.status != 0 && result.status != 1)
         #expect(result.stderr.contains("files"))
     }
+
+    @Test("exif never loads the MongoDB or PostgreSQL client libraries (they load on first use)")
+    func storeLibrariesNotLoaded() throws {
+        // The dynamic loader lists every object it maps when LD_DEBUG=files.
+        var environment = ProcessInfo.processInfo.environment
+        environment["LD_DEBUG"] = "files"
+        let result = try CLI.run(
+            ["exif", "--json", ExifCLIFixtures.path("es_Canon_40D.jpg")], environment: environment)
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("\"IFD0:Make\":\"Canon\""))
+        let loaded = result.stderr.split(separator: "\n").filter { $0.contains("file=") && $0.contains("[0];") }
+        #expect(loaded.contains { $0.contains("libc.so") })  // the listing is there at all
+        // (libcurl may load in a debug build, as a dependency of the shared FoundationNetworking.)
+        for library in ["libmongoc", "libbson", "libpq", "libmongocrypt", "libsnappy"] {
+            #expect(!loaded.contains { $0.contains(library) }, "\(library) was loaded")
+        }
+    }
 }
