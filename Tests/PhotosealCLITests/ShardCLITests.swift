@@ -218,7 +218,8 @@ struct ShardCLITests {
         try CLI.generateKeys(at: otherKeys)
         let foreign = try CLI.run(
             ["run", "--shard", "0/2", "--plan", planDir, "--keys", otherKeys.path], environment: environment())
-        #expect(foreign.status == 65 && foreign.stderr.contains("not the one this plan was made with"), "\(foreign.stderr)")
+        #expect(
+            foreign.status == 65 && foreign.stderr.contains("not the one this plan was made with"), "\(foreign.stderr)")
         #expect(!FileManager.default.fileExists(atPath: planDir + "/work/part-00000"))
         // A shard count other than the plan's.
         let wrongCount = try CLI.run(
@@ -226,14 +227,20 @@ struct ShardCLITests {
         #expect(wrongCount.status == 65 && wrongCount.stderr.contains("--shard"), "\(wrongCount.stderr)")
 
         let shard0 = [
-            "run", "--plan", planDir, "--keys", scratch.keys, "--vision-endpoint", vision.endpoint, "--concurrency", "4",
+            "run", "--plan", planDir, "--keys", scratch.keys, "--vision-endpoint", vision.endpoint, "--concurrency",
+            "4",
         ]
-        // Shard 0 from Kubernetes' variable, killed mid-way.
+        // Shard 0 from Kubernetes' variable, killed mid-way. Two Vision calls are answered, the
+        // next ones hang (a call killed in flight would be billed with its answer lost).
+        _ = try vision.json("/__config?hang_after=2")
         let killed = try await offPool { () -> Bool in
             let (process, _) = try start(
                 shard0, dir: scratch.dir, name: "killed", env: environment(["JOB_COMPLETION_INDEX": "0"]))
             let deadline = Date().addingTimeInterval(60)
-            while process.isRunning, Date() < deadline, try images.completePaths().count < 30 { usleep(20_000) }
+            while process.isRunning, Date() < deadline {
+                if try vision.answeredCalls() >= 2, try images.completePaths().count >= 30 { break }
+                usleep(20_000)
+            }
             usleep(200_000)
             let running = process.isRunning
             kill(process.processIdentifier, SIGKILL)
@@ -249,6 +256,8 @@ struct ShardCLITests {
         let committed = Set(committedText.split(separator: "\n").map { "/img/\($0.dropFirst("flickr:".count)).jpg" })
         #expect(!committed.isEmpty)
         let requestsBefore = try images.requestedPaths().count
+        #expect(!(try vision.billed()).isEmpty)
+        _ = try vision.json("/__config?hang_after=-1")
 
         let resumed = try await offPool {
             try CLI.run(shard0, environment: environment(["JOB_COMPLETION_INDEX": "0"]))
@@ -271,7 +280,8 @@ struct ShardCLITests {
         let dump = scratch.dir.appendingPathComponent("docs.json").path
         #expect(try dumpPhotos(store, to: dump) == truth.available.count)
         let (_, unique) = try runPython(
-            "import json, sys\nd = json.load(open(sys.argv[1]))\nprint(len(d) == len(set(x['_id'] for x in d)))", [dump])
+            "import json, sys\nd = json.load(open(sys.argv[1]))\nprint(len(d) == len(set(x['_id'] for x in d)))", [dump]
+        )
         #expect(unique == "True")
         // Both shards done: each skipped now.
         let again = try CLI.run(shard0, environment: environment(["AWS_BATCH_JOB_ARRAY_INDEX": "1"]))
@@ -280,7 +290,9 @@ struct ShardCLITests {
 
     @Test(
         "run --shard refuses malformed or out-of-range values, and --shard without --plan, naming the flag",
-        arguments: [["--shard", "4/4"], ["--shard", "-1/4"], ["--shard", "x"], ["--shard", "1/0"], ["--shard", "1/2/3"]]
+        arguments: [
+            ["--shard", "4/4"], ["--shard", "-1/4"], ["--shard", "x"], ["--shard", "1/0"], ["--shard", "1/2/3"],
+        ]
     )
     func badShardValues(arguments: [String]) throws {
         let result = try CLI.run(
@@ -288,7 +300,8 @@ struct ShardCLITests {
             environment: environment())
         #expect(result.status == 64, "\(result.stderr)")
         #expect(result.stderr.contains("--shard"), "\(result.stderr)")
-        let noPlan = try CLI.run(["run", "--shard", "0/2", "--keys", "/nonexistent/keys.env"], environment: environment())
+        let noPlan = try CLI.run(
+            ["run", "--shard", "0/2", "--keys", "/nonexistent/keys.env"], environment: environment())
         #expect(noPlan.status == 64 && noPlan.stderr.contains("--plan"), "\(noPlan.stderr)")
     }
 }

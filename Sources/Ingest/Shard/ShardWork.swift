@@ -210,7 +210,8 @@ public enum ShardWork {
             if entry.stage == .loaded {
                 success.append(SuccessRow(entry.document))
             } else if let f = entry.failure {
-                failure.append(FailureRow(id: entry.id, stage: f.stage.rawValue, cause: f.cause, permanent: f.permanent))
+                failure.append(
+                    FailureRow(id: entry.id, stage: f.stage.rawValue, cause: f.cause, permanent: f.permanent))
             }
         }
         return (success, failure)

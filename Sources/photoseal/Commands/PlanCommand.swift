@@ -90,7 +90,8 @@ struct PlanCommand: AsyncParsableCommand {
 
     /// The planning workdir: `--workdir`, else `<plan>/plan-work`.
     var workdir: String {
-        global.workdir == GlobalOptions.defaultWorkdir ? (plan as NSString).appendingPathComponent("plan-work") : global.workdir
+        global.workdir == GlobalOptions.defaultWorkdir
+            ? (plan as NSString).appendingPathComponent("plan-work") : global.workdir
     }
 
     func run() async throws {

@@ -14,7 +14,8 @@ struct ShardOptions: ParsableArguments {
     var shard: String?
 
     @Option(
-        help: ArgumentHelp("The plan folder `photoseal plan` wrote (with --shard or an array index).", valueName: "dir"),
+        help: ArgumentHelp(
+            "The plan folder `photoseal plan` wrote (with --shard or an array index).", valueName: "dir"),
         completion: .directory)
     var plan: String?
 
@@ -27,7 +28,9 @@ struct ShardOptions: ParsableArguments {
     func validate() throws {
         guard UsageChecks.enabled else { return }
         if let shard {
-            guard plan != nil else { throw ValidationError("--shard needs --plan DIR (the folder `photoseal plan` wrote)") }
+            guard plan != nil else {
+                throw ValidationError("--shard needs --plan DIR (the folder `photoseal plan` wrote)")
+            }
             do {
                 _ = try ShardSelection.parse(shard)
             } catch let error as IngestError {
@@ -194,7 +197,8 @@ extension RunCommand {
         let failed = stages["failed"] ?? 0
         let exit = failed > 0 ? ShardExit.permanent : ShardExit.done
         let stats = ShardWork.Stats(
-            planID: plan.planID, shard: index, shards: plan.shards, photos: seeded.photos, loaded: stages["loaded"] ?? 0,
+            planID: plan.planID, shard: index, shards: plan.shards, photos: seeded.photos,
+            loaded: stages["loaded"] ?? 0,
             unavailable: stages["unavailable"] ?? 0, failed: failed, writtenThisRun: tally.loaded,
             labelledThisRun: tally.labelledImages, seconds: Date().timeIntervalSince(started), exitStatus: exit,
             startedAt: started)
