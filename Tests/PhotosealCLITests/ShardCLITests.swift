@@ -289,6 +289,89 @@ struct ShardCLITests {
     }
 
     @Test(
+        "a plan under an S3 prefix: plan uploads the shard files and the job file; two shards on their own workdirs fetch them, load the store and upload their outputs and stats; a done shard is skipped"
+    )
+    func planOnS3() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let servers = try RunServers(scratch)
+        defer { servers.stop() }
+        let (flickr, vision, truth) = (servers.flickr, servers.vision, servers.truth)
+        let s3 = try await S3TestServer.shared()
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.keys))
+        handle.seekToEndOfFile()
+        handle.write(Data(s3.secrets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8))
+        try handle.close()
+        let bucket = S3TestServer.randomBucket()
+        let (made, madeOutput) = try runPython(
+            """
+            import sys, boto3
+            boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2],
+                         aws_secret_access_key=sys.argv[3]).create_bucket(Bucket=sys.argv[4])
+            """,
+            [s3.endpoint, s3.secrets["AWS_ACCESS_KEY_ID"] ?? "", s3.secrets["AWS_SECRET_ACCESS_KEY"] ?? "", bucket],
+            python: S3TestServer.python)
+        try #require(made == 0, "\(madeOutput)")
+        let store = MongoTestServer.uri(
+            try await MongoTestServer.shared(), database: MongoTestServer.randomDatabase(prefix: "photoseal_s3plan_"))
+        let planURI = "s3://\(bucket)/jobs/monkeys"
+        let plan = try await offPool {
+            try CLI.run(
+                [
+                    "plan", "--shards", "2", "--plan", planURI, "--keys", scratch.keys, "--store", store,
+                    "--workdir", scratch.dir.appendingPathComponent("planning").path, "--term", "monkey", "--bbox",
+                    "5,35,20,48", "--min-taken", "1262304000", "--max-taken", "1277942399", "--flickr-endpoint",
+                    flickr.endpoint, "--rate-per-hour", "36000",
+                ], environment: environment())
+        }
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let results = try await offPool { () -> [(Int32, String)] in
+            let started = try (0..<2).map { index in
+                try start(
+                    [
+                        "run", "--shard", "\(index)/2", "--plan", planURI, "--keys", scratch.keys, "--workdir",
+                        scratch.dir.appendingPathComponent("w\(index)").path, "--vision-endpoint", vision.endpoint,
+                    ], dir: scratch.dir, name: "s3shard\(index)")
+            }
+            return try started.map { process, errURL in
+                process.waitUntilExit()
+                return (process.terminationStatus, try String(contentsOf: errURL, encoding: .utf8))
+            }
+        }
+        for (status, errors) in results { #expect(status == 0, "\(errors)") }
+        let dump = scratch.dir.appendingPathComponent("docs.json").path
+        #expect(try dumpPhotos(store, to: dump) == truth.available.count)
+        // What the bucket holds, listed with boto3.
+        let (listed, keys) = try runPython(
+            """
+            import sys, boto3
+            s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2],
+                              aws_secret_access_key=sys.argv[3])
+            print(" ".join(sorted(o["Key"] for o in s3.list_objects_v2(Bucket=sys.argv[4])["Contents"])))
+            """,
+            [s3.endpoint, s3.secrets["AWS_ACCESS_KEY_ID"] ?? "", s3.secrets["AWS_SECRET_ACCESS_KEY"] ?? "", bucket],
+            python: S3TestServer.python)
+        #expect(listed == 0, "\(keys)")
+        let expected =
+            ["job.json"]
+            + (0..<2).flatMap { index in
+                [
+                    "failure/part-0000\(index).parquet", "shards/part-0000\(index).jsonl",
+                    "stats/part-0000\(index).json",
+                    "success/part-0000\(index).parquet",
+                ]
+            }
+        #expect(keys == expected.map { "jobs/monkeys/" + $0 }.sorted().joined(separator: " "), "\(keys)")
+        // Done: skipped from a fresh workdir too (the stats file is read from the bucket).
+        let again = try CLI.run(
+            [
+                "run", "--shard", "1/2", "--plan", planURI, "--keys", scratch.keys, "--workdir",
+                scratch.dir.appendingPathComponent("fresh").path,
+            ], environment: environment())
+        #expect(again.status == 0 && again.stderr.contains("shard 1/2 is done"), "\(again.stderr)")
+    }
+
+    @Test(
         "run --shard refuses malformed or out-of-range values, and --shard without --plan, naming the flag",
         arguments: [
             ["--shard", "4/4"], ["--shard", "-1/4"], ["--shard", "x"], ["--shard", "1/0"], ["--shard", "1/2/3"],
