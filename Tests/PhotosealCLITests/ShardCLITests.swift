@@ -156,6 +156,41 @@ struct ShardCLITests {
             totals == "\(truth.all.count) \(truth.available.count) \(truth.all.count - truth.available.count) {0}",
             "\(totals)")
 
+        // The success and failure outputs, read by pyarrow and by DuckDB: every available photo
+        // once among the successes (with the store's title and scores), every other among the
+        // failures with its stage.
+        let planned = try (0..<4).map { index in
+            Set(
+                try String(contentsOfFile: planDir + "/shards/part-0000\(index).jsonl", encoding: .utf8)
+                    .split(separator: "\n").compactMap {
+                        (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String
+                    })
+        }
+        var successes: [String: [String: Any]] = [:]
+        var failures: [String: String] = [:]
+        for index in 0..<4 {
+            for kind in ["success", "failure"] {
+                let read = try ParquetReaders.dump(planDir + "/\(kind)/part-0000\(index).parquet")
+                let rows = read["pyarrow"] as? [[String: Any]] ?? []
+                #expect(
+                    (read["duckdb"] as? NSArray) == (rows as NSArray), "pyarrow and DuckDB disagree on \(kind) \(index)"
+                )
+                for row in rows {
+                    let id = row["id"] as? String ?? ""
+                    #expect(planned[index].contains(id), "\(id) in part \(index) but not in its shard file")
+                    if kind == "success" {
+                        #expect(successes.updateValue(row, forKey: id) == nil)
+                    } else {
+                        failures[id] = row["stage"] as? String
+                    }
+                }
+            }
+        }
+        #expect(successes.keys.sorted() == truth.available.map { "flickr:\($0)" }.sorted())
+        #expect(Set(failures.keys) == Set(truth.all.map { "flickr:\($0)" }).subtracting(successes.keys))
+        #expect(Set(failures.values) == ["download"], "\(Set(failures.values))")
+        #expect(successes.values.contains { $0["score_animal"] is NSNumber })
+
         // A finished shard is skipped.
         let skipped = try CLI.run(shardArguments(2), environment: environment())
         #expect(skipped.status == 0 && skipped.stderr.contains("is done"), "\(skipped.stderr)")
@@ -178,6 +213,16 @@ struct ShardCLITests {
         #expect(try dumpPhotos(single, to: singleDump) == truth.available.count)
         let (compared, verdict) = try runPython(compareScript, [shardedDump, singleDump])
         #expect(compared == 0 && verdict == "same \(truth.available.count)", "\(verdict)")
+
+        // Success rows carry the stored documents' public fields.
+        let stored = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: shardedDump)))
+        for document in stored as? [[String: Any]] ?? [] {
+            let id = document["_id"] as? String ?? ""
+            let row = successes[id]
+            #expect(row?["title"] as? String == document["title"] as? String, "\(id)")
+            let scores = document["scores"] as? [String: Any]
+            #expect((row?["score_animal"] as? NSNumber) == (scores?["animal"] as? NSNumber), "\(id)")
+        }
 
         // Audit of the sharded store, from a workdir with no ledger of its own.
         let audit = try await offPool {
