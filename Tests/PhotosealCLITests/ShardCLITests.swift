@@ -417,6 +417,69 @@ struct ShardCLITests {
     }
 
     @Test(
+        "a plan of a URL list: 2 shards load every URL's image into one embedded store; a folder source is refused with a message; a shard of a scoring job without a Vision key is refused (exit 65)"
+    )
+    func planOfURLList() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let images = try RunImageServer(dir: scratch.images, delay: 0)
+        defer { images.stop() }
+        let ids = (0..<24).map { String(3000 + $0) }
+        try scratch.serveImages(for: ids)
+        let list = scratch.dir.appendingPathComponent("urls.csv").path
+        try Data(("url\n" + ids.map { "\(images.base)/img/\($0).jpg" }.joined(separator: "\n") + "\n").utf8).write(
+            to: URL(fileURLWithPath: list))
+        let planDir = scratch.dir.appendingPathComponent("plan").path
+        let store = "embedded:" + scratch.dir.appendingPathComponent("store.sqlite").path
+        let plan = try await offPool {
+            try CLI.run(
+                ["plan", list, "--shards", "2", "--plan", planDir, "--keys", scratch.keys, "--store", store],
+                environment: environment())
+        }
+        #expect(plan.status == 0, "\(plan.stderr)")
+        #expect(plan.stderr.contains("24 photos in 2 shards"), "\(plan.stderr)")
+        for index in 0..<2 {
+            let shard = try await offPool {
+                try CLI.run(
+                    ["run", "--shard", "\(index)/2", "--plan", planDir, "--keys", scratch.keys],
+                    environment: environment())
+            }
+            #expect(shard.status == 0, "\(shard.stderr)")
+        }
+        let (_, count) = try runPython(
+            "import sqlite3, sys\nprint(sqlite3.connect(sys.argv[1]).execute('SELECT COUNT(*) FROM documents').fetchone()[0])",
+            [String(store.dropFirst("embedded:".count))])
+        #expect(count == "24")
+        #expect(Set(try images.completePaths()).count == 24)
+
+        let folder = try CLI.run(
+            [
+                "plan", scratch.images, "--shards", "2", "--plan", scratch.dir.appendingPathComponent("p2").path,
+                "--keys", scratch.keys, "--store", store,
+            ], environment: environment())
+        #expect(folder.status == 64 && folder.stderr.contains("photoseal run SOURCE"), "\(folder.stderr)")
+
+        // Labels in the job, and a worker without a Vision key.
+        let labelled = scratch.dir.appendingPathComponent("p3").path
+        let plan3 = try CLI.run(
+            [
+                "plan", list, "--shards", "1", "--plan", labelled, "--keys", scratch.keys, "--store", store, "--label",
+                "animal",
+            ],
+            environment: environment())
+        #expect(plan3.status == 0, "\(plan3.stderr)")
+        let noVision = scratch.dir.appendingPathComponent("novision.env")
+        try Data(
+            try String(contentsOfFile: scratch.keys, encoding: .utf8).split(separator: "\n")
+                .filter { !$0.hasPrefix("GOOGLE_VISION_API_KEY=") }.map { $0 + "\n" }.joined().utf8
+        ).write(to: noVision)
+        chmod(noVision.path, 0o600)
+        let unscored = try CLI.run(
+            ["run", "--shard", "0/1", "--plan", labelled, "--keys", noVision.path], environment: environment())
+        #expect(unscored.status == 65 && unscored.stderr.contains("GOOGLE_VISION_API_KEY"), "\(unscored.stderr)")
+    }
+
+    @Test(
         "run --shard refuses malformed or out-of-range values, and --shard without --plan, naming the flag",
         arguments: [
             ["--shard", "4/4"], ["--shard", "-1/4"], ["--shard", "x"], ["--shard", "1/0"], ["--shard", "1/2/3"],

@@ -163,6 +163,14 @@ extension RunCommand {
         defer { fetcher.shutdown() }
         let store = try await workspace.loadStore(batchSize: batch.batchSize)
         let labelling = try await labelling(job: job, workspace: workspace, http: api)
+        // A shard of a scoring job that cannot score would load its photos without scores, unlike
+        // the other shards: refused instead.
+        if labelling == nil, !(job.labels ?? []).isEmpty || job.labelsFile != nil {
+            throw IngestError(
+                .configuration,
+                "the plan's job scores labels, but this worker has no Vision API key: set GOOGLE_VISION_API_KEY in "
+                    + "the secrets file every worker uses")
+        }
 
         let ledger = try workspace.ledger(create: true)
         let seeded = try await ShardWork.seed(
