@@ -452,6 +452,27 @@ struct ShardCLITests {
         #expect(count == "24")
         #expect(Set(try images.completePaths()).count == 24)
 
+        // More shards than files open at once (512): written in two passes, each photo once, in
+        // the shard its id hashes to (checked with hashlib).
+        let many = scratch.dir.appendingPathComponent("p600").path
+        let plan600 = try CLI.run(
+            ["plan", list, "--shards", "600", "--plan", many, "--keys", scratch.keys, "--store", store],
+            environment: environment())
+        #expect(plan600.status == 0, "\(plan600.stderr)")
+        let (placed, placement) = try runPython(
+            """
+            import hashlib, json, sys
+            ids = []
+            for i in range(600):
+                for line in open(sys.argv[1] + "/shards/part-%05d.jsonl" % i):
+                    item = json.loads(line)
+                    if int.from_bytes(hashlib.sha256(item["id"].encode()).digest()[:8], "big") % 600 != i:
+                        print("misplaced", item["id"], i); sys.exit(1)
+                    ids.append(item["id"])
+            print(len(ids), len(set(ids)))
+            """, [many])
+        #expect(placed == 0 && placement == "24 24", "\(placement)")
+
         let folder = try CLI.run(
             [
                 "plan", scratch.images, "--shards", "2", "--plan", scratch.dir.appendingPathComponent("p2").path,

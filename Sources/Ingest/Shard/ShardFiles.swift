@@ -29,18 +29,35 @@ public enum ShardFiles {
         }
     }
 
+    /// Shard files open at once: more shards are written in several passes over the ledger
+    /// (file descriptors are limited, often to 1,024).
+    static let shardsPerPass = 512
+
     /// Writes the shard files of every row at `found` in `ledger` into `<plan>/shards/`, each
     /// atomically (a temporary file renamed into place).
     /// - Throws: `IngestError.ledger` when the ledger cannot be read, `.configuration` when a
     ///   file cannot be written (naming it).
     public static func write(from ledger: Ledger, to plan: String, shards: Int) throws -> Written {
-        let folder = (plan as NSString).appendingPathComponent("shards")
-        try makeFolder(folder)
+        try makeFolder((plan as NSString).appendingPathComponent("shards"))
+        var written = Written(shardPhotos: [Int](repeating: 0, count: shards))
+        for first in stride(from: 0, to: shards, by: shardsPerPass) {
+            let pass = try write(
+                from: ledger, to: plan, shards: shards, range: first..<min(shards, first + shardsPerPass))
+            for (index, count) in pass { written.shardPhotos[index] = count }
+        }
+        written.photos = written.shardPhotos.reduce(0, +)
+        return written
+    }
+
+    /// One pass: the shard files of the shards in `range`; returns their photo counts.
+    private static func write(from ledger: Ledger, to plan: String, shards: Int, range: Range<Int>) throws
+        -> [Int: Int]
+    {
         var handles: [FileHandle] = []
-        var buffers = [Data](repeating: Data(), count: shards)
+        var buffers = [Data](repeating: Data(), count: range.count)
         var temporary: [String] = []
         defer { for handle in handles { try? handle.close() } }
-        for index in 0..<shards {
+        for index in range {
             let path = ShardPlan.shardPath(plan, index) + ".tmp-\(getpid())"
             guard FileManager.default.createFile(atPath: path, contents: nil),
                 let handle = FileHandle(forWritingAtPath: path)
@@ -50,41 +67,43 @@ public enum ShardFiles {
             handles.append(handle)
             temporary.append(path)
         }
-        var written = Written(shardPhotos: [Int](repeating: 0, count: shards))
-        func flush(_ index: Int) throws {
-            guard !buffers[index].isEmpty else { return }
+        var counts = [Int](repeating: 0, count: range.count)
+        func flush(_ slot: Int) throws {
+            guard !buffers[slot].isEmpty else { return }
             do {
-                try handles[index].write(contentsOf: buffers[index])
+                try handles[slot].write(contentsOf: buffers[slot])
             } catch {
-                throw IngestError(.configuration, "cannot write \(temporary[index]); check the disk's space")
+                throw IngestError(.configuration, "cannot write \(temporary[slot]); check the disk's space")
             }
-            buffers[index].removeAll(keepingCapacity: true)
+            buffers[slot].removeAll(keepingCapacity: true)
         }
         let encoder = JSONEncoder()
         try ledger.forEachFoundDocument { id, json in
             let index = ShardPlan.shard(of: id, count: shards)
+            guard range.contains(index) else { return }
+            let slot = index - range.lowerBound
             // The document as the ledger holds it (sealed), byte for byte.
-            buffers[index].append(contentsOf: #"{"document":"#.utf8)
-            buffers[index].append(contentsOf: json.utf8)
-            buffers[index].append(contentsOf: #","id":"#.utf8)
-            buffers[index].append(try encoder.encode(id))
-            buffers[index].append(contentsOf: "}\n".utf8)
-            written.photos += 1
-            written.shardPhotos[index] += 1
-            if buffers[index].count >= 1 << 20 { try flush(index) }
+            buffers[slot].append(contentsOf: #"{"document":"#.utf8)
+            buffers[slot].append(contentsOf: json.utf8)
+            buffers[slot].append(contentsOf: #","id":"#.utf8)
+            buffers[slot].append(try encoder.encode(id))
+            buffers[slot].append(contentsOf: "}\n".utf8)
+            counts[slot] += 1
+            // Up to 512 buffers at once: 256 KiB each keeps the pass within 128 MiB.
+            if buffers[slot].count >= 256 << 10 { try flush(slot) }
         }
-        for index in 0..<shards {
-            try flush(index)
+        for slot in 0..<range.count {
+            try flush(slot)
             do {
-                try handles[index].synchronize()
-                try handles[index].close()
+                try handles[slot].synchronize()
+                try handles[slot].close()
             } catch {
-                throw IngestError(.configuration, "cannot write \(temporary[index]); check the disk's space")
+                throw IngestError(.configuration, "cannot write \(temporary[slot]); check the disk's space")
             }
-            try rename(temporary[index], to: ShardPlan.shardPath(plan, index))
+            try rename(temporary[slot], to: ShardPlan.shardPath(plan, range.lowerBound + slot))
         }
         handles = []
-        return written
+        return Dictionary(uniqueKeysWithValues: range.map { ($0, counts[$0 - range.lowerBound]) })
     }
 
     /// Writes the job file last (the plan is then complete).
