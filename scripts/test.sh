@@ -78,6 +78,8 @@ export PHOTOSEAL_TEST_S3_ENDPOINT PHOTOSEAL_TEST_S3_KEYS="$moto_pid_file.keys"
 # aiosmtpd on loopback: the mail tests read what it received from its mailbox folder.
 PHOTOSEAL_TEST_SMTP_URL="$(scripts/smtp-test-server.sh start --pid-file "$smtp_pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_SMTP_URL PHOTOSEAL_TEST_SMTP_MAILBOX="$smtp_pid_file.mailbox"
+# pyarrow and DuckDB (made by scripts/install-deps.sh) read the Parquet files back.
+export PHOTOSEAL_PARQUET_VENV="${PHOTOSEAL_PARQUET_VENV:-$PWD/.venv-parquet}"
 status=0
 # Tests that bound a wall-clock time (a dead endpoint given up within 15 s, a stop within
 # seconds of SIGTERM, a transfer deadline, a busy workdir refused within 1 s) run after the
