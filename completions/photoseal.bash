@@ -545,7 +545,7 @@ _photoseal_export() {
     repeating_flags=()
     non_repeating_flags=(--verbose --decrypt --version -h --help)
     repeating_options=(--min-score --term --country --license --status)
-    non_repeating_options=(--workdir --keys --format --min-views --min-width)
+    non_repeating_options=(--workdir --keys --format --out --min-views --min-width)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -559,7 +559,11 @@ _photoseal_export() {
         return
         ;;
     '--format')
-        __photoseal_add_completions -W 'jsonl'$'\n''csv'$'\n''geojson'
+        __photoseal_add_completions -W 'jsonl'$'\n''csv'$'\n''geojson'$'\n''parquet'
+        return
+        ;;
+    '--out')
+        __photoseal_add_completions -o plusdirs -fX '!*.@(parquet)'
         return
         ;;
     '--min-score')

@@ -97,7 +97,7 @@ struct CompletionHelpCLITests {
             ("photoseal keys generate --out a", ["adir/", "afile.txt"]),
             ("photoseal status --workdir a", ["adir/"]),
             ("photoseal run --workdir a", ["adir/"]),
-            ("photoseal export --format ", ["csv", "geojson", "jsonl"]),
+            ("photoseal export --format ", ["csv", "geojson", "jsonl", "parquet"]),
             ("photoseal download --store-images s", ["sealed", "stripped"]),
             ("photoseal run --store-images ", ["plain", "sealed", "stripped"]),
         ])
