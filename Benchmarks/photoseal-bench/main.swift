@@ -11,8 +11,9 @@ case "store": try await StoreBench.main(rest)
 case "audit": try await AuditBench.main(rest)
 case "thumbnails": try ThumbnailBench.run(rest)
 case "serve": try await ServeBench.main(rest)
+case "ledger": try await LedgerBench.main(rest)
 default:
     FileHandle.standardError.write(
-        Data("usage: photoseal-bench <fernet|exif|geocode|store|audit|thumbnails|serve> [options]\n".utf8))
+        Data("usage: photoseal-bench <fernet|exif|geocode|store|audit|thumbnails|serve|ledger> [options]\n".utf8))
     exit(2)
 }

@@ -158,6 +158,31 @@ struct ParquetWriterTests {
         #expect((columns["unique"]?["encodings"] as? [String])?.contains("PLAIN") == true)
     }
 
+    @Test("dictionary indices and levels wider than a byte, in runs and literals, read back in order")
+    func wideIndices() throws {
+        let path = folder + "/wide.parquet"
+        let writer = try ParquetWriter(
+            path: path, schema: ParquetSchema([.string("v"), .list("l", of: .string("e"))]), compression: .none)
+        // 300 distinct values (9-bit indices) as literals, then runs of 20 and nulls.
+        var expected: [String?] = (0..<300).map { "v\($0)" }
+        expected += Array(repeating: "v299", count: 20) + Array(repeating: "v5", count: 20)
+        expected += Array(repeating: nil, count: 10) + ["v7", nil, "v7", "v8"]
+        for value in expected {
+            try writer.append([.optional(value), .list(value.map { [.string($0), .null, .string($0)] } ?? [])])
+        }
+        try writer.close()
+        let (rows, dump) = try readBack(path)
+        #expect(rows.map { $0["v"] as? String } == expected)
+        for (row, value) in zip(rows, expected) {
+            let list = try #require(row["l"] as? [Any])
+            #expect(list.count == (value == nil ? 0 : 3))
+            if let value { #expect(list[0] as? String == value && list[1] is NSNull && list[2] as? String == value) }
+        }
+        let columns = try #require(dump["columns"] as? [String: [String: Any]])
+        #expect(columns["v"]?["compression"] as? String == "UNCOMPRESSED")
+        #expect((columns["v"]?["encodings"] as? [String])?.contains("RLE_DICTIONARY") == true)
+    }
+
     @Test("a file with no rows has its schema and reads as empty")
     func emptyFile() throws {
         let path = folder + "/empty.parquet"

@@ -73,7 +73,7 @@ struct SearchCLITests {
         #expect(empty.stderr.contains("nothing to search for"))
     }
 
-    @Test("export refuses a format other than jsonl, csv and geojson")
+    @Test("export refuses a format other than jsonl, csv, geojson and parquet")
     func exportFormat() throws {
         let result = try CLI.run(["export", "--format", "xml", "--workdir", dir.path])
         #expect(result.status == 64 || result.status == 2)
