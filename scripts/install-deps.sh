@@ -6,7 +6,9 @@
 # (the gallery's map, served by `photoseal serve` from /usr/share/javascript), Chromium and its
 # driver (the gallery's browser test; Selenium goes in .venv-browser, made by
 # scripts/browser-test.sh), tmux (the progress display is tested in a real pseudo-terminal),
-# Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
+# Python `cryptography`, the reference Fernet the tests compare to, and Pillow; Slurm's controller,
+# node daemon and clients with munge (scripts/slurm-test-server.sh runs a one-node cluster for the
+# job-array test of deploy/slurm; the packages' services are never started).
 set -euo pipefail
 packages=(
   libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev libxml2-dev pkg-config
@@ -14,6 +16,7 @@ packages=(
   libturbojpeg0-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver
   libimage-exiftool-perl zip time
   tmux
+  slurmctld slurmd slurm-client munge
 )
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -64,11 +64,13 @@ export PHOTOSEAL_TEST_MONGODB_URI
 pg_pid_file=$(mktemp -u /tmp/photoseal-pg-XXXXXX.pid)
 moto_pid_file=$(mktemp -u /tmp/photoseal-moto-XXXXXX.pid)
 smtp_pid_file=$(mktemp -u /tmp/photoseal-smtp-XXXXXX.pid)
+slurm_pid_file=$(mktemp -u /tmp/photoseal-slurm-XXXXXX.pid)
 stop_servers() {
   scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true
   scripts/pg-test-server.sh stop --pid-file "$pg_pid_file" >/dev/null 2>&1 || true
   scripts/moto-server.sh stop --pid-file "$moto_pid_file" >/dev/null 2>&1 || true
   scripts/smtp-test-server.sh stop --pid-file "$smtp_pid_file" >/dev/null 2>&1 || true
+  scripts/slurm-test-server.sh stop --pid-file "$slurm_pid_file" >/dev/null 2>&1 || true
 }
 trap stop_servers EXIT
 PHOTOSEAL_TEST_POSTGRES_URI="$(scripts/pg-test-server.sh start --pid-file "$pg_pid_file" --watch-pid $$)"
@@ -78,6 +80,10 @@ export PHOTOSEAL_TEST_S3_ENDPOINT PHOTOSEAL_TEST_S3_KEYS="$moto_pid_file.keys"
 # aiosmtpd on loopback: the mail tests read what it received from its mailbox folder.
 PHOTOSEAL_TEST_SMTP_URL="$(scripts/smtp-test-server.sh start --pid-file "$smtp_pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_SMTP_URL PHOTOSEAL_TEST_SMTP_MAILBOX="$smtp_pid_file.mailbox"
+# A one-node Slurm cluster (munged, slurmctld, slurmd on loopback, all in a temporary directory):
+# the job-array test submits deploy/slurm's script to it with SLURM_CONF set to this path.
+PHOTOSEAL_TEST_SLURM_CONF="$(scripts/slurm-test-server.sh start --pid-file "$slurm_pid_file" --watch-pid $$)"
+export PHOTOSEAL_TEST_SLURM_CONF
 status=0
 # Tests that bound a wall-clock time (a dead endpoint given up within 15 s, a stop within
 # seconds of SIGTERM, a transfer deadline, a busy workdir refused within 1 s) run after the
