@@ -38,6 +38,11 @@ if ! python3 -c 'import PIL.Image' 2>/dev/null; then
   echo "installing Python Pillow" >&2
   python3 -m pip install --quiet pillow
 fi
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  # PyYAML parses deploy/k8s's Job in its test (a structure check, not a text search).
+  echo "installing Python PyYAML" >&2
+  python3 -m pip install --quiet pyyaml
+fi
 # moto's S3 server (PyPI moto[server], with boto3/botocore for reference signatures) in its own
 # venv: the S3 tests run against it (scripts/moto-server.sh).
 "$(dirname "$0")/moto-server.sh" install

@@ -37,6 +37,13 @@ tier_filter() {
   done | paste -sd'|' -
 }
 
+# scripts/test.sh --spark runs only the optional Spark tier (scripts/spark-test.sh: PySpark from
+# PyPI in .venv-spark, deploy/spark's driver in local[2] over a small plan); never part of the
+# default run.
+if [ "${1:-}" = "--spark" ]; then
+  shift
+  exec scripts/spark-test.sh "$@"
+fi
 if [ "${1:-}" = "--unit" ]; then
   shift
   swift build --build-tests
