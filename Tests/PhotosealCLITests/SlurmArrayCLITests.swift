@@ -134,7 +134,7 @@ private let compareScript = """
     """
 
 @Suite(
-    "Shards on a Slurm job array and the Kubernetes Indexed Job", .serialized, .tags(.integration),
+    "Shards on a Slurm job array", .serialized, .tags(.integration),
     .enabled(if: slurmConf != nil, "PHOTOSEAL_TEST_SLURM_CONF is not set (scripts/slurm-test-server.sh)"))
 struct SlurmArrayCLITests {
     @Test(
@@ -250,7 +250,12 @@ struct SlurmArrayCLITests {
         let billed = try vision.billed()
         #expect(billed.count == truth.available.count && billed.values.allSatisfy { $0 == 1 }, "\(billed)")
     }
+}
 
+/// deploy/k8s's Indexed Job, checked for shape (no Kubernetes cluster runs in the tests; the same
+/// `run --plan` with an array index runs for real on Slurm above).
+@Suite("Shards as a Kubernetes Indexed Job", .tags(.integration))
+struct KubernetesJobTests {
     @Test(
         "deploy/k8s's Job parses as an Indexed Job running run --plan, retrying exit 75 per index and failing the index on 64 and 65, with the secrets file from a Secret"
     )

@@ -98,7 +98,8 @@ def main(argv):
 
     from pyspark.sql import SparkSession
 
-    builder = SparkSession.builder.appName("photoseal")
+    # No progress bars on stderr: photoseal's own messages go there.
+    builder = SparkSession.builder.appName("photoseal").config("spark.ui.showConsoleProgress", "false")
     if arguments.master:
         builder = builder.master(arguments.master)
     spark = builder.getOrCreate()
