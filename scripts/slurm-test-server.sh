@@ -121,6 +121,8 @@ SelectType=select/cons_tres
 SelectTypeParameters=CR_CPU
 SlurmdParameters=config_overrides
 SchedulerType=sched/backfill
+# A requeued task becomes eligible with no event to wake the scheduler: look every 2 s, not 60.
+SchedulerParameters=sched_interval=2,bf_interval=2
 MpiDefault=none
 MailProg=/bin/true
 ReturnToService=2

@@ -138,6 +138,41 @@ private let compareScript = """
     .enabled(if: slurmConf != nil, "PHOTOSEAL_TEST_SLURM_CONF is not set (scripts/slurm-test-server.sh)"))
 struct SlurmArrayCLITests {
     @Test(
+        "deploy/slurm's script requeues a task whose photoseal exits 75 (a retry can help) and fails one that exits 65, passing the plan and the array index on"
+    )
+    func arrayScriptRequeuesOnRetryableExit() async throws {
+        let slurm = SlurmCluster(conf: try #require(slurmConf))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-sbatch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // A stand-in for the binary (this test is about the script): it records its arguments
+        // and index, and exits 75 on its first run in task 0, 65 in task 1.
+        let standIn = dir.appendingPathComponent("photoseal").path
+        try """
+        #!/bin/bash
+        echo "$SLURM_ARRAY_TASK_ID ${SLURM_RESTART_COUNT:-0} $*" >>"\(dir.path)/calls"
+        case "$SLURM_ARRAY_TASK_ID:${SLURM_RESTART_COUNT:-0}" in
+            0:0) exit 75 ;;
+            1:*) exit 65 ;;
+        esac
+        exit 0
+        """.write(toFile: standIn, atomically: true, encoding: .utf8)
+        chmod(standIn, 0o755)
+        let script = repositoryRoot.appendingPathComponent("deploy/slurm/photoseal-array.sbatch").path
+        let job = try slurm.submit(
+            script, array: "0-1", directory: dir.path,
+            environment: [
+                "PHOTOSEAL_PLAN": dir.path + "/plan", "PHOTOSEAL_BIN": standIn, "PHOTOSEAL_STORE": "embedded:x",
+            ])
+        let tasks = try await offPool { try slurm.wait(job) }
+        #expect(tasks[0]?.state == "COMPLETED" && tasks[0]?.exit == "0:0", "\(String(describing: tasks[0]))")
+        #expect(tasks[1]?.state == "FAILED" && tasks[1]?.exit == "65:0", "\(String(describing: tasks[1]))")
+        let calls = try String(contentsOfFile: dir.path + "/calls", encoding: .utf8).split(separator: "\n").sorted()
+        let arguments = "run --plan \(dir.path)/plan --store embedded:x"
+        #expect(calls == ["0 0 \(arguments)", "0 1 \(arguments)", "1 0 \(arguments)"], "\(calls)")
+    }
+
+    @Test(
         "a 4-shard plan run by deploy/slurm's job array, one task SIGKILLed mid-way and resubmitted alone: the store equals a single-machine run's, each document once, audit passes, no Vision image billed twice"
     )
     func jobArrayMatchesOneMachine() async throws {
