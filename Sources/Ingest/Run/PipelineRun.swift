@@ -26,6 +26,9 @@ public final class PipelineRun: Sendable {
         /// The image objects under an S3 prefix, fetched and stored by the S3 import (its
         /// options' `stop` is replaced by the run's).
         case s3(S3ImportStage, S3Location, S3ImportStage.Options)
+        /// Rows a plan's shard file seeded into the ledger at `found` (`photoseal run --shard`):
+        /// nothing to find, `photos` rows to download.
+        case planned(photos: Int)
     }
 
     /// The score stage and its options, when the run scores.
@@ -255,6 +258,12 @@ public final class PipelineRun: Sendable {
                     "run: some S3 objects could not be fetched; run again to retry them",
                     metadata: ["s3.failed": "\(summary.failed)"])
             }
+        case .planned(let photos):
+            update {
+                $0.imported.items = photos
+                $0.imported.queued = photos
+            }
+            ring.ring(rows: photos)
         }
     }
 

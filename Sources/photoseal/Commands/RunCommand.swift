@@ -37,7 +37,8 @@ struct RunCommand: AsyncParsableCommand {
             image mode, store) in <workdir>/job.json; `photoseal run` with no job arguments \
             runs it again, and flags that contradict it are refused unless --update-job is \
             given. One command at a time may change a workdir: a second one exits at once.
-            """
+
+            """ + shardDiscussion
     )
 
     @OptionGroup var global: GlobalOptions
@@ -73,6 +74,8 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var progressOptions: ProgressOptions
 
+    @OptionGroup(title: "Shard") var shardOptions: ShardOptions
+
     @Flag(help: "Let the search, source, labels, sizes, image mode or store given replace the workdir's recorded job.")
     var updateJob = false
 
@@ -84,6 +87,10 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard UsageChecks.enabled else { return }
+        if shardOptions.isSharded, source != nil || query.isGiven || updateJob || dryRun {
+            throw ValidationError(
+                "--plan runs a shard of the plan's job: give no search options, source, --update-job or --dry-run")
+        }
         if source != nil {
             if query.isGiven {
                 throw ValidationError("give either search options (--term, --bbox, ...) or an import source, not both")
@@ -131,6 +138,7 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if shardOptions.isSharded { return try await runShard() }
         try await reportingErrors {
             let started = Date()
             try checkJobGiven()

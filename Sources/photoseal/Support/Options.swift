@@ -64,7 +64,10 @@ func reportingErrors<T>(_ body: () async throws -> T) async throws -> T {
 /// each command's help lists only what it uses.
 struct GlobalOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The work directory holding the ledger.", valueName: "dir"), completion: .directory)
-    var workdir: String = "./photoseal-work"
+    var workdir: String = GlobalOptions.defaultWorkdir
+
+    /// `--workdir`'s default (a command that has its own default compares with it).
+    static let defaultWorkdir = "./photoseal-work"
 
     @OptionGroup var secrets: SecretsOptions
 

@@ -1,0 +1,294 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// Dumps a MongoDB database's `photos` collection to a JSON file with pymongo; returns the count.
+private func dumpPhotos(_ uri: String, to path: String) throws -> Int {
+    let (status, output) = try runPython(
+        """
+        import json, sys, pymongo
+        db = pymongo.MongoClient(sys.argv[1]).get_default_database()
+        docs = list(db.photos.find())
+        json.dump(docs, open(sys.argv[2], "w"), default=str)
+        print(len(docs))
+        """, [uri, path], python: mongoPython)
+    guard status == 0, let count = Int(output) else { throw CLIFailure(message: output) }
+    return count
+}
+
+struct CLIFailure: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}
+
+/// Compares two dumps on ids and public fields (sealed tokens, their key record and times
+/// differ between runs by design). Prints `same N` or the first difference.
+private let compareScript = """
+    import json, sys
+    def public(d):
+        if isinstance(d, dict):
+            return {k: public(v) for k, v in d.items() if k not in ("sealed", "seal") and not k.endswith("_at")}
+        if isinstance(d, list):
+            return [public(v) for v in d]
+        return d
+    a = {d["_id"]: public(d) for d in json.load(open(sys.argv[1]))}
+    b = {d["_id"]: public(d) for d in json.load(open(sys.argv[2]))}
+    if sorted(a) != sorted(b):
+        print("ids differ", len(a), len(b), sorted(set(a) ^ set(b))[:5]); sys.exit(1)
+    for k in a:
+        if a[k] != b[k]:
+            diff = [f for f in set(a[k]) | set(b[k]) if a[k].get(f) != b[k].get(f)]
+            print("differs", k, diff); sys.exit(1)
+    print("same", len(a))
+    """
+
+/// The process environment with `extra` set and every array-index variable removed.
+private func environment(_ extra: [String: String] = [:]) -> [String: String] {
+    var env = ProcessInfo.processInfo.environment
+    for name in ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT", "AWS_BATCH_JOB_ARRAY_INDEX"] {
+        env[name] = nil
+    }
+    env.merge(extra) { $1 }
+    return env
+}
+
+/// Starts `photoseal` with `arguments` (output to files in `dir`), for tests that run several at
+/// once or kill one.
+private func start(_ arguments: [String], dir: URL, name: String, env: [String: String]? = nil) throws -> (
+    Process, URL
+) {
+    let process = Process()
+    process.executableURL = CLI.executable
+    process.arguments = arguments
+    process.environment = env ?? environment()
+    let errURL = dir.appendingPathComponent("\(name).stderr")
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = try FileHandle(forWritingTo: errURL)
+    try process.run()
+    return (process, errURL)
+}
+
+@Suite("photoseal plan and run --shard: one search, N workers, one store", .serialized, .tags(.integration))
+struct ShardCLITests {
+    @Test(
+        "plan into 4 shards, 4 concurrent run --shard into one MongoDB: the store equals a single run's (ids and public fields), each document once, audit passes, no Vision image billed twice, outputs and stats per shard; a done shard is skipped; a plan is not overwritten without --force"
+    )
+    func fourShardsEqualOneRun() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let servers = try RunServers(scratch)
+        defer { servers.stop() }
+        let (flickr, vision, truth) = (servers.flickr, servers.vision, servers.truth)
+        let base = try await MongoTestServer.shared()
+        let sharded = MongoTestServer.uri(base, database: MongoTestServer.randomDatabase(prefix: "photoseal_shard_"))
+        let single = MongoTestServer.uri(base, database: MongoTestServer.randomDatabase(prefix: "photoseal_one_"))
+        let planDir = scratch.dir.appendingPathComponent("plan").path
+        let search = [
+            "--term", "monkey", "--bbox", "5,35,20,48", "--min-taken", "1262304000", "--max-taken", "1277942399",
+            "--label", "animal", "--label", "sky",
+        ]
+        let plan = try await offPool {
+            try CLI.run(
+                ["plan", "--shards", "4", "--plan", planDir, "--keys", scratch.keys, "--store", sharded]
+                    + search + ["--flickr-endpoint", flickr.endpoint, "--rate-per-hour", "36000"],
+                environment: environment())
+        }
+        #expect(plan.status == 0, "\(plan.stderr)")
+        // The shard files, read with Python: every photo once, in the shard its id hashes to.
+        let (checked, placement) = try runPython(
+            """
+            import hashlib, json, sys
+            plan = json.load(open(sys.argv[1] + "/job.json"))
+            ids = []
+            for i in range(4):
+                for line in open(sys.argv[1] + "/shards/part-%05d.jsonl" % i):
+                    item = json.loads(line)
+                    h = int.from_bytes(hashlib.sha256(item["id"].encode()).digest()[:8], "big") % 4
+                    if h != i or item["document"]["_id"] != item["id"]:
+                        print("misplaced", item["id"], i, h); sys.exit(1)
+                    ids.append(item["id"])
+            print(plan["shards"], plan["photos"], len(ids), len(set(ids)), plan["store"], plan["job"]["labels"])
+            """, [planDir])
+        #expect(checked == 0, "\(placement)")
+        #expect(
+            placement.hasPrefix("4 \(truth.all.count) \(truth.all.count) \(truth.all.count) \(sharded)"),
+            "\(placement)")
+        // No personal value in the clear in the shard files: the owners are tokens.
+        let shardText = try (0..<4).map {
+            try String(contentsOfFile: planDir + "/shards/part-0000\($0).jsonl", encoding: .utf8)
+        }.joined()
+        #expect(shardText.contains("\"owner\":\"gAAAAA"), "owners are sealed")
+
+        let again = try CLI.run(
+            ["plan", "--shards", "4", "--plan", planDir, "--keys", scratch.keys, "--store", sharded] + search,
+            environment: environment())
+        #expect(again.status == 64 && again.stderr.contains("--force"), "\(again.stderr)")
+
+        let shardArguments: @Sendable (Int) -> [String] = { index in
+            [
+                "run", "--shard", "\(index)/4", "--plan", planDir, "--keys", scratch.keys, "--vision-endpoint",
+                vision.endpoint, "--concurrency", "4",
+            ]
+        }
+        let results = try await offPool { () -> [(Int32, String)] in
+            let started = try (0..<4).map { try start(shardArguments($0), dir: scratch.dir, name: "shard\($0)") }
+            return try started.map { process, errURL in
+                process.waitUntilExit()
+                return (process.terminationStatus, try String(contentsOf: errURL, encoding: .utf8))
+            }
+        }
+        for (status, errors) in results { #expect(status == 0, "\(errors)") }
+
+        // Each photo billed once across the shards.
+        let billed = try vision.billed()
+        #expect(billed.count == truth.available.count && billed.values.allSatisfy { $0 == 1 }, "\(billed.count)")
+        // Stats per shard, their counts adding up to the plan's photos.
+        let (statsRead, totals) = try runPython(
+            """
+            import json, sys
+            s = [json.load(open(sys.argv[1] + "/stats/part-%05d.json" % i)) for i in range(4)]
+            print(sum(x["photos"] for x in s), sum(x["loaded"] for x in s), sum(x["unavailable"] for x in s),
+                  set(x["exit_status"] for x in s))
+            """, [planDir])
+        #expect(statsRead == 0, "\(totals)")
+        #expect(
+            totals == "\(truth.all.count) \(truth.available.count) \(truth.all.count - truth.available.count) {0}",
+            "\(totals)")
+
+        // A finished shard is skipped.
+        let skipped = try CLI.run(shardArguments(2), environment: environment())
+        #expect(skipped.status == 0 && skipped.stderr.contains("is done"), "\(skipped.stderr)")
+        #expect(skipped.stderr.contains("skipped"), "\(skipped.stderr)")
+
+        // The single-machine run of the same search, against its own Vision server.
+        let vision2 = try RunVisionServer()
+        defer { vision2.stop() }
+        let one = try await offPool {
+            try CLI.run(
+                ["run"] + search + [
+                    "--workdir", scratch.work, "--keys", scratch.keys, "--store", single, "--flickr-endpoint",
+                    flickr.endpoint, "--vision-endpoint", vision2.endpoint, "--rate-per-hour", "36000",
+                ], environment: environment())
+        }
+        #expect(one.status == 0, "\(one.stderr)")
+        let shardedDump = scratch.dir.appendingPathComponent("sharded.json").path
+        let singleDump = scratch.dir.appendingPathComponent("single.json").path
+        #expect(try dumpPhotos(sharded, to: shardedDump) == truth.available.count)
+        #expect(try dumpPhotos(single, to: singleDump) == truth.available.count)
+        let (compared, verdict) = try runPython(compareScript, [shardedDump, singleDump])
+        #expect(compared == 0 && verdict == "same \(truth.available.count)", "\(verdict)")
+
+        // Audit of the sharded store, from a workdir with no ledger of its own.
+        let audit = try await offPool {
+            try CLI.run([
+                "audit", "--json", "--store", sharded, "--keys", scratch.keys, "--workdir",
+                scratch.dir.appendingPathComponent("audit").path,
+            ])
+        }
+        #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(audit.stdout.utf8)) as? [String: Any]
+        #expect(report?["documents"] as? Int == truth.available.count)
+    }
+
+    @Test(
+        "a shard killed with SIGKILL and run again finishes with nothing fetched or billed twice; a shard picked by JOB_COMPLETION_INDEX or SLURM_ARRAY_TASK_ID; other keys and a --shard count other than the plan's are refused (exit 65)"
+    )
+    func killedShardResumes() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let servers = try RunServers(scratch, imageDelay: 0.03, maxTaken: "1293839999")
+        defer { servers.stop() }
+        let (images, flickr, vision, truth) = (servers.images, servers.flickr, servers.vision, servers.truth)
+        let store = MongoTestServer.uri(
+            try await MongoTestServer.shared(), database: MongoTestServer.randomDatabase(prefix: "photoseal_kill_"))
+        let planDir = scratch.dir.appendingPathComponent("plan").path
+        let plan = try await offPool {
+            try CLI.run(
+                [
+                    "plan", "--shards", "2", "--plan", planDir, "--keys", scratch.keys, "--store", store, "--term",
+                    "monkey", "--bbox", "5,35,20,48", "--min-taken", "1262304000", "--max-taken", "1293839999",
+                    "--label", "animal", "--flickr-endpoint", flickr.endpoint, "--rate-per-hour", "36000",
+                ], environment: environment())
+        }
+        #expect(plan.status == 0, "\(plan.stderr)")
+
+        // Other keys than the plan's: refused before anything is written.
+        let otherKeys = scratch.dir.appendingPathComponent("other.env")
+        try CLI.generateKeys(at: otherKeys)
+        let foreign = try CLI.run(
+            ["run", "--shard", "0/2", "--plan", planDir, "--keys", otherKeys.path], environment: environment())
+        #expect(foreign.status == 65 && foreign.stderr.contains("not the one this plan was made with"), "\(foreign.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: planDir + "/work/part-00000"))
+        // A shard count other than the plan's.
+        let wrongCount = try CLI.run(
+            ["run", "--shard", "1/3", "--plan", planDir, "--keys", scratch.keys], environment: environment())
+        #expect(wrongCount.status == 65 && wrongCount.stderr.contains("--shard"), "\(wrongCount.stderr)")
+
+        let shard0 = [
+            "run", "--plan", planDir, "--keys", scratch.keys, "--vision-endpoint", vision.endpoint, "--concurrency", "4",
+        ]
+        // Shard 0 from Kubernetes' variable, killed mid-way.
+        let killed = try await offPool { () -> Bool in
+            let (process, _) = try start(
+                shard0, dir: scratch.dir, name: "killed", env: environment(["JOB_COMPLETION_INDEX": "0"]))
+            let deadline = Date().addingTimeInterval(60)
+            while process.isRunning, Date() < deadline, try images.completePaths().count < 30 { usleep(20_000) }
+            usleep(200_000)
+            let running = process.isRunning
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return running
+        }
+        #expect(killed)
+        #expect(!FileManager.default.fileExists(atPath: planDir + "/stats/part-00000.json"))
+        let ledger = planDir + "/work/part-00000/ledger.sqlite"
+        let (_, committedText) = try runPython(
+            "import sqlite3, sys\nfor (i,) in sqlite3.connect(sys.argv[1]).execute(\"SELECT id FROM photo WHERE stage NOT IN ('found', 'failed')\"): print(i)",
+            [ledger])
+        let committed = Set(committedText.split(separator: "\n").map { "/img/\($0.dropFirst("flickr:".count)).jpg" })
+        #expect(!committed.isEmpty)
+        let requestsBefore = try images.requestedPaths().count
+
+        let resumed = try await offPool {
+            try CLI.run(shard0, environment: environment(["JOB_COMPLETION_INDEX": "0"]))
+        }
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stderr.contains("shard 0/2"), "\(resumed.stderr)")
+        // Images committed before the kill were not fetched again.
+        let refetched = Set(try images.requestedPaths().dropFirst(requestsBefore))
+        #expect(refetched.isDisjoint(with: committed) && !refetched.isEmpty)
+        // Shard 1 from Slurm's variables.
+        let slurm = try await offPool {
+            try CLI.run(
+                shard0, environment: environment(["SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "2"]))
+        }
+        #expect(slurm.status == 0, "\(slurm.stderr)")
+        #expect(slurm.stderr.contains("shard 1/2"), "\(slurm.stderr)")
+
+        let billed = try vision.billed()
+        #expect(billed.count == truth.available.count && billed.values.allSatisfy { $0 == 1 }, "\(billed.count)")
+        let dump = scratch.dir.appendingPathComponent("docs.json").path
+        #expect(try dumpPhotos(store, to: dump) == truth.available.count)
+        let (_, unique) = try runPython(
+            "import json, sys\nd = json.load(open(sys.argv[1]))\nprint(len(d) == len(set(x['_id'] for x in d)))", [dump])
+        #expect(unique == "True")
+        // Both shards done: each skipped now.
+        let again = try CLI.run(shard0, environment: environment(["AWS_BATCH_JOB_ARRAY_INDEX": "1"]))
+        #expect(again.status == 0 && again.stderr.contains("shard 1/2 is done"), "\(again.stderr)")
+    }
+
+    @Test(
+        "run --shard refuses malformed or out-of-range values, and --shard without --plan, naming the flag",
+        arguments: [["--shard", "4/4"], ["--shard", "-1/4"], ["--shard", "x"], ["--shard", "1/0"], ["--shard", "1/2/3"]]
+    )
+    func badShardValues(arguments: [String]) throws {
+        let result = try CLI.run(
+            ["run", "--plan", "/nonexistent/plan"] + arguments + ["--keys", "/nonexistent/keys.env"],
+            environment: environment())
+        #expect(result.status == 64, "\(result.stderr)")
+        #expect(result.stderr.contains("--shard"), "\(result.stderr)")
+        let noPlan = try CLI.run(["run", "--shard", "0/2", "--keys", "/nonexistent/keys.env"], environment: environment())
+        #expect(noPlan.status == 64 && noPlan.stderr.contains("--plan"), "\(noPlan.stderr)")
+    }
+}
