@@ -75,8 +75,8 @@ EOF
 )
 grep -qx "shards: 4 of 4 done" "$work/driver.out" || die "not every shard finished"
 [ "$documents" = "$count" ] || die "the store holds $documents documents, not $count"
+[ "$success" = "$count" ] || die "the shards' success Parquet has $success rows, not $count (one per loaded photo)"
 grep -qx "success: $success rows" "$work/driver.out" || die "the driver's success count is not the $success Parquet rows"
-[ "$success" = "$count" ] || die "$success success rows, not $count"
 grep -qx "failure: $failure rows" "$work/driver.out" \
     || { [ "$failure" = 0 ] && grep -q "^failure: 0 rows" "$work/driver.out"; } \
     || die "the driver's failure count is not the $failure Parquet rows"
