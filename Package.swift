@@ -49,6 +49,11 @@ let package = Package(
             pkgConfig: "libturbojpeg",
             providers: [.apt(["libturbojpeg0-dev"])]
         ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
 
         // Base64 decoding with SIMD, which Swift cannot reach (see its header).
         .target(name: "CBase64"),
@@ -84,10 +89,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Parquet writer (no Parquet library exists for Swift): CZstd's only owner.
+        .target(
+            name: "Parquet",
+            dependencies: ["CZstd"]
+        ),
         .target(
             name: "Ingest",
             dependencies: [
-                "Crypto", "Enrich", "Store", "HTTP", "Retry", "CXML2", "CTurboJPEG",
+                "Crypto", "Enrich", "Store", "HTTP", "Retry", "Parquet", "CXML2", "CTurboJPEG",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
@@ -147,6 +157,10 @@ let package = Package(
         .testTarget(
             name: "StoreTests",
             dependencies: ["Store", "TestSupport"]
+        ),
+        .testTarget(
+            name: "ParquetTests",
+            dependencies: ["Parquet", "TestSupport"]
         ),
         .testTarget(
             name: "RetryTests",

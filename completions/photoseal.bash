@@ -173,22 +173,22 @@ _photoseal() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    run|search|import|download|extract|score|status|export|serve|pack|deliver|exif|geocode|keys|token|encrypt-load|rotate-keys|audit|help)
+    run|plan|search|import|download|extract|score|status|export|serve|pack|deliver|exif|geocode|keys|token|encrypt-load|rotate-keys|audit|help)
         # Offer subcommand argument completions
         "_photoseal_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'run search import download extract score status export serve pack deliver exif geocode keys token encrypt-load rotate-keys audit help' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'run plan search import download extract score status export serve pack deliver exif geocode keys token encrypt-load rotate-keys audit help' -- "${cur}"))
         ;;
     esac
 }
 
 _photoseal_run() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --antimeridian --retry-failed --update-job --dry-run --version -h --help)
+    non_repeating_flags=(--verbose --antimeridian --retry-failed --force --update-job --dry-run --version -h --help)
     repeating_options=(--term --label)
-    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --transfer-timeout --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size --progress)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --max-file-size --max-zip-size --concurrency --per-host --size --store-images --max-attempts --transfer-timeout --labels-file --max-images --max-cost --vision-api-key --score-concurrency --batch-size --progress --shard --plan)
     __photoseal_offer_flags_options 1
 
     # Offer option value completions
@@ -284,6 +284,105 @@ _photoseal_run() {
         return
         ;;
     '--batch-size')
+        return
+        ;;
+    '--progress')
+        __photoseal_add_completions -W 'auto'$'\n''plain'$'\n''none'
+        return
+        ;;
+    '--shard')
+        return
+        ;;
+    '--plan')
+        __photoseal_add_completions -d
+        return
+        ;;
+    esac
+
+    # Offer positional completions
+    case "${positional_number}" in
+    1)
+        __photoseal_add_completions -f
+        return
+        ;;
+    esac
+}
+
+_photoseal_plan() {
+    repeating_flags=()
+    non_repeating_flags=(--verbose --force --antimeridian --version -h --help)
+    repeating_options=(--term --label)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --shards --plan --terms-file --bbox --min-taken --max-taken --limit --api-key --rate-per-hour --search-concurrency --labels-file --max-images --max-cost --size --store-images --progress)
+    __photoseal_offer_flags_options 1
+
+    # Offer option value completions
+    case "${prev}" in
+    '--workdir')
+        __photoseal_add_completions -d
+        return
+        ;;
+    '--keys')
+        __photoseal_add_completions -f
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--flickr-endpoint')
+        return
+        ;;
+    '--shards')
+        return
+        ;;
+    '--plan')
+        return
+        ;;
+    '--term')
+        return
+        ;;
+    '--terms-file')
+        __photoseal_add_completions -f
+        return
+        ;;
+    '--bbox')
+        return
+        ;;
+    '--min-taken')
+        return
+        ;;
+    '--max-taken')
+        return
+        ;;
+    '--limit')
+        return
+        ;;
+    '--api-key')
+        return
+        ;;
+    '--rate-per-hour')
+        return
+        ;;
+    '--search-concurrency')
+        return
+        ;;
+    '--label')
+        return
+        ;;
+    '--labels-file')
+        __photoseal_add_completions -f
+        return
+        ;;
+    '--max-images')
+        return
+        ;;
+    '--max-cost')
+        return
+        ;;
+    '--size')
+        return
+        ;;
+    '--store-images')
+        __photoseal_add_completions -W 'plain'$'\n''stripped'$'\n''sealed'
         return
         ;;
     '--progress')
@@ -545,7 +644,7 @@ _photoseal_export() {
     repeating_flags=()
     non_repeating_flags=(--verbose --decrypt --version -h --help)
     repeating_options=(--min-score --term --country --license --status)
-    non_repeating_options=(--workdir --keys --format --min-views --min-width)
+    non_repeating_options=(--workdir --keys --format --out --min-views --min-width)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -559,7 +658,11 @@ _photoseal_export() {
         return
         ;;
     '--format')
-        __photoseal_add_completions -W 'jsonl'$'\n''csv'$'\n''geojson'
+        __photoseal_add_completions -W 'jsonl'$'\n''csv'$'\n''geojson'$'\n''parquet'
+        return
+        ;;
+    '--out')
+        __photoseal_add_completions -o plusdirs -fX '!*.@(parquet)'
         return
         ;;
     '--min-score')

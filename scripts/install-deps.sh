@@ -6,14 +6,15 @@
 # (the gallery's map, served by `photoseal serve` from /usr/share/javascript), Chromium and its
 # driver (the gallery's browser test; Selenium goes in .venv-browser, made by
 # scripts/browser-test.sh), tmux (the progress display is tested in a real pseudo-terminal),
-# Python `cryptography`, the reference Fernet the tests compare to, and Pillow; Slurm's controller,
-# node daemon and clients with munge (scripts/slurm-test-server.sh runs a one-node cluster for the
-# job-array test of deploy/slurm; the packages' services are never started).
+# Python `cryptography`, the reference Fernet the tests compare to, and Pillow; libzstd (the Parquet
+# writer's page compression); Slurm's controller, node daemon and clients with munge
+# (scripts/slurm-test-server.sh runs a one-node cluster for the job-array test of deploy/slurm; the
+# packages' services are never started).
 set -euo pipefail
 packages=(
   libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev libxml2-dev pkg-config
   libpq-dev postgresql
-  libturbojpeg0-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver
+  libturbojpeg0-dev libzstd-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver
   libimage-exiftool-perl zip time
   tmux
   slurmctld slurmd slurm-client munge
@@ -48,3 +49,13 @@ fi
 "$(dirname "$0")/moto-server.sh" install
 # aiosmtpd (PyPI) in its own venv: the mail tests send through it (scripts/smtp-test-server.sh).
 "$(dirname "$0")/smtp-test-server.sh" install
+# pyarrow and DuckDB (PyPI) in their own venv: the Parquet tests and scripts/bench-parquet.sh read
+# photoseal's Parquet files with both (scripts/parquet_check.py; PHOTOSEAL_PARQUET_VENV, default
+# .venv-parquet).
+parquet_venv="${PHOTOSEAL_PARQUET_VENV:-$(cd "$(dirname "$0")/.." && pwd)/.venv-parquet}"
+if ! "$parquet_venv/bin/python" -c 'import pyarrow, duckdb' 2>/dev/null; then
+  python313="${PHOTOSEAL_PYTHON313:-/root/.pyenv/versions/3.13.0/bin/python3}"
+  echo "installing pyarrow and duckdb into $parquet_venv" >&2
+  "$python313" -m venv "$parquet_venv" >&2
+  "$parquet_venv/bin/pip" install --quiet --disable-pip-version-check 'pyarrow==26.0.1' 'duckdb==2.0.1' >&2
+fi

@@ -91,6 +91,8 @@ export PHOTOSEAL_TEST_SMTP_URL PHOTOSEAL_TEST_SMTP_MAILBOX="$smtp_pid_file.mailb
 # the job-array test submits deploy/slurm's script to it with SLURM_CONF set to this path.
 PHOTOSEAL_TEST_SLURM_CONF="$(scripts/slurm-test-server.sh start --pid-file "$slurm_pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_SLURM_CONF
+# pyarrow and DuckDB (made by scripts/install-deps.sh) read the Parquet files back.
+export PHOTOSEAL_PARQUET_VENV="${PHOTOSEAL_PARQUET_VENV:-$PWD/.venv-parquet}"
 status=0
 # Tests that bound a wall-clock time (a dead endpoint given up within 15 s, a stop within
 # seconds of SIGTERM, a transfer deadline, a busy workdir refused within 1 s) run after the

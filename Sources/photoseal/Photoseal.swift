@@ -25,7 +25,8 @@ struct Photoseal: AsyncParsableCommand {
             CommandGroup(
                 name: "Pipeline",
                 subcommands: [
-                    RunCommand.self, PlanCommand.self, SearchCommand.self, ImportCommand.self, DownloadCommand.self, ExtractCommand.self,
+                    RunCommand.self, PlanCommand.self, SearchCommand.self, ImportCommand.self, DownloadCommand.self,
+                    ExtractCommand.self,
                     ScoreCommand.self, StatusCommand.self, ExportCommand.self, ServeCommand.self, PackCommand.self,
                     DeliverCommand.self,
                 ]),

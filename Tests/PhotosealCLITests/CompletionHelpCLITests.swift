@@ -80,7 +80,7 @@ struct CompletionHelpCLITests {
         for path in try commandPaths() {
             let help = try CLI.run(["help"] + path).stdout
             let name = path.joined(separator: " ")
-            #expect(help.contains("--flickr-endpoint") == ["search", "run"].contains(name), "\(name)")
+            #expect(help.contains("--flickr-endpoint") == ["search", "run", "plan"].contains(name), "\(name)")
             #expect(help.contains("--vision-endpoint") == ["score", "run"].contains(name), "\(name)")
         }
     }
@@ -97,7 +97,7 @@ struct CompletionHelpCLITests {
             ("photoseal keys generate --out a", ["adir/", "afile.txt"]),
             ("photoseal status --workdir a", ["adir/"]),
             ("photoseal run --workdir a", ["adir/"]),
-            ("photoseal export --format ", ["csv", "geojson", "jsonl"]),
+            ("photoseal export --format ", ["csv", "geojson", "jsonl", "parquet"]),
             ("photoseal download --store-images s", ["sealed", "stripped"]),
             ("photoseal run --store-images ", ["plain", "sealed", "stripped"]),
         ])

@@ -72,7 +72,7 @@ private func python(_ script: String, _ arguments: [String]) throws -> [String: 
 }
 
 /// One photo as the servers and fixtures say it should be exported.
-private struct ExpectedPhoto {
+struct ExpectedPhoto {
     var id: String
     var takenAt: String
     var lat: Double?
@@ -88,7 +88,7 @@ private struct ExpectedPhoto {
 
 /// A workdir taken through search, download, extract and score against the local Flickr,
 /// image and Vision servers, with what the servers and `images/truth.json` say about each photo.
-private final class ExportWorkdir {
+final class ExportWorkdir {
     let scratch: Scratch
     let work: String
     let keys: String

@@ -156,6 +156,41 @@ struct ShardCLITests {
             totals == "\(truth.all.count) \(truth.available.count) \(truth.all.count - truth.available.count) {0}",
             "\(totals)")
 
+        // The success and failure outputs, read by pyarrow and by DuckDB: every available photo
+        // once among the successes (with the store's title and scores), every other among the
+        // failures with its stage.
+        let planned = try (0..<4).map { index in
+            Set(
+                try String(contentsOfFile: planDir + "/shards/part-0000\(index).jsonl", encoding: .utf8)
+                    .split(separator: "\n").compactMap {
+                        (try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])?["id"] as? String
+                    })
+        }
+        var successes: [String: [String: Any]] = [:]
+        var failures: [String: String] = [:]
+        for index in 0..<4 {
+            for kind in ["success", "failure"] {
+                let read = try ParquetReaders.dump(planDir + "/\(kind)/part-0000\(index).parquet")
+                let rows = read["pyarrow"] as? [[String: Any]] ?? []
+                #expect(
+                    (read["duckdb"] as? NSArray) == (rows as NSArray), "pyarrow and DuckDB disagree on \(kind) \(index)"
+                )
+                for row in rows {
+                    let id = row["id"] as? String ?? ""
+                    #expect(planned[index].contains(id), "\(id) in part \(index) but not in its shard file")
+                    if kind == "success" {
+                        #expect(successes.updateValue(row, forKey: id) == nil)
+                    } else {
+                        failures[id] = row["stage"] as? String
+                    }
+                }
+            }
+        }
+        #expect(successes.keys.sorted() == truth.available.map { "flickr:\($0)" }.sorted())
+        #expect(Set(failures.keys) == Set(truth.all.map { "flickr:\($0)" }).subtracting(successes.keys))
+        #expect(Set(failures.values) == ["download"], "\(Set(failures.values))")
+        #expect(successes.values.contains { $0["score_animal"] is NSNumber })
+
         // A finished shard is skipped.
         let skipped = try CLI.run(shardArguments(2), environment: environment())
         #expect(skipped.status == 0 && skipped.stderr.contains("is done"), "\(skipped.stderr)")
@@ -178,6 +213,16 @@ struct ShardCLITests {
         #expect(try dumpPhotos(single, to: singleDump) == truth.available.count)
         let (compared, verdict) = try runPython(compareScript, [shardedDump, singleDump])
         #expect(compared == 0 && verdict == "same \(truth.available.count)", "\(verdict)")
+
+        // Success rows carry the stored documents' public fields.
+        let stored = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: shardedDump)))
+        for document in stored as? [[String: Any]] ?? [] {
+            let id = document["_id"] as? String ?? ""
+            let row = successes[id]
+            #expect(row?["title"] as? String == document["title"] as? String, "\(id)")
+            let scores = document["scores"] as? [String: Any]
+            #expect((row?["score_animal"] as? NSNumber) == (scores?["animal"] as? NSNumber), "\(id)")
+        }
 
         // Audit of the sharded store, from a workdir with no ledger of its own.
         let audit = try await offPool {
@@ -218,7 +263,8 @@ struct ShardCLITests {
         try CLI.generateKeys(at: otherKeys)
         let foreign = try CLI.run(
             ["run", "--shard", "0/2", "--plan", planDir, "--keys", otherKeys.path], environment: environment())
-        #expect(foreign.status == 65 && foreign.stderr.contains("not the one this plan was made with"), "\(foreign.stderr)")
+        #expect(
+            foreign.status == 65 && foreign.stderr.contains("not the one this plan was made with"), "\(foreign.stderr)")
         #expect(!FileManager.default.fileExists(atPath: planDir + "/work/part-00000"))
         // A shard count other than the plan's.
         let wrongCount = try CLI.run(
@@ -226,14 +272,20 @@ struct ShardCLITests {
         #expect(wrongCount.status == 65 && wrongCount.stderr.contains("--shard"), "\(wrongCount.stderr)")
 
         let shard0 = [
-            "run", "--plan", planDir, "--keys", scratch.keys, "--vision-endpoint", vision.endpoint, "--concurrency", "4",
+            "run", "--plan", planDir, "--keys", scratch.keys, "--vision-endpoint", vision.endpoint, "--concurrency",
+            "4",
         ]
-        // Shard 0 from Kubernetes' variable, killed mid-way.
+        // Shard 0 from Kubernetes' variable, killed mid-way. Two Vision calls are answered, the
+        // next ones hang (a call killed in flight would be billed with its answer lost).
+        _ = try vision.json("/__config?hang_after=2")
         let killed = try await offPool { () -> Bool in
             let (process, _) = try start(
                 shard0, dir: scratch.dir, name: "killed", env: environment(["JOB_COMPLETION_INDEX": "0"]))
             let deadline = Date().addingTimeInterval(60)
-            while process.isRunning, Date() < deadline, try images.completePaths().count < 30 { usleep(20_000) }
+            while process.isRunning, Date() < deadline {
+                if try vision.answeredCalls() >= 2, try images.completePaths().count >= 30 { break }
+                usleep(20_000)
+            }
             usleep(200_000)
             let running = process.isRunning
             kill(process.processIdentifier, SIGKILL)
@@ -249,6 +301,8 @@ struct ShardCLITests {
         let committed = Set(committedText.split(separator: "\n").map { "/img/\($0.dropFirst("flickr:".count)).jpg" })
         #expect(!committed.isEmpty)
         let requestsBefore = try images.requestedPaths().count
+        #expect(!(try vision.billed()).isEmpty)
+        _ = try vision.json("/__config?hang_after=-1")
 
         let resumed = try await offPool {
             try CLI.run(shard0, environment: environment(["JOB_COMPLETION_INDEX": "0"]))
@@ -271,7 +325,8 @@ struct ShardCLITests {
         let dump = scratch.dir.appendingPathComponent("docs.json").path
         #expect(try dumpPhotos(store, to: dump) == truth.available.count)
         let (_, unique) = try runPython(
-            "import json, sys\nd = json.load(open(sys.argv[1]))\nprint(len(d) == len(set(x['_id'] for x in d)))", [dump])
+            "import json, sys\nd = json.load(open(sys.argv[1]))\nprint(len(d) == len(set(x['_id'] for x in d)))", [dump]
+        )
         #expect(unique == "True")
         // Both shards done: each skipped now.
         let again = try CLI.run(shard0, environment: environment(["AWS_BATCH_JOB_ARRAY_INDEX": "1"]))
@@ -279,8 +334,93 @@ struct ShardCLITests {
     }
 
     @Test(
+        "a plan under an S3 prefix: plan uploads the shard files and the job file; two shards on their own workdirs fetch them, load the store and upload their outputs and stats; a done shard is skipped"
+    )
+    func planOnS3() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let servers = try RunServers(scratch)
+        defer { servers.stop() }
+        let (flickr, vision, truth) = (servers.flickr, servers.vision, servers.truth)
+        let s3 = try await S3TestServer.shared()
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.keys))
+        handle.seekToEndOfFile()
+        handle.write(Data(s3.secrets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8))
+        try handle.close()
+        let bucket = S3TestServer.randomBucket()
+        let (made, madeOutput) = try runPython(
+            """
+            import sys, boto3
+            boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2],
+                         aws_secret_access_key=sys.argv[3]).create_bucket(Bucket=sys.argv[4])
+            """,
+            [s3.endpoint, s3.secrets["AWS_ACCESS_KEY_ID"] ?? "", s3.secrets["AWS_SECRET_ACCESS_KEY"] ?? "", bucket],
+            python: S3TestServer.python)
+        try #require(made == 0, "\(madeOutput)")
+        let store = MongoTestServer.uri(
+            try await MongoTestServer.shared(), database: MongoTestServer.randomDatabase(prefix: "photoseal_s3plan_"))
+        let planURI = "s3://\(bucket)/jobs/monkeys"
+        let plan = try await offPool {
+            try CLI.run(
+                [
+                    "plan", "--shards", "2", "--plan", planURI, "--keys", scratch.keys, "--store", store,
+                    "--workdir", scratch.dir.appendingPathComponent("planning").path, "--term", "monkey", "--bbox",
+                    "5,35,20,48", "--min-taken", "1262304000", "--max-taken", "1277942399", "--flickr-endpoint",
+                    flickr.endpoint, "--rate-per-hour", "36000",
+                ], environment: environment())
+        }
+        #expect(plan.status == 0, "\(plan.stderr)")
+        let results = try await offPool { () -> [(Int32, String)] in
+            let started = try (0..<2).map { index in
+                try start(
+                    [
+                        "run", "--shard", "\(index)/2", "--plan", planURI, "--keys", scratch.keys, "--workdir",
+                        scratch.dir.appendingPathComponent("w\(index)").path, "--vision-endpoint", vision.endpoint,
+                    ], dir: scratch.dir, name: "s3shard\(index)")
+            }
+            return try started.map { process, errURL in
+                process.waitUntilExit()
+                return (process.terminationStatus, try String(contentsOf: errURL, encoding: .utf8))
+            }
+        }
+        for (status, errors) in results { #expect(status == 0, "\(errors)") }
+        let dump = scratch.dir.appendingPathComponent("docs.json").path
+        #expect(try dumpPhotos(store, to: dump) == truth.available.count)
+        // What the bucket holds, listed with boto3.
+        let (listed, keys) = try runPython(
+            """
+            import sys, boto3
+            s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id=sys.argv[2],
+                              aws_secret_access_key=sys.argv[3])
+            print(" ".join(sorted(o["Key"] for o in s3.list_objects_v2(Bucket=sys.argv[4])["Contents"])))
+            """,
+            [s3.endpoint, s3.secrets["AWS_ACCESS_KEY_ID"] ?? "", s3.secrets["AWS_SECRET_ACCESS_KEY"] ?? "", bucket],
+            python: S3TestServer.python)
+        #expect(listed == 0, "\(keys)")
+        let expected =
+            ["job.json"]
+            + (0..<2).flatMap { index in
+                [
+                    "failure/part-0000\(index).parquet", "shards/part-0000\(index).jsonl",
+                    "stats/part-0000\(index).json",
+                    "success/part-0000\(index).parquet",
+                ]
+            }
+        #expect(keys == expected.map { "jobs/monkeys/" + $0 }.sorted().joined(separator: " "), "\(keys)")
+        // Done: skipped from a fresh workdir too (the stats file is read from the bucket).
+        let again = try CLI.run(
+            [
+                "run", "--shard", "1/2", "--plan", planURI, "--keys", scratch.keys, "--workdir",
+                scratch.dir.appendingPathComponent("fresh").path,
+            ], environment: environment())
+        #expect(again.status == 0 && again.stderr.contains("shard 1/2 is done"), "\(again.stderr)")
+    }
+
+    @Test(
         "run --shard refuses malformed or out-of-range values, and --shard without --plan, naming the flag",
-        arguments: [["--shard", "4/4"], ["--shard", "-1/4"], ["--shard", "x"], ["--shard", "1/0"], ["--shard", "1/2/3"]]
+        arguments: [
+            ["--shard", "4/4"], ["--shard", "-1/4"], ["--shard", "x"], ["--shard", "1/0"], ["--shard", "1/2/3"],
+        ]
     )
     func badShardValues(arguments: [String]) throws {
         let result = try CLI.run(
@@ -288,7 +428,8 @@ struct ShardCLITests {
             environment: environment())
         #expect(result.status == 64, "\(result.stderr)")
         #expect(result.stderr.contains("--shard"), "\(result.stderr)")
-        let noPlan = try CLI.run(["run", "--shard", "0/2", "--keys", "/nonexistent/keys.env"], environment: environment())
+        let noPlan = try CLI.run(
+            ["run", "--shard", "0/2", "--keys", "/nonexistent/keys.env"], environment: environment())
         #expect(noPlan.status == 64 && noPlan.stderr.contains("--plan"), "\(noPlan.stderr)")
     }
 }

@@ -20,8 +20,8 @@ extension Ledger {
         return try await write("seed \(documents.count) planned photos") { db in
             let now = Self.now()
             var inserted = 0
-            for (document, json) in encoded where try Self.insertRow(document, json: json, stage: .found, now: now, db: db)
-            {
+            for (document, json) in encoded
+            where try Self.insertRow(document, json: json, stage: .found, now: now, db: db) {
                 inserted += 1
             }
             return inserted

@@ -20,7 +20,9 @@ public enum ShardFiles {
     /// photo lands in the same shard again when the shard count is the same.
     public static func clear(_ plan: String) throws {
         let manager = FileManager.default
-        if manager.fileExists(atPath: ShardPlan.jobPath(plan)) { try manager.removeItem(atPath: ShardPlan.jobPath(plan)) }
+        if manager.fileExists(atPath: ShardPlan.jobPath(plan)) {
+            try manager.removeItem(atPath: ShardPlan.jobPath(plan))
+        }
         for folder in ["shards", "success", "failure", "stats"] {
             let path = (plan as NSString).appendingPathComponent(folder)
             if manager.fileExists(atPath: path) { try manager.removeItem(atPath: path) }
@@ -42,7 +44,9 @@ public enum ShardFiles {
             let path = ShardPlan.shardPath(plan, index) + ".tmp-\(getpid())"
             guard FileManager.default.createFile(atPath: path, contents: nil),
                 let handle = FileHandle(forWritingAtPath: path)
-            else { throw IngestError(.configuration, "cannot write \(path); check the plan folder's permissions and space") }
+            else {
+                throw IngestError(.configuration, "cannot write \(path); check the plan folder's permissions and space")
+            }
             handles.append(handle)
             temporary.append(path)
         }
@@ -116,7 +120,8 @@ public enum ShardFiles {
             guard !bytes.isEmpty else { return }
             guard let item = try? decoder.decode(Item.self, from: bytes), item.id == item.document.id else {
                 throw IngestError(
-                    .configuration, "line \(line) of the shard file \(path) is not a work item; write the plan again (--force)")
+                    .configuration,
+                    "line \(line) of the shard file \(path) is not a work item; write the plan again (--force)")
             }
             documents.append(item.document)
         }

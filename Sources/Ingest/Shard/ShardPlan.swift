@@ -213,7 +213,9 @@ public struct ShardSelection: Sendable, Equatable {
     }
 
     /// The variables a batch system sets for one task of an array, in the order they are read.
-    public static let environmentVariables = ["JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "AWS_BATCH_JOB_ARRAY_INDEX"]
+    public static let environmentVariables = [
+        "JOB_COMPLETION_INDEX", "SLURM_ARRAY_TASK_ID", "AWS_BATCH_JOB_ARRAY_INDEX",
+    ]
 
     /// The selection from the environment: JOB_COMPLETION_INDEX (a Kubernetes Indexed Job),
     /// SLURM_ARRAY_TASK_ID with SLURM_ARRAY_TASK_COUNT, or AWS_BATCH_JOB_ARRAY_INDEX; `nil`
@@ -224,7 +226,8 @@ public struct ShardSelection: Sendable, Equatable {
         for name in environmentVariables {
             guard let raw = environment[name]?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { continue }
             guard let index = Int(raw), index >= 0 else {
-                throw IngestError(.configuration, "\(name)=\(raw) is not a shard index (0 or more); check the job's array")
+                throw IngestError(
+                    .configuration, "\(name)=\(raw) is not a shard index (0 or more); check the job's array")
             }
             var count: Int?
             if name == "SLURM_ARRAY_TASK_ID", let text = environment["SLURM_ARRAY_TASK_COUNT"] {
@@ -248,7 +251,8 @@ public struct ShardSelection: Sendable, Equatable {
         // given with --shard must be the plan's.
         if origin == "--shard", let count, count != shards {
             throw IngestError(
-                .configuration, "--shard \(index)/\(count): the plan has \(shards) shards; use --shard \(index)/\(shards)")
+                .configuration,
+                "--shard \(index)/\(count): the plan has \(shards) shards; use --shard \(index)/\(shards)")
         }
     }
 }

@@ -6,7 +6,7 @@ import Ingest
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Print every document in the ledger as JSON lines, CSV or GeoJSON.",
+        abstract: "Print every document in the ledger as JSON lines, CSV, GeoJSON or Parquet.",
         discussion: """
             Every document carries its "status" (the ledger stage: found, downloaded, \
             extracted, scored, loaded, unavailable, failed) and, when it failed or is \
@@ -36,6 +36,13 @@ struct ExportCommand: AsyncParsableCommand {
             per photo with a position, properties named as the CSV columns; photos without a \
             position are left out and counted on stderr.
 
+            --format parquet: one Parquet file (zstd-compressed; read by pyarrow, DuckDB, \
+            Spark) with the JSON lines' members as columns ("_id" named "id"), nested fields \
+            as groups, lists and a map (scores); with --decrypt a "decrypted" group (the EXIF \
+            as its JSON text). Written to --out FILE atomically (the file appears complete or \
+            not at all), or to stdout when that is a pipe or a file, never a terminal. \
+            docs/export.md lists the columns.
+
             --min-score label=S (repeatable) keeps only documents whose scores.<label> is at \
             least S for every such filter; a label the vision model did not return for a photo \
             fails the filter. --term T, --country CC, --license L and --status S (each \
@@ -49,15 +56,25 @@ struct ExportCommand: AsyncParsableCommand {
               photoseal export --format csv > photos.csv
               photoseal export --format geojson --min-score monkey=0.6 > monkeys.geojson
               photoseal export --format csv --country IT --min-views 100 --status loaded
+              photoseal export --format parquet --out photos.parquet
             """
     )
 
     @OptionGroup var global: GlobalOptions
 
     @Option(
-        help: ArgumentHelp("The output format: jsonl, csv or geojson.", valueName: "format"),
-        completion: .list(ExportFormat.allCases.map(\.rawValue)))
+        help: ArgumentHelp("The output format: jsonl, csv, geojson or parquet.", valueName: "format"),
+        completion: .list(ExportFormat.allCases.map(\.rawValue) + [Self.parquet]))
     var format: String = "jsonl"
+
+    @Option(
+        help: ArgumentHelp(
+            "With --format parquet: the file to write (atomically; default stdout when not a terminal).",
+            valueName: "file"),
+        completion: .file(extensions: ["parquet"]))
+    var out: String?
+
+    static let parquet = "parquet"
 
     @Flag(help: "Open the sealed fields (prints personal data).")
     var decrypt = false
@@ -124,8 +141,15 @@ struct ExportCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard UsageChecks.enabled else { return }
-        guard ExportFormat(rawValue: format) != nil else {
-            throw ValidationError("--format \(format) is not a format; use --format jsonl, csv or geojson")
+        guard ExportFormat(rawValue: format) != nil || format == Self.parquet else {
+            throw ValidationError("--format \(format) is not a format; use --format jsonl, csv, geojson or parquet")
+        }
+        if out != nil && format != Self.parquet {
+            throw ValidationError("--out is for --format parquet; redirect stdout for --format \(format)")
+        }
+        if format == Self.parquet && out == nil && isatty(STDOUT_FILENO) == 1 {
+            throw ValidationError(
+                "--format parquet writes binary data: give --out FILE, or redirect stdout to a file or a pipe")
         }
         _ = try scoreFilters()
         _ = try photoFilter()
@@ -139,9 +163,16 @@ struct ExportCommand: AsyncParsableCommand {
             if decrypt {
                 printError("export --decrypt: the output holds personal fields in plaintext; keep it private")
             }
+            let filters = try scoreFilters()
+            if format == Self.parquet {
+                let summary = try ParquetExport.export(
+                    ledger: ledger, to: out.map { .path($0) } ?? .fileDescriptor(STDOUT_FILENO), sealer: sealer,
+                    minScores: filters, filter: try photoFilter())
+                printError("export: \(summary.written) documents")
+                return
+            }
             let exportFormat = ExportFormat(rawValue: format) ?? .jsonl
             var out = OutputBuffer()
-            let filters = try scoreFilters()
             let summary = try DocumentExporter.export(
                 ledger: ledger, format: exportFormat, sealer: sealer,
                 minScores: filters, filter: try photoFilter(), write: { out.write($0) })

@@ -76,9 +76,6 @@ struct PlanCommand: AsyncParsableCommand {
             throw ValidationError("--shards must be between 1 and \(ShardPlan.maxShards)")
         }
         guard !plan.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--plan needs a folder") }
-        if plan.hasPrefix("s3://") {
-            throw ValidationError("--plan s3://… is not supported yet: give a folder on a filesystem every worker sees")
-        }
         if source != nil, query.isGiven {
             throw ValidationError("give either search options (--term, --bbox, ...) or a source, not both")
         }
@@ -88,14 +85,20 @@ struct PlanCommand: AsyncParsableCommand {
         if source == nil { _ = try query.plan() }
     }
 
-    /// The planning workdir: `--workdir`, else `<plan>/plan-work`.
+    /// The planning workdir: `--workdir`, else `<plan>/plan-work` (for an S3 plan, the default
+    /// workdir).
     var workdir: String {
-        global.workdir == GlobalOptions.defaultWorkdir ? (plan as NSString).appendingPathComponent("plan-work") : global.workdir
+        global.workdir == GlobalOptions.defaultWorkdir && !S3Location.isS3(plan)
+            ? (plan as NSString).appendingPathComponent("plan-work") : global.workdir
     }
+
+    /// Where the plan's files are written: the plan folder, or for an S3 plan a folder in the
+    /// workdir that is then uploaded.
+    var localPlan: String { S3Location.isS3(plan) ? (workdir as NSString).appendingPathComponent("plan-out") : plan }
 
     func run() async throws {
         try await reportingErrors {
-            if ShardFiles.planExists(plan), !force {
+            if !S3Location.isS3(plan), ShardFiles.planExists(plan), !force {
                 throw IngestError(
                     .job,
                     "a plan is already written in \(plan) (\(ShardPlan.jobPath(plan))); add --force to write it again, "
@@ -132,9 +135,21 @@ struct PlanCommand: AsyncParsableCommand {
                 sizes: sizes ?? DownloadOptions.defaultSizes, storeImages: (images.mode ?? .stripped).rawValue,
                 store: storeRecord.key)
 
-            let ledger = try workspace.ledger(create: true)
             let api = try HTTPClient(configuration: .photoseal, logger: logger)
             defer { api.shutdown() }
+            var mirror: PlanMirror?
+            if S3Location.isS3(plan) {
+                let client = try S3Client(
+                    http: api, settings: try S3Settings(secrets: workspace.secrets), logger: logger)
+                let s3 = PlanMirror(client: client, location: try S3Location(parsing: plan), local: localPlan)
+                if try await s3.exists("job.json"), !force {
+                    throw IngestError(
+                        .job,
+                        "a plan is already written in \(plan); add --force to write it again, or choose another --plan")
+                }
+                mirror = s3
+            }
+            let ledger = try workspace.ledger(create: true)
             let display = progressOptions.display("plan")
             if let source {
                 let photoSource: any PhotoSource
@@ -179,13 +194,19 @@ struct PlanCommand: AsyncParsableCommand {
                         + (summary.limitReached ? "; stopped at --limit" : ""))
             }
 
-            if force { try ShardFiles.clear(plan) }
-            let written = try ShardFiles.write(from: ledger, to: plan, shards: shards)
+            if force || mirror != nil { try ShardFiles.clear(localPlan) }
+            // The job file goes first (the plan is incomplete while the new one is written).
+            if force { try await mirror?.delete("job.json") }
+            let written = try ShardFiles.write(from: ledger, to: localPlan, shards: shards)
             let record = ShardPlan(
                 shards: shards, job: job, store: storeRecord,
                 keys: ShardPlan.Keys(indexKey: try blind.fingerprint(), sealKid: keyring.primary.kid),
                 photos: written.photos, shardPhotos: written.shardPhotos)
-            try ShardFiles.writeJob(record, to: plan)
+            try ShardFiles.writeJob(record, to: localPlan)
+            if let mirror {
+                for index in 0..<shards { try await mirror.upload("shards/\(ShardPlan.partName(index)).jsonl") }
+                try await mirror.upload("job.json")
+            }
             let least = written.shardPhotos.min() ?? 0
             let most = written.shardPhotos.max() ?? 0
             printError(

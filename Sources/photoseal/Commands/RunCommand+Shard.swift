@@ -14,7 +14,8 @@ struct ShardOptions: ParsableArguments {
     var shard: String?
 
     @Option(
-        help: ArgumentHelp("The plan folder `photoseal plan` wrote (with --shard or an array index).", valueName: "dir"),
+        help: ArgumentHelp(
+            "The plan folder `photoseal plan` wrote (with --shard or an array index).", valueName: "dir"),
         completion: .directory)
     var plan: String?
 
@@ -27,7 +28,9 @@ struct ShardOptions: ParsableArguments {
     func validate() throws {
         guard UsageChecks.enabled else { return }
         if let shard {
-            guard plan != nil else { throw ValidationError("--shard needs --plan DIR (the folder `photoseal plan` wrote)") }
+            guard plan != nil else {
+                throw ValidationError("--shard needs --plan DIR (the folder `photoseal plan` wrote)")
+            }
             do {
                 _ = try ShardSelection.parse(shard)
             } catch let error as IngestError {
@@ -71,46 +74,79 @@ extension RunCommand {
         }
     }
 
-    /// The shard this process runs: `--shard`, else the array index in the environment.
-    func shardSelection(plan: ShardPlan) throws -> ShardSelection {
-        let selection: ShardSelection
-        if let given = shardOptions.shard {
-            selection = try ShardSelection.parse(given)
-        } else if let fromEnvironment = try ShardSelection.fromEnvironment(ProcessInfo.processInfo.environment) {
-            selection = fromEnvironment
-        } else {
-            printError(
-                "run: --plan needs --shard I/N, or an array index in JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or "
-                    + "AWS_BATCH_JOB_ARRAY_INDEX")
-            throw ExitCode(64)
+    /// The shard this process runs: `--shard`, else the array index in the environment
+    /// (checked against the plan once it is read).
+    func shardSelection() throws -> ShardSelection {
+        if let given = shardOptions.shard { return try ShardSelection.parse(given) }
+        if let fromEnvironment = try ShardSelection.fromEnvironment(ProcessInfo.processInfo.environment) {
+            return fromEnvironment
         }
-        try selection.check(shards: plan.shards)
-        return selection
+        printError(
+            "run: --plan needs --shard I/N, or an array index in JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID or "
+                + "AWS_BATCH_JOB_ARRAY_INDEX")
+        throw ExitCode(64)
     }
 
-    private func runShard(planFolder: String, started: Date) async throws {
-        let plan = try ShardPlan.read(planFolder)
-        let selection = try shardSelection(plan: plan)
+    private func runShard(planFolder planArgument: String, started: Date) async throws {
+        let selection = try shardSelection()
         let index = selection.index
+        let secrets = try Secrets.load(explicit: global.secrets.keysFile)
+        let logger = global.logger()
+        let api = try HTTPClient(configuration: .photoseal, logger: logger)
+        defer { api.shutdown() }
+        // A plan under an S3 prefix is worked on through a folder in the shard's workdir (no
+        // shared filesystem); a plan folder is used in place.
+        var mirror: PlanMirror?
+        var planFolder = planArgument
+        let workdir: String
+        if S3Location.isS3(planArgument) {
+            workdir =
+                global.workdir == GlobalOptions.defaultWorkdir
+                ? (global.workdir as NSString).appendingPathComponent(ShardPlan.partName(index)) : global.workdir
+            planFolder = (workdir as NSString).appendingPathComponent("plan")
+            let client = try S3Client(http: api, settings: try S3Settings(secrets: secrets), logger: logger)
+            let s3 = PlanMirror(client: client, location: try S3Location(parsing: planArgument), local: planFolder)
+            guard try await s3.fetch("job.json") else {
+                throw IngestError(
+                    .configuration,
+                    "no plan at \(planArgument) (no job.json there): run `photoseal plan --plan \(planArgument) ...` "
+                        + "first, and check --plan")
+            }
+            mirror = s3
+        } else {
+            workdir =
+                global.workdir == GlobalOptions.defaultWorkdir ? ShardPlan.workdir(planFolder, index) : global.workdir
+        }
+        let plan = try ShardPlan.read(planFolder)
+        try selection.check(shards: plan.shards)
         let name = "shard \(index)/\(plan.shards)"
+        let statsPath = "stats/\(ShardPlan.partName(index)).json"
+        if let mirror {
+            try? FileManager.default.removeItem(atPath: mirror.localPath(statsPath))
+            try await mirror.fetch(statsPath)
+        }
         if let stats = try ShardWork.Stats.read(planFolder: planFolder, shard: index), stats.planID == plan.planID {
             if !shardOptions.force {
                 printError(
-                    "run: \(name) is done (\(ShardPlan.outputPath(planFolder, "stats", index, ext: "json")), exit "
-                        + "\(stats.exitStatus)); skipped. --force runs it again")
+                    "run: \(name) is done (\(planArgument)/\(statsPath), exit \(stats.exitStatus)); skipped. "
+                        + "--force runs it again")
                 return
             }
             // Forced: the old stats go first, so a run killed now is not taken for done.
             try? FileManager.default.removeItem(atPath: ShardPlan.outputPath(planFolder, "stats", index, ext: "json"))
+            try await mirror?.delete(statsPath)
         }
-        let workdir =
-            global.workdir == GlobalOptions.defaultWorkdir ? ShardPlan.workdir(planFolder, index) : global.workdir
         // The keys are checked against the plan's before the workdir is touched.
-        let secrets = try Secrets.load(explicit: global.secrets.keysFile)
         try plan.check(keyring: try secrets.keyring(), blind: try secrets.blindIndex())
         let storeURI = try Self.shardStoreURI(plan: plan, given: storeOptions.store, secrets: secrets)
+        let shardPath = "shards/\(ShardPlan.partName(index)).jsonl"
+        if let mirror, !FileManager.default.fileExists(atPath: mirror.localPath(shardPath)) {
+            guard try await mirror.fetch(shardPath) else {
+                throw IngestError(
+                    .configuration, "the plan \(planArgument) has no \(shardPath); write the plan again (--force)")
+            }
+        }
 
-        let logger = global.logger()
         let workspace = try await Workspace.open(
             Workspace.Options(
                 workdir: workdir, keysFile: global.secrets.keysFile, store: storeURI, command: "run", access: .seal,
@@ -123,8 +159,6 @@ extension RunCommand {
         let job = plan.job
         let mode = ImageStore.Mode(rawValue: job.storeImages ?? "") ?? .stripped
         let ingestor = ImageIngestor(store: workspace.images, mode: mode, sealer: sealer)
-        let api = try HTTPClient(configuration: .photoseal, logger: logger)
-        defer { api.shutdown() }
         let fetcher = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
         defer { fetcher.shutdown() }
         let store = try await workspace.loadStore(batchSize: batch.batchSize)
@@ -185,6 +219,7 @@ extension RunCommand {
         let finalRows = ["loaded", "unavailable", "failed"].reduce(0) { $0 + (stages[$1] ?? 0) }
         let waiting = status.photos - finalRows
         try ShardOutputs.write(ledger: ledger, planFolder: planFolder, shard: index, labels: labelling?.options.labels)
+        for kind in ["success", "failure"] { try await mirror?.upload("\(kind)/\(ShardPlan.partName(index)).parquet") }
         if waiting > 0 {
             printError(
                 "run: \(name): \(waiting) photos are not finished (transient failures or a budget reached); "
@@ -194,11 +229,13 @@ extension RunCommand {
         let failed = stages["failed"] ?? 0
         let exit = failed > 0 ? ShardExit.permanent : ShardExit.done
         let stats = ShardWork.Stats(
-            planID: plan.planID, shard: index, shards: plan.shards, photos: seeded.photos, loaded: stages["loaded"] ?? 0,
+            planID: plan.planID, shard: index, shards: plan.shards, photos: seeded.photos,
+            loaded: stages["loaded"] ?? 0,
             unavailable: stages["unavailable"] ?? 0, failed: failed, writtenThisRun: tally.loaded,
             labelledThisRun: tally.labelledImages, seconds: Date().timeIntervalSince(started), exitStatus: exit,
             startedAt: started)
         try stats.write(planFolder: planFolder)
+        try await mirror?.upload(statsPath)
         if failed > 0 {
             printError(
                 "run: \(name): \(failed) photos failed for good (in \(ShardPlan.outputPath(planFolder, "failure", index, ext: "parquet"))); "

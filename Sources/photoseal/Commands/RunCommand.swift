@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand {
             runs it again, and flags that contradict it are refused unless --update-job is \
             given. One command at a time may change a workdir: a second one exits at once.
 
-            """ + shardDiscussion
+            """ + "\n" + shardDiscussion
     )
 
     @OptionGroup var global: GlobalOptions
