@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sharding's cost on one machine: the same photos once as one `photoseal run`, once as
+# Sharding's cost on one machine with a PostgreSQL store and a URL list (scripts/bench-shards.sh:
+# the same with a Flickr search and MongoDB): the same photos once as one `photoseal run`, once as
 # `photoseal plan --shards 4` and 4 concurrent `photoseal run --shard I/4`, timed side by side.
 # The acceptance of issue 19: the 4 shards take no more than 1.15x the time of the one run.
 #
@@ -9,10 +10,10 @@
 # with the default image mode (stripped) and no scoring. Every side runs with the same per-process
 # options (BENCH_RUN_ARGS, default none: each process's own default concurrency).
 #
-# Usage: scripts/bench-shards.sh [COUNT]            (default 3000)
-#        PHOTOSEAL_BIN=path/to/photoseal scripts/bench-shards.sh ...   (another build, no build step)
-#        BENCH_RUN_ARGS="--concurrency 16" scripts/bench-shards.sh ...  (more `run` options, both sides)
-#        BENCH_TMPDIR=DIR scripts/bench-shards.sh ...  (where the work files go; default under .build)
+# Usage: scripts/bench-shards-pg.sh [COUNT]            (default 3000)
+#        PHOTOSEAL_BIN=path/to/photoseal scripts/bench-shards-pg.sh ...   (another build, no build step)
+#        BENCH_RUN_ARGS="--concurrency 16" scripts/bench-shards-pg.sh ...  (more `run` options, both sides)
+#        BENCH_TMPDIR=DIR scripts/bench-shards-pg.sh ...  (where the work files go; default under .build)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 count="${1:-3000}"

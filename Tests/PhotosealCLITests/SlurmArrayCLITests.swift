@@ -222,19 +222,31 @@ struct SlurmArrayCLITests {
         ]
         let victim = 2
         let victimImages = Set(shards[victim].map { "/img/\($0.dropFirst("flickr:".count)).jpg" })
+        // Four Vision calls are answered, the next ones hang (unbilled) until released: a Vision
+        // answer that reached a process killed before committing it would be paid again (as
+        // docs/run.md says), so the kill comes when every answer given has had time to commit.
+        _ = try vision.json("/__config?hang_after=4")
         let job = try slurm.submit(script, array: "0-3", directory: scratch.dir.path, environment: environment)
         // Kill shard 2's photoseal with SIGKILL once it has fetched a few of its images.
         let killed = try await offPool { () -> Bool in
             let deadline = Date().addingTimeInterval(120)
             while Date() < deadline {
                 let served = try images.completePaths().filter { victimImages.contains($0) }.count
-                if served >= 3, let pid = arrayTaskProcess(executable: CLI.executable.path, job: job, task: victim) {
+                if served >= 3, try vision.answeredCalls() >= 4,
+                    arrayTaskProcess(executable: CLI.executable.path, job: job, task: victim) != nil
+                {
+                    usleep(500_000)
+                    guard let pid = arrayTaskProcess(executable: CLI.executable.path, job: job, task: victim) else {
+                        return false
+                    }
                     return kill(pid, SIGKILL) == 0
                 }
                 usleep(20_000)
             }
             return false
         }
+        // The hung calls are answered 503, unbilled; the shards retry them.
+        _ = try vision.json("/__config?hang_after=-1")
         #expect(killed)
         let first = try await offPool { try slurm.wait(job) }
         let log = { (task: Int) in
