@@ -14,6 +14,11 @@
 #        PHOTOSEAL_BIN=path/to/photoseal scripts/bench-shards-pg.sh ...   (another build, no build step)
 #        BENCH_RUN_ARGS="--concurrency 16" scripts/bench-shards-pg.sh ...  (more `run` options, both sides)
 #        BENCH_TMPDIR=DIR scripts/bench-shards-pg.sh ...  (where the work files go; default under .build)
+#
+# Measured 2026-12-07 (release build, 3000 photos, the 2-core build machine at load ~25):
+#   default concurrency: one run 9.10 s, plan 0.66 s + 4 shards 11.68 s = 12.33 s: 1.36x
+#   BENCH_RUN_ARGS="--concurrency 8": one run 7.56 s, plan 0.68 s + 4 shards 6.85 s = 7.54 s: 1.00x
+# (4 processes at the default concurrency each contend for 2 cores; give shards a share of it.)
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 count="${1:-3000}"
