@@ -7,7 +7,9 @@
 # driver (the gallery's browser test; Selenium goes in .venv-browser, made by
 # scripts/browser-test.sh), tmux (the progress display is tested in a real pseudo-terminal),
 # Python `cryptography`, the reference Fernet the tests compare to, and Pillow; libzstd (the Parquet
-# writer's page compression).
+# writer's page compression); Slurm's controller, node daemon and clients with munge
+# (scripts/slurm-test-server.sh runs a one-node cluster for the job-array test of deploy/slurm; the
+# packages' services are never started).
 set -euo pipefail
 packages=(
   libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev libxml2-dev pkg-config
@@ -15,6 +17,7 @@ packages=(
   libturbojpeg0-dev libzstd-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver
   libimage-exiftool-perl zip time
   tmux
+  slurmctld slurmd slurm-client munge
 )
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -35,6 +38,11 @@ if ! python3 -c 'import PIL.Image' 2>/dev/null; then
   # Pillow decodes originals and stripped copies: the stripper tests compare their pixels.
   echo "installing Python Pillow" >&2
   python3 -m pip install --quiet pillow
+fi
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  # PyYAML parses deploy/k8s's Job in its test (a structure check, not a text search).
+  echo "installing Python PyYAML" >&2
+  python3 -m pip install --quiet pyyaml
 fi
 # moto's S3 server (PyPI moto[server], with boto3/botocore for reference signatures) in its own
 # venv: the S3 tests run against it (scripts/moto-server.sh).

@@ -37,6 +37,13 @@ tier_filter() {
   done | paste -sd'|' -
 }
 
+# scripts/test.sh --spark runs only the optional Spark tier (scripts/spark-test.sh: PySpark from
+# PyPI in .venv-spark, deploy/spark's driver in local[2] over a small plan); never part of the
+# default run.
+if [ "${1:-}" = "--spark" ]; then
+  shift
+  exec scripts/spark-test.sh "$@"
+fi
 if [ "${1:-}" = "--unit" ]; then
   shift
   swift build --build-tests
@@ -64,11 +71,13 @@ export PHOTOSEAL_TEST_MONGODB_URI
 pg_pid_file=$(mktemp -u /tmp/photoseal-pg-XXXXXX.pid)
 moto_pid_file=$(mktemp -u /tmp/photoseal-moto-XXXXXX.pid)
 smtp_pid_file=$(mktemp -u /tmp/photoseal-smtp-XXXXXX.pid)
+slurm_pid_file=$(mktemp -u /tmp/photoseal-slurm-XXXXXX.pid)
 stop_servers() {
   scripts/mongo-test-server.sh stop --pid-file "$pid_file" >/dev/null 2>&1 || true
   scripts/pg-test-server.sh stop --pid-file "$pg_pid_file" >/dev/null 2>&1 || true
   scripts/moto-server.sh stop --pid-file "$moto_pid_file" >/dev/null 2>&1 || true
   scripts/smtp-test-server.sh stop --pid-file "$smtp_pid_file" >/dev/null 2>&1 || true
+  scripts/slurm-test-server.sh stop --pid-file "$slurm_pid_file" >/dev/null 2>&1 || true
 }
 trap stop_servers EXIT
 PHOTOSEAL_TEST_POSTGRES_URI="$(scripts/pg-test-server.sh start --pid-file "$pg_pid_file" --watch-pid $$)"
@@ -78,6 +87,10 @@ export PHOTOSEAL_TEST_S3_ENDPOINT PHOTOSEAL_TEST_S3_KEYS="$moto_pid_file.keys"
 # aiosmtpd on loopback: the mail tests read what it received from its mailbox folder.
 PHOTOSEAL_TEST_SMTP_URL="$(scripts/smtp-test-server.sh start --pid-file "$smtp_pid_file" --watch-pid $$)"
 export PHOTOSEAL_TEST_SMTP_URL PHOTOSEAL_TEST_SMTP_MAILBOX="$smtp_pid_file.mailbox"
+# A one-node Slurm cluster (munged, slurmctld, slurmd on loopback, all in a temporary directory):
+# the job-array test submits deploy/slurm's script to it with SLURM_CONF set to this path.
+PHOTOSEAL_TEST_SLURM_CONF="$(scripts/slurm-test-server.sh start --pid-file "$slurm_pid_file" --watch-pid $$)"
+export PHOTOSEAL_TEST_SLURM_CONF
 # pyarrow and DuckDB (made by scripts/install-deps.sh) read the Parquet files back.
 export PHOTOSEAL_PARQUET_VENV="${PHOTOSEAL_PARQUET_VENV:-$PWD/.venv-parquet}"
 status=0

@@ -1,4 +1,4 @@
-# Shared by the test-server scripts (mongo-test-server.sh, moto-server.sh, pg-test-server.sh,
+# Shared by the test-server scripts (mongo-test-server.sh, moto-server.sh, pg-test-server.sh, slurm-test-server.sh,
 # smtp-test-server.sh):
 # waiting for a server to start, and stopping it. Sourced; the caller defines die().
 
