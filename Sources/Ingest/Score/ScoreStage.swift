@@ -10,7 +10,10 @@ public import Logging
 /// `image.sha256` are its work. Images are billed per distinct SHA-256 of the bytes sent (the
 /// stored copy, stripped or opened, not the original): bytes already in the ledger's labels
 /// cache are never sent again, and bytes shared by several photos (also photos whose
-/// originals differ only in metadata) are sent once. Each photo keeps a link to its entry. Each call's answer is committed (cache, documents, failures) in one transaction.
+/// originals differ only in metadata) are sent once. Each photo keeps a link to its entry.
+/// It runs on the `StageRunner` (`Step`: leased rows in batches of 64, committed in batches);
+/// each call's answer (the cache entries) is committed as soon as it arrives, so a run killed
+/// before its photos are committed never pays for those images again.
 /// An image the service refuses for good ("Bad image data.") moves its photos to `failed` with
 /// the cause, and later runs do not send it again unless asked (`Options.retryFailed`); other
 /// failures leave the photos at `extracted`, tried again by the next run.
