@@ -22,7 +22,7 @@ public final class EmbeddedStore: DocumentStore {
     public let location: String
     private let database: DatabasePool
     private let logger: Logger
-    private let writes = WriteCounter()
+    private let writes = StoreCounter()
 
     /// The format version kept in SQLite's `user_version`.
     private static let formatVersion = 1
@@ -396,14 +396,4 @@ public final class EmbeddedStore: DocumentStore {
                 .io, store: location, message: "\(operation) failed: \(error.message ?? "SQLite error")", rawCode: raw)
         }
     }
-}
-
-/// Counts write transactions that changed data.
-private final class WriteCounter: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var count = 0
-
-    var value: Int { lock.withLock { count } }
-    func increment() { lock.withLock { count += 1 } }
 }

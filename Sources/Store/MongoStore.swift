@@ -115,7 +115,7 @@ public final class MongoStore: DocumentStore {
     private let executor: BlockingExecutor
     private let logger: Logger
     private let indexState = IndexState()
-    private let retries = RetryCounter()
+    private let retries = StoreCounter()
 
     /// Opens a client pool for a `mongodb://` or `mongodb+srv://` URI.
     ///
@@ -430,40 +430,16 @@ public final class MongoStore: DocumentStore {
     ) async throws -> T {
         let location = self.location
         let writeConcern = self.writeConcern
-        return try await withRetries(
-            policy: configuration.retry.shared,
-            classify: { error in
-                guard let failure = error as? MongoFailure, failure.isTransient else { return .permanent }
-                return failure.isUnreachable ? .unreachable : .transient(retryAfter: nil)
-            },
-            onRetry: { error, event in
-                guard let failure = error as? MongoFailure else { return }
-                let message = failure.storeError(
+        return try await withStoreRetries(
+            MongoFailure.self, policy: configuration.retry.shared, operation: operation, location: location,
+            logger: logger, retries: retries, onRetry: onRetry,
+            describe: { failure, attempts, elapsed in
+                failure.storeError(
                     operation: operation, write: write, store: location, writeConcern: writeConcern,
-                    attempts: event.attempt, elapsed: .seconds(event.elapsed)
-                ).message
-                logger.warning(
-                    "store operation failed, retrying",
-                    metadata: [
-                        "store.location": "\(location)", "store.operation": "\(operation)",
-                        "store.attempt": "\(event.attempt)", "store.error": "\(message)",
-                    ])
-                onRetry()
-                retries.increment()
+                    attempts: attempts, elapsed: elapsed)
             },
-            giveUp: { error, event in
-                switch error {
-                case let failure as MongoFailure:
-                    return failure.storeError(
-                        operation: operation, write: write, store: location, writeConcern: writeConcern,
-                        attempts: event.attempt, elapsed: .seconds(event.elapsed))
-                case let error as BSONCodecError:
-                    return error.storeError(store: location, id: nil)
-                default:
-                    return error
-                }
-            }
-        ) { _ in
+            other: { error in (error as? BSONCodecError)?.storeError(store: location, id: nil) ?? error }
+        ) {
             try await executor.run(body)
         }
     }
@@ -488,16 +464,6 @@ private final class IndexState: @unchecked Sendable {
     func reset() { lock.withLock { done = false } }
 }
 
-/// Counts retried operations.
-private final class RetryCounter: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var count = 0
-
-    var value: Int { lock.withLock { count } }
-    func increment() { lock.withLock { count += 1 } }
-}
-
 /// Counts the commands libmongoc sends, by name, from its command-monitoring callback.
 final class CommandCounter: @unchecked Sendable {
     // Guarded by `lock`: the callback runs on whichever thread sent the command.
@@ -509,7 +475,7 @@ final class CommandCounter: @unchecked Sendable {
 }
 
 /// A libmongoc failure read right after the failing call, safe to carry across threads.
-struct MongoFailure: Error, Sendable {
+struct MongoFailure: StoreDriverFailure, Sendable {
     let domain: UInt32
     let code: UInt32
     let message: String
@@ -573,11 +539,7 @@ struct MongoFailure: Error, Sendable {
         elapsed: Duration = .zero
     ) -> StoreError {
         let raw = (domain: domain, code: code)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let tries =
-            attempts > 1
-            ? " (after \(attempts) attempts in \(String(format: "%.1f", seconds)) s)"
-            : (seconds >= 1 ? " (after \(String(format: "%.1f", seconds)) s)" : "")
+        let tries = storeTries(attempts: attempts, elapsed: elapsed)
         if isAuthFailure {
             return StoreError(
                 .authFailed, store: store,

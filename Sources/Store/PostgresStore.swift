@@ -54,8 +54,8 @@ public final class PostgresStore: DocumentStore {
     private let executor: BlockingExecutor
     private let logger: Logger
     private let schema = SchemaState()
-    private let writes = Counter()
-    private let retries = Counter()
+    private let writes = StoreCounter()
+    private let retries = StoreCounter()
     private let documents: String
     private let fields: String
 
@@ -519,34 +519,15 @@ public final class PostgresStore: DocumentStore {
     ) async throws -> T {
         let location = self.location
         let database = self.database
-        return try await withRetries(
-            policy: configuration.retry.shared,
-            classify: { error in
-                guard let failure = error as? PostgresFailure, failure.isTransient else { return .permanent }
-                return failure.isUnreachable ? .unreachable : .transient(retryAfter: nil)
-            },
-            onRetry: { error, event in
-                guard let failure = error as? PostgresFailure else { return }
-                let message = failure.storeError(
-                    operation: operation, write: write, store: location, database: database, attempts: event.attempt,
-                    elapsed: .seconds(event.elapsed)
-                ).message
-                logger.warning(
-                    "store operation failed, retrying",
-                    metadata: [
-                        "store.location": "\(location)", "store.operation": "\(operation)",
-                        "store.attempt": "\(event.attempt)", "store.error": "\(message)",
-                    ])
-                onRetry()
-                retries.increment()
-            },
-            giveUp: { error, event in
-                guard let failure = error as? PostgresFailure else { return error }
-                return failure.storeError(
-                    operation: operation, write: write, store: location, database: database, attempts: event.attempt,
-                    elapsed: .seconds(event.elapsed))
+        return try await withStoreRetries(
+            PostgresFailure.self, policy: configuration.retry.shared, operation: operation, location: location,
+            logger: logger, retries: retries, onRetry: onRetry,
+            describe: { failure, attempts, elapsed in
+                failure.storeError(
+                    operation: operation, write: write, store: location, database: database, attempts: attempts,
+                    elapsed: elapsed)
             }
-        ) { _ in
+        ) {
             do {
                 return try await executor.run { [pool] in try pool.withConnection(body) }
             } catch let failure as PostgresFailure where failure.sqlState == "42P01" {
@@ -628,16 +609,6 @@ private final class SchemaState: @unchecked Sendable {
     var created: Bool { lock.withLock { done } }
     func markCreated() { lock.withLock { done = true } }
     func reset() { lock.withLock { done = false } }
-}
-
-/// A thread-safe counter.
-private final class Counter: @unchecked Sendable {
-    // Guarded by `lock`.
-    private let lock = NSLock()
-    private var count = 0
-
-    var value: Int { lock.withLock { count } }
-    func increment() { lock.withLock { count += 1 } }
 }
 
 // MARK: libpq
@@ -855,7 +826,7 @@ final class PostgresResult {
 }
 
 /// A libpq failure read right after the failing call, safe to carry across threads.
-struct PostgresFailure: Error, Sendable {
+struct PostgresFailure: StoreDriverFailure, Sendable {
     /// The SQLSTATE code, when the server sent one.
     let sqlState: String?
     let message: String
@@ -918,11 +889,7 @@ struct PostgresFailure: Error, Sendable {
     func storeError(
         operation: String, write: Bool, store: String, database: String, attempts: Int, elapsed: Duration
     ) -> StoreError {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let tries =
-            attempts > 1
-            ? " (after \(attempts) attempts in \(String(format: "%.1f", seconds)) s)"
-            : (seconds >= 1 ? " (after \(String(format: "%.1f", seconds)) s)" : "")
+        let tries = storeTries(attempts: attempts, elapsed: elapsed)
         // libpq's messages span lines and indent with tabs: one line for ours.
         let detail = message.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         let state = sqlState.map { " [SQLSTATE \($0)]" } ?? ""

@@ -53,35 +53,22 @@ extension Ledger {
         }
     }
 
-    /// Rows the score stage works on: stage `extracted` or `scored` with `image.sha256` set, in id order.
-    /// - Parameters:
-    ///   - freshOnly: when set, only rows at `extracted` with no failure recorded, at most this many.
-    ///   - includingRefused: also rows at `failed` whose image the vision model refused for good
-    ///     (a dry run with `--retry-failed` prices them; a real run requeues them first).
-    public func scoreCandidates(freshOnly: Int? = nil, includingRefused: Bool = false) async throws -> [Entry] {
+    /// Rows the score stage would take, for its plan: stage `extracted` or `scored` with
+    /// `image.sha256` set, in id order.
+    /// - Parameter includingRefused: also rows at `failed` whose image the vision model refused
+    ///   for good (a dry run with `--retry-failed` prices them; a real run requeues them first).
+    public func scoreCandidates(includingRefused: Bool = false) async throws -> [Entry] {
         try await read("read the photos to score") { db in
-            let rows =
-                try freshOnly.map { limit in
-                    try Row.fetchAll(
-                        db,
-                        sql:
-                            """
-                            SELECT p.id, p.stage, d.document FROM photo p JOIN photo_document d ON d.id = p.id
-                            WHERE p.stage = ? AND p.failure_stage IS NULL
-                            AND json_extract(d.document, '$.image.sha256') IS NOT NULL ORDER BY p.id LIMIT ?
-                            """,
-                        arguments: [Stage.extracted.name, limit])
-                }
-                ?? Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT p.id, p.stage, d.document FROM photo p JOIN photo_document d ON d.id = p.id
-                        WHERE p.stage IN (?, ?) OR (? AND p.stage = ? AND p.failure_stage = ?) ORDER BY p.id
-                        """,
-                    arguments: [
-                        Stage.extracted.name, Stage.scored.name, includingRefused, Stage.failed.name,
-                        PhotoFailure.Stage.score.rawValue,
-                    ])
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT p.id, p.stage, d.document FROM photo p JOIN photo_document d ON d.id = p.id
+                    WHERE p.stage IN (?, ?) OR (? AND p.stage = ? AND p.failure_stage = ?) ORDER BY p.id
+                    """,
+                arguments: [
+                    Stage.extracted.name, Stage.scored.name, includingRefused, Stage.failed.name,
+                    PhotoFailure.Stage.score.rawValue,
+                ])
             return try rows.compactMap { row -> Entry? in
                 let id: String = row["id"]
                 let document = try Self.decode(row["document"], id: id)
@@ -127,6 +114,8 @@ extension Ledger {
         public var failures: [(id: String, failure: PhotoFailure)] = []
         /// API-call counters to add for the `vision` service.
         public var apiCalls: [String: Int] = [:]
+        /// Rows whose lease ends with this update (the score stage's finished rows).
+        package var endLeases: [String] = []
 
         /// An empty update.
         public init() {}
@@ -144,6 +133,7 @@ extension Ledger {
         let model = update.model
         let calls = update.apiCalls
         let links = update.links
+        let endLeases = update.endLeases
         try await write("record labels and scores") { db in
             let now = Self.now()
             for link in links {
@@ -190,6 +180,10 @@ extension Ledger {
                         failure.permanent, Stage.extracted.name, Stage.scored.name, Stage.failed.name, now, id,
                     ])
                 try Self.record(failure, id: id, db: db)
+            }
+            for id in endLeases {
+                try db.cachedStatement(sql: "UPDATE photo SET lease_owner = NULL, lease_until = NULL WHERE id = ?")
+                    .execute(arguments: [id])
             }
             try Self.addAPICalls(calls, service: "vision", db: db)
         }

@@ -320,47 +320,26 @@ public final class PipelineRun: Sendable {
         after extracted: Doorbell, ring scored: Doorbell, update: @escaping @Sendable ((inout Tally) -> Void) -> Void
     ) async throws {
         guard let scoring else { return }
-        let batch = 1024
-        var first = true
-        while !stop.isRequested {
-            // Read before the round: a ring during it is seen after.
-            let seen = extracted.generation
-            let last = extracted.isClosed
-            var processed = 0
-            while !stop.isRequested {
-                var options = scoring.options
-                options.stop = stop
-                options.freshOnly = first ? nil : batch
-                options.retryFailed = first && retryFailed
-                // `imageCap` folds `maxCost` into an image count; each round gets what is left.
-                if let budget = scoring.options.imageCap {
-                    let left = budget - state.withLock { $0 }.labelledImages
-                    if left <= 0 {
-                        update { $0.scoreBudgetReached = true }
-                        break
-                    }
-                    options.maxImages = left
-                    options.maxCost = nil
-                }
-                let summary = try await scoring.stage.run(options) { plan in
-                    if plan.deferredImages > 0 { update { $0.scoreBudgetReached = true } }
-                }
-                update {
-                    $0.labelledImages += summary.labelledImages
-                    $0.scoredPhotos += summary.scoredPhotos
-                    $0.scoreFailedPhotos += summary.failedPhotos
-                    $0.visionCalls += summary.calls
-                }
-                if summary.scoredPhotos > 0 { scored.ring(rows: summary.scoredPhotos) }
-                let done = summary.scoredPhotos + summary.failedPhotos
-                processed += done
-                // A full batch of new rows: more may be waiting behind it.
-                if first || summary.plan.photos < batch || done == 0 { break }
-            }
-            first = false
-            if last { return }
-            if processed == 0 { await extracted.wait(after: seen) }
-        }
+        var options = scoring.options
+        options.stop = stop
+        options.retryFailed = retryFailed
+        let report = try await scoring.stage.run(
+            options, recover: true, upstream: extracted,
+            committed: { batch in
+                let rows = batch.reduce(0) { $0 + ($1.stage == .scored ? 1 : 0) }
+                if rows > 0 || batch.isEmpty { scored.ring(rows: rows) }
+            },
+            progress: { report in update { Self.show(report, in: &$0) } })
+        update { Self.show(report, in: &$0) }
+    }
+
+    /// The score stage's counts in the run's tally.
+    private static func show(_ report: StageReport, in tally: inout Tally) {
+        tally.labelledImages = report.labelled
+        tally.scoredPhotos = report.scored
+        tally.scoreFailedPhotos = report.failed
+        tally.visionCalls = report.calls
+        tally.scoreBudgetReached = report.deferred > 0
     }
 
     private func runLoad(after ready: Doorbell, update: @escaping @Sendable ((inout Tally) -> Void) -> Void)

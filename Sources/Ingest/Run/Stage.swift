@@ -19,6 +19,12 @@ public protocol PipelineStage: Sendable {
     /// Does the stage's work on one photo. A photo's own failure is a result (`failed`,
     /// `unavailable`), not an error: throwing stops the run (a ledger or configuration failure).
     func process(_ item: StageItem) async throws -> StepResult
+    /// Rows handed to `process(batch:)` at once, at most (default 1: one `process` per row).
+    var batchSize: Int { get }
+    /// Does the stage's work on up to `batchSize` photos claimed together (default: `process`
+    /// on each in turn): a stage whose work is cheaper in groups (one Vision request for
+    /// several images) overrides it. Returns one result per item, in the items' order.
+    func process(batch items: [StageItem]) async throws -> [StepResult]
     /// Commits a batch of results in one ledger transaction, ending their leases (default:
     /// `Ledger.advance`); the load stage writes its store first. Returns what committing
     /// counted (store writes), added to the run's report.
@@ -28,6 +34,17 @@ public protocol PipelineStage: Sendable {
 extension PipelineStage {
     /// Nothing to recover.
     public func recover(retryFailed: Bool) async throws -> StageReport { StageReport() }
+
+    /// One row at a time.
+    public var batchSize: Int { 1 }
+
+    /// `process` on each item in turn.
+    public func process(batch items: [StageItem]) async throws -> [StepResult] {
+        var results: [StepResult] = []
+        results.reserveCapacity(items.count)
+        for item in items { results.append(try await process(item)) }
+        return results
+    }
 
     /// Moves each row to its result's stage with its document and failure.
     public func commit(_ batch: [StepResult], ledger: Ledger) async throws -> StageReport {
@@ -95,6 +112,15 @@ public struct StepResult: Sendable {
     /// The document's ledger JSON as claimed, when the step left the document as it was (set
     /// by the runner): committing then neither encodes nor writes the document again.
     package var unchangedJSON: String?
+    /// The row stays at its stage, leased by this run, until the run ends (the runner then
+    /// ends the lease): a row the stage left for a later run (held back by a budget, or
+    /// failed for now) is not claimed again by the same run.
+    package var rests = false
+    /// For the score stage: the labels-cache key this photo's image was sent as (the SHA-256
+    /// of the bytes sent) under its original's SHA-256, when the ledger lacks that link.
+    package var labelLink: (image: String, sent: String)?
+    /// For the score stage: labels to record in the cache under the SHA-256 of the bytes sent.
+    package var cacheLabels: (sent: String, labels: [Vision.Label])?
 
     /// Makes a result.
     public init(
@@ -182,6 +208,16 @@ public struct StageReport: Sendable, Equatable {
     public var writeCommands = 0
     /// Documents the seal checks refused, with the reasons (never a value).
     public var refusals: [EncryptLoad.Refusal] = []
+    /// Distinct images sent to the vision model and labelled (each billed once).
+    public var labelled = 0
+    /// Vision calls answered.
+    public var calls = 0
+    /// Photos given new scores (moved to `scored`, or re-scored with changed scores).
+    public var scored = 0
+    /// Photos whose image was refused for good by the vision model (moved to `failed`).
+    public var scoreRefused = 0
+    /// Photos left for a later run by the images budget (`--max-images`, `--max-cost`).
+    public var deferred = 0
 
     /// An empty report.
     public init() {}
@@ -203,6 +239,11 @@ public struct StageReport: Sendable, Equatable {
         a.written += b.written
         a.unchanged += b.unchanged
         a.writeCommands += b.writeCommands
+        a.labelled += b.labelled
+        a.calls += b.calls
+        a.scored += b.scored
+        a.scoreRefused += b.scoreRefused
+        a.deferred += b.deferred
         if !b.refusals.isEmpty { a.refusals += b.refusals }
         if !b.causes.isEmpty { a.causes.merge(b.causes, uniquingKeysWith: +) }
     }

@@ -11,7 +11,7 @@ import Foundation
 public struct StageRunner: Sendable {
     /// How to run a stage.
     public struct Options: Sendable {
-        /// Photos in flight at once.
+        /// Photos in flight at once (for a stage with a `batchSize` over 1: batches).
         public var concurrency: Int
         /// Stop after this many rows (default: all).
         public var limit: Int?
@@ -72,8 +72,11 @@ public struct StageRunner: Sendable {
         var queue: [Ledger.Entry] = []
         var claimedAll = false
         var started = 0
+        var tasks = 0
         var inFlight = Set<String>()
         var pending: [StepResult] = []
+        // Rows the stage left at their stage for a later run: leased until the run ends.
+        var resting: [String] = []
         var lastCommit = Date()
         var committing: Task<StageReport, any Error>?
         var commitFailed = false
@@ -101,37 +104,48 @@ public struct StageRunner: Sendable {
             }
         }
         let upstream = options.upstream
+        let batchSize = max(1, stage.batchSize)
         var seen = 0
         var upstreamDone = upstream == nil
         do {
-            try await withThrowingTaskGroup(of: StepResult.self) { group in
+            try await withThrowingTaskGroup(of: [StepResult].self) { group in
                 while true {
-                    while inFlight.count < width, started < limit, options.stop?.isRequested != true {
+                    while tasks < width, started < limit, options.stop?.isRequested != true {
                         if queue.isEmpty, !claimedAll {
                             // Read before the claim: a ring after it is not missed.
                             if let upstream {
                                 seen = upstream.generation
                                 upstreamDone = upstream.isClosed
                             }
-                            let want = min(max(width * 8, 256), limit - started)
+                            let want = min(max(width * max(8, batchSize), 256), limit - started)
                             queue = try await ledger.claim(
                                 stage: stage.takes, limit: want, owner: owner, lease: options.lease
                             ).reversed()
                             if queue.isEmpty { claimedAll = true }
                         }
-                        guard let entry = queue.popLast() else { break }
-                        started += 1
-                        inFlight.insert(entry.id)
+                        guard !queue.isEmpty else { break }
+                        let entries = (0..<min(batchSize, queue.count, limit - started)).map { _ in queue.removeLast() }
+                        started += entries.count
+                        tasks += 1
+                        for entry in entries { inFlight.insert(entry.id) }
                         group.addTask {
-                            var item = StageItem(id: entry.id, document: entry.document)
-                            item.json = entry.json
-                            var result = try await stage.process(item)
+                            let items = entries.map { entry in
+                                var item = StageItem(id: entry.id, document: entry.document)
+                                item.json = entry.json
+                                return item
+                            }
+                            var results =
+                                batchSize == 1
+                                ? [try await stage.process(items[0])] : try await stage.process(batch: items)
                             // A document the step did not change keeps its one encoding.
-                            if result.document == entry.document { result.unchangedJSON = entry.json }
-                            return result
+                            for (index, entry) in zip(results.indices, entries)
+                            where results[index].document == entry.document {
+                                results[index].unchangedJSON = entry.json
+                            }
+                            return results
                         }
                     }
-                    if inFlight.isEmpty {
+                    if tasks == 0 {
                         // Nothing in flight and nothing to claim: wait for the stage before.
                         guard let upstream, !upstreamDone, started < limit, options.stop?.isRequested != true
                         else { break }
@@ -139,13 +153,17 @@ public struct StageRunner: Sendable {
                         claimedAll = false
                         continue
                     }
-                    guard var result = try await group.next() else { break }
-                    // What a step carries (an original image) is for a composed next step only.
-                    result.carried = nil
-                    inFlight.remove(result.id)
-                    report += result.report
-                    report.done += 1
-                    pending.append(result)
+                    guard let results = try await group.next() else { break }
+                    tasks -= 1
+                    for var result in results {
+                        // What a step carries (an original image) is for a composed next step only.
+                        result.carried = nil
+                        inFlight.remove(result.id)
+                        if result.rests { resting.append(result.id) }
+                        report += result.report
+                        report.done += 1
+                        pending.append(result)
+                    }
                     if pending.count >= options.commitBatch
                         || Date().timeIntervalSince(lastCommit) >= options.commitInterval
                     {
@@ -160,7 +178,7 @@ public struct StageRunner: Sendable {
         } catch {
             // What finished is kept; what did not is handed back for the next run.
             if !commitFailed { try? await settle() }
-            var unfinished = Array(inFlight) + queue.map(\.id)
+            var unfinished = Array(inFlight) + queue.map(\.id) + resting
             if commitFailed {
                 unfinished += pending.map(\.id)
             } else if !pending.isEmpty, (try? await stage.commit(pending, ledger: ledger)) == nil {
@@ -169,8 +187,9 @@ public struct StageRunner: Sendable {
             try? await ledger.release(ids: unfinished)
             throw error
         }
-        // Rows claimed but not started (a stop was requested) are handed back at once.
-        try await ledger.release(ids: queue.map(\.id))
+        // Rows claimed but not started (a stop was requested), and the rows left for a later
+        // run, are handed back at once.
+        try await ledger.release(ids: queue.map(\.id) + resting)
         return report
     }
 }

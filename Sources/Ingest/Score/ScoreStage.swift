@@ -10,7 +10,10 @@ public import Logging
 /// `image.sha256` are its work. Images are billed per distinct SHA-256 of the bytes sent (the
 /// stored copy, stripped or opened, not the original): bytes already in the ledger's labels
 /// cache are never sent again, and bytes shared by several photos (also photos whose
-/// originals differ only in metadata) are sent once. Each photo keeps a link to its entry. Each call's answer is committed (cache, documents, failures) in one transaction.
+/// originals differ only in metadata) are sent once. Each photo keeps a link to its entry.
+/// It runs on the `StageRunner` (`Step`: leased rows in batches of 64, committed in batches);
+/// each call's answer (the cache entries) is committed as soon as it arrives, so a run killed
+/// before its photos are committed never pays for those images again.
 /// An image the service refuses for good ("Bad image data.") moves its photos to `failed` with
 /// the cause, and later runs do not send it again unless asked (`Options.retryFailed`); other
 /// failures leave the photos at `extracted`, tried again by the next run.
@@ -34,10 +37,6 @@ public struct ScoreStage: Sendable {
         public var concurrency: Int
         /// Only plan and report: no call is made and nothing is written.
         public var dryRun: Bool
-        /// Only rows at `extracted` with no error recorded, at most this many (in id order):
-        /// a pipeline scoring in rounds sets it after its first round, so a photo whose image
-        /// was refused is not sent again in the same run and memory stays bounded.
-        public var freshOnly: Int?
         /// When set, no new call starts once a stop is requested; calls in flight finish and
         /// are committed.
         public var stop: StopSignal?
@@ -123,14 +122,27 @@ public struct ScoreStage: Sendable {
         public var refusedPhotos: Int = 0
         /// Successful calls.
         public var calls: Int = 0
+
+        /// A summary of `plan` with nothing done yet.
+        public init(plan: Plan) { self.plan = plan }
+
+        /// The plan and the counts of the runner.
+        init(plan: Plan, _ counts: StageReport) {
+            self.plan = plan
+            labelledImages = counts.labelled
+            scoredPhotos = counts.scored
+            failedPhotos = counts.failed
+            refusedPhotos = counts.scoreRefused
+            calls = counts.calls
+        }
     }
 
-    private let ledger: Ledger
-    private let client: VisionClient?
-    private let counter: APICallCounter
-    private let logger: Logger
-    private let readImage: @Sendable (PhotoDocument.Image) async throws -> [UInt8]
-    private let imageSize: @Sendable (PhotoDocument.Image) -> Int?
+    let ledger: Ledger
+    let client: VisionClient?
+    let counter: APICallCounter
+    let logger: Logger
+    let readImage: @Sendable (PhotoDocument.Image) async throws -> [UInt8]
+    let imageSize: @Sendable (PhotoDocument.Image) -> Int?
 
     /// Makes the stage.
     /// - Parameters:
@@ -204,23 +216,11 @@ public struct ScoreStage: Sendable {
         return next
     }
 
-    /// Runs the stage. `report` receives the plan before any call is made, `progress` the
-    /// counts so far after the free work (cached images) and after each call.
-    /// - Throws: `IngestError.invalidAPIKey` at once when the key is refused (what was
-    ///   committed stays), a ledger failure, or `.configuration` for a real run without a client.
-    public func run(
-        _ options: Options, report: @Sendable (Plan) -> Void = { _ in },
-        progress: @Sendable (Summary) -> Void = { _ in }
-    ) async throws -> Summary {
-        // Rounds of a pipeline (`freshOnly`) never look at earlier failures: its first round did.
-        let firstLook = options.freshOnly == nil
-        if firstLook, options.retryFailed, !options.dryRun {
-            try await ledger.requeueFailures(of: .score, includingPermanent: true)
-        }
-        let candidates = try await ledger.scoreCandidates(
-            freshOnly: options.freshOnly, includingRefused: firstLook && options.retryFailed && options.dryRun)
-        let refusedEarlier =
-            firstLook && !options.retryFailed ? try await ledger.permanentFailureCount(stage: .score) : 0
+    /// What a run will do, read from the ledger and the image files (nothing is sent or
+    /// written): the `--dry-run` report, and the line printed before a real run's calls.
+    public func plan(_ options: Options) async throws -> Plan {
+        let candidates = try await ledger.scoreCandidates(includingRefused: options.retryFailed && options.dryRun)
+        let refusedEarlier = options.retryFailed ? 0 : try await ledger.permanentFailureCount(stage: .score)
         var bySha: [String: [Ledger.Entry]] = [:]
         var order: [String] = []
         for entry in candidates {
@@ -228,15 +228,12 @@ public struct ScoreStage: Sendable {
             if bySha[sha] == nil { order.append(sha) }
             bySha[sha, default: []].append(entry)
         }
-        // The cache is keyed by the bytes sent (a stripped copy, not the original): photos whose
-        // originals differ only in metadata send the same bytes, billed once. A photo linked
-        // earlier names its entry; the others are read and hashed here (and read again to send).
         var images: [String: String] = [:]
         for entry in candidates { images[entry.id] = entry.document.image?.sha256 }
         let links = try await ledger.labelLinks(images)
         var sentOf: [String: String] = [:]
         var sentSize: [String: Int] = [:]
-        var refused: [String: String] = [:]
+        var refused = Set<String>()
         for sha in order {
             if let linked = bySha[sha]?.lazy.compactMap({ links[$0.id] }).first {
                 sentOf[sha] = linked
@@ -247,115 +244,93 @@ public struct ScoreStage: Sendable {
             case .success(let (digest, size)):
                 sentOf[sha] = digest
                 sentSize[digest] = size
-            case .failure(let refusal): refused[sha] = refusal.message
+            case .failure: refused.insert(sha)
             }
         }
-        var cache = try await ledger.cachedLabels(Set(sentOf.values))
-        // Labels already on a document (a ledger whose cache was lost) count as cached too.
-        var recovered: [String: [Vision.Label]] = [:]
-        var labelled: [String: [Vision.Label]] = [:]
+        let cache = try await ledger.cachedLabels(Set(sentOf.values))
+        var cached = Set<String>()
         for sha in order {
-            if let sent = sentOf[sha], let labels = cache[sent] {
-                labelled[sha] = labels
-            } else if let labels = bySha[sha]?.first(where: { $0.document.labels != nil })?.document.labels {
-                labelled[sha] = labels
-                refused[sha] = nil
-                if let sent = sentOf[sha] {
-                    recovered[sent] = labels
-                    cache[sent] = labels
-                }
+            if let sent = sentOf[sha], cache[sent] != nil {
+                cached.insert(sent)
+            } else if bySha[sha]?.contains(where: { $0.document.labels != nil }) == true {
+                // Labels already on a document (a ledger whose cache was lost) count as cached.
+                cached.insert(sentOf[sha] ?? sha)
+                refused.remove(sha)
             }
         }
         // Distinct bytes to send, in the order of the first photo showing them.
-        var toSend: [(sha: String, size: Int)] = []
-        var originals: [String: [String]] = [:]
-        for sha in order where labelled[sha] == nil && refused[sha] == nil {
-            guard let sent = sentOf[sha], let image = bySha[sha]?.first?.document.image else { continue }
-            if originals[sent] == nil {
-                // A linked image whose labels were lost was not read above: its stored size.
-                guard let size = sentSize[sent] ?? imageSize(image) else {
-                    refused[sha] = Self.missingMessage(image)
-                    continue
-                }
-                toSend.append((sent, size))
+        var toSend: [Int] = []
+        var planned = Set<String>()
+        for sha in order where !refused.contains(sha) {
+            guard let sent = sentOf[sha], !cached.contains(sent), let image = bySha[sha]?.first?.document.image
+            else { continue }
+            guard planned.insert(sent).inserted else { continue }
+            // A linked image whose labels were lost was not read above: its stored size.
+            guard let size = sentSize[sent] ?? imageSize(image) else {
+                refused.insert(sha)
+                continue
             }
-            originals[sent, default: []].append(sha)
+            toSend.append(size)
         }
-        let cachedImages = Set(order.compactMap { labelled[$0] == nil ? nil : sentOf[$0] ?? $0 }).count
         let deferred = options.imageCap.map { max(0, toSend.count - $0) } ?? 0
         if deferred > 0 { toSend.removeLast(deferred) }
-        let calls = VisionClient.pack(sizes: toSend.map { $0.size })
-        let plan = Plan(
-            photos: candidates.count, cachedImages: cachedImages,
+        return Plan(
+            photos: candidates.count, cachedImages: cached.count,
             billedImages: toSend.count, deferredImages: deferred, deferredByCost: deferred > 0 && options.costSetsCap,
-            refusedImages: refused.count, calls: calls.count, estimatedCost: Vision.estimatedCost(images: toSend.count),
-            refusedEarlier: refusedEarlier)
+            refusedImages: refused.count, calls: VisionClient.pack(sizes: toSend).count,
+            estimatedCost: Vision.estimatedCost(images: toSend.count), refusedEarlier: refusedEarlier)
+    }
+
+    /// Runs the stage: plans (`report` receives the plan before any call is made), then
+    /// scores every row at `scored` (again, from the cache: free) and at `extracted` on the
+    /// `StageRunner`. `progress` receives the counts so far after each batch of photos.
+    /// - Throws: `IngestError.invalidAPIKey` at once when the key is refused (what was
+    ///   committed stays), a ledger failure, or `.configuration` for a real run without a client.
+    public func run(
+        _ options: Options, report: @Sendable (Plan) -> Void = { _ in },
+        progress: @escaping @Sendable (Summary) -> Void = { _ in }
+    ) async throws -> Summary {
+        // Asked to, the images refused for good go back to `extracted` before the plan prices them.
+        if options.retryFailed, !options.dryRun {
+            try await ledger.requeueFailures(of: .score, includingPermanent: true)
+        }
+        let plan = try await plan(options)
         report(plan)
-        var summary = Summary(plan: plan)
-        if options.dryRun { return summary }
+        guard !options.dryRun else { return Summary(plan: plan) }
+        let counts = try await run(options, recover: false, progress: { progress(Summary(plan: plan, $0)) })
+        return Summary(plan: plan, counts)
+    }
 
-        // Free work first: documents whose image is cached, and refused images' errors.
-        let now = isoNow()
-        var free = Ledger.ScoreUpdate()
-        free.model = VisionClient.model
-        free.labels = recovered
-        for sha in order {
-            if let labels = labelled[sha] {
-                for entry in bySha[sha] ?? [] {
-                    if let sent = sentOf[sha], links[entry.id] != sent {
-                        free.links.append((entry.id, sha, sent))
-                    }
-                    let next = Self.scored(
-                        entry.document, labels: labels, options: options, model: VisionClient.model, now: now)
-                    if next != entry.document || entry.stage != .scored {
-                        free.scored.append((entry.id, next))
-                    }
-                }
-            } else if let message = refused[sha] {
-                for entry in bySha[sha] ?? [] {
-                    free.failures.append((entry.id, Self.failure(message, permanent: false)))
-                }
-            } else if let sent = sentOf[sha] {
-                // Hashed for the plan but sent later (or deferred by a cap): linked now, so the
-                // next run need not read it again to know its bytes.
-                for entry in bySha[sha] ?? [] where links[entry.id] != sent {
-                    free.links.append((entry.id, sha, sent))
-                }
-            }
-        }
-        try await ledger.commit(free)
-        summary.scoredPhotos += free.scored.count
-        summary.failedPhotos += free.failures.count
-        progress(summary)
-        guard !calls.isEmpty else { return summary }
-        guard let client else {
-            throw IngestError(.configuration, "scoring needs the Vision client; this is a bug in photoseal")
-        }
-
-        var queue = calls.reversed().map { range in toSend[range].map { $0.sha } }
-        var photosOf: [String: [Ledger.Entry]] = [:]
-        for (sent, shas) in originals { photosOf[sent] = shas.flatMap { bySha[$0] ?? [] } }
-        let groups = photosOf
-        try await withThrowingTaskGroup(of: Summary.self) { group in
-            var running = 0
-            while true {
-                while running < options.concurrency, options.stop?.isRequested != true, let shas = queue.popLast() {
-                    group.addTask {
-                        try await self.call(shas, entries: groups, client: client, options: options, plan: plan)
-                    }
-                    running += 1
-                }
-                guard running > 0, let done = try await group.next() else { break }
-                running -= 1
-                summary.labelledImages += done.labelledImages
-                summary.scoredPhotos += done.scoredPhotos
-                summary.failedPhotos += done.failedPhotos
-                summary.refusedPhotos += done.refusedPhotos
-                summary.calls += done.calls
-                progress(summary)
-            }
-        }
-        return summary
+    /// Runs the stage without a plan (what `PipelineRun` does): the rows at `scored` first
+    /// (re-scored from the cache, free), then those at `extracted`, the images billed over both
+    /// bounded by `options.imageCap`.
+    /// - Parameters:
+    ///   - recover: with `options.retryFailed`, send again the images refused for good first.
+    ///   - upstream: the stage that moves rows to `extracted` in a run: the runner waits for it
+    ///     instead of ending when no row is left.
+    ///   - committed: called with each committed batch (a run rings the load stage from here),
+    ///     and with an empty one once the rows re-scored from the cache are handed back.
+    ///   - progress: the counts so far, after each batch of photos.
+    package func run(
+        _ options: Options, recover: Bool, upstream: Doorbell? = nil,
+        committed: @escaping @Sendable ([StepResult]) async -> Void = { _ in },
+        progress: @escaping @Sendable (StageReport) -> Void = { _ in }
+    ) async throws -> StageReport {
+        let shared = Shared(budget: options.imageCap)
+        let runner = StageRunner(ledger: ledger)
+        var runnerOptions = StageRunner.Options(concurrency: options.concurrency, stop: options.stop)
+        runnerOptions.recover = recover
+        runnerOptions.retryFailed = options.retryFailed
+        let rescored = try await runner.run(
+            Step(stage: self, options: options, takes: .scored, shared: shared), options: runnerOptions,
+            committed: committed, progress: progress)
+        // The re-scored rows rested (leased) until their pass ended: they are free now.
+        if rescored.done > 0 { await committed([]) }
+        runnerOptions.recover = false
+        runnerOptions.upstream = upstream
+        return try await runner.run(
+            Step(stage: self, options: options, takes: .extracted, shared: shared), options: runnerOptions,
+            committed: committed, progress: { progress(rescored + $0) }) + rescored
     }
 
     /// Why an image is not sent (too large, missing or unreadable), as recorded on its photos.
@@ -369,7 +344,7 @@ public struct ScoreStage: Sendable {
 
     /// The SHA-256 and size of the bytes `image` is sent as (the stored file, a sealed one
     /// opened), or why it cannot be sent. Too large a file is refused before it is read.
-    private func sentDigest(_ image: PhotoDocument.Image) async -> Result<(String, Int), Refusal> {
+    func sentDigest(_ image: PhotoDocument.Image) async -> Result<(String, Int), Refusal> {
         guard let stored = imageSize(image) else { return .failure(Refusal(message: Self.missingMessage(image))) }
         // A JPEG is read anyway: its downscaled copy may fit.
         if stored > VisionClient.maxImageBytes && !(image.path ?? "").hasSuffix(".fernet") && image.format != "jpeg" {
@@ -394,80 +369,5 @@ public struct ScoreStage: Sendable {
     /// A score failure.
     static func failure(_ cause: String, permanent: Bool) -> PhotoFailure {
         PhotoFailure(stage: .score, cause: cause, permanent: permanent)
-    }
-
-    /// One call: read the images, annotate, commit. Whole-call failures other than a refused
-    /// key are recorded on the photos of the call (tried again next run); an image the service
-    /// refuses for good is recorded permanent.
-    private func call(
-        _ shas: [String], entries: [String: [Ledger.Entry]], client: VisionClient, options: Options, plan: Plan
-    ) async throws -> Summary {
-        var groups = entries
-        var update = Ledger.ScoreUpdate()
-        update.model = VisionClient.model
-        var summary = Summary(plan: plan)
-        var sendShas: [String] = []
-        var images: [[UInt8]] = []
-        for planned in shas {
-            guard let image = entries[planned]?.first?.document.image else { continue }
-            do {
-                let bytes = try await readImage(image)
-                // Keyed by what is really sent, should the file have changed since the plan.
-                let sha = try SHA256Digest.hex(bytes)
-                images.append(bytes)
-                sendShas.append(sha)
-                if sha != planned { groups[sha, default: []] += entries[planned] ?? [] }
-            } catch {
-                let failure = Self.failure("\(error)", permanent: false)
-                for entry in entries[planned] ?? [] { update.failures.append((entry.id, failure)) }
-            }
-        }
-        var results: [VisionClient.ImageResult] = []
-        do {
-            results = try await client.annotate(images)
-            summary.calls = images.isEmpty ? 0 : 1
-        } catch let error as IngestError where error.code != .invalidAPIKey && error.code != .cancelled {
-            logger.error("a Vision call failed", metadata: ["vision.error": "\(error)"])
-            let failure = Self.failure(error.message, permanent: false)
-            for sha in sendShas {
-                for entry in groups[sha] ?? [] { update.failures.append((entry.id, failure)) }
-            }
-            sendShas = []
-        } catch {
-            update.apiCalls = counter.take()
-            try? await ledger.commit(update)
-            throw error
-        }
-        let now = isoNow()
-        for (sha, result) in zip(sendShas, results) {
-            switch result {
-            case .labels(let labels):
-                update.labels[sha] = labels
-                summary.labelledImages += 1
-                for entry in groups[sha] ?? [] {
-                    if let image = entry.document.image { update.links.append((entry.id, image.sha256, sha)) }
-                    update.scored.append(
-                        (
-                            entry.id,
-                            Self.scored(
-                                entry.document, labels: labels, options: options, model: VisionClient.model, now: now)
-                        ))
-                }
-            case .failed(let message, let permanent):
-                let failure = Self.failure(message, permanent: permanent)
-                for entry in groups[sha] ?? [] { update.failures.append((entry.id, failure)) }
-            }
-        }
-        summary.scoredPhotos = update.scored.count
-        summary.failedPhotos = update.failures.count
-        summary.refusedPhotos = update.failures.filter { $0.failure.permanent }.count
-        update.apiCalls = counter.take()
-        do {
-            try await ledger.commit(update)
-        } catch {
-            counter.restore(update.apiCalls)
-            throw error
-        }
-        return summary
     }
 }
