@@ -8,9 +8,16 @@ final class Interrupts: @unchecked Sendable {
     private var received: Int32?
     private let lock = NSLock()
     private var sources: [any DispatchSourceSignal] = []
+    /// Watchers alive in this process (a job's `run` inside `serve --worker` has its own): the
+    /// default handling comes back only when the last one is cancelled.
+    nonisolated(unsafe) private static var active = 0
+    private static let activeLock = NSLock()
 
     /// Starts watching; `onStop` runs once, on a background queue.
     init(onStop: @escaping @Sendable () -> Void) {
+        Self.activeLock.lock()
+        Self.active += 1
+        Self.activeLock.unlock()
         for number in [SIGINT, SIGTERM] {
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
@@ -40,8 +47,19 @@ final class Interrupts: @unchecked Sendable {
 
     /// Restores the default handling.
     func cancel() {
-        for source in sources { source.cancel() }
-        signal(SIGINT, SIG_DFL)
-        signal(SIGTERM, SIG_DFL)
+        lock.lock()
+        let cancelled = sources
+        sources = []
+        lock.unlock()
+        guard !cancelled.isEmpty else { return }
+        for source in cancelled { source.cancel() }
+        Self.activeLock.lock()
+        Self.active -= 1
+        let last = Self.active == 0
+        Self.activeLock.unlock()
+        if last {
+            signal(SIGINT, SIG_DFL)
+            signal(SIGTERM, SIG_DFL)
+        }
     }
 }
