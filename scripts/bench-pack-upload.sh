@@ -13,7 +13,7 @@
 #
 # Usage: scripts/bench-pack-upload.sh [--gb N] [--image-mb M] [--part-mb P] [--bin PATH] [--keep]
 #   --gb N        pack size to aim for, in GiB (default 2)
-#   --image-mb M  size of each image in MiB (default 16)
+#   --image-mb M  size of each image in MiB (default 4: a large camera photo)
 #   --part-mb P   multipart part size in MiB (default 8: pack --upload's default)
 #   --bin PATH    the photoseal binary (default .build/release/photoseal, else .build/debug)
 #   --keep        keep the scratch folder (printed) instead of removing it
@@ -22,7 +22,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 gb=2
-image_mb=16
+image_mb=4
 part_mb=8
 bin=""
 keep=0
@@ -77,14 +77,21 @@ python3 - "$scratch/photos" "$count" "$image_mb" <<'EOF'
 import os, struct, sys, zlib
 folder, count, mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 os.makedirs(folder, exist_ok=True)
-width = 4096
+width = 1024
 stride = 1 + width * 3
 height = (mb << 20) // stride
+size = stride * height
+# One random pool, each image a different window of it: incompressible, all distinct, and
+# written at disk speed (os.urandom for every image took minutes on a loaded machine).
+pool = os.urandom(64 << 20)
+pool = pool + pool[:size]
 def chunk(kind, data):
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 for i in range(count):
-    raw = bytearray(os.urandom(stride * height))
+    start = (i * 1_000_003) % (64 << 20)
+    raw = bytearray(pool[start:start + size])
     raw[0::stride] = bytes(height)  # filter type 0 on every row: a valid PNG
+    raw[1:9] = struct.pack(">Q", i)  # distinct even if two windows met
     png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
     png += chunk(b"IDAT", zlib.compress(bytes(raw), 0)) + chunk(b"IEND", b"")
     with open(os.path.join(folder, "img%05d.png" % i), "wb") as f:

@@ -178,7 +178,8 @@ public final class RequestForm: Sendable {
             _ = try await jobs.record(id: id, spec: jobSpec, sealedAddress: sealed, dueAt: due)
         } catch {
             return render(
-                values: values, errors: ["form": "The request could not be recorded (the store did not answer); try again."],
+                values: values,
+                errors: ["form": "The request could not be recorded (the store did not answer); try again."],
                 status: 503)
         }
         return GalleryResponse(
@@ -228,7 +229,8 @@ public final class RequestForm: Sendable {
 
     private func render(values: [String: String], errors: [String: String], status: Int) -> GalleryResponse {
         func field(_ name: String, _ label: String, _ input: String, hint: String) -> String {
-            let error = errors[name].map { "<p class=\"field-error\" id=\"\(name)-error\">\(Self.escape($0))</p>" } ?? ""
+            let error =
+                errors[name].map { "<p class=\"field-error\" id=\"\(name)-error\">\(Self.escape($0))</p>" } ?? ""
             return """
                 <div class="field\(errors[name] == nil ? "" : " invalid")">
                 <label for="\(name)">\(label)</label>

@@ -75,7 +75,7 @@ private func post(_ base: String, _ fields: [(String, String)], headers: [String
 @Suite("photoseal serve --form: requests become jobs that end with a mail", .serialized, .tags(.integration))
 struct RequestFormCLITests {
     @Test(
-        "a request posted to the form is checked field by field, recorded as a job, run, packed, uploaded and mailed by deliver --due; a second deliver --due sends nothing; the address is never in a log"
+        "a request posted to the form is checked field by field and recorded as a job; deliver --due runs, packs and uploads it, a failed mail is sent by the next pass without uploading again, a further pass sends nothing; the zip holds the job's photos; the address is never in a log"
     )
     func requestToMail() async throws {
         let scratch = try RunScratch()
@@ -128,7 +128,9 @@ struct RequestFormCLITests {
             [("csrf", token), ("terms", "monkey"), ("bbox", "5,35,20,48"), ("images", "5000"), ("email", address)])
         #expect(oneBad.status == 400)
         #expect(oneBad.body.contains("id=\"images-error\""))
-        for field in ["terms", "bbox", "email", "deliver_at"] { #expect(!oneBad.body.contains("id=\"\(field)-error\"")) }
+        for field in ["terms", "bbox", "email", "deliver_at"] {
+            #expect(!oneBad.body.contains("id=\"\(field)-error\""))
+        }
         #expect(oneBad.body.contains("value=\"5,35,20,48\"") && oneBad.body.contains("value=\"\(address)\""))
         // Forged posts: no token, or another site's page.
         let good = [("terms", "monkey"), ("bbox", "5,35,20,48"), ("images", "20"), ("email", address)]
@@ -151,14 +153,27 @@ struct RequestFormCLITests {
             ["deliver", "--due"] + common + [
                 "--flickr-endpoint", flickr.endpoint, "--vision-endpoint", vision.endpoint,
             ]
+        // The mail server down: run, pack and upload are done and recorded, the mail fails.
+        var noMail = ProcessInfo.processInfo.environment
+        noMail["SMTP_URL"] = "smtp://127.0.0.1:\(try await closedLoopbackPort())"
+        let environment = noMail
+        let failed = try await offPool { try CLI.run(deliverArguments, environment: environment) }
+        #expect(failed.status != 0)
+        #expect(failed.stderr.contains("jobs: 1 open: 1 ran, 1 uploaded, 0 mailed, 1 failed"), "\(failed.stderr)")
+        #expect(try job()["state"] as? String == "uploaded")
+        #expect(try smtp.messages(to: address).isEmpty)
+        // The next pass mails without running or uploading again.
         let delivered = try await offPool { try CLI.run(deliverArguments) }
         #expect(delivered.status == 0, "\(delivered.stderr)")
         #expect(
-            delivered.stderr.contains("jobs: 1 open: 1 ran, 1 uploaded, 1 mailed, 0 failed"), "\(delivered.stderr)")
+            delivered.stderr.contains("jobs: 1 open: 0 ran, 0 uploaded, 1 mailed, 0 failed"), "\(delivered.stderr)")
         let done = try job()
         #expect(done["state"] as? String == "mailed")
-        let steps = (done["log"] as? [[String: Any]] ?? []).compactMap { $0["step"] as? String }
-        #expect(steps == ["queued", "run", "pack", "upload", "mailed"], "\(done)")
+        let log = done["log"] as? [[String: Any]] ?? []
+        let steps = log.compactMap { $0["step"] as? String }
+        #expect(steps == ["queued", "run", "pack", "upload", "failed", "mailed"], "\(done)")
+        let cause = log.first { $0["step"] as? String == "failed" }?["detail"] as? String ?? ""
+        #expect(!cause.isEmpty && !cause.contains(address), "\(cause)")
         let photos = try #require(done["photos"] as? Int)
         #expect(photos > 0 && photos <= 20)
 
@@ -201,7 +216,7 @@ struct RequestFormCLITests {
         #expect(try smtp.messages(to: address).count == 1)
 
         serve.stop()
-        for log in [serve.stderr, delivered.stderr, again.stderr] {
+        for log in [serve.stderr, failed.stderr, delivered.stderr, again.stderr] {
             #expect(!log.contains(address), "the address is in a log")
         }
     }
@@ -239,7 +254,8 @@ extension RequestFormCLITests {
         let token = try csrfToken(try curl([serve.base + "/request"]).body)
         let address = "wo.\(UUID().uuidString.prefix(8).lowercased())@example.org"
         let accepted = try post(
-            serve.base, [("csrf", token), ("terms", "monkey"), ("bbox", "5,35,20,48"), ("images", "8"), ("email", address)])
+            serve.base,
+            [("csrf", token), ("terms", "monkey"), ("bbox", "5,35,20,48"), ("images", "8"), ("email", address)])
         #expect(accepted.status == 303, "\(accepted.body)")
         let deadline = Date().addingTimeInterval(180)
         while Date() < deadline, try smtp.messages(to: address).isEmpty {

@@ -242,7 +242,8 @@ struct ConformanceTests {
             #expect(try await jobs.find(id: "flickr:00000001") == nil)
             #expect(try await store.find(id: "job-1") == nil)
             #expect(try await jobs.find(where: "open", equals: true).map(\.id) == ["job-1"])
-            let moved = try await jobs.compareAndSet(id: "job-1", expect: [("state", "queued")], set: [("state", "ran")])
+            let moved = try await jobs.compareAndSet(
+                id: "job-1", expect: [("state", "queued")], set: [("state", "ran")])
             #expect(moved)
             // Opened again, the sibling is the same collection, not a new empty one.
             #expect(try await store.collection(named: "jobs").find(id: "job-1")?["state"] == "ran")

@@ -114,12 +114,15 @@ public struct DeliveryRunner {
 
     /// Mails a pre-signed link to the uploaded pack, valid for `spec.linkExpires` from now.
     /// - Parameter messageID: The mail's Message-ID local part (the same for a resent mail).
-    public func mail(_ packed: DeliveryRequest.Packed, spec: DeliveryRequest.Spec, to address: String, messageID: String)
+    public func mail(
+        _ packed: DeliveryRequest.Packed, spec: DeliveryRequest.Spec, to address: String, messageID: String
+    )
         async throws
     {
         let location = try S3Location(parsing: spec.upload)
         let now = Date()
-        let link = try s3.presignedGetURL(bucket: location.bucket, key: location.key, expires: spec.linkExpires, date: now)
+        let link = try s3.presignedGetURL(
+            bucket: location.bucket, key: location.key, expires: spec.linkExpires, date: now)
         let message = DeliveryMail(
             link: link, photos: packed.photos, bytes: packed.bytes, licenses: packed.licenses,
             attributed: spec.attribution, expires: now.addingTimeInterval(Double(spec.linkExpires)))

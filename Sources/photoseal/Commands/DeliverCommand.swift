@@ -17,6 +17,13 @@ struct DeliverCommand: AsyncParsableCommand {
             tried again by the next call. Run it from a timer: deploy/ has a systemd timer and \
             service, a cron line and a Kubernetes CronJob.
 
+            Then it takes the jobs of the request form (`photoseal serve --form`), kept in the \
+            workdir's store: each is run (`photoseal run` with its terms, box, number of images \
+            and labels, in <workdir>/jobs/<id>, on --flickr-endpoint and --vision-endpoint), \
+            packed and uploaded as soon as it is seen, and its link mailed once its time has \
+            come; every step is recorded in the job and in job_log, with the same rules: a \
+            second call repeats nothing. `serve --worker` runs this same pass.
+
             Examples:
               photoseal deliver --due --workdir /var/lib/photoseal --keys /etc/photoseal/keys.env
             """

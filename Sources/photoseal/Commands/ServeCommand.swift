@@ -133,6 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     /// The worker: `deliver --due` now, then every --worker-interval seconds, until cancelled.
+    /// Only passes that found work are reported.
     func startWorker() -> Task<Void, Never> {
         let (global, store, interval) = (global, storeOptions, workerInterval)
         let (flickr, vision) = (flickrOptions.flickrEndpoint, visionOptions.visionEndpoint)
@@ -142,7 +143,10 @@ struct ServeCommand: AsyncParsableCommand {
                 do {
                     _ = try await DeliverCommand.deliverDue(
                         global: global, store: store, flickrEndpoint: flickr, visionEndpoint: vision,
-                        report: { printError("serve: worker: \($0)") })
+                        report: { line in
+                            guard !line.hasPrefix("0 due: 0 uploaded"), line != "jobs: 0 open" else { return }
+                            printError("serve: worker: \(line)")
+                        })
                 } catch {
                     printError("serve: worker: \(error)")
                 }
