@@ -139,12 +139,14 @@ public final class RequestForm: Sendable {
     /// Whether a POST came from another site: its `Origin` is not this server, or the browser
     /// says so (`Sec-Fetch-Site: cross-site`).
     static func crossSite(_ request: GalleryRequest) -> Bool {
-        if let site = request.headers["sec-fetch-site"], site == "cross-site" || site == "same-site" { return true }
+        let site = request.headers["sec-fetch-site"]
+        if site == "cross-site" || site == "same-site" { return true }
         // No Origin: not a browser's cross-site post (curl, a test); the token is still needed.
         guard let origin = request.headers["origin"] else { return false }
-        guard origin != "null", let host = request.headers["host"], let url = URL(string: origin),
-            let originHost = url.host
-        else {
+        // Under `Referrer-Policy: no-referrer` a browser posts a form with `Origin: null`:
+        // then its own `Sec-Fetch-Site` decides.
+        if origin == "null" { return site != "same-origin" }
+        guard let host = request.headers["host"], let url = URL(string: origin), let originHost = url.host else {
             return true
         }
         let port = url.port.map { ":\($0)" } ?? ""

@@ -72,7 +72,7 @@ private func post(_ base: String, _ fields: [(String, String)], headers: [String
     return try curl(arguments + [base + "/request"])
 }
 
-@Suite("photoseal serve --form: requests become jobs that end with a mail", .serialized, .tags(.integration))
+@Suite("photoseal serve --form: requests become jobs that end with a mail", .serialized, .tags(.integration, .slow))
 struct RequestFormCLITests {
     @Test(
         "a request posted to the form is checked field by field and recorded as a job; deliver --due runs, packs and uploads it, a failed mail is sent by the next pass without uploading again, a further pass sends nothing; the zip holds the job's photos; the address is never in a log"
