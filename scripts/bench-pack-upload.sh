@@ -116,7 +116,7 @@ wall() { awk -F': ' '/Elapsed \(wall clock\)/ { print $2 }' "$1"; }
 
 # 1. One whole upload.
 pack full.zip "$scratch/full.log" || { cat "$scratch/full.log" >&2; exit 1; }
-size_line="$(grep -E '^pack: [0-9]+ photos' "$scratch/full.log" | head -1)"
+size_line="$(grep -E 'pack: [0-9]+ photos' "$scratch/full.log" | head -1)"
 parts_line="$(grep -E 'parts sent' "$scratch/full.log" | head -1)"
 echo "bench-pack-upload: full upload: $size_line" >&2
 echo "bench-pack-upload: full upload: $parts_line; peak RSS $(rss_mb "$scratch/full.log") MB; wall $(wall "$scratch/full.log")" >&2

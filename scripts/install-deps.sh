@@ -6,14 +6,15 @@
 # (the gallery's map, served by `photoseal serve` from /usr/share/javascript), Chromium and its
 # driver (the gallery's browser test; Selenium goes in .venv-browser, made by
 # scripts/browser-test.sh), tmux (the progress display is tested in a real pseudo-terminal),
-# Python `cryptography`, the reference Fernet the tests compare to, and Pillow.
+# curl (the request form is posted over HTTP by the CLI tests), Python `cryptography`, the
+# reference Fernet the tests compare to, and Pillow.
 set -euo pipefail
 packages=(
   libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev libxml2-dev pkg-config
   libpq-dev postgresql
   libturbojpeg0-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver
   libimage-exiftool-perl zip time
-  tmux
+  tmux curl
 )
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
