@@ -116,8 +116,9 @@ wall() { awk -F': ' '/Elapsed \(wall clock\)/ { print $2 }' "$1"; }
 
 # 1. One whole upload.
 pack full.zip "$scratch/full.log" || { cat "$scratch/full.log" >&2; exit 1; }
-size_line="$(grep -E 'pack: [0-9]+ photos' "$scratch/full.log" | head -1)"
-parts_line="$(grep -E 'parts sent' "$scratch/full.log" | head -1)"
+size_line="$(grep -E 'pack: [0-9]+ photos' "$scratch/full.log" | head -1 || true)"
+parts_line="$(grep -E 'parts sent' "$scratch/full.log" | head -1 || true)"
+[ -n "$parts_line" ] || { echo "bench-pack-upload: no upload summary in the pack's output:" >&2; cat "$scratch/full.log" >&2; exit 1; }
 echo "bench-pack-upload: full upload: $size_line" >&2
 echo "bench-pack-upload: full upload: $parts_line; peak RSS $(rss_mb "$scratch/full.log") MB; wall $(wall "$scratch/full.log")" >&2
 total_parts="$(sed -E 's/.*: ([0-9]+) parts sent, ([0-9]+) already stored.*/\1 \2/' <<<"$parts_line" | awk '{ print $1 + $2 }')"
@@ -150,7 +151,7 @@ echo "bench-pack-upload: killed (SIGKILL) with $stored of $total_parts parts sto
 
 # 3. Run again: only the missing parts should be sent.
 pack resumed.zip "$scratch/resumed.log" || { cat "$scratch/resumed.log" >&2; exit 1; }
-resumed_line="$(grep -E 'parts sent' "$scratch/resumed.log" | head -1)"
+resumed_line="$(grep -E 'parts sent' "$scratch/resumed.log" | head -1 || true)"
 echo "bench-pack-upload: re-run: $resumed_line; peak RSS $(rss_mb "$scratch/resumed.log") MB; wall $(wall "$scratch/resumed.log")" >&2
 sent="$(sed -E 's/.*: ([0-9]+) parts sent.*/\1/' <<<"$resumed_line")"
 same="$(s3py <<<"$s3_preamble
