@@ -707,9 +707,9 @@ _photoseal_export() {
 
 _photoseal_serve() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --version -h --help)
+    non_repeating_flags=(--verbose --worker --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --host --port)
+    non_repeating_options=(--workdir --keys --store --host --port --form --worker-interval --flickr-endpoint --vision-endpoint)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -729,6 +729,18 @@ _photoseal_serve() {
         return
         ;;
     '--port')
+        return
+        ;;
+    '--form')
+        return
+        ;;
+    '--worker-interval')
+        return
+        ;;
+    '--flickr-endpoint')
+        return
+        ;;
+    '--vision-endpoint')
         return
         ;;
     esac
@@ -783,7 +795,7 @@ _photoseal_deliver() {
     repeating_flags=()
     non_repeating_flags=(--verbose --due --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys)
+    non_repeating_options=(--workdir --keys --store --flickr-endpoint --vision-endpoint)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -794,6 +806,15 @@ _photoseal_deliver() {
         ;;
     '--keys')
         __photoseal_add_completions -f
+        return
+        ;;
+    '--store')
+        return
+        ;;
+    '--flickr-endpoint')
+        return
+        ;;
+    '--vision-endpoint')
         return
         ;;
     esac

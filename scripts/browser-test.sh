@@ -4,7 +4,8 @@
 # extract, score against the local Vision fixture server, encrypt-load into the embedded store),
 # starts `photoseal serve` on a free loopback port and runs Tests/Browser/gallery_browser_test.py:
 # grid thumbnails, a country and a score filter narrowing counts and grid, the photo view with
-# the arrow keys and Esc, the table, map clusters and a click on one. Every request the browser
+# the arrow keys and Esc, the table, map clusters and a click on one, and the request form
+# (serve --form): a refused request, then one recorded as a job. Every request the browser
 # makes must stay on 127.0.0.1. Screenshots go to .ci-artifacts/serve/ (gitignored).
 #
 # Usage: scripts/browser-test.sh [path/to/photoseal]   (default: .build/debug/photoseal)
@@ -51,7 +52,8 @@ common=(--workdir "$work/work" --keys "$work/keys.env")
   --label Animal --label Plant --label Sky --label Building --label Water --label Tree >/dev/null 2>>"$work/pipeline.log"
 "$binary" encrypt-load "${common[@]}" 2>>"$work/pipeline.log"
 
-"$binary" serve "${common[@]}" --port 0 2>"$work/serve.log" &
+# --form: the request form is tested too (jobs are only recorded here; nothing is uploaded).
+"$binary" serve "${common[@]}" --port 0 --form s3://browser-test/requests 2>"$work/serve.log" &
 serve_pid=$!
 url=""
 for _ in $(seq 200); do
@@ -63,3 +65,7 @@ done
 [ -n "$url" ] || { echo "browser-test: serve did not start" >&2; cat "$work/serve.log" >&2; exit 1; }
 mkdir -p .ci-artifacts/serve
 "$venv/bin/python" Tests/Browser/gallery_browser_test.py "$url" .ci-artifacts/serve
+if grep -q "browser.test@example.org" "$work/serve.log"; then
+  echo "browser-test: the form's address is in serve's log" >&2
+  exit 1
+fi

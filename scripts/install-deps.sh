@@ -6,8 +6,9 @@
 # (the gallery's map, served by `photoseal serve` from /usr/share/javascript), Chromium and its
 # driver (the gallery's browser test; Selenium goes in .venv-browser, made by
 # scripts/browser-test.sh), tmux (the progress display is tested in a real pseudo-terminal),
-# Python `cryptography`, the reference Fernet the tests compare to, and Pillow; libzstd (the Parquet
-# writer's page compression); Slurm's controller, node daemon and clients with munge
+# curl (the request form is posted over HTTP by the CLI tests), Python `cryptography`, the
+# reference Fernet the tests compare to, and Pillow; libzstd (the Parquet writer's page
+# compression); Slurm's controller, node daemon and clients with munge
 # (scripts/slurm-test-server.sh runs a one-node cluster for the job-array test of deploy/slurm; the
 # packages' services are never started).
 set -euo pipefail
@@ -16,7 +17,7 @@ packages=(
   libpq-dev postgresql
   libturbojpeg0-dev libzstd-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver
   libimage-exiftool-perl zip time
-  tmux
+  tmux curl
   slurmctld slurmd slurm-client munge
 )
 sudo=""

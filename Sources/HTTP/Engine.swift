@@ -277,7 +277,7 @@ struct Engine {
         check(ps_curl_easy_setopt_str(h, CURLOPT_USERAGENT, configuration.userAgent))
         check(ps_curl_easy_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, Int(configuration.connectTimeout * 1000)))
         check(ps_curl_easy_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, configuration.lowSpeedLimit))
-        check(ps_curl_easy_setopt_long(h, CURLOPT_LOW_SPEED_TIME, configuration.lowSpeedTime))
+        check(ps_curl_easy_setopt_long(h, CURLOPT_LOW_SPEED_TIME, request.lowSpeedTime ?? configuration.lowSpeedTime))
         if let timeout = request.timeout ?? configuration.transferTimeout, timeout > 0 {
             check(ps_curl_easy_setopt_long(h, CURLOPT_TIMEOUT_MS, Int(timeout * 1000)))
         }

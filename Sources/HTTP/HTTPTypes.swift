@@ -18,12 +18,17 @@ public struct HTTPRequest: Sendable {
     /// `Configuration.transferTimeout` (the low-speed limit applies as well). A transfer past
     /// it fails as `.timeout`.
     public var timeout: Double?
+    /// Seconds a transfer may stay below the client's low-speed limit, or `nil` for the
+    /// client's `Configuration.lowSpeedTime`: longer for an answer a server computes in
+    /// silence (S3's CompleteMultipartUpload of a large object).
+    public var lowSpeedTime: Int?
 
     /// Makes a request; only `url` is required.
     public init(
         url: String, method: String = "GET", headers: [(name: String, value: String)] = [], body: [UInt8]? = nil,
-        followRedirects: Bool = false, maxBodyBytes: Int = 64 << 20, timeout: Double? = nil
+        followRedirects: Bool = false, maxBodyBytes: Int = 64 << 20, timeout: Double? = nil, lowSpeedTime: Int? = nil
     ) {
+        self.lowSpeedTime = lowSpeedTime
         self.url = url
         self.method = method
         self.headers = headers

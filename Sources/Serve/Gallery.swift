@@ -43,6 +43,7 @@ public final class Gallery: Sendable {
     let snapshot = Mutex(Snapshot.empty)
     let refreshing = Mutex(false)
     let assets: Assets
+    let form: RequestForm?
 
     /// Makes a gallery over a store; call ``load()`` before serving.
     ///
@@ -50,11 +51,13 @@ public final class Gallery: Sendable {
     ///   - store: The document store, only read.
     ///   - thumbnails: Makes the thumbnails and large views.
     ///   - configuration: Sizes, refresh and the access token.
+    ///   - form: The request form (`/request`), or `nil` to serve none.
     ///   - logger: Where refresh failures are logged (no document content).
     public init(
         store: any DocumentStore, thumbnails: Thumbnails, configuration: Configuration = Configuration(),
-        logger: Logger
+        form: RequestForm? = nil, logger: Logger
     ) {
+        self.form = form
         self.store = store
         self.thumbnails = thumbnails
         self.configuration = configuration
@@ -202,13 +205,18 @@ public struct GalleryRequest: Sendable {
     public var query: [URLQueryItem]
     /// Header fields, names lowercased.
     public var headers: [String: String]
+    /// The body (read for `POST` only).
+    public var body: [UInt8]
 
     /// Makes a request.
-    public init(method: String, path: String, query: [URLQueryItem], headers: [String: String]) {
+    public init(
+        method: String, path: String, query: [URLQueryItem], headers: [String: String], body: [UInt8] = []
+    ) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
+        self.body = body
     }
 
     /// Decodes a query string as a browser's form encoding writes it (`+` is a space, then
@@ -225,12 +233,12 @@ public struct GalleryRequest: Sendable {
     }
 
     /// Makes a request from a target such as `/api/photos?cc=FR` (tests, adapters).
-    public init(method: String = "GET", target: String, headers: [String: String] = [:]) {
+    public init(method: String = "GET", target: String, headers: [String: String] = [:], body: [UInt8] = []) {
         let parts = target.split(separator: "?", maxSplits: 1)
         let path = parts.first.map { String($0).removingPercentEncoding ?? String($0) } ?? "/"
         self.init(
             method: method, path: path, query: parts.count > 1 ? Self.queryItems(String(parts[1])) : [],
-            headers: Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { $1 }))
+            headers: Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { $1 }), body: body)
     }
 }
 

@@ -15,7 +15,8 @@ extension Gallery {
 
     /// Answers one request: the access check, then the route.
     ///
-    /// Routes (all `GET`): `/` (the page), `/app.js`, `/app.css`, `/vendor/…` (Leaflet),
+    /// Routes (all `GET` but `POST /request`): `/request` (the request form, with
+    /// ``RequestForm``), `/request/<id>` and `/api/job?id=` (a request's state and log), `/` (the page), `/app.js`, `/app.css`, `/vendor/…` (Leaflet),
     /// `/api/photos`, `/api/facets`, `/api/map`, `/api/photo?id=`, `/api/export.csv`,
     /// `/api/export.jsonl`, `/thumb?id=`, `/large?id=`. Every answer carries the
     /// Content-Security-Policy and no-sniff headers.
@@ -28,8 +29,10 @@ extension Gallery {
                 401, "this gallery needs its access token: open /?token=<SERVE_TOKEN from the secrets file>")
         case .allowed(let cookie):
             setCookie = cookie
-            if request.method != "GET" && request.method != "HEAD" {
-                response = Self.error(405, "only GET is served")
+            if request.method == "POST" && request.path == "/request" {
+                response = await form?.submit(request) ?? Self.error(404, "no request form here: see serve --form")
+            } else if request.method != "GET" && request.method != "HEAD" {
+                response = Self.error(405, "only GET is served (and POST /request)")
             } else {
                 response = await route(request)
             }
@@ -52,6 +55,15 @@ extension Gallery {
         if path == "/favicon.ico" { return GalleryResponse(status: 204) }
         if path == "/countries.geojson" { return assets.page("countries.geojson") }
         if path.hasPrefix("/vendor/") { return assets.vendor(String(path.dropFirst("/vendor/".count))) }
+        if path == "/request" || path.hasPrefix("/request/") || path == "/api/job" {
+            guard let form else {
+                return RequestForm.text(
+                    404, "the request form is off: start `photoseal serve --form s3://BUCKET/PREFIX` to take requests")
+            }
+            if path == "/request" { return form.page() }
+            if path == "/api/job" { return await form.jobJSON(Self.value("id", request.query) ?? "") }
+            return await form.jobPage(String(path.dropFirst("/request/".count)))
+        }
         refreshIfDue()
         let rows = snapshot.withLock { $0 }
         do {

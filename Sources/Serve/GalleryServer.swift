@@ -139,8 +139,17 @@ public final class GalleryServer: Sendable {
             headers[key] = headers[key].map { "\($0); \(value)" } ?? value
         }
         let query = GalleryRequest.queryItems(request.target.query(percentEncoded: true))
+        // Only the form posts; its body is a few hundred bytes (more is refused unread).
+        var body: [UInt8] = []
+        if request.method.rawValue == "POST" {
+            guard let data = try? await request.bodyData, data.count <= 64 << 10 else {
+                return HTTPResponse(statusCode: HTTPStatusCode(413, phrase: "Content Too Large"))
+            }
+            body = Array(data)
+        }
         let answer = await gallery.respond(
-            to: GalleryRequest(method: request.method.rawValue, path: request.path, query: query, headers: headers))
+            to: GalleryRequest(
+                method: request.method.rawValue, path: request.path, query: query, headers: headers, body: body))
         var responseHeaders = HTTPHeaders()
         for (name, value) in answer.headers { responseHeaders.addValue(value, for: HTTPHeader(name)) }
         return HTTPResponse(
@@ -151,6 +160,9 @@ public final class GalleryServer: Sendable {
     private static func phrase(_ status: Int) -> String {
         switch status {
         case 200: "OK"
+        case 303: "See Other"
+        case 403: "Forbidden"
+        case 503: "Service Unavailable"
         case 400: "Bad Request"
         case 401: "Unauthorized"
         case 404: "Not Found"

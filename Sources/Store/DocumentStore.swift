@@ -102,6 +102,34 @@ public protocol DocumentStore: AnyObject, Sendable {
 
     /// Deletes every document and the indexes of this store (for tests and `--reset`).
     func drop() async throws
+
+    /// Another collection of the same store, with the same connection settings: for records
+    /// kept beside the photos (the request form's `jobs` and `job_log`).
+    ///
+    /// MongoDB: the collection `name` of the same database; PostgreSQL: the table `name` (and
+    /// `name_fields`) of the same database; embedded: the file `<stem>.<name>.sqlite` beside
+    /// the store's file. A store opened on another collection than the default `photos` gives
+    /// `<collection>_<name>` instead, so that stores sharing a database never share a sibling.
+    /// The embedded store creates its file when opened; the others make nothing before a write.
+    ///
+    /// - Parameter name: A lower-case identifier (`[a-z_][a-z0-9_]*`, at most 40 characters).
+    /// - Throws: ``StoreError`` `.badURI` for any other name.
+    func collection(named name: String) throws -> any DocumentStore
+}
+
+extension StoreURI {
+    /// Checks the name of a sibling collection (see `DocumentStore.collection(named:)`).
+    static func checkCollectionName(_ name: String, store: String) throws {
+        guard name.range(of: "^[a-z_][a-z0-9_]{0,39}$", options: .regularExpression) != nil else {
+            throw StoreError(
+                .badURI, store: store, message: "collection name \(name) is not a lower-case identifier")
+        }
+    }
+
+    /// The name of the sibling `name` of a store whose own collection is `own`.
+    static func siblingName(_ name: String, of own: String) -> String {
+        own == "photos" ? name : "\(own)_\(name)"
+    }
 }
 
 extension DocumentStore {

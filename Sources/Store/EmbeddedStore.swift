@@ -20,6 +20,7 @@ public final class EmbeddedStore: DocumentStore {
     public let batchSize: Int
     /// `embedded:PATH`.
     public let location: String
+    private let path: String
     private let database: DatabasePool
     private let logger: Logger
     private let writes = StoreCounter()
@@ -37,6 +38,7 @@ public final class EmbeddedStore: DocumentStore {
     ///   photoseal store, `.io` when it cannot be created or opened.
     public init(path: String, batchSize: Int = 1000, logger: Logger) throws {
         location = "embedded:\(path)"
+        self.path = path
         self.batchSize = max(1, batchSize)
         self.logger = logger
         guard !path.isEmpty else {
@@ -91,6 +93,16 @@ public final class EmbeddedStore: DocumentStore {
                 CREATE INDEX field_index_by_id ON field_index (id);
                 PRAGMA user_version = \(formatVersion);
                 """)
+    }
+
+    /// The file `<stem>.<name>.sqlite` beside this store's file; see the protocol. (A file of
+    /// its own: the store's format holds one collection.)
+    public func collection(named name: String) throws -> any DocumentStore {
+        try StoreURI.checkCollectionName(name, store: location)
+        let url = URL(fileURLWithPath: path)
+        let stem = url.deletingPathExtension().lastPathComponent
+        let sibling = url.deletingLastPathComponent().appendingPathComponent("\(stem).\(name).sqlite").path
+        return try EmbeddedStore(path: sibling, batchSize: batchSize, logger: logger)
     }
 
     /// Write transactions that changed data since the store was opened.

@@ -111,6 +111,7 @@ public final class MongoStore: DocumentStore {
     /// The effective write concern.
     public let writeConcern: WriteConcern
     private let configuration: Configuration
+    private let uri: String
     private let pool: MongoPool
     private let executor: BlockingExecutor
     private let logger: Logger
@@ -130,6 +131,7 @@ public final class MongoStore: DocumentStore {
     public init(uri: String, configuration: Configuration = Configuration(), logger: Logger) throws {
         MongoPool.initializeLibrary()
         location = StoreURI.redact(uri)
+        self.uri = uri
         self.configuration = configuration
         self.logger = logger
         pool = try MongoPool(uri: uri, configuration: configuration)
@@ -384,6 +386,14 @@ public final class MongoStore: DocumentStore {
                 return batch
             }
         }
+    }
+
+    /// The collection `name` (or `<collection>_<name>`) of the same database; see the protocol.
+    public func collection(named name: String) throws -> any DocumentStore {
+        try StoreURI.checkCollectionName(name, store: location)
+        var sibling = configuration
+        sibling.collection = StoreURI.siblingName(name, of: configuration.collection)
+        return try MongoStore(uri: uri, configuration: sibling, logger: logger)
     }
 
     /// Drops the collection and its indexes.

@@ -50,6 +50,7 @@ public final class PostgresStore: DocumentStore {
     /// The database name (the URI's path, default `photoseal`).
     public let database: String
     private let configuration: Configuration
+    private let uri: String
     private let pool: PostgresPool
     private let executor: BlockingExecutor
     private let logger: Logger
@@ -75,6 +76,7 @@ public final class PostgresStore: DocumentStore {
         let full = Self.withDefaultDatabase(uri)
         // As given (not with the default database added): the workdir records stores by it.
         location = StoreURI.redact(uri.trimmingCharacters(in: .whitespaces))
+        self.uri = uri
         self.configuration = configuration
         self.logger = logger
         guard configuration.table.range(of: "^[a-z_][a-z0-9_]{0,40}$", options: .regularExpression) != nil else {
@@ -90,6 +92,14 @@ public final class PostgresStore: DocumentStore {
     }
 
     deinit { executor.shutdown() }
+
+    /// The table `name` (or `<table>_<name>`) of the same database; see the protocol.
+    public func collection(named name: String) throws -> any DocumentStore {
+        try StoreURI.checkCollectionName(name, store: location)
+        var sibling = configuration
+        sibling.table = StoreURI.siblingName(name, of: configuration.table)
+        return try PostgresStore(uri: uri, configuration: sibling, logger: logger)
+    }
 
     /// Transactions that changed data since the store was opened.
     public var writeCount: Int { writes.value }

@@ -80,8 +80,12 @@ struct CompletionHelpCLITests {
         for path in try commandPaths() {
             let help = try CLI.run(["help"] + path).stdout
             let name = path.joined(separator: " ")
-            #expect(help.contains("--flickr-endpoint") == ["search", "run", "plan"].contains(name), "\(name)")
-            #expect(help.contains("--vision-endpoint") == ["score", "run"].contains(name), "\(name)")
+            // deliver and serve (--worker) run the request form's jobs, which search and score.
+            #expect(
+                help.contains("--flickr-endpoint") == ["search", "run", "plan", "deliver", "serve"].contains(name),
+                "\(name)")
+            #expect(
+                help.contains("--vision-endpoint") == ["score", "run", "deliver", "serve"].contains(name), "\(name)")
         }
     }
 

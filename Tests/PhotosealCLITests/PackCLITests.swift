@@ -175,7 +175,7 @@ func writeNoisePNGs(into folder: String, count: Int, width: Int = 700, height: I
 }
 
 /// moto's answer about an object or upload, through boto3 (not photoseal).
-private func s3Python(_ server: S3TestServer, _ script: String, _ arguments: [String]) throws -> String {
+func s3Python(_ server: S3TestServer, _ script: String, _ arguments: [String]) throws -> String {
     let prefix = """
         import sys, boto3
         s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
@@ -308,7 +308,7 @@ struct SMTPTestServer: Sendable {
 /// html, links (from the text part), status (of a plain GET of the link), bytes_sha256 (of
 /// what the GET returned), valid_signature (botocore's presigner, its clock frozen at the link's
 /// X-Amz-Date, given the moto user's keys, makes the same link)}.
-private let mailCheck = """
+let mailCheck = """
     import email, email.policy, hashlib, json, re, sys, urllib.request, urllib.error, urllib.parse
     import datetime
     msg = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)

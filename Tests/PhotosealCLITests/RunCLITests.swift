@@ -494,7 +494,8 @@ struct RunCLITests {
             ["run", "--term", "monkey", "--search-concurrency", "99"],
         ])
     func usage(arguments: [String]) throws {
-        let result = try CLI.run(arguments + ["--keys", "/nonexistent/keys.env"])
+        // A workdir of its own: a ./photoseal-work left in the test's folder would hold a job.
+        let result = try CLI.run(arguments + ["--keys", "/nonexistent/keys.env", "--workdir", "/nonexistent/work"])
         #expect(result.status == 64, "\(result.stderr)")
     }
 }

@@ -227,4 +227,30 @@ struct ConformanceTests {
             #expect(count == 0)
         }
     }
+
+    @Test(
+        "a sibling collection (jobs) keeps its own documents: neither side sees the other's, a bad name is refused",
+        arguments: StoreKind.available)
+    func siblingCollection(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.upsert([photo(1), photo(2)])
+            let jobs = try store.collection(named: "jobs")
+            defer { Task { try? await jobs.drop() } }
+            _ = try await jobs.upsert([["_id": "job-1", "state": "queued", "open": true]])
+            #expect(try await store.count() == 2)
+            #expect(try await jobs.count() == 1)
+            #expect(try await jobs.find(id: "flickr:00000001") == nil)
+            #expect(try await store.find(id: "job-1") == nil)
+            #expect(try await jobs.find(where: "open", equals: true).map(\.id) == ["job-1"])
+            let moved = try await jobs.compareAndSet(
+                id: "job-1", expect: [("state", "queued")], set: [("state", "ran")])
+            #expect(moved)
+            // Opened again, the sibling is the same collection, not a new empty one.
+            #expect(try await store.collection(named: "jobs").find(id: "job-1")?["state"] == "ran")
+            let error = #expect(throws: StoreError.self) { _ = try store.collection(named: "Jobs; drop") }
+            #expect(error?.code == .badURI)
+            try await jobs.drop()
+            #expect(try await store.count() == 2)
+        }
+    }
 }

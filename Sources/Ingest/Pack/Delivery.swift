@@ -71,14 +71,7 @@ public struct DeliveryRunner {
         }
         var packed = request.packed
         if packed == nil {
-            let pack = try DatasetPack(
-                ledger: ledger, images: images, keyring: keyring, sealer: spec.attribution ? sealer : nil,
-                options: DatasetPack.Options(
-                    minScores: spec.minScores.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, limit: spec.limit,
-                    includeAllRightsReserved: spec.includeAllRightsReserved, attribution: spec.attribution))
-            let result = try await pack.upload(with: s3, to: location, partSize: spec.partSize)
-            let done = DeliveryRequest.Packed(
-                photos: pack.summary.photos, bytes: pack.summary.bytes, licenses: pack.summary.licenses)
+            let (done, result) = try await packAndUpload(spec)
             try await ledger.markDeliveryUploaded(id: request.id, packed: done)
             packed = done
             summary.uploaded += 1
@@ -87,16 +80,10 @@ public struct DeliveryRunner {
                     + "\(result.partsReused) already stored)")
         }
         guard let packed else { return }
-        let now = Date()
-        let link = try s3.presignedGetURL(
-            bucket: location.bucket, key: location.key, expires: spec.linkExpires, date: now)
-        let message = DeliveryMail(
-            link: link, photos: packed.photos, bytes: packed.bytes, licenses: packed.licenses,
-            attributed: spec.attribution, expires: now.addingTimeInterval(Double(spec.linkExpires)))
         // Recorded before sending: a kill during the send leaves one attempt counted.
         try await ledger.markDeliveryMailing(id: request.id)
         do {
-            try await message.send(to: address, settings: mail, messageID: "delivery-\(request.id)")
+            try await mail(packed, spec: spec, to: address, messageID: "delivery-\(request.id)")
         } catch {
             // The server did not take it: not an attempt that may have reached the reader.
             try await ledger.markDeliveryMailing(id: request.id, undo: true)
@@ -105,5 +92,40 @@ public struct DeliveryRunner {
         try await ledger.markDeliverySent(id: request.id)
         summary.mailed += 1
         report("delivery \(request.id): mailed the link to \(MailAddress.masked(address))")
+    }
+
+    /// Packs the runner's ledger as `spec` asks and uploads it (a multipart upload: parts an
+    /// interrupted upload of the same selection stored are not sent again).
+    /// - Returns: What the mail says about the pack, and the upload's part counts.
+    public func packAndUpload(_ spec: DeliveryRequest.Spec) async throws -> (
+        packed: DeliveryRequest.Packed, upload: S3Client.UploadResult
+    ) {
+        let location = try S3Location(parsing: spec.upload)
+        let pack = try DatasetPack(
+            ledger: ledger, images: images, keyring: keyring, sealer: spec.attribution ? sealer : nil,
+            options: DatasetPack.Options(
+                minScores: spec.minScores.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, limit: spec.limit,
+                includeAllRightsReserved: spec.includeAllRightsReserved, attribution: spec.attribution))
+        let result = try await pack.upload(with: s3, to: location, partSize: spec.partSize)
+        let packed = DeliveryRequest.Packed(
+            photos: pack.summary.photos, bytes: pack.summary.bytes, licenses: pack.summary.licenses)
+        return (packed, result)
+    }
+
+    /// Mails a pre-signed link to the uploaded pack, valid for `spec.linkExpires` from now.
+    /// - Parameter messageID: The mail's Message-ID local part (the same for a resent mail).
+    public func mail(
+        _ packed: DeliveryRequest.Packed, spec: DeliveryRequest.Spec, to address: String, messageID: String
+    )
+        async throws
+    {
+        let location = try S3Location(parsing: spec.upload)
+        let now = Date()
+        let link = try s3.presignedGetURL(
+            bucket: location.bucket, key: location.key, expires: spec.linkExpires, date: now)
+        let message = DeliveryMail(
+            link: link, photos: packed.photos, bytes: packed.bytes, licenses: packed.licenses,
+            attributed: spec.attribution, expires: now.addingTimeInterval(Double(spec.linkExpires)))
+        try await message.send(to: address, settings: mail, messageID: messageID)
     }
 }

@@ -396,9 +396,13 @@ public final class S3Client: Sendable {
                 "<Part><PartNumber>\(part.number)</PartNumber><ETag>\"\(S3XMLText.escape(part.etag))\"</ETag></Part>"
         }
         xml += "</CompleteMultipartUpload>"
+        // The server assembles the object before it answers: minutes for a large one, in
+        // silence on S3-compatible servers (moto took over 30 s for 2 GB). Without the longer
+        // low-speed window the call timed out and its retries failed on the half-done upload.
         let response = try await call(
             "POST", bucket: bucket, key: key, query: [("uploadId", uploadID)],
-            headers: [("Content-Type", "application/xml")], body: Array(xml.utf8))
+            headers: [("Content-Type", "application/xml")], body: Array(xml.utf8),
+            lowSpeedTime: Self.completeLowSpeedTime)
         // S3 may answer 200 with an error document after a long completion.
         guard let root = S3XMLNode.parse(response.body) else {
             throw malformed("CompleteMultipartUpload", bucket: bucket, key: key)
@@ -408,6 +412,9 @@ public final class S3Client: Sendable {
         }
         return Self.unquoted(root.value("ETag") ?? "")
     }
+
+    /// Seconds CompleteMultipartUpload may wait for its answer without a byte (15 minutes).
+    static let completeLowSpeedTime = 900
 
     /// AbortMultipartUpload (an unknown upload id is not an error).
     public func abortMultipartUpload(bucket: String, key: String, uploadID: String) async throws {
@@ -516,7 +523,7 @@ public final class S3Client: Sendable {
     private func call(
         _ method: String, bucket: String, key: String?, query: [(name: String, value: String)] = [],
         headers: [(name: String, value: String)] = [], body: [UInt8]? = nil, accept: Set<Int> = [],
-        maxBodyBytes: Int = 64 << 20
+        maxBodyBytes: Int = 64 << 20, lowSpeedTime: Int? = nil
     ) async throws -> HTTPResponse {
         let operation = "\(method) \(Self.name(bucket, key ?? ""))"
         return try await retrying(method, bucket: bucket) { _ in
@@ -524,7 +531,7 @@ public final class S3Client: Sendable {
             do {
                 response = try await sendSigned(
                     method, bucket: bucket, key: key, query: query, headers: headers, body: body, sink: nil,
-                    maxBodyBytes: maxBodyBytes)
+                    maxBodyBytes: maxBodyBytes, lowSpeedTime: lowSpeedTime)
             } catch let caught as IngestError {
                 throw caught.with(message: "S3 request \(operation) failed: \(caught.message)")
             }
@@ -564,7 +571,7 @@ public final class S3Client: Sendable {
     private func sendSigned(
         _ method: String, bucket: String, key: String?, query: [(name: String, value: String)],
         headers: [(name: String, value: String)], body: [UInt8]?, sink: (any HTTPBodySink)?,
-        maxBodyBytes: Int = 64 << 20
+        maxBodyBytes: Int = 64 << 20, lowSpeedTime: Int? = nil
     ) async throws -> HTTPResponse {
         let path = self.path(bucket: bucket, key: key)
         let payloadHash: String
@@ -588,7 +595,9 @@ public final class S3Client: Sendable {
             all.append(("Content-Type", "application/octet-stream"))
         }
         return try await http.exchange(
-            HTTPRequest(url: url, method: method, headers: all, body: body, maxBodyBytes: maxBodyBytes), sink: sink)
+            HTTPRequest(
+                url: url, method: method, headers: all, body: body, maxBodyBytes: maxBodyBytes,
+                lowSpeedTime: lowSpeedTime), sink: sink)
     }
 
     // MARK: Errors

@@ -365,8 +365,9 @@ public final class Workspace: Sendable {
         return (record.display, true)
     }
 
-    /// The URI of the store a loading command uses (see ``loadStore(batchSize:preferring:)``).
-    func loadStoreURI(preferring: String?) throws -> String {
+    /// The URI of the store a loading command uses (see ``loadStore(batchSize:preferring:)``),
+    /// password included: for handing to a command run in this process, never for a message.
+    public func loadStoreURI(preferring: String?) throws -> String {
         let recorded = recordedStores
         let uri: String
         if let explicit = options.store, !explicit.trimmingCharacters(in: .whitespaces).isEmpty {

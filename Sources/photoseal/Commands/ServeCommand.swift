@@ -23,8 +23,17 @@ struct ServeCommand: AsyncParsableCommand {
             "Authorization: Bearer <SERVE_TOKEN>". The map uses Debian's libjs-leaflet and \
             libjs-leaflet.markercluster. The JSON API is described in docs/serve.md.
 
+            --form s3://BUCKET/PREFIX adds the request form (/request, linked from the page): \
+            search terms, an optional box, a number of images, labels, an address and a time. \
+            Each request is recorded as a job in the store (collections jobs and job_log, the \
+            address sealed with the secrets file's keys); `photoseal deliver --due` runs it \
+            (search, download, extract, score, load in <workdir>/jobs/<id>), packs it, uploads \
+            it to s3://BUCKET/PREFIX/<id>.zip and mails the link at the time asked. --worker \
+            does the same inside the server every --worker-interval seconds (stopping with it).
+
             Examples:
               photoseal serve
+              photoseal serve --form s3://datasets/requests --worker
               photoseal serve --workdir run1 --port 8090
               photoseal serve --store mongodb://127.0.0.1:27017/photoseal
             """
@@ -39,11 +48,42 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The TCP port to listen on.", valueName: "port"))
     var port: UInt16 = 8080
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve the request form (/request); the zips of its jobs go under this S3 prefix.",
+            valueName: "s3://bucket/prefix"))
+    var form: String?
+
+    @Flag(help: "Run `deliver --due` inside the server every --worker-interval seconds (requests and jobs).")
+    var worker = false
+
+    @Option(help: ArgumentHelp("Seconds between the worker's passes.", valueName: "seconds"))
+    var workerInterval: Double = 60
+
+    @OptionGroup var flickrOptions: FlickrEndpointOptions
+
+    @OptionGroup var visionOptions: VisionEndpointOptions
+
+    func validate() throws {
+        guard UsageChecks.enabled else { return }
+        if let form {
+            let prefix = form.hasSuffix("/") ? String(form.dropLast()) : form
+            guard (try? S3Location(parsing: prefix + "/x.zip")) != nil, prefix.hasPrefix("s3://") else {
+                throw ValidationError("--form \(form) is not s3://BUCKET/PREFIX (where the requested zips go)")
+            }
+        }
+        guard workerInterval >= 1, workerInterval <= 86400 else {
+            throw ValidationError("--worker-interval \(workerInterval) must be from 1 to 86400 seconds")
+        }
+    }
+
     func run() async throws {
         try await reportingErrors {
-            let workspace = try await global.workspace("serve", access: .read, needsKeys: false, store: storeOptions)
+            let workspace = try await global.workspace(
+                "serve", access: .read, needsKeys: form != nil, store: storeOptions)
             let found = try await workspace.checkLoadStore()
-            guard found.exists else {
+            // With the form, an empty store is fine: the requests fill it.
+            guard found.exists || form != nil else {
                 throw ValidationError(
                     "the store \(found.display) does not exist yet; run `photoseal encrypt-load` (or `run`) first, "
                         + "or pass --store")
@@ -58,8 +98,15 @@ struct ServeCommand: AsyncParsableCommand {
                 cacheDirectory: sealedMode ? nil : (workspace.workdir as NSString).appendingPathComponent("thumbs"))
             var configuration = Gallery.Configuration()
             configuration.token = workspace.secrets["SERVE_TOKEN"]
+            let requestForm = try form.map { prefix in
+                try RequestForm(
+                    jobs: try JobStore(store: store), sealer: try workspace.sealer(),
+                    configuration: RequestForm.Configuration(
+                        upload: prefix.hasSuffix("/") ? String(prefix.dropLast()) : prefix))
+            }
             let gallery = Gallery(
-                store: store, thumbnails: thumbnails, configuration: configuration, logger: global.logger())
+                store: store, thumbnails: thumbnails, configuration: configuration, form: requestForm,
+                logger: global.logger())
             let server = try GalleryServer(gallery: gallery, host: host, port: port)
             let count = try await gallery.load()
             let missing = gallery.missingMapFiles()
@@ -74,7 +121,42 @@ struct ServeCommand: AsyncParsableCommand {
             let bound = try await server.port()
             let shown = host.contains(":") ? "[\(host)]" : host
             printError("serve: \(count) photos from \(found.display) at http://\(shown):\(bound)/ (Ctrl-C stops)")
-            try await task.value
+            if form != nil { printError("serve: the request form is at http://\(shown):\(bound)/request") }
+            let background = worker ? startWorker() : nil
+            do {
+                try await task.value
+            } catch {
+                background?.cancel()
+                await background?.value
+                throw error
+            }
+            // Stopped: the worker finishes the step in hand and ends.
+            background?.cancel()
+            await background?.value
+        }
+    }
+
+    /// The worker: `deliver --due` now, then every --worker-interval seconds, until cancelled.
+    /// Only passes that found work are reported.
+    func startWorker() -> Task<Void, Never> {
+        let (global, store, interval) = (global, storeOptions, workerInterval)
+        let (flickr, vision) = (flickrOptions.flickrEndpoint, visionOptions.visionEndpoint)
+        printError("serve: worker: deliver --due every \(interval) s")
+        return Task {
+            while !Task.isCancelled {
+                do {
+                    _ = try await DeliverCommand.deliverDue(
+                        global: global, store: store, flickrEndpoint: flickr, visionEndpoint: vision,
+                        report: { line in
+                            guard !line.hasPrefix("0 due: 0 uploaded"), line != "jobs: 0 open" else { return }
+                            printError("serve: worker: \(line)")
+                        })
+                } catch {
+                    printError("serve: worker: \(error)")
+                }
+                try? await Task.sleep(for: .seconds(interval))
+            }
+            printError("serve: worker: stopped")
         }
     }
 }
