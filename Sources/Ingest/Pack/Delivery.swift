@@ -71,7 +71,7 @@ public struct DeliveryRunner {
         }
         var packed = request.packed
         if packed == nil {
-            let pack = try DatasetPack(
+            let pack = try await DatasetPack(
                 ledger: ledger, images: images, keyring: keyring, sealer: spec.attribution ? sealer : nil,
                 options: DatasetPack.Options(
                     minScores: spec.minScores.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, limit: spec.limit,
