@@ -190,14 +190,15 @@ public final class DatasetPack {
         var preview = Summary()
         try ledger.forEachDocument { entry in
             if case .image(let image) = Self.verdict(
-                for: entry.document, options: options, attributing: attributing, summary: &preview) {
+                for: entry.document, options: options, attributing: attributing, summary: &preview)
+            {
                 candidates.append((entry.document.id, image))
             }
         }
         // Pass 2 (the images, async): each fetched (file or S3 object), opened and stripped
         // once, appended to one spool file in id order (a re-run makes the same bytes: a
         // resumed upload's parts fit); only its place, size and checksums are kept.
-        let spool = try SpoolFile(path: scratch + "/images.spool", checksums: false)
+        let imageSpool = try SpoolFile(path: scratch + "/images.spool", checksums: false)
         var spooled: [String: Spooled] = [:]
         var unstrippable = Set<String>()
         for candidate in candidates {
@@ -211,11 +212,11 @@ public final class DatasetPack {
             }
             let sha = try SHA256.hex(of: stripped)
             spooled[candidate.id] = Spooled(
-                sha256: candidate.image.sha256, offset: spool.size, size: Int64(stripped.count),
+                sha256: candidate.image.sha256, offset: imageSpool.size, size: Int64(stripped.count),
                 crc: CRC32.checksum(stripped), strippedSHA256: sha, fileExtension: format.fileExtension)
-            try spool.write(stripped)
+            try imageSpool.write(stripped)
         }
-        try spool.close()
+        try imageSpool.close()
         candidates = []
 
         // Pass 3 (the ledger again): the same choices, the rows and manifest lines written.
@@ -226,8 +227,10 @@ public final class DatasetPack {
         var newest = ""
         try ledger.forEachDocument { entry in
             let document = entry.document
-            guard case .image(let image) = Self.verdict(
-                    for: document, options: options, attributing: attributing, summary: &summary) else {
+            guard
+                case .image(let image) = Self.verdict(
+                    for: document, options: options, attributing: attributing, summary: &summary)
+            else {
                 return
             }
             guard let planned = spooled[document.id], planned.sha256 == image.sha256 else {
@@ -421,7 +424,8 @@ public final class DatasetPack {
         case .bytes(let bytes):
             return (dataStart, bytes)
         case .spool(let offset):
-            return try window(of: scratch + "/images.spool", from: offset, entry: entry, at: position, dataStart: dataStart)
+            return try window(
+                of: scratch + "/images.spool", from: offset, entry: entry, at: position, dataStart: dataStart)
         case .file(let path):
             return try window(of: path, from: 0, entry: entry, at: position, dataStart: dataStart)
         }
