@@ -145,6 +145,8 @@ public final class DatasetPack {
     private let layout: ZipLayout
     private let sources: [Source]
     private let scratch: String
+    /// Encrypts the images spool.
+    private let cipher: ScratchCipher
     /// The last segment produced: its start in the archive and its bytes.
     private var cached: (start: Int64, bytes: [UInt8])?
 
@@ -161,6 +163,13 @@ public final class DatasetPack {
         ledger: Ledger, images: ImageStore, keyring: Keyring?, sealer: FieldSealer?, options: Options,
         date: Date? = nil, forceZip64: Bool = false
     ) async throws {
+        // Opened images go to disk only under a key that dies with the pack (sealed images are
+        // never written in the clear).
+        do {
+            cipher = try ScratchCipher()
+        } catch {
+            throw IngestError.wrapping(error, context: "making the pack's scratch key")
+        }
         scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("photoseal-pack-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(
@@ -198,7 +207,7 @@ public final class DatasetPack {
         // Pass 2 (the images, async): each fetched (file or S3 object), opened and stripped
         // once, appended to one spool file in id order (a re-run makes the same bytes: a
         // resumed upload's parts fit); only its place, size and checksums are kept.
-        let imageSpool = try SpoolFile(path: scratch + "/images.spool", checksums: false)
+        let imageSpool = try SpoolFile(path: scratch + "/images.spool", checksums: false, cipher: cipher)
         var spooled: [String: Spooled] = [:]
         var unstrippable = Set<String>()
         for candidate in candidates {
@@ -424,8 +433,14 @@ public final class DatasetPack {
         case .bytes(let bytes):
             return (dataStart, bytes)
         case .spool(let offset):
-            return try window(
+            var window = try window(
                 of: scratch + "/images.spool", from: offset, entry: entry, at: position, dataStart: dataStart)
+            do {
+                try cipher.apply(&window.bytes, at: offset + window.start - dataStart)
+            } catch {
+                throw IngestError.wrapping(error, context: "reading the pack's scratch file")
+            }
+            return window
         case .file(let path):
             return try window(of: path, from: 0, entry: entry, at: position, dataStart: dataStart)
         }
@@ -473,13 +488,16 @@ private final class SpoolFile {
     private let handle: FileHandle
     private var buffer: [UInt8] = []
     private let hasher: SHA256?
+    private let cipher: ScratchCipher?
     private(set) var crc = CRC32()
     private(set) var size: Int64 = 0
     private(set) var sha256 = ""
 
     /// - Parameter checksums: keep the file's CRC-32 and SHA-256 (the images spool needs none:
     ///   each image's are taken on its own).
-    init(path: String, checksums: Bool = true) throws {
+    ///   - cipher: encrypts what is written (the file's CRC-32 and SHA-256 are of the plaintext).
+    init(path: String, checksums: Bool = true, cipher: ScratchCipher? = nil) throws {
+        self.cipher = cipher
         self.path = path
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
             let handle = FileHandle(forWritingAtPath: path)
@@ -499,15 +517,30 @@ private final class SpoolFile {
         if buffer.count >= 1 << 20 { try flush() }
     }
 
-    /// Appends `bytes` (an image) straight to the file, with no copy into the buffer.
+    /// Appends `bytes` (an image) to the file, encrypted 1 MiB at a time when there is a cipher.
     func write(_ bytes: [UInt8]) throws {
         if hasher != nil {
             crc.update(bytes)
             hasher?.update(bytes)
         }
         try flush()
-        try put(bytes)
-        size += Int64(bytes.count)
+        guard let cipher else {
+            try put(bytes)
+            size += Int64(bytes.count)
+            return
+        }
+        var start = 0
+        while start < bytes.count {
+            var chunk = Array(bytes[start..<min(start + (1 << 20), bytes.count)])
+            do {
+                try cipher.apply(&chunk, at: size)
+            } catch {
+                throw IngestError.wrapping(error, context: "writing the pack's scratch file")
+            }
+            try put(chunk)
+            size += Int64(chunk.count)
+            start += chunk.count
+        }
     }
 
     private func flush() throws {
