@@ -38,8 +38,11 @@ struct DeliverCommand: AsyncParsableCommand {
             let logger = global.logger()
             let http = try HTTPClient(logger: logger)
             defer { http.shutdown() }
+            // The job's image store: a workdir that keeps its images in a bucket packs from it.
+            let images = try await workspace.recordedImageStore(logger: logger)
+            defer { images.http.shutdown() }
             let runner = DeliveryRunner(
-                ledger: try workspace.ledger(), images: workspace.images, keyring: try workspace.keyring(),
+                ledger: try workspace.ledger(), images: images.store, keyring: try workspace.keyring(),
                 sealer: try workspace.sealer(),
                 s3: try S3Client(http: http, settings: try S3Settings(secrets: workspace.secrets), logger: logger),
                 mail: try MailSettings(secrets: workspace.secrets))
