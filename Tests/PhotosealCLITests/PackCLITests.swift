@@ -203,13 +203,15 @@ struct PackUploadCLITests {
             at: URL(fileURLWithPath: keys),
             extra: server.secrets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
         let common = ["--workdir", scratch.path("work"), "--keys", keys]
-        try writeNoisePNGs(into: scratch.path("photos"), count: 30)
+        // 78 images packed, 22 parts: the pack reads every image before its first part, then sends the
+        // parts quickly, and the kill after two parts must land before the last.
+        try writeNoisePNGs(into: scratch.path("photos"), count: 80)
         let imported = try await offPool {
             try CLI.run(["import", scratch.path("photos"), "--store-images", "sealed"] + common)
         }
         #expect(imported.status == 0, "\(imported.stderr)")
         // Folder imports carry no licence: packed only with --include-all-rights-reserved.
-        let selection = ["--include-all-rights-reserved", "--limit", "28"]
+        let selection = ["--include-all-rights-reserved", "--limit", "78"]
         let local = scratch.path("local.zip")
         let made = try await offPool { try CLI.run(["pack", "--out", local] + selection + common) }
         #expect(made.status == 0, "\(made.stderr)")

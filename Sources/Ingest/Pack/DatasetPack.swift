@@ -13,12 +13,15 @@ extension License {
 /// attribution licence asks for it and `attribution` is on), `LICENSES.md` and
 /// `MANIFEST.sha256` (`sha256sum -c` format), as a stored zip (Zip64 when large).
 ///
-/// Built in two passes so that memory stays flat and any byte range can be produced on its
-/// own: `plan` reads, opens and strips each selected image once to learn its size, CRC-32 and
-/// SHA-256 (keeping only those and the image's path), and writes the metadata files to a
-/// private scratch folder; `read(at:count:)` then produces the archive's bytes from the
-/// layout, opening and stripping each image again when its bytes are reached (and checking
-/// they are the ones planned). Memory holds one image and one part whatever the pack's size.
+/// Planned once so that memory stays flat and any byte range can be produced on its own: `init`
+/// fetches (a local file or an S3 object, ``ImageStore/read(_:keyring:)``), opens and strips
+/// each selected image once, appending the stripped bytes to a spool file in a private scratch
+/// folder (under `TMPDIR`) in id order and keeping only their offset, size, CRC-32 and
+/// SHA-256, and writes the metadata files there too; `read(at:count:)` then produces the
+/// archive's bytes from the layout and the scratch files, 4 MiB at a time. The scratch folder
+/// needs about the pack's size on disk and is removed with the pack. Memory holds one image
+/// (while planning) and one part whatever the pack's size; the same ledger and images give the
+/// same bytes, so a resumed upload's parts fit.
 ///
 /// Licences (`License.flickr`): a photo without a licence Flickr lists, or "All Rights
 /// Reserved", is left out unless `includeAllRightsReserved`; a photo whose licence requires
@@ -86,16 +89,64 @@ public final class DatasetPack {
     public var size: Int64 { layout.totalSize }
 
     private enum Source {
-        case image(PhotoDocument.Image, id: String)
+        /// A stripped image in the images spool, from this offset.
+        case spool(offset: Int64)
         case file(String)
         case bytes([UInt8])
     }
 
+    /// A stripped image written to the images spool.
+    private struct Spooled {
+        /// The stored image's `sha256` (of the original), to notice a photo changed between passes.
+        var sha256: String
+        var offset: Int64
+        var size: Int64
+        var crc: UInt32
+        var strippedSHA256: String
+        var fileExtension: String
+    }
+
+    /// What the filters and licence rules make of a photo.
+    private enum Verdict {
+        /// Left out (and counted in the summary).
+        case leftOut
+        /// Packed if its image strips.
+        case image(PhotoDocument.Image)
+    }
+
+    /// The filters, the limit and the licence rules for `document`, counting a photo left out
+    /// in `summary`. One function for the planning pass and the writing pass, so they agree.
+    private static func verdict(
+        for document: PhotoDocument, options: Options, attributing: Bool, summary: inout Summary
+    ) -> Verdict {
+        guard DocumentExporter.passes(document.scores, minScores: options.minScores),
+            options.limit.map({ summary.photos < $0 }) ?? true
+        else {
+            summary.filtered += 1
+            return .leftOut
+        }
+        let license = License.flickr(id: document.license)
+        // "All Rights Reserved" is the one listed licence with no terms page.
+        guard license?.url != nil || options.includeAllRightsReserved else {
+            summary.allRightsReserved += 1
+            return .leftOut
+        }
+        if license?.requiresAttribution ?? false, !attributing {
+            summary.needAttribution += 1
+            return .leftOut
+        }
+        guard let image = document.image, image.path != nil else {
+            summary.withoutImage += 1
+            return .leftOut
+        }
+        return .image(image)
+    }
+
     private let layout: ZipLayout
     private let sources: [Source]
-    private let images: ImageStore
-    private let keyring: Keyring?
     private let scratch: String
+    /// Encrypts the images spool.
+    private let cipher: ScratchCipher
     /// The last segment produced: its start in the archive and its bytes.
     private var cached: (start: Int64, bytes: [UInt8])?
 
@@ -106,14 +157,19 @@ public final class DatasetPack {
     ///   - date: the entries' modification time; default the newest `ingested_at` of the photos
     ///     packed, so the same selection gives the same bytes (a resumed upload's parts fit).
     ///   - forceZip64: Zip64 records whatever the size (tests).
-    /// - Throws: `IngestError.ledger`, `.imageStore` or `.sealing` naming the photo, or
-    ///   `.configuration` when the scratch folder cannot be written.
+    /// - Throws: `IngestError.ledger`, `.imageStore` or `.sealing` naming the photo, S3 errors
+    ///   for a store in a bucket, or `.configuration` when the scratch folder cannot be written.
     public init(
         ledger: Ledger, images: ImageStore, keyring: Keyring?, sealer: FieldSealer?, options: Options,
         date: Date? = nil, forceZip64: Bool = false
-    ) throws {
-        self.images = images
-        self.keyring = keyring
+    ) async throws {
+        // Opened images go to disk only under a key that dies with the pack (sealed images are
+        // never written in the clear).
+        do {
+            cipher = try ScratchCipher()
+        } catch {
+            throw IngestError.wrapping(error, context: "making the pack's scratch key")
+        }
         scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("photoseal-pack-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(
@@ -135,6 +191,44 @@ public final class DatasetPack {
         let manifest = try SpoolFile(path: scratch + "/MANIFEST.sha256")
         try csv.write(columns.map(DocumentExporter.csvField).joined(separator: ",") + "\r\n")
 
+        // Pass 1 (the ledger, synchronous): the photos that may be packed, in id order. A
+        // photo's fate past this (stripped, or the limit reached) is known only once its image
+        // is read, so the images are read in pass 2 and the rows written in pass 3.
+        let attributing = options.attribution && sealer != nil
+        var candidates: [(id: String, image: PhotoDocument.Image)] = []
+        var preview = Summary()
+        try ledger.forEachDocument { entry in
+            if case .image(let image) = Self.verdict(
+                for: entry.document, options: options, attributing: attributing, summary: &preview)
+            {
+                candidates.append((entry.document.id, image))
+            }
+        }
+        // Pass 2 (the images, async): each fetched (file or S3 object), opened and stripped
+        // once, appended to one spool file in id order (a re-run makes the same bytes: a
+        // resumed upload's parts fit); only its place, size and checksums are kept.
+        let imageSpool = try SpoolFile(path: scratch + "/images.spool", checksums: false, cipher: cipher)
+        var spooled: [String: Spooled] = [:]
+        var unstrippable = Set<String>()
+        for candidate in candidates {
+            if let limit = options.limit, spooled.count >= limit { break }
+            let original = try await images.read(candidate.image, keyring: keyring)
+            guard let format = ImageFormat.sniff(original.prefix(64)), MetadataStripper.strips(format),
+                let stripped = MetadataStripper.strip(original, format: format)
+            else {
+                unstrippable.insert(candidate.id)
+                continue
+            }
+            let sha = try SHA256.hex(of: stripped)
+            spooled[candidate.id] = Spooled(
+                sha256: candidate.image.sha256, offset: imageSpool.size, size: Int64(stripped.count),
+                crc: CRC32.checksum(stripped), strippedSHA256: sha, fileExtension: format.fileExtension)
+            try imageSpool.write(stripped)
+        }
+        try imageSpool.close()
+        candidates = []
+
+        // Pass 3 (the ledger again): the same choices, the rows and manifest lines written.
         var summary = Summary()
         var files: [(name: String, size: Int64, crc: UInt32)] = []
         var sources: [Source] = []
@@ -142,56 +236,44 @@ public final class DatasetPack {
         var newest = ""
         try ledger.forEachDocument { entry in
             let document = entry.document
-            guard DocumentExporter.passes(document.scores, minScores: options.minScores),
-                options.limit.map({ summary.photos < $0 }) ?? true
+            guard
+                case .image(let image) = Self.verdict(
+                    for: document, options: options, attributing: attributing, summary: &summary)
             else {
-                summary.filtered += 1
+                return
+            }
+            guard let planned = spooled[document.id], planned.sha256 == image.sha256 else {
+                // Not read in pass 2: not strippable, or added or changed since pass 1
+                // (left for the next pack).
+                if unstrippable.contains(document.id) {
+                    summary.notStrippable += 1
+                } else {
+                    summary.filtered += 1
+                }
                 return
             }
             let license = License.flickr(id: document.license)
-            // "All Rights Reserved" is the one listed licence with no terms page.
-            guard license?.url != nil || options.includeAllRightsReserved else {
-                summary.allRightsReserved += 1
-                return
-            }
             let requiresAttribution = license?.requiresAttribution ?? false
             var author: String?
-            if requiresAttribution {
-                guard options.attribution, let sealer else {
-                    summary.needAttribution += 1
-                    return
-                }
-                if let token = document.sealed.ownerName {
-                    do {
-                        author = try sealer.open(
-                            token, documentID: document.id, field: PhotoDocument.SealedField.ownerName
-                        ).string
-                    } catch {
-                        throw IngestError.wrapping(error, context: "opening the owner name of \(document.id)")
-                    }
+            if requiresAttribution, let sealer, let token = document.sealed.ownerName {
+                do {
+                    author = try sealer.open(
+                        token, documentID: document.id, field: PhotoDocument.SealedField.ownerName
+                    ).string
+                } catch {
+                    throw IngestError.wrapping(error, context: "opening the owner name of \(document.id)")
                 }
             }
-            guard let image = document.image, image.path != nil else {
-                summary.withoutImage += 1
-                return
-            }
-            let original = try images.bytes(for: image, keyring: keyring)
-            guard let format = ImageFormat.sniff(original.prefix(64)), MetadataStripper.strips(format),
-                let stripped = MetadataStripper.strip(original, format: format)
-            else {
-                summary.notStrippable += 1
-                return
-            }
-            let name = Self.uniqueName(for: document.id, fileExtension: format.fileExtension, taken: &names)
-            let sha = try SHA256.hex(of: stripped)
-            files.append((name, Int64(stripped.count), CRC32.checksum(stripped)))
-            sources.append(.image(image, id: document.id))
-            try manifest.write("\(sha)  \(name)\n")
+            let name = Self.uniqueName(for: document.id, fileExtension: planned.fileExtension, taken: &names)
+            files.append((name, planned.size, planned.crc))
+            sources.append(.spool(offset: planned.offset))
+            try manifest.write("\(planned.strippedSHA256)  \(name)\n")
 
             var values = try exporter.row(entry)
             values = picked.prefix(while: { $0 < scoreStart }).map { values[$0] } + Array(values[scoreStart...])
             let extra: [DocumentExporter.Value] = [
-                author.map(DocumentExporter.Value.string) ?? .null, .string(name), .string(sha), .int(stripped.count),
+                author.map(DocumentExporter.Value.string) ?? .null, .string(name), .string(planned.strippedSHA256),
+                .int(Int(planned.size)),
             ]
             values.insert(contentsOf: extra, at: Self.publicColumns.count - extra.count)
             var line = ""
@@ -350,26 +432,43 @@ public final class DatasetPack {
         switch sources[index] {
         case .bytes(let bytes):
             return (dataStart, bytes)
-        case .image(let image, let id):
-            let original = try images.bytes(for: image, keyring: keyring)
-            guard let format = ImageFormat.sniff(original.prefix(64)),
-                let stripped = MetadataStripper.strip(original, format: format),
-                Int64(stripped.count) == entry.size, CRC32.checksum(stripped) == entry.crc
-            else {
-                throw IngestError(.imageStore, "the image of \(id) changed while it was packed; run the pack again")
+        case .spool(let offset):
+            var window = try window(
+                of: scratch + "/images.spool", from: offset, entry: entry, at: position, dataStart: dataStart)
+            do {
+                try cipher.apply(&window.bytes, at: offset + window.start - dataStart)
+            } catch {
+                throw IngestError.wrapping(error, context: "reading the pack's scratch file")
             }
-            return (dataStart, stripped)
+            return window
         case .file(let path):
-            let window: Int64 = 4 << 20
-            let start = dataStart + (position - dataStart) / window * window
-            guard let handle = FileHandle(forReadingAtPath: path) else {
-                throw IngestError(.configuration, "the pack's scratch file \(path) is gone; run the pack again")
-            }
-            defer { try? handle.close() }
-            try handle.seek(toOffset: UInt64(start - dataStart))
-            let bytes = try handle.read(upToCount: Int(min(window, dataStart + entry.size - start))) ?? Data()
-            return (start, Array(bytes))
+            return try window(of: path, from: 0, entry: entry, at: position, dataStart: dataStart)
         }
+    }
+
+    /// The 4 MiB window around `position` of an entry whose data is in the scratch file `path`
+    /// from `offset` (one read; memory stays flat whatever the image's size).
+    private func window(
+        of path: String, from offset: Int64, entry: ZipLayout.Entry, at position: Int64, dataStart: Int64
+    ) throws -> (start: Int64, bytes: [UInt8]) {
+        let window: Int64 = 4 << 20
+        let start = dataStart + (position - dataStart) / window * window
+        let count = Int(min(window, dataStart + entry.size - start))
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw IngestError(.configuration, "the pack's scratch file \(path) is gone; run the pack again")
+        }
+        defer { try? handle.close() }
+        let bytes: Data
+        do {
+            try handle.seek(toOffset: UInt64(offset + start - dataStart))
+            bytes = try handle.read(upToCount: count) ?? Data()
+        } catch {
+            throw IngestError(.configuration, "cannot read the pack's scratch file \(path); run the pack again")
+        }
+        guard bytes.count == count else {
+            throw IngestError(.configuration, "the pack's scratch file \(path) was cut short; run the pack again")
+        }
+        return (start, Array(bytes))
     }
 
     private static func lastIndex(in offsets: [Int64], atMost position: Int64) -> Int {
@@ -388,12 +487,17 @@ private final class SpoolFile {
     let path: String
     private let handle: FileHandle
     private var buffer: [UInt8] = []
-    private let hasher: SHA256
+    private let hasher: SHA256?
+    private let cipher: ScratchCipher?
     private(set) var crc = CRC32()
     private(set) var size: Int64 = 0
     private(set) var sha256 = ""
 
-    init(path: String) throws {
+    /// - Parameter checksums: keep the file's CRC-32 and SHA-256 (the images spool needs none:
+    ///   each image's are taken on its own).
+    ///   - cipher: encrypts what is written (the file's CRC-32 and SHA-256 are of the plaintext).
+    init(path: String, checksums: Bool = true, cipher: ScratchCipher? = nil) throws {
+        self.cipher = cipher
         self.path = path
         guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]),
             let handle = FileHandle(forWritingAtPath: path)
@@ -401,31 +505,61 @@ private final class SpoolFile {
             throw IngestError(.configuration, "cannot write the pack's scratch file \(path)")
         }
         self.handle = handle
-        hasher = try SHA256()
+        hasher = checksums ? try SHA256() : nil
     }
 
     func write(_ text: String) throws {
         let bytes = Array(text.utf8)
         crc.update(bytes)
-        hasher.update(bytes)
+        hasher?.update(bytes)
         size += Int64(bytes.count)
         buffer += bytes
         if buffer.count >= 1 << 20 { try flush() }
     }
 
+    /// Appends `bytes` (an image) to the file, encrypted 1 MiB at a time when there is a cipher.
+    func write(_ bytes: [UInt8]) throws {
+        if hasher != nil {
+            crc.update(bytes)
+            hasher?.update(bytes)
+        }
+        try flush()
+        guard let cipher else {
+            try put(bytes)
+            size += Int64(bytes.count)
+            return
+        }
+        var start = 0
+        while start < bytes.count {
+            var chunk = Array(bytes[start..<min(start + (1 << 20), bytes.count)])
+            do {
+                try cipher.apply(&chunk, at: size)
+            } catch {
+                throw IngestError.wrapping(error, context: "writing the pack's scratch file")
+            }
+            try put(chunk)
+            size += Int64(chunk.count)
+            start += chunk.count
+        }
+    }
+
     private func flush() throws {
+        try put(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    private func put(_ bytes: [UInt8]) throws {
         do {
-            try handle.write(contentsOf: buffer)
+            try handle.write(contentsOf: bytes)
         } catch {
             throw IngestError(.configuration, "cannot write the pack's scratch file \(path); check disk space")
         }
-        buffer.removeAll(keepingCapacity: true)
     }
 
     func close() throws {
         try flush()
         try? handle.close()
-        sha256 = hasher.finalizeHex()
+        sha256 = hasher?.finalizeHex() ?? ""
     }
 }
 

@@ -101,7 +101,7 @@ public struct DeliveryRunner {
         packed: DeliveryRequest.Packed, upload: S3Client.UploadResult
     ) {
         let location = try S3Location(parsing: spec.upload)
-        let pack = try DatasetPack(
+        let pack = try await DatasetPack(
             ledger: ledger, images: images, keyring: keyring, sealer: spec.attribution ? sealer : nil,
             options: DatasetPack.Options(
                 minScores: spec.minScores.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, limit: spec.limit,

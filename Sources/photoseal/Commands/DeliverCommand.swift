@@ -68,8 +68,11 @@ struct DeliverCommand: AsyncParsableCommand {
         let s3 = { try S3Client(http: http, settings: try S3Settings(secrets: workspace.secrets), logger: logger) }
         var failed = false
         if workspace.hasLedger {
+            // The workdir's image store: one that keeps its images in a bucket packs from it.
+            let images = try await workspace.recordedImageStore(logger: logger)
+            defer { images.http.shutdown() }
             let runner = DeliveryRunner(
-                ledger: try workspace.ledger(), images: workspace.images, keyring: try workspace.keyring(),
+                ledger: try workspace.ledger(), images: images.store, keyring: try workspace.keyring(),
                 sealer: try workspace.sealer(), s3: try s3(), mail: try MailSettings(secrets: workspace.secrets))
             let summary = try await runner.runDue(report: report)
             report(

@@ -166,13 +166,7 @@ struct PackCommand: AsyncParsableCommand {
             let mailSettings = try notify.map { _ in try MailSettings(secrets: workspace.secrets) }
             let images = try await workspace.recordedImageStore(logger: global.logger())
             defer { images.http.shutdown() }
-            guard !images.store.isRemote else {
-                throw IngestError(
-                    .configuration,
-                    "pack reads images from a folder, and this workdir keeps them in \(images.store.location): "
-                        + "packing from a bucket is not supported yet")
-            }
-            let pack = try DatasetPack(
+            let pack = try await DatasetPack(
                 ledger: try workspace.ledger(), images: images.store, keyring: try workspace.keyring(),
                 sealer: attribution ? try workspace.sealer() : nil,
                 options: DatasetPack.Options(
