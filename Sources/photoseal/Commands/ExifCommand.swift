@@ -66,10 +66,13 @@ struct ExifCommand: ParsableCommand {
     func run() throws {
         let files = files
         let json = json
-        // Files are read on every core, a window at a time (memory stays flat however many
-        // files there are), and written in order: each lane renders a contiguous run of files.
+        // Files are read on every core and written in order. Each lane takes the next 16 files
+        // from a shared counter (a lane that drew small files takes more, so no lane waits for
+        // another at the end of a window), a window of 1,024 files at a time (memory stays
+        // flat however many files there are).
         let lanes = max(1, min(ProcessInfo.processInfo.activeProcessorCount, files.count / 16))
-        let window = lanes * 128
+        let chunk = 16
+        let window = 1024
         var readable = 0
         var out = StandardOutput()
         if json { out.bytes += Array("[\n".utf8) }
@@ -77,27 +80,31 @@ struct ExifCommand: ParsableCommand {
         while start < files.count {
             let first = start
             let end = min(files.count, start + window)
-            let per = (end - start + lanes - 1) / lanes
-            let parts = (0..<lanes).map { _ in Rendered() }
-            DispatchQueue.concurrentPerform(iterations: lanes) { lane in
-                let part = parts[lane]
-                let from = first + lane * per
-                let to = min(end, from + per)
-                guard from < to else { return }
-                part.bytes.reserveCapacity((to - from) * 2048)
-                for index in from..<to {
-                    let report = ExifReader.read(path: files[index])
-                    if json {
-                        part.bytes += [0x20, 0x20]
-                        report.writeJSON(into: &part.bytes)
-                        if index + 1 < files.count { part.bytes.append(UInt8(ascii: ",")) }
-                        part.bytes.append(0x0A)
-                    } else {
-                        Self.printTable(report, to: &part.bytes)
+            let chunks = (end - first + chunk - 1) / chunk
+            let parts = (0..<chunks).map { _ in Rendered() }
+            let claims = ChunkClaims(count: chunks)
+            DispatchQueue.concurrentPerform(iterations: lanes) { _ in
+                while let claimed = claims.next() {
+                    let part = parts[claimed]
+                    let from = first + claimed * chunk
+                    let to = min(end, from + chunk)
+                    part.bytes.reserveCapacity((to - from) * 2048)
+                    for index in from..<to {
+                        let report = ExifReader.read(path: files[index])
+                        if json {
+                            part.bytes += [0x20, 0x20]
+                            report.writeJSON(into: &part.bytes)
+                            if index + 1 < files.count { part.bytes.append(UInt8(ascii: ",")) }
+                            part.bytes.append(0x0A)
+                        } else {
+                            Self.printTable(report, to: &part.bytes)
+                        }
+                        part.pieces.append(
+                            (
+                                part.bytes.count, report.error.map { "\($0)" },
+                                report.error == nil || !report.entries.isEmpty
+                            ))
                     }
-                    part.pieces.append(
-                        (part.bytes.count, report.error.map { "\($0)" }, report.error == nil || !report.entries.isEmpty)
-                    )
                 }
             }
             for part in parts {
@@ -121,8 +128,26 @@ struct ExifCommand: ParsableCommand {
         if readable == 0 { throw ExitCode(1) }
     }
 
-    /// One lane's output for a run of files: the bytes, and per file where its bytes end, its
-    /// error message and whether anything was read.
+    /// Hands out chunk numbers 0..<count, each once, to the lanes that ask.
+    private final class ChunkClaims: @unchecked Sendable {
+        // Guarded by `lock`.
+        private var taken = 0
+        private let count: Int
+        private let lock = NSLock()
+
+        init(count: Int) { self.count = count }
+
+        func next() -> Int? {
+            lock.withLock {
+                guard taken < count else { return nil }
+                taken += 1
+                return taken - 1
+            }
+        }
+    }
+
+    /// One chunk's output: the bytes, and per file where its bytes end, its error message and
+    /// whether anything was read.
     private final class Rendered: @unchecked Sendable {
         var bytes: [UInt8] = []
         var pieces: [(end: Int, error: String?, readable: Bool)] = []
