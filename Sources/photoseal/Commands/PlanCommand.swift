@@ -229,7 +229,8 @@ struct PlanCommand: AsyncParsableCommand {
     func checkedImageStore(workspace: Workspace, http: HTTPClient) async throws -> String? {
         guard let location = Workspace.imageStoreLocation(images.imageStore) else { return nil }
         if S3Location.isS3(location) {
-            let client = try S3Client(http: http, settings: try S3Settings(secrets: workspace.secrets), logger: global.logger())
+            let client = try S3Client(
+                http: http, settings: try S3Settings(secrets: workspace.secrets), logger: global.logger())
             let bucket = ImageBucket(client: client, location: try S3Location(parsing: location))
             try await bucket.check()
             printError("plan: image store \(location) answers")
