@@ -263,12 +263,66 @@ struct SlurmArrayCLITests {
     }
 }
 
+/// How a Kubernetes manifest's pod gets its secrets file, read with PyYAML (not a text search):
+/// the pod spec of a Job or a CronJob's job template, and of its main container the args, the
+/// secrets file path (`--keys` in the args, else PHOTOSEAL_KEYS), the volumes mounted where
+/// that file is, whether that volume is a memory-backed emptyDir, the Secret volumes an init
+/// container copies from, and whether that copy sets mode 0600.
+let podSecretsScript = """
+    import json, sys, yaml
+    docs = list(yaml.safe_load_all(open(sys.argv[1])))
+    top = docs[0]
+    spec = top["spec"]
+    pod = (spec["jobTemplate"]["spec"] if top["kind"] == "CronJob" else spec)["template"]["spec"]
+    main = [c for c in pod["containers"] if c["name"] == sys.argv[2]][0]
+    env = {e["name"]: e for e in main.get("env", [])}
+    args = main["args"]
+    keys = args[args.index("--keys") + 1] if "--keys" in args else env["PHOTOSEAL_KEYS"]["value"]
+    mounts = {m["name"]: m["mountPath"] for m in main["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    keys_volumes = [n for n, p in mounts.items() if keys.startswith(p + "/")]
+    inits = pod.get("initContainers", [])
+    init = {m["name"]: m["mountPath"] for c in inits for m in c["volumeMounts"]}
+    secret_volumes = [n for n, v in volumes.items() if "secret" in v]
+    print(json.dumps({
+        "documents": len(docs), "kind": top["kind"], "args": args, "keys": keys,
+        "keysMount": keys_volumes,
+        "keysInMemory": all(volumes[n].get("emptyDir", {}).get("medium") == "Memory" for n in keys_volumes),
+        "secretMounted": [n for n in secret_volumes if n in mounts],
+        "secretCopied": [n for n in secret_volumes if n in init],
+        "copyFilled": [n for n in keys_volumes if n in init],
+        "chmod600": any("chmod 600" in " ".join(c.get("command", []) + c.get("args", [])) for c in inits),
+        "runAsNonRoot": pod.get("securityContext", {}).get("runAsNonRoot", False),
+    }))
+    """
+
+/// The manifests' secrets file is copied by an init container into a memory-backed volume with
+/// mode 0600: photoseal refuses one its user does not own or others can read, and a Secret
+/// volume's files belong to root.
+func checkSecretsCopied(_ pod: [String: Any]) {
+    #expect(pod["documents"] as? Int == 1)
+    #expect((pod["keysMount"] as? [String])?.count == 1, "\(pod)")
+    #expect(pod["keysInMemory"] as? Bool == true, "\(pod)")
+    #expect((pod["secretCopied"] as? [String])?.count == 1, "\(pod)")
+    #expect((pod["secretMounted"] as? [String])?.isEmpty == true, "the Secret is mounted in the main container: \(pod)")
+    #expect(pod["copyFilled"] as? [String] == pod["keysMount"] as? [String], "\(pod)")
+    #expect(pod["chmod600"] as? Bool == true && pod["runAsNonRoot"] as? Bool == true, "\(pod)")
+}
+
+/// Reads a manifest's pod with ``podSecretsScript``.
+func podSecrets(_ manifest: String, container: String) throws -> [String: Any] {
+    let (status, output) = try runPython(
+        podSecretsScript, [repositoryRoot.appendingPathComponent(manifest).path, container])
+    try #require(status == 0, "\(output)")
+    return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+}
+
 /// deploy/k8s's Indexed Job, checked for shape (no Kubernetes cluster runs in the tests; the same
 /// `run --plan` with an array index runs for real on Slurm above).
 @Suite("Shards as a Kubernetes Indexed Job", .tags(.integration))
 struct KubernetesJobTests {
     @Test(
-        "deploy/k8s's Job parses as an Indexed Job running run --plan, retrying exit 75 per index and failing the index on 64 and 65, with the secrets file from a Secret"
+        "deploy/k8s's Job parses as an Indexed Job running run --plan (no --image-store: the plan's), retrying exit 75 per index and failing the index on 64 and 65, with the secrets file copied from a Secret"
     )
     func kubernetesIndexedJob() throws {
         let path = repositoryRoot.appendingPathComponent("deploy/k8s/photoseal-shards-job.yaml").path
@@ -319,5 +373,20 @@ struct KubernetesJobTests {
         #expect((job["keysMount"] as? [String])?.count == 1, "\(job)")
         #expect((job["secretCopied"] as? [String])?.count == 1, "\(job)")
         #expect(job["storeFromSecret"] as? Bool == true)
+        // The image store is the plan's (`plan --image-store`): a pod naming one could only
+        // repeat it or be refused.
+        #expect(!args.contains("--image-store"), "\(args)")
+        checkSecretsCopied(try podSecrets("deploy/k8s/photoseal-shards-job.yaml", container: "photoseal"))
+    }
+
+    @Test(
+        "deploy's deliver CronJob runs deliver --due with a secrets file an init container copied from the Secret into a memory-backed volume, mode 0600, not the Secret's own files"
+    )
+    func deliverCronJobCopiesSecrets() throws {
+        let pod = try podSecrets("deploy/photoseal-deliver-cronjob.yaml", container: "deliver")
+        #expect(pod["kind"] as? String == "CronJob")
+        let args = pod["args"] as? [String] ?? []
+        #expect(Array(args.prefix(2)) == ["deliver", "--due"], "\(args)")
+        checkSecretsCopied(pod)
     }
 }
