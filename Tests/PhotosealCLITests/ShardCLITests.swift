@@ -377,14 +377,14 @@ struct ShardCLITests {
     }
 
     @Test(
-        "plan --image-store s3://BUCKET/PREFIX: 3 concurrent shards keep every image once in the one bucket (no object uploaded twice, none in a shard workdir), the store holds each document once and audit passes; a worker whose secrets the bucket refuses exits 65, one whose endpoint is down exits 75, each with one message naming the image store; another --image-store is refused"
+        "plan --image-store s3://BUCKET/PREFIX: 3 concurrent shards keep every image once in the one bucket (no object uploaded twice, none in a shard workdir) and score it from there, each billed once, the store holds each document once and audit passes; a worker whose secrets the bucket refuses exits 65, one whose endpoint is down exits 75, each with one message naming the image store; another --image-store is refused"
     )
     func sharedImageBucket() async throws {
         let scratch = try RunScratch()
         defer { scratch.remove() }
         let servers = try RunServers(scratch)
         defer { servers.stop() }
-        let (flickr, truth) = (servers.flickr, servers.truth)
+        let (flickr, vision, truth) = (servers.flickr, servers.vision, servers.truth)
         let s3 = try await S3TestServer.shared()
         try appendS3Secrets(s3, to: scratch.keys)
         let bucket = try ImageStoreS3CLITests.versionedBucket(s3)
@@ -398,7 +398,7 @@ struct ShardCLITests {
                     "plan", "--shards", "3", "--plan", planDir, "--keys", scratch.keys, "--store", store,
                     "--image-store", imageStore + "/", "--term", "monkey", "--bbox", "5,35,20,48", "--min-taken",
                     "1262304000", "--max-taken", "1277942399", "--flickr-endpoint", flickr.endpoint,
-                    "--rate-per-hour", "36000",
+                    "--rate-per-hour", "36000", "--label", "animal",
                 ], environment: environment())
         }
         try #require(plan.status == 0, "\(plan.stderr)")
@@ -437,7 +437,10 @@ struct ShardCLITests {
         let results = try await offPool { () -> [(Int32, String)] in
             let started = try (0..<3).map { index in
                 try start(
-                    ["run", "--shard", "\(index)/3", "--plan", planDir, "--keys", scratch.keys, "--concurrency", "4"],
+                    [
+                        "run", "--shard", "\(index)/3", "--plan", planDir, "--keys", scratch.keys, "--concurrency", "4",
+                        "--vision-endpoint", vision.endpoint,
+                    ],
                     dir: scratch.dir, name: "imgshard\(index)")
             }
             return try started.map { process, errURL in
@@ -455,6 +458,9 @@ struct ShardCLITests {
             let entries = (try? FileManager.default.contentsOfDirectory(atPath: own)) ?? []
             #expect(entries.allSatisfy { $0.utf8.count != 2 }, "\(own): \(entries)")
         }
+        // Scored from the bucket: every image labelled once.
+        let billed = try vision.billed()
+        #expect(billed.count == count && billed.values.allSatisfy { $0 == 1 }, "\(billed.count)")
         let dump = scratch.dir.appendingPathComponent("docs.json").path
         #expect(try dumpPhotos(store, to: dump) == count)
         let (unique, ids) = try runPython(

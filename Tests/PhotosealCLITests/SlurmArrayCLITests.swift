@@ -129,7 +129,7 @@ struct SlurmArrayCLITests {
     }
 
     @Test(
-        "a 4-shard plan run by deploy/slurm's job array, one task SIGKILLed mid-way and resubmitted alone: the store equals a single-machine run's, each document once, audit passes, no Vision image billed twice"
+        "a 4-shard plan with an S3 image store run by deploy/slurm's job array, one task SIGKILLed mid-way and resubmitted alone: the store equals a single-machine run's, each document once, audit passes, each image once in the bucket, no Vision image billed twice"
     )
     func jobArrayMatchesOneMachine() async throws {
         let slurm = SlurmCluster(conf: try #require(slurmConf))
@@ -145,6 +145,10 @@ struct SlurmArrayCLITests {
             "--label", "animal", "--label", "sky", "--flickr-endpoint", flickr.endpoint, "--rate-per-hour", "36000",
         ]
         let mongo = try await MongoTestServer.shared()
+        // The shards share one image store in a versioned bucket (every upload a version).
+        let s3 = try await S3TestServer.shared()
+        try appendS3Secrets(s3, to: scratch.keys)
+        let bucket = try ImageStoreS3CLITests.versionedBucket(s3)
 
         // The single-machine run, against a Vision server of its own (its bills are apart).
         let reference = MongoTestServer.uri(mongo, database: MongoTestServer.randomDatabase(prefix: "photoseal_one_"))
@@ -164,7 +168,11 @@ struct SlurmArrayCLITests {
         let store = MongoTestServer.uri(mongo, database: MongoTestServer.randomDatabase(prefix: "photoseal_slurm_"))
         let plan = scratch.dir.appendingPathComponent("plan").path
         let planned = try await offPool {
-            try CLI.run(["plan", "--shards", "4", "--plan", plan, "--keys", scratch.keys, "--store", store] + search)
+            try CLI.run(
+                [
+                    "plan", "--shards", "4", "--plan", plan, "--keys", scratch.keys, "--store", store,
+                    "--image-store", "s3://\(bucket)/shared",
+                ] + search)
         }
         try #require(planned.status == 0, "\(planned.stderr)")
         let shards = try (0..<4).map { try shardIDs(plan: plan, shard: $0) }
@@ -247,6 +255,10 @@ struct SlurmArrayCLITests {
         #expect(try dumpPhotos(reference, to: dumpOne) == truth.available.count)
         let (same, comparison) = try runPython(compareScript, [dumpShards, dumpOne])
         #expect(same == 0 && comparison == "same \(truth.available.count)", "\(comparison)")
+
+        // Each image once in the bucket, none uploaded twice (the killed task's included).
+        let count = truth.available.count
+        #expect(try imageObjects(s3, bucket: bucket, prefix: "shared") == "\(count) \(count) 0")
 
         // audit over the shared store.
         let audit = try await offPool {

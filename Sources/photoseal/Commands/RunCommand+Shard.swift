@@ -47,7 +47,8 @@ extension RunCommand {
         Sharded runs (see docs/scale.md): `photoseal plan --shards N --plan DIR ...` searches \
         once and writes DIR/job.json and N shard files; `photoseal run --shard I/N --plan DIR` \
         (or `run --plan DIR` in an array task: JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, \
-        AWS_BATCH_JOB_ARRAY_INDEX) runs shard I in DIR/work/part-NNNNN into the plan's store and \
+        AWS_BATCH_JOB_ARRAY_INDEX) runs shard I in DIR/work/part-NNNNN into the plan's store (and \
+        image store, when `plan --image-store` named one) and \
         writes DIR/success/, DIR/failure/ and, last, DIR/stats/part-NNNNN.json. A shard whose \
         stats file exists is skipped (exit 0) unless --force. Exit status of a shard: 0 done; \
         75 try again (a server down or slow, the workdir busy, photos failed transiently: no \
@@ -187,7 +188,7 @@ extension RunCommand {
             PipelineRun.Scoring(
                 stage: ScoreStage(
                     ledger: ledger, client: labelling.client, counter: labelling.counter, workdir: workdir,
-                    logger: logger, keyring: keyring),
+                    logger: logger, keyring: keyring, images: images),
                 options: labelling.options)
         }
         let pipeline = PipelineRun(
