@@ -2,46 +2,6 @@ import Foundation
 import TestSupport
 import Testing
 
-/// Dumps a MongoDB database's `photos` collection to a JSON file with pymongo; returns the count.
-private func dumpPhotos(_ uri: String, to path: String) throws -> Int {
-    let (status, output) = try runPython(
-        """
-        import json, sys, pymongo
-        db = pymongo.MongoClient(sys.argv[1]).get_default_database()
-        docs = list(db.photos.find())
-        json.dump(docs, open(sys.argv[2], "w"), default=str)
-        print(len(docs))
-        """, [uri, path], python: mongoPython)
-    guard status == 0, let count = Int(output) else { throw CLIFailure(message: output) }
-    return count
-}
-
-struct CLIFailure: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
-
-/// Compares two dumps on ids and public fields (sealed tokens, their key record and times
-/// differ between runs by design). Prints `same N` or the first difference.
-private let compareScript = """
-    import json, sys
-    def public(d):
-        if isinstance(d, dict):
-            return {k: public(v) for k, v in d.items() if k not in ("sealed", "seal") and not k.endswith("_at")}
-        if isinstance(d, list):
-            return [public(v) for v in d]
-        return d
-    a = {d["_id"]: public(d) for d in json.load(open(sys.argv[1]))}
-    b = {d["_id"]: public(d) for d in json.load(open(sys.argv[2]))}
-    if sorted(a) != sorted(b):
-        print("ids differ", len(a), len(b), sorted(set(a) ^ set(b))[:5]); sys.exit(1)
-    for k in a:
-        if a[k] != b[k]:
-            diff = [f for f in set(a[k]) | set(b[k]) if a[k].get(f) != b[k].get(f)]
-            print("differs", k, diff); sys.exit(1)
-    print("same", len(a))
-    """
-
 /// The process environment with `extra` set and every array-index variable removed.
 private func environment(_ extra: [String: String] = [:]) -> [String: String] {
     var env = ProcessInfo.processInfo.environment
@@ -414,6 +374,106 @@ struct ShardCLITests {
                 scratch.dir.appendingPathComponent("fresh").path,
             ], environment: environment())
         #expect(again.status == 0 && again.stderr.contains("shard 1/2 is done"), "\(again.stderr)")
+    }
+
+    @Test(
+        "plan --image-store s3://BUCKET/PREFIX: 3 concurrent shards keep every image once in the one bucket (no object uploaded twice, none in a shard workdir) and score it from there, each billed once, the store holds each document once and audit passes; a worker whose secrets the bucket refuses exits 65, one whose endpoint is down exits 75, each with one message naming the image store; another --image-store is refused"
+    )
+    func sharedImageBucket() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let servers = try RunServers(scratch)
+        defer { servers.stop() }
+        let (flickr, vision, truth) = (servers.flickr, servers.vision, servers.truth)
+        let s3 = try await S3TestServer.shared()
+        try appendS3Secrets(s3, to: scratch.keys)
+        let bucket = try ImageStoreS3CLITests.versionedBucket(s3)
+        let imageStore = "s3://\(bucket)/team/images"
+        let store = MongoTestServer.uri(
+            try await MongoTestServer.shared(), database: MongoTestServer.randomDatabase(prefix: "photoseal_s3img_"))
+        let planDir = scratch.dir.appendingPathComponent("plan").path
+        let plan = try await offPool {
+            try CLI.run(
+                [
+                    "plan", "--shards", "3", "--plan", planDir, "--keys", scratch.keys, "--store", store,
+                    "--image-store", imageStore + "/", "--term", "monkey", "--bbox", "5,35,20,48", "--min-taken",
+                    "1262304000", "--max-taken", "1277942399", "--flickr-endpoint", flickr.endpoint,
+                    "--rate-per-hour", "36000", "--label", "animal",
+                ], environment: environment())
+        }
+        try #require(plan.status == 0, "\(plan.stderr)")
+        let (read, recorded) = try runPython(
+            "import json, sys\nj = json.load(open(sys.argv[1] + '/job.json'))\nprint(j['image_store'], j['job']['image_store'])",
+            [planDir])
+        #expect(read == 0 && recorded == "\(imageStore) \(imageStore)", "\(recorded)")
+
+        // Workers whose secrets cannot reach the bucket stop before fetching anything.
+        let text = try String(contentsOfFile: scratch.keys, encoding: .utf8)
+        let secret = "Totally/Wrong+Secret/Value0123456789"
+        let wrong = scratch.dir.appendingPathComponent("wrong.env").path
+        let dead = scratch.dir.appendingPathComponent("dead.env").path
+        try text.replacing(/AWS_SECRET_ACCESS_KEY=.*/, with: "AWS_SECRET_ACCESS_KEY=\(secret)")
+            .write(toFile: wrong, atomically: true, encoding: .utf8)
+        try text.replacing(/S3_ENDPOINT=.*/, with: "S3_ENDPOINT=http://127.0.0.1:9")
+            .write(toFile: dead, atomically: true, encoding: .utf8)
+        for file in [wrong, dead] { chmod(file, 0o600) }
+        let shard0: @Sendable (String) -> [String] = { keys in
+            ["run", "--shard", "0/3", "--plan", planDir, "--keys", keys]
+        }
+        for (keys, status) in [(wrong, Int32(65)), (dead, Int32(75))] {
+            let refused = try await offPool { try CLI.run(shard0(keys), environment: environment()) }
+            #expect(refused.status == status, "\(refused.stderr)")
+            let lines = refused.stderr.split(separator: "\n").filter { $0.contains("image store") }
+            #expect(
+                lines.count == 1 && lines[0].contains("the image store \(imageStore) cannot be used"),
+                "\(refused.stderr)")
+            #expect(!refused.stderr.contains(secret))
+        }
+        let other = try CLI.run(
+            shard0(scratch.keys) + ["--image-store", "s3://\(bucket)/elsewhere"], environment: environment())
+        #expect(other.status == 65 && other.stderr.contains("is not the plan's image store"), "\(other.stderr)")
+        #expect(try imageObjects(s3, bucket: bucket, prefix: "team/images") == "0 0 0")
+
+        let results = try await offPool { () -> [(Int32, String)] in
+            let started = try (0..<3).map { index in
+                try start(
+                    [
+                        "run", "--shard", "\(index)/3", "--plan", planDir, "--keys", scratch.keys, "--concurrency", "4",
+                        "--vision-endpoint", vision.endpoint,
+                    ],
+                    dir: scratch.dir, name: "imgshard\(index)")
+            }
+            return try started.map { process, errURL in
+                process.waitUntilExit()
+                return (process.terminationStatus, try String(contentsOf: errURL, encoding: .utf8))
+            }
+        }
+        for (status, errors) in results { #expect(status == 0, "\(errors)") }
+        // Every available photo's image once in the bucket (the fixture images are distinct),
+        // each uploaded once; no shard workdir keeps an image of its own.
+        let count = truth.available.count
+        #expect(try imageObjects(s3, bucket: bucket, prefix: "team/images") == "\(count) \(count) 0")
+        for index in 0..<3 {
+            let own = planDir + "/work/part-0000\(index)" + "/images"
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: own)) ?? []
+            #expect(entries.allSatisfy { $0.utf8.count != 2 }, "\(own): \(entries)")
+        }
+        // Scored from the bucket: every image labelled once.
+        let billed = try vision.billed()
+        #expect(billed.count == count && billed.values.allSatisfy { $0 == 1 }, "\(billed.count)")
+        let dump = scratch.dir.appendingPathComponent("docs.json").path
+        #expect(try dumpPhotos(store, to: dump) == count)
+        let (unique, ids) = try runPython(
+            "import json, sys\nd = [x['_id'] for x in json.load(open(sys.argv[1]))]\nprint(len(d), len(set(d)))",
+            [dump])
+        #expect(unique == 0 && ids == "\(count) \(count)", "\(ids)")
+        let audit = try await offPool {
+            try CLI.run([
+                "audit", "--json", "--store", store, "--keys", scratch.keys, "--workdir",
+                scratch.dir.appendingPathComponent("audit").path,
+            ])
+        }
+        #expect(audit.status == 0, "\(audit.stdout)\(audit.stderr)")
     }
 
     @Test(

@@ -89,49 +89,6 @@ func shardIDs(plan: String, shard: Int) throws -> [String] {
     }
 }
 
-/// Dumps a MongoDB database's `photos` with pymongo (not photoseal) to a JSON file; returns the
-/// document count.
-private func dumpPhotos(store: String, to path: String) throws -> Int {
-    let (status, output) = try runPython(
-        """
-        import json, sys, pymongo
-        docs = list(pymongo.MongoClient(sys.argv[1]).get_default_database().photos.find())
-        json.dump(docs, open(sys.argv[2], "w"), default=str)
-        print(len(docs))
-        """, [store, path], python: mongoPython)
-    guard status == 0, let count = Int(output) else { throw CLIFailure(message: "pymongo: \(output)") }
-    return count
-}
-
-/// Compares two dumps: each id once in each, the same ids, and the same public fields (all but
-/// the sealed tokens and their key record, whose random IVs and times differ by design, and the
-/// `*_at` times), and the same sealed field names. Prints `same N` or the first difference.
-private let compareScript = """
-    import json, sys
-    def public(d):
-        if isinstance(d, dict):
-            return {k: public(v) for k, v in d.items() if k not in ("sealed", "seal") and not k.endswith("_at")}
-        if isinstance(d, list):
-            return [public(v) for v in d]
-        return d
-    a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-    for docs in (a, b):
-        ids = [d["_id"] for d in docs]
-        if len(set(ids)) != len(ids):
-            print("an id twice"); sys.exit(1)
-    by_id = {d["_id"]: d for d in b}
-    if set(by_id) != {d["_id"] for d in a}:
-        print("ids differ:", sorted(set(by_id) ^ {d["_id"] for d in a})[:5]); sys.exit(1)
-    for d in a:
-        other = by_id[d["_id"]]
-        if public(d) != public(other):
-            keys = sorted(k for k in set(public(d)) | set(public(other)) if public(d).get(k) != public(other).get(k))
-            print("fields differ:", d["_id"], keys); sys.exit(1)
-        if set(d.get("sealed") or {}) != set(other.get("sealed") or {}):
-            print("sealed fields differ:", d["_id"]); sys.exit(1)
-    print("same", len(a))
-    """
-
 @Suite(
     "Shards on a Slurm job array", .serialized, .tags(.integration),
     .enabled(if: slurmConf != nil, "PHOTOSEAL_TEST_SLURM_CONF is not set (scripts/slurm-test-server.sh)"))
@@ -172,7 +129,7 @@ struct SlurmArrayCLITests {
     }
 
     @Test(
-        "a 4-shard plan run by deploy/slurm's job array, one task SIGKILLed mid-way and resubmitted alone: the store equals a single-machine run's, each document once, audit passes, no Vision image billed twice"
+        "a 4-shard plan with an S3 image store run by deploy/slurm's job array, one task SIGKILLed mid-way and resubmitted alone: the store equals a single-machine run's, each document once, audit passes, each image once in the bucket, no Vision image billed twice"
     )
     func jobArrayMatchesOneMachine() async throws {
         let slurm = SlurmCluster(conf: try #require(slurmConf))
@@ -188,6 +145,10 @@ struct SlurmArrayCLITests {
             "--label", "animal", "--label", "sky", "--flickr-endpoint", flickr.endpoint, "--rate-per-hour", "36000",
         ]
         let mongo = try await MongoTestServer.shared()
+        // The shards share one image store in a versioned bucket (every upload a version).
+        let s3 = try await S3TestServer.shared()
+        try appendS3Secrets(s3, to: scratch.keys)
+        let bucket = try ImageStoreS3CLITests.versionedBucket(s3)
 
         // The single-machine run, against a Vision server of its own (its bills are apart).
         let reference = MongoTestServer.uri(mongo, database: MongoTestServer.randomDatabase(prefix: "photoseal_one_"))
@@ -207,7 +168,11 @@ struct SlurmArrayCLITests {
         let store = MongoTestServer.uri(mongo, database: MongoTestServer.randomDatabase(prefix: "photoseal_slurm_"))
         let plan = scratch.dir.appendingPathComponent("plan").path
         let planned = try await offPool {
-            try CLI.run(["plan", "--shards", "4", "--plan", plan, "--keys", scratch.keys, "--store", store] + search)
+            try CLI.run(
+                [
+                    "plan", "--shards", "4", "--plan", plan, "--keys", scratch.keys, "--store", store,
+                    "--image-store", "s3://\(bucket)/shared",
+                ] + search)
         }
         try #require(planned.status == 0, "\(planned.stderr)")
         let shards = try (0..<4).map { try shardIDs(plan: plan, shard: $0) }
@@ -286,10 +251,14 @@ struct SlurmArrayCLITests {
         // The store: each document once, the same documents as the single-machine run's.
         let dumpShards = scratch.dir.appendingPathComponent("shards.json").path
         let dumpOne = scratch.dir.appendingPathComponent("one.json").path
-        #expect(try dumpPhotos(store: store, to: dumpShards) == truth.available.count)
-        #expect(try dumpPhotos(store: reference, to: dumpOne) == truth.available.count)
+        #expect(try dumpPhotos(store, to: dumpShards) == truth.available.count)
+        #expect(try dumpPhotos(reference, to: dumpOne) == truth.available.count)
         let (same, comparison) = try runPython(compareScript, [dumpShards, dumpOne])
         #expect(same == 0 && comparison == "same \(truth.available.count)", "\(comparison)")
+
+        // Each image once in the bucket, none uploaded twice (the killed task's included).
+        let count = truth.available.count
+        #expect(try imageObjects(s3, bucket: bucket, prefix: "shared") == "\(count) \(count) 0")
 
         // audit over the shared store.
         let audit = try await offPool {
@@ -306,12 +275,66 @@ struct SlurmArrayCLITests {
     }
 }
 
+/// How a Kubernetes manifest's pod gets its secrets file, read with PyYAML (not a text search):
+/// the pod spec of a Job or a CronJob's job template, and of its main container the args, the
+/// secrets file path (`--keys` in the args, else PHOTOSEAL_KEYS), the volumes mounted where
+/// that file is, whether that volume is a memory-backed emptyDir, the Secret volumes an init
+/// container copies from, and whether that copy sets mode 0600.
+let podSecretsScript = """
+    import json, sys, yaml
+    docs = list(yaml.safe_load_all(open(sys.argv[1])))
+    top = docs[0]
+    spec = top["spec"]
+    pod = (spec["jobTemplate"]["spec"] if top["kind"] == "CronJob" else spec)["template"]["spec"]
+    main = [c for c in pod["containers"] if c["name"] == sys.argv[2]][0]
+    env = {e["name"]: e for e in main.get("env", [])}
+    args = main["args"]
+    keys = args[args.index("--keys") + 1] if "--keys" in args else env["PHOTOSEAL_KEYS"]["value"]
+    mounts = {m["name"]: m["mountPath"] for m in main["volumeMounts"]}
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    keys_volumes = [n for n, p in mounts.items() if keys.startswith(p + "/")]
+    inits = pod.get("initContainers", [])
+    init = {m["name"]: m["mountPath"] for c in inits for m in c["volumeMounts"]}
+    secret_volumes = [n for n, v in volumes.items() if "secret" in v]
+    print(json.dumps({
+        "documents": len(docs), "kind": top["kind"], "args": args, "keys": keys,
+        "keysMount": keys_volumes,
+        "keysInMemory": all(volumes[n].get("emptyDir", {}).get("medium") == "Memory" for n in keys_volumes),
+        "secretMounted": [n for n in secret_volumes if n in mounts],
+        "secretCopied": [n for n in secret_volumes if n in init],
+        "copyFilled": [n for n in keys_volumes if n in init],
+        "chmod600": any("chmod 600" in " ".join(c.get("command", []) + c.get("args", [])) for c in inits),
+        "runAsNonRoot": pod.get("securityContext", {}).get("runAsNonRoot", False),
+    }))
+    """
+
+/// The manifests' secrets file is copied by an init container into a memory-backed volume with
+/// mode 0600: photoseal refuses one its user does not own or others can read, and a Secret
+/// volume's files belong to root.
+func checkSecretsCopied(_ pod: [String: Any]) {
+    #expect(pod["documents"] as? Int == 1)
+    #expect((pod["keysMount"] as? [String])?.count == 1, "\(pod)")
+    #expect(pod["keysInMemory"] as? Bool == true, "\(pod)")
+    #expect((pod["secretCopied"] as? [String])?.count == 1, "\(pod)")
+    #expect((pod["secretMounted"] as? [String])?.isEmpty == true, "the Secret is mounted in the main container: \(pod)")
+    #expect(pod["copyFilled"] as? [String] == pod["keysMount"] as? [String], "\(pod)")
+    #expect(pod["chmod600"] as? Bool == true && pod["runAsNonRoot"] as? Bool == true, "\(pod)")
+}
+
+/// Reads a manifest's pod with ``podSecretsScript``.
+func podSecrets(_ manifest: String, container: String) throws -> [String: Any] {
+    let (status, output) = try runPython(
+        podSecretsScript, [repositoryRoot.appendingPathComponent(manifest).path, container])
+    try #require(status == 0, "\(output)")
+    return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+}
+
 /// deploy/k8s's Indexed Job, checked for shape (no Kubernetes cluster runs in the tests; the same
 /// `run --plan` with an array index runs for real on Slurm above).
 @Suite("Shards as a Kubernetes Indexed Job", .tags(.integration))
 struct KubernetesJobTests {
     @Test(
-        "deploy/k8s's Job parses as an Indexed Job running run --plan, retrying exit 75 per index and failing the index on 64 and 65, with the secrets file from a Secret"
+        "deploy/k8s's Job parses as an Indexed Job running run --plan (no --image-store: the plan's), retrying exit 75 per index and failing the index on 64 and 65, with the secrets file copied from a Secret"
     )
     func kubernetesIndexedJob() throws {
         let path = repositoryRoot.appendingPathComponent("deploy/k8s/photoseal-shards-job.yaml").path
@@ -362,5 +385,20 @@ struct KubernetesJobTests {
         #expect((job["keysMount"] as? [String])?.count == 1, "\(job)")
         #expect((job["secretCopied"] as? [String])?.count == 1, "\(job)")
         #expect(job["storeFromSecret"] as? Bool == true)
+        // The image store is the plan's (`plan --image-store`): a pod naming one could only
+        // repeat it or be refused.
+        #expect(!args.contains("--image-store"), "\(args)")
+        checkSecretsCopied(try podSecrets("deploy/k8s/photoseal-shards-job.yaml", container: "photoseal"))
+    }
+
+    @Test(
+        "deploy's deliver CronJob runs deliver --due with a secrets file an init container copied from the Secret into a memory-backed volume, mode 0600, not the Secret's own files"
+    )
+    func deliverCronJobCopiesSecrets() throws {
+        let pod = try podSecrets("deploy/photoseal-deliver-cronjob.yaml", container: "deliver")
+        #expect(pod["kind"] as? String == "CronJob")
+        let args = pod["args"] as? [String] ?? []
+        #expect(Array(args.prefix(2)) == ["deliver", "--due"], "\(args)")
+        checkSecretsCopied(pod)
     }
 }

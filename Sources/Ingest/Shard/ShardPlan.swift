@@ -42,7 +42,9 @@ public struct ShardPlan: Codable, Sendable, Equatable {
     public var shards: Int
     /// The job's settings: search or source, labels, sizes, image mode and store key.
     public var job: Job
-    /// Where images are kept: `workdir` (each shard's workdir; a shared filesystem holds them).
+    /// Where images are kept: the shared image store every shard opens (`s3://BUCKET/PREFIX`
+    /// or an absolute folder, as `Workspace.imageStoreLocation` writes it), or `workdir` (each
+    /// shard keeps its images in its own workdir).
     public var imageStore: String
     /// The store's URI without secrets (`StoreRecord.key`); `nil`: the worker's `--store` or
     /// MONGODB_URI.
@@ -68,6 +70,9 @@ public struct ShardPlan: Codable, Sendable, Equatable {
         case shardPhotos = "shard_photos"
         case createdAt = "created_at"
     }
+
+    /// The shared image store, `nil` when each shard keeps its images in its own workdir.
+    public var sharedImageStore: String? { imageStore == "workdir" ? nil : imageStore }
 
     /// The name of the shard hash recorded in job files.
     public static let hashName = "sha256-first8-be-mod-n"

@@ -23,6 +23,11 @@ struct PlanCommand: AsyncParsableCommand {
             DIR` in a Slurm, Kubernetes or AWS Batch array task) on any machine that sees DIR, \
             the store and the same secrets file. See docs/scale.md.
 
+            --image-store s3://BUCKET/PREFIX (or a folder every worker mounts) is recorded in \
+            the plan: every shard then keeps its images there, each image once (a bucket is \
+            checked now with this secrets file; each worker's must reach it too). Without it, \
+            each shard keeps its images in its own workdir.
+
             The default workdir (the planning ledger: the search's progress, resumed if killed) \
             is DIR/plan-work.
 
@@ -128,7 +133,7 @@ struct PlanCommand: AsyncParsableCommand {
                     throw IngestError(.job, error.message)
                 }
             }
-            let job = Job(
+            var job = Job(
                 search: query.job, source: source.map(RunCommand.absoluteSource),
                 labels: labelOptions.labels.isEmpty ? nil : labelOptions.labels,
                 labelsFile: labelOptions.labelsFile.map(RunCommand.absoluteSource),
@@ -137,6 +142,8 @@ struct PlanCommand: AsyncParsableCommand {
 
             let api = try HTTPClient(configuration: .photoseal, logger: logger)
             defer { api.shutdown() }
+            let imageStore = try await checkedImageStore(workspace: workspace, http: api)
+            job.imageStore = imageStore
             var mirror: PlanMirror?
             if S3Location.isS3(plan) {
                 let client = try S3Client(
@@ -199,7 +206,7 @@ struct PlanCommand: AsyncParsableCommand {
             if force { try await mirror?.delete("job.json") }
             let written = try ShardFiles.write(from: ledger, to: localPlan, shards: shards)
             let record = ShardPlan(
-                shards: shards, job: job, store: storeRecord,
+                shards: shards, job: job, imageStore: imageStore ?? "workdir", store: storeRecord,
                 keys: ShardPlan.Keys(indexKey: try blind.fingerprint(), sealKid: keyring.primary.kid),
                 photos: written.photos, shardPhotos: written.shardPhotos)
             try ShardFiles.writeJob(record, to: localPlan)
@@ -214,6 +221,21 @@ struct PlanCommand: AsyncParsableCommand {
                     + "(plan \(record.planID))")
             printError("plan: run each shard with `photoseal run --shard I/\(shards) --plan \(plan)` (I from 0)")
         }
+    }
+
+    /// The shared image store given (`--image-store`, normalised), checked to answer now with
+    /// the planner's secrets so a wrong bucket is found before any shard runs; `nil`: each
+    /// shard keeps its images in its own workdir.
+    func checkedImageStore(workspace: Workspace, http: HTTPClient) async throws -> String? {
+        guard let location = Workspace.imageStoreLocation(images.imageStore) else { return nil }
+        if S3Location.isS3(location) {
+            let client = try S3Client(
+                http: http, settings: try S3Settings(secrets: workspace.secrets), logger: global.logger())
+            let bucket = ImageBucket(client: client, location: try S3Location(parsing: location))
+            try await bucket.check()
+            printError("plan: image store \(location) answers")
+        }
+        return location
     }
 
     /// Whether a local source is a URL list (a plan lists URLs; folders and zips are imported

@@ -47,7 +47,8 @@ extension RunCommand {
         Sharded runs (see docs/scale.md): `photoseal plan --shards N --plan DIR ...` searches \
         once and writes DIR/job.json and N shard files; `photoseal run --shard I/N --plan DIR` \
         (or `run --plan DIR` in an array task: JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, \
-        AWS_BATCH_JOB_ARRAY_INDEX) runs shard I in DIR/work/part-NNNNN into the plan's store and \
+        AWS_BATCH_JOB_ARRAY_INDEX) runs shard I in DIR/work/part-NNNNN into the plan's store (and \
+        image store, when `plan --image-store` named one) and \
         writes DIR/success/, DIR/failure/ and, last, DIR/stats/part-NNNNN.json. A shard whose \
         stats file exists is skipped (exit 0) unless --force. Exit status of a shard: 0 done; \
         75 try again (a server down or slow, the workdir busy, photos failed transiently: no \
@@ -158,9 +159,13 @@ extension RunCommand {
         let blind = try workspace.blindIndex()
         let job = plan.job
         let mode = ImageStore.Mode(rawValue: job.storeImages ?? "") ?? .stripped
-        let ingestor = ImageIngestor(store: workspace.images, mode: mode, sealer: sealer)
         let fetcher = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
         defer { fetcher.shutdown() }
+        // The plan's shared image store, checked (one list call) before anything is fetched: a
+        // worker whose secrets cannot reach it stops here, its exit saying whether a retry helps.
+        let images = try await workspace.imageStore(
+            given: try Self.shardImageStore(plan: plan, given: download.images.imageStore), http: fetcher)
+        let ingestor = ImageIngestor(store: images, mode: mode, sealer: sealer)
         let store = try await workspace.loadStore(batchSize: batch.batchSize)
         let labelling = try await labelling(job: job, workspace: workspace, http: api)
         // A shard of a scoring job that cannot score would load its photos without scores, unlike
@@ -178,12 +183,12 @@ extension RunCommand {
         if seeded.inserted > 0 { printError("run: \(seeded.inserted) planned photos seeded into the ledger") }
 
         let extractor = ExtractStage(
-            ledger: ledger, store: workspace.images, sealer: sealer, geocoder: try loadGeocoder(), logger: logger)
+            ledger: ledger, store: images, sealer: sealer, geocoder: try loadGeocoder(), logger: logger)
         let scoring = labelling.map { labelling in
             PipelineRun.Scoring(
                 stage: ScoreStage(
                     ledger: ledger, client: labelling.client, counter: labelling.counter, workdir: workdir,
-                    logger: logger, keyring: keyring),
+                    logger: logger, keyring: keyring, images: images),
                 options: labelling.options)
         }
         let pipeline = PipelineRun(
@@ -251,6 +256,23 @@ extension RunCommand {
             throw ExitCode(exit)
         }
         printError("run: \(name) done: \(stats.loaded) photos loaded, \(stats.unavailable) unavailable")
+    }
+
+    /// The image store a shard keeps images in: the plan's (`run --image-store`, if given,
+    /// must name it), else the shard's workdir.
+    static func shardImageStore(plan: ShardPlan, given: String?) throws -> String? {
+        let given = Workspace.imageStoreLocation(given)
+        guard let given, given != plan.sharedImageStore else { return plan.sharedImageStore }
+        guard let planned = plan.sharedImageStore else {
+            throw IngestError(
+                .configuration,
+                "--image-store \(given): this plan keeps images in each shard's workdir; give --image-store to "
+                    + "`photoseal plan` so every shard shares it, or run without it")
+        }
+        throw IngestError(
+            .configuration,
+            "--image-store \(given) is not the plan's image store (\(planned)); every shard keeps its images there: "
+                + "run without --image-store")
     }
 
     /// The store a shard loads into: `--store`, else the plan's store when its record
