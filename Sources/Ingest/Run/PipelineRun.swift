@@ -102,6 +102,9 @@ public final class PipelineRun: Sendable {
     let downloadOptions: DownloadStage.Options
     let extract: ExtractStage
     let scoring: Scoring?
+
+    /// Whether the run scores (it has a score stage).
+    public var scores: Bool { scoring != nil }
     let load: EncryptLoad
     let loadBatchSize: Int
     let logger: Logger

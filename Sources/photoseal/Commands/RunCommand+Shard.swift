@@ -154,9 +154,7 @@ extension RunCommand {
                 needsKeys: true),
             logger: logger, note: { printError("run: \($0)") })
         printError("run: \(name) of plan \(plan.planID) in \(workdir)")
-        let keyring = try workspace.keyring()
         let sealer = try workspace.sealer()
-        let blind = try workspace.blindIndex()
         let job = plan.job
         let mode = ImageStore.Mode(rawValue: job.storeImages ?? "") ?? .stripped
         let fetcher = try HTTPClient(configuration: download.httpConfiguration, logger: logger)
@@ -182,26 +180,10 @@ extension RunCommand {
             ledger: ledger, plan: plan, planFolder: planFolder, shard: index, workdir: workdir)
         if seeded.inserted > 0 { printError("run: \(seeded.inserted) planned photos seeded into the ledger") }
 
-        let extractor = ExtractStage(
-            ledger: ledger, store: images, sealer: sealer, geocoder: try loadGeocoder(), logger: logger)
-        let scoring = labelling.map { labelling in
-            PipelineRun.Scoring(
-                stage: ScoreStage(
-                    ledger: ledger, client: labelling.client, counter: labelling.counter, workdir: workdir,
-                    logger: logger, keyring: keyring, images: images),
-                options: labelling.options)
-        }
-        let pipeline = PipelineRun(
-            ledger: ledger, source: .planned(photos: seeded.photos),
-            download: DownloadStage(
-                http: fetcher, ledger: ledger, ingestor: ingestor, extractor: extractor, logger: logger),
-            downloadOptions: download.stageOptions(mode: mode, sizes: job.sizes),
-            extract: extractor,
-            scoring: scoring,
-            load: EncryptLoad(
-                ledger: ledger, store: store, keyring: keyring, blind: blind, batchSize: batch.batchSize,
-                logger: logger),
-            loadBatchSize: batch.batchSize, logger: logger, retryFailed: retry.retryFailed)
+        let pipeline = try pipeline(
+            .planned(photos: seeded.photos), ledger: ledger, workspace: workspace, images: images,
+            ingestor: ingestor, fetcher: fetcher, store: store, labelling: labelling, sizes: job.sizes, mode: mode,
+            logger: logger)
 
         let display = progressOptions.display("run")
         let interrupts = Interrupts {
@@ -209,7 +191,7 @@ extension RunCommand {
             printError("run: stopping once the work in flight is committed (press Ctrl-C again to quit at once)")
         }
         defer { interrupts.cancel() }
-        let scores = scoring != nil
+        let scores = pipeline.scores
         let tally = try await pipeline.run { tally in
             display.update { _ in Self.progressStages(tally, source: "import", scoring: scores) }
         }

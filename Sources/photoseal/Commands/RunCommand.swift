@@ -147,7 +147,6 @@ struct RunCommand: AsyncParsableCommand {
             // A dry run changes nothing: no lock, no record, no ledger.
             let workspace = try await global.workspace("run", access: dryRun ? .read : .seal, store: storeOptions)
             let (job, recorded) = try resolveJob(workspace)
-            let keyring = try workspace.keyring()
             let sealer = try workspace.sealer()
             let blind = try workspace.blindIndex()
             let mode = ImageStore.Mode(rawValue: job.storeImages ?? "") ?? .stripped
@@ -219,15 +218,6 @@ struct RunCommand: AsyncParsableCommand {
                 throw IngestError(.job, "the job has neither a search nor a source; give one")
             }
 
-            let extractor = ExtractStage(
-                ledger: ledger, store: images, sealer: sealer, geocoder: try loadGeocoder(), logger: logger)
-            let scoring = labelling.map { labelling in
-                PipelineRun.Scoring(
-                    stage: ScoreStage(
-                        ledger: ledger, client: labelling.client, counter: labelling.counter,
-                        workdir: global.workdir, logger: logger, keyring: keyring, images: images),
-                    options: labelling.options)
-            }
             // The job as it ran, defaults included, so a later run that asks otherwise is told.
             var recordedJob = job
             recordedJob.store = store.storeKey
@@ -237,19 +227,9 @@ struct RunCommand: AsyncParsableCommand {
                 try workspace.record(job: recordedJob)
                 printError("run: job recorded in \(workspace.jobPath); `photoseal run` alone runs it again")
             }
-            let pipeline = PipelineRun(
-                ledger: ledger, source: pipelineSource,
-                // Downloaded images are extracted at once, while the original is at hand; the
-                // extract stage takes imported images (and rows an earlier run left downloaded).
-                download: DownloadStage(
-                    http: fetcher, ledger: ledger, ingestor: ingestor, extractor: extractor, logger: logger),
-                downloadOptions: download.stageOptions(mode: mode, sizes: job.sizes),
-                extract: extractor,
-                scoring: scoring,
-                load: EncryptLoad(
-                    ledger: ledger, store: store, keyring: keyring, blind: blind, batchSize: batch.batchSize,
-                    logger: logger),
-                loadBatchSize: batch.batchSize, logger: logger, retryFailed: retry.retryFailed)
+            let pipeline = try pipeline(
+                pipelineSource, ledger: ledger, workspace: workspace, images: images, ingestor: ingestor,
+                fetcher: fetcher, store: store, labelling: labelling, sizes: job.sizes, mode: mode, logger: logger)
 
             let display = progressOptions.display("run")
             let interrupts = Interrupts {
@@ -258,7 +238,7 @@ struct RunCommand: AsyncParsableCommand {
             }
             defer { interrupts.cancel() }
             let sourceName = pipeline.sourceName
-            let scores = scoring != nil
+            let scores = pipeline.scores
             let tally: PipelineRun.Tally
             do {
                 tally = try await pipeline.run { tally in
@@ -296,6 +276,39 @@ struct RunCommand: AsyncParsableCommand {
                 throw ExitCode.failure
             }
         }
+    }
+
+    /// The stages of a run over `ledger`, fed by `source`: the one place `run` and `run --shard`
+    /// build them. Downloaded images are extracted at once, while the original is at hand; the
+    /// extract stage takes imported images (and rows an earlier run left downloaded); score runs
+    /// when the job labels; load writes `store`.
+    func pipeline(
+        _ source: PipelineRun.Source, ledger: Ledger, workspace: Workspace, images: ImageStore,
+        ingestor: ImageIngestor, fetcher: HTTPClient, store: any DocumentStore, labelling: Labelling?,
+        sizes: String?, mode: ImageStore.Mode, logger: Logger
+    ) throws -> PipelineRun {
+        let keyring = try workspace.keyring()
+        let extractor = ExtractStage(
+            ledger: ledger, store: images, sealer: try workspace.sealer(), geocoder: try loadGeocoder(),
+            logger: logger)
+        let scoring = labelling.map { labelling in
+            PipelineRun.Scoring(
+                stage: ScoreStage(
+                    ledger: ledger, client: labelling.client, counter: labelling.counter,
+                    workdir: workspace.workdir, logger: logger, keyring: keyring, images: images),
+                options: labelling.options)
+        }
+        return PipelineRun(
+            ledger: ledger, source: source,
+            download: DownloadStage(
+                http: fetcher, ledger: ledger, ingestor: ingestor, extractor: extractor, logger: logger),
+            downloadOptions: download.stageOptions(mode: mode, sizes: sizes),
+            extract: extractor,
+            scoring: scoring,
+            load: EncryptLoad(
+                ledger: ledger, store: store, keyring: keyring, blind: try workspace.blindIndex(),
+                batchSize: batch.batchSize, logger: logger),
+            loadBatchSize: batch.batchSize, logger: logger, retryFailed: retry.retryFailed)
     }
 
     /// The score stage, or `nil` (with a one-line note) when no label or no key was given.
