@@ -136,4 +136,17 @@ struct RequestFormTests {
         #expect(await fixture.post(fields, headers: ["Origin": "null", "Sec-Fetch-Site": "same-origin"]).status == 303)
         #expect(try await fixture.jobs.allJobs().count == 2)
     }
+
+    @Test("a job's log reads back in the order it was written, even many steps within one millisecond")
+    func logOrder() async throws {
+        let fixture = try FormFixture()
+        defer { fixture.remove() }
+        let steps = (0..<200).map { "step-\($0)" }
+        let at = Date()
+        // One instant for all: only the order of the calls can order them.
+        for step in steps { try await fixture.jobs.log("job-1", step: step, at: at) }
+        try await fixture.jobs.log("job-2", step: "other", at: at)
+        #expect(try await fixture.jobs.log(of: "job-1").map(\.step) == steps)
+        #expect(try await fixture.jobs.log(of: "job-2").map(\.step) == ["other"])
+    }
 }

@@ -159,10 +159,12 @@ public final class JobStore: Sendable {
 
     /// Appends a line to a job's log.
     public func log(_ id: String, step: String, detail: String? = nil, at: Date = Date()) async throws {
-        // Sorted by time within the job; the UUID tail keeps two lines of one millisecond apart.
-        let millis = String(format: "%015.0f", (at.timeIntervalSince1970 * 1000).rounded(.down))
+        // Sorted by time within the job, in microseconds that only go up within this process:
+        // two steps logged in one millisecond (pack, then upload) keep their order. The UUID
+        // tail keeps lines of two processes apart.
+        let micros = String(format: "%017lld", Self.logClock.next(at))
         var document: StoreDocument = [
-            "_id": .string("\(id):\(millis):\(UUID().uuidString.prefix(8).lowercased())"), "job": .string(id),
+            "_id": .string("\(id):\(micros):\(UUID().uuidString.prefix(8).lowercased())"), "job": .string(id),
             "step": .string(step), "at": .date(StoreValue.millisecondDate(at)),
         ]
         if let detail { document["detail"] = .string(detail) }
@@ -236,4 +238,23 @@ public final class JobStore: Sendable {
             state: state, sealedAddress: sealed, dueAt: due, createdAt: created, updatedAt: updated, packed: packed,
             mailAttempts: int("mail_attempts") ?? 0, failures: int("failures") ?? 0)
     }
+}
+
+extension JobStore {
+    /// Hands out log times in microseconds, each later than the one before in this process.
+    final class LogClock: @unchecked Sendable {
+        // Guarded by `lock`.
+        private var last: Int64 = 0
+        private let lock = NSLock()
+
+        func next(_ date: Date) -> Int64 {
+            let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+            return lock.withLock {
+                last = max(last + 1, micros)
+                return last
+            }
+        }
+    }
+
+    static let logClock = LogClock()
 }
