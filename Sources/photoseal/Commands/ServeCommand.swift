@@ -128,6 +128,9 @@ struct ServeCommand: AsyncParsableCommand {
             } catch {
                 background?.cancel()
                 await background?.value
+                // A stop asked for by a signal can end the accept loop with `disconnected`
+                // instead of a return: that is the stop, not a failure to serve.
+                if interrupts.caught != nil { return }
                 throw error
             }
             // Stopped: the worker finishes the step in hand and ends.
