@@ -4,6 +4,7 @@ public import HTTP
 public import Logging
 public import Retry
 public import Store
+import Synchronization
 
 /// One workdir, opened: the composition root every command goes through.
 ///
@@ -70,6 +71,8 @@ public final class Workspace: Sendable {
     let options: Options
     let logger: Logger
     let note: @Sendable (String) -> Void
+    /// Whether the recorded store chosen has been named to the user: once a command is enough.
+    private let storeNamed = Mutex(false)
     private let lock: WorkspaceLock?
     private let manifest: Locked<WorkspaceManifest?>
     private let loadedKeys: (keyring: Keyring, blind: BlindIndex)?
@@ -376,7 +379,11 @@ public final class Workspace: Sendable {
             ?? (recorded.count == 1 ? recorded[0] : nil)
         {
             uri = try self.uri(of: chosen)
-            note("using the workdir's store \(chosen.display)")
+            if storeNamed.withLock({ named in
+                defer { named = true }; return !named
+            }) {
+                note("using the workdir's store \(chosen.display)")
+            }
         } else if recorded.isEmpty {
             uri = StoreLocation.uri(explicit: nil, secrets: secrets, workdir: workdir)
         } else {
