@@ -1,5 +1,6 @@
 public import Foundation
 public import Store
+import Synchronization
 
 /// A dataset asked for through the request form of `photoseal serve`: a Flickr search (terms,
 /// box, number of images, labels to score), the address to mail the link to (sealed), when,
@@ -162,7 +163,7 @@ public final class JobStore: Sendable {
         // Sorted by time within the job, in microseconds that only go up within this process:
         // two steps logged in one millisecond (pack, then upload) keep their order. The UUID
         // tail keeps lines of two processes apart.
-        let micros = String(format: "%017lld", Self.logClock.next(at))
+        let micros = String(format: "%017lld", Self.logMicros(at))
         var document: StoreDocument = [
             "_id": .string("\(id):\(micros):\(UUID().uuidString.prefix(8).lowercased())"), "job": .string(id),
             "step": .string(step), "at": .date(StoreValue.millisecondDate(at)),
@@ -241,20 +242,16 @@ public final class JobStore: Sendable {
 }
 
 extension JobStore {
-    /// Hands out log times in microseconds, each later than the one before in this process.
-    final class LogClock: @unchecked Sendable {
-        // Guarded by `lock`.
-        private var last: Int64 = 0
-        private let lock = NSLock()
+    /// The last log time handed out, in microseconds: each is later than the one before in
+    /// this process.
+    static let lastLogMicros = Mutex<Int64>(0)
 
-        func next(_ date: Date) -> Int64 {
-            let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
-            return lock.withLock {
-                last = max(last + 1, micros)
-                return last
-            }
+    /// The log time of `date`, in microseconds, after every one handed out before.
+    static func logMicros(_ date: Date) -> Int64 {
+        let micros = Int64((date.timeIntervalSince1970 * 1_000_000).rounded(.down))
+        return lastLogMicros.withLock { last in
+            last = max(last + 1, micros)
+            return last
         }
     }
-
-    static let logClock = LogClock()
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ingest
+import Synchronization
 
 /// `photoseal exif FILE... [--json]`: EXIF tags as exiftool names them, with `-n` values.
 struct ExifCommand: ParsableCommand {
@@ -82,9 +83,13 @@ struct ExifCommand: ParsableCommand {
             let end = min(files.count, start + window)
             let chunks = (end - first + chunk - 1) / chunk
             let parts = (0..<chunks).map { _ in Rendered() }
-            let claims = ChunkClaims(count: chunks)
+            let taken = Mutex(0)
             DispatchQueue.concurrentPerform(iterations: lanes) { _ in
-                while let claimed = claims.next() {
+                while let claimed = taken.withLock({ taken -> Int? in
+                    guard taken < chunks else { return nil }
+                    taken += 1
+                    return taken - 1
+                }) {
                     let part = parts[claimed]
                     let from = first + claimed * chunk
                     let to = min(end, from + chunk)
@@ -126,24 +131,6 @@ struct ExifCommand: ParsableCommand {
         if json { out.bytes += Array("]\n".utf8) }
         out.flush()
         if readable == 0 { throw ExitCode(1) }
-    }
-
-    /// Hands out chunk numbers 0..<count, each once, to the lanes that ask.
-    private final class ChunkClaims: @unchecked Sendable {
-        // Guarded by `lock`.
-        private var taken = 0
-        private let count: Int
-        private let lock = NSLock()
-
-        init(count: Int) { self.count = count }
-
-        func next() -> Int? {
-            lock.withLock {
-                guard taken < count else { return nil }
-                taken += 1
-                return taken - 1
-            }
-        }
     }
 
     /// One chunk's output: the bytes, and per file where its bytes end, its error message and
