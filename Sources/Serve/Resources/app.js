@@ -293,6 +293,36 @@ function attributionText(html) {
   return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
 }
 
+// Leaflet cancels a tile's download by pointing the <img> at a data: URL, which the
+// Content-Security-Policy (img-src 'self') refuses with a console error; taking the src away
+// cancels it as well. Otherwise Leaflet 1.x's own _abortLoading and _removeTile.
+function localTileLayer(url, options) {
+  const Layer = L.TileLayer.extend({
+    _abortLoading() {
+      for (const key of Object.keys(this._tiles)) {
+        const tile = this._tiles[key];
+        if (tile.coords.z === this._tileZoom) continue;
+        tile.el.onload = L.Util.falseFn;
+        tile.el.onerror = L.Util.falseFn;
+        if (!tile.el.complete) {
+          tile.el.removeAttribute("src");
+          L.DomUtil.remove(tile.el);
+          delete this._tiles[key];
+        }
+      }
+    },
+    _removeTile(key) {
+      const tile = this._tiles[key];
+      if (!tile) return undefined;
+      tile.el.onload = L.Util.falseFn;
+      tile.el.onerror = L.Util.falseFn;
+      if (!tile.el.complete) tile.el.removeAttribute("src");
+      return L.GridLayer.prototype._removeTile.call(this, key);
+    },
+  });
+  return new Layer(url, options);
+}
+
 // The raster basemap of serve --tiles, from this server; resolves whether there is one.
 async function addBasemap(map) {
   const response = await fetch("/api/basemap", { credentials: "same-origin" });
@@ -304,7 +334,7 @@ async function addBasemap(map) {
     options.attribution = attributionText(tiles.attribution);
     L.control.attribution({ prefix: false }).addTo(map);
   }
-  state.basemap = L.tileLayer(tiles.url, options).addTo(map);
+  state.basemap = localTileLayer(tiles.url, options).addTo(map);
   return true;
 }
 
