@@ -346,7 +346,7 @@ async function loadMap() {
   if (!state.map) {
     state.map = L.map("map", { attributionControl: false, worldCopyJump: true, minZoom: 1, maxZoom: 18 }).setView([20, 0], 2);
     // The basemap (serve --tiles) first: over its tiles the outlines are lines, not filled land.
-    addBasemap(state.map).then((tiles) => fetch("/countries.geojson").then((r) => (r.ok ? r.json() : null)).then((outlines) => {
+    addBasemap(state.map).catch(() => false).then((tiles) => fetch("/countries.geojson").then((r) => (r.ok ? r.json() : null)).then((outlines) => {
       const style = tiles ? { color: "#546e7a", weight: 1, fill: false } : { color: "#546e7a", weight: 1, fillColor: "#eceff1", fillOpacity: 1 };
       if (outlines) L.geoJSON(outlines, { style, interactive: false }).addTo(state.map).bringToBack();
     })).catch(() => {});
