@@ -116,6 +116,7 @@ let package = Package(
             name: "Serve",
             dependencies: [
                 "Ingest", "Crypto", "Store",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
                 .product(name: "Logging", package: "swift-log"),

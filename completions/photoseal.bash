@@ -709,7 +709,7 @@ _photoseal_serve() {
     repeating_flags=()
     non_repeating_flags=(--verbose --worker --version -h --help)
     repeating_options=()
-    non_repeating_options=(--workdir --keys --store --host --port --form --worker-interval --flickr-endpoint --vision-endpoint)
+    non_repeating_options=(--workdir --keys --store --host --port --form --tiles --worker-interval --flickr-endpoint --vision-endpoint)
     __photoseal_offer_flags_options 0
 
     # Offer option value completions
@@ -732,6 +732,10 @@ _photoseal_serve() {
         return
         ;;
     '--form')
+        return
+        ;;
+    '--tiles')
+        __photoseal_add_completions -o plusdirs -fX '!*.@(mbtiles)'
         return
         ;;
     '--worker-interval')

@@ -4,7 +4,8 @@
 # extract, score against the local Vision fixture server, encrypt-load into the embedded store),
 # starts `photoseal serve` on a free loopback port and runs Tests/Browser/gallery_browser_test.py:
 # grid thumbnails, a country and a score filter narrowing counts and grid, the photo view with
-# the arrow keys and Esc, the table, map clusters and a click on one, and the request form
+# the arrow keys and Esc, the table, map clusters over basemap tiles (serve --tiles, a file made
+# by scripts/make-mbtiles.py) and a click on one, and the request form
 # (serve --form): a refused request, then one recorded as a job. Every request the browser
 # makes must stay on 127.0.0.1. Screenshots go to .ci-artifacts/serve/ (gitignored).
 #
@@ -52,8 +53,14 @@ common=(--workdir "$work/work" --keys "$work/keys.env")
   --label Animal --label Plant --label Sky --label Building --label Water --label Tree >/dev/null 2>>"$work/pipeline.log"
 "$binary" encrypt-load "${common[@]}" 2>>"$work/pipeline.log"
 
+# A basemap over the photos' area (Arezzo) and around it, zooms 0-6 (the map fits the clusters at
+# zoom 6 at most); its attribution holds markup that must show as text, not load an image.
+python3 scripts/make-mbtiles.py "$work/basemap.mbtiles" --zooms 0-6 --bbox 1,35,25,50 --margin 1 --schema view \
+  --attribution '<a href="/attribution-link">© photoseal test tiles</a><img src="/attribution-image">' >/dev/null
+
 # --form: the request form is tested too (jobs are only recorded here; nothing is uploaded).
-"$binary" serve "${common[@]}" --port 0 --form s3://browser-test/requests 2>"$work/serve.log" &
+"$binary" serve "${common[@]}" --port 0 --form s3://browser-test/requests --tiles "$work/basemap.mbtiles" \
+  2>"$work/serve.log" &
 serve_pid=$!
 url=""
 for _ in $(seq 200); do

@@ -44,6 +44,7 @@ public final class Gallery: Sendable {
     let refreshing = Mutex(false)
     let assets: Assets
     let form: RequestForm?
+    let tiles: TileSet?
 
     /// Makes a gallery over a store; call ``load()`` before serving.
     ///
@@ -52,12 +53,14 @@ public final class Gallery: Sendable {
     ///   - thumbnails: Makes the thumbnails and large views.
     ///   - configuration: Sizes, refresh and the access token.
     ///   - form: The request form (`/request`), or `nil` to serve none.
+    ///   - tiles: The map's raster basemap (`/tiles/…`), or `nil` for outlines only.
     ///   - logger: Where refresh failures are logged (no document content).
     public init(
         store: any DocumentStore, thumbnails: Thumbnails, configuration: Configuration = Configuration(),
-        form: RequestForm? = nil, logger: Logger
+        form: RequestForm? = nil, tiles: TileSet? = nil, logger: Logger
     ) {
         self.form = form
+        self.tiles = tiles
         self.store = store
         self.thumbnails = thumbnails
         self.configuration = configuration

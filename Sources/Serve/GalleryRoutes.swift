@@ -18,7 +18,8 @@ extension Gallery {
     /// Routes (all `GET` but `POST /request`): `/request` (the request form, with
     /// ``RequestForm``), `/request/<id>` and `/api/job?id=` (a request's state and log), `/` (the page), `/app.js`, `/app.css`, `/vendor/…` (Leaflet),
     /// `/api/photos`, `/api/facets`, `/api/map`, `/api/photo?id=`, `/api/export.csv`,
-    /// `/api/export.jsonl`, `/thumb?id=`, `/large?id=`. Every answer carries the
+    /// `/api/export.jsonl`, `/thumb?id=`, `/large?id=`, `/api/basemap` and
+    /// `/tiles/{z}/{x}/{y}.{ext}` (with ``TileSet``). Every answer carries the
     /// Content-Security-Policy and no-sniff headers.
     public func respond(to request: GalleryRequest) async -> GalleryResponse {
         var response: GalleryResponse
@@ -64,6 +65,8 @@ extension Gallery {
             if path == "/api/job" { return await form.jobJSON(Self.value("id", request.query) ?? "") }
             return await form.jobPage(String(path.dropFirst("/request/".count)))
         }
+        if path.hasPrefix("/tiles/") { return await tile(String(path.dropFirst("/tiles/".count))) }
+        if path == "/api/basemap" { return basemap() }
         refreshIfDue()
         let rows = snapshot.withLock { $0 }
         do {

@@ -6,7 +6,8 @@ Usage: gallery_browser_test.py BASE_URL SCREENSHOT_DIR
 Checks, as a person would see them: the grid shows thumbnails; a country and a score slider
 narrow the count and the grid; the photo view opens and moves with the arrow keys and closes
 with Esc; the table sorts; the map shows clusters and a click on one shows its photos in the
-grid; the request form (linked from the page) refuses a bad request field by field, keeping the
+grid, over basemap tiles (serve --tiles) with the file's attribution shown as text; the request
+form (linked from the page) refuses a bad request field by field, keeping the
 values given, and records a good one as a job whose page shows it queued. Every request the
 browser made must stay on 127.0.0.1. Prints "browser checks: N ok, N failed".
 """
@@ -71,11 +72,18 @@ def main():
     driver.set_script_timeout(20)
     try:
         run(driver)
-        requests = []
+        requests, tiles = [], []
         for entry in driver.get_log("performance"):
             message = json.loads(entry["message"])["message"]
             if message.get("method") == "Network.requestWillBeSent":
                 requests.append(message["params"]["request"]["url"])
+            elif message.get("method") == "Network.responseReceived":
+                response = message["params"]["response"]
+                if "/tiles/" in response["url"]:
+                    tiles.append((response["url"], response["status"], response.get("mimeType")))
+        loaded = [t for t in tiles if t[1] == 200 and t[2] == "image/png"]
+        check(loaded and len(loaded) == len(tiles),
+              "the map loaded %d basemap tiles from this server, none refused (%s)" % (len(loaded), tiles[:3]))
         foreign = [u for u in requests
                    if not (u.startswith("http://127.0.0.1:") or u.startswith("data:") or u.startswith("about:"))]
         check(len(requests) > 10 and not foreign,
@@ -163,6 +171,14 @@ def run(driver):
     time.sleep(1.0)  # fitBounds animates; clusters are redrawn until it ends
     clusters = driver.find_elements(By.CSS_SELECTOR, ".marker-cluster")
     check(len(clusters) >= 1, "the map shows clusters (%d)" % len(clusters))
+    # The basemap (serve --tiles): tiles drawn under the outlines, the file's attribution as text.
+    wait(driver, lambda: driver.execute_script(
+        "return [...document.querySelectorAll('img.leaflet-tile')].some(i => i.complete && i.naturalWidth === 256)"),
+        "basemap tiles")
+    attribution = driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-attribution")
+    check(attribution and "© photoseal test tiles" in attribution[0].text
+          and not attribution[0].find_elements(By.CSS_SELECTOR, "a, img"),
+          "the basemap's attribution shows as text: %r" % (attribution[0].text if attribution else None))
     driver.save_screenshot(SHOTS + "/map.png")
     if clusters:
         size = int(clusters[0].text.strip() or 0)

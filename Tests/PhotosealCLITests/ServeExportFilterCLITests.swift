@@ -73,4 +73,21 @@ struct ServeExportFilterCLITests {
         #expect(open.status != 0)
         #expect(open.stderr.contains("SERVE_TOKEN"))
     }
+
+    @Test(
+        "serve --tiles refuses a missing or non-MBTiles file in one line naming it (usage error)", .tags(.integration))
+    func serveTilesRefusals() throws {
+        let scratch = try Scratch()
+        let common = ["--workdir", scratch.path("work"), "--keys", scratch.path("keys.env")]
+        let notes = scratch.path("notes.mbtiles")
+        try Data(String(repeating: "not a database, only text. ", count: 20).utf8).write(
+            to: URL(fileURLWithPath: notes))
+        for (file, reason) in [(scratch.path("none.mbtiles"), "does not exist"), (notes, "not an SQLite database")] {
+            let result = try CLI.run(["serve", "--port", "0", "--tiles", file] + common)
+            #expect(result.status == 64, "\(result.stderr)")
+            #expect(result.stderr.contains(file) && result.stderr.contains(reason), "\(result.stderr)")
+            #expect(result.stderr.contains("give serve --tiles an MBTiles file"))
+            #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
+        }
+    }
 }

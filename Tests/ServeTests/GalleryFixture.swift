@@ -166,13 +166,14 @@ struct GalleryFixture {
     }
 
     /// A gallery over the fixture; thumbnails cached in `thumbs/` unless `memoryOnly`.
-    func gallery(token: String? = nil, memoryOnly: Bool = false) async throws -> Gallery {
+    func gallery(token: String? = nil, memoryOnly: Bool = false, tiles: TileSet? = nil) async throws -> Gallery {
         var configuration = Gallery.Configuration()
         configuration.token = token
         let thumbnails = Thumbnails(
             images: images, keyring: keyring,
             cacheDirectory: memoryOnly ? nil : (workdir as NSString).appendingPathComponent("thumbs"))
-        let gallery = Gallery(store: store, thumbnails: thumbnails, configuration: configuration, logger: testLogger)
+        let gallery = Gallery(
+            store: store, thumbnails: thumbnails, configuration: configuration, tiles: tiles, logger: testLogger)
         try await gallery.load()
         return gallery
     }

@@ -11,7 +11,7 @@ const TABLE_COLUMNS = [
   ["status", "Status"], ["country", "Country"], ["city", "City"], ["width", "Width"],
 ];
 
-const state = { photos: [], total: 0, labels: [], viewer: -1, map: null, cluster: null, loading: false };
+const state = { photos: [], total: 0, labels: [], viewer: -1, map: null, cluster: null, basemap: null, loading: false };
 
 const $ = (selector) => document.querySelector(selector);
 const el = (tag, attributes = {}, text) => {
@@ -286,6 +286,58 @@ function wireViewer() {
 
 // MARK: map
 
+// Text for Leaflet's attribution control, which writes HTML: the file's attribution may hold
+// markup (links); only its text is shown, escaped.
+function attributionText(html) {
+  const text = new DOMParser().parseFromString(String(html), "text/html").body.textContent || "";
+  return text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+// Leaflet cancels a tile's download by pointing the <img> at a data: URL, which the
+// Content-Security-Policy (img-src 'self') refuses with a console error; taking the src away
+// cancels it as well. Otherwise Leaflet 1.x's own _abortLoading and _removeTile.
+function localTileLayer(url, options) {
+  const Layer = L.TileLayer.extend({
+    _abortLoading() {
+      for (const key of Object.keys(this._tiles)) {
+        const tile = this._tiles[key];
+        if (tile.coords.z === this._tileZoom) continue;
+        tile.el.onload = L.Util.falseFn;
+        tile.el.onerror = L.Util.falseFn;
+        if (!tile.el.complete) {
+          tile.el.removeAttribute("src");
+          L.DomUtil.remove(tile.el);
+          delete this._tiles[key];
+        }
+      }
+    },
+    _removeTile(key) {
+      const tile = this._tiles[key];
+      if (!tile) return undefined;
+      tile.el.onload = L.Util.falseFn;
+      tile.el.onerror = L.Util.falseFn;
+      if (!tile.el.complete) tile.el.removeAttribute("src");
+      return L.GridLayer.prototype._removeTile.call(this, key);
+    },
+  });
+  return new Layer(url, options);
+}
+
+// The raster basemap of serve --tiles, from this server; resolves whether there is one.
+async function addBasemap(map) {
+  const response = await fetch("/api/basemap", { credentials: "same-origin" });
+  const tiles = response.ok ? (await response.json()).tiles : null;
+  if (!tiles) return false;
+  const options = { minZoom: tiles.minzoom, maxNativeZoom: tiles.maxzoom, maxZoom: 18 };
+  if (tiles.bounds) options.bounds = L.latLngBounds([tiles.bounds[1], tiles.bounds[0]], [tiles.bounds[3], tiles.bounds[2]]);
+  if (tiles.attribution) {
+    options.attribution = attributionText(tiles.attribution);
+    L.control.attribution({ prefix: false }).addTo(map);
+  }
+  state.basemap = localTileLayer(tiles.url, options).addTo(map);
+  return true;
+}
+
 async function loadMap() {
   if (typeof L === "undefined" || !L.markerClusterGroup) {
     $("#map-note").textContent = "The map needs Leaflet and its marker-cluster plugin: install the Debian packages libjs-leaflet and libjs-leaflet.markercluster.";
@@ -293,9 +345,11 @@ async function loadMap() {
   }
   if (!state.map) {
     state.map = L.map("map", { attributionControl: false, worldCopyJump: true, minZoom: 1, maxZoom: 18 }).setView([20, 0], 2);
-    fetch("/countries.geojson").then((r) => (r.ok ? r.json() : null)).then((outlines) => {
-      if (outlines) L.geoJSON(outlines, { style: { color: "#546e7a", weight: 1, fillColor: "#eceff1", fillOpacity: 1 }, interactive: false }).addTo(state.map).bringToBack();
-    }).catch(() => {});
+    // The basemap (serve --tiles) first: over its tiles the outlines are lines, not filled land.
+    addBasemap(state.map).catch(() => false).then((tiles) => fetch("/countries.geojson").then((r) => (r.ok ? r.json() : null)).then((outlines) => {
+      const style = tiles ? { color: "#546e7a", weight: 1, fill: false } : { color: "#546e7a", weight: 1, fillColor: "#eceff1", fillOpacity: 1 };
+      if (outlines) L.geoJSON(outlines, { style, interactive: false }).addTo(state.map).bringToBack();
+    })).catch(() => {});
   }
   const data = await api("/api/map", filterParams());
   if (state.cluster) state.map.removeLayer(state.cluster);

@@ -21,7 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
             It binds 127.0.0.1. Any other address needs SERVE_TOKEN in the secrets file; open \
             http://HOST:PORT/?token=<SERVE_TOKEN> once (a cookie keeps it) or send \
             "Authorization: Bearer <SERVE_TOKEN>". The map uses Debian's libjs-leaflet and \
-            libjs-leaflet.markercluster. The JSON API is described in docs/serve.md.
+            libjs-leaflet.markercluster. --tiles FILE.mbtiles adds a raster basemap under \
+            the country outlines from a local MBTiles file (png, jpg or webp tiles), served by \
+            photoseal itself. The JSON API is described in docs/serve.md.
 
             --form s3://BUCKET/PREFIX adds the request form (/request, linked from the page): \
             search terms, an optional box, a number of images, labels, an address and a time. \
@@ -35,6 +37,7 @@ struct ServeCommand: AsyncParsableCommand {
               photoseal serve
               photoseal serve --form s3://datasets/requests --worker
               photoseal serve --workdir run1 --port 8090
+              photoseal serve --tiles ~/maps/europe.mbtiles
               photoseal serve --store mongodb://127.0.0.1:27017/photoseal
             """
     )
@@ -53,6 +56,13 @@ struct ServeCommand: AsyncParsableCommand {
             "Serve the request form (/request); the zips of its jobs go under this S3 prefix.",
             valueName: "s3://bucket/prefix"))
     var form: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A raster basemap for the map: a local MBTiles file (png, jpg or webp tiles).",
+            valueName: "file.mbtiles"),
+        completion: .file(extensions: ["mbtiles"]))
+    var tiles: String?
 
     @Flag(help: "Run `deliver --due` inside the server every --worker-interval seconds (requests and jobs).")
     var worker = false
@@ -79,6 +89,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await reportingErrors {
+            // Checked first: a wrong file is a usage error, found before the store is read.
+            let basemap: TileSet?
+            do {
+                basemap = try tiles.map { try TileSet(path: $0) }
+            } catch let error as ServeError {
+                throw ValidationError(error.message)
+            }
             let workspace = try await global.workspace(
                 "serve", access: .read, needsKeys: form != nil, store: storeOptions)
             let found = try await workspace.checkLoadStore()
@@ -106,7 +123,7 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let gallery = Gallery(
                 store: store, thumbnails: thumbnails, configuration: configuration, form: requestForm,
-                logger: global.logger())
+                tiles: basemap, logger: global.logger())
             let server = try GalleryServer(gallery: gallery, host: host, port: port)
             let count = try await gallery.load()
             let missing = gallery.missingMapFiles()
@@ -121,6 +138,11 @@ struct ServeCommand: AsyncParsableCommand {
             let bound = try await server.port()
             let shown = host.contains(":") ? "[\(host)]" : host
             printError("serve: \(count) photos from \(found.display) at http://\(shown):\(bound)/ (Ctrl-C stops)")
+            if let basemap {
+                printError(
+                    "serve: basemap \(basemap.path): \(basemap.info.format) tiles, "
+                        + "zoom \(basemap.info.minZoom) to \(basemap.info.maxZoom)")
+            }
             if form != nil { printError("serve: the request form is at http://\(shown):\(bound)/request") }
             let background = worker ? startWorker() : nil
             do {
