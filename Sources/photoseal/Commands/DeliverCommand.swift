@@ -73,7 +73,8 @@ struct DeliverCommand: AsyncParsableCommand {
             defer { images.http.shutdown() }
             let runner = DeliveryRunner(
                 ledger: try workspace.ledger(), images: images.store, keyring: try workspace.keyring(),
-                sealer: try workspace.sealer(), s3: try s3(), mail: try MailSettings(secrets: workspace.secrets))
+                sealer: try workspace.sealer(), s3: try s3(), mail: try MailSettings(secrets: workspace.secrets),
+                index: try workspace.blindIndex())
             let summary = try await runner.runDue(report: report)
             report(
                 "\(summary.due) due: \(summary.uploaded) uploaded, \(summary.mailed) mailed, \(summary.failed) failed")
