@@ -154,7 +154,8 @@ private func checkPseudonyms(_ mode: String, _ target: String, truth: String, ke
     return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
 }
 
-@Suite("photoseal export and pack --pseudonymous: datasets that do not lead back to Flickr", .serialized,
+@Suite(
+    "photoseal export and pack --pseudonymous: datasets that do not lead back to Flickr", .serialized,
     .tags(.integration))
 struct PseudonymousCLITests {
     @Test(

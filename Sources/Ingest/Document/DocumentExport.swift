@@ -313,7 +313,8 @@ public struct DocumentExporter {
         let license = License.flickr(id: d.license)
         var values: [Value] = [
             .string(d.id), .string(d.source), .string(d.sourceID), .string(entry.stage.name),
-            text(failure?.stage.rawValue), text(failure.flatMap { $0.cause.isEmpty ? nil : $0.cause }), failure.map { .bool($0.permanent) } ?? .null,
+            text(failure?.stage.rawValue), text(failure.flatMap { $0.cause.isEmpty ? nil : $0.cause }),
+            failure.map { .bool($0.permanent) } ?? .null,
             .string(d.title), .strings(d.terms), .strings(d.tags), .strings(d.machineTags), .string(d.description),
             int(d.views),
             text(d.license), text(license?.name), text(license?.url), text(d.pageURL), text(d.imageURL),
