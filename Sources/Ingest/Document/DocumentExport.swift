@@ -24,6 +24,10 @@ public enum ExportFormat: String, CaseIterable, Sendable {
 /// has (sorted), then the opened columns when decrypting. Lists (terms, tags, machine tags) are
 /// joined by `termSeparator` in CSV and arrays in GeoJSON; the opened EXIF is a JSON object in
 /// JSON lines and GeoJSON, its JSON text in CSV.
+/// With a `Pseudonymizer` every document is written in its pseudonymous form: JSON lines name
+/// their members one by one (`PseudonymousLine`), CSV and GeoJSON use
+/// `baseColumns(format:pseudonymous:)` (no `source_id`, `page_url`, `image_url`; CSV adds the
+/// sealed URL columns).
 public struct DocumentExporter {
     /// What an export wrote.
     public struct Summary: Sendable, Equatable {
