@@ -658,7 +658,7 @@ _photoseal_status() {
 
 _photoseal_export() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --decrypt --version -h --help)
+    non_repeating_flags=(--verbose --decrypt --pseudonymous --version -h --help)
     repeating_options=(--min-score --term --country --license --status)
     non_repeating_options=(--workdir --keys --format --out --min-views --min-width)
     __photoseal_offer_flags_options 0
@@ -752,7 +752,7 @@ _photoseal_serve() {
 
 _photoseal_pack() {
     repeating_flags=()
-    non_repeating_flags=(--verbose --include-all-rights-reserved --attribution --version -h --help)
+    non_repeating_flags=(--verbose --include-all-rights-reserved --attribution --pseudonymous --version -h --help)
     repeating_options=(--min-score)
     non_repeating_options=(--workdir --keys --limit --out --upload --part-size --link-expires --notify --at)
     __photoseal_offer_flags_options 0

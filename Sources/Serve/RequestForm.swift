@@ -118,7 +118,7 @@ public final class RequestForm: Sendable {
         checked.due = due
         checked.spec = DeliveryJob.Spec(
             terms: terms, bbox: bbox, limit: images, labels: labels, upload: configuration.upload,
-            linkExpires: configuration.linkExpires)
+            linkExpires: configuration.linkExpires, pseudonymous: values["pseudonymous"] != nil)
         return checked
     }
 
@@ -222,6 +222,7 @@ public final class RequestForm: Sendable {
         let object: [String: Any] = [
             "id": job.id, "state": job.state.rawValue, "due_at": formatter.string(from: job.dueAt),
             "terms": job.spec.terms, "limit": job.spec.limit, "upload": job.spec.upload,
+            "pseudonymous": job.spec.pseudonymous,
             "photos": job.packed?.photos as Any,
             "log": log.map { ["step": $0.step, "at": formatter.string(from: $0.at), "detail": $0.detail ?? ""] },
         ]
@@ -260,6 +261,9 @@ public final class RequestForm: Sendable {
             \(field("images", "Number of images", "<input id=\"images\" name=\"images\" type=\"number\" min=\"1\" max=\"\(configuration.maxImages)\" value=\"\(value("images"))\" required\(described("images"))>", hint: "From 1 to \(configuration.maxImages)."))
             \(field("labels", "Labels to score (optional)", "<input id=\"labels\" name=\"labels\" value=\"\(value("labels"))\"\(described("labels"))>", hint: "e.g. monkey, tree; scored with the Vision API when the workdir has a key."))
             \(field("email", "Mail the link to", "<input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"email\" value=\"\(value("email"))\" required\(described("email"))>", hint: "Stored sealed; used for this mail only."))
+            <div class="field"><label><input type="checkbox" id="pseudonymous" name="pseudonymous"\
+            \(values["pseudonymous"] == nil ? "" : " checked")> Pseudonymous</label>\
+            <p class="hint">Ids and image names replaced by pseudonyms; no Flickr id or page link in the dataset.</p></div>
             \(field("deliver_at", "Delivery time (optional)", "<input id=\"deliver_at\" name=\"deliver_at\" type=\"datetime-local\" value=\"\(value("deliver_at"))\"\(described("deliver_at"))>", hint: "Empty: as soon as the dataset is ready. This server's time zone."))
             <button type="submit" id="submit">Request</button>
             </form>

@@ -47,13 +47,13 @@ private final class DeliveryScratch {
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
     /// Records a delivery of the pack to `key` for `address` at `at`.
-    func request(key: String, address: String, at: String) async throws -> CLI.Result {
+    func request(key: String, address: String, at: String, extra: [String] = []) async throws -> CLI.Result {
         let arguments =
             [
                 "pack", "--include-all-rights-reserved", "--upload", "s3://\(bucket)/\(key)", "--notify", address,
                 "--at", at,
             ]
-            + common
+            + extra + common
         return try await offPool { try CLI.run(arguments) }
     }
 
@@ -101,6 +101,48 @@ struct DeliverCLITests {
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stderr.contains("0 due: 0 uploaded, 0 mailed, 0 failed"), "\(again.stderr)")
         #expect(try setup.smtp.messages(to: now).count == 1)
+    }
+
+    @Test(
+        "a delivery recorded with --pseudonymous is packed pseudonymously by deliver --due: ids and image names are the INDEX_KEY pseudonyms of the real ids, none of which is in the zip"
+    )
+    func pseudonymousDelivery() async throws {
+        let setup = try await DeliveryScratch()
+        let address = "fi.\(UUID().uuidString.prefix(8).lowercased())@example.org"
+        let recorded = try await setup.request(
+            key: "pseudo.zip", address: address, at: "+0s", extra: ["--pseudonymous"])
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        let delivered = try await setup.deliver()
+        #expect(delivered.stderr.contains("1 due: 1 uploaded, 1 mailed, 0 failed"), "\(delivered.stderr)")
+        let export = try CLI.run(["export", "--format", "jsonl"] + setup.common)
+        #expect(export.status == 0, "\(export.stderr)")
+        try Data(export.stdout.utf8).write(to: URL(fileURLWithPath: setup.path("export.jsonl")))
+        // The real ids from export, the pseudonyms recomputed with Python's hmac from INDEX_KEY.
+        let answer = try s3Python(
+            setup.s3,
+            """
+            import base64, hashlib, hmac, io, json, zipfile
+            zip_bytes = s3.get_object(Bucket=sys.argv[4], Key="pseudo.zip")["Body"].read()
+            keys = dict(l.strip().split("=", 1) for l in open(sys.argv[5]) if "=" in l and not l.startswith("#"))
+            index_key = base64.urlsafe_b64decode(keys["INDEX_KEY"] + "=" * (-len(keys["INDEX_KEY"]) % 4))
+            k = hmac.new(index_key, b"photoseal pseudonym v1", hashlib.sha256).digest()
+            real = [json.loads(l)["_id"] for l in open(sys.argv[6])]
+            ps = sorted("ps:" + hmac.new(k, r.encode(), hashlib.sha256).hexdigest() for r in real)
+            z = zipfile.ZipFile(io.BytesIO(zip_bytes))
+            rows = [json.loads(l) for l in z.read("metadata.jsonl").decode().splitlines()]
+            # (a folder import's id is local:<the file's SHA-256>, which image.sha256 shows anyway)
+            leaked = [r for r in real if r.encode() in zip_bytes]
+            names = sorted(n[len("images/ps_"):].split(".")[0] for n in z.namelist() if n.startswith("images/"))
+            print(json.dumps({"match": sorted(r["id"] for r in rows) == ps, "count": len(rows),
+                              "names": names == sorted(p[3:] for p in ps), "leaked": len(leaked),
+                              "source_id": any("source_id" in r for r in rows)}))
+            """, [setup.bucket, setup.path("keys.env"), setup.path("export.jsonl")])
+        let result = try #require(try JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any])
+        #expect(result["count"] as? Int == 3, "\(answer)")
+        #expect(result["match"] as? Bool == true, "\(answer)")
+        #expect(result["names"] as? Bool == true, "\(answer)")
+        #expect(result["leaked"] as? Int == 0, "\(answer)")
+        #expect(result["source_id"] as? Bool == false, "\(answer)")
     }
 
     @Test(

@@ -224,7 +224,7 @@ struct RequestFormCLITests {
 
 extension RequestFormCLITests {
     @Test(
-        "serve --worker takes a posted request to its mail by itself, and stops with the server on SIGTERM (exit 0)"
+        "serve --worker takes a posted request to its mail by itself (asked pseudonymous: the zip names no Flickr id), and stops with the server on SIGTERM (exit 0)"
     )
     func worker() async throws {
         let scratch = try RunScratch()
@@ -251,17 +251,43 @@ extension RequestFormCLITests {
                 "--worker", "--worker-interval", "1", "--flickr-endpoint", flickr.endpoint,
             ], log: scratch.dir.appendingPathComponent("serve.log"))
         defer { serve.stop() }
-        let token = try csrfToken(try curl([serve.base + "/request"]).body)
+        let form = try curl([serve.base + "/request"]).body
+        #expect(form.contains("name=\"pseudonymous\""), "the form offers the pseudonymous checkbox")
+        let token = try csrfToken(form)
         let address = "wo.\(UUID().uuidString.prefix(8).lowercased())@example.org"
         let accepted = try post(
             serve.base,
-            [("csrf", token), ("terms", "monkey"), ("bbox", "5,35,20,48"), ("images", "8"), ("email", address)])
+            [
+                ("csrf", token), ("terms", "monkey"), ("bbox", "5,35,20,48"), ("images", "8"), ("email", address),
+                ("pseudonymous", "on"),
+            ])
         #expect(accepted.status == 303, "\(accepted.body)")
+        let location = try #require(
+            accepted.headers.split(separator: "\r\n").first { $0.lowercased().hasPrefix("location:") })
+        let id = String(location.split(separator: "/").last ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let deadline = Date().addingTimeInterval(180)
         while Date() < deadline, try smtp.messages(to: address).isEmpty {
             try await Task.sleep(for: .milliseconds(500))
         }
         #expect(try smtp.messages(to: address).count == 1, "\(serve.stderr)")
+        // Packed pseudonymously: every image named by a pseudonym, no id the search found in any byte.
+        let packed = try s3Python(
+            s3,
+            """
+            import io, json, re, zipfile
+            data = s3.get_object(Bucket=sys.argv[4], Key=sys.argv[5])['Body'].read()
+            z = zipfile.ZipFile(io.BytesIO(data))
+            names = [n for n in z.namelist() if n.startswith('images/')]
+            rows = [json.loads(l) for l in z.read('metadata.jsonl').decode().splitlines()]
+            text = b''.join(z.read(n) for n in z.namelist() if not n.startswith('images/'))
+            print(json.dumps({"images": len(names), "named": all(re.fullmatch(r'images/ps_[0-9a-f]{64}\\.[a-z]+', n)
+                              for n in names), "ids": all(r['id'].startswith('ps:') for r in rows),
+                              "leaked": [i for i in sys.argv[6].split(',') if i.encode() in text]}))
+            """, [bucket, "w/\(id).zip", truth.all.joined(separator: ",")])
+        let answer = try #require(try JSONSerialization.jsonObject(with: Data(packed.utf8)) as? [String: Any])
+        #expect((answer["images"] as? Int ?? 0) > 0, "\(answer)")
+        #expect(answer["named"] as? Bool == true && answer["ids"] as? Bool == true, "\(answer)")
+        #expect((answer["leaked"] as? [String])?.isEmpty == true, "\(answer)")
         #expect(serve.stop() == 0, "\(serve.stderr)")
         #expect(serve.stderr.contains("worker: stopped"), "\(serve.stderr)")
         #expect(!serve.stderr.contains(address))

@@ -24,6 +24,10 @@ public enum ExportFormat: String, CaseIterable, Sendable {
 /// has (sorted), then the opened columns when decrypting. Lists (terms, tags, machine tags) are
 /// joined by `termSeparator` in CSV and arrays in GeoJSON; the opened EXIF is a JSON object in
 /// JSON lines and GeoJSON, its JSON text in CSV.
+/// With a `Pseudonymizer` every document is written in its pseudonymous form: JSON lines name
+/// their members one by one (`PseudonymousLine`), CSV and GeoJSON use
+/// `baseColumns(format:pseudonymous:)` (no `source_id`, `page_url`, `image_url`; CSV adds the
+/// sealed URL columns).
 public struct DocumentExporter {
     /// What an export wrote.
     public struct Summary: Sendable, Equatable {
@@ -48,6 +52,23 @@ public struct DocumentExporter {
     /// The opened personal fields' columns (only with a sealer).
     public static let decryptedColumns = ["owner", "owner_name", "path_alias", "exif"]
 
+    /// The columns a pseudonymous export leaves out of `fixedColumns` (`Pseudonymizer`).
+    public static let droppedWhenPseudonymous: Set<String> = ["source_id", "page_url", "image_url"]
+
+    /// The columns a pseudonymous CSV adds after `sealed.exif`: the page and image URLs as
+    /// tokens (GeoJSON leaves them out: a map layer has no use for tokens).
+    public static let sealedURLColumns = ["sealed.page_url", "sealed.image_url"]
+
+    /// The columns before the `score.<label>` ones: `fixedColumns`, or their pseudonymous form.
+    public static func baseColumns(format: ExportFormat, pseudonymous: Bool) -> [String] {
+        guard pseudonymous else { return fixedColumns }
+        var columns = fixedColumns.filter { !droppedWhenPseudonymous.contains($0) }
+        if format == .csv, let exif = columns.firstIndex(of: "sealed.exif") {
+            columns.insert(contentsOf: sealedURLColumns, at: exif + 1)
+        }
+        return columns
+    }
+
     /// The separator between search terms in the CSV `terms` column (GeoJSON has an array).
     public static let termSeparator = "|"
 
@@ -57,7 +78,13 @@ public struct DocumentExporter {
     public let scoreLabels: [String]
     /// Every column name, in order (CSV and GeoJSON).
     public let columns: [String]
+    /// The columns before the `score.<label>` ones (`baseColumns(format:pseudonymous:)`).
+    public let baseColumns: [String]
     private let sealer: FieldSealer?
+    private let pseudonymizer: Pseudonymizer?
+    /// Pseudonymous only: where each base column's value comes from, an index into the plain
+    /// row (`fixedColumns`) or `nil` for a sealed URL column.
+    private let baseSources: [Int?]
     private let encoder: JSONEncoder
     private var written = 0
     private var withoutPosition = 0
@@ -67,12 +94,20 @@ public struct DocumentExporter {
     ///   - format: the output format.
     ///   - scoreLabels: the labels to give a `score.<label>` column (CSV, GeoJSON); sorted here.
     ///   - sealer: opens the sealed fields when given (`--decrypt`); `nil` keeps them sealed.
-    public init(format: ExportFormat, scoreLabels: [String] = [], sealer: FieldSealer? = nil) {
+    ///   - pseudonymizer: writes every document in its pseudonymous form (`--pseudonymous`);
+    ///     the sealer is then not used (opening the personal fields would undo it).
+    public init(
+        format: ExportFormat, scoreLabels: [String] = [], sealer: FieldSealer? = nil,
+        pseudonymizer: Pseudonymizer? = nil
+    ) {
         self.format = format
         self.scoreLabels = Array(Set(scoreLabels)).sorted()
-        self.sealer = sealer
+        self.sealer = pseudonymizer == nil ? sealer : nil
+        self.pseudonymizer = pseudonymizer
+        baseColumns = Self.baseColumns(format: format, pseudonymous: pseudonymizer != nil)
+        baseSources = pseudonymizer == nil ? [] : baseColumns.map { Self.fixedColumns.firstIndex(of: $0) }
         self.columns =
-            Self.fixedColumns + self.scoreLabels.map { "score.\($0)" } + (sealer == nil ? [] : Self.decryptedColumns)
+            baseColumns + self.scoreLabels.map { "score.\($0)" } + (self.sealer == nil ? [] : Self.decryptedColumns)
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
@@ -95,6 +130,13 @@ public struct DocumentExporter {
         let document = entry.document
         switch format {
         case .jsonl:
+            if let pseudonymizer {
+                let output = try pseudonymizer.apply(document, failure: Self.failure(of: entry))
+                written += 1
+                return String(
+                    decoding: try encoder.encode(PseudonymousLine(output: output, status: entry.stage.name)),
+                    as: UTF8.self) + "\n"
+            }
             let exported = Exported(document: document, status: entry.stage.name, failure: Self.failure(of: entry))
             var line = String(decoding: try encoder.encode(exported), as: UTF8.self)
             if let sealer {
@@ -132,13 +174,15 @@ public struct DocumentExporter {
                 return ""
             }
             let values = try row(entry)
+            // The id column (first in both column sets): the pseudonym when pseudonymous.
+            let id = values.first?.json ?? Self.jsonString(document.id)
             var properties: [String] = []
             properties.reserveCapacity(columns.count)
             for (name, value) in zip(columns, values) {
                 properties.append(Self.jsonString(name) + ":" + value.json)
             }
             let feature =
-                "{\"type\":\"Feature\",\"id\":\(Self.jsonString(document.id)),"
+                "{\"type\":\"Feature\",\"id\":\(id),"
                 + "\"geometry\":{\"type\":\"Point\",\"coordinates\":[\(Self.number(geo.lon)),\(Self.number(geo.lat))]},"
                 + "\"properties\":{\(properties.joined(separator: ","))}}"
             written += 1
@@ -185,7 +229,7 @@ public struct DocumentExporter {
     }
 
     /// Streams every ledger document whose scores pass `minScores` and that `filter` keeps to
-    /// `write`, in id order.
+    /// `write`, in id order; in pseudonymous form with a pseudonymizer.
     ///
     /// For CSV and GeoJSON a first pass over the ledger collects the score labels of those
     /// documents (the columns must be known before the header), reading only each document's
@@ -193,7 +237,7 @@ public struct DocumentExporter {
     /// - Throws: `IngestError.ledger` when the ledger cannot be read, `.sealing` when a field
     ///   does not open, and whatever `write` throws.
     public static func export(
-        ledger: Ledger, format: ExportFormat, sealer: FieldSealer? = nil,
+        ledger: Ledger, format: ExportFormat, sealer: FieldSealer? = nil, pseudonymizer: Pseudonymizer? = nil,
         minScores: [(label: String, min: Double)] = [], filter: PhotoFilter = PhotoFilter(),
         write: (String) throws -> Void
     ) throws -> Summary {
@@ -204,7 +248,8 @@ public struct DocumentExporter {
                 labels.formUnion(scores.keys)
             }
         }
-        var exporter = DocumentExporter(format: format, scoreLabels: Array(labels), sealer: sealer)
+        var exporter = DocumentExporter(
+            format: format, scoreLabels: Array(labels), sealer: sealer, pseudonymizer: pseudonymizer)
         try write(exporter.header())
         try ledger.forEachDocument { entry in
             guard passes(entry.document.scores, minScores: minScores),
@@ -257,15 +302,23 @@ public struct DocumentExporter {
 
     /// The document's values in `columns` order.
     func row(_ entry: Ledger.Entry) throws -> [Value] {
-        let d = entry.document
+        var d = entry.document
         func text(_ value: String?) -> Value { value.map(Value.string) ?? .null }
         func int(_ value: Int?) -> Value { value.map(Value.int) ?? .null }
         func double(_ value: Double?) -> Value { value.map(Value.double) ?? .null }
-        let failure = Self.failure(of: entry)
+        var failure = Self.failure(of: entry)
+        var pseudonymous: Pseudonymizer.Output?
+        if let pseudonymizer {
+            let output = try pseudonymizer.apply(d, failure: failure)
+            d = output.document
+            failure = output.failure
+            pseudonymous = output
+        }
         let license = License.flickr(id: d.license)
         var values: [Value] = [
             .string(d.id), .string(d.source), .string(d.sourceID), .string(entry.stage.name),
-            text(failure?.stage.rawValue), text(failure?.cause), failure.map { .bool($0.permanent) } ?? .null,
+            text(failure?.stage.rawValue), text(failure.flatMap { $0.cause.isEmpty ? nil : $0.cause }),
+            failure.map { .bool($0.permanent) } ?? .null,
             .string(d.title), .strings(d.terms), .strings(d.tags), .strings(d.machineTags), .string(d.description),
             int(d.views),
             text(d.license), text(license?.name), text(license?.url), text(d.pageURL), text(d.imageURL),
@@ -279,6 +332,15 @@ public struct DocumentExporter {
             .string(d.seal.kid), .string(d.seal.at), text(d.blind.owner), text(d.sealed.owner),
             text(d.sealed.ownerName), text(d.sealed.pathAlias), text(d.sealed.exif),
         ]
+        if let pseudonymous {
+            let plain = values
+            values = baseSources.enumerated().map { index, source in
+                if let source { return plain[source] }
+                return text(
+                    baseColumns[index] == Self.sealedURLColumns[0]
+                        ? pseudonymous.sealedPageURL : pseudonymous.sealedImageURL)
+            }
+        }
         values.reserveCapacity(columns.count)
         for label in scoreLabels { values.append(double(d.scores?[label])) }
         if let sealer {

@@ -12,6 +12,9 @@ public import Parquet
 /// strings the document holds (`taken_at` has no zone, so a timestamp type would mislabel it).
 /// With a sealer a `decrypted` group holds `owner`, `owner_name`, `path_alias` and `exif`, the
 /// EXIF as its JSON object's text (its members vary by camera, so they have no fixed columns).
+/// Pseudonymous (`Pseudonymizer`): `id` is the pseudonym, no `source_id`, `page_url`,
+/// `image_url` or `image_sources` columns, the `sealed` group gains `page_url` and `image_url`
+/// tokens, `failure` has no cause, `blind.owner` is the owner's pseudonym.
 public enum ParquetExport {
     /// Where the file goes.
     public enum Output: Sendable {
@@ -21,8 +24,9 @@ public enum ParquetExport {
         case fileDescriptor(Int32)
     }
 
-    /// The file's schema; `decrypted` adds the `decrypted` group.
-    public static func schema(decrypted: Bool) -> ParquetSchema {
+    /// The file's schema; `decrypted` adds the `decrypted` group; `pseudonymous` drops the
+    /// columns that lead back to the source and adds the sealed URLs.
+    public static func schema(decrypted: Bool, pseudonymous: Bool = false) -> ParquetSchema {
         var fields: [ParquetField] = [
             .string("id", optional: false), .string("source", optional: false),
             .string("source_id", optional: false), .string("status", optional: false),
@@ -72,11 +76,13 @@ public enum ParquetExport {
                     ])),
             .group(
                 "sealed", optional: false,
-                [.string("owner"), .string("owner_name"), .string("path_alias"), .string("exif")]),
+                [.string("owner"), .string("owner_name"), .string("path_alias"), .string("exif")]
+                    + (pseudonymous ? [.string("page_url"), .string("image_url")] : [])),
             .group("seal", optional: false, [.string("kid", optional: false), .string("at", optional: false)]),
             .group("blind", optional: false, [.string("owner")]),
             .string("ingested_at", optional: false), .string("pipeline_version", optional: false),
         ]
+        if pseudonymous { fields.removeAll { droppedWhenPseudonymous.contains($0.name) } }
         if decrypted {
             fields.append(
                 .group(
@@ -86,14 +92,26 @@ public enum ParquetExport {
         return ParquetSchema(fields)
     }
 
-    /// One document's row in `schema(decrypted: opened != nil)`.
-    static func row(_ entry: Ledger.Entry, opened: DocumentOpener.Opened?) -> [ParquetValue] {
-        let d = entry.document
-        let failure = DocumentExporter.failure(of: entry)
+    /// The top-level columns a pseudonymous file leaves out.
+    static let droppedWhenPseudonymous: Set<String> = ["source_id", "page_url", "image_url", "image_sources"]
+
+    /// Their places in the plain row, highest first (removed in that order, the earlier places stay put).
+    static let droppedPlaces: [Int] = schema(decrypted: false).fields.enumerated()
+        .filter { droppedWhenPseudonymous.contains($0.element.name) }.map(\.offset).reversed()
+
+    /// One document's row in `schema(decrypted: opened != nil, pseudonymous: pseudonymous != nil)`;
+    /// `pseudonymous` is the document's pseudonymous form (`Pseudonymizer.apply`).
+    static func row(_ entry: Ledger.Entry, opened: DocumentOpener.Opened?, pseudonymous: Pseudonymizer.Output? = nil)
+        -> [ParquetValue]
+    {
+        let d = pseudonymous?.document ?? entry.document
+        let failure = pseudonymous == nil ? DocumentExporter.failure(of: entry) : pseudonymous?.failure
         func strings(_ list: [String]) -> ParquetValue { .list(list.map { .string($0) }) }
         var row: [ParquetValue] = [
             .string(d.id), .string(d.source), .string(d.sourceID), .string(entry.stage.name),
-            failure.map { .group([.string($0.stage.rawValue), .string($0.cause), .bool($0.permanent)]) } ?? .null,
+            failure.map {
+                .group([.string($0.stage.rawValue), $0.cause.isEmpty ? .null : .string($0.cause), .bool($0.permanent)])
+            } ?? .null,
             strings(d.terms), .string(d.title), .string(d.description), strings(d.tags), strings(d.machineTags),
             .optional(d.views), .optional(d.license), .optional(d.takenAt), .optional(d.uploadedAt),
             .optional(d.pageURL), .optional(d.imageURL),
@@ -129,14 +147,19 @@ public enum ParquetExport {
                         ])
                     })
             } ?? .null,
-            .group([
-                .optional(d.sealed.owner), .optional(d.sealed.ownerName), .optional(d.sealed.pathAlias),
-                .optional(d.sealed.exif),
-            ]),
+            .group(
+                [
+                    .optional(d.sealed.owner), .optional(d.sealed.ownerName), .optional(d.sealed.pathAlias),
+                    .optional(d.sealed.exif),
+                ]
+                    + (pseudonymous.map { [.optional($0.sealedPageURL), .optional($0.sealedImageURL)] } ?? [])),
             .group([.string(d.seal.kid), .string(d.seal.at)]),
             .group([.optional(d.blind.owner)]),
             .string(d.ingestedAt), .string(d.pipelineVersion),
         ]
+        if pseudonymous != nil {
+            for index in droppedPlaces { row.remove(at: index) }
+        }
         if let opened {
             row.append(
                 .group([
@@ -153,11 +176,13 @@ public enum ParquetExport {
     ///   does not open, `.configuration` when the file cannot be written (nothing is left at a
     ///   path then).
     public static func export(
-        ledger: Ledger, to output: Output, sealer: FieldSealer? = nil,
+        ledger: Ledger, to output: Output, sealer: FieldSealer? = nil, pseudonymizer: Pseudonymizer? = nil,
         minScores: [(label: String, min: Double)] = [], filter: PhotoFilter = PhotoFilter(),
         rowGroupRows: Int = ParquetWriter.defaultRowGroupRows
     ) throws -> DocumentExporter.Summary {
-        let schema = schema(decrypted: sealer != nil)
+        // Pseudonymous wins over decrypting: opening the personal fields would undo it.
+        let sealer = pseudonymizer == nil ? sealer : nil
+        let schema = schema(decrypted: sealer != nil, pseudonymous: pseudonymizer != nil)
         let writer: ParquetWriter
         do {
             switch output {
@@ -174,8 +199,11 @@ public enum ParquetExport {
                 filter.matches(entry.document, status: entry.stage.name)
             else { return }
             let opened = try sealer.map { try DocumentOpener.open(entry.document, sealer: $0) }
+            let pseudonymous = try pseudonymizer.map {
+                try $0.apply(entry.document, failure: DocumentExporter.failure(of: entry))
+            }
             do {
-                try writer.append(row(entry, opened: opened))
+                try writer.append(row(entry, opened: opened, pseudonymous: pseudonymous))
             } catch {
                 throw IngestError(.configuration, "export: \(error)")
             }

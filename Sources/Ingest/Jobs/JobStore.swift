@@ -21,9 +21,15 @@ public struct DeliveryJob: Sendable, Equatable {
         public var upload: String
         /// How long the mailed link works, seconds.
         public var linkExpires: Int
+        /// Pack pseudonymously (`pack --pseudonymous`; the form's checkbox).
+        public var pseudonymous: Bool
 
         /// Makes a specification.
-        public init(terms: [String], bbox: String?, limit: Int, labels: [String], upload: String, linkExpires: Int) {
+        public init(
+            terms: [String], bbox: String?, limit: Int, labels: [String], upload: String, linkExpires: Int,
+            pseudonymous: Bool = false
+        ) {
+            self.pseudonymous = pseudonymous
             self.terms = terms
             self.bbox = bbox
             self.limit = limit
@@ -37,7 +43,7 @@ public struct DeliveryJob: Sendable, Equatable {
         public var delivery: DeliveryRequest.Spec {
             DeliveryRequest.Spec(
                 minScores: [:], limit: limit, includeAllRightsReserved: false, attribution: false, upload: upload,
-                linkExpires: linkExpires, partSize: 8 << 20)
+                linkExpires: linkExpires, partSize: 8 << 20, pseudonymous: pseudonymous)
         }
     }
 
@@ -188,6 +194,8 @@ public final class JobStore: Sendable {
             "link_expires": .int(Int64(spec.linkExpires)),
         ]
         if let bbox = spec.bbox { specDocument["bbox"] = .string(bbox) }
+        // Written only when asked, so a job that is not pseudonymous is stored as before.
+        if spec.pseudonymous { specDocument["pseudonymous"] = .bool(true) }
         var document: StoreDocument = [
             "_id": .string(job.id), "spec": .document(specDocument), "state": .string(job.state.rawValue),
             "open": .bool(job.isOpen), "sealed": ["address": .string(job.sealedAddress)],
@@ -235,7 +243,8 @@ public final class JobStore: Sendable {
             id: id,
             spec: DeliveryJob.Spec(
                 terms: strings("spec.terms"), bbox: document.value(at: "spec.bbox")?.stringValue, limit: limit,
-                labels: strings("spec.labels"), upload: upload, linkExpires: expires),
+                labels: strings("spec.labels"), upload: upload, linkExpires: expires,
+                pseudonymous: document.value(at: "spec.pseudonymous")?.boolValue ?? false),
             state: state, sealedAddress: sealed, dueAt: due, createdAt: created, updatedAt: updated, packed: packed,
             mailAttempts: int("mail_attempts") ?? 0, failures: int("failures") ?? 0)
     }

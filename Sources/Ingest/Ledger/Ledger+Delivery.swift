@@ -20,12 +20,15 @@ public struct DeliveryRequest: Sendable, Equatable {
         public var linkExpires: Int
         /// `--part-size`, bytes.
         public var partSize: Int
+        /// `--pseudonymous` (absent in requests recorded before it existed: off).
+        public var pseudonymous: Bool
 
         /// Makes a specification.
         public init(
             minScores: [String: Double], limit: Int?, includeAllRightsReserved: Bool, attribution: Bool,
-            upload: String, linkExpires: Int, partSize: Int
+            upload: String, linkExpires: Int, partSize: Int, pseudonymous: Bool = false
         ) {
+            self.pseudonymous = pseudonymous
             self.minScores = minScores
             self.limit = limit
             self.includeAllRightsReserved = includeAllRightsReserved
@@ -33,6 +36,23 @@ public struct DeliveryRequest: Sendable, Equatable {
             self.upload = upload
             self.linkExpires = linkExpires
             self.partSize = partSize
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case minScores, limit, includeAllRightsReserved, attribution, upload, linkExpires, partSize, pseudonymous
+        }
+
+        /// Reads a recorded specification; one recorded before `pseudonymous` existed is not pseudonymous.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            minScores = try c.decode([String: Double].self, forKey: .minScores)
+            limit = try c.decodeIfPresent(Int.self, forKey: .limit)
+            includeAllRightsReserved = try c.decode(Bool.self, forKey: .includeAllRightsReserved)
+            attribution = try c.decode(Bool.self, forKey: .attribution)
+            upload = try c.decode(String.self, forKey: .upload)
+            linkExpires = try c.decode(Int.self, forKey: .linkExpires)
+            partSize = try c.decode(Int.self, forKey: .partSize)
+            pseudonymous = try c.decodeIfPresent(Bool.self, forKey: .pseudonymous) ?? false
         }
     }
 

@@ -83,6 +83,13 @@ public final class DatasetPack {
                 && !$0.hasPrefix("failure.") && !$0.hasPrefix("sealed.")
         } + ["attribution", "file", "file.sha256", "file.bytes"]
 
+    /// `publicColumns`, or in a pseudonymous pack those without `source_id`, `page_url` and
+    /// `image_url` (a pack carries no tokens, so the URLs are not sealed into it but left out;
+    /// a key holder finds a photo by recomputing pseudonyms from the store's ids).
+    public static func publicColumns(pseudonymous: Bool) -> [String] {
+        pseudonymous ? publicColumns.filter { !DocumentExporter.droppedWhenPseudonymous.contains($0) } : publicColumns
+    }
+
     /// What the pack holds and left out.
     public let summary: Summary
     /// The archive's size in bytes.
@@ -154,6 +161,9 @@ public final class DatasetPack {
     /// - Parameters:
     ///   - keyring: opens sealed images; `nil` when the store has none.
     ///   - sealer: opens the owner names (`attribution` only).
+    ///   - pseudonymizer: packs the photos pseudonymously (`--pseudonymous`): the `id` column
+    ///     and the image names (`images/ps_<hex>.<ext>`) are the pseudonyms, no column leads
+    ///     back to the source (`publicColumns(pseudonymous:)`). Refused with `attribution`.
     ///   - date: the entries' modification time; default the newest `ingested_at` of the photos
     ///     packed, so the same selection gives the same bytes (a resumed upload's parts fit).
     ///   - forceZip64: Zip64 records whatever the size (tests).
@@ -161,8 +171,14 @@ public final class DatasetPack {
     ///   for a store in a bucket, or `.configuration` when the scratch folder cannot be written.
     public init(
         ledger: Ledger, images: ImageStore, keyring: Keyring?, sealer: FieldSealer?, options: Options,
-        date: Date? = nil, forceZip64: Bool = false
+        pseudonymizer: Pseudonymizer? = nil, date: Date? = nil, forceZip64: Bool = false
     ) async throws {
+        guard pseudonymizer == nil || !options.attribution else {
+            throw IngestError(
+                .configuration,
+                "a pseudonymous pack cannot name authors (attribution names people and links their pages); "
+                    + "leave out --attribution, or --pseudonymous")
+        }
         // Opened images go to disk only under a key that dies with the pack (sealed images are
         // never written in the clear).
         do {
@@ -182,10 +198,11 @@ public final class DatasetPack {
             guard let scores, DocumentExporter.passes(scores, minScores: options.minScores) else { return }
             labels.formUnion(scores.keys)
         }
-        let exporter = DocumentExporter(format: .csv, scoreLabels: Array(labels))
-        let picked = Self.publicColumns.compactMap { exporter.columns.firstIndex(of: $0) }
-        let scoreStart = DocumentExporter.fixedColumns.count
-        let columns = Self.publicColumns + exporter.scoreLabels.map { "score.\($0)" }
+        let exporter = DocumentExporter(format: .csv, scoreLabels: Array(labels), pseudonymizer: pseudonymizer)
+        let publicColumns = Self.publicColumns(pseudonymous: pseudonymizer != nil)
+        let picked = publicColumns.compactMap { exporter.columns.firstIndex(of: $0) }
+        let scoreStart = exporter.baseColumns.count
+        let columns = publicColumns + exporter.scoreLabels.map { "score.\($0)" }
         let jsonl = try SpoolFile(path: scratch + "/metadata.jsonl")
         let csv = try SpoolFile(path: scratch + "/metadata.csv")
         let manifest = try SpoolFile(path: scratch + "/MANIFEST.sha256")
@@ -264,7 +281,13 @@ public final class DatasetPack {
                     throw IngestError.wrapping(error, context: "opening the owner name of \(document.id)")
                 }
             }
-            let name = Self.uniqueName(for: document.id, fileExtension: planned.fileExtension, taken: &names)
+            let shownID: String
+            do {
+                shownID = try pseudonymizer?.key.pseudonym(of: document.id) ?? document.id
+            } catch {
+                throw IngestError.wrapping(error, context: "making a pseudonym")
+            }
+            let name = Self.uniqueName(for: shownID, fileExtension: planned.fileExtension, taken: &names)
             files.append((name, planned.size, planned.crc))
             sources.append(.spool(offset: planned.offset))
             try manifest.write("\(planned.strippedSHA256)  \(name)\n")
@@ -275,7 +298,7 @@ public final class DatasetPack {
                 author.map(DocumentExporter.Value.string) ?? .null, .string(name), .string(planned.strippedSHA256),
                 .int(Int(planned.size)),
             ]
-            values.insert(contentsOf: extra, at: Self.publicColumns.count - extra.count)
+            values.insert(contentsOf: extra, at: publicColumns.count - extra.count)
             var line = ""
             var object = "{"
             for (index, value) in values.enumerated() {

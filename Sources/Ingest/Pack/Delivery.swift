@@ -25,11 +25,16 @@ public struct DeliveryRunner {
     let sealer: FieldSealer
     let s3: S3Client
     let mail: MailSettings
+    let index: BlindIndex?
 
     /// Makes a runner from the workspace's parts.
+    /// - Parameter index: INDEX_KEY, for requests recorded with `--pseudonymous` (one such
+    ///   request fails, recorded, without it).
     public init(
-        ledger: Ledger, images: ImageStore, keyring: Keyring, sealer: FieldSealer, s3: S3Client, mail: MailSettings
+        ledger: Ledger, images: ImageStore, keyring: Keyring, sealer: FieldSealer, s3: S3Client, mail: MailSettings,
+        index: BlindIndex? = nil
     ) {
+        self.index = index
         self.ledger = ledger
         self.images = images
         self.keyring = keyring
@@ -101,11 +106,19 @@ public struct DeliveryRunner {
         packed: DeliveryRequest.Packed, upload: S3Client.UploadResult
     ) {
         let location = try S3Location(parsing: spec.upload)
+        var pseudonymizer: Pseudonymizer?
+        if spec.pseudonymous {
+            guard let index else {
+                throw IngestError(.configuration, "a pseudonymous delivery needs INDEX_KEY; give the secrets file")
+            }
+            pseudonymizer = try Pseudonymizer(index: index, sealer: sealer)
+        }
         let pack = try await DatasetPack(
             ledger: ledger, images: images, keyring: keyring, sealer: spec.attribution ? sealer : nil,
             options: DatasetPack.Options(
                 minScores: spec.minScores.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, limit: spec.limit,
-                includeAllRightsReserved: spec.includeAllRightsReserved, attribution: spec.attribution))
+                includeAllRightsReserved: spec.includeAllRightsReserved, attribution: spec.attribution),
+            pseudonymizer: pseudonymizer)
         let result = try await pack.upload(with: s3, to: location, partSize: spec.partSize)
         let packed = DeliveryRequest.Packed(
             photos: pack.summary.photos, bytes: pack.summary.bytes, licenses: pack.summary.licenses)

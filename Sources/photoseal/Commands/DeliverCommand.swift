@@ -73,7 +73,8 @@ struct DeliverCommand: AsyncParsableCommand {
             defer { images.http.shutdown() }
             let runner = DeliveryRunner(
                 ledger: try workspace.ledger(), images: images.store, keyring: try workspace.keyring(),
-                sealer: try workspace.sealer(), s3: try s3(), mail: try MailSettings(secrets: workspace.secrets))
+                sealer: try workspace.sealer(), s3: try s3(), mail: try MailSettings(secrets: workspace.secrets),
+                index: try workspace.blindIndex())
             let summary = try await runner.runDue(report: report)
             report(
                 "\(summary.due) due: \(summary.uploaded) uploaded, \(summary.mailed) mailed, \(summary.failed) failed")
@@ -93,7 +94,7 @@ struct DeliverCommand: AsyncParsableCommand {
         let runner = JobRunner(
             global: global, jobs: jobs, storeURI: uri, flickrEndpoint: flickrEndpoint, visionEndpoint: visionEndpoint,
             s3: try s3(), mail: try MailSettings(secrets: workspace.secrets), sealer: try workspace.sealer(),
-            keyring: try workspace.keyring(), report: report)
+            keyring: try workspace.keyring(), index: try workspace.blindIndex(), report: report)
         let summary = try await runner.runOpen()
         report(
             "jobs: \(summary.open) open: \(summary.ran) ran, \(summary.uploaded) uploaded, \(summary.mailed) mailed, "

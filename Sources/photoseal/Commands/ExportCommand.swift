@@ -50,6 +50,15 @@ struct ExportCommand: AsyncParsableCommand {
             documents that match, as the gallery's filters do (photoseal serve); all given \
             filters must hold. Output streams in constant memory.
 
+            --pseudonymous (any format; needs the secrets file) writes a dataset that does not \
+            lead back to Flickr or to the store: the id becomes "ps:" + HMAC-SHA256 under a key \
+            derived from INDEX_KEY (the same photo, the same pseudonym in every export until \
+            INDEX_KEY is rotated), source_id and image_sources are left out, page_url and \
+            image_url become tokens (sealed.page_url, sealed.image_url; left out of GeoJSON), \
+            the sealed fields are sealed afresh, blind.owner becomes the owner's pseudonym and \
+            a failure keeps no cause. Not with --decrypt. docs/privacy.md says what it still \
+            reveals.
+
             Examples:
               photoseal export --format jsonl > photos.jsonl
               photoseal export --format jsonl --decrypt --keys keys.env | head
@@ -57,6 +66,7 @@ struct ExportCommand: AsyncParsableCommand {
               photoseal export --format geojson --min-score monkey=0.6 > monkeys.geojson
               photoseal export --format csv --country IT --min-views 100 --status loaded
               photoseal export --format parquet --out photos.parquet
+              photoseal export --format jsonl --pseudonymous --keys keys.env > dataset.jsonl
             """
     )
 
@@ -78,6 +88,13 @@ struct ExportCommand: AsyncParsableCommand {
 
     @Flag(help: "Open the sealed fields (prints personal data).")
     var decrypt = false
+
+    @Flag(help: "Pseudonymous ids, URLs sealed, nothing linking back to the source (docs/privacy.md).")
+    var pseudonymous = false
+
+    /// The one message for `--pseudonymous` with `--decrypt`.
+    static let pseudonymousDecrypt =
+        "--pseudonymous cannot be used with --decrypt: decrypting puts the personal fields back; leave out one of them"
 
     @Option(
         name: .customLong("min-score"),
@@ -151,15 +168,18 @@ struct ExportCommand: AsyncParsableCommand {
             throw ValidationError(
                 "--format parquet writes binary data: give --out FILE, or redirect stdout to a file or a pipe")
         }
+        if pseudonymous && decrypt { throw ValidationError(Self.pseudonymousDecrypt) }
         _ = try scoreFilters()
         _ = try photoFilter()
     }
 
     func run() async throws {
         try await reportingErrors {
-            let workspace = try await global.workspace("export", access: .read, needsKeys: decrypt)
+            let workspace = try await global.workspace("export", access: .read, needsKeys: decrypt || pseudonymous)
             let ledger = try workspace.ledger()
             let sealer = try decrypt ? workspace.sealer() : nil
+            let pseudonymizer =
+                try pseudonymous ? Pseudonymizer(index: workspace.blindIndex(), sealer: workspace.sealer()) : nil
             if decrypt {
                 printError("export --decrypt: the output holds personal fields in plaintext; keep it private")
             }
@@ -167,6 +187,7 @@ struct ExportCommand: AsyncParsableCommand {
             if format == Self.parquet {
                 let summary = try ParquetExport.export(
                     ledger: ledger, to: out.map { .path($0) } ?? .fileDescriptor(STDOUT_FILENO), sealer: sealer,
+                    pseudonymizer: pseudonymizer,
                     minScores: filters, filter: try photoFilter())
                 printError("export: \(summary.written) documents")
                 return
@@ -174,7 +195,7 @@ struct ExportCommand: AsyncParsableCommand {
             let exportFormat = ExportFormat(rawValue: format) ?? .jsonl
             var out = OutputBuffer()
             let summary = try DocumentExporter.export(
-                ledger: ledger, format: exportFormat, sealer: sealer,
+                ledger: ledger, format: exportFormat, sealer: sealer, pseudonymizer: pseudonymizer,
                 minScores: filters, filter: try photoFilter(), write: { out.write($0) })
             out.flush()
             if exportFormat == .geojson {

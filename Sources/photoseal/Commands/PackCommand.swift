@@ -38,12 +38,19 @@ struct PackCommand: AsyncParsableCommand {
             request in the workdir's ledger (the pack's options, the address sealed, the time); \
             `photoseal deliver --due`, run by a timer (deploy/), sends it when due.
 
+            --pseudonymous (kept in a --at delivery) packs a dataset that does not lead back to \
+            Flickr: the id column and the image names (images/ps_<hex>.<ext>) are pseudonyms \
+            (HMAC-SHA256 under a key derived from INDEX_KEY: the same in every pack until \
+            INDEX_KEY is rotated), source_id, page_url and image_url are left out. Not with \
+            --attribution, which names authors. docs/privacy.md says what it still reveals.
+
             Examples:
               photoseal pack --out dataset.zip
               photoseal pack --min-score monkey=0.6 --limit 1000 --attribution --out monkeys.zip
               photoseal pack --upload s3://datasets/monkeys.zip
               photoseal pack --upload s3://datasets/monkeys.zip --link-expires 3d --notify ann@example.org
               photoseal pack --upload s3://datasets/m.zip --notify ann@example.org --at 2026-12-24T08:00:00Z
+              photoseal pack --pseudonymous --out dataset.zip
             """
     )
 
@@ -92,12 +99,21 @@ struct PackCommand: AsyncParsableCommand {
     @Flag(help: "Pack photos whose licence requires attribution, with their author's name.")
     var attribution = false
 
+    @Flag(help: "Pseudonymous ids and image names, no source id or URL (docs/privacy.md).")
+    var pseudonymous = false
+
+    /// The one message for `--pseudonymous` with `--attribution`.
+    static let pseudonymousAttribution =
+        "--pseudonymous cannot be used with --attribution: attribution names authors and links their pages; "
+        + "leave out one of them"
+
     func validate() throws {
         guard UsageChecks.enabled else { return }
         guard (out == nil) != (upload == nil) else {
             throw ValidationError("give one of --out FILE.zip or --upload s3://BUCKET/KEY")
         }
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be at least 1") }
+        if pseudonymous && attribution { throw ValidationError(Self.pseudonymousAttribution) }
         guard (5...5120).contains(partSize) else {
             throw ValidationError("--part-size \(partSize) must be from 5 to 5120 (MiB)")
         }
@@ -171,7 +187,9 @@ struct PackCommand: AsyncParsableCommand {
                 sealer: attribution ? try workspace.sealer() : nil,
                 options: DatasetPack.Options(
                     minScores: try scoreFilters(), limit: limit, includeAllRightsReserved: includeAllRightsReserved,
-                    attribution: attribution))
+                    attribution: attribution),
+                pseudonymizer: try pseudonymous
+                    ? Pseudonymizer(index: workspace.blindIndex(), sealer: workspace.sealer()) : nil)
             let s = pack.summary
             if let out {
                 try pack.write(to: out)
@@ -223,7 +241,7 @@ struct PackCommand: AsyncParsableCommand {
             let spec = DeliveryRequest.Spec(
                 minScores: Dictionary(try scoreFilters().map { ($0.label, $0.min) }, uniquingKeysWith: max),
                 limit: limit, includeAllRightsReserved: includeAllRightsReserved, attribution: attribution,
-                upload: upload, linkExpires: try linkSeconds(), partSize: partSize << 20)
+                upload: upload, linkExpires: try linkSeconds(), partSize: partSize << 20, pseudonymous: pseudonymous)
             let sealed = try workspace.sealer().seal(
                 notify, documentID: "delivery:\(id)", field: DeliveryRequest.addressField)
             try await ledger.recordDelivery(id: id, spec: spec, sealedAddress: sealed, dueAt: due.timeIntervalSince1970)

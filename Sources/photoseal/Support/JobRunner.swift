@@ -34,6 +34,8 @@ struct JobRunner {
     let mail: MailSettings
     let sealer: FieldSealer
     let keyring: Keyring
+    /// INDEX_KEY, for jobs asked pseudonymous.
+    let index: BlindIndex
     let report: (String) -> Void
 
     /// Every open job, one step after another as far as each can go now.
@@ -158,7 +160,8 @@ struct JobRunner {
         let dir = workdir(of: job)
         let ledger = try Ledger(directory: dir, logger: global.logger())
         return DeliveryRunner(
-            ledger: ledger, images: ImageStore(workdir: dir), keyring: keyring, sealer: sealer, s3: s3, mail: mail)
+            ledger: ledger, images: ImageStore(workdir: dir), keyring: keyring, sealer: sealer, s3: s3, mail: mail,
+            index: index)
     }
 
     private func with(_ job: DeliveryJob, _ change: (inout DeliveryJob) -> Void) -> DeliveryJob {
