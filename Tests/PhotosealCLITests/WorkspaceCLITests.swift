@@ -206,4 +206,26 @@ struct WorkspaceCLITests {
         let status = try await offPool { try CLI.run(["status"] + common) }
         #expect(status.stdout.contains("import: \(samples)") && status.stdout.contains("images kept: sealed"))
     }
+
+    @Test("run alone after import (no job recorded) finishes the ledger's photos and records no job")
+    func backlogRun() async throws {
+        let scratch = try RunScratch()
+        defer { scratch.remove() }
+        let common = ["--workdir", scratch.work, "--keys", scratch.keys]
+        let imported = try await offPool { try CLI.run(["import", samples] + common) }
+        #expect(imported.status == 0, "\(imported.stderr)")
+        let run = try await offPool { try CLI.run(["run"] + common) }
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("finishing the 4 photos already in the ledger"), "\(run.stderr)")
+        #expect(run.stderr.contains("encrypt-load: 4 loaded") && !run.stderr.contains("import: "), "\(run.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: scratch.work + "/job.json"))
+        let status = try await offPool { try CLI.run(["status", "--json"] + common) }
+        let stages = try #require(
+            (try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any])?["stages"]
+                as? [String: Int])
+        #expect(stages["loaded"] == 4, "\(status.stdout)")
+        // Nothing left: a second run loads nothing and says so.
+        let again = try await offPool { try CLI.run(["run"] + common) }
+        #expect(again.status == 0 && again.stderr.contains("encrypt-load: 0 loaded"), "\(again.stderr)")
+    }
 }

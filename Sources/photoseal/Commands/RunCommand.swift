@@ -126,16 +126,25 @@ struct RunCommand: AsyncParsableCommand {
         return (try recorded.merged(with: givenJob, updating: updateJob), recorded)
     }
 
-    /// `run` with no search and no source needs a recorded job: a usage error otherwise, before
-    /// keys or servers are looked at.
+    /// `run` with no search and no source needs a recorded job, or a ledger whose photos it
+    /// finishes (after `import` or `search` alone): a usage error otherwise, before keys or
+    /// servers are looked at.
     func checkJobGiven() throws {
-        guard givenJob.search == nil, givenJob.source == nil, try Workspace.job(in: global.workdir) == nil else {
-            return
-        }
-        throw IngestError(
+        guard isBacklogRun, !Ledger.exists(in: global.workdir) else { return }
+        throw noJob
+    }
+
+    private var noJob: IngestError {
+        IngestError(
             .job,
             "no job is recorded in \(global.workdir) yet: give search options (--term, --bbox, ...) or an "
                 + "import source; `photoseal run` alone then runs that job again")
+    }
+
+    /// `run` with no search, no source and no recorded job: it finishes what the ledger holds
+    /// (photos from `import` or `search` alone) and records no job.
+    var isBacklogRun: Bool {
+        givenJob.search == nil && givenJob.source == nil && (try? Workspace.job(in: global.workdir)) == nil
     }
 
     func run() async throws {
@@ -171,7 +180,8 @@ struct RunCommand: AsyncParsableCommand {
             }
             var flickr: (client: FlickrClient, counter: APICallCounter)?
             var plan: SearchPlan?
-            if job.source == nil {
+            let backlog = recorded == nil && job.search == nil && job.source == nil
+            if job.source == nil, !backlog {
                 // A box given now was checked (with --antimeridian) by validate(); a recorded one
                 // when it was given.
                 plan = try SearchQueryOptions.plan(job.search ?? Job.Search(), antimeridian: true)
@@ -214,16 +224,24 @@ struct RunCommand: AsyncParsableCommand {
                         client: flickr.client, counter: flickr.counter, ledger: ledger, sealer: sealer, blind: blind,
                         logger: logger),
                     plan, SearchStage.Options(limit: job.search?.limit, concurrency: searchExtras.searchConcurrency))
+            } else if backlog {
+                let status = try await ledger.status()
+                guard status.photos > 0 else { throw noJob }
+                printError(
+                    "run: no job is recorded in \(global.workdir): finishing the \(status.photos) photos already in the "
+                        + "ledger; give search options or an import source to record a job")
+                pipelineSource = .planned(photos: status.stages["found"] ?? 0)
             } else {
                 throw IngestError(.job, "the job has neither a search nor a source; give one")
             }
 
             // The job as it ran, defaults included, so a later run that asks otherwise is told.
+            // A backlog run has no job to record.
             var recordedJob = job
             recordedJob.store = store.storeKey
             recordedJob.sizes = job.sizes ?? DownloadOptions.defaultSizes
             recordedJob.storeImages = mode.rawValue
-            if recordedJob != recorded {
+            if !backlog, recordedJob != recorded {
                 try workspace.record(job: recordedJob)
                 printError("run: job recorded in \(workspace.jobPath); `photoseal run` alone runs it again")
             }
@@ -237,7 +255,8 @@ struct RunCommand: AsyncParsableCommand {
                 printError("run: stopping once the work in flight is committed (press Ctrl-C again to quit at once)")
             }
             defer { interrupts.cancel() }
-            let sourceName = pipeline.sourceName
+            // A backlog run has no source stage to show: the ledger's photos are its input.
+            let sourceName = backlog ? "ledger" : pipeline.sourceName
             let scores = pipeline.scores
             let tally: PipelineRun.Tally
             do {
@@ -370,6 +389,8 @@ struct RunCommand: AsyncParsableCommand {
                     + (job.search?.limit.map { "; --limit \($0)" } ?? "") + "\n")
         } else if let source = job.source {
             out.write("plan: import \(source)\n")
+        } else {
+            out.write("plan: finish the photos already in the ledger (no job is recorded)\n")
         }
         out.write("already in the ledger: \(known) photos\n")
         if let labelling {
@@ -408,6 +429,8 @@ struct RunCommand: AsyncParsableCommand {
                     "search", short: "se", done: t.searchPages,
                     total: finished.contains("search") ? t.searchPages : t.searchPages + t.searchPagesLeft,
                     unit: "pages", note: "\(t.searchNewPhotos) new", finished: finished.contains("search")))
+        } else if source == "ledger" {
+            found = t.imported.queued
         } else {
             found = t.imported.stored + t.imported.queued
             stages.append(
@@ -459,7 +482,7 @@ struct RunCommand: AsyncParsableCommand {
                 + "fetched, \(t.search?.queries ?? 0) queries, \(calls) Flickr calls in total"
             if t.search?.limitReached == true { line += "; stopped at --limit" }
             lines.append(line)
-        } else {
+        } else if source != "ledger" {
             let s = t.imported
             lines.append(
                 "import: \(s.items) items: \(s.stored) images stored, \(s.queued) URLs queued for download, "
