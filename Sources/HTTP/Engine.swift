@@ -254,7 +254,12 @@ struct Engine {
             // An empty body still tells the sink what the answer was.
             _ = sink.begin(status: status, headers: transfer.headers)
         }
-        continuation.resume(returning: HTTPResponse(status: status, headers: transfer.headers, body: transfer.body))
+        var effective: UnsafeMutablePointer<CChar>?
+        _ = ps_curl_easy_getinfo_str(transfer.easy.handle, CURLINFO_EFFECTIVE_URL, &effective)
+        continuation.resume(
+            returning: HTTPResponse(
+                status: status, headers: transfer.headers, body: transfer.body,
+                effectiveURL: effective.map { String(cString: $0) }))
     }
 
     private mutating func start(_ submission: Submission) {

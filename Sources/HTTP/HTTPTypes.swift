@@ -47,12 +47,16 @@ public struct HTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body bytes (empty when an `HTTPBodySink` received them).
     public var body: [UInt8]
+    /// The address of the final answer, after redirects (what relative links in it resolve
+    /// against); `nil` when not known.
+    public var effectiveURL: String?
 
     /// Makes a response (tests and sinks build their own).
-    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8]) {
+    public init(status: Int, headers: [(name: String, value: String)], body: [UInt8], effectiveURL: String? = nil) {
         self.status = status
         self.headers = headers
         self.body = body
+        self.effectiveURL = effectiveURL
     }
 
     /// The first header with this name (case-insensitive), if any.

@@ -81,6 +81,14 @@ struct WebSourceTests {
             ])
     }
 
+    @Test("relative links resolve against the page's final address after a redirect (/gallery → /gallery/)")
+    func redirectedPage() async throws {
+        let site = try Site(["gallery/index.html": #"<html><body><img src="a.jpg"><img src="../b.png"></body></html>"#])
+        defer { site.stop() }
+        // The server answers /gallery with a 301 to /gallery/, as web servers do for folders.
+        #expect(try await Self.items(site.base + "/gallery") == [site.base + "/gallery/a.jpg", site.base + "/b.png"])
+    }
+
     @Test("a base href changes what relative image URLs resolve against")
     func baseHref() async throws {
         let site = try Site([

@@ -53,7 +53,8 @@ public struct WebSource: PhotoSource {
         if type.hasPrefix("image/") {
             urls = [url]
         } else {
-            urls = WebImageLinks.find(in: response.body, contentType: type, base: url)
+            // Relative links resolve against the page's final address, after redirects.
+            urls = WebImageLinks.find(in: response.body, contentType: type, base: response.effectiveURL ?? url)
         }
         for (index, found) in urls.enumerated() {
             try await body(SourceItem(content: .url(found), label: "image \(index + 1) of \(urls.count) on the page"))
