@@ -214,9 +214,29 @@ public enum TakenDate {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return String(
-            format: "%04lld-%02lld-%02lld%@%02lld:%02lld:%02lld", y, m, d, separator, secs / 3600, secs % 3600 / 60,
-            secs % 60)
+        // Digits by hand, as `%04lld-%02lld-%02lld…` would print them: `String(format:)` goes
+        // through NSString, and the ledger stamps every row it writes with this.
+        var out = ""
+        out.reserveCapacity(19 + separator.utf8.count)
+        func append(_ value: Int64, width: Int) {
+            if value < 0 { out += "-" }
+            let digits = String(value.magnitude)
+            let pad = width - (value < 0 ? 1 : 0) - digits.utf8.count
+            if pad > 0 { out += String(repeating: "0", count: pad) }
+            out += digits
+        }
+        append(y, width: 4)
+        out += "-"
+        append(m, width: 2)
+        out += "-"
+        append(d, width: 2)
+        out += separator
+        append(secs / 3600, width: 2)
+        out += ":"
+        append(secs % 3600 / 60, width: 2)
+        out += ":"
+        append(secs % 60, width: 2)
+        return out
     }
 
     /// Parses Flickr's `datetaken` (`YYYY-MM-DD HH:MM:SS`) to seconds, or `nil`.
