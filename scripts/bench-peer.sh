@@ -39,17 +39,9 @@ if [[ ! -x .venv-peer/bin/img2dataset ]]; then
 fi
 [[ -x /usr/bin/time ]] || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }
 
-# COUNT distinct JPEGs of ~200 KB with GPS EXIF, served by nginx at /img/<name>.
-python3 scripts/bench_images.py "$work/images" --count "$count"
-chmod -R a+rX "$work/images"
-du -sh "$work/images" | sed 's/^/image set: /' >&2
-exec 3< <(exec scripts/static-server.sh "$work/images")
-pids+=($!)
-read -r port <&3
-base="http://127.0.0.1:$port"
-for _ in $(seq 50); do curl -fso /dev/null "$base/img/00000.jpg" && break; sleep 0.1; done
-curl -fso /dev/null "$base/img/00000.jpg" || { echo "nginx does not serve the images" >&2; exit 1; }
-{ echo url; for ((i = 0; i < count; i++)); do printf '%s/img/%05d.jpg\n' "$base" "$i"; done; } > "$work/urls.csv"
+# COUNT distinct JPEGs of ~200 KB with GPS EXIF, served by nginx at /img/<name>; urls.csv.
+. scripts/lib/bench-images.sh
+serve_bench_images "$work" "$count"
 # img2dataset reads a plain text URL list (one URL a line, no header).
 tail -n +2 "$work/urls.csv" > "$work/urls.txt"
 "$ps" keys generate --out "$work/keys.env" 2>/dev/null >/dev/null

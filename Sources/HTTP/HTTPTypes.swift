@@ -61,7 +61,25 @@ public struct HTTPResponse: Sendable {
 
     /// The first header with this name (case-insensitive), if any.
     public func header(_ name: String) -> String? {
-        headers.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        headers.first { Self.sameName($0.name, name) }?.value
+    }
+
+    /// Whether two header names are equal ignoring ASCII case (names are ASCII tokens). Not
+    /// Foundation's `caseInsensitiveCompare`, an NSString comparison: this runs for every
+    /// download's headers.
+    package static func sameName(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count
+            && zip(a.utf8, b.utf8).allSatisfy { x, y in
+                x == y || (x | 0x20 == y | 0x20 && (0x61...0x7A).contains(x | 0x20))
+            }
+    }
+
+    /// `value` without leading and trailing spaces and tabs (the whitespace around a header's value).
+    package static func trimmed(_ value: String) -> Substring {
+        var value = Substring(value)
+        while let first = value.first, first == " " || first == "\t" { value.removeFirst() }
+        while let last = value.last, last == " " || last == "\t" { value.removeLast() }
+        return value
     }
 
     /// `Retry-After` in seconds: a number of seconds, or an HTTP date (relative to `now`).
@@ -77,7 +95,7 @@ public struct HTTPResponse: Sendable {
     }
 
     /// `Content-Length`, if the server sent a valid one.
-    public var contentLength: Int? { header("Content-Length").flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
+    public var contentLength: Int? { header("Content-Length").flatMap { Int(Self.trimmed($0)) } }
 }
 
 /// Receives a response body chunk by chunk instead of keeping it in memory.

@@ -38,6 +38,37 @@ struct ImageFileWriteTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: workdir.path) == ["a.jpg"])
     }
 
+    @Test(
+        "a large file (written with O_DIRECT, padded to whole blocks) has exactly its bytes, length and mode, on disk and on tmpfs",
+        .tags(.unit))
+    func largeFilesExact() throws {
+        let workdir = try LoadFixture.tempDirectory()
+        defer { try? FileManager.default.removeItem(at: workdir) }
+        var folders = [workdir.path]
+        // tmpfs may refuse O_DIRECT (EINVAL): the buffered fallback must give the same file.
+        let shm = "/dev/shm/photoseal-atomic-\(UUID().uuidString)"
+        if (try? FileManager.default.createDirectory(atPath: shm, withIntermediateDirectories: false)) != nil {
+            folders.append(shm)
+        }
+        defer { try? FileManager.default.removeItem(atPath: shm) }
+        var generator = SystemRandomNumberGenerator()
+        for folder in folders {
+            for size in [AtomicFile.directMinimum - 1, AtomicFile.directMinimum, AtomicFile.directMinimum + 1, 200_001]
+            {
+                let bytes = (0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                let target = (folder as NSString).appendingPathComponent("\(size).jpg")
+                #expect(try AtomicFile.create(bytes, at: target))
+                #expect(
+                    [UInt8](try Data(contentsOf: URL(fileURLWithPath: target))) == bytes, "\(size) bytes in \(folder)")
+                let attributes = try FileManager.default.attributesOfItem(atPath: target)
+                #expect(attributes[.size] as? Int == size)
+                #expect(attributes[.posixPermissions] as? Int == 0o600)
+                #expect(try !AtomicFile.create([1], at: target))
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder).count == 4)
+        }
+    }
+
     @Test("a partial file a killed run left next to the images is found and removed")
     func leftoversCleaned() throws {
         let workdir = try LoadFixture.tempDirectory()

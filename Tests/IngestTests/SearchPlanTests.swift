@@ -118,6 +118,14 @@ struct SearchPlanTests {
         }
     }
 
+    @Test("dates are formatted zero-padded in UTC, with the separator given", .tags(.unit))
+    func formatted() {
+        #expect(TakenDate.format(0) == "1970-01-01T00:00:00")
+        #expect(TakenDate.format(951_868_798, separator: " ") == "2000-02-29 23:59:58")
+        #expect(TakenDate.format(-5_364_662_400) == "1800-01-01T00:00:00")
+        #expect(TakenDate.format(3_661, separator: "") == "1970-01-0101:01:01")
+    }
+
     @Test("a plan needs a term, or a box with a date")
     func needsSomething() throws {
         #expect(throws: IngestError.self) {

@@ -53,16 +53,16 @@ final class BodyFile: HTTPBodySink, @unchecked Sendable {
     func begin(status: Int, headers: [(name: String, value: String)]) -> Bool {
         self.status = status
         guard status == 200 else { return true }
-        func value(_ name: String) -> String? {
-            headers.last(where: { $0.name.lowercased() == name })?.value.trimmingCharacters(in: .whitespaces)
-                .lowercased()
+        // Names compared in ASCII, not through a lowercased copy of every header, and values
+        // trimmed without Foundation's CharacterSet: this runs for every download.
+        func value(_ name: String) -> Substring? {
+            headers.last(where: { HTTPResponse.sameName($0.name, name) }).map { HTTPResponse.trimmed($0.value) }
         }
-        let chunked = value("transfer-encoding")?.contains("chunked") == true
-        framed = chunked || value("content-length").flatMap { Int($0) } != nil
-        encoded = value("content-encoding").map { !$0.isEmpty && $0 != "identity" } ?? false
-        if let length = headers.last(where: { $0.name.lowercased() == "content-length" }).flatMap({ Int($0.value) }),
-            length > 0, length <= memoryLimit
-        {
+        let chunked = value("transfer-encoding")?.lowercased().contains("chunked") == true
+        let length = value("content-length").flatMap { Int($0) }
+        framed = chunked || length != nil
+        encoded = value("content-encoding").map { !$0.isEmpty && $0.lowercased() != "identity" } ?? false
+        if let length, length > 0, length <= memoryLimit {
             buffer.reserveCapacity(length)
         }
         return true

@@ -58,6 +58,10 @@ public final class DownloadStage: Sendable {
         /// Bodies up to this many bytes stay in memory; larger ones spill to an unnamed file
         /// and are streamed from it into the store (default 8 MiB; tests lower it).
         package var memoryLimit = 8 << 20
+        /// Whether `recover` removes an earlier run's partial image files (default). A run
+        /// whose import cleaned them at its start, and writes images while this stage runs,
+        /// turns it off: a second clean could remove a file the import is writing.
+        package var cleansPartialFiles = true
 
         /// The deadline applied to each transfer: `transferTimeout`, else 10 minutes or the
         /// time `maxImageBytes` takes at 256 KiB/s, whichever is longer.
@@ -144,7 +148,7 @@ public final class DownloadStage: Sendable {
         /// Removes an earlier run's partial files and queues its failed downloads again.
         public func recover(retryFailed: Bool) async throws -> StageReport {
             var report = StageReport()
-            report.cleaned = stage.ingestor.store.cleanTemporaryFiles()
+            if options.cleansPartialFiles { report.cleaned = stage.ingestor.store.cleanTemporaryFiles() }
             try await stage.ledger.requeueFailures(of: .download, includingPermanent: retryFailed)
             return report
         }

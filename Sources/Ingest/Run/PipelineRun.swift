@@ -243,8 +243,14 @@ public final class PipelineRun: Sendable {
             update { $0.search = summary }
         case .importing(let stage, let photoSource):
             let summary = try await stage.run(photoSource, stop: stop) { s in
-                update { $0.imported = s }
-                ring.ring(rows: 1)
+                update {
+                    // Rung when rows are committed (URLs 500 at a time, files one by one), not
+                    // for every item read: a ring with nothing new to claim costs the download
+                    // stage an empty claim.
+                    let rows = s.queued + s.stored - $0.imported.queued - $0.imported.stored
+                    $0.imported = s
+                    if rows > 0 { ring.ring(rows: rows) }
+                }
             }
             update { $0.imported = summary }
         case .s3(let stage, let location, var options):
@@ -290,15 +296,22 @@ public final class PipelineRun: Sendable {
     private func runDownload(
         after found: Doorbell, ring extracted: Doorbell, update: @escaping @Sendable ((inout Tally) -> Void) -> Void
     ) async throws {
-        // An import writes to the image store's temporary folder, which the download stage
-        // cleans at its start: with an import source, downloading waits for the import.
-        if case .search = source {} else { await found.waitClosed() }
+        // An import cleans the image store's partial files at its start, then writes images
+        // while the download runs: downloading starts once the import has committed its first
+        // rows (or ended), without cleaning again. It used to wait for the whole import
+        // (0.25 s of 5,000 URLs, one core, before the first download).
+        var stepOptions = downloadOptions
+        switch source {
+        case .search, .planned: break
+        case .importing, .s3:
+            await found.wait(after: 0)
+            stepOptions.cleansPartialFiles = false
+        }
         if stop.isRequested { return }
         var options = StageRunner.Options(concurrency: downloadOptions.concurrency, stop: stop)
         options.retryFailed = retryFailed
         options.upstream = found
         // The run's stop also cancels the downloads in flight (a slow body is not waited for).
-        var stepOptions = downloadOptions
         stepOptions.stop = stop
         let steps = download.step(stepOptions).then(extract)
         let report = try await StageRunner(ledger: ledger).run(

@@ -159,24 +159,28 @@ public enum TakenDate {
             }
             return value
         }
-        let bad = IngestError(
-            .configuration,
-            "\(flag) '\(t.prefix(40))' is not a date: use YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds")
+        // Made only when thrown: an error's message is scrubbed of secrets, which costs more
+        // than the parse (the load stage parses every document's dates).
+        func bad() -> IngestError {
+            IngestError(
+                .configuration,
+                "\(flag) '\(t.prefix(40))' is not a date: use YYYY-MM-DD, 'YYYY-MM-DD HH:MM:SS' or unix seconds")
+        }
         guard bytes.count == 10 || bytes.count == 19, let year = digits(0..<4), bytes[4] == 0x2D,
             let month = digits(5..<7), bytes[7] == 0x2D, let day = digits(8..<10)
-        else { throw bad }
+        else { throw bad() }
         var hour = 0
         var minute = 0
         var second = 0
         if bytes.count == 19 {
             guard bytes[10] == 0x20 || bytes[10] == 0x54, let h = digits(11..<13), bytes[13] == 0x3A,
                 let m = digits(14..<16), bytes[16] == 0x3A, let s = digits(17..<19)
-            else { throw bad }
+            else { throw bad() }
             (hour, minute, second) = (h, m, s)
         }
         guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year), hour < 24, minute < 60,
             second < 60, year >= 1800
-        else { throw bad }
+        else { throw bad() }
         return days(year: year, month: month, day: day) * 86400 + Int64(hour * 3600 + minute * 60 + second)
     }
 
@@ -210,9 +214,29 @@ public enum TakenDate {
         let d = doy - (153 * mp + 2) / 5 + 1
         let m = mp < 10 ? mp + 3 : mp - 9
         let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        return String(
-            format: "%04lld-%02lld-%02lld%@%02lld:%02lld:%02lld", y, m, d, separator, secs / 3600, secs % 3600 / 60,
-            secs % 60)
+        // Digits by hand, as `%04lld-%02lld-%02lld…` would print them: `String(format:)` goes
+        // through NSString, and the ledger stamps every row it writes with this.
+        var out = ""
+        out.reserveCapacity(19 + separator.utf8.count)
+        func append(_ value: Int64, width: Int) {
+            if value < 0 { out += "-" }
+            let digits = String(value.magnitude)
+            let pad = width - (value < 0 ? 1 : 0) - digits.utf8.count
+            if pad > 0 { out += String(repeating: "0", count: pad) }
+            out += digits
+        }
+        append(y, width: 4)
+        out += "-"
+        append(m, width: 2)
+        out += "-"
+        append(d, width: 2)
+        out += separator
+        append(secs / 3600, width: 2)
+        out += ":"
+        append(secs % 3600 / 60, width: 2)
+        out += ":"
+        append(secs % 60, width: 2)
+        return out
     }
 
     /// Parses Flickr's `datetaken` (`YYYY-MM-DD HH:MM:SS`) to seconds, or `nil`.
