@@ -12,6 +12,35 @@ protocol ExifByteSource: AnyObject {
     var size: Int { get }
     /// Up to `count` bytes starting at `offset` (empty when `offset` is at or past the end).
     func read(at offset: Int, count: Int) throws(EnrichError) -> [UInt8]
+    /// Up to `count` bytes at `offset` as `buffer[start..<start + count]`, where `buffer` is
+    /// the bytes already held (the whole buffer, the cached block) when they are there, so
+    /// that headers and IFDs are read in place instead of copied into a new array each.
+    func view(at offset: Int, count: Int) throws(EnrichError) -> ExifBytes
+}
+
+/// Bytes `buffer[start..<start + count]` lent by an ``ExifByteSource`` (no copy).
+struct ExifBytes {
+    var buffer: [UInt8]
+    var start: Int
+    var count: Int
+
+    static let empty = ExifBytes(buffer: [], start: 0, count: 0)
+
+    /// The byte at `index` from `start` (callers check `index < count`).
+    @inline(__always)
+    subscript(index: Int) -> UInt8 { buffer[start + index] }
+
+    /// The bytes as their own array (one copy).
+    var array: [UInt8] { Array(buffer[start..<(start + count)]) }
+
+    /// Whether the bytes from `index` on begin with `prefix`.
+    func matches(_ prefix: StaticString, at index: Int = 0) -> Bool {
+        let length = prefix.utf8CodeUnitCount
+        guard index >= 0, length <= count - index else { return false }
+        let pointer = prefix.utf8Start
+        for offset in 0..<length where buffer[start + index + offset] != pointer[offset] { return false }
+        return true
+    }
 }
 
 extension ExifByteSource {
@@ -19,6 +48,14 @@ extension ExifByteSource {
     func readExactly(at offset: Int, count: Int) throws(EnrichError) -> [UInt8]? {
         guard offset >= 0, count >= 0, offset <= size, count <= size - offset else { return nil }
         let bytes = try read(at: offset, count: count)
+        return bytes.count == count ? bytes : nil
+    }
+
+    /// Exactly `count` bytes at `offset` in place (see ``view(at:count:)``), or nil when the
+    /// data ends first.
+    func viewExactly(at offset: Int, count: Int) throws(EnrichError) -> ExifBytes? {
+        guard offset >= 0, count >= 0, offset <= size, count <= size - offset else { return nil }
+        let bytes = try view(at: offset, count: count)
         return bytes.count == count ? bytes : nil
     }
 }
@@ -35,6 +72,11 @@ final class MemoryByteSource: ExifByteSource {
         guard offset >= 0, offset < bytes.count, count > 0 else { return [] }
         let end = offset + min(count, bytes.count - offset)
         return Array(bytes[offset..<end])
+    }
+
+    func view(at offset: Int, count: Int) -> ExifBytes {
+        guard offset >= 0, offset < bytes.count, count > 0 else { return .empty }
+        return ExifBytes(buffer: bytes, start: offset, count: min(count, bytes.count - offset))
     }
 }
 
@@ -53,6 +95,11 @@ final class SliceByteSource: ExifByteSource {
     func read(at offset: Int, count: Int) throws(EnrichError) -> [UInt8] {
         guard offset >= 0, offset < size, count > 0 else { return [] }
         return try parent.read(at: start + offset, count: min(count, size - offset))
+    }
+
+    func view(at offset: Int, count: Int) throws(EnrichError) -> ExifBytes {
+        guard offset >= 0, offset < size, count > 0 else { return .empty }
+        return try parent.view(at: start + offset, count: min(count, size - offset))
     }
 }
 
@@ -92,7 +139,13 @@ final class FileByteSource: ExifByteSource {
     deinit { close(descriptor) }
 
     func read(at offset: Int, count: Int) throws(EnrichError) -> [UInt8] {
-        guard offset >= 0, offset < size, count > 0 else { return [] }
+        let bytes = try view(at: offset, count: count)
+        if bytes.start == 0, bytes.count == bytes.buffer.count { return bytes.buffer }
+        return bytes.array
+    }
+
+    func view(at offset: Int, count: Int) throws(EnrichError) -> ExifBytes {
+        guard offset >= 0, offset < size, count > 0 else { return .empty }
         let wanted = min(count, size - offset)
         let blockStart = offset - offset % Self.blockSize
         if wanted <= Self.blockSize, offset + wanted <= blockStart + Self.blockSize {
@@ -102,9 +155,10 @@ final class FileByteSource: ExifByteSource {
             }
             let start = offset - blockStart
             let end = min(start + wanted, cache.count)
-            return start < end ? Array(cache[start..<end]) : []
+            return start < end ? ExifBytes(buffer: cache, start: start, count: end - start) : .empty
         }
-        return try rawRead(at: offset, count: wanted)
+        let bytes = try rawRead(at: offset, count: wanted)
+        return ExifBytes(buffer: bytes, start: 0, count: bytes.count)
     }
 
     private func rawRead(at offset: Int, count: Int) throws(EnrichError) -> [UInt8] {

@@ -86,11 +86,15 @@ public struct ExifReport: Sendable {
         JSONWriter.append(#"},"gps":"#, to: &out)
         if let gps {
             JSONWriter.append(#"{"lat":"#, to: &out)
-            JSONWriter.append(JSONWriter.number(gps.latitude), to: &out)
+            JSONWriter.number(gps.latitude, into: &out)
             JSONWriter.append(#","lon":"#, to: &out)
-            JSONWriter.append(JSONWriter.number(gps.longitude), to: &out)
+            JSONWriter.number(gps.longitude, into: &out)
             JSONWriter.append(#","alt":"#, to: &out)
-            JSONWriter.append((gps.altitude.map(JSONWriter.number) ?? "null"), to: &out)
+            if let altitude = gps.altitude {
+                JSONWriter.number(altitude, into: &out)
+            } else {
+                JSONWriter.append("null", to: &out)
+            }
             JSONWriter.append(#","time":"#, to: &out)
             if let time = gps.time { JSONWriter.string(time, into: &out) } else { JSONWriter.append("null", to: &out) }
             out.append(UInt8(ascii: "}"))

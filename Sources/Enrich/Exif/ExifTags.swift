@@ -31,12 +31,50 @@ struct ExifTagInfo: Sendable {
     }
 }
 
+/// A tag table as ids in ascending order beside their rows, searched by bisection.
+struct ExifTagIndex: Sendable {
+    private let ids: [UInt16]
+    private let rows: [ExifTagInfo]
+
+    init(_ table: [UInt16: ExifTagInfo]) {
+        let sorted = table.sorted { $0.key < $1.key }
+        ids = sorted.map(\.key)
+        rows = sorted.map(\.value)
+    }
+
+    subscript(tag: Int) -> ExifTagInfo? {
+        guard tag >= 0, tag <= 0xFFFF else { return nil }
+        let id = UInt16(tag)
+        var low = 0
+        var high = ids.count
+        while low < high {
+            let middle = (low + high) / 2
+            if ids[middle] < id { low = middle + 1 } else { high = middle }
+        }
+        return low < ids.count && ids[low] == id ? rows[low] : nil
+    }
+}
+
 /// Tag names and the value conversions exiftool applies with `-n`.
 enum ExifTags {
     static let formatNames = [
         "", "int8u", "string", "int16u", "int32u", "rational64u", "int8s", "undef", "int16s", "int32s",
         "rational64s", "float", "double", "ifd",
     ]
+
+    /// The row of `tag` in `table`, or nil when exiftool's table lacks it.
+    static func info(_ tag: Int, in table: Table) -> ExifTagInfo? {
+        switch table {
+        case .main: mainIndex[tag]
+        case .gps: gpsIndex[tag]
+        case .panasonicRaw: panasonicRawIndex[tag]
+        }
+    }
+
+    // The generated tables, sorted once for lookups without hashing (every tag of every file).
+    private static let mainIndex = ExifTagIndex(main)
+    private static let gpsIndex = ExifTagIndex(gps)
+    private static let panasonicRawIndex = ExifTagIndex(panasonicRaw)
 
     /// exiftool's name for a tag missing from its tables (shown with `-u`).
     static func unknownName(_ tag: Int, prefix: String = "Exif") -> String {
@@ -177,12 +215,13 @@ enum ExifTags {
         switch format {
         case 2:
             let end = buffer[start..<(start + size)].firstIndex(of: 0) ?? (start + size)
-            return .text(latin1OrUTF8(Array(buffer[start..<end])))
+            return .text(latin1OrUTF8(buffer[start..<end]))
         case 7:
-            let bytes = Array(buffer[start..<(start + size)])
-            if let text = String(validating: stripTrailingNULs(bytes), as: UTF8.self) { return .text(text) }
+            var end = start + size
+            while end > start, buffer[end - 1] == 0 { end -= 1 }
+            if let text = String(validating: buffer[start..<end], as: UTF8.self) { return .text(text) }
             // Short opaque values as their bytes; longer ones by size only.
-            return size <= 64 ? .list(bytes.map { .integer(Int64($0)) }) : .binary(size)
+            return size <= 64 ? .list(buffer[start..<(start + size)].map { .integer(Int64($0)) }) : .binary(size)
         default: break
         }
         guard let width = TIFFWalker.formatWidth(format) else { return .binary(size) }
@@ -240,7 +279,7 @@ enum ExifTags {
     }
 
     /// UTF-8 when valid, else Latin-1 (old cameras write Latin-1 text).
-    static func latin1OrUTF8(_ bytes: [UInt8]) -> String {
+    static func latin1OrUTF8(_ bytes: some Collection<UInt8>) -> String {
         if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         if let text = String(validating: bytes, as: UTF8.self) { return text }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))

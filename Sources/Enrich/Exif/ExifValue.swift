@@ -58,8 +58,8 @@ public enum ExifValue: Sendable, Hashable {
 
     func writeJSON(into out: inout [UInt8]) {
         switch self {
-        case .integer(let value): JSONWriter.append(String(value), to: &out)
-        case .number(let value): JSONWriter.append(JSONWriter.number(value), to: &out)
+        case .integer(let value): JSONWriter.integer(value, into: &out)
+        case .number(let value): JSONWriter.number(value, into: &out)
         case .text(let text): JSONWriter.string(text, into: &out)
         case .list(let values):
             out.append(UInt8(ascii: "["))
@@ -89,6 +89,50 @@ enum JSONWriter {
             return String(Int64(value))
         }
         return "\(value)"
+    }
+
+    /// Appends ``number(_:)``'s text without making a `String` for it.
+    static func number(_ value: Double, into out: inout [UInt8]) {
+        guard value.isFinite else {
+            append("null", to: &out)
+            return
+        }
+        if value == value.rounded(), abs(value) < 1e15 {
+            integer(Int64(value), into: &out)
+            return
+        }
+        // The same shortest digits as `"\(value)"`, written straight into `out`.
+        var sink = ByteSink()
+        swap(&sink.bytes, &out)
+        value.write(to: &sink)
+        swap(&sink.bytes, &out)
+    }
+
+    /// Appends the decimal digits of `value` (as `String(value)` spells them).
+    static func integer(_ value: Int64, into out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits at most, kept off the heap
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            out.append(contentsOf: buffer[(24 - count)...])
+        }
+    }
+
+    /// A text stream appending to bytes: `Double.write(to:)` hands it the ASCII digits directly.
+    private struct ByteSink: TextOutputStream {
+        var bytes: [UInt8] = []
+
+        mutating func write(_ string: String) { JSONWriter.append(string, to: &bytes) }
+
+        // The standard library's hook for ASCII text such as number digits; without it the
+        // digits of each number would first become a String (a heap allocation when long).
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
     }
 
     /// Appends `text` as a JSON string literal (UTF-8 bytes).

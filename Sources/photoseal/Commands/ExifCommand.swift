@@ -77,12 +77,14 @@ struct ExifCommand: ParsableCommand {
         var readable = 0
         var out = StandardOutput()
         if json { out.bytes += Array("[\n".utf8) }
+        // The chunks' buffers serve every window: freed and allocated again, they would be
+        // handed back to the kernel and faulted in anew each time.
+        let parts = (0..<((min(window, files.count) + chunk - 1) / chunk)).map { _ in Rendered() }
         var start = 0
         while start < files.count {
             let first = start
             let end = min(files.count, start + window)
             let chunks = (end - first + chunk - 1) / chunk
-            let parts = (0..<chunks).map { _ in Rendered() }
             let taken = Mutex(0)
             DispatchQueue.concurrentPerform(iterations: lanes) { _ in
                 while let claimed = taken.withLock({ taken -> Int? in
@@ -112,19 +114,20 @@ struct ExifCommand: ParsableCommand {
                     }
                 }
             }
-            for part in parts {
+            for part in parts[..<chunks] {
                 var written = 0
                 for piece in part.pieces {
                     if piece.readable { readable += 1 }
                     guard let error = piece.error else { continue }
                     // Each file's message follows its output, as when lines went out one by one.
-                    out.bytes += part.bytes[written..<piece.end]
+                    out.write(part.bytes[written..<piece.end])
                     written = piece.end
                     out.flush()
                     FileHandleStderr.write("photoseal exif: \(error)\n")
                 }
-                out.bytes += part.bytes[written...]
-                out.flushIfFull()
+                out.write(part.bytes[written...])
+                part.bytes.removeAll(keepingCapacity: true)
+                part.pieces.removeAll(keepingCapacity: true)
             }
             start = end
         }
@@ -170,33 +173,49 @@ extension String {
     }
 }
 
-/// Standard output gathered in 64 KiB blocks: one `write` per block, not one per line.
+/// Standard output gathered in 64 KiB blocks: one `write` per block, not one per line; a
+/// chunk's output that fills a block on its own is written as it is, without a copy.
 private struct StandardOutput {
     var bytes: [UInt8] = []
 
-    init() { bytes.reserveCapacity(1 << 17) }
+    init() { bytes.reserveCapacity(1 << 16) }
 
-    mutating func flushIfFull() {
-        if bytes.count >= 1 << 16 { flush() }
+    mutating func write(_ chunk: ArraySlice<UInt8>) {
+        if bytes.count + chunk.count <= 1 << 16 {
+            bytes += chunk
+            return
+        }
+        flush()
+        if chunk.count < 1 << 14 {
+            bytes += chunk
+        } else {
+            chunk.withUnsafeBytes { Self.writeAll($0, to: STDOUT_FILENO) }
+        }
     }
 
     mutating func flush() {
+        bytes.withUnsafeBytes { Self.writeAll($0, to: STDOUT_FILENO) }
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    static func writeAll(_ chunk: UnsafeRawBufferPointer, to descriptor: Int32) {
+        guard let start = chunk.baseAddress else { return }
         var offset = 0
-        while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { Foundation.write(STDOUT_FILENO, $0.baseAddress, $0.count) }
+        while offset < chunk.count {
+            let written = Foundation.write(descriptor, start + offset, chunk.count - offset)
             if written < 0 {
                 if errno == EINTR { continue }
                 break
             }
             offset += written
         }
-        bytes.removeAll(keepingCapacity: true)
     }
 }
 
-/// Writes messages to standard error.
+/// Writes messages to standard error (unbuffered, one `write` each).
 enum FileHandleStderr {
     static func write(_ text: String) {
-        FileHandle.standardError.write(Data(text.utf8))
+        var text = text
+        text.withUTF8 { StandardOutput.writeAll(UnsafeRawBufferPointer($0), to: STDERR_FILENO) }
     }
 }
