@@ -114,11 +114,12 @@ final class FileByteSource: ExifByteSource {
     private var cache: [UInt8] = []
     private static let blockSize = 16 * 1024
 
-    init(path: String, name: String) throws(EnrichError) {
+    init(path: String, name: String, directory: ExifDirectory? = nil) throws(EnrichError) {
         self.name = name
         // Non-blocking: opening a FIFO for reading otherwise waits for a writer (forever); it
         // is then refused below as not a regular file. (No effect on regular files.)
-        let fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY)
+        let flags = O_RDONLY | O_NONBLOCK | O_NOCTTY
+        let fd = directory?.open(path, flags: flags) ?? open(path, flags)
         guard fd >= 0 else {
             let reason = errno == ENOENT ? "no such file" : "cannot open the file (errno \(errno))"
             throw EnrichError(.fileUnreadable, input: name, detail: reason)
@@ -181,5 +182,42 @@ final class FileByteSource: ExifByteSource {
             throw EnrichError(.fileUnreadable, input: name, detail: "read failed (errno \(failure))")
         }
         return buffer
+    }
+}
+
+/// The folder of the last file read, kept open so that the next file in the same folder is
+/// opened by its name alone (`openat`): the kernel then looks up one path component instead
+/// of every one, a noticeable part of reading thousands of files. Used by one thread at a time.
+package final class ExifDirectory {
+    private var path: Substring?
+    private var descriptor: Int32 = -1
+
+    package init() {}
+
+    deinit { if descriptor >= 0 { close(descriptor) } }
+
+    /// Opens `path` with `flags` as `open(2)` would. Whenever the shortcut fails, the whole
+    /// path is opened as usual, so results and errors are those of a plain `open`.
+    func open(_ path: String, flags: Int32) -> Int32 {
+        guard let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")) else { return plainOpen(path, flags) }
+        let folder = path[..<slash]
+        let file = path[path.utf8.index(after: slash)...]
+        guard !file.isEmpty else { return plainOpen(path, flags) }
+        if folder != self.path {
+            if descriptor >= 0 { close(descriptor) }
+            descriptor = plainOpen(folder.isEmpty ? "/" : String(folder), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            self.path = folder
+        }
+        guard descriptor >= 0 else { return plainOpen(path, flags) }
+        let fd = file.withCString { openat(descriptor, $0, flags) }
+        return fd >= 0 ? fd : plainOpen(path, flags)
+    }
+
+    private func plainOpen(_ path: String, _ flags: Int32) -> Int32 {
+        #if canImport(Glibc)
+            Glibc.open(path, flags)
+        #elseif canImport(Darwin)
+            Darwin.open(path, flags)
+        #endif
     }
 }

@@ -26,6 +26,17 @@ public enum ExifReader {
         }
     }
 
+    /// Reads the EXIF of the file at `path` as ``read(path:)`` does, opening it through
+    /// `directory` (the folder of the previous file read on this thread, kept open).
+    package static func read(path: String, directory: ExifDirectory) -> ExifReport {
+        do {
+            let source = try FileByteSource(path: path, name: path, directory: directory)
+            return read(source: source, name: path)
+        } catch {
+            return ExifReport(file: path, entries: [], error: error)
+        }
+    }
+
     /// Reads the EXIF of a file already in memory.
     /// - Parameters:
     ///   - bytes: the whole file (or as much of it as is available).

@@ -43,15 +43,18 @@ struct ExifTagIndex: Sendable {
     }
 
     subscript(tag: Int) -> ExifTagInfo? {
-        guard tag >= 0, tag <= 0xFFFF else { return nil }
+        guard tag >= 0, tag <= 0xFFFF, !ids.isEmpty else { return nil }
         let id = UInt16(tag)
-        var low = 0
-        var high = ids.count
-        while low < high {
-            let middle = (low + high) / 2
-            if ids[middle] < id { low = middle + 1 } else { high = middle }
+        // Halving without a data-dependent branch (a conditional move): the comparisons of a
+        // bisection are unpredictable and their mispredictions cost more than the search.
+        var base = 0
+        var length = ids.count
+        while length > 1 {
+            let half = length / 2
+            base = ids[base + half] <= id ? base + half : base
+            length -= half
         }
-        return low < ids.count && ids[low] == id ? rows[low] : nil
+        return ids[base] == id ? rows[base] : nil
     }
 }
 
