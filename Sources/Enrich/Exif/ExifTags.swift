@@ -31,15 +31,19 @@ struct ExifTagInfo: Sendable {
     }
 }
 
-/// A tag table as ids in ascending order beside their rows, searched by bisection.
+/// A tag table as ids in ascending order beside their rows, searched by bisection (no
+/// hashing for every tag of every file).
 struct ExifTagIndex: Sendable {
     private let ids: [UInt16]
     private let rows: [ExifTagInfo]
 
-    init(_ table: [UInt16: ExifTagInfo]) {
-        let sorted = table.sorted { $0.key < $1.key }
-        ids = sorted.map(\.key)
-        rows = sorted.map(\.value)
+    /// The rows of a generated table (a list, not a dictionary: building a 500-entry
+    /// dictionary took a quarter of a millisecond at start-up, more than reading a file).
+    init(_ entries: [(UInt16, ExifTagInfo)]) {
+        // The generator lists ids in ascending order, so this sort only checks that.
+        let order = entries.indices.sorted { entries[$0].0 < entries[$1].0 }
+        ids = order.map { entries[$0].0 }
+        rows = order.map { entries[$0].1 }
     }
 
     subscript(tag: Int) -> ExifTagInfo? {
@@ -51,7 +55,9 @@ struct ExifTagIndex: Sendable {
         var length = ids.count
         while length > 1 {
             let half = length / 2
-            base = ids[base + half] <= id ? base + half : base
+            // 1 when ids[base + half] <= id (the difference does not wrap below zero), else 0.
+            let step = 1 &- Int((UInt32(id) &- UInt32(ids[base + half])) >> 31)
+            base += half &* step
             length -= half
         }
         return ids[base] == id ? rows[base] : nil
@@ -68,16 +74,11 @@ enum ExifTags {
     /// The row of `tag` in `table`, or nil when exiftool's table lacks it.
     static func info(_ tag: Int, in table: Table) -> ExifTagInfo? {
         switch table {
-        case .main: mainIndex[tag]
-        case .gps: gpsIndex[tag]
-        case .panasonicRaw: panasonicRawIndex[tag]
+        case .main: main[tag]
+        case .gps: gps[tag]
+        case .panasonicRaw: panasonicRaw[tag]
         }
     }
-
-    // The generated tables, sorted once for lookups without hashing (every tag of every file).
-    private static let mainIndex = ExifTagIndex(main)
-    private static let gpsIndex = ExifTagIndex(gps)
-    private static let panasonicRawIndex = ExifTagIndex(panasonicRaw)
 
     /// exiftool's name for a tag missing from its tables (shown with `-u`).
     static func unknownName(_ tag: Int, prefix: String = "Exif") -> String {

@@ -275,8 +275,35 @@ final class TIFFWalker {
         var exifIFD = false
         var compression: Int64?
         var subfileType: Int64?
-        var offsets: [String: Int] = [:]
-        var lengths: [String: Int] = [:]
+        var offsets = DataTagNumbers()
+        var lengths = DataTagNumbers()
+    }
+
+    /// Start offsets or lengths of the three data tags photoseal reports by size, by name
+    /// (fixed slots: a String-keyed dictionary hashed the names for every offset tag).
+    struct DataTagNumbers {
+        /// The data tags in name order, as they are added.
+        static let names = ["JpgFromRaw", "PreviewImage", "ThumbnailImage"]
+        private var values: (Int?, Int?, Int?) = (nil, nil, nil)
+
+        subscript(name: String) -> Int? {
+            get {
+                switch name {
+                case "JpgFromRaw": values.0
+                case "PreviewImage": values.1
+                case "ThumbnailImage": values.2
+                default: nil
+                }
+            }
+            set {
+                switch name {
+                case "JpgFromRaw": values.0 = newValue
+                case "PreviewImage": values.1 = newValue
+                case "ThumbnailImage": values.2 = newValue
+                default: break
+                }
+            }
+        }
     }
 
     /// Decodes one entry into a tag, or into sub-IFDs to walk, which it adds to `pending`.
@@ -401,8 +428,8 @@ final class TIFFWalker {
     /// at data that is really there; photoseal reports their size the same way.
     private func addDataTags(_ context: IFDContext) {
         if context.subfileType == 1, context.compression == 1 { addThumbnailTIFF(context.group) }
-        for (data, start) in context.offsets.sorted(by: { $0.key < $1.key }) {
-            guard let length = context.lengths[data], length > 0 else { continue }
+        for data in DataTagNumbers.names {
+            guard let start = context.offsets[data], let length = context.lengths[data], length > 0 else { continue }
             // Offsets of these tags are relative to the TIFF header, like every other offset.
             guard start >= 0, length <= limit, start <= limit - length else {
                 fail(.truncated, "\(context.group):\(data) (\(length) bytes at \(start)) runs past the end of the data")
