@@ -112,6 +112,15 @@ enum JSONWriter {
     static func integer(_ value: Int64, into out: inout [UInt8]) {
         if value < 0 { out.append(UInt8(ascii: "-")) }
         var magnitude = value.magnitude
+        // Most values are small (1, 72, 3264): their digits go in one by one.
+        if magnitude < 10_000 {
+            let zero = UInt8(ascii: "0")
+            if magnitude >= 1000 { out.append(zero + UInt8(magnitude / 1000)) }
+            if magnitude >= 100 { out.append(zero + UInt8(magnitude / 100 % 10)) }
+            if magnitude >= 10 { out.append(zero + UInt8(magnitude / 10 % 10)) }
+            out.append(zero + UInt8(magnitude % 10))
+            return
+        }
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits at most, kept off the heap
         var count = 0
         withUnsafeMutableBytes(of: &digits) { buffer in
