@@ -76,14 +76,7 @@ public struct ExifReport: Sendable {
         JSONWriter.append(#","tags":{"#, to: &out)
         for index in entries.indices {
             // Group and tag names are ASCII letters, digits, '_' and '-': nothing to escape.
-            // Punctuation goes in byte by byte: cheaper than a copy call for one or two bytes.
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(UInt8(ascii: "\""))
-            JSONWriter.append(entries[index].group, to: &out)
-            out.append(UInt8(ascii: ":"))
-            JSONWriter.append(entries[index].name, to: &out)
-            out.append(UInt8(ascii: "\""))
-            out.append(UInt8(ascii: ":"))
+            JSONWriter.key(entries[index].group, entries[index].name, first: index == 0, into: &out)
             entries[index].value.writeJSON(into: &out)
         }
         JSONWriter.append(#"},"gps":"#, to: &out)

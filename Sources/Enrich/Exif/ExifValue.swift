@@ -146,25 +146,14 @@ enum JSONWriter {
 
     /// Appends `text` as a JSON string literal (UTF-8 bytes).
     static func string(_ text: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        let start = out.count
-        JSONWriter.append(text, to: &out)
-        var clean = true
-        var index = start
-        while index < out.count {
-            let byte = out[index]
-            // Control characters, quote, backslash, DEL, and U+2028/U+2029 (E2 80 A8/A9).
-            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F
-                || (byte == 0xE2 && index + 2 < out.count && out[index + 1] == 0x80
-                    && (out[index + 2] == 0xA8 || out[index + 2] == 0xA9))
-            {
-                clean = false
-                break
-            }
-            index += 1
+        var text = text
+        let clean = text.withUTF8 { bytes in
+            guard !needsEscaping(bytes) else { return false }
+            appendJoined(0x22, bytes, 0x22, to: &out)
+            return true
         }
         if !clean {
-            out.removeSubrange(start...)
+            out.append(UInt8(ascii: "\""))
             let hex = Array("0123456789abcdef".utf8)
             for scalar in text.unicodeScalars {
                 switch scalar {
@@ -183,8 +172,70 @@ enum JSONWriter {
                     }
                 }
             }
+            out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether UTF-8 `bytes` hold a control character, quote, backslash, DEL, or U+2028/U+2029
+    /// (E2 80 A8/A9), which a JSON string literal must escape.
+    private static func needsEscaping(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F
+                || (byte == 0xE2 && index + 2 < bytes.count && bytes[index + 1] == 0x80
+                    && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9))
+            {
+                return true
+            }
+            index += 1
+        }
+        return false
+    }
+
+    /// Appends `,"group:name":` (no comma for the first tag) in one copy: appending to an
+    /// array costs a call and a uniqueness check each time, about 20 ns for a short string,
+    /// and `exif --json` writes a key for every tag of every file.
+    static func key(_ group: String, _ name: String, first: Bool, into out: inout [UInt8]) {
+        var group = group
+        var name = name
+        group.withUTF8 { group in
+            name.withUTF8 { name in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: group.count + name.count + 5) { scratch in
+                    var at = 0
+                    func put(_ byte: UInt8) {
+                        scratch[at] = byte
+                        at += 1
+                    }
+                    if !first { put(UInt8(ascii: ",")) }
+                    put(UInt8(ascii: "\""))
+                    for byte in group { put(byte) }
+                    put(UInt8(ascii: ":"))
+                    for byte in name { put(byte) }
+                    put(UInt8(ascii: "\""))
+                    put(UInt8(ascii: ":"))
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<at]))
+                }
+            }
+        }
+    }
+
+    /// Appends `before`, `bytes` and `after` in one copy (short strings) or three.
+    private static func appendJoined(
+        _ before: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ after: UInt8, to out: inout [UInt8]
+    ) {
+        guard bytes.count <= 256 else {
+            out.append(before)
+            out.append(contentsOf: bytes)
+            out.append(after)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count + 2) { scratch in
+            scratch[0] = before
+            for index in 0..<bytes.count { scratch[index + 1] = bytes[index] }
+            scratch[bytes.count + 1] = after
+            out.append(contentsOf: UnsafeBufferPointer(scratch))
+        }
     }
 }
 
