@@ -202,19 +202,23 @@ enum JSONWriter {
         group.withUTF8 { group in
             name.withUTF8 { name in
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: group.count + name.count + 5) { scratch in
-                    var at = 0
-                    func put(_ byte: UInt8) {
-                        scratch[at] = byte
+                    guard let start = scratch.baseAddress else { return }
+                    var at = start
+                    if !first {
+                        at.initialize(to: UInt8(ascii: ","))
                         at += 1
                     }
-                    if !first { put(UInt8(ascii: ",")) }
-                    put(UInt8(ascii: "\""))
-                    for byte in group { put(byte) }
-                    put(UInt8(ascii: ":"))
-                    for byte in name { put(byte) }
-                    put(UInt8(ascii: "\""))
-                    put(UInt8(ascii: ":"))
-                    out.append(contentsOf: UnsafeBufferPointer(rebasing: scratch[..<at]))
+                    at.initialize(to: UInt8(ascii: "\""))
+                    at += 1
+                    if let bytes = group.baseAddress { at.initialize(from: bytes, count: group.count) }
+                    at += group.count
+                    at.initialize(to: UInt8(ascii: ":"))
+                    at += 1
+                    if let bytes = name.baseAddress { at.initialize(from: bytes, count: name.count) }
+                    at += name.count
+                    at.initialize(to: UInt8(ascii: "\""))
+                    (at + 1).initialize(to: UInt8(ascii: ":"))
+                    out.append(contentsOf: UnsafeBufferPointer(start: start, count: at + 2 - start))
                 }
             }
         }
@@ -231,10 +235,11 @@ enum JSONWriter {
             return
         }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count + 2) { scratch in
-            scratch[0] = before
-            for index in 0..<bytes.count { scratch[index + 1] = bytes[index] }
-            scratch[bytes.count + 1] = after
-            out.append(contentsOf: UnsafeBufferPointer(scratch))
+            guard let start = scratch.baseAddress else { return }
+            start.initialize(to: before)
+            if let source = bytes.baseAddress { (start + 1).initialize(from: source, count: bytes.count) }
+            (start + 1 + bytes.count).initialize(to: after)
+            out.append(contentsOf: UnsafeBufferPointer(start: start, count: bytes.count + 2))
         }
     }
 }
