@@ -77,7 +77,8 @@ public enum ExifReader {
             report.makerNote = walker.makerNote
             report.error = walkError ?? walker.error ?? scan.error
             let picked = walker.derivedInputs
-            let lookup: (String, String) -> ExifValue? = { group, name in
+            // A local function, not a closure value: passed as non-escaping, it needs no heap context.
+            func lookup(_ group: String, _ name: String) -> ExifValue? {
                 picked.first(where: { $0.name == name && $0.group == group })?.value
             }
             report.gps = ExifDerived.gps(lookup)
