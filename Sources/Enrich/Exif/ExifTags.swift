@@ -181,7 +181,11 @@ enum ExifTags {
         case (.main, 0x9C9B...0x9C9F):  // XPTitle, XPComment, XPAuthor, XPKeywords, XPSubject
             return .text(utf16(raw, little: true))
         case (.main, 0x9000), (.main, 0xA000), (.main, 0x0002):  // ExifVersion, FlashpixVersion, InteropVersion
-            if format == 7 { return .text(latin1OrUTF8(stripTrailingNULs(raw))) }
+            if format == 7 {
+                var end = start + size
+                while end > start, buffer[end - 1] == 0 { end -= 1 }
+                return .text(latin1OrUTF8(buffer[start..<end]))
+            }
         case (.main, 0xA302):  // CFAPattern
             return cfaPattern(raw, little: little)
         case (.main, 0x8298):  // Copyright
