@@ -242,13 +242,14 @@ enum ExifContainers {
         var result: [Box] = []
         var position = from
         while position + 8 <= to, result.count < maxSegments {
-            guard let header = try source.readExactly(at: position, count: 8) else { break }
+            // Box headers are read in place (a HEIC file has dozens).
+            guard let header = try source.viewExactly(at: position, count: 8) else { break }
             var size = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
-            let type = String(decoding: header[4..<8], as: UTF8.self)
+            let type = String(decoding: header.buffer[(header.start + 4)..<(header.start + 8)], as: UTF8.self)
             var headerSize = 8
             if size == 1 {
-                guard let large = try source.readExactly(at: position + 8, count: 8) else { break }
-                size = large.reduce(0) { ($0 << 8) | Int($1) }
+                guard let large = try source.viewExactly(at: position + 8, count: 8) else { break }
+                size = (0..<8).reduce(0) { ($0 << 8) | Int(large[$1]) }
                 headerSize = 16
             } else if size == 0 {
                 size = to - position
@@ -281,16 +282,16 @@ enum ExifContainers {
         let entriesStart = iinf.start + (iinfHead[0] == 0 ? 6 : 8)
         var exifID: Int?
         for infe in try boxes(source, from: entriesStart, to: iinf.end) where infe.type == "infe" {
-            guard let body = try source.readExactly(at: infe.start, count: min(16, infe.end - infe.start)),
+            guard let body = try source.viewExactly(at: infe.start, count: min(16, infe.end - infe.start)),
                 body.count >= 12
             else { continue }
             let version = body[0]
             guard version >= 2 else { continue }
             let idWidth = version == 2 ? 2 : 4
             guard body.count >= 4 + idWidth + 2 + 4 else { continue }
-            let itemID = body[4..<(4 + idWidth)].reduce(0) { ($0 << 8) | Int($1) }
+            let itemID = (4..<(4 + idWidth)).reduce(0) { ($0 << 8) | Int(body[$1]) }
             let typeAt = 4 + idWidth + 2
-            if Array(body[typeAt..<(typeAt + 4)]) == Array("Exif".utf8) {
+            if body.matches("Exif", at: typeAt) {
                 exifID = itemID
                 break
             }

@@ -34,10 +34,11 @@ enum ExifDerived {
         guard bytes.count >= 19, bytes[bytes.startIndex + 10] == 0x20,
             validDate(bytes.prefix(10)), validTime(bytes.dropFirst(11))
         else { return nil }
-        var stamp = Array(bytes)
-        stamp[4] = 0x2D
-        stamp[7] = 0x2D
-        stamp[10] = UInt8(ascii: "T")
+        var stamp = bytes
+        let at = stamp.startIndex
+        stamp[at + 4] = 0x2D
+        stamp[at + 7] = 0x2D
+        stamp[at + 10] = UInt8(ascii: "T")
         var result = String(decoding: stamp, as: UTF8.self)
         if let sub = value("ExifIFD", "SubSecTimeOriginal").map({ $0.exiftoolText.trimmingSpaces() }),
             !sub.isEmpty, sub.utf8.allSatisfy(isDigit)

@@ -235,6 +235,10 @@ enum ExifTags {
         case 7:
             var end = start + size
             while end > start, buffer[end - 1] == 0 { end -= 1 }
+            // ASCII is valid UTF-8 and decodes without the generic validation (the usual case).
+            if buffer[start..<end].allSatisfy({ $0 < 0x80 }) {
+                return .text(String(decoding: buffer[start..<end], as: UTF8.self))
+            }
             if let text = String(validating: buffer[start..<end], as: UTF8.self) { return .text(text) }
             // Short opaque values as their bytes; longer ones by size only.
             return size <= 64 ? .list(buffer[start..<(start + size)].map { .integer(Int64($0)) }) : .binary(size)
@@ -346,30 +350,28 @@ enum ExifTags {
     /// EXIF text with its 8-byte character-code prefix (UserComment, GPSProcessingMethod).
     static func exifText(_ raw: [UInt8], little: Bool) -> String {
         guard raw.count >= 8 else { return latin1OrUTF8(stripTrailingNULs(raw)) }
-        let prefix = Array(raw[0..<8])
-        let body = Array(raw[8...])
-        let ascii = Array("ASCII".utf8)
-        let unicode = Array("UNICODE".utf8)
-        let jis = Array("JIS".utf8)
+        // Slices of `raw`, not copies: UserComment is in most camera files.
+        let prefix = raw[0..<8]
+        let body = raw[8...]
         func spacesOrNULs(_ bytes: ArraySlice<UInt8>) -> Bool { bytes.allSatisfy { $0 == 0 || $0 == 0x20 } }
-        if (prefix.starts(with: ascii) && (prefix[5] == 0 || spacesOrNULs(prefix[5...])))
+        if (prefix.starts(with: "ASCII".utf8) && (prefix[5] == 0 || spacesOrNULs(prefix[5...])))
             || prefix[0] == 0 || spacesOrNULs(prefix[...])
         {
-            let cut = body.firstIndex(of: 0).map { Array(body[..<$0]) } ?? body
-            return latin1OrUTF8(cut)
+            return latin1OrUTF8(body[..<(body.firstIndex(of: 0) ?? body.endIndex)])
         }
-        if prefix.starts(with: unicode) && (prefix[7] == 0 || prefix[7] == 0x20) {
+        let rest = Array(body)
+        if prefix.starts(with: "UNICODE".utf8) && (prefix[7] == 0 || prefix[7] == 0x20) {
             // MicrosoftPhoto writes little-endian even in big-endian EXIF: guess from the zeros.
             var evenZeros = 0
             var oddZeros = 0
-            for (offset, byte) in body.enumerated() where byte == 0 {
+            for (offset, byte) in rest.enumerated() where byte == 0 {
                 if offset % 2 == 0 { evenZeros += 1 } else { oddZeros += 1 }
             }
             let bodyLittle = evenZeros == oddZeros ? little : oddZeros > evenZeros
-            return utf16(body, little: bodyLittle)
+            return utf16(rest, little: bodyLittle)
         }
-        if prefix.starts(with: jis) && spacesOrNULs(prefix[3...]) {
-            return latin1OrUTF8(stripTrailingNULs(body))
+        if prefix.starts(with: "JIS".utf8) && spacesOrNULs(prefix[3...]) {
+            return latin1OrUTF8(stripTrailingNULs(rest))
         }
         return latin1OrUTF8(stripTrailingNULs(raw))
     }
