@@ -101,8 +101,11 @@ enum JSONWriter {
             integer(Int64(value), into: &out)
             return
         }
-        // The same shortest digits as `"\(value)"` (its description), without the interpolation.
-        append(value.description, to: &out)
+        // The same shortest digits as `"\(value)"`, written straight into `out`.
+        var sink = ByteSink()
+        swap(&sink.bytes, &out)
+        value.write(to: &sink)
+        swap(&sink.bytes, &out)
     }
 
     /// Appends the decimal digits of `value` (as `String(value)` spells them).
@@ -128,6 +131,17 @@ enum JSONWriter {
             } while magnitude > 0
             out.append(contentsOf: buffer[(24 - count)...])
         }
+    }
+
+    /// A text stream appending to bytes: `Double.write(to:)` hands it the ASCII digits directly.
+    private struct ByteSink: TextOutputStream {
+        var bytes: [UInt8] = []
+
+        mutating func write(_ string: String) { JSONWriter.append(string, to: &bytes) }
+
+        // The standard library's hook for ASCII text such as number digits; without it the
+        // digits of each number would first become a String (a heap allocation when long).
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
     }
 
     /// Appends `text` as a JSON string literal (UTF-8 bytes).
