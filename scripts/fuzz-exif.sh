@@ -16,7 +16,7 @@ rm -rf "$out/src" && mkdir -p "$out/src"
 cp Sources/Enrich/EnrichError.swift Sources/Enrich/Exif/*.swift Fuzz/ExifFuzz/main.swift "$out/src/"
 sources=("$out"/src/*.swift)
 swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name ExifFuzz \
-    -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \
+    -package-name photoseal -enable-upcoming-feature InternalImportsByDefault -enable-upcoming-feature ExistentialAny \
     "${sources[@]}" -o "$out/exif-fuzz"
 set +e
 "$out/exif-fuzz" "$out/corpus" -max_total_time="$seconds" -max_len=65536 -timeout=5 -rss_limit_mb=2048 \

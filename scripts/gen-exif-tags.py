@@ -42,7 +42,7 @@ def table(path, name):
 
 
 def emit(var, entries):
-    print(f"    static let {var}: [UInt16: ExifTagInfo] = [")
+    print(f"    static let {var} = ExifTagIndex([")
     for tid in sorted(entries):
         if tid > 0xFFFF:
             continue
@@ -52,8 +52,8 @@ def emit(var, entries):
             args.append(f"format: .{fmt}")
         if binary:
             args.append("binary: true")
-        print(f"        0x{tid:04x}: ExifTagInfo({', '.join(args)}),")
-    print("    ]")
+        print(f"        (0x{tid:04x}, ExifTagInfo({', '.join(args)})),")
+    print("    ])")
 
 
 exif = table(ROOT + "Exif.pm", "Exif::Main")

@@ -31,6 +31,37 @@ struct ExifReportTests {
         #expect(fromPath.jsonObject() == fromBytes.jsonObject())
     }
 
+    @Test("files opened by name in their kept-open folder read as when opened by path, errors included")
+    func keptFolderAgrees() throws {
+        let images = ExifTruth.images.path
+        let other = FileManager.default.temporaryDirectory.appendingPathComponent("exif-folder-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: other, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: other) }
+        // The same name in two folders with different photos: a stale folder would read the other.
+        try Data(contentsOf: ExifTruth.images.appendingPathComponent("et_Apple.jpg"))
+            .write(to: other.appendingPathComponent("es_Canon_40D.jpg"))
+        // Folders alternate, a missing file sits in a folder that exists, and a folder is read
+        // as a file: each must give the report a plain open gives.
+        let paths = [
+            images + "/es_Canon_40D.jpg", other.path + "/es_Canon_40D.jpg", images + "/es_Canon_40D.jpg",
+            images + "/no-such-file.jpg", other.path + "/es_Canon_40D.jpg", images + "/../images/et_Canon.jpg",
+            images, images + "/", "/no-such-folder/x.jpg", images + "/es_Canon_40D.jpg",
+        ]
+        let directory = ExifDirectory()
+        for path in paths {
+            let kept = ExifReader.read(path: path, directory: directory)
+            let plain = ExifReader.read(path: path)
+            // Compared as a Bool: a failure must not print the photos' EXIF.
+            let same = kept.jsonObject() == plain.jsonObject()
+            #expect(same, "\(path)")
+        }
+        #expect(ExifReader.read(path: images + "/no-such-file.jpg", directory: directory).error != nil)
+        let first = ExifReader.read(path: images + "/es_Canon_40D.jpg", directory: directory)
+        let second = ExifReader.read(path: other.path + "/es_Canon_40D.jpg", directory: directory)
+        let differ = first.entries != second.entries
+        #expect(differ)
+    }
+
     @Test("the JSON array holds one object per report, in order")
     func jsonArray() throws {
         let reports = ["es_Canon_40D.jpg", "px_notjpeg.jpg"].map {

@@ -23,14 +23,16 @@ enum ExifContainers {
     static let maxSegments = 4096
 
     static func scan(_ source: any ExifByteSource, name: String) throws(EnrichError) -> Scan {
-        let head = try source.read(at: 0, count: 16)
+        let start = try source.view(at: 0, count: 16)
         func error(_ code: EnrichError.Code, _ detail: String) -> EnrichError {
             EnrichError(code, input: name, detail: detail)
         }
-        guard !head.isEmpty else {
+        guard start.count > 0 else {
             return Scan(error: error(.unsupportedFormat, "the file is empty (0 bytes)"), format: "empty")
         }
-        if head.starts(with: [0xFF, 0xD8]) { return try jpeg(source, name: name) }
+        // Nearly every photo is a JPEG: tell it without copying the first bytes.
+        if start.count >= 2, start[0] == 0xFF, start[1] == 0xD8 { return try jpeg(source, name: name) }
+        let head = start.array
         if head.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return try png(source, name: name) }
         if head.count >= 12, head.starts(with: Array("RIFF".utf8)), Array(head[8..<12]) == Array("WEBP".utf8) {
             return try webp(source, name: name)
@@ -69,22 +71,22 @@ enum ExifContainers {
     private static func jpeg(_ source: any ExifByteSource, name: String) throws(EnrichError) -> Scan {
         var position = 2
         var found: Location?
-        var exif: [UInt8] = []
+        // The EXIF block so far, in place in the bytes read (copied only to join continuations).
+        var exif = ExifBytes.empty
         var problem: EnrichError?
         for _ in 0..<maxSegments {
-            // Marker, length and a possible "Exif\0\0" identifier in one read.
-            let header = try source.read(at: position, count: 10)
+            // Marker, length and a possible "Exif\0\0" identifier in one read, in place.
+            let header = try source.view(at: position, count: 10)
             guard header.count >= 2 else {
                 problem = EnrichError(
                     .truncated, input: name, detail: "the JPEG ends at byte \(position), before its image data")
                 break
             }
-            let marker = header
-            guard marker[0] == 0xFF else {
+            guard header[0] == 0xFF else {
                 problem = EnrichError(.malformed, input: name, detail: "no JPEG marker at byte \(position)")
                 break
             }
-            let code = marker[1]
+            let code = header[1]
             if code == 0xFF {
                 position += 1  // fill byte
                 continue
@@ -108,25 +110,28 @@ enum ExifContainers {
             let payload = position + 4
             let payloadLength = length - 2
             let available = max(0, min(payloadLength, source.size - payload))
-            if code == 0xE1, payloadLength >= 6, header.count == 10,
-                header[4...].elementsEqual([0x45, 0x78, 0x69, 0x66, 0, 0])
-                    || header[4...].elementsEqual([0x45, 0x78, 0x69, 0x66, 0, 0xFF])
+            // "Exif\0\0" (or "Exif\0\xFF", as some writers put it).
+            if code == 0xE1, payloadLength >= 6, header.count == 10, header[4] == 0x45, header[5] == 0x78,
+                header[6] == 0x69, header[7] == 0x66, header[8] == 0, header[9] == 0 || header[9] == 0xFF
             {
-                // Load the APP1 payload (at most 64 KiB) into memory: every offset is inside it.
-                // Continuations stop at maxPayload in total, before anything more is read.
+                // The APP1 payload (at most 64 KiB) in memory, usually in place in the block
+                // already read: every offset is inside it. Continuations stop at maxPayload in
+                // total, before anything more is read.
                 let bytes =
                     exif.count + available <= maxPayload
-                    ? try source.read(at: payload + 6, count: max(0, available - 6)) : []
+                    ? try source.view(at: payload + 6, count: max(0, available - 6)) : .empty
                 if found == nil {
                     exif = bytes
                     found = Location(
-                        source: MemoryByteSource(bytes), base: 0, length: bytes.count, kind: .app1,
+                        source: MemoryByteSource(bytes.buffer), base: bytes.start, length: bytes.count, kind: .app1,
                         fileBase: payload + 6)
-                } else if !bytes.isEmpty, !(bytes.starts(with: [0x49, 0x49]) || bytes.starts(with: [0x4D, 0x4D])) {
+                } else if bytes.count > 0, !(bytes.matches("II") || bytes.matches("MM")) {
                     // An EXIF block too big for one segment continues in the next APP1 (as exiftool reads it).
-                    exif += bytes
-                    found?.source = MemoryByteSource(exif)
-                    found?.length = exif.count
+                    let joined = exif.array + bytes.array
+                    exif = ExifBytes(buffer: joined, start: 0, count: joined.count)
+                    found?.source = MemoryByteSource(joined)
+                    found?.base = 0
+                    found?.length = joined.count
                 }
             }
             if available < payloadLength {
@@ -237,13 +242,14 @@ enum ExifContainers {
         var result: [Box] = []
         var position = from
         while position + 8 <= to, result.count < maxSegments {
-            guard let header = try source.readExactly(at: position, count: 8) else { break }
+            // Box headers are read in place (a HEIC file has dozens).
+            guard let header = try source.viewExactly(at: position, count: 8) else { break }
             var size = Int(header[0]) << 24 | Int(header[1]) << 16 | Int(header[2]) << 8 | Int(header[3])
-            let type = String(decoding: header[4..<8], as: UTF8.self)
+            let type = String(decoding: header.buffer[(header.start + 4)..<(header.start + 8)], as: UTF8.self)
             var headerSize = 8
             if size == 1 {
-                guard let large = try source.readExactly(at: position + 8, count: 8) else { break }
-                size = large.reduce(0) { ($0 << 8) | Int($1) }
+                guard let large = try source.viewExactly(at: position + 8, count: 8) else { break }
+                size = (0..<8).reduce(0) { ($0 << 8) | Int(large[$1]) }
                 headerSize = 16
             } else if size == 0 {
                 size = to - position
@@ -276,16 +282,16 @@ enum ExifContainers {
         let entriesStart = iinf.start + (iinfHead[0] == 0 ? 6 : 8)
         var exifID: Int?
         for infe in try boxes(source, from: entriesStart, to: iinf.end) where infe.type == "infe" {
-            guard let body = try source.readExactly(at: infe.start, count: min(16, infe.end - infe.start)),
+            guard let body = try source.viewExactly(at: infe.start, count: min(16, infe.end - infe.start)),
                 body.count >= 12
             else { continue }
             let version = body[0]
             guard version >= 2 else { continue }
             let idWidth = version == 2 ? 2 : 4
             guard body.count >= 4 + idWidth + 2 + 4 else { continue }
-            let itemID = body[4..<(4 + idWidth)].reduce(0) { ($0 << 8) | Int($1) }
+            let itemID = (4..<(4 + idWidth)).reduce(0) { ($0 << 8) | Int(body[$1]) }
             let typeAt = 4 + idWidth + 2
-            if Array(body[typeAt..<(typeAt + 4)]) == Array("Exif".utf8) {
+            if body.matches("Exif", at: typeAt) {
                 exifID = itemID
                 break
             }

@@ -26,6 +26,17 @@ public enum ExifReader {
         }
     }
 
+    /// Reads the EXIF of the file at `path` as ``read(path:)`` does, opening it through
+    /// `directory` (the folder of the previous file read on this thread, kept open).
+    package static func read(path: String, directory: ExifDirectory) -> ExifReport {
+        do {
+            let source = try FileByteSource(path: path, name: path, directory: directory)
+            return read(source: source, name: path)
+        } catch {
+            return ExifReport(file: path, entries: [], error: error)
+        }
+    }
+
     /// Reads the EXIF of a file already in memory.
     /// - Parameters:
     ///   - bytes: the whole file (or as much of it as is available).
@@ -66,7 +77,8 @@ public enum ExifReader {
             report.makerNote = walker.makerNote
             report.error = walkError ?? walker.error ?? scan.error
             let picked = walker.derivedInputs
-            let lookup: (String, String) -> ExifValue? = { group, name in
+            // A local function, not a closure value: passed as non-escaping, it needs no heap context.
+            func lookup(_ group: String, _ name: String) -> ExifValue? {
                 picked.first(where: { $0.name == name && $0.group == group })?.value
             }
             report.gps = ExifDerived.gps(lookup)

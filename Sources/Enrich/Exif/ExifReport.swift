@@ -74,23 +74,23 @@ public struct ExifReport: Sendable {
         JSONWriter.append(#"{"file":"#, to: &out)
         JSONWriter.string(file, into: &out)
         JSONWriter.append(#","tags":{"#, to: &out)
-        for (index, entry) in entries.enumerated() {
+        for index in entries.indices {
             // Group and tag names are ASCII letters, digits, '_' and '-': nothing to escape.
-            JSONWriter.append((index > 0 ? #",""# : #"""#), to: &out)
-            JSONWriter.append(entry.group, to: &out)
-            out.append(UInt8(ascii: ":"))
-            JSONWriter.append(entry.name, to: &out)
-            JSONWriter.append(#"":"#, to: &out)
-            entry.value.writeJSON(into: &out)
+            JSONWriter.key(entries[index].group, entries[index].name, first: index == 0, into: &out)
+            entries[index].value.writeJSON(into: &out)
         }
         JSONWriter.append(#"},"gps":"#, to: &out)
         if let gps {
             JSONWriter.append(#"{"lat":"#, to: &out)
-            JSONWriter.append(JSONWriter.number(gps.latitude), to: &out)
+            JSONWriter.number(gps.latitude, into: &out)
             JSONWriter.append(#","lon":"#, to: &out)
-            JSONWriter.append(JSONWriter.number(gps.longitude), to: &out)
+            JSONWriter.number(gps.longitude, into: &out)
             JSONWriter.append(#","alt":"#, to: &out)
-            JSONWriter.append((gps.altitude.map(JSONWriter.number) ?? "null"), to: &out)
+            if let altitude = gps.altitude {
+                JSONWriter.number(altitude, into: &out)
+            } else {
+                JSONWriter.append("null", to: &out)
+            }
             JSONWriter.append(#","time":"#, to: &out)
             if let time = gps.time { JSONWriter.string(time, into: &out) } else { JSONWriter.append("null", to: &out) }
             out.append(UInt8(ascii: "}"))

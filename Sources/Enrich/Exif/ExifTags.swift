@@ -31,12 +31,62 @@ struct ExifTagInfo: Sendable {
     }
 }
 
+/// A tag table indexed by the two bytes of the tag id: two array reads per lookup, no
+/// hashing and no search (this runs for every tag of every file).
+struct ExifTagIndex: Sendable {
+    /// For each high byte of an id, its block of 256 entries in `slots`, or -1 when no id has it.
+    private let blocks: [Int16]
+    /// Per low byte of an id, its row in `rows` plus one, or 0 when the table lacks the id.
+    private let slots: [UInt16]
+    private let rows: [ExifTagInfo]
+
+    /// The rows of a generated table (a list, not a dictionary: building a 500-entry
+    /// dictionary took a quarter of a millisecond at start-up, more than reading a file).
+    init(_ entries: [(UInt16, ExifTagInfo)]) {
+        var blocks = [Int16](repeating: -1, count: 256)
+        var slots: [UInt16] = []
+        var rows: [ExifTagInfo] = []
+        rows.reserveCapacity(entries.count)
+        for (id, row) in entries {
+            let high = Int(id >> 8)
+            if blocks[high] < 0 {
+                blocks[high] = Int16(slots.count / 256)
+                slots += repeatElement(0, count: 256)
+            }
+            let slot = Int(blocks[high]) * 256 + Int(id & 0xFF)
+            guard slots[slot] == 0 else { continue }  // the generator lists each id once
+            rows.append(row)
+            slots[slot] = UInt16(rows.count)
+        }
+        self.blocks = blocks
+        self.slots = slots
+        self.rows = rows
+    }
+
+    subscript(tag: Int) -> ExifTagInfo? {
+        guard tag >= 0, tag <= 0xFFFF else { return nil }
+        let block = Int(blocks[tag >> 8])
+        guard block >= 0 else { return nil }
+        let row = Int(slots[block << 8 | tag & 0xFF])
+        return row > 0 ? rows[row - 1] : nil
+    }
+}
+
 /// Tag names and the value conversions exiftool applies with `-n`.
 enum ExifTags {
     static let formatNames = [
         "", "int8u", "string", "int16u", "int32u", "rational64u", "int8s", "undef", "int16s", "int32s",
         "rational64s", "float", "double", "ifd",
     ]
+
+    /// The row of `tag` in `table`, or nil when exiftool's table lacks it.
+    static func info(_ tag: Int, in table: Table) -> ExifTagInfo? {
+        switch table {
+        case .main: main[tag]
+        case .gps: gps[tag]
+        case .panasonicRaw: panasonicRaw[tag]
+        }
+    }
 
     /// exiftool's name for a tag missing from its tables (shown with `-u`).
     static func unknownName(_ tag: Int, prefix: String = "Exif") -> String {
@@ -131,7 +181,11 @@ enum ExifTags {
         case (.main, 0x9C9B...0x9C9F):  // XPTitle, XPComment, XPAuthor, XPKeywords, XPSubject
             return .text(utf16(raw, little: true))
         case (.main, 0x9000), (.main, 0xA000), (.main, 0x0002):  // ExifVersion, FlashpixVersion, InteropVersion
-            if format == 7 { return .text(latin1OrUTF8(stripTrailingNULs(raw))) }
+            if format == 7 {
+                var end = start + size
+                while end > start, buffer[end - 1] == 0 { end -= 1 }
+                return .text(latin1OrUTF8(buffer[start..<end]))
+            }
         case (.main, 0xA302):  // CFAPattern
             return cfaPattern(raw, little: little)
         case (.main, 0x8298):  // Copyright
@@ -177,12 +231,17 @@ enum ExifTags {
         switch format {
         case 2:
             let end = buffer[start..<(start + size)].firstIndex(of: 0) ?? (start + size)
-            return .text(latin1OrUTF8(Array(buffer[start..<end])))
+            return .text(latin1OrUTF8(buffer[start..<end]))
         case 7:
-            let bytes = Array(buffer[start..<(start + size)])
-            if let text = String(validating: stripTrailingNULs(bytes), as: UTF8.self) { return .text(text) }
+            var end = start + size
+            while end > start, buffer[end - 1] == 0 { end -= 1 }
+            // ASCII is valid UTF-8 and decodes without the generic validation (the usual case).
+            if buffer[start..<end].allSatisfy({ $0 < 0x80 }) {
+                return .text(String(decoding: buffer[start..<end], as: UTF8.self))
+            }
+            if let text = String(validating: buffer[start..<end], as: UTF8.self) { return .text(text) }
             // Short opaque values as their bytes; longer ones by size only.
-            return size <= 64 ? .list(bytes.map { .integer(Int64($0)) }) : .binary(size)
+            return size <= 64 ? .list(buffer[start..<(start + size)].map { .integer(Int64($0)) }) : .binary(size)
         default: break
         }
         guard let width = TIFFWalker.formatWidth(format) else { return .binary(size) }
@@ -240,7 +299,7 @@ enum ExifTags {
     }
 
     /// UTF-8 when valid, else Latin-1 (old cameras write Latin-1 text).
-    static func latin1OrUTF8(_ bytes: [UInt8]) -> String {
+    static func latin1OrUTF8(_ bytes: some Collection<UInt8>) -> String {
         if bytes.allSatisfy({ $0 < 0x80 }) { return String(decoding: bytes, as: UTF8.self) }
         if let text = String(validating: bytes, as: UTF8.self) { return text }
         return String(String.UnicodeScalarView(bytes.map { Unicode.Scalar($0) }))
@@ -291,30 +350,28 @@ enum ExifTags {
     /// EXIF text with its 8-byte character-code prefix (UserComment, GPSProcessingMethod).
     static func exifText(_ raw: [UInt8], little: Bool) -> String {
         guard raw.count >= 8 else { return latin1OrUTF8(stripTrailingNULs(raw)) }
-        let prefix = Array(raw[0..<8])
-        let body = Array(raw[8...])
-        let ascii = Array("ASCII".utf8)
-        let unicode = Array("UNICODE".utf8)
-        let jis = Array("JIS".utf8)
+        // Slices of `raw`, not copies: UserComment is in most camera files.
+        let prefix = raw[0..<8]
+        let body = raw[8...]
         func spacesOrNULs(_ bytes: ArraySlice<UInt8>) -> Bool { bytes.allSatisfy { $0 == 0 || $0 == 0x20 } }
-        if (prefix.starts(with: ascii) && (prefix[5] == 0 || spacesOrNULs(prefix[5...])))
+        if (prefix.starts(with: "ASCII".utf8) && (prefix[5] == 0 || spacesOrNULs(prefix[5...])))
             || prefix[0] == 0 || spacesOrNULs(prefix[...])
         {
-            let cut = body.firstIndex(of: 0).map { Array(body[..<$0]) } ?? body
-            return latin1OrUTF8(cut)
+            return latin1OrUTF8(body[..<(body.firstIndex(of: 0) ?? body.endIndex)])
         }
-        if prefix.starts(with: unicode) && (prefix[7] == 0 || prefix[7] == 0x20) {
+        let rest = Array(body)
+        if prefix.starts(with: "UNICODE".utf8) && (prefix[7] == 0 || prefix[7] == 0x20) {
             // MicrosoftPhoto writes little-endian even in big-endian EXIF: guess from the zeros.
             var evenZeros = 0
             var oddZeros = 0
-            for (offset, byte) in body.enumerated() where byte == 0 {
+            for (offset, byte) in rest.enumerated() where byte == 0 {
                 if offset % 2 == 0 { evenZeros += 1 } else { oddZeros += 1 }
             }
             let bodyLittle = evenZeros == oddZeros ? little : oddZeros > evenZeros
-            return utf16(body, little: bodyLittle)
+            return utf16(rest, little: bodyLittle)
         }
-        if prefix.starts(with: jis) && spacesOrNULs(prefix[3...]) {
-            return latin1OrUTF8(stripTrailingNULs(body))
+        if prefix.starts(with: "JIS".utf8) && spacesOrNULs(prefix[3...]) {
+            return latin1OrUTF8(stripTrailingNULs(rest))
         }
         return latin1OrUTF8(stripTrailingNULs(raw))
     }

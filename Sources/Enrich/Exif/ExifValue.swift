@@ -58,8 +58,8 @@ public enum ExifValue: Sendable, Hashable {
 
     func writeJSON(into out: inout [UInt8]) {
         switch self {
-        case .integer(let value): JSONWriter.append(String(value), to: &out)
-        case .number(let value): JSONWriter.append(JSONWriter.number(value), to: &out)
+        case .integer(let value): JSONWriter.integer(value, into: &out)
+        case .number(let value): JSONWriter.number(value, into: &out)
         case .text(let text): JSONWriter.string(text, into: &out)
         case .list(let values):
             out.append(UInt8(ascii: "["))
@@ -91,27 +91,69 @@ enum JSONWriter {
         return "\(value)"
     }
 
+    /// Appends ``number(_:)``'s text without making a `String` for it.
+    static func number(_ value: Double, into out: inout [UInt8]) {
+        guard value.isFinite else {
+            append("null", to: &out)
+            return
+        }
+        if value == value.rounded(), abs(value) < 1e15 {
+            integer(Int64(value), into: &out)
+            return
+        }
+        // The same shortest digits as `"\(value)"`, written straight into `out`.
+        var sink = ByteSink()
+        swap(&sink.bytes, &out)
+        value.write(to: &sink)
+        swap(&sink.bytes, &out)
+    }
+
+    /// Appends the decimal digits of `value` (as `String(value)` spells them).
+    static func integer(_ value: Int64, into out: inout [UInt8]) {
+        if value < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        // Most values are small (1, 72, 3264): their digits go in one by one.
+        if magnitude < 10_000 {
+            let zero = UInt8(ascii: "0")
+            if magnitude >= 1000 { out.append(zero + UInt8(magnitude / 1000)) }
+            if magnitude >= 100 { out.append(zero + UInt8(magnitude / 100 % 10)) }
+            if magnitude >= 10 { out.append(zero + UInt8(magnitude / 10 % 10)) }
+            out.append(zero + UInt8(magnitude % 10))
+            return
+        }
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // 20 digits at most, kept off the heap
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[23 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+                count += 1
+            } while magnitude > 0
+            out.append(contentsOf: buffer[(24 - count)...])
+        }
+    }
+
+    /// A text stream appending to bytes: `Double.write(to:)` hands it the ASCII digits directly.
+    private struct ByteSink: TextOutputStream {
+        var bytes: [UInt8] = []
+
+        mutating func write(_ string: String) { JSONWriter.append(string, to: &bytes) }
+
+        // The standard library's hook for ASCII text such as number digits; without it the
+        // digits of each number would first become a String (a heap allocation when long).
+        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) { bytes.append(contentsOf: buffer) }
+    }
+
     /// Appends `text` as a JSON string literal (UTF-8 bytes).
     static func string(_ text: String, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        let start = out.count
-        JSONWriter.append(text, to: &out)
-        var clean = true
-        var index = start
-        while index < out.count {
-            let byte = out[index]
-            // Control characters, quote, backslash, DEL, and U+2028/U+2029 (E2 80 A8/A9).
-            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F
-                || (byte == 0xE2 && index + 2 < out.count && out[index + 1] == 0x80
-                    && (out[index + 2] == 0xA8 || out[index + 2] == 0xA9))
-            {
-                clean = false
-                break
-            }
-            index += 1
+        var text = text
+        let clean = text.withUTF8 { bytes in
+            guard !needsEscaping(bytes) else { return false }
+            appendJoined(0x22, bytes, 0x22, to: &out)
+            return true
         }
         if !clean {
-            out.removeSubrange(start...)
+            out.append(UInt8(ascii: "\""))
             let hex = Array("0123456789abcdef".utf8)
             for scalar in text.unicodeScalars {
                 switch scalar {
@@ -130,8 +172,75 @@ enum JSONWriter {
                     }
                 }
             }
+            out.append(UInt8(ascii: "\""))
         }
-        out.append(UInt8(ascii: "\""))
+    }
+
+    /// Whether UTF-8 `bytes` hold a control character, quote, backslash, DEL, or U+2028/U+2029
+    /// (E2 80 A8/A9), which a JSON string literal must escape.
+    private static func needsEscaping(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            if byte < 0x20 || byte == 0x22 || byte == 0x5C || byte == 0x7F
+                || (byte == 0xE2 && index + 2 < bytes.count && bytes[index + 1] == 0x80
+                    && (bytes[index + 2] == 0xA8 || bytes[index + 2] == 0xA9))
+            {
+                return true
+            }
+            index += 1
+        }
+        return false
+    }
+
+    /// Appends `,"group:name":` (no comma for the first tag) in one copy: appending to an
+    /// array costs a call and a uniqueness check each time, about 20 ns for a short string,
+    /// and `exif --json` writes a key for every tag of every file.
+    static func key(_ group: String, _ name: String, first: Bool, into out: inout [UInt8]) {
+        var group = group
+        var name = name
+        group.withUTF8 { group in
+            name.withUTF8 { name in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: group.count + name.count + 5) { scratch in
+                    guard let start = scratch.baseAddress else { return }
+                    var at = start
+                    if !first {
+                        at.initialize(to: UInt8(ascii: ","))
+                        at += 1
+                    }
+                    at.initialize(to: UInt8(ascii: "\""))
+                    at += 1
+                    if let bytes = group.baseAddress { at.initialize(from: bytes, count: group.count) }
+                    at += group.count
+                    at.initialize(to: UInt8(ascii: ":"))
+                    at += 1
+                    if let bytes = name.baseAddress { at.initialize(from: bytes, count: name.count) }
+                    at += name.count
+                    at.initialize(to: UInt8(ascii: "\""))
+                    (at + 1).initialize(to: UInt8(ascii: ":"))
+                    out.append(contentsOf: UnsafeBufferPointer(start: start, count: at + 2 - start))
+                }
+            }
+        }
+    }
+
+    /// Appends `before`, `bytes` and `after` in one copy (short strings) or three.
+    private static func appendJoined(
+        _ before: UInt8, _ bytes: UnsafeBufferPointer<UInt8>, _ after: UInt8, to out: inout [UInt8]
+    ) {
+        guard bytes.count <= 256 else {
+            out.append(before)
+            out.append(contentsOf: bytes)
+            out.append(after)
+            return
+        }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count + 2) { scratch in
+            guard let start = scratch.baseAddress else { return }
+            start.initialize(to: before)
+            if let source = bytes.baseAddress { (start + 1).initialize(from: source, count: bytes.count) }
+            (start + 1 + bytes.count).initialize(to: after)
+            out.append(contentsOf: UnsafeBufferPointer(start: start, count: bytes.count + 2))
+        }
     }
 }
 

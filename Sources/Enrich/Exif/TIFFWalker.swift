@@ -39,7 +39,8 @@ final class TIFFWalker {
     private let memory: [UInt8]?
     private var little = true
     private var budget = ExifBudget()
-    private var visited: Set<Int> = []
+    /// IFD offsets already walked (at most 64: a list is cheaper than hashing).
+    private var visited: [Int] = []
 
     private(set) var tags: [ExifEntry] = []
     /// The GPS tags and ExifIFD time tags, kept aside for the derived position and capture time.
@@ -103,23 +104,28 @@ final class TIFFWalker {
 
     // MARK: Reading
 
-    private func bytes(at offset: Int, count: Int) throws(EnrichError) -> [UInt8]? {
+    /// `count` bytes at `offset` (from the TIFF header), in place: no copy per read.
+    private func bytes(at offset: Int, count: Int) throws(EnrichError) -> ExifBytes? {
         guard offset >= 0, count >= 0, offset <= limit, count <= limit - offset else { return nil }
         if let memory {
             // limit <= source.size - base, so this range is inside the buffer.
-            return Array(memory[(base + offset)..<(base + offset + count)])
+            return ExifBytes(buffer: memory, start: base + offset, count: count)
         }
-        return try source.readExactly(at: base + offset, count: count)
+        return try source.viewExactly(at: base + offset, count: count)
     }
 
-    private func u16(_ b: [UInt8], _ at: Int) -> Int {
-        little ? Int(b[at]) | Int(b[at + 1]) << 8 : Int(b[at]) << 8 | Int(b[at + 1])
+    private func u16(_ b: ExifBytes, _ at: Int) -> Int {
+        let i = b.start + at
+        let buffer = b.buffer
+        return little ? Int(buffer[i]) | Int(buffer[i + 1]) << 8 : Int(buffer[i]) << 8 | Int(buffer[i + 1])
     }
 
-    private func u32(_ b: [UInt8], _ at: Int) -> Int {
-        little
-            ? Int(b[at]) | Int(b[at + 1]) << 8 | Int(b[at + 2]) << 16 | Int(b[at + 3]) << 24
-            : Int(b[at]) << 24 | Int(b[at + 1]) << 16 | Int(b[at + 2]) << 8 | Int(b[at + 3])
+    private func u32(_ b: ExifBytes, _ at: Int) -> Int {
+        let i = b.start + at
+        let buffer = b.buffer
+        return little
+            ? Int(buffer[i]) | Int(buffer[i + 1]) << 8 | Int(buffer[i + 2]) << 16 | Int(buffer[i + 3]) << 24
+            : Int(buffer[i]) << 24 | Int(buffer[i + 1]) << 16 | Int(buffer[i + 2]) << 8 | Int(buffer[i + 3])
     }
 
     // MARK: Walking
@@ -147,7 +153,7 @@ final class TIFFWalker {
         var next = u32(header, 4)
         var chain = 0
         while next != 0 {
-            let group = "IFD\(chain)"
+            let group = chain == 0 ? "IFD0" : chain == 1 ? "IFD1" : "IFD" + String(chain)
             guard next >= 8, next < limit else {
                 // A next-IFD pointer past the data is common in cut APP1 blocks; report, don't follow.
                 fail(.truncated, "IFD\(chain - 1) points to a next IFD at \(next), past the end of the EXIF data")
@@ -166,10 +172,11 @@ final class TIFFWalker {
             fail(.limitExceeded, "\(group) is nested deeper than \(budget.maxDepth) levels")
             return nil
         }
-        guard visited.insert(offset).inserted else {
+        guard !visited.contains(offset) else {
             fail(.malformed, "\(group) at offset \(offset) was already read (IFD loop)")
             return nil
         }
+        visited.append(offset)
         guard budget.ifds > 0 else {
             fail(.limitExceeded, "more than 64 IFDs")
             return nil
@@ -203,7 +210,7 @@ final class TIFFWalker {
         ifdGroupRepeated = groupsWalked.contains(group)
         if !ifdGroupRepeated { groupsWalked.append(group) }
         lastAddedID = -1
-        var pending: [(Int, String, Bool)] = []
+        var pending: [(offset: Int, group: String, gps: Bool)] = []
         for number in 0..<readable {
             let at = number * 12
             let tag = u16(entries, at)
@@ -221,9 +228,7 @@ final class TIFFWalker {
             let valueOffset = inline ? offset + 2 + at + 8 : u32(entries, at + 8)
             let entry = IFDEntry(
                 tag: tag, format: format, count: itemCount, size: overflow ? Int.max : size, valueOffset: valueOffset)
-            if let sub = try handle(entry, context: &context) {
-                pending.append(contentsOf: sub)
-            }
+            try handle(entry, context: &context, pending: &pending)
         }
         addDataTags(context)
         for (subOffset, subGroup, subGPS) in pending {
@@ -270,43 +275,75 @@ final class TIFFWalker {
         var exifIFD = false
         var compression: Int64?
         var subfileType: Int64?
-        var offsets: [String: Int] = [:]
-        var lengths: [String: Int] = [:]
+        var offsets = DataTagNumbers()
+        var lengths = DataTagNumbers()
     }
 
-    /// Decodes one entry into a tag (or into sub-IFDs to walk), returning sub-IFD offsets.
-    private func handle(_ entry: IFDEntry, context: inout IFDContext) throws(EnrichError)
-        -> [(Int, String, Bool)]?
-    {
+    /// Start offsets or lengths of the three data tags photoseal reports by size, by name
+    /// (fixed slots: a String-keyed dictionary hashed the names for every offset tag).
+    struct DataTagNumbers {
+        /// The data tags in name order, as they are added.
+        static let names = ["JpgFromRaw", "PreviewImage", "ThumbnailImage"]
+        private var values: (Int?, Int?, Int?) = (nil, nil, nil)
+
+        subscript(name: String) -> Int? {
+            get {
+                switch name {
+                case "JpgFromRaw": values.0
+                case "PreviewImage": values.1
+                case "ThumbnailImage": values.2
+                default: nil
+                }
+            }
+            set {
+                switch name {
+                case "JpgFromRaw": values.0 = newValue
+                case "PreviewImage": values.1 = newValue
+                case "ThumbnailImage": values.2 = newValue
+                default: break
+                }
+            }
+        }
+    }
+
+    /// Decodes one entry into a tag, or into sub-IFDs to walk, which it adds to `pending`.
+    private func handle(
+        _ entry: IFDEntry, context: inout IFDContext, pending: inout [(offset: Int, group: String, gps: Bool)]
+    ) throws(EnrichError) {
         let group = context.group
         if !context.gps {
             switch entry.tag {
             case 0x8769, 0x8825, 0xA005, 0x14A:
                 // An empty pointer (count 0, as exiftool's "Empty GPSInfo data") points nowhere.
-                if entry.count == 0 { return nil }
-                guard let list = try integers(entry), !list.isEmpty else {
+                if entry.count == 0 { return }
+                guard let (raw, width) = try integers(entry) else {
                     fail(.malformed, "\(group) sub-IFD pointer 0x\(String(entry.tag, radix: 16)) is not a valid offset")
-                    return nil
+                    return
                 }
+                func at(_ index: Int) -> Int { width == 2 ? u16(raw, index * 2) : u32(raw, index * 4) }
                 switch entry.tag {
-                case 0x8769: return [(list[0], "ExifIFD", false)]
-                case 0x8825: return [(list[0], "GPS", true)]
-                case 0xA005: return [(list[0], "InteropIFD", false)]
+                case 0x8769: pending.append((at(0), "ExifIFD", false))
+                case 0x8825: pending.append((at(0), "GPS", true))
+                case 0xA005: pending.append((at(0), "InteropIFD", false))
                 default:
-                    return list.prefix(8).enumerated().map { ($1, $0 == 0 ? "SubIFD" : "SubIFD\($0)", false) }
+                    for index in 0..<min(8, raw.count / width) {
+                        pending.append((at(index), index == 0 ? "SubIFD" : "SubIFD\(index)", false))
+                    }
                 }
+                return
             case 0x927C:
                 makerNote = (entry.valueOffset, entry.size)
                 add(group, entry.tag, "MakerNote", .binary(entry.size))
-                return nil
+                return
             default: break
             }
         }
         let panasonic = kind == .rw2 && group == "IFD0"
-        let table = context.gps ? ExifTags.gps : panasonic ? ExifTags.panasonicRaw : ExifTags.main
+        let table: ExifTags.Table = context.gps ? .gps : panasonic ? .panasonicRaw : .main
         // 0xC634 has several exiftool names by maker; in DNG it is the private data block.
         let info =
-            entry.tag == 0xC634 && !context.gps ? ExifTagInfo("DNGPrivateData", binary: true) : table[UInt16(entry.tag)]
+            entry.tag == 0xC634 && !context.gps
+            ? ExifTagInfo("DNGPrivateData", binary: true) : ExifTags.info(entry.tag, in: table)
         let tagName: String
         if context.gps {
             tagName = info?.name ?? ExifTags.unknownName(entry.tag, prefix: "GPS")
@@ -318,24 +355,24 @@ final class TIFFWalker {
         if info?.binary == true {
             guard entry.size <= limit, entry.valueOffset <= limit - entry.size else {
                 fail(.truncated, "\(group):\(tagName) data (\(entry.size) bytes) runs past the end of the EXIF data")
-                return nil
+                return
             }
             if panasonic, entry.tag == 0x2E { embeddedJPEG = (base + entry.valueOffset, entry.size) }
             add(group, entry.tag, tagName, .binary(entry.size))
-            return nil
+            return
         }
         guard entry.size <= limit, entry.valueOffset >= 0, entry.valueOffset <= limit - entry.size else {
             let what =
                 entry.size > limit ? "count \(entry.count) is larger than the data" : "value offset is past the end"
             fail(.truncated, "\(group):\(tagName) \(what)")
-            return nil
+            return
         }
         let numeric = entry.format != 2 && entry.format != 7
         let unknownLarge = info == nil && entry.count > 500 && numeric
         // Known numeric arrays longer than this are reported by size: bounded memory per tag.
         if numeric, entry.count > 4096, !unknownLarge {
             add(group, entry.tag, tagName, .binary(entry.size))
-            return nil
+            return
         }
         if unknownLarge || entry.size > budget.maxValueBytes || entry.size > budget.valueBytes {
             if entry.format == 2 || entry.format == 7 || unknownLarge == false {
@@ -347,7 +384,7 @@ final class TIFFWalker {
                     .text("(large array of \(entry.count) \(formatName) values)"))
             }
             if entry.size > budget.valueBytes { fail(.limitExceeded, "tag values larger than 8 MiB in total") }
-            return nil
+            return
         }
         budget.valueBytes -= entry.size
         let buffer: [UInt8]
@@ -359,13 +396,13 @@ final class TIFFWalker {
         } else {
             guard let raw = try bytes(at: entry.valueOffset, count: entry.size) else {
                 fail(.truncated, "\(group):\(tagName) value is past the end of the data")
-                return nil
+                return
             }
-            buffer = raw
-            start = 0
+            buffer = raw.buffer
+            start = raw.start
         }
         var value = ExifTags.convert(
-            tag: entry.tag, name: tagName, table: context.gps ? .gps : panasonic ? .panasonicRaw : .main,
+            tag: entry.tag, name: tagName, table: table,
             format: entry.format, overrideFormat: info?.format, buffer: buffer, start: start, size: entry.size,
             little: little)
         if !context.gps, Self.isOffsetTagID(entry.tag) {
@@ -385,15 +422,14 @@ final class TIFFWalker {
         if context.gps ? (entry.tag <= 0x07 || entry.tag == 0x1D) : context.exifIFD && Self.isTimeTagID(entry.tag) {
             derivedInputs.append(ExifEntry(group: group, name: tagName, value: value))
         }
-        return nil
     }
 
     /// exiftool adds ThumbnailImage, PreviewImage and JpgFromRaw when start and length point
     /// at data that is really there; photoseal reports their size the same way.
     private func addDataTags(_ context: IFDContext) {
         if context.subfileType == 1, context.compression == 1 { addThumbnailTIFF(context.group) }
-        for (data, start) in context.offsets.sorted(by: { $0.key < $1.key }) {
-            guard let length = context.lengths[data], length > 0 else { continue }
+        for data in DataTagNumbers.names {
+            guard let start = context.offsets[data], let length = context.lengths[data], length > 0 else { continue }
             // Offsets of these tags are relative to the TIFF header, like every other offset.
             guard start >= 0, length <= limit, start <= limit - length else {
                 fail(.truncated, "\(context.group):\(data) (\(length) bytes at \(start)) runs past the end of the data")
@@ -456,12 +492,18 @@ final class TIFFWalker {
         }
     }
 
-    /// The integer values of a SHORT/LONG/IFD entry (for pointers), or nil when unusable.
-    private func integers(_ entry: IFDEntry) throws(EnrichError) -> [Int]? {
-        guard [3, 4, 9, 13].contains(entry.format), entry.count > 0 else { return nil }
-        let width = entry.format == 3 ? 2 : 4
+    /// The raw values of a SHORT/LONG/IFD entry (for pointers; at most 64) and their width,
+    /// or nil when unusable.
+    private func integers(_ entry: IFDEntry) throws(EnrichError) -> (ExifBytes, Int)? {
+        let width: Int
+        switch entry.format {
+        case 3: width = 2
+        case 4, 9, 13: width = 4
+        default: return nil
+        }
+        guard entry.count > 0 else { return nil }
         let wanted = min(entry.count, 64) * width
         guard let raw = try bytes(at: entry.valueOffset, count: wanted) else { return nil }
-        return stride(from: 0, to: wanted, by: width).map { width == 2 ? u16(raw, $0) : u32(raw, $0) }
+        return (raw, width)
     }
 }
