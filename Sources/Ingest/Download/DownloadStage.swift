@@ -231,10 +231,21 @@ public final class DownloadStage: Sendable {
                     return outcome(.failed, "temp-file")
                 }
                 do {
-                    let ingested =
-                        ingestor.store.isRemote
-                        ? try await ingestor.upload(original: original, sha256: sha256, into: &document)
-                        : try ingestor.ingest(original: original, sha256: sha256, into: &document)
+                    let ingested: ImageIngestor.Ingested?
+                    if ingestor.store.isRemote {
+                        ingested = try await ingestor.upload(original: original, sha256: sha256, into: &document)
+                    } else {
+                        // Off the task pool: the image file's write may wait for the disk.
+                        let ingestor = ingestor
+                        let given = document
+                        let stored = try await BlockingPool.shared.run {
+                            var stored = given
+                            let ingested = try ingestor.ingest(original: original, sha256: sha256, into: &stored)
+                            return (ingested, stored)
+                        }
+                        ingested = stored.0
+                        document = stored.1
+                    }
                     guard let ingested else {
                         return outcome(.unavailable, "not-an-image")
                     }
