@@ -20,19 +20,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 count="${1:-5000}"
 cd "$repo"
-mkdir -p "$repo/.build"
-work="$(mktemp -d -p "${BENCH_TMPDIR:-$repo/.build}" bench-peer.XXXXXX)"
-chmod 755 "$work"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [[ -z "${PHOTOSEAL_BIN:-}" ]]; then swift build -c release --product photoseal >&2; fi
-ps="${PHOTOSEAL_BIN:-.build/release/photoseal}"
+. scripts/lib/bench-work.sh
+bench_work bench-peer
+bench_photoseal
 if [[ ! -x .venv-peer/bin/img2dataset ]]; then
     python3 -m venv .venv-peer
     .venv-peer/bin/pip install -q "img2dataset==1.47.0" >&2

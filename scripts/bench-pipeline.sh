@@ -19,18 +19,10 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 count="${1:-2000}"
 concurrency="${2:-32}"
 cd "$repo"
-work="$(mktemp -d -p "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}")"
-chmod 755 "$work"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
+. scripts/lib/bench-work.sh
+bench_work bench-pipeline "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}"
 # PHOTOSEAL_BIN=path runs another photoseal binary (no build).
-if [[ -z "${PHOTOSEAL_BIN:-}" ]]; then swift build -c release --product photoseal >&2; fi
+bench_photoseal
 if [[ ! -x .venv-bench/bin/python ]] || ! .venv-bench/bin/python -c "import requests, exifread, reverse_geocoder, cryptography" 2>/dev/null; then
     python3 -m venv --system-site-packages .venv-bench
     .venv-bench/bin/pip install -q requests exifread reverse_geocoder >&2

@@ -17,19 +17,9 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 small="${1:-2000}"
 large="${2:-20000}"
 cd "$repo"
-mkdir -p "$repo/.build"
-work="$(mktemp -d -p "${BENCH_TMPDIR:-$repo/.build}" bench-rss.XXXXXX)"
-chmod 755 "$work"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-if [[ -z "${PHOTOSEAL_BIN:-}" ]]; then swift build -c release --product photoseal >&2; fi
-ps="${PHOTOSEAL_BIN:-.build/release/photoseal}"
+. scripts/lib/bench-work.sh
+bench_work bench-rss
+bench_photoseal
 [[ -x /usr/bin/time ]] || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }
 
 . scripts/lib/bench-images.sh
