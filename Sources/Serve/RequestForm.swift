@@ -197,15 +197,15 @@ public final class RequestForm: Sendable {
         var rows = ""
         for entry in log {
             rows +=
-                "<tr><td>\(formatter.string(from: entry.at))</td><td class=\"step\">\(Self.escape(entry.step))</td>"
-                + "<td>\(Self.escape(entry.detail ?? ""))</td></tr>\n"
+                "<tr><td>\(formatter.string(from: entry.at))</td><td class=\"step\">\(MarkupText.escape(entry.step))</td>"
+                + "<td>\(MarkupText.escape(entry.detail ?? ""))</td></tr>\n"
         }
         let body = """
-            <h1>Request \(Self.escape(job.id))</h1>
+            <h1>Request \(MarkupText.escape(job.id))</h1>
             <p>State: <strong id="job-state">\(job.state.rawValue)</strong>; the link is mailed from \
             \(formatter.string(from: job.dueAt)).</p>
-            <p>Terms: \(Self.escape(job.spec.terms.joined(separator: ", ")))\
-            \(job.spec.bbox.map { "; box " + Self.escape($0) } ?? ""); \(job.spec.limit) images.</p>
+            <p>Terms: \(MarkupText.escape(job.spec.terms.joined(separator: ", ")))\
+            \(job.spec.bbox.map { "; box " + MarkupText.escape($0) } ?? ""); \(job.spec.limit) images.</p>
             <table id="job-log"><thead><tr><th>When</th><th>Step</th><th>Detail</th></tr></thead>
             <tbody>
             \(rows)</tbody></table>
@@ -233,7 +233,7 @@ public final class RequestForm: Sendable {
     private func render(values: [String: String], errors: [String: String], status: Int) -> GalleryResponse {
         func field(_ name: String, _ label: String, _ input: String, hint: String) -> String {
             let error =
-                errors[name].map { "<p class=\"field-error\" id=\"\(name)-error\">\(Self.escape($0))</p>" } ?? ""
+                errors[name].map { "<p class=\"field-error\" id=\"\(name)-error\">\(MarkupText.escape($0))</p>" } ?? ""
             return """
                 <div class="field\(errors[name] == nil ? "" : " invalid")">
                 <label for="\(name)">\(label)</label>
@@ -243,11 +243,12 @@ public final class RequestForm: Sendable {
                 </div>
                 """
         }
-        func value(_ name: String) -> String { Self.escape(values[name] ?? "") }
+        func value(_ name: String) -> String { MarkupText.escape(values[name] ?? "") }
         func described(_ name: String) -> String {
             errors[name] == nil ? "" : " aria-invalid=\"true\" aria-describedby=\"\(name)-error\""
         }
-        let formError = errors["form"].map { "<p class=\"field-error\" id=\"form-error\">\(Self.escape($0))</p>" } ?? ""
+        let formError =
+            errors["form"].map { "<p class=\"field-error\" id=\"form-error\">\(MarkupText.escape($0))</p>" } ?? ""
         let body = """
             <h1>Request a dataset</h1>
             <p>The photos are searched on Flickr, downloaded, scored when labels are given, packed into a zip \
@@ -279,7 +280,7 @@ public final class RequestForm: Sendable {
             <!doctype html>
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>\(escape(title)) · photoseal</title><link rel="stylesheet" href="/app.css"></head>
+            <title>\(MarkupText.escape(title)) · photoseal</title><link rel="stylesheet" href="/app.css"></head>
             <body class="form-page"><main>
             \(body)
             </main></body></html>
@@ -293,23 +294,6 @@ public final class RequestForm: Sendable {
         GalleryResponse(
             status: status, headers: [("Content-Type", "text/plain; charset=utf-8"), ("Cache-Control", "no-store")],
             body: Array((message + "\n").utf8))
-    }
-
-    /// Text for HTML content and attribute values.
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.utf8.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(character)
-            }
-        }
-        return out
     }
 
     /// An `application/x-www-form-urlencoded` body (the first value of each name).

@@ -120,10 +120,7 @@ public struct DeliveryMail: Sendable {
 
     /// The HTML part.
     public var html: String {
-        func escape(_ text: String) -> String {
-            text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-                .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
-        }
+        let escape = MarkupText.escape
         var html = "<!DOCTYPE html><html><body><p>Your photo dataset is ready.</p>"
         html += "<p><a href=\"\(escape(link))\">Download the dataset</a> (the link works until \(expiresText)).</p>"
         html += "<p>Photos: \(photos)<br>Size: \(escape(sizeText))</p><p>Licences:</p><ul>"

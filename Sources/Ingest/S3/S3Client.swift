@@ -201,7 +201,7 @@ public final class S3Client: Sendable {
             settings.region == "us-east-1"
             ? []
             : Array(
-                ("<CreateBucketConfiguration><LocationConstraint>\(S3XMLText.escape(settings.region))"
+                ("<CreateBucketConfiguration><LocationConstraint>\(MarkupText.escape(settings.region))"
                     + "</LocationConstraint></CreateBucketConfiguration>").utf8)
         let response = try await call("PUT", bucket: bucket, key: nil, body: body, accept: [200, 409])
         if response.status == 409, let error = Self.errorCode(response.body), error != "BucketAlreadyOwnedByYou" {
@@ -393,7 +393,7 @@ public final class S3Client: Sendable {
         var xml = "<CompleteMultipartUpload>"
         for part in parts.sorted(by: { $0.number < $1.number }) {
             xml +=
-                "<Part><PartNumber>\(part.number)</PartNumber><ETag>\"\(S3XMLText.escape(part.etag))\"</ETag></Part>"
+                "<Part><PartNumber>\(part.number)</PartNumber><ETag>\"\(MarkupText.escape(part.etag))\"</ETag></Part>"
         }
         xml += "</CompleteMultipartUpload>"
         // The server assembles the object before it answers: minutes for a large one, in

@@ -57,22 +57,3 @@ struct S3XMLNode {
         }
     }
 }
-
-/// XML text escaping for the bodies photoseal sends (CompleteMultipartUpload).
-enum S3XMLText {
-    static func escape(_ text: String) -> String {
-        var out = ""
-        out.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&apos;"
-            default: out.append(character)
-            }
-        }
-        return out
-    }
-}
