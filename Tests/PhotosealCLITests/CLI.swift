@@ -81,9 +81,14 @@ enum CLI {
         let result = try run(["keys", "generate", "--out", url.path])
         precondition(result.status == 0, result.stderr)
         guard !extra.isEmpty else { return }
-        let handle = try FileHandle(forWritingTo: url)
+        try appendSecrets(extra, to: url.path)
+    }
+
+    /// Appends `NAME=value` lines to the secrets file at `path` (a later line wins).
+    static func appendSecrets(_ lines: [String], to path: String) throws {
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
         handle.seekToEndOfFile()
-        handle.write(Data(extra.map { $0 + "\n" }.joined().utf8))
-        try handle.close()
+        handle.write(Data(("\n" + lines.map { $0 + "\n" }.joined()).utf8))
     }
 }

@@ -88,15 +88,7 @@ struct RequestFormCLITests {
         defer { vision.stop() }
         let truth = try flickrTruth(flickr, term: "monkey", bbox: "5,35,20,48", min: "0", max: "4102444800")
         try scratch.serveImages(for: truth.all)
-        let s3 = try await S3TestServer.shared()
-        let smtp = try await SMTPTestServer.shared()
-        let bucket = S3TestServer.randomBucket()
-        _ = try s3Python(s3, "s3.create_bucket(Bucket=sys.argv[4])", [bucket])
-        let extra =
-            s3.secrets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [
-                "SMTP_URL=\(smtp.url)", "MAIL_FROM=datasets@photoseal.example",
-            ]
-        try Data(("\n" + extra.joined(separator: "\n") + "\n").utf8).append(toFile: scratch.keys)
+        let (s3, smtp, bucket) = try await formServers(keys: scratch.keys)
         let store = "embedded:" + scratch.dir.appendingPathComponent("store.sqlite").path
         let common = ["--workdir", scratch.work, "--keys", scratch.keys, "--store", store]
 
@@ -235,15 +227,7 @@ extension RequestFormCLITests {
         defer { flickr.stop() }
         let truth = try flickrTruth(flickr, term: "monkey", bbox: "5,35,20,48", min: "0", max: "4102444800")
         try scratch.serveImages(for: truth.all)
-        let s3 = try await S3TestServer.shared()
-        let smtp = try await SMTPTestServer.shared()
-        let bucket = S3TestServer.randomBucket()
-        _ = try s3Python(s3, "s3.create_bucket(Bucket=sys.argv[4])", [bucket])
-        let extra =
-            s3.secrets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" } + [
-                "SMTP_URL=\(smtp.url)", "MAIL_FROM=datasets@photoseal.example",
-            ]
-        try Data(("\n" + extra.joined(separator: "\n") + "\n").utf8).append(toFile: scratch.keys)
+        let (s3, smtp, bucket) = try await formServers(keys: scratch.keys)
         let store = "embedded:" + scratch.dir.appendingPathComponent("store.sqlite").path
         let serve = try ServeProcess(
             [
@@ -294,12 +278,14 @@ extension RequestFormCLITests {
     }
 }
 
-extension Data {
-    /// Appends to a file.
-    fileprivate func append(toFile path: String) throws {
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        handle.seekToEndOfFile()
-        handle.write(self)
-    }
+/// The shared S3 and SMTP test servers with a new bucket, their secrets (and `MAIL_FROM`)
+/// appended to the secrets file at `keys`.
+private func formServers(keys: String) async throws -> (s3: S3TestServer, smtp: SMTPTestServer, bucket: String) {
+    let s3 = try await S3TestServer.shared()
+    let smtp = try await SMTPTestServer.shared()
+    let bucket = S3TestServer.randomBucket()
+    _ = try s3Python(s3, "s3.create_bucket(Bucket=sys.argv[4])", [bucket])
+    try appendS3Secrets(s3, to: keys)
+    try CLI.appendSecrets(["SMTP_URL=\(smtp.url)", "MAIL_FROM=datasets@photoseal.example"], to: keys)
+    return (s3, smtp, bucket)
 }

@@ -303,10 +303,7 @@ struct ShardCLITests {
         defer { servers.stop() }
         let (flickr, vision, truth) = (servers.flickr, servers.vision, servers.truth)
         let s3 = try await S3TestServer.shared()
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: scratch.keys))
-        handle.seekToEndOfFile()
-        handle.write(Data(s3.secrets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8))
-        try handle.close()
+        try appendS3Secrets(s3, to: scratch.keys)
         let bucket = S3TestServer.randomBucket()
         let (made, madeOutput) = try runPython(
             """

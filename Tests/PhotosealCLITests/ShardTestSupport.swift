@@ -55,10 +55,7 @@ let compareScript = """
 
 /// Appends the moto server's S3 entries (endpoint, region, keys) to a secrets file.
 func appendS3Secrets(_ server: S3TestServer, to keys: String) throws {
-    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: keys))
-    handle.seekToEndOfFile()
-    handle.write(Data(server.secrets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)\n" }.joined().utf8))
-    try handle.close()
+    try CLI.appendSecrets(server.secrets.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }, to: keys)
 }
 
 /// The image objects under `s3://bucket/prefix/images/`, listed with boto3: prints
