@@ -299,22 +299,12 @@ public final class ParquetWriter {
         let useDictionary = column.usesDictionary
         if useDictionary {
             dictionaryOffset = sink.offset
-            let body = column.dictionaryPlain
-            let compressed = try compress(body)
-            var header = ThriftCompactWriter()
-            header.beginStruct()
-            header.i32(1, PageType.dictionary)
-            header.i32(2, Int32(body.count))
-            header.i32(3, Int32(compressed.count))
-            header.beginStructField(7)
-            header.i32(1, Int32(column.dictionaryCount))
-            header.i32(2, EncodingID.plain)
-            header.endStruct()
-            header.endStruct()
-            try sink.write(header.bytes)
-            try sink.write(compressed)
-            uncompressedTotal += Int64(header.bytes.count + body.count)
-            compressedTotal += Int64(header.bytes.count + compressed.count)
+            let sizes = try writePage(PageType.dictionary, body: column.dictionaryPlain, detailsField: 7) { header in
+                header.i32(1, Int32(column.dictionaryCount))
+                header.i32(2, EncodingID.plain)
+            }
+            uncompressedTotal += sizes.uncompressed
+            compressedTotal += sizes.compressed
         }
         let dataOffset = sink.offset
         var body: [UInt8] = []
@@ -332,29 +322,41 @@ public final class ParquetWriter {
             valueEncoding = EncodingID.plain
             column.appendPlainValues(to: &body)
         }
-        let compressed = try compress(body)
-        var header = ThriftCompactWriter()
-        header.beginStruct()
-        header.i32(1, PageType.data)
-        header.i32(2, Int32(body.count))
-        header.i32(3, Int32(compressed.count))
-        header.beginStructField(5)
-        header.i32(1, Int32(column.definitionLevels.count))
-        header.i32(2, valueEncoding)
-        header.i32(3, EncodingID.rle)
-        header.i32(4, EncodingID.rle)
-        header.endStruct()
-        header.endStruct()
-        try sink.write(header.bytes)
-        try sink.write(compressed)
-        uncompressedTotal += Int64(header.bytes.count + body.count)
-        compressedTotal += Int64(header.bytes.count + compressed.count)
+        let sizes = try writePage(PageType.data, body: body, detailsField: 5) { header in
+            header.i32(1, Int32(column.definitionLevels.count))
+            header.i32(2, valueEncoding)
+            header.i32(3, EncodingID.rle)
+            header.i32(4, EncodingID.rle)
+        }
+        uncompressedTotal += sizes.uncompressed
+        compressedTotal += sizes.compressed
         return ColumnChunkMetadata(
             leaf: leaf,
             encodings: useDictionary
                 ? [EncodingID.plain, EncodingID.rle, EncodingID.rleDictionary] : [EncodingID.plain, EncodingID.rle],
             valueCount: Int64(column.definitionLevels.count), uncompressedSize: uncompressedTotal,
             compressedSize: compressedTotal, dataPageOffset: dataOffset, dictionaryPageOffset: dictionaryOffset)
+    }
+
+    /// Writes one page: its header (type, sizes, and the page-type struct in field
+    /// `detailsField`, filled by `details`), then its compressed body.
+    /// - Returns: the page's size with its header, uncompressed and compressed.
+    private func writePage(
+        _ type: Int32, body: [UInt8], detailsField: Int16, details: (inout ThriftCompactWriter) -> Void
+    ) throws -> (uncompressed: Int64, compressed: Int64) {
+        let compressed = try compress(body)
+        var header = ThriftCompactWriter()
+        header.beginStruct()
+        header.i32(1, type)
+        header.i32(2, Int32(body.count))
+        header.i32(3, Int32(compressed.count))
+        header.beginStructField(detailsField)
+        details(&header)
+        header.endStruct()
+        header.endStruct()
+        try sink.write(header.bytes)
+        try sink.write(compressed)
+        return (Int64(header.bytes.count + body.count), Int64(header.bytes.count + compressed.count))
     }
 
     /// Levels as data page v1 holds them: a 4-byte little-endian length, then the hybrid.
