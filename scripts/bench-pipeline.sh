@@ -31,30 +31,11 @@ fi
 [[ -x /usr/bin/time ]] || { echo "needs GNU time: apt-get install -y time" >&2; exit 1; }
 
 # Images: nginx (scripts/static-server.sh, Debian's nginx-light, installed if missing) serving
-# the image folder at /img/<name>, fast enough not to be what is measured.
-mkdir -p "$work/images"
-exec 4< <(exec scripts/static-server.sh "$work/images")
-pids+=($!)
-read -r image_port <&4
-
-# The Flickr test server: COUNT photos, all matching the term, image URLs on nginx.
-exec 3< <(exec python3 Tests/IngestTests/Fixtures/servers/flickr_server.py --photos "$count" --all-terms --all-available \
-    --per-second 100000 --per-hour 100000000 --image-server "http://127.0.0.1:$image_port")
-pids+=($!)
-read -r flickr_port <&3
-endpoint="http://127.0.0.1:$flickr_port/services/rest/"
+# the image folder at /img/<name>, fast enough not to be what is measured; the Flickr test
+# server: COUNT photos, all matching the term, image URLs on nginx.
+. scripts/lib/bench-images.sh
+serve_flickr_bench "$work" "$count"
 api_key=test-api-key-0123456789
-
-# COUNT distinct JPEGs of ~200 KB with GPS EXIF (scripts/bench_images.py), named <photo id>.jpg.
-python3 scripts/bench_images.py "$work/images" $(python3 -c '
-import json, sys, urllib.request
-print(" ".join(i + ".jpg" for i in sorted(json.load(urllib.request.urlopen(sys.argv[1] + "/__truth?term=monkey"))["photos"])))
-' "http://127.0.0.1:$flickr_port")
-chmod -R a+rX "$work/images"
-du -sh "$work/images" | sed 's/^/image set: /' >&2
-probe="$(find "$work/images" -name "*.jpg" -printf "%f\n" -quit)"
-for _ in $(seq 50); do curl -fso /dev/null "http://127.0.0.1:$image_port/img/$probe" && break; sleep 0.1; done
-curl -fso /dev/null "http://127.0.0.1:$image_port/img/$probe" || { echo "nginx does not serve the images" >&2; exit 1; }
 
 # photoseal: a fresh secrets file (the baseline seals with the same key), workdir and store.
 ps="${PHOTOSEAL_BIN:-.build/release/photoseal}"

@@ -11,39 +11,19 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 count="${1:-2000}"
 shards="${2:-4}"
 cd "$repo"
-work="$(mktemp -d -p "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}")"
-chmod 755 "$work"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+. scripts/lib/bench-work.sh
+. scripts/lib/bench-images.sh
+bench_work bench-shards "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}"
+# The mongoeco server this script started, if any, stops with it.
+bench_extra_cleanup() {
     if [[ -f "$work/mongo.pid" ]]; then scripts/mongo-test-server.sh stop --pid-file "$work/mongo.pid" >/dev/null || true; fi
-    wait 2>/dev/null || true
-    rm -rf "$work"
 }
-trap cleanup EXIT
-
-if [[ -z "${PHOTOSEAL_BIN:-}" ]]; then swift build -c release --product photoseal >&2; fi
-ps="${PHOTOSEAL_BIN:-.build/release/photoseal}"
+bench_photoseal
 mongo="${PHOTOSEAL_BENCH_MONGODB_URI:-}"
 if [[ -z "$mongo" ]]; then mongo="$(scripts/mongo-test-server.sh start --pid-file "$work/mongo.pid")"; fi
 mongo="${mongo%/}"
 
-mkdir -p "$work/images"
-exec 4< <(exec scripts/static-server.sh "$work/images")
-pids+=($!)
-read -r image_port <&4
-exec 3< <(exec python3 Tests/IngestTests/Fixtures/servers/flickr_server.py --photos "$count" --all-terms --all-available \
-    --per-second 100000 --per-hour 100000000 --image-server "http://127.0.0.1:$image_port")
-pids+=($!)
-read -r flickr_port <&3
-endpoint="http://127.0.0.1:$flickr_port/services/rest/"
-python3 scripts/bench_images.py "$work/images" $(python3 -c '
-import json, sys, urllib.request
-print(" ".join(i + ".jpg" for i in sorted(json.load(urllib.request.urlopen(sys.argv[1] + "/__truth?term=monkey"))["photos"])))
-' "http://127.0.0.1:$flickr_port")
-chmod -R a+rX "$work/images"
-probe="$(find "$work/images" -name "*.jpg" -printf "%f\n" -quit)"
-for _ in $(seq 50); do curl -fso /dev/null "http://127.0.0.1:$image_port/img/$probe" && break; sleep 0.1; done
+serve_flickr_bench "$work" "$count"
 
 "$ps" keys generate --out "$work/keys.env" >/dev/null 2>&1
 echo "FLICKR_API_KEY=test-api-key-0123456789" >> "$work/keys.env"

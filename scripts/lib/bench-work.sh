@@ -13,7 +13,9 @@ bench_work() {
     trap bench_cleanup EXIT
 }
 
+# A script with more to stop defines bench_extra_cleanup; it runs first.
 bench_cleanup() {
+    if declare -F bench_extra_cleanup >/dev/null; then bench_extra_cleanup; fi
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
     rm -rf "$work"
