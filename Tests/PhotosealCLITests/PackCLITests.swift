@@ -350,6 +350,18 @@ let mailCheck = """
                       "valid_signature": theirs == query, "expires_ok": expires_ok}))
     """
 
+/// The one mail sent to `address`, checked by `mailCheck` with the moto user's keys: its JSON.
+func checkedMail(to address: String, smtp: SMTPTestServer, s3: S3TestServer) throws -> [String: Any] {
+    let mails = try smtp.messages(to: address)
+    #expect(mails.count == 1)
+    let (status, output) = try runPython(
+        mailCheck,
+        [try #require(mails.first), s3.secrets["AWS_ACCESS_KEY_ID"] ?? "", s3.secrets["AWS_SECRET_ACCESS_KEY"] ?? ""],
+        python: S3TestServer.python)
+    #expect(status == 0, "\(output)")
+    return try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+}
+
 @Suite("photoseal pack --notify: the link mailed", .serialized, .tags(.integration))
 struct PackNotifyCLITests {
     @Test(
@@ -387,17 +399,7 @@ struct PackNotifyCLITests {
         // The address is shown masked, never whole.
         #expect(packed.stderr.contains("a***@example.org") && !packed.stderr.contains(address), "\(packed.stderr)")
 
-        let mails = try smtp.messages(to: address)
-        #expect(mails.count == 1)
-        let (status, output) = try runPython(
-            mailCheck,
-            [
-                try #require(mails.first), s3.secrets["AWS_ACCESS_KEY_ID"] ?? "",
-                s3.secrets["AWS_SECRET_ACCESS_KEY"] ?? "",
-            ],
-            python: S3TestServer.python)
-        #expect(status == 0, "\(output)")
-        let mail = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        let mail = try checkedMail(to: address, smtp: smtp, s3: s3)
         #expect(mail["subject"] as? String == "Your photo dataset is ready (3 photos)")
         #expect(mail["links"] as? [String] == [link])
         let text = mail["text"] as? String ?? ""

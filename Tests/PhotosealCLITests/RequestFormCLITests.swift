@@ -170,17 +170,7 @@ struct RequestFormCLITests {
         #expect(photos > 0 && photos <= 20)
 
         // The mail's link names the job's zip; the zip holds the job's photos, found by its search.
-        let mails = try smtp.messages(to: address)
-        #expect(mails.count == 1)
-        let (status, output) = try runPython(
-            mailCheck,
-            [
-                try #require(mails.first), s3.secrets["AWS_ACCESS_KEY_ID"] ?? "",
-                s3.secrets["AWS_SECRET_ACCESS_KEY"] ?? "",
-            ],
-            python: S3TestServer.python)
-        #expect(status == 0, "\(output)")
-        let mail = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        let mail = try checkedMail(to: address, smtp: smtp, s3: s3)
         let link = try #require((mail["links"] as? [String])?.first)
         #expect(link.hasPrefix(s3.endpoint + "/\(bucket)/requests/\(id).zip?"), "\(link)")
         #expect(mail["valid_signature"] as? Bool == true)
