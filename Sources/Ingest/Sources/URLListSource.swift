@@ -13,38 +13,68 @@ public struct URLListSource: PhotoSource {
     public var description: String { "URL list \(path)" }
 
     /// Calls `body` with each row's URL; a row whose url cell is not an http(s) URL comes as
-    /// ``SourceItem/Content/unreadable(reason:)`` (the other rows are still imported).
+    /// ``SourceItem/Content/unreadable(reason:)`` (the other rows are still imported). The file
+    /// is read 64 KiB at a time: memory stays flat however long the list.
     public func forEachItem(_ body: (SourceItem) async throws -> Void) async throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let file = FileHandle(forReadingAtPath: path) else {
             throw IngestError(.source, "cannot read the URL list \(path); check the path")
         }
-        let bytes = Array(data)
-        let firstLine = bytes.prefix { $0 != UInt8(ascii: "\n") }
+        defer { try? file.close() }
+        func nextChunk() throws -> Data {
+            do {
+                return try file.read(upToCount: 64 << 10) ?? Data()
+            } catch {
+                throw IngestError(.source, "cannot read the URL list \(path); check the path")
+            }
+        }
+        var chunk = try nextChunk()
+        let firstLine = chunk.prefix { $0 != UInt8(ascii: "\n") }
         let tabs =
             path.lowercased().hasSuffix(".tsv")
             || (firstLine.contains(UInt8(ascii: "\t")) && !firstLine.contains(UInt8(ascii: ",")))
-        let rows = try Self.parse(bytes, separator: tabs ? UInt8(ascii: "\t") : UInt8(ascii: ","), path: path)
-        guard let header = rows.first else {
+        var reader = CSVReader(separator: tabs ? UInt8(ascii: "\t") : UInt8(ascii: ","))
+        var rows: [[String]] = []
+        var column: Int?
+        var rowNumber = 0
+        while true {
+            if chunk.isEmpty {
+                try reader.finish(into: &rows, path: path)
+            } else {
+                reader.feed(chunk, into: &rows)
+            }
+            for row in rows {
+                rowNumber += 1
+                guard let column else {
+                    let names = row.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+                    guard let found = names.firstIndex(of: "url") else {
+                        throw IngestError(.source, "the URL list \(path) has no url column in its header row; add one")
+                    }
+                    column = found
+                    continue
+                }
+                guard column < row.count else { continue }
+                try await Self.offer(row[column], row: rowNumber, to: body)
+            }
+            rows.removeAll(keepingCapacity: true)
+            if chunk.isEmpty { break }
+            chunk = try nextChunk()
+        }
+        if column == nil {
             throw IngestError(.source, "the URL list \(path) is empty; it needs a header row with a url column")
         }
-        let names = header.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        guard let column = names.firstIndex(of: "url") else {
-            throw IngestError(.source, "the URL list \(path) has no url column in its header row; add one")
+    }
+
+    private static func offer(_ cell: String, row: Int, to body: (SourceItem) async throws -> Void) async throws {
+        let url = cell.trimmingCharacters(in: .whitespaces)
+        guard !url.isEmpty else { return }
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", parsed.host != nil
+        else {
+            try await body(
+                SourceItem(content: .unreadable(reason: "row \(row) has no http(s) URL in its url column"), label: "row \(row)"))
+            return
         }
-        for (index, row) in rows.enumerated().dropFirst() where column < row.count {
-            let url = row[column].trimmingCharacters(in: .whitespaces)
-            guard !url.isEmpty else { continue }
-            guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
-                scheme == "http" || scheme == "https", parsed.host != nil
-            else {
-                try await body(
-                    SourceItem(
-                        content: .unreadable(reason: "row \(index + 1) has no http(s) URL in its url column"),
-                        label: "row \(index + 1)"))
-                continue
-            }
-            try await body(SourceItem(content: .url(url), label: "row \(index + 1)"))
-        }
+        try await body(SourceItem(content: .url(url), label: "row \(row)"))
     }
 
     /// The form of an image URL photoseal stores and fetches: without userinfo
@@ -80,54 +110,10 @@ public struct URLListSource: PhotoSource {
     /// Splits CSV text into rows of fields (RFC 4180: quoted fields may hold separators,
     /// newlines and doubled quotes; CRLF or LF line ends; a UTF-8 BOM is skipped).
     public static func parse(_ input: [UInt8], separator: UInt8, path: String = "the list") throws -> [[String]] {
-        var bytes = input[...]
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes = bytes.dropFirst(3) }
+        var reader = CSVReader(separator: separator)
         var rows: [[String]] = []
-        var row: [String] = []
-        var field: [UInt8] = []
-        var inQuotes = false
-        var quotedField = false
-        var i = bytes.startIndex
-        let quote = UInt8(ascii: "\"")
-        func endField() {
-            row.append(String(decoding: field, as: UTF8.self))
-            field.removeAll(keepingCapacity: true)
-            quotedField = false
-        }
-        func endRow() {
-            endField()
-            if !(row.count == 1 && row[0].isEmpty) { rows.append(row) }
-            row.removeAll()
-        }
-        while i < bytes.endIndex {
-            let byte = bytes[i]
-            if inQuotes {
-                if byte == quote {
-                    if i + 1 < bytes.endIndex, bytes[i + 1] == quote {
-                        field.append(quote)
-                        i += 1
-                    } else {
-                        inQuotes = false
-                    }
-                } else {
-                    field.append(byte)
-                }
-            } else if byte == quote, field.isEmpty, !quotedField {
-                inQuotes = true
-                quotedField = true
-            } else if byte == separator {
-                endField()
-            } else if byte == UInt8(ascii: "\n") {
-                endRow()
-            } else if byte == UInt8(ascii: "\r") {
-                if !(i + 1 < bytes.endIndex && bytes[i + 1] == UInt8(ascii: "\n")) { endRow() }
-            } else {
-                field.append(byte)
-            }
-            i += 1
-        }
-        if inQuotes { throw IngestError(.source, "\(path) ends inside a quoted field; close the quote") }
-        if !field.isEmpty || !row.isEmpty { endRow() }
+        reader.feed(input, into: &rows)
+        try reader.finish(into: &rows, path: path)
         return rows
     }
 }
