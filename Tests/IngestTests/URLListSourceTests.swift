@@ -7,7 +7,8 @@ import Testing
 struct URLListSourceTests {
     /// RFC 4180's own cases: a quoted field holding the separator, a line break and a doubled
     /// quote; CRLF, CR and LF line ends; a BOM; empty lines; a last row with no line end.
-    static let text = Array("\u{FEFF}url,note\r\nhttp://a/1.jpg,\"x, \"\"y\"\"\r\nz\"\n\nhttp://a/2.jpg,\r\"\"\n,last".utf8)
+    static let text = Array(
+        ("\u{FEFF}url,note\r\nhttp://a/1.jpg,\"x, \"\"y\"\"\r\nz\"\n" + "\nhttp://a/2.jpg,\r\"\"\n,last").utf8)
     static let rows = [["url", "note"], ["http://a/1.jpg", "x, \"y\"\r\nz"], ["http://a/2.jpg", ""], ["", "last"]]
 
     @Test("every split of the text into two chunks gives the rows of the whole text")

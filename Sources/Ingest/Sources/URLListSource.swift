@@ -70,8 +70,8 @@ public struct URLListSource: PhotoSource {
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
             scheme == "http" || scheme == "https", parsed.host != nil
         else {
-            try await body(
-                SourceItem(content: .unreadable(reason: "row \(row) has no http(s) URL in its url column"), label: "row \(row)"))
+            let reason = "row \(row) has no http(s) URL in its url column"
+            try await body(SourceItem(content: .unreadable(reason: reason), label: "row \(row)"))
             return
         }
         try await body(SourceItem(content: .url(url), label: "row \(row)"))
