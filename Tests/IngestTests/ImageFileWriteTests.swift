@@ -27,6 +27,37 @@ struct ImageFileWriteTests {
         #expect(images.partialFiles().isEmpty)
     }
 
+    @Test("images/ is marked for ext4's Orlov allocator (chattr +T), its hash folders are not")
+    func imagesFolderSpreadsItsFolders() throws {
+        let workdir = try LoadFixture.tempDirectory()
+        defer { try? FileManager.default.removeItem(at: workdir) }
+        let images = ImageStore(workdir: workdir.path)
+        for (name, mode) in [("es_DSCN0010.jpg", ImageStore.Mode.plain), ("es_DSCN0012.jpg", .stripped)] {
+            let photo = try ClearImagesTests.camera(name)
+            _ = try images.store(
+                original: photo.bytes, sha256: photo.sha256, format: photo.format, mode: mode, keyring: nil)
+        }
+        // lsattr (e2fsprogs) reads the flags itself; the test folder is on the machine's ext4 disk.
+        func attributes(_ path: String) throws -> String {
+            let lsattr = Process()
+            lsattr.executableURL = URL(fileURLWithPath: "/usr/bin/lsattr")
+            lsattr.arguments = ["-d", path]
+            let output = Pipe()
+            lsattr.standardOutput = output
+            try lsattr.run()
+            lsattr.waitUntilExit()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            return String(text.prefix { $0 != " " })
+        }
+        let root = workdir.appendingPathComponent("images").path
+        #expect(try attributes(root).contains("T"), "lsattr -d \(root)")
+        let folders = try FileManager.default.contentsOfDirectory(atPath: root)
+        #expect(folders.count == 2)
+        for folder in folders {
+            #expect(try !attributes((root as NSString).appendingPathComponent(folder)).contains("T"))
+        }
+    }
+
     @Test("creating a file where one exists keeps the first (O_EXCL semantics) and reports it")
     func existingFileKept() throws {
         let workdir = try LoadFixture.tempDirectory()

@@ -238,7 +238,7 @@ public struct ImageStore: Sendable {
             do {
                 _ = try AtomicFile.create(bytes, at: target)
             } catch  where error.errno == ENOENT {
-                try? PrivateFiles.makeDirectory((target as NSString).deletingLastPathComponent)
+                makeFolder(of: target)
                 _ = try AtomicFile.create(bytes, at: target)
             }
         } catch {
@@ -246,6 +246,42 @@ public struct ImageStore: Sendable {
                 .imageStore,
                 "cannot write an image to \(target) (errno \(error.errno)); check disk space and permissions")
         }
+    }
+
+    /// Creates the folder of the image file `target` (`images/ab`), and `images/` with it.
+    ///
+    /// The 256 folders are named for hashes and unrelated, and `images/` says so to ext4's
+    /// Orlov allocator (`chattr +T`, set each time a folder is made, in case `images/` predates
+    /// it): the folders spread over the file system's block groups instead of sharing their
+    /// parent's. Without that, a new file's inode is sought from the start of the parent's
+    /// group past every inode freed there in the last minutes (ext4 without a journal will not
+    /// reuse those), and a run after `rm -rf` of an earlier one took 2.6 times the system time
+    /// (4.5 s instead of 1.7 s for 5,000 images). Other file systems ignore the mark.
+    func makeFolder(of target: String) {
+        let folder = (target as NSString).deletingLastPathComponent
+        let images = (folder as NSString).deletingLastPathComponent
+        try? PrivateFiles.makeDirectory(images)
+        Self.markTopOfUnrelatedFolders(images)
+        try? PrivateFiles.makeDirectory(folder)
+    }
+
+    /// Sets the ext4 "top directory" flag (`FS_TOPDIR_FL`, `chattr +T`) on `directory`; does
+    /// nothing where the file system has no such flag.
+    static func markTopOfUnrelatedFolders(_ directory: String) {
+        #if os(Linux)
+            // <linux/fs.h>: FS_IOC_GETFLAGS = _IOR('f', 1, long), FS_IOC_SETFLAGS =
+            // _IOW('f', 2, long) (the kernel reads and writes an int), FS_TOPDIR_FL = 0x20000.
+            let getFlags: UInt = 0x8008_6601
+            let setFlags: UInt = 0x4008_6602
+            let topDirectory: Int32 = 0x0002_0000
+            let descriptor = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard descriptor >= 0 else { return }
+            defer { close(descriptor) }
+            var flags: Int32 = 0
+            guard ioctl(descriptor, getFlags, &flags) == 0, flags & topDirectory == 0 else { return }
+            flags |= topDirectory
+            _ = ioctl(descriptor, setFlags, &flags)
+        #endif
     }
 
     /// The plaintext bytes of a stored image: the file as stored for plain and stripped images,

@@ -292,7 +292,7 @@ extension ImageStore {
             let folder = (target as NSString).deletingLastPathComponent
             var descriptor = AtomicFile.openUnnamed(in: folder)
             if descriptor < 0, errno == ENOENT {
-                try? PrivateFiles.makeDirectory(folder)
+                makeFolder(of: target)
                 descriptor = AtomicFile.openUnnamed(in: folder)
             }
             guard descriptor >= 0 else { return nil }
@@ -346,7 +346,7 @@ extension ImageStore {
             do {
                 _ = try AtomicFile.create(at: target, fill: fill)
             } catch  where error.errno == ENOENT {
-                try? PrivateFiles.makeDirectory((target as NSString).deletingLastPathComponent)
+                makeFolder(of: target)
                 _ = try AtomicFile.create(at: target, fill: fill)
             }
         } catch {
