@@ -70,7 +70,7 @@ struct ImageFileWriteTests {
     }
 
     @Test(
-        "a large file (written with O_DIRECT, padded to whole blocks) has exactly its bytes, length and mode, on disk and on tmpfs",
+        "a large file (its whole blocks written with O_DIRECT, the rest buffered) has exactly its bytes, length and mode, on disk and on tmpfs",
         .tags(.unit))
     func largeFilesExact() throws {
         let workdir = try LoadFixture.tempDirectory()

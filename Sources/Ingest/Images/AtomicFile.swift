@@ -51,7 +51,7 @@ enum AtomicFile {
             }
             if descriptor >= 0 {
                 defer { close(descriptor) }
-                guard direct ? writeDirect(bytes, to: descriptor) : writeAll(bytes, to: descriptor) else {
+                guard direct ? writeDirect(bytes, to: descriptor) : writeAll(bytes[...], to: descriptor) else {
                     throw Failure(errno: errno, path: directory)
                 }
                 if linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0 {
@@ -169,7 +169,7 @@ enum AtomicFile {
         let temp = (directory as NSString).appendingPathComponent("." + UUID().uuidString + partSuffix)
         let descriptor = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Failure(errno: errno, path: directory) }
-        var written = writeAll(bytes, to: descriptor)
+        var written = writeAll(bytes[...], to: descriptor)
         if written, let times {
             let set = withUnsafeTemporaryAllocation(of: timespec.self, capacity: 2) { pair in
                 pair[0] = times.0
@@ -213,46 +213,54 @@ enum AtomicFile {
     private static let directAlignment = 4096
 
     /// Writes `bytes` (not empty) to the new file `descriptor`, opened with `O_DIRECT` when the
-    /// file system allowed it: from an aligned copy, padded to whole blocks, then cut to its
-    /// length. A file system that refuses the direct write (`EINVAL`) gets a buffered one.
+    /// file system allowed it: the whole blocks from an aligned copy, directly; then the last
+    /// partial block buffered (`O_DIRECT` cleared with `fcntl`). Padding the last block and
+    /// cutting the file back instead made `ftruncate` read that block from the disk to zero
+    /// its end: one synchronous read per image. A file system that refuses the direct write
+    /// (`EINVAL`) gets a buffered one.
     private static func writeDirect(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
         #if os(Linux)
-            guard fcntl(descriptor, F_GETFL) & directFlag != 0 else { return writeAll(bytes, to: descriptor) }
-            let padded = (bytes.count + directAlignment - 1) / directAlignment * directAlignment
+            let flags = fcntl(descriptor, F_GETFL)
+            guard flags & directFlag != 0 else { return writeAll(bytes[...], to: descriptor) }
+            let whole = bytes.count / directAlignment * directAlignment
             var allocation: UnsafeMutableRawPointer?
-            guard posix_memalign(&allocation, directAlignment, padded) == 0, let buffer = allocation else {
+            guard posix_memalign(&allocation, directAlignment, whole) == 0, let buffer = allocation else {
                 errno = ENOMEM
                 return false
             }
             defer { free(buffer) }
             bytes.withUnsafeBytes { raw in
-                buffer.copyMemory(from: raw.baseAddress!, byteCount: raw.count)
+                buffer.copyMemory(from: raw.baseAddress!, byteCount: whole)
             }
-            (buffer + bytes.count).initializeMemory(as: UInt8.self, repeating: 0, count: padded - bytes.count)
             var offset = 0
-            while offset < padded {
-                let written = pwrite(descriptor, buffer + offset, padded - offset, off_t(offset))
+            while offset < whole {
+                let written = pwrite(descriptor, buffer + offset, whole - offset, off_t(offset))
                 if written < 0 {
                     if errno == EINTR { continue }
                     guard errno == EINVAL else { return false }
                     // Direct I/O refused after all (alignment, file system): buffered, from the start.
-                    _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) & ~directFlag)
-                    return writeAll(bytes, to: descriptor) && ftruncate(descriptor, off_t(bytes.count)) == 0
+                    _ = fcntl(descriptor, F_SETFL, flags & ~directFlag)
+                    return writeAll(bytes[...], to: descriptor)
                 }
                 offset += written
             }
-            return ftruncate(descriptor, off_t(bytes.count)) == 0
+            guard whole < bytes.count else { return true }
+            guard fcntl(descriptor, F_SETFL, flags & ~directFlag) == 0 else { return false }
+            return writeAll(bytes[whole...], to: descriptor)
         #else
-            return writeAll(bytes, to: descriptor)
+            return writeAll(bytes[...], to: descriptor)
         #endif
     }
 
-    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
-        bytes.withUnsafeBytes { raw in
+    /// Writes `bytes` at their offset in the array (`pwrite`: the descriptor's position is
+    /// not used).
+    private static func writeAll(_ bytes: ArraySlice<UInt8>, to descriptor: Int32) -> Bool {
+        let start = bytes.startIndex
+        return bytes.withUnsafeBytes { raw in
             guard let base = raw.baseAddress else { return true }
             var offset = 0
             while offset < raw.count {
-                let written = write(descriptor, base + offset, raw.count - offset)
+                let written = pwrite(descriptor, base + offset, raw.count - offset, off_t(start + offset))
                 if written < 0 {
                     if errno == EINTR { continue }
                     return false
@@ -263,7 +271,6 @@ enum AtomicFile {
         }
     }
 }
-
 /// Scratch files with no name: gone when closed, left by no killed run.
 enum ScratchFile {
     /// Opens an unnamed read-write file in `directory` (`O_TMPFILE`; where the file system

@@ -92,6 +92,7 @@ extension Ledger {
         registerSourceObjectMigration(&migrator)
         registerDocumentTableMigration(&migrator)
         registerDeliveryMigration(&migrator)
+        registerStageOrderMigration(&migrator)
         return migrator
     }()
 
@@ -199,6 +200,21 @@ extension Ledger {
                     );
                     INSERT INTO photo_document (id, document) SELECT id, document FROM photo;
                     ALTER TABLE photo DROP COLUMN document;
+                    """)
+        }
+    }
+
+    /// `photo_stage` indexes the rows of a stage in id order, the order a claim takes them in:
+    /// a claim reads its LIMIT rows off the index (skipping leased ones) instead of joining
+    /// and sorting every waiting row and its document, which made each claim cost as much as
+    /// the stage's whole backlog. Leases are no longer in the index, so taking or ending one
+    /// rewrites only the row.
+    static func registerStageOrderMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v7-stage-order") { db in
+            try db.execute(
+                sql: """
+                    DROP INDEX photo_stage;
+                    CREATE INDEX photo_stage ON photo(stage, id);
                     """)
         }
     }

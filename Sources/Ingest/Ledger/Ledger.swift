@@ -200,7 +200,8 @@ public final class Ledger: Sendable {
     /// Claimed rows are skipped by other claimers until the lease runs out (so a crashed
     /// worker's rows come back); finish each with `advance` or `release`.
     public func claim(stage: Stage, limit: Int, owner: String, lease: Double = 600) async throws -> [Entry] {
-        try await write("claim work") { db in
+        // Decoded after the transaction: the one writer is held only for the SQL.
+        let claimed = try await write("claim work") { db in
             let now = Date().timeIntervalSince1970
             let rows = try Row.fetchAll(
                 db,
@@ -210,16 +211,18 @@ public final class Ledger: Sendable {
                     ORDER BY p.id LIMIT ?
                     """,
                 arguments: [stage.name, now, limit])
-            var entries: [Entry] = []
+            var claimed: [(id: String, json: String)] = []
             for row in rows {
                 let id: String = row["id"]
                 try db.cachedStatement(
                     sql: "UPDATE photo SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 WHERE id = ?"
                 ).execute(arguments: [owner, now + lease, id])
-                let json: String = row["document"]
-                entries.append(Entry(id: id, stage: stage, document: try Self.decode(json, id: id), json: json))
+                claimed.append((id, row["document"]))
             }
-            return entries
+            return claimed
+        }
+        return try claimed.map { row in
+            Entry(id: row.id, stage: stage, document: try Self.decode(row.json, id: row.id), json: row.json)
         }
     }
 
