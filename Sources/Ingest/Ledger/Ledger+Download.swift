@@ -106,6 +106,9 @@ extension Ledger {
                 if let json { try Self.writeDocument(id: row.id, json: json, db: db) }
             }
         }
+        for (row, json) in encoded where handoff.keeps(row.stage) {
+            if let json = json ?? row.json { handoff.put(id: row.id, json: json, document: row.document) }
+        }
     }
 
     /// Whether a row with this id exists.

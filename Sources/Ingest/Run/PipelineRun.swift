@@ -154,6 +154,8 @@ public final class PipelineRun: Sendable {
         let found = Doorbell()
         let extracted = Doorbell()
         let scored = Doorbell()
+        // Score or load takes the rows extract commits: their documents stay in memory for it.
+        ledger.handOff([.extracted])
         stop.onRequest {
             for bell in [found, extracted, scored] { bell.close() }
         }
