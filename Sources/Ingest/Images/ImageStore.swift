@@ -97,7 +97,7 @@ public struct ImageStore: Sendable {
     public func existing(sha256: String, fileExtension: String) -> String? {
         for sealed in [false, true] {
             let relative = Self.relativePath(sha256: sha256, fileExtension: fileExtension, sealed: sealed)
-            if FileManager.default.fileExists(atPath: absolute(relative)) { return relative }
+            if Self.exists(absolute(relative)) { return relative }
         }
         return nil
     }
@@ -151,8 +151,8 @@ public struct ImageStore: Sendable {
     ) throws -> Stored {
         let clear = Self.relativePath(sha256: sha256, fileExtension: format.fileExtension, sealed: false)
         let sealedPath = Self.relativePath(sha256: sha256, fileExtension: format.fileExtension, sealed: true)
-        let hasClear = FileManager.default.fileExists(atPath: absolute(clear))
-        let hasSealed = FileManager.default.fileExists(atPath: absolute(sealedPath))
+        let hasClear = Self.exists(absolute(clear))
+        let hasSealed = Self.exists(absolute(sealedPath))
         switch mode {
         case .plain:
             if hasClear || hasSealed {
@@ -247,6 +247,10 @@ public struct ImageStore: Sendable {
                 "cannot write an image to \(target) (errno \(error.errno)); check disk space and permissions")
         }
     }
+
+    /// Whether a file is at `path`: one `access` call (every stored image asks twice; in a
+    /// profile of `run`, `FileManager.fileExists` took 1.9% of the CPU and this 1.6%).
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     /// Creates the folder of the image file `target` (`images/ab`), and `images/` with it.
     ///
