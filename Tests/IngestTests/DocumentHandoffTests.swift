@@ -51,6 +51,29 @@ struct DocumentHandoffTests {
         }
     }
 
+    @Test("documents the score stage commits are handed to the load stage's claim")
+    func scoredHandedOver() async throws {
+        try await LedgerTests.withLedger { ledger in
+            ledger.handOff([.scored])
+            _ = try await ledger.insertImported((1...2).map(Self.fullDocument), stage: .extracted)
+            let claimed = try await ledger.claim(stage: .extracted, limit: 2, owner: "score")
+            var update = Ledger.ScoreUpdate()
+            update.model = "test"
+            for entry in claimed {
+                var document = entry.document
+                document.scores = ["monkey": 0.25]
+                update.scored.append((entry.id, document))
+                update.endLeases.append(entry.id)
+            }
+            try await ledger.commit(update)
+            #expect(ledger.handoff.count == 2)
+            let next = try await ledger.claim(stage: .scored, limit: 2, owner: "load")
+            #expect(next.map(\.document) == update.scored.map(\.document))
+            #expect(next.allSatisfy { $0.document.scores == ["monkey": 0.25] })
+            #expect(ledger.handoff.count == 0)
+        }
+    }
+
     @Test("a row another process changed after the commit is read from the ledger, not from memory")
     func changedElsewhere() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent(

@@ -154,8 +154,9 @@ public final class PipelineRun: Sendable {
         let found = Doorbell()
         let extracted = Doorbell()
         let scored = Doorbell()
-        // Score or load takes the rows extract commits: their documents stay in memory for it.
-        ledger.handOff([.extracted])
+        // Score or load takes the rows extract commits, load the rows score commits: their
+        // documents stay in memory for it.
+        ledger.handOff([.extracted, .scored])
         stop.onRequest {
             for bell in [found, extracted, scored] { bell.close() }
         }
