@@ -188,7 +188,9 @@ extension Ledger {
             try Self.addAPICalls(calls, service: "vision", db: db)
         }
         if handoff.keeps(.scored) {
-            for (row, (id, json)) in zip(update.scored, scored) { handoff.put(id: id, json: json, document: row.document) }
+            for (row, (id, json)) in zip(update.scored, scored) {
+                handoff.put(id: id, json: json, document: row.document)
+            }
         }
     }
 
