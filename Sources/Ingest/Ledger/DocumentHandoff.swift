@@ -19,7 +19,7 @@ final class DocumentHandoff: Sendable {
     /// The most documents kept at once.
     let capacity: Int
 
-    init(capacity: Int = 512) { self.capacity = capacity }
+    init(capacity: Int = 256) { self.capacity = capacity }
 
     /// From now on, keeps the documents of rows committed at one of `stages`.
     func keep(for stages: Set<Ledger.Stage>) {

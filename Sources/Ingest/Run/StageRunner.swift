@@ -94,7 +94,9 @@ public struct StageRunner: Sendable {
             try await settle()
             guard !pending.isEmpty else { return }
             let batch = pending
-            pending.removeAll(keepingCapacity: true)
+            // A new array that grows as results come: emptying the shared one while keeping its
+            // capacity would allocate that capacity at once (0.9 MB for a load batch of 500).
+            pending = []
             lastCommit = Date()
             // In the background: new photos start while the batch is being committed.
             committing = Task {
