@@ -3,7 +3,7 @@ import Testing
 
 @testable import Ingest
 
-@Suite("URL lists: RFC 4180 rows, read a piece at a time", .tags(.unit))
+@Suite("URL lists: RFC 4180 rows, read a piece at a time")
 struct URLListSourceTests {
     /// RFC 4180's own cases: a quoted field holding the separator, a line break and a doubled
     /// quote; CRLF, CR and LF line ends; a BOM; empty lines; a last row with no line end.
@@ -11,7 +11,7 @@ struct URLListSourceTests {
         ("\u{FEFF}url,note\r\nhttp://a/1.jpg,\"x, \"\"y\"\"\r\nz\"\n" + "\nhttp://a/2.jpg,\r\"\"\n,last").utf8)
     static let rows = [["url", "note"], ["http://a/1.jpg", "x, \"y\"\r\nz"], ["http://a/2.jpg", ""], ["", "last"]]
 
-    @Test("every split of the text into two chunks gives the rows of the whole text")
+    @Test("every split of the text into two chunks gives the rows of the whole text", .tags(.unit))
     func chunkSplits() throws {
         // The line `""` is one quoted empty field: an empty row, dropped like the empty line.
         #expect(try URLListSource.parse(Self.text, separator: UInt8(ascii: ",")) == Self.rows)
@@ -25,7 +25,7 @@ struct URLListSourceTests {
         }
     }
 
-    @Test("one byte at a time gives the same rows; an unclosed quote is an error naming the file")
+    @Test("one byte at a time gives the same rows; an unclosed quote is an error naming the file", .tags(.unit))
     func byteByByte() throws {
         var reader = CSVReader(separator: UInt8(ascii: ","))
         var rows: [[String]] = []
@@ -42,7 +42,7 @@ struct URLListSourceTests {
         }
     }
 
-    @Test("a list longer than one read chunk yields every row once, numbered as in the file")
+    @Test("a list longer than one read chunk yields every row once, numbered as in the file", .tags(.integration))
     func longList() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("urllist-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -70,7 +70,7 @@ struct URLListSourceTests {
         #expect(unreadable == ["row \(count + 2) has no http(s) URL in its url column"])
     }
 
-    @Test("a list without a url column, or empty, is refused with what to fix")
+    @Test("a list without a url column, or empty, is refused with what to fix", .tags(.integration))
     func headerErrors() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("urllist-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
