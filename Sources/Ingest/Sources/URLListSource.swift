@@ -109,7 +109,7 @@ public struct URLListSource: PhotoSource {
 
     /// Splits CSV text into rows of fields (RFC 4180: quoted fields may hold separators,
     /// newlines and doubled quotes; CRLF or LF line ends; a UTF-8 BOM is skipped).
-    public static func parse(_ input: [UInt8], separator: UInt8, path: String = "the list") throws -> [[String]] {
+    package static func parse(_ input: [UInt8], separator: UInt8, path: String = "the list") throws -> [[String]] {
         var reader = CSVReader(separator: separator)
         var rows: [[String]] = []
         reader.feed(input, into: &rows)
