@@ -92,6 +92,42 @@ struct LedgerTests {
     }
 
     @Test(
+        "claims take a stage's rows in the order they were added, not in id order, also in a ledger made before that order (v7)"
+    )
+    func claimOrder() async throws {
+        // Ids added in an order that is neither sorted nor reverse-sorted.
+        let order = [7, 2, 9, 1, 5, 3]
+        let documents = order.map { Self.document($0, term: "a") }
+        try await Self.withLedger { ledger in
+            #expect(try await ledger.insertImported(documents, stage: .found) == order.count)
+            let first = try await ledger.claim(stage: .found, limit: 4, owner: "w1")
+            #expect(first.map(\.id) == ["flickr:7", "flickr:2", "flickr:9", "flickr:1"])
+            // Moved on, the rows keep that order at the next stage.
+            for entry in first.reversed() {
+                try await ledger.advance(id: entry.id, to: .downloaded, document: entry.document)
+            }
+            #expect(try await ledger.claim(stage: .downloaded, limit: 2, owner: "w2").map(\.id) == ["flickr:7", "flickr:2"])
+            #expect(try await ledger.claim(stage: .found, limit: 4, owner: "w3").map(\.id) == ["flickr:5", "flickr:3"])
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-ledger-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Ledger.create(in: dir.path, migratedUpTo: "v7-stage-order")
+        let older = try Ledger(directory: dir.path, logger: Logger(label: "test"))
+        #expect(try await older.insertImported(documents, stage: .found) == order.count)
+        #expect(try await older.claim(stage: .found, limit: 3, owner: "w1").map(\.id) == ["flickr:7", "flickr:2", "flickr:9"])
+        // The migrated stage index lists rows by stage alone (then rowid, as every index does),
+        // so a claim reads them off it in that order instead of sorting the stage's backlog.
+        let (status, columns) = try runPython(
+            """
+            import sqlite3, sys
+            db = sqlite3.connect(sys.argv[1])
+            print(",".join(r[2] for r in db.execute("PRAGMA index_info(photo_stage)")))
+            """, [dir.appendingPathComponent(Ledger.fileName).path])
+        #expect(status == 0)
+        #expect(columns.trimmingCharacters(in: .whitespacesAndNewlines) == "stage")
+    }
+
+    @Test(
         "an older ledger's documents move to their own table byte for byte (loaded rows stay loaded), and a step that fails a row leaves its document unwritten"
     )
     func documentTableMigration() async throws {

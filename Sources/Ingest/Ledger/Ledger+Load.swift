@@ -41,6 +41,8 @@ extension Ledger {
         store: String, after: String?, limit: Int, stages: [Stage] = [.extracted, .scored, .loaded]
     ) async throws -> (candidates: [LoadCandidate], last: String?) {
         let marks = stages.map { _ in "?" }.joined(separator: ", ")
+        // `+p.stage`: read along the id index from `after` (no sort), not the stage index, which
+        // lists a stage's rows in the order they were added.
         let rows = try await read("read documents to load") { db in
             try Row.fetchAll(
                 db,
@@ -48,7 +50,7 @@ extension Ledger {
                     SELECT p.id, p.stage, d.document, l.digest FROM photo p
                     JOIN photo_document d ON d.id = p.id
                     LEFT JOIN store_load l ON l.store = ? AND l.id = p.id
-                    WHERE p.id > ? AND p.stage IN (\(marks)) ORDER BY p.id LIMIT ?
+                    WHERE p.id > ? AND +p.stage IN (\(marks)) ORDER BY p.id LIMIT ?
                     """,
                 arguments: StatementArguments(
                     [store, after ?? ""] as [any DatabaseValueConvertible] + stages.map(\.name) + [limit])

@@ -93,6 +93,7 @@ extension Ledger {
         registerDocumentTableMigration(&migrator)
         registerDeliveryMigration(&migrator)
         registerStageOrderMigration(&migrator)
+        registerClaimOrderMigration(&migrator)
         return migrator
     }()
 
@@ -215,6 +216,23 @@ extension Ledger {
                 sql: """
                     DROP INDEX photo_stage;
                     CREATE INDEX photo_stage ON photo(stage, id);
+                    """)
+        }
+    }
+
+    /// `v8-claim-order`: a claim takes a stage's rows in the order they were added (`rowid`,
+    /// which `photo_stage` now ends with, as every SQLite index does) instead of id order. The
+    /// ids are hashes, so rows next to each other in id order lie on pages far apart, in
+    /// `photo` and in `photo_document`, whose rows are stored in the order they were added:
+    /// each lease and each batch of new documents rewrote pages all over both tables. In a
+    /// copy of a 5,000-photo ledger, moving every row through one stage (claims of 256,
+    /// commits of 32) wrote 5.4 pages a photo to the log in id order and 1.7 in rowid order.
+    static func registerClaimOrderMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v8-claim-order") { db in
+            try db.execute(
+                sql: """
+                    DROP INDEX photo_stage;
+                    CREATE INDEX photo_stage ON photo(stage);
                     """)
         }
     }

@@ -6,7 +6,9 @@ extension Ledger {
     /// fields sealed) of every row at `found`, in id order, 1,000 rows at a time (what
     /// `photoseal plan` writes into shard files).
     public func forEachFoundDocument(_ body: (_ id: String, _ json: String) throws -> Void) throws {
-        try forEachRow(columns: "id, document", where: "stage = 'found'", what: "found photos") { row in
+        // `+stage`: read along the id index (each batch starts where the last ended), not the
+        // stage index, which lists a stage's rows in the order they were added.
+        try forEachRow(columns: "id, document", where: "+stage = 'found'", what: "found photos") { row in
             try body(row["id"], row["document"])
         }
     }

@@ -201,7 +201,8 @@ public final class Ledger: Sendable {
         var json: String? = nil
     }
 
-    /// Claims up to `limit` rows waiting at `stage` for `owner` for `lease` seconds.
+    /// Claims up to `limit` rows waiting at `stage` for `owner` for `lease` seconds, the oldest
+    /// first (in the order the rows were added).
     ///
     /// Claimed rows are skipped by other claimers until the lease runs out (so a crashed
     /// worker's rows come back); finish each with `advance` or `release`.
@@ -214,7 +215,7 @@ public final class Ledger: Sendable {
                 sql: """
                     SELECT p.id, d.document FROM photo p JOIN photo_document d ON d.id = p.id
                     WHERE p.stage = ? AND (p.lease_until IS NULL OR p.lease_until < ?)
-                    ORDER BY p.id LIMIT ?
+                    ORDER BY p.rowid LIMIT ?
                     """,
                 arguments: [stage.name, now, limit])
             var claimed: [(id: String, json: String)] = []

@@ -196,7 +196,7 @@ extension RunCommand {
             display.update { _ in Self.progressStages(tally, source: "import", scoring: scores) }
         }
         display.finish { _ in Self.progressStages(tally, source: "import", scoring: scores) }
-        let status = try await ledger.status()
+        let status = try await ledger.status(detailed: false)
         for line in Self.summaryLines(
             tally, source: "import", scoring: scores, status: status, store: store.location, elapsed: display.elapsed
         ).dropFirst() {

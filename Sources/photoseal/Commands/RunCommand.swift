@@ -225,7 +225,7 @@ struct RunCommand: AsyncParsableCommand {
                         logger: logger),
                     plan, SearchStage.Options(limit: job.search?.limit, concurrency: searchExtras.searchConcurrency))
             } else if backlog {
-                let status = try await ledger.status()
+                let status = try await ledger.status(detailed: false)
                 guard status.photos > 0 else { throw noJob }
                 printError(
                     "run: no job is recorded in \(global.workdir): finishing the \(status.photos) photos already in the "
@@ -266,7 +266,7 @@ struct RunCommand: AsyncParsableCommand {
             } catch {
                 // The other stages stopped gracefully: say what was done, then the error.
                 display.finish()
-                if let status = try? await ledger.status() {
+                if let status = try? await ledger.status(detailed: false) {
                     for line in Self.summaryLines(
                         pipeline.tally, source: sourceName, scoring: scores, status: status,
                         store: store.location, elapsed: display.elapsed)
@@ -277,7 +277,7 @@ struct RunCommand: AsyncParsableCommand {
                 throw error
             }
             display.finish { _ in Self.progressStages(tally, source: sourceName, scoring: scores) }
-            let status = try await ledger.status()
+            let status = try await ledger.status(detailed: false)
             for line in Self.summaryLines(
                 tally, source: sourceName, scoring: scores, status: status, store: store.location,
                 elapsed: display.elapsed)
