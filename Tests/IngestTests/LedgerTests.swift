@@ -106,7 +106,8 @@ struct LedgerTests {
             for entry in first.reversed() {
                 try await ledger.advance(id: entry.id, to: .downloaded, document: entry.document)
             }
-            #expect(try await ledger.claim(stage: .downloaded, limit: 2, owner: "w2").map(\.id) == ["flickr:7", "flickr:2"])
+            #expect(
+                try await ledger.claim(stage: .downloaded, limit: 2, owner: "w2").map(\.id) == ["flickr:7", "flickr:2"])
             #expect(try await ledger.claim(stage: .found, limit: 4, owner: "w3").map(\.id) == ["flickr:5", "flickr:3"])
         }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("photoseal-ledger-\(UUID().uuidString)")
@@ -114,7 +115,10 @@ struct LedgerTests {
         try Ledger.create(in: dir.path, migratedUpTo: "v7-stage-order")
         let older = try Ledger(directory: dir.path, logger: Logger(label: "test"))
         #expect(try await older.insertImported(documents, stage: .found) == order.count)
-        #expect(try await older.claim(stage: .found, limit: 3, owner: "w1").map(\.id) == ["flickr:7", "flickr:2", "flickr:9"])
+        #expect(
+            try await older.claim(stage: .found, limit: 3, owner: "w1").map(\.id) == [
+                "flickr:7", "flickr:2", "flickr:9",
+            ])
         // The migrated stage index lists rows by stage alone (then rowid, as every index does),
         // so a claim reads them off it in that order instead of sorting the stage's backlog.
         let (status, columns) = try runPython(
