@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs a `PipelineStage` over the ledger: the one work loop of every stage.
 ///
@@ -9,6 +10,11 @@ import Foundation
 /// starts nothing new: photos in flight finish and are committed, rows claimed but not
 /// started are handed back at once.
 public struct StageRunner: Sendable {
+    /// Batches queued for commit before the loop waits for the oldest. With one, a slow commit
+    /// (another stage's long transaction ahead of it on the ledger's one writer) held up the
+    /// loop, and with it the start of new photos: in a 5,000-image `run`, about 0.1 s of idle cores.
+    static let commitsInFlight = 3
+
     /// How to run a stage.
     public struct Options: Sendable {
         /// Photos in flight at once (for a stage with a `batchSize` over 1: batches).
@@ -78,32 +84,48 @@ public struct StageRunner: Sendable {
         // Rows the stage left at their stage for a later run: leased until the run ends.
         var resting: [String] = []
         var lastCommit = Date()
-        var committing: Task<StageReport, any Error>?
+        // Batches being committed, oldest first: each commits once the one before it has, so
+        // the ledger sees them in order, while the loop goes on starting photos. It waits only
+        // when more than `Self.commitsInFlight` are queued.
+        var commits: [(task: Task<StageReport, any Error>, ids: [String])] = []
         var commitFailed = false
-        func settle() async throws {
-            guard let task = committing else { return }
-            committing = nil
-            do {
-                report += try await task.value
-            } catch {
-                commitFailed = true
-                throw error
+        var failedBatch: [String] = []
+        // Commits ended (either way), counted by the tasks; `reaped` of them were awaited.
+        let ended = Tally()
+        var reaped = 0
+        func settle(keeping: Int) async throws {
+            while commits.count > keeping {
+                let oldest = commits.removeFirst()
+                reaped += 1
+                do {
+                    report += try await oldest.task.value
+                } catch {
+                    commitFailed = true
+                    failedBatch = oldest.ids
+                    throw error
+                }
             }
         }
         func commit() async throws {
-            try await settle()
             guard !pending.isEmpty else { return }
             let batch = pending
             // A new array that grows as results come: emptying the shared one while keeping its
             // capacity would allocate that capacity at once (0.9 MB for a load batch of 500).
             pending = []
             lastCommit = Date()
-            // In the background: new photos start while the batch is being committed.
-            committing = Task {
-                let counted = try await stage.commit(batch, ledger: ledger)
-                await committed(batch)
-                return counted
-            }
+            let before = commits.last?.task
+            commits.append(
+                (
+                    Task {
+                        defer { ended.add() }
+                        // A batch after one that failed is not committed (the run stops).
+                        if let before { _ = try await before.value }
+                        let counted = try await stage.commit(batch, ledger: ledger)
+                        await committed(batch)
+                        return counted
+                    }, batch.map(\.id)
+                ))
+            try await settle(keeping: Self.commitsInFlight)
         }
         let upstream = options.upstream
         let batchSize = max(1, stage.batchSize)
@@ -172,15 +194,20 @@ public struct StageRunner: Sendable {
                         try await commit()
                     }
                     if claimedAll, let upstream, upstream.generation != seen { claimedAll = false }
+                    // The counts of the commits that ended (they end in order) join the report.
+                    try await settle(keeping: commits.count - (ended.value - reaped))
                     progress(report)
                 }
                 try await commit()
-                try await settle()
+                try await settle(keeping: 0)
             }
         } catch {
             // What finished is kept; what did not is handed back for the next run.
-            if !commitFailed { try? await settle() }
+            if !commitFailed { try? await settle(keeping: 0) }
             var unfinished = Array(inFlight) + queue.map(\.id) + resting
+            // Batches not committed (after a failed one, or the failed one): handed back too
+            // (ending the lease of a row that was committed changes nothing).
+            unfinished += failedBatch + commits.flatMap(\.ids)
             if commitFailed {
                 unfinished += pending.map(\.id)
             } else if !pending.isEmpty, (try? await stage.commit(pending, ledger: ledger)) == nil {
@@ -202,4 +229,11 @@ extension Ledger.Advance {
         self.init(id: result.id, stage: result.stage, document: result.document, failure: result.failure)
         json = result.unchangedJSON
     }
+}
+
+/// A count several tasks add to.
+private final class Tally: Sendable {
+    private let count = Mutex(0)
+    func add() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }
