@@ -27,6 +27,35 @@ private struct MarkingStage: PipelineStage {
     }
 }
 
+/// Moves `found` rows to `downloaded` at once; its commits are slow, and the `failOn`-th fails.
+private struct SlowCommits: PipelineStage {
+    let commits = Locked(0)
+    let processed = Locked(0)
+    /// How many rows were processed when the first commit ended.
+    let processedByFirstCommit = Locked(0)
+    let failOn: Int
+
+    var name: String { "slow-commit" }
+    var takes: Ledger.Stage { .found }
+
+    func process(_ item: StageItem) async throws -> StepResult {
+        processed.withLock { $0 += 1 }
+        return StepResult(id: item.id, stage: .downloaded, document: item.document, report: StageReport())
+    }
+
+    func commit(_ batch: [StepResult], ledger: Ledger) async throws -> StageReport {
+        let number = commits.withLock {
+            $0 += 1
+            return $0
+        }
+        try await Task.sleep(nanoseconds: 100_000_000)
+        if number == 1 { processedByFirstCommit.withLock { $0 = processed.withLock { $0 } } }
+        if number == failOn { throw IngestError(.ledger, "commit \(number) failed") }
+        try await ledger.advance(batch.map(Ledger.Advance.init))
+        return StageReport()
+    }
+}
+
 /// The step after `MarkingStage`: checks what it was handed in memory.
 private struct CarriedCheck: PipelineStage {
     var name: String { "check" }
@@ -139,6 +168,28 @@ struct StageRunnerTests {
             #expect(done == seen.withLock { $0.count } && done > 0)
             // No lease is left behind: another worker takes every row left at once.
             #expect(try await ledger.claim(stage: .found, limit: 100, owner: "other").count == 40 - done)
+        }
+    }
+
+    @Test(
+        "commits queue behind a slow one in order; when one fails the runner throws, the batches before it stay committed and every other row is released"
+    )
+    func failedCommitInQueue() async throws {
+        try await LedgerTests.withLedger { ledger in
+            try await Self.seed(ledger, count: 60)
+            let stage = SlowCommits(failOn: 3)
+            var options = StageRunner.Options(concurrency: 4)
+            options.commitBatch = 4
+            await #expect(throws: IngestError.self) {
+                _ = try await StageRunner(ledger: ledger).run(stage, options: options)
+            }
+            // The two commits before the failed one, whole; none after it.
+            #expect(try await ledger.count(stage: .downloaded) == 8)
+            // The loop went on while the first commit took its time: far more rows than one
+            // batch waiting behind it were processed by then (every row, when nothing waits).
+            #expect(stage.processedByFirstCommit.withLock { $0 } > 20)
+            // No lease is left behind: the failed batch and the queued ones are claimable at once.
+            #expect(try await ledger.claim(stage: .found, limit: 100, owner: "other").count == 52)
         }
     }
 
