@@ -268,6 +268,12 @@ public final class Ledger: Sendable {
         }
     }
 
+    /// Copies the log's committed pages into the database file (a passive checkpoint: it waits
+    /// for no reader and is waited for by none), so that closing the ledger has little left to do.
+    func checkpoint() async throws {
+        try await pool.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+    }
+
     /// The number of photo rows.
     public func photoCount() async throws -> Int {
         try await read("count photos") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM photo") ?? 0 }

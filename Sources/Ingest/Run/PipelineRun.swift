@@ -321,6 +321,10 @@ public final class PipelineRun: Sendable {
             steps, options: options, committed: { extracted.ring(rows: Self.extractedRows($0)) },
             progress: { report in update { $0.download = Self.sum(StageReport(), report) } })
         update { $0.download = Self.sum(StageReport(), report) }
+        // The ledger's log copied into the database now, while the stages after finish their
+        // last rows, rather than when the ledger is closed at the end (about 50 ms of a
+        // 5,000-photo run that nothing else overlapped).
+        try? await ledger.checkpoint()
     }
 
     private func runExtract(
