@@ -271,7 +271,7 @@ public final class Ledger: Sendable {
     /// Copies the log's committed pages into the database file (a passive checkpoint: it waits
     /// for no reader and is waited for by none), so that closing the ledger has little left to do.
     func checkpoint() async throws {
-        try await pool.writeWithoutTransaction { db in try db.checkpoint(.passive) }
+        _ = try await pool.writeWithoutTransaction { db in try db.checkpoint(.passive) }
     }
 
     /// The number of photo rows.
