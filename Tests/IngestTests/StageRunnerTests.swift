@@ -27,12 +27,14 @@ private struct MarkingStage: PipelineStage {
     }
 }
 
-/// Moves `found` rows to `downloaded` at once; its commits are slow, and the `failOn`-th fails.
+/// Moves `found` rows to `downloaded` at once; its first commit lasts until the loop has
+/// processed `waitFor` rows (or 20 s have passed), and its `failOn`-th commit fails.
 private struct SlowCommits: PipelineStage {
     let commits = Locked(0)
     let processed = Locked(0)
     /// How many rows were processed when the first commit ended.
     let processedByFirstCommit = Locked(0)
+    let waitFor: Int
     let failOn: Int
 
     var name: String { "slow-commit" }
@@ -48,8 +50,14 @@ private struct SlowCommits: PipelineStage {
             $0 += 1
             return $0
         }
-        try await Task.sleep(nanoseconds: 100_000_000)
-        if number == 1 { processedByFirstCommit.withLock { $0 = processed.withLock { $0 } } }
+        if number == 1 {
+            // A loop that waited for this commit would never get there: the deadline ends it.
+            let deadline = Date().addingTimeInterval(20)
+            while processed.withLock({ $0 }) < waitFor, Date() < deadline {
+                try await Task.sleep(nanoseconds: 2_000_000)
+            }
+            processedByFirstCommit.withLock { $0 = processed.withLock { $0 } }
+        }
         if number == failOn { throw IngestError(.ledger, "commit \(number) failed") }
         try await ledger.advance(batch.map(Ledger.Advance.init))
         return StageReport()
@@ -177,17 +185,19 @@ struct StageRunnerTests {
     func failedCommitInQueue() async throws {
         try await LedgerTests.withLedger { ledger in
             try await Self.seed(ledger, count: 60)
-            let stage = SlowCommits(failOn: 3)
+            let stage = SlowCommits(waitFor: 40, failOn: 3)
             var options = StageRunner.Options(concurrency: 4)
             options.commitBatch = 4
+            // Batches by size only, however slowly a loaded machine runs the test.
+            options.commitInterval = 3600
             await #expect(throws: IngestError.self) {
                 _ = try await StageRunner(ledger: ledger).run(stage, options: options)
             }
             // The two commits before the failed one, whole; none after it.
             #expect(try await ledger.count(stage: .downloaded) == 8)
-            // The loop went on while the first commit took its time: far more rows than one
-            // batch waiting behind it were processed by then (every row, when nothing waits).
-            #expect(stage.processedByFirstCommit.withLock { $0 } > 20)
+            // The loop went on while the first commit took its time: 40 rows (ten batches) were
+            // processed before it ended, 36 of them queued behind it.
+            #expect(stage.processedByFirstCommit.withLock { $0 } >= 40)
             // No lease is left behind: the failed batch and the queued ones are claimable at once.
             #expect(try await ledger.claim(stage: .found, limit: 100, owner: "other").count == 52)
         }
