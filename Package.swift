@@ -173,7 +173,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CryptoTests",
-            dependencies: ["Crypto"],
+            dependencies: ["Crypto", "TestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Enrich
@@ -20,7 +21,7 @@ struct GeoBruteForceTests {
     }
 
     static func testPoints() -> [(Double, Double)] {
-        var generator = GeoFixtures.SeededGenerator(state: 20_261_122)
+        var generator = SplitMix64(state: 20_261_122)
         var points: [(Double, Double)] = []
         for _ in 0..<2500 { points.append(GeoFixtures.uniformPoint(&generator)) }
         // Near the antimeridian, on either side.
@@ -134,7 +135,7 @@ struct GeoBruteForceTests {
     @Test("a batch spanning several parallel runs answers each point as a single query does")
     func largeBatch() throws {
         let geocoder = try GeoFixtures.geocoder()
-        var generator = GeoFixtures.SeededGenerator(state: 99)
+        var generator = SplitMix64(state: 99)
         let points = try (0..<150_000).map { _ in
             let (lat, lon) = GeoFixtures.uniformPoint(&generator)
             return try Coordinate(latitude: lat, longitude: lon)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Enrich
@@ -60,7 +61,7 @@ struct GeoCSVTests {
     @Test("the output is the same however the input is cut into chunks")
     func chunking() throws {
         var lines: [String] = []
-        var generator = GeoFixtures.SeededGenerator(state: 7)
+        var generator = SplitMix64(state: 7)
         for index in 0..<3000 {
             let (lat, lon) = GeoFixtures.uniformPoint(&generator)
             lines.append(index % 97 == 0 ? "bad line \(index)" : "\(lat),\(lon)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Enrich
@@ -72,20 +73,8 @@ enum GeoFixtures {
         return best
     }
 
-    /// SplitMix64: a seeded generator, so every run checks the same points.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// A point uniformly distributed on the sphere.
-    static func uniformPoint(_ generator: inout SeededGenerator) -> (Double, Double) {
+    static func uniformPoint(_ generator: inout SplitMix64) -> (Double, Double) {
         let z = Double.random(in: -1...1, using: &generator)
         return (asin(z) * 180 / .pi, Double.random(in: -180...180, using: &generator))
     }

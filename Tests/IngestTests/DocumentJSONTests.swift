@@ -1,5 +1,6 @@
 import Enrich
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Ingest
@@ -8,18 +9,6 @@ import Testing
 /// of loaded documents would stop matching.
 @Suite("document JSON", .tags(.unit))
 struct DocumentJSONTests {
-    /// SplitMix64: the same documents on every run, different ones for each seed.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let foundation: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -34,7 +23,7 @@ struct DocumentJSONTests {
             "\u{2028}", "\u{FEFF}", "http://x/y?z=1&w=%20",
         ]
 
-    static func string(_ g: inout Generator) -> String {
+    static func string(_ g: inout SplitMix64) -> String {
         if Int.random(in: 0..<20, using: &g) == 0 {
             // A sealed field: several KB of base64url.
             let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
@@ -43,7 +32,7 @@ struct DocumentJSONTests {
         return (0..<Int.random(in: 0...12, using: &g)).map { _ in pieces.randomElement(using: &g)! }.joined()
     }
 
-    static func double(_ g: inout Generator) -> Double {
+    static func double(_ g: inout SplitMix64) -> Double {
         switch Int.random(in: 0..<7, using: &g) {
         case 0: return Double(Int.random(in: -1_000_000...1_000_000, using: &g))
         case 1: return Double.random(in: -180...180, using: &g)
@@ -61,15 +50,15 @@ struct DocumentJSONTests {
         }
     }
 
-    static func maybe<T>(_ g: inout Generator, _ make: (inout Generator) -> T) -> T? {
+    static func maybe<T>(_ g: inout SplitMix64, _ make: (inout SplitMix64) -> T) -> T? {
         Bool.random(using: &g) ? make(&g) : nil
     }
 
-    static func int(_ g: inout Generator) -> Int {
+    static func int(_ g: inout SplitMix64) -> Int {
         Bool.random(using: &g) ? Int.random(in: 0...10_000, using: &g) : Int.random(in: .min ... .max, using: &g)
     }
 
-    static func document(_ g: inout Generator) -> PhotoDocument {
+    static func document(_ g: inout SplitMix64) -> PhotoDocument {
         var d = PhotoDocument(
             id: string(&g), source: string(&g), sourceID: string(&g),
             terms: (0..<Int.random(in: 0...3, using: &g)).map { _ in string(&g) }, title: string(&g),
@@ -118,7 +107,7 @@ struct DocumentJSONTests {
 
     @Test("3,000 generated documents encode to JSONEncoder's bytes", arguments: [1, 2, 3] as [UInt64])
     func sameBytes(seed: UInt64) throws {
-        var g = Generator(state: seed)
+        var g = SplitMix64(state: seed)
         var mismatches: [String] = []
         for _ in 0..<1000 {
             let document = Self.document(&g)
@@ -131,7 +120,7 @@ struct DocumentJSONTests {
 
     @Test("a document as the pipeline makes it, and one with every optional left out")
     func pipelineDocument() throws {
-        var g = Generator(state: 99)
+        var g = SplitMix64(state: 99)
         var full = Self.document(&g)
         full.geo = PhotoDocument.Geo(lat: 48.8566, lon: 2.3522, accuracy: 16, source: "exif")
         full.place = PhotoDocument.Place(
@@ -165,7 +154,7 @@ struct DocumentJSONTests {
         "a number that is not finite is refused, as JSONEncoder refuses it",
         arguments: [Double.nan, .infinity, -.infinity])
     func nonFinite(value: Double) {
-        var g = Generator(state: 7)
+        var g = SplitMix64(state: 7)
         var document = Self.document(&g)
         document.geo = PhotoDocument.Geo(lat: value, lon: 0, accuracy: nil, source: "exif")
         #expect(throws: EncodingError.self) { try Self.foundation.encode(document) }
