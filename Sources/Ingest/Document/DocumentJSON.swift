@@ -56,6 +56,27 @@ private struct JSONOut {
         raw(quotedKeyAndColon)
     }
 
+    /// A field holding a string, left out when `nil`.
+    mutating func field(_ quotedKeyAndColon: StaticString, _ value: String?) {
+        guard let value else { return }
+        key(quotedKeyAndColon)
+        string(value)
+    }
+
+    /// A field holding an integer, left out when `nil`.
+    mutating func field(_ quotedKeyAndColon: StaticString, _ value: Int?) {
+        guard let value else { return }
+        key(quotedKeyAndColon)
+        int(value)
+    }
+
+    /// A field holding a number, left out when `nil`.
+    mutating func field(_ quotedKeyAndColon: StaticString, _ value: Double?) throws {
+        guard let value else { return }
+        key(quotedKeyAndColon)
+        try double(value)
+    }
+
     mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         var value = value
@@ -118,10 +139,7 @@ private struct JSONOut {
         string(d.id)
         key("\"blind\":")
         let blind = begin()
-        if let owner = d.blind.owner {
-            key("\"owner\":")
-            string(owner)
-        }
+        field("\"owner\":", d.blind.owner)
         end(blind)
         key("\"description\":")
         string(d.description)
@@ -140,10 +158,7 @@ private struct JSONOut {
             imageSource(source)
         }
         bytes.append(UInt8(ascii: "]"))
-        if let url = d.imageURL {
-            key("\"image_url\":")
-            string(url)
-        }
+        field("\"image_url\":", d.imageURL)
         key("\"ingested_at\":")
         string(d.ingestedAt)
         if let labels = d.labels {
@@ -155,30 +170,18 @@ private struct JSONOut {
             }
             bytes.append(UInt8(ascii: "]"))
         }
-        if let license = d.license {
-            key("\"license\":")
-            string(license)
-        }
+        field("\"license\":", d.license)
         key("\"machine_tags\":")
         strings(d.machineTags)
-        if let url = d.pageURL {
-            key("\"page_url\":")
-            string(url)
-        }
+        field("\"page_url\":", d.pageURL)
         key("\"pipeline_version\":")
         string(d.pipelineVersion)
         if let place = d.place {
             key("\"place\":")
             try self.place(place)
         }
-        if let model = d.scoreModel {
-            key("\"score_model\":")
-            string(model)
-        }
-        if let at = d.scoredAt {
-            key("\"scored_at\":")
-            string(at)
-        }
+        field("\"score_model\":", d.scoreModel)
+        field("\"scored_at\":", d.scoredAt)
         if let scores = d.scores {
             key("\"scores\":")
             bytes.append(UInt8(ascii: "{"))
@@ -207,31 +210,19 @@ private struct JSONOut {
         string(d.sourceID)
         key("\"tags\":")
         strings(d.tags)
-        if let at = d.takenAt {
-            key("\"taken_at\":")
-            string(at)
-        }
+        field("\"taken_at\":", d.takenAt)
         key("\"terms\":")
         strings(d.terms)
         key("\"title\":")
         string(d.title)
-        if let at = d.uploadedAt {
-            key("\"uploaded_at\":")
-            string(at)
-        }
-        if let views = d.views {
-            key("\"views\":")
-            int(views)
-        }
+        field("\"uploaded_at\":", d.uploadedAt)
+        field("\"views\":", d.views)
         end(outer)
     }
 
     mutating func geo(_ geo: PhotoDocument.Geo) throws {
         let outer = begin()
-        if let accuracy = geo.accuracy {
-            key("\"accuracy\":")
-            int(accuracy)
-        }
+        field("\"accuracy\":", geo.accuracy)
         key("\"lat\":")
         try double(geo.lat)
         key("\"lon\":")
@@ -254,41 +245,23 @@ private struct JSONOut {
             string(fallback.storedAs)
             end(inner)
         }
-        if let format = image.format {
-            key("\"format\":")
-            string(format)
-        }
-        if let height = image.height {
-            key("\"height\":")
-            int(height)
-        }
-        if let path = image.path {
-            key("\"path\":")
-            string(path)
-        }
+        field("\"format\":", image.format)
+        field("\"height\":", image.height)
+        field("\"path\":", image.path)
         key("\"sha256\":")
         string(image.sha256)
-        if let width = image.width {
-            key("\"width\":")
-            int(width)
-        }
+        field("\"width\":", image.width)
         end(outer)
     }
 
     mutating func imageSource(_ source: PhotoDocument.ImageSource) {
         let outer = begin()
-        if let height = source.height {
-            key("\"height\":")
-            int(height)
-        }
+        field("\"height\":", source.height)
         key("\"size\":")
         string(source.size)
         key("\"url\":")
         string(source.url)
-        if let width = source.width {
-            key("\"width\":")
-            int(width)
-        }
+        field("\"width\":", source.width)
         end(outer)
     }
 
@@ -296,66 +269,30 @@ private struct JSONOut {
         let outer = begin()
         key("\"description\":")
         string(label.description)
-        if let mid = label.mid {
-            key("\"mid\":")
-            string(mid)
-        }
+        field("\"mid\":", label.mid)
         key("\"score\":")
         try double(label.score)
-        if let topicality = label.topicality {
-            key("\"topicality\":")
-            try double(topicality)
-        }
+        try field("\"topicality\":", label.topicality)
         end(outer)
     }
 
     mutating func place(_ place: PhotoDocument.Place) throws {
         let outer = begin()
-        if let value = place.admin1 {
-            key("\"admin1\":")
-            string(value)
-        }
-        if let value = place.admin2 {
-            key("\"admin2\":")
-            string(value)
-        }
-        if let value = place.cc {
-            key("\"cc\":")
-            string(value)
-        }
-        if let value = place.city {
-            key("\"city\":")
-            string(value)
-        }
-        if let value = place.country {
-            key("\"country\":")
-            string(value)
-        }
-        if let value = place.distanceKm {
-            key("\"distance_km\":")
-            try double(value)
-        }
+        field("\"admin1\":", place.admin1)
+        field("\"admin2\":", place.admin2)
+        field("\"cc\":", place.cc)
+        field("\"city\":", place.city)
+        field("\"country\":", place.country)
+        try field("\"distance_km\":", place.distanceKm)
         end(outer)
     }
 
     mutating func sealed(_ sealed: PhotoDocument.Sealed) {
         let outer = begin()
-        if let value = sealed.exif {
-            key("\"exif\":")
-            string(value)
-        }
-        if let value = sealed.owner {
-            key("\"owner\":")
-            string(value)
-        }
-        if let value = sealed.ownerName {
-            key("\"owner_name\":")
-            string(value)
-        }
-        if let value = sealed.pathAlias {
-            key("\"path_alias\":")
-            string(value)
-        }
+        field("\"exif\":", sealed.exif)
+        field("\"owner\":", sealed.owner)
+        field("\"owner_name\":", sealed.ownerName)
+        field("\"path_alias\":", sealed.pathAlias)
         end(outer)
     }
 }
