@@ -95,9 +95,10 @@ export PHOTOSEAL_TEST_SLURM_CONF
 export PHOTOSEAL_PARQUET_VENV="${PHOTOSEAL_PARQUET_VENV:-$PWD/.venv-parquet}"
 status=0
 # Tests that bound a wall-clock time (a dead endpoint given up within 15 s, a stop within
-# seconds of SIGTERM, a transfer deadline, a busy workdir refused within 1 s) run after the
+# seconds of SIGTERM, a transfer deadline, a busy workdir refused within 1 s, a commit that
+# waits at most 60 s for the rows processed behind it) run after the
 # others, apart: the load of the parallel suites on 2 cores must not decide them.
-timed='^(IngestTests\.(FailFastTests|HostileServerTests)|StoreTests\.(MongoStoreTests|PostgresStoreTests)|PhotosealCLITests\.(InterruptCLITests|PreflightCLITests|WorkspaceCLITests))/'
+timed='^(IngestTests\.(FailFastTests|HostileServerTests|StageRunnerQueueTests)|StoreTests\.(MongoStoreTests|PostgresStoreTests)|PhotosealCLITests\.(InterruptCLITests|PreflightCLITests|WorkspaceCLITests))/'
 if [ $# -eq 0 ]; then
   swift test --skip-build --skip "$timed" || status=$?
   swift test --skip-build --filter "$timed" || status=$?
