@@ -19,7 +19,13 @@ package enum DocumentJSON {
     /// The JSON of `document`.
     /// - Throws: `EncodingError.invalidValue` for a non-finite number, as `JSONEncoder` does.
     package static func encode(_ document: PhotoDocument) throws -> String {
-        var out = JSONOut()
+        // Room for the sealed fields (most of a document's bytes) and 1 KB for the rest.
+        let sealed = document.sealed
+        var out = JSONOut(
+            capacity: 1024
+                + [sealed.exif, sealed.owner, sealed.ownerName, sealed.pathAlias].reduce(0) {
+                    $0 + ($1?.utf8.count ?? 0)
+                })
         try out.document(document)
         return String(decoding: out.bytes, as: UTF8.self)
     }
@@ -31,7 +37,7 @@ private struct JSONOut {
     /// Whether the object being written has no field yet (objects nest: saved by `begin`).
     var first = true
 
-    init() { bytes.reserveCapacity(8 << 10) }
+    init(capacity: Int) { bytes.reserveCapacity(capacity) }
 
     mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
