@@ -62,21 +62,21 @@ private struct JSONOut {
         raw(quotedKeyAndColon)
     }
 
-    /// A field holding a string, left out when `nil`.
+    /// A field holding a string (left out when `nil`).
     mutating func field(_ quotedKeyAndColon: StaticString, _ value: String?) {
         guard let value else { return }
         key(quotedKeyAndColon)
         string(value)
     }
 
-    /// A field holding an integer, left out when `nil`.
+    /// A field holding an integer (left out when `nil`).
     mutating func field(_ quotedKeyAndColon: StaticString, _ value: Int?) {
         guard let value else { return }
         key(quotedKeyAndColon)
         int(value)
     }
 
-    /// A field holding a number, left out when `nil`.
+    /// A field holding a number (left out when `nil`).
     mutating func field(_ quotedKeyAndColon: StaticString, _ value: Double?) throws {
         guard let value else { return }
         key(quotedKeyAndColon)
@@ -141,14 +141,12 @@ private struct JSONOut {
 
     mutating func document(_ d: PhotoDocument) throws {
         let outer = begin()
-        key("\"_id\":")
-        string(d.id)
+        field("\"_id\":", d.id)
         key("\"blind\":")
         let blind = begin()
         field("\"owner\":", d.blind.owner)
         end(blind)
-        key("\"description\":")
-        string(d.description)
+        field("\"description\":", d.description)
         if let geo = d.geo {
             key("\"geo\":")
             try self.geo(geo)
@@ -165,8 +163,7 @@ private struct JSONOut {
         }
         bytes.append(UInt8(ascii: "]"))
         field("\"image_url\":", d.imageURL)
-        key("\"ingested_at\":")
-        string(d.ingestedAt)
+        field("\"ingested_at\":", d.ingestedAt)
         if let labels = d.labels {
             key("\"labels\":")
             bytes.append(UInt8(ascii: "["))
@@ -180,8 +177,7 @@ private struct JSONOut {
         key("\"machine_tags\":")
         strings(d.machineTags)
         field("\"page_url\":", d.pageURL)
-        key("\"pipeline_version\":")
-        string(d.pipelineVersion)
+        field("\"pipeline_version\":", d.pipelineVersion)
         if let place = d.place {
             key("\"place\":")
             try self.place(place)
@@ -203,24 +199,19 @@ private struct JSONOut {
         }
         key("\"seal\":")
         let seal = begin()
-        key("\"at\":")
-        string(d.seal.at)
-        key("\"kid\":")
-        string(d.seal.kid)
+        field("\"at\":", d.seal.at)
+        field("\"kid\":", d.seal.kid)
         end(seal)
         key("\"sealed\":")
         sealed(d.sealed)
-        key("\"source\":")
-        string(d.source)
-        key("\"source_id\":")
-        string(d.sourceID)
+        field("\"source\":", d.source)
+        field("\"source_id\":", d.sourceID)
         key("\"tags\":")
         strings(d.tags)
         field("\"taken_at\":", d.takenAt)
         key("\"terms\":")
         strings(d.terms)
-        key("\"title\":")
-        string(d.title)
+        field("\"title\":", d.title)
         field("\"uploaded_at\":", d.uploadedAt)
         field("\"views\":", d.views)
         end(outer)
@@ -229,33 +220,26 @@ private struct JSONOut {
     mutating func geo(_ geo: PhotoDocument.Geo) throws {
         let outer = begin()
         field("\"accuracy\":", geo.accuracy)
-        key("\"lat\":")
-        try double(geo.lat)
-        key("\"lon\":")
-        try double(geo.lon)
-        key("\"source\":")
-        string(geo.source)
+        try field("\"lat\":", geo.lat)
+        try field("\"lon\":", geo.lon)
+        field("\"source\":", geo.source)
         end(outer)
     }
 
     mutating func image(_ image: PhotoDocument.Image) {
         let outer = begin()
-        key("\"bytes\":")
-        int(image.bytes)
+        field("\"bytes\":", image.bytes)
         if let fallback = image.fallback {
             key("\"fallback\":")
             let inner = begin()
-            key("\"reason\":")
-            string(fallback.reason)
-            key("\"stored_as\":")
-            string(fallback.storedAs)
+            field("\"reason\":", fallback.reason)
+            field("\"stored_as\":", fallback.storedAs)
             end(inner)
         }
         field("\"format\":", image.format)
         field("\"height\":", image.height)
         field("\"path\":", image.path)
-        key("\"sha256\":")
-        string(image.sha256)
+        field("\"sha256\":", image.sha256)
         field("\"width\":", image.width)
         end(outer)
     }
@@ -263,21 +247,17 @@ private struct JSONOut {
     mutating func imageSource(_ source: PhotoDocument.ImageSource) {
         let outer = begin()
         field("\"height\":", source.height)
-        key("\"size\":")
-        string(source.size)
-        key("\"url\":")
-        string(source.url)
+        field("\"size\":", source.size)
+        field("\"url\":", source.url)
         field("\"width\":", source.width)
         end(outer)
     }
 
     mutating func label(_ label: Vision.Label) throws {
         let outer = begin()
-        key("\"description\":")
-        string(label.description)
+        field("\"description\":", label.description)
         field("\"mid\":", label.mid)
-        key("\"score\":")
-        try double(label.score)
+        try field("\"score\":", label.score)
         try field("\"topicality\":", label.topicality)
         end(outer)
     }
