@@ -269,7 +269,8 @@ public final class Ledger: Sendable {
     }
 
     /// Copies the log's committed pages into the database file (a passive checkpoint: it waits
-    /// for no reader and is waited for by none), so that closing the ledger has little left to do.
+    /// for no reader; the ledger's other writes wait for it), so that closing the ledger has
+    /// little left to do.
     func checkpoint() async throws {
         _ = try await pool.writeWithoutTransaction { db in try db.checkpoint(.passive) }
     }

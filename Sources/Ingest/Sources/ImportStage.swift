@@ -55,8 +55,7 @@ public struct ImportStage: Sendable {
         var summary = Summary()
         ingestor.store.cleanTemporaryFiles()
         // URLs are recorded in batches: one transaction per 500 rows, after first batches of 32,
-        // 64, … so that a run's downloads start after the first 32 rows, not the first 500
-        // (which held them back about 0.1 s while the import had a core to itself).
+        // 64, … so that a run's downloads can start after the first 32 rows, not the first 500.
         var queued: [PhotoDocument] = []
         var batch = 32
         func flush() async throws {
