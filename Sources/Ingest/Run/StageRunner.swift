@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// Runs a `PipelineStage` over the ledger: the one work loop of every stage.
 ///
@@ -93,7 +92,7 @@ public struct StageRunner: Sendable {
         var commitFailed = false
         var failedBatch: [String] = []
         // Commits ended (either way), counted by the tasks; `reaped` of them were awaited.
-        let ended = Tally()
+        let ended = Locked(0)
         var reaped = 0
         func settle(keeping: Int) async throws {
             while commits.count > keeping {
@@ -119,7 +118,7 @@ public struct StageRunner: Sendable {
             commits.append(
                 (
                     Task {
-                        defer { ended.add() }
+                        defer { ended.withLock { $0 += 1 } }
                         // A batch after one that failed is not committed (the run stops).
                         if let before { _ = try await before.value }
                         let counted = try await stage.commit(batch, ledger: ledger)
@@ -127,9 +126,7 @@ public struct StageRunner: Sendable {
                         return counted
                     }, batch.map(\.id)
                 ))
-            var queued = commits.dropFirst().reduce(0) { $0 + $1.ids.count }
-            while queued > Self.queuedRows {
-                queued -= commits[1].ids.count
+            while commits.dropFirst().reduce(0, { $0 + $1.ids.count }) > Self.queuedRows {
                 try await settle(keeping: commits.count - 1)
             }
         }
@@ -201,7 +198,7 @@ public struct StageRunner: Sendable {
                     }
                     if claimedAll, let upstream, upstream.generation != seen { claimedAll = false }
                     // The counts of the commits that ended (they end in order) join the report.
-                    try await settle(keeping: commits.count - (ended.value - reaped))
+                    try await settle(keeping: commits.count - (ended.withLock { $0 } - reaped))
                     progress(report)
                 }
                 try await commit()
@@ -235,11 +232,4 @@ extension Ledger.Advance {
         self.init(id: result.id, stage: result.stage, document: result.document, failure: result.failure)
         json = result.unchangedJSON
     }
-}
-
-/// A count several tasks add to.
-private final class Tally: Sendable {
-    private let count = Mutex(0)
-    func add() { count.withLock { $0 += 1 } }
-    var value: Int { count.withLock { $0 } }
 }
