@@ -19,7 +19,11 @@ final class DocumentHandoff: Sendable {
     /// The most documents kept at once.
     let capacity: Int
 
-    init(capacity: Int = 256) { self.capacity = capacity }
+    /// 128 by default: the load stage, the one that takes them, claims 64 rows at a time and lags
+    /// the download by a few of its batches. With 256, a long run's handoff stayed full (about
+    /// 1.5 MB of documents and their JSON) while the load decoded its own copies of the rows
+    /// it missed.
+    init(capacity: Int = 128) { self.capacity = capacity }
 
     /// From now on, keeps the documents of rows committed at one of `stages`.
     func keep(for stages: Set<Ledger.Stage>) {

@@ -50,10 +50,10 @@ public struct EncryptLoad: Sendable {
     ///   - store: The document store.
     ///   - keyring: The seal keys that open every token.
     ///   - blind: The blind index under INDEX_KEY.
-    ///   - batchSize: Documents per store write (default 500).
+    ///   - batchSize: Documents per store write (default 128).
     ///   - logger: Progress goes here.
     public init(
-        ledger: Ledger, store: any DocumentStore, keyring: Keyring, blind: BlindIndex, batchSize: Int = 500,
+        ledger: Ledger, store: any DocumentStore, keyring: Keyring, blind: BlindIndex, batchSize: Int = 128,
         logger: Logger
     ) {
         self.ledger = ledger

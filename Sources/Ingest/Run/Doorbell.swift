@@ -63,7 +63,8 @@ package final class Doorbell: Sendable {
         let timer = timeout.map { seconds in
             Task { [weak self] in
                 try? await Task.sleep(nanoseconds: UInt64(max(0, seconds) * 1_000_000_000))
-                self?.expire(id)
+                // Cancelled: the wait ended first (an expiry now would be kept for good).
+                if !Task.isCancelled { self?.expire(id) }
             }
         }
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in

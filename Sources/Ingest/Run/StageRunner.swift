@@ -13,8 +13,14 @@ public struct StageRunner: Sendable {
     /// With none, a slow commit (another stage's long transaction ahead of it on the ledger's
     /// one writer) held up the loop, and with it the start of new photos: in a 5,000-image
     /// `run`, about 0.1 s of idle cores. Counted in rows, not batches: a stage with large
-    /// batches (load: 500 documents) still waits, so its memory does not grow with a slow store.
+    /// batches (load: 128 documents) still waits, so its memory does not grow with a slow store.
     static let queuedRows = 128
+
+    /// The fewest rows a claim asks for (a claim asks for 8 per photo in flight, or per batch):
+    /// a stage with few in flight (extract and load, one per core) holds at most this many
+    /// claimed documents in memory. It was 256: with the load's batches, the documents held
+    /// grew with the length of a run (a 20,000-photo run peaked 8 % higher than a 2,000 one).
+    static let claimFloor = 64
 
     /// How to run a stage.
     public struct Options: Sendable {
@@ -144,7 +150,7 @@ public struct StageRunner: Sendable {
                                 seen = upstream.generation
                                 upstreamDone = upstream.isClosed
                             }
-                            let want = min(max(width * max(8, batchSize), 256), limit - started)
+                            let want = min(max(width * max(8, batchSize), Self.claimFloor), limit - started)
                             queue = try await ledger.claim(
                                 stage: stage.takes, limit: want, owner: owner, lease: options.lease
                             ).reversed()

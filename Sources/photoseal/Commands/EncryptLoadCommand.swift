@@ -34,10 +34,10 @@ struct EncryptLoadCommand: AsyncParsableCommand {
         try await reportingErrors {
             let workspace = try await global.workspace("encrypt-load", access: .write, store: storeOptions)
             let ledger = try workspace.ledger()
-            let store = try await workspace.loadStore(batchSize: batch.batchSize)
+            let store = try await workspace.loadStore(batchSize: batch.size)
             let stage = EncryptLoad(
                 ledger: ledger, store: store, keyring: try workspace.keyring(), blind: try workspace.blindIndex(),
-                batchSize: batch.batchSize, logger: global.logger())
+                batchSize: batch.size, logger: global.logger())
             let display = progressOptions.display("encrypt-load")
             @Sendable func counts(_ s: EncryptLoad.Summary) -> ProgressDisplay.Counts {
                 (

@@ -43,9 +43,9 @@ struct RotateKeysCommand: AsyncParsableCommand {
             let images = try await workspace.recordedImageStore(logger: global.logger())
             defer { images.http.shutdown() }
             let rotation = KeyRotation(
-                stores: try await workspace.coveredStores(batchSize: batch.batchSize),
+                stores: try await workspace.coveredStores(batchSize: batch.size),
                 ledger: try workspace.ledgerIfPresent(), images: images.store, keyring: keyring,
-                reindex: reindex, batchSize: batch.batchSize, logger: global.logger())
+                reindex: reindex, batchSize: batch.size, logger: global.logger())
             let display = progressOptions.display("rotate-keys")
             @Sendable func counts(_ s: KeyRotation.Summary) -> ProgressDisplay.Counts {
                 (

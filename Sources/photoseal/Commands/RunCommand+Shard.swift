@@ -164,7 +164,7 @@ extension RunCommand {
         let images = try await workspace.imageStore(
             given: try Self.shardImageStore(plan: plan, given: download.images.imageStore), http: fetcher)
         let ingestor = ImageIngestor(store: images, mode: mode, sealer: sealer)
-        let store = try await workspace.loadStore(batchSize: batch.batchSize)
+        let store = try await workspace.loadStore(batchSize: batch.runSize)
         let labelling = try await labelling(job: job, workspace: workspace, http: api)
         // A shard of a scoring job that cannot score would load its photos without scores, unlike
         // the other shards: refused instead.

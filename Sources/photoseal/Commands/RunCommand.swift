@@ -176,7 +176,7 @@ struct RunCommand: AsyncParsableCommand {
                 printError("run: store \(checked.display)\(checked.exists ? " answers" : " (made by the first run)")")
                 store = nil
             } else {
-                store = try await workspace.loadStore(batchSize: batch.batchSize, preferring: job.store)
+                store = try await workspace.loadStore(batchSize: batch.runSize, preferring: job.store)
             }
             var flickr: (client: FlickrClient, counter: APICallCounter)?
             var plan: SearchPlan?
@@ -326,8 +326,8 @@ struct RunCommand: AsyncParsableCommand {
             scoring: scoring,
             load: EncryptLoad(
                 ledger: ledger, store: store, keyring: keyring, blind: try workspace.blindIndex(),
-                batchSize: batch.batchSize, logger: logger),
-            loadBatchSize: batch.batchSize, logger: logger, retryFailed: retry.retryFailed)
+                batchSize: batch.runSize, logger: logger),
+            loadBatchSize: batch.runSize, logger: logger, retryFailed: retry.retryFailed)
     }
 
     /// The score stage, or `nil` (with a one-line note) when no label or no key was given.

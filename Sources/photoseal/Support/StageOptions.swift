@@ -296,12 +296,20 @@ struct LabelOptions: ParsableArguments {
 
 /// `--batch-size` (encrypt-load, rotate-keys, run).
 struct BatchSizeOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Documents per store read or write.", valueName: "n"))
-    var batchSize = 500
+    @Option(help: ArgumentHelp("Documents per store read or write (default 128; in run, 64).", valueName: "n"))
+    var batchSize: Int?
+
+    /// `--batch-size`, or 128.
+    var size: Int { batchSize ?? 128 }
+
+    /// `--batch-size`, or 64 in `run`: its load stage writes while the downloads go on, and the
+    /// documents of the batch being written and of the next one wait in memory. With 128, a
+    /// 20,000-photo run's peak RSS was 7–10 % above a 2,000-photo run's; with 64, 4–8 %.
+    var runSize: Int { batchSize ?? 64 }
 
     func validate() throws {
         guard UsageChecks.enabled else { return }
-        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1") }
+        guard (batchSize ?? 1) >= 1 else { throw ValidationError("--batch-size must be at least 1") }
     }
 }
 
