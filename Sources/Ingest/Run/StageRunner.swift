@@ -18,8 +18,8 @@ public struct StageRunner: Sendable {
 
     /// The fewest rows a claim asks for (a claim asks for 8 per photo in flight, or per batch):
     /// a stage with few in flight (extract and load, one per core) holds at most this many
-    /// claimed documents in memory. It was 256: with the load's batches, the documents held
-    /// grew with the length of a run (a 20,000-photo run peaked 8 % higher than a 2,000 one).
+    /// claimed documents in memory. It was 256: the load stage held that many documents with
+    /// their JSON besides its batches, in a long run, where it always has rows waiting.
     static let claimFloor = 64
 
     /// How to run a stage.

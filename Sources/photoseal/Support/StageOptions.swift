@@ -303,8 +303,9 @@ struct BatchSizeOptions: ParsableArguments {
     var size: Int { batchSize ?? 128 }
 
     /// `--batch-size`, or 64 in `run`: its load stage writes while the downloads go on, and the
-    /// documents of the batch being written and of the next one wait in memory. With 128, a
-    /// 20,000-photo run's peak RSS was 7–10 % above a 2,000-photo run's; with 64, 4–8 %.
+    /// documents of the batch being written and of the next one wait in memory. A 20,000-photo
+    /// run peaked at 61.4–64.2 MB with 128, 60.3–62.2 MB with 64 (2,000 photos: 56–59 MB either
+    /// way; docs/pipeline-bench.md).
     var runSize: Int { batchSize ?? 64 }
 
     func validate() throws {
