@@ -22,10 +22,8 @@ package enum DocumentJSON {
         // Room for the sealed fields (most of a document's bytes) and 1 KB for the rest.
         let sealed = document.sealed
         var out = JSONOut(
-            capacity: 1024
-                + [sealed.exif, sealed.owner, sealed.ownerName, sealed.pathAlias].reduce(0) {
-                    $0 + ($1?.utf8.count ?? 0)
-                })
+            capacity: 1024 + (sealed.exif?.utf8.count ?? 0) + (sealed.owner?.utf8.count ?? 0)
+                + (sealed.ownerName?.utf8.count ?? 0) + (sealed.pathAlias?.utf8.count ?? 0))
         try out.document(document)
         return String(decoding: out.bytes, as: UTF8.self)
     }

@@ -106,7 +106,6 @@ public final class PipelineRun: Sendable {
     /// Whether the run scores (it has a score stage).
     public var scores: Bool { scoring != nil }
     let load: EncryptLoad
-    let loadBatchSize: Int
     let logger: Logger
     let retryFailed: Bool
     private let state = Locked(Tally())
@@ -119,14 +118,14 @@ public final class PipelineRun: Sendable {
     ///     `stop` are set by the run).
     ///   - extract: the extract stage.
     ///   - scoring: the score stage, or `nil` to skip scoring.
-    ///   - load: the encrypt-load stage, writing batches of `loadBatchSize`.
+    ///   - load: the encrypt-load stage (its `batchSize` is the run's store batch).
     ///   - logger: the logger.
     ///   - retryFailed: the first round of download, extract and score also takes again the
     ///     photos that failed for good in earlier runs (`--retry-failed`); otherwise only
     ///     transient failures are tried again.
     public init(
         ledger: Ledger, source: Source, download: DownloadStage, downloadOptions: DownloadStage.Options,
-        extract: ExtractStage, scoring: Scoring?, load: EncryptLoad, loadBatchSize: Int, logger: Logger,
+        extract: ExtractStage, scoring: Scoring?, load: EncryptLoad, logger: Logger,
         retryFailed: Bool = false
     ) {
         self.ledger = ledger
@@ -136,7 +135,6 @@ public final class PipelineRun: Sendable {
         self.extract = extract
         self.scoring = scoring
         self.load = load
-        self.loadBatchSize = max(1, loadBatchSize)
         self.logger = logger
         self.retryFailed = retryFailed
     }
@@ -383,7 +381,7 @@ public final class PipelineRun: Sendable {
             show($0, base: before)
         }
         show(earlier, base: before)
-        // Then every row as the stage before commits it, in store batches of `loadBatchSize`.
+        // Then every row as the stage before commits it, in store batches of the load's `batchSize`.
         let base = state.withLock { $0 }
         var options = load.runnerOptions(stop: stop)
         options.upstream = ready

@@ -327,7 +327,7 @@ struct RunCommand: AsyncParsableCommand {
             load: EncryptLoad(
                 ledger: ledger, store: store, keyring: keyring, blind: try workspace.blindIndex(),
                 batchSize: batch.runSize, logger: logger),
-            loadBatchSize: batch.runSize, logger: logger, retryFailed: retry.retryFailed)
+            logger: logger, retryFailed: retry.retryFailed)
     }
 
     /// The score stage, or `nil` (with a one-line note) when no label or no key was given.
