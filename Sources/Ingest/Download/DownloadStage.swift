@@ -179,98 +179,120 @@ public final class DownloadStage: Sendable {
         return urls
     }
 
+    // What follows keeps `PhotoDocument` values (664 bytes each) out of the async functions:
+    // an async function keeps every such temporary in its task's frame for the whole call, and
+    // one download in flight held an 84 KB frame. The document is read and changed in the
+    // synchronous helpers below, which are not inlined (their temporaries live on the thread's
+    // stack).
+
     private func download(_ item: StageItem, options: Options) async -> StepResult {
-        var document = item.document
-        func outcome(
-            _ stage: Ledger.Stage, _ cause: String?, bytes: Int = 0, duplicate: Bool = false,
-            carried: StageItem.Carried? = nil
-        ) -> StepResult {
-            // The source no longer offering the photo is for good; anything else may pass.
-            let failure = cause.map { PhotoFailure(stage: .download, cause: $0, permanent: stage == .unavailable) }
-            var report = StageReport()
-            report.bytes = Int64(bytes)
-            if stage == .downloaded {
-                report.stored = 1
-                if duplicate { report.duplicates = 1 }
-            }
-            report.count(failure, rowStage: stage)
-            return StepResult(
-                id: item.id, stage: stage, document: document, failure: failure, report: report, carried: carried)
-        }
-        /// A download cancelled by a stop: the row goes back to `found`, with no failure and
-        /// nothing counted, for the next run.
-        func interrupted() -> StepResult {
-            StepResult(id: item.id, stage: .found, document: item.document, failure: nil, report: StageReport())
-        }
-        let urls = Self.candidates(document, sizes: options.sizes)
-        guard !urls.isEmpty else { return outcome(.unavailable, "no-image-url") }
+        let urls = Self.urls(item, sizes: options.sizes)
+        guard !urls.isEmpty else { return Self.outcome(item, .unavailable, "no-image-url") }
         var lastGone = "gone"
         for url in urls {
             switch await fetch(url, options: options) {
             case .image(let file, let sha256):
                 defer { file.discard() }
-                if let descriptor = file.spilledDescriptor {
-                    // A large body is streamed from its file into the store, never read whole.
-                    do {
-                        if let ingested = try ingestor.ingest(
-                            descriptor: descriptor, size: file.bytes, sha256: sha256, into: &document)
-                        {
-                            if document.imageURL != url { document.imageURL = url }
-                            return outcome(
-                                .downloaded, nil, bytes: file.bytes, duplicate: ingested.duplicate,
-                                carried: StageItem.Carried(original: [], gps: ingested.gps))
-                        }
-                    } catch {
-                        logger.error(
-                            "storing an image failed",
-                            metadata: ["download.id": "\(item.id)", "download.error": "\(error)"])
-                        return outcome(.failed, "store")
-                    }
-                }
-                guard let original = file.contents() else {
-                    return outcome(.failed, "temp-file")
-                }
-                do {
-                    let ingested: ImageIngestor.Ingested?
-                    if ingestor.store.isRemote {
-                        ingested = try await ingestor.upload(original: original, sha256: sha256, into: &document)
-                    } else {
-                        // Off the task pool: the image file's write may wait for the disk.
-                        let ingestor = ingestor
-                        let given = document
-                        let stored = try await BlockingPool.shared.run {
-                            var stored = given
-                            let ingested = try ingestor.ingest(original: original, sha256: sha256, into: &stored)
-                            return (ingested, stored)
-                        }
-                        ingested = stored.0
-                        document = stored.1
-                    }
-                    guard let ingested else {
-                        return outcome(.unavailable, "not-an-image")
-                    }
-                    if document.imageURL != url { document.imageURL = url }
-                    // The original goes to the next step (extract) in memory, not through the ledger.
-                    return outcome(
-                        .downloaded, nil, bytes: original.count, duplicate: ingested.duplicate,
-                        carried: StageItem.Carried(original: original, gps: ingested.gps))
-                } catch {
-                    logger.error(
-                        "storing an image failed",
-                        metadata: ["download.id": "\(item.id)", "download.error": "\(error)"])
-                    return outcome(.failed, "store")
-                }
+                return await store(file, sha256: sha256, url: url, item: item)
             case .gone(let status):
                 lastGone = "http-\(status)"
                 continue
             case .unavailable(let cause):
-                return outcome(.unavailable, cause)
+                return Self.outcome(item, .unavailable, cause)
             case .failed(let cause):
-                if Task.isCancelled { return interrupted() }
-                return outcome(.failed, cause)
+                // Cancelled by a stop: the row goes back to `found`, with no failure and nothing
+                // counted, for the next run.
+                if Task.isCancelled { return Self.outcome(item, .found, nil) }
+                return Self.outcome(item, .failed, cause)
             }
         }
-        return outcome(.unavailable, lastGone)
+        return Self.outcome(item, .unavailable, lastGone)
+    }
+
+    /// Stores a downloaded image and records it in the row's document.
+    private func store(_ file: BodyFile, sha256: String, url: String, item: StageItem) async -> StepResult {
+        let ingestor = ingestor
+        do {
+            if let descriptor = file.spilledDescriptor {
+                // A large body is streamed from its file into the store, never read whole (when
+                // this image can be: otherwise it is read whole below).
+                let streamed = try Self.stored(item, url: url, bytes: file.bytes, original: []) { document in
+                    try ingestor.ingest(descriptor: descriptor, size: file.bytes, sha256: sha256, into: &document)
+                }
+                if let streamed { return streamed }
+            }
+            guard let original = file.contents() else {
+                return Self.outcome(item, .failed, "temp-file")
+            }
+            if ingestor.store.isRemote {
+                return try await upload(original, sha256: sha256, url: url, item: item)
+            }
+            // Off the task pool: the image file's write may wait for the disk.
+            return try await BlockingPool.shared.run {
+                let stored = try Self.stored(item, url: url, bytes: original.count, original: original) { document in
+                    try ingestor.ingest(original: original, sha256: sha256, into: &document)
+                }
+                return stored ?? Self.outcome(item, .unavailable, "not-an-image")
+            }
+        } catch {
+            logger.error(
+                "storing an image failed", metadata: ["download.id": "\(item.id)", "download.error": "\(error)"])
+            return Self.outcome(item, .failed, "store")
+        }
+    }
+
+    /// `store` to a remote image store. Apart from `store`: the upload is async, so the document
+    /// it fills takes a slot in this function's frame, allocated for a remote store only.
+    @inline(never)
+    private func upload(_ original: [UInt8], sha256: String, url: String, item: StageItem) async throws -> StepResult {
+        var document = item.document
+        guard let ingested = try await ingestor.upload(original: original, sha256: sha256, into: &document) else {
+            return Self.outcome(item, .unavailable, "not-an-image")
+        }
+        return Self.downloaded(item, document, url: url, bytes: original.count, ingested: ingested, original: original)
+    }
+
+    /// The row's result once `ingest` stored its image into a copy of its document; `nil` when
+    /// `ingest` did not (returned `nil`).
+    @inline(never)
+    private static func stored(
+        _ item: StageItem, url: String, bytes: Int, original: [UInt8],
+        _ ingest: (inout PhotoDocument) throws -> ImageIngestor.Ingested?
+    ) throws -> StepResult? {
+        var document = item.document
+        guard let ingested = try ingest(&document) else { return nil }
+        return downloaded(item, document, url: url, bytes: bytes, ingested: ingested, original: original)
+    }
+
+    /// A stored download's result: the document as stored, the original handed to the next
+    /// step (extract) in memory, not through the ledger (empty when it was streamed).
+    private static func downloaded(
+        _ item: StageItem, _ document: PhotoDocument, url: String, bytes: Int, ingested: ImageIngestor.Ingested,
+        original: [UInt8]
+    ) -> StepResult {
+        var document = document
+        if document.imageURL != url { document.imageURL = url }
+        var report = StageReport()
+        report.bytes = Int64(bytes)
+        report.stored = 1
+        if ingested.duplicate { report.duplicates = 1 }
+        return StepResult(
+            id: item.id, stage: .downloaded, document: document, report: report,
+            carried: StageItem.Carried(original: original, gps: ingested.gps))
+    }
+
+    /// The URLs to try for the row's document (`candidates`), outside the async frame.
+    @inline(never)
+    private static func urls(_ item: StageItem, sizes: [String]) -> [String] { candidates(item.document, sizes: sizes) }
+
+    /// A download that stored nothing: the row's next stage and its failure (the source no
+    /// longer offering the photo is for good; anything else may pass), counted.
+    @inline(never)
+    private static func outcome(_ item: StageItem, _ stage: Ledger.Stage, _ cause: String?) -> StepResult {
+        let failure = cause.map { PhotoFailure(stage: .download, cause: $0, permanent: stage == .unavailable) }
+        var report = StageReport()
+        report.count(failure, rowStage: stage)
+        return StepResult(id: item.id, stage: stage, document: item.document, failure: failure, report: report)
     }
 
     enum Fetched {

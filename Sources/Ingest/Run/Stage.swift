@@ -64,7 +64,11 @@ public struct StageItem: Sendable {
     /// The document id.
     public var id: String
     /// The document, as the step before left it.
-    public var document: PhotoDocument
+    public var document: PhotoDocument {
+        get { boxedDocument.value }
+        set { boxedDocument.value = newValue }
+    }
+    private var boxedDocument: Boxed<PhotoDocument>
     /// What the step before had in memory for this one (set within a composed stage only).
     public var carried: Carried?
     /// The document's ledger JSON as claimed (what the load stage records it loaded).
@@ -73,8 +77,16 @@ public struct StageItem: Sendable {
     /// Makes an item.
     public init(id: String, document: PhotoDocument, carried: Carried? = nil) {
         self.id = id
-        self.document = document
+        boxedDocument = Boxed(document)
         self.carried = carried
+    }
+
+    /// The item a composed stage's next step gets: the result's document (the same box, not
+    /// a copy) and what it carries.
+    init(handingOn step: StepResult) {
+        id = step.id
+        boxedDocument = step.boxedDocument
+        carried = step.carried
     }
 
     /// What a download hands to the extract step: the original's EXIF GPS as read while
@@ -100,7 +112,11 @@ public struct StepResult: Sendable {
     /// The row's next ledger stage.
     public var stage: Ledger.Stage
     /// The updated document.
-    public var document: PhotoDocument
+    public var document: PhotoDocument {
+        get { boxedDocument.value }
+        set { boxedDocument.value = newValue }
+    }
+    fileprivate var boxedDocument: Boxed<PhotoDocument>
     /// The failure to record (`nil` clears any earlier one).
     public var failure: PhotoFailure?
     /// This photo's counts.
@@ -108,7 +124,11 @@ public struct StepResult: Sendable {
     /// What the next step of a composed stage gets in memory (never committed).
     public var carried: StageItem.Carried?
     /// For the load stage: the row as read and its store form, written by its `commit`.
-    package var loadable: (candidate: LoadCandidate, document: StoreDocument)?
+    package var loadable: (candidate: LoadCandidate, document: StoreDocument)? {
+        get { boxedLoadable?.value }
+        set { boxedLoadable = newValue.map(Boxed.init) }
+    }
+    private var boxedLoadable: Boxed<(candidate: LoadCandidate, document: StoreDocument)>?
     /// The document's ledger JSON as claimed, when the step left the document as it was (set
     /// by the runner): committing then neither encodes nor writes the document again.
     package var unchangedJSON: String?
@@ -129,7 +149,7 @@ public struct StepResult: Sendable {
     ) {
         self.id = id
         self.stage = stage
-        self.document = document
+        boxedDocument = Boxed(document)
         self.failure = failure
         self.report = report
         self.carried = carried
@@ -163,7 +183,7 @@ public struct ComposedStage<First: PipelineStage, Second: PipelineStage>: Pipeli
     public func process(_ item: StageItem) async throws -> StepResult {
         let step = try await first.process(item)
         guard step.stage == second.takes else { return step }
-        var next = try await second.process(StageItem(id: step.id, document: step.document, carried: step.carried))
+        var next = try await second.process(StageItem(handingOn: step))
         next.report += step.report
         next.carried = nil
         return next

@@ -162,19 +162,11 @@ public struct StageRunner: Sendable {
                         tasks += 1
                         for entry in entries { inFlight.insert(entry.id) }
                         group.addTask {
-                            let items = entries.map { entry in
-                                var item = StageItem(id: entry.id, document: entry.document)
-                                item.json = entry.json
-                                return item
-                            }
+                            let items = Self.items(entries)
                             var results =
                                 batchSize == 1
                                 ? [try await stage.process(items[0])] : try await stage.process(batch: items)
-                            // A document the step did not change keeps its one encoding.
-                            for (index, entry) in zip(results.indices, entries)
-                            where results[index].document == entry.document {
-                                results[index].unchangedJSON = entry.json
-                            }
+                            Self.keepUnchanged(&results, claimed: entries)
                             return results
                         }
                     }
@@ -237,5 +229,30 @@ extension Ledger.Advance {
     init(_ result: StepResult) {
         self.init(id: result.id, stage: result.stage, document: result.document, failure: result.failure)
         json = result.unchangedJSON
+    }
+}
+
+extension StageRunner {
+    // The two helpers below keep `PhotoDocument` values (664 bytes each) out of the task that
+    // processes a row: an async function keeps every such temporary in its task's frame for
+    // the whole call. Not inlined, their temporaries live on the thread's stack.
+
+    /// The stage items for claimed rows.
+    @inline(never)
+    static func items(_ entries: [Ledger.Entry]) -> [StageItem] {
+        entries.map { entry in
+            var item = StageItem(id: entry.id, document: entry.document)
+            item.json = entry.json
+            return item
+        }
+    }
+
+    /// Marks the results whose document the step left as claimed: such a document keeps its one
+    /// encoding (committing neither encodes nor writes it again).
+    @inline(never)
+    static func keepUnchanged(_ results: inout [StepResult], claimed entries: [Ledger.Entry]) {
+        for (index, entry) in zip(results.indices, entries) where results[index].document == entry.document {
+            results[index].unchangedJSON = entry.json
+        }
     }
 }

@@ -22,7 +22,7 @@ public struct URLListSource: PhotoSource {
         defer { try? file.close() }
         func nextChunk() throws -> Data {
             do {
-                return try file.read(upToCount: 64 << 10) ?? Data()
+                return try file.read(upToCount: 16 << 10) ?? Data()
             } catch {
                 throw IngestError(.source, "cannot read the URL list \(path); check the path")
             }
