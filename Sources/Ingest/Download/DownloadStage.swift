@@ -161,8 +161,10 @@ public final class DownloadStage: Sendable {
         }
     }
 
-    /// The URLs to try for a document, in order.
-    static func candidates(_ document: PhotoDocument, sizes: [String]) -> [String] {
+    /// The URLs to try for a row's document, in order. Not inlined: see below.
+    @inline(never)
+    static func candidates(_ item: StageItem, sizes: [String]) -> [String] {
+        let document = item.document
         var urls: [String] = []
         for size in sizes {
             for source in document.imageSources where source.size == size && !urls.contains(source.url) {
@@ -182,11 +184,11 @@ public final class DownloadStage: Sendable {
     // What follows keeps `PhotoDocument` values (664 bytes each) out of the async functions:
     // an async function keeps every such temporary in its task's frame for the whole call, and
     // one download in flight held an 84 KB frame. The document is read and changed in the
-    // synchronous helpers below, which are not inlined (their temporaries live on the thread's
-    // stack).
+    // synchronous helpers (`candidates` above and those below), which are not inlined (their
+    // temporaries live on the thread's stack).
 
     private func download(_ item: StageItem, options: Options) async -> StepResult {
-        let urls = Self.urls(item, sizes: options.sizes)
+        let urls = Self.candidates(item, sizes: options.sizes)
         guard !urls.isEmpty else { return Self.outcome(item, .unavailable, "no-image-url") }
         var lastGone = "gone"
         for url in urls {
@@ -280,10 +282,6 @@ public final class DownloadStage: Sendable {
             id: item.id, stage: .downloaded, document: document, report: report,
             carried: StageItem.Carried(original: original, gps: ingested.gps))
     }
-
-    /// The URLs to try for the row's document (`candidates`), outside the async frame.
-    @inline(never)
-    private static func urls(_ item: StageItem, sizes: [String]) -> [String] { candidates(item.document, sizes: sizes) }
 
     /// A download that stored nothing: the row's next stage and its failure (the source no
     /// longer offering the photo is for good; anything else may pass), counted.

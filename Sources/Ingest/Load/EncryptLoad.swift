@@ -43,6 +43,11 @@ public struct EncryptLoad: Sendable {
     let batchSize: Int
     let logger: Logger
 
+    /// Documents per store write when none is given: a standalone load of 20,000 documents into
+    /// a new embedded store took 3.37 s with 500, 3.41 s with 128 and 3.63 s with 64 (more
+    /// commits), and 500 held that many documents in memory at once.
+    public static let defaultBatchSize = 128
+
     /// Makes the stage.
     ///
     /// - Parameters:
@@ -50,10 +55,11 @@ public struct EncryptLoad: Sendable {
     ///   - store: The document store.
     ///   - keyring: The seal keys that open every token.
     ///   - blind: The blind index under INDEX_KEY.
-    ///   - batchSize: Documents per store write (default 128).
+    ///   - batchSize: Documents per store write (default `defaultBatchSize`).
     ///   - logger: Progress goes here.
     public init(
-        ledger: Ledger, store: any DocumentStore, keyring: Keyring, blind: BlindIndex, batchSize: Int = 128,
+        ledger: Ledger, store: any DocumentStore, keyring: Keyring, blind: BlindIndex,
+        batchSize: Int = Self.defaultBatchSize,
         logger: Logger
     ) {
         self.ledger = ledger

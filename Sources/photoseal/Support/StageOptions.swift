@@ -296,17 +296,23 @@ struct LabelOptions: ParsableArguments {
 
 /// `--batch-size` (encrypt-load, rotate-keys, run).
 struct BatchSizeOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Documents per store read or write (default 128; in run, 64).", valueName: "n"))
+    @Option(
+        help: ArgumentHelp(
+            "Documents per store read or write (default \(EncryptLoad.defaultBatchSize); in run, \(Self.runDefault)).",
+            valueName: "n"))
     var batchSize: Int?
 
-    /// `--batch-size`, or 128.
-    var size: Int { batchSize ?? 128 }
+    /// `--batch-size`, or the load stage's default.
+    var size: Int { batchSize ?? EncryptLoad.defaultBatchSize }
 
     /// `--batch-size`, or 64 in `run`: its load stage writes while the downloads go on, and the
     /// documents of the batch being written and of the next one wait in memory. A 20,000-photo
     /// run peaked at 61.4–64.2 MB with 128, 60.3–62.2 MB with 64 (2,000 photos: 56–59 MB either
     /// way; docs/pipeline-bench.md).
-    var runSize: Int { batchSize ?? 64 }
+    var runSize: Int { batchSize ?? Self.runDefault }
+
+    /// `run`'s default batch.
+    static let runDefault = 64
 
     func validate() throws {
         guard UsageChecks.enabled else { return }
