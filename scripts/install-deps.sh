@@ -8,14 +8,14 @@
 # scripts/browser-test.sh), tmux (the progress display is tested in a real pseudo-terminal),
 # curl (the request form is posted over HTTP by the CLI tests), Python `cryptography`, the
 # reference Fernet the tests compare to, and Pillow; libzstd (the Parquet writer's page
-# compression); Slurm's controller, node daemon and clients with munge
-# (scripts/slurm-test-server.sh runs a one-node cluster for the job-array test of deploy/slurm; the
-# packages' services are never started).
+# compression); jemalloc (the executable's malloc); Slurm's controller, node daemon and clients
+# with munge (scripts/slurm-test-server.sh runs a one-node cluster for the job-array test of
+# deploy/slurm; the packages' services are never started).
 set -euo pipefail
 packages=(
   libcurl4-openssl-dev libmongoc-dev libbson-dev libssl-dev libsqlite3-dev libxml2-dev pkg-config
   libpq-dev postgresql
-  libturbojpeg0-dev libzstd-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver
+  libturbojpeg0-dev libzstd-dev libjemalloc-dev libjs-leaflet libjs-leaflet.markercluster chromium chromium-driver
   libimage-exiftool-perl zip time
   tmux curl
   slurmctld slurmd slurm-client munge

@@ -45,7 +45,6 @@ struct Photoseal: AsyncParsableCommand {
         // Every other command may load keys and open sealed fields: nothing of that may reach a
         // core file or a same-user debugger.
         ProcessProtection.disableCoreDumps()
-        Heap.useOneArena()
         MongoSharedMemory.removeStaleCounters()
         if let error = UsageChecks.parseErrorHiddenByValidation(arguments) { exit(withError: error) }
         await main(nil)
