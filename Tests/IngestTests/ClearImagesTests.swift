@@ -98,17 +98,17 @@ struct ClearImagesTests {
         // 1. an original planted under its own hash (a plain-mode file) in a stripped workdir
         let plain = try Self.camera("es_DSCN0010.jpg")
         let plainPath = ImageStore.relativePath(sha256: plain.sha256, fileExtension: "jpg", sealed: false)
-        try images.write(plain.bytes, to: plainPath)
+        try images.write(plain.bytes[...], to: plainPath)
         // 2. files that are not originals (an older stripper's output): one with an ICC profile
         //    holding text, one with CIFF records in APP0
         let scratch = workdir.appendingPathComponent("scratch")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         let keptPath = ImageStore.relativePath(
             sha256: String(repeating: "ab", count: 32), fileExtension: "jpg", sealed: false)
-        try images.write(try MetadataStripperTests.crafted("icc-text.jpg", in: scratch).bytes, to: keptPath)
+        try images.write(try MetadataStripperTests.crafted("icc-text.jpg", in: scratch).bytes[...], to: keptPath)
         let ciffPath = ImageStore.relativePath(
             sha256: String(repeating: "cd", count: 32), fileExtension: "jpg", sealed: false)
-        try images.write(try Self.camera("es_sony-powershota5.jpg").bytes, to: ciffPath)
+        try images.write(try Self.camera("es_sony-powershota5.jpg").bytes[...], to: ciffPath)
         try FileManager.default.removeItem(at: scratch)
 
         let report = try await audit.run()

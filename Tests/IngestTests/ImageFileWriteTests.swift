@@ -100,6 +100,37 @@ struct ImageFileWriteTests {
         }
     }
 
+    @Test(
+        "bytes in a slice are written exactly, from an aligned address or not; a JPEG stripped for a direct write starts aligned and equals the plain strip",
+        .tags(.unit))
+    func slicesWrittenExactly() throws {
+        let workdir = try LoadFixture.tempDirectory()
+        defer { try? FileManager.default.removeItem(at: workdir) }
+        let alignment = AtomicFile.directAlignment
+        func isAligned(_ bytes: ArraySlice<UInt8>) -> Bool {
+            bytes.withUnsafeBytes { UInt(bitPattern: $0.baseAddress) % UInt(alignment) == 0 }
+        }
+        var generator = SystemRandomNumberGenerator()
+        let size = 200_001
+        let room = (0..<(size + 2 * alignment)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let lead = room.withUnsafeBufferPointer {
+            (alignment - Int(UInt(bitPattern: $0.baseAddress) % UInt(alignment))) % alignment
+        }
+        for (name, start) in [("aligned", lead), ("unaligned", lead + 1)] {
+            let slice = room[start..<(start + size)]
+            #expect(isAligned(slice) == (name == "aligned"))
+            let target = workdir.appendingPathComponent("\(name).jpg").path
+            #expect(try AtomicFile.create(slice, at: target))
+            #expect([UInt8](try Data(contentsOf: URL(fileURLWithPath: target))) == Array(slice), "\(name)")
+        }
+        for name in ["es_DSCN0010.jpg", "es_sony-powershota5.jpg"] {
+            let photo = try ClearImagesTests.camera(name)
+            let stripped = try #require(MetadataStripper.strip(photo.bytes, format: photo.format, alignedTo: alignment))
+            #expect(isAligned(stripped), "\(name)")
+            #expect(Array(stripped) == MetadataStripper.strip(photo.bytes, format: photo.format), "\(name)")
+        }
+    }
+
     @Test("a partial file a killed run left next to the images is found and removed")
     func leftoversCleaned() throws {
         let workdir = try LoadFixture.tempDirectory()

@@ -37,10 +37,14 @@ enum AtomicFile {
 
     /// Writes `bytes` as a new file at `target` (mode 0600) unless a file is already there.
     ///
+    /// Bytes whose first one sits at an address aligned to `directAlignment`
+    /// (`MetadataStripper.strip(_:format:alignedTo:)` makes them so) are written directly from
+    /// where they are; others through an aligned copy.
+    ///
     /// - Returns: `true` when written, `false` when `target` already existed (another writer
     ///   stored it first: the store is content-addressed, so it holds the same image).
     /// - Throws: `Failure` with the failing call's `errno` (`ENOENT`: the folder is missing).
-    static func create(_ bytes: [UInt8], at target: String) throws(Failure) -> Bool {
+    static func create(_ bytes: ArraySlice<UInt8>, at target: String) throws(Failure) -> Bool {
         let directory = (target as NSString).deletingLastPathComponent
         #if os(Linux)
             let direct = directFlag != 0 && bytes.count >= directMinimum
@@ -51,7 +55,7 @@ enum AtomicFile {
             }
             if descriptor >= 0 {
                 defer { close(descriptor) }
-                guard direct ? writeDirect(bytes, to: descriptor) : writeAll(bytes[...], to: descriptor) else {
+                guard direct ? writeDirect(bytes, to: descriptor) : writeAll(bytes, to: descriptor) else {
                     throw Failure(errno: errno, path: directory)
                 }
                 if linkat(AT_FDCWD, "/proc/self/fd/\(descriptor)", AT_FDCWD, target, AT_SYMLINK_FOLLOW) == 0 {
@@ -68,6 +72,11 @@ enum AtomicFile {
         if access(target, F_OK) == 0 { return false }
         try replace(at: target, with: bytes, times: nil)
         return true
+    }
+
+    /// `create(_:at:)` of a whole array.
+    static func create(_ bytes: [UInt8], at target: String) throws(Failure) -> Bool {
+        try create(bytes[...], at: target)
     }
 
     /// Makes a new file at `target` (mode 0600) whose contents `fill` writes to the descriptor
@@ -164,12 +173,13 @@ enum AtomicFile {
     ///
     /// - Parameter times: when given, the new file gets these access and modification times and
     ///   is flushed to disk (`fsync`) before the rename: it is about to replace the only copy.
-    static func replace(at target: String, with bytes: [UInt8], times: (timespec, timespec)?) throws(Failure) {
+    static func replace(at target: String, with bytes: ArraySlice<UInt8>, times: (timespec, timespec)?) throws(Failure)
+    {
         let directory = (target as NSString).deletingLastPathComponent
         let temp = (directory as NSString).appendingPathComponent("." + UUID().uuidString + partSuffix)
         let descriptor = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Failure(errno: errno, path: directory) }
-        var written = writeAll(bytes[...], to: descriptor)
+        var written = writeAll(bytes, to: descriptor)
         if written, let times {
             let set = withUnsafeTemporaryAllocation(of: timespec.self, capacity: 2) { pair in
                 pair[0] = times.0
@@ -210,57 +220,73 @@ enum AtomicFile {
 
     /// The alignment `O_DIRECT` needs of the buffer, the length and the offset: the largest
     /// logical block size in use (4 KiB; 512-byte devices accept it too).
-    private static let directAlignment = 4096
+    static let directAlignment = 4096
 
     /// Writes `bytes` (not empty) to the new file `descriptor`, opened with `O_DIRECT` when the
-    /// file system allowed it: the whole blocks from an aligned copy, directly; then the last
-    /// partial block buffered (`O_DIRECT` cleared with `fcntl`). Padding the last block and
-    /// cutting the file back instead made `ftruncate` read that block from the disk to zero
-    /// its end: one synchronous read per image. A file system that refuses the direct write
-    /// (`EINVAL`) gets a buffered one.
-    private static func writeDirect(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
+    /// file system allowed it: the whole blocks directly, from where the bytes are when they
+    /// start at an aligned address, else from an aligned copy; then the last partial block
+    /// buffered (`O_DIRECT` cleared with `fcntl`). Padding the last block and cutting the file
+    /// back instead made `ftruncate` read that block from the disk to zero its end: one
+    /// synchronous read per image. A file system that refuses the direct write (`EINVAL`) gets
+    /// a buffered one.
+    private static func writeDirect(_ bytes: ArraySlice<UInt8>, to descriptor: Int32) -> Bool {
         #if os(Linux)
             let flags = fcntl(descriptor, F_GETFL)
-            guard flags & directFlag != 0 else { return writeAll(bytes[...], to: descriptor) }
+            guard flags & directFlag != 0 else { return writeAll(bytes, to: descriptor) }
             let whole = bytes.count / directAlignment * directAlignment
-            var allocation: UnsafeMutableRawPointer?
-            guard posix_memalign(&allocation, directAlignment, whole) == 0, let buffer = allocation else {
-                errno = ENOMEM
-                return false
-            }
-            defer { free(buffer) }
-            bytes.withUnsafeBytes { raw in
-                buffer.copyMemory(from: raw.baseAddress!, byteCount: whole)
-            }
-            var offset = 0
-            while offset < whole {
-                let written = pwrite(descriptor, buffer + offset, whole - offset, off_t(offset))
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    guard errno == EINVAL else { return false }
-                    // Direct I/O refused after all (alignment, file system): buffered, from the start.
-                    _ = fcntl(descriptor, F_SETFL, flags & ~directFlag)
-                    return writeAll(bytes[...], to: descriptor)
+            let direct = bytes.withUnsafeBytes { raw -> Int32 in
+                let base = raw.baseAddress!
+                if Int(bitPattern: base) % directAlignment == 0 {
+                    return writeBlocks(base, count: whole, to: descriptor)
                 }
-                offset += written
+                var allocation: UnsafeMutableRawPointer?
+                guard posix_memalign(&allocation, directAlignment, whole) == 0, let buffer = allocation else {
+                    return ENOMEM
+                }
+                defer { free(buffer) }
+                buffer.copyMemory(from: base, byteCount: whole)
+                return writeBlocks(buffer, count: whole, to: descriptor)
+            }
+            if direct == EINVAL {
+                // Direct I/O refused after all (alignment, file system): buffered, from the start.
+                _ = fcntl(descriptor, F_SETFL, flags & ~directFlag)
+                return writeAll(bytes, to: descriptor)
+            }
+            guard direct == 0 else {
+                errno = direct
+                return false
             }
             guard whole < bytes.count else { return true }
             guard fcntl(descriptor, F_SETFL, flags & ~directFlag) == 0 else { return false }
-            return writeAll(bytes[whole...], to: descriptor)
+            return writeAll(bytes.dropFirst(whole), to: descriptor, at: whole)
         #else
-            return writeAll(bytes[...], to: descriptor)
+            return writeAll(bytes, to: descriptor)
         #endif
     }
 
-    /// Writes `bytes` at their offset in the array (`pwrite`: the descriptor's position is
-    /// not used).
-    private static func writeAll(_ bytes: ArraySlice<UInt8>, to descriptor: Int32) -> Bool {
-        let start = bytes.startIndex
-        return bytes.withUnsafeBytes { raw in
+    /// Writes `count` bytes from the aligned `buffer` at the start of the `O_DIRECT` file
+    /// `descriptor`: 0, or the failing `pwrite`'s `errno`.
+    private static func writeBlocks(_ buffer: UnsafeRawPointer, count: Int, to descriptor: Int32) -> Int32 {
+        var offset = 0
+        while offset < count {
+            let written = pwrite(descriptor, buffer + offset, count - offset, off_t(offset))
+            if written < 0 {
+                if errno == EINTR { continue }
+                return errno
+            }
+            offset += written
+        }
+        return 0
+    }
+
+    /// Writes `bytes` at `fileOffset` in the file (`pwrite`: the descriptor's position is not
+    /// used).
+    private static func writeAll(_ bytes: ArraySlice<UInt8>, to descriptor: Int32, at fileOffset: Int = 0) -> Bool {
+        bytes.withUnsafeBytes { raw in
             guard let base = raw.baseAddress else { return true }
             var offset = 0
             while offset < raw.count {
-                let written = pwrite(descriptor, base + offset, raw.count - offset, off_t(start + offset))
+                let written = pwrite(descriptor, base + offset, raw.count - offset, off_t(fileOffset + offset))
                 if written < 0 {
                     if errno == EINTR { continue }
                     return false

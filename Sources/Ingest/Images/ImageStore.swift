@@ -158,13 +158,15 @@ public struct ImageStore: Sendable {
             if hasClear || hasSealed {
                 return Stored(path: hasClear ? clear : sealedPath, existed: true, fallback: nil)
             }
-            try write(original, to: clear)
+            try write(original[...], to: clear)
             return Stored(path: clear, existed: false, fallback: nil)
         case .stripped:
-            guard let stripped = MetadataStripper.strip(original, format: format) else {
+            // Stripped where an `O_DIRECT` write can take the bytes from (no aligned copy).
+            guard let stripped = MetadataStripper.strip(original, format: format, alignedTo: AtomicFile.directAlignment)
+            else {
                 let fallback = PhotoDocument.Image.Fallback.sealed(cannotStrip: format)
                 if hasSealed { return Stored(path: sealedPath, existed: true, fallback: fallback) }
-                try write(try seal(original, sha256: sha256, keyring: keyring), to: sealedPath)
+                try write(try seal(original, sha256: sha256, keyring: keyring)[...], to: sealedPath)
                 return Stored(path: sealedPath, existed: hasClear, fallback: fallback)
             }
             if hasClear {
@@ -183,7 +185,7 @@ public struct ImageStore: Sendable {
             return Stored(path: clear, existed: false, fallback: nil)
         case .sealed:
             if hasSealed { return Stored(path: sealedPath, existed: true, fallback: nil) }
-            try write(try seal(original, sha256: sha256, keyring: keyring), to: sealedPath)
+            try write(try seal(original, sha256: sha256, keyring: keyring)[...], to: sealedPath)
             return Stored(path: sealedPath, existed: hasClear, fallback: nil)
         }
     }
@@ -207,7 +209,7 @@ public struct ImageStore: Sendable {
     ///
     /// - Returns: `false` when there is no file at `relative` (nothing is written).
     /// - Throws: `IngestError.imageStore` when the new file cannot be written or moved.
-    func replace(_ relative: String, with bytes: [UInt8]) throws -> Bool {
+    func replace(_ relative: String, with bytes: ArraySlice<UInt8>) throws -> Bool {
         let target = absolute(relative)
         var info = stat()
         guard stat(target, &info) == 0 else {
@@ -232,7 +234,7 @@ public struct ImageStore: Sendable {
     /// (`AtomicFile.create`); an existing file there (a concurrent writer of the same image)
     /// is kept. The folder is created only when missing (the first image of each of the 256
     /// folders).
-    func write(_ bytes: [UInt8], to relative: String) throws {
+    func write(_ bytes: ArraySlice<UInt8>, to relative: String) throws {
         let target = absolute(relative)
         do {
             do {

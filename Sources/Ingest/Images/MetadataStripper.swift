@@ -77,9 +77,34 @@ public enum MetadataStripper {
     }
 
     static func stripJPEG(_ bytes: [UInt8], dropped: inout Dropped) -> [UInt8]? {
-        guard bytes.count >= 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else { return nil }
-        var out: [UInt8] = [0xFF, 0xD8]
+        var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
+        return stripJPEG(bytes, into: &out, dropped: &dropped) ? out : nil
+    }
+
+    /// `strip(_:format:)` for bytes about to be written with `O_DIRECT`: a JPEG's stripped bytes
+    /// start at an address aligned to `alignment` (the array keeps room for them and zeros
+    /// before them), so the write takes them from where they are instead of from an aligned
+    /// copy (2.3 % of `photoseal run`'s CPU for 5,000 ~200 KB images). The alignment is best
+    /// effort: the writer checks it. Other formats come as `strip(_:format:)` makes them.
+    static func strip(_ bytes: [UInt8], format: ImageFormat, alignedTo alignment: Int) -> ArraySlice<UInt8>? {
+        guard format.name == "jpeg" else { return strip(bytes, format: format)?[...] }
+        var out: [UInt8] = []
+        // A stripped JPEG is at most 2 bytes longer than the original (an end marker added to
+        // one that lacks it); the room keeps the array from moving while it is filled.
+        out.reserveCapacity(alignment + bytes.count + 64)
+        let address = out.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) }
+        let lead = (alignment - Int(address % UInt(alignment))) % alignment
+        out.append(contentsOf: repeatElement(0, count: lead))
+        var dropped = Dropped(recording: false)
+        return stripJPEG(bytes, into: &out, dropped: &dropped) ? out[lead...] : nil
+    }
+
+    /// Appends the stripped JPEG to `out`; `false` when `bytes` is not a JPEG this can read
+    /// (`out` then holds a part of it).
+    private static func stripJPEG(_ bytes: [UInt8], into out: inout [UInt8], dropped: inout Dropped) -> Bool {
+        guard bytes.count >= 4, bytes[0] == 0xFF, bytes[1] == 0xD8 else { return false }
+        out += [0xFF, 0xD8]
         // The ICC profile may span several APP2 segments: gather it before writing the first.
         var icc = iccProfile(in: bytes, dropped: &dropped)
         var placedICC = false
@@ -89,7 +114,7 @@ public enum MetadataStripper {
         var sawScan = false
         var i = 2
         while i + 2 <= bytes.count {
-            guard bytes[i] == 0xFF else { return nil }
+            guard bytes[i] == 0xFF else { return false }
             let marker = bytes[i + 1]
             if marker == 0xFF {
                 i += 1
@@ -98,16 +123,16 @@ public enum MetadataStripper {
             if marker == 0xD9 {
                 if i + 2 < bytes.count { dropped.add("trailing-data") }
                 out += [0xFF, 0xD9]
-                return sawFrame && sawScan ? out : nil
+                return sawFrame && sawScan
             }
             if marker == 0x01 || (0xD0...0xD7).contains(marker) {
                 out += [0xFF, marker]
                 i += 2
                 continue
             }
-            guard i + 4 <= bytes.count else { return nil }
+            guard i + 4 <= bytes.count else { return false }
             let length = Int(bytes[i + 2]) << 8 | Int(bytes[i + 3])
-            guard length >= 2, i + 2 + length <= bytes.count else { return nil }
+            guard length >= 2, i + 2 + length <= bytes.count else { return false }
             let end = i + 2 + length
             let payload = bytes[(i + 4)..<end]
             switch marker {
@@ -121,7 +146,7 @@ public enum MetadataStripper {
                 if j + 1 >= bytes.count {
                     // No EOI: close the image so decoders accept it.
                     out += [0xFF, 0xD9]
-                    return sawFrame ? out : nil
+                    return sawFrame
                 }
                 continue
             case 0xC0...0xCF where marker != 0xC8:
@@ -158,7 +183,7 @@ public enum MetadataStripper {
             }
             i = end
         }
-        return nil
+        return false
     }
 
     private static let jfif = Array("JFIF\0".utf8)

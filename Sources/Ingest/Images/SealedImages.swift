@@ -126,7 +126,7 @@ public struct SealedImages: Sendable {
     package func reseal(_ relative: String) throws -> Resealed {
         switch try resealing(read(relative), relative) {
         case .done(let resealed): return resealed
-        case .write(let bytes): return try store.replace(relative, with: bytes) ? .resealed : .vanished
+        case .write(let bytes): return try store.replace(relative, with: bytes[...]) ? .resealed : .vanished
         }
     }
 
