@@ -150,9 +150,9 @@ let package = Package(
                     .when(platforms: [.linux], configuration: .release)),
                 // jemalloc (Debian's libjemalloc2) as the process's malloc: named before libc, it
                 // serves every allocation, the Swift runtime's and the C libraries' alike. Against
-                // glibc's malloc with one arena (kept for flat memory, whose lock took 3.6 % of a
-                // run's CPU), `photoseal run` of 5,000 ~200 KB images used 7 % less CPU and
-                // 20,000 small ones 10 % less, with peak RSS as flat (docs/pipeline-bench.md).
+                // glibc's malloc with one arena (one for flat memory; its lock took 3.9 % of a
+                // run's CPU), `photoseal run` of 5,000 ~200 KB images used 6–11 % less CPU, with
+                // peak RSS as flat over a run's length (docs/pipeline-bench.md).
                 .linkedLibrary("jemalloc", .when(platforms: [.linux])),
                 // gold with --as-needed: the libraries CLazyLibs loads on first use are not
                 // recorded as needed at exec (their -l flags come from pkg-config).
