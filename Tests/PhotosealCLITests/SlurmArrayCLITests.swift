@@ -104,16 +104,24 @@ struct SlurmArrayCLITests {
         // A stand-in for the binary (this test is about the script): it records its arguments
         // and index, and exits 75 on its first run in task 0, 65 in task 1.
         let standIn = dir.appendingPathComponent("photoseal").path
-        try """
-        #!/bin/bash
-        echo "$SLURM_ARRAY_TASK_ID ${SLURM_RESTART_COUNT:-0} $*" >>"\(dir.path)/calls"
-        case "$SLURM_ARRAY_TASK_ID:${SLURM_RESTART_COUNT:-0}" in
-            0:0) exit 75 ;;
-            1:*) exit 65 ;;
-        esac
-        exit 0
-        """.write(toFile: standIn, atomically: true, encoding: .utf8)
-        chmod(standIn, 0o755)
+        let text = """
+            #!/bin/bash
+            echo "$SLURM_ARRAY_TASK_ID ${SLURM_RESTART_COUNT:-0} $*" >>"\(dir.path)/calls"
+            case "$SLURM_ARRAY_TASK_ID:${SLURM_RESTART_COUNT:-0}" in
+                0:0) exit 75 ;;
+                1:*) exit 65 ;;
+            esac
+            exit 0
+
+            """
+        // Written through a close-on-exec descriptor: a server another test starts meanwhile
+        // must not inherit it open for writing, or every exec of the file fails with ETXTBSY
+        // for as long as that server lives (both tasks exited 126 in one CI run).
+        let descriptor = open(standIn, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o755)
+        try #require(descriptor >= 0, "cannot create \(standIn)")
+        let written = Array(text.utf8).withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        try #require(written == text.utf8.count)
         let script = repositoryRoot.appendingPathComponent("deploy/slurm/photoseal-array.sbatch").path
         let job = try slurm.submit(
             script, array: "0-1", directory: dir.path,

@@ -163,6 +163,32 @@ struct ConformanceTests {
         }
     }
 
+    @Test(
+        "an updated document is found by its new values only: a dropped term, an old kid and a removed place are gone, a kept term stays",
+        arguments: StoreKind.available)
+    func lookupsFollowUpdates(kind: StoreKind) async throws {
+        try await withStore(kind) { store in
+            _ = try await store.upsert([
+                photo(1, kid: "kid-1", terms: ["monkey wild", "scimmia"]), photo(2, kid: "kid-1", terms: ["scimmia"]),
+            ])
+            var changed = photo(1, kid: "kid-2", terms: ["monkey wild", "singe"])
+            changed["place"] = .null
+            #expect(try await store.upsert([changed]).updated == 1)
+            #expect(try await store.find(where: "terms", equals: "scimmia").compactMap(\.id) == ["flickr:00000002"])
+            #expect(try await store.find(where: "terms", equals: "singe").compactMap(\.id) == ["flickr:00000001"])
+            #expect(try await store.count(where: "terms", equals: "monkey wild") == 1)
+            #expect(try await store.find(where: "seal.kid", equals: "kid-1").compactMap(\.id) == ["flickr:00000002"])
+            #expect(try await store.count(where: "place.cc", equals: "IT") == 1)
+            // A compare-and-set moves the document's entries too.
+            #expect(
+                try await store.compareAndSet(
+                    id: "flickr:00000002", expect: [("seal.kid", "kid-1")], set: [("seal.kid", "kid-3")]))
+            #expect(try await store.count(where: "seal.kid", equals: "kid-1") == 0)
+            #expect(try await store.find(where: "seal.kid", equals: "kid-3").compactMap(\.id) == ["flickr:00000002"])
+            #expect(try await store.count(where: "terms", equals: "scimmia") == 1)
+        }
+    }
+
     @Test("deleting removes the document and its index entries", arguments: StoreKind.available)
     func deleting(kind: StoreKind) async throws {
         try await withStore(kind) { store in
