@@ -359,7 +359,7 @@ public final class EmbeddedStore: DocumentStore {
 
     /// The field index's entries for `document`: (path, key) for each indexed path it has, and
     /// for each element of an array there.
-    static func indexEntries(of document: StoreDocument) throws -> Set<IndexEntry> {
+    private static func indexEntries(of document: StoreDocument) throws -> Set<IndexEntry> {
         var entries = Set<IndexEntry>()
         for path in indexedPaths {
             guard let value = document.value(at: path), !value.isNull else { continue }
@@ -371,7 +371,7 @@ public final class EmbeddedStore: DocumentStore {
     }
 
     /// One entry of the field index, less the document's id.
-    struct IndexEntry: Hashable {
+    private struct IndexEntry: Hashable {
         let path: String
         let key: Data
     }
