@@ -164,8 +164,7 @@ public final class EmbeddedStore: DocumentStore {
                     } catch {
                         throw error.storeError(store: location, id: item.id)
                     }
-                    let stored = try Data.fetchOne(
-                        db.cachedStatement(sql: "SELECT body FROM documents WHERE id = ?"), arguments: [item.id])
+                    let stored = try Self.body(db, id: item.id)
                     if stored == body {
                         summary.unchanged += 1
                         continue
@@ -192,8 +191,7 @@ public final class EmbeddedStore: DocumentStore {
     /// The document with this `_id`, or `nil`.
     public func find(id: String) async throws -> StoreDocument? {
         try await read("reading document \(id)") { db in
-            guard let body = try Data.fetchOne(db, sql: "SELECT body FROM documents WHERE id = ?", arguments: [id])
-            else { return nil }
+            guard let body = try Self.body(db, id: id) else { return nil }
             return try Self.decode(body, id: id)
         }
     }
@@ -248,8 +246,7 @@ public final class EmbeddedStore: DocumentStore {
     ) async throws -> Bool {
         try StoreURI.checkSettable(set, id: id, store: location)
         return try await perform("updating document \(id)") { db in
-            guard let body = try Data.fetchOne(db, sql: "SELECT body FROM documents WHERE id = ?", arguments: [id])
-            else { return false }
+            guard let body = try Self.body(db, id: id) else { return false }
             var document = try Self.decode(body, id: id)
             guard expect.allSatisfy({ document.matches($0.0, $0.1) }) else { return false }
             let replaced = try Self.indexEntries(of: document)
@@ -274,8 +271,7 @@ public final class EmbeddedStore: DocumentStore {
     /// Deletes the document with this `_id`.
     public func delete(id: String) async throws -> Bool {
         try await perform("deleting document \(id)") { db in
-            guard let body = try Data.fetchOne(db, sql: "SELECT body FROM documents WHERE id = ?", arguments: [id])
-            else { return false }
+            guard let body = try Self.body(db, id: id) else { return false }
             try Self.reindex(db, id: id, entries: [], replacing: Self.storedEntries(body, id: id))
             try db.execute(sql: "DELETE FROM documents WHERE id = ?", arguments: [id])
             return db.changesCount == 1
@@ -355,6 +351,11 @@ public final class EmbeddedStore: DocumentStore {
         } catch {
             throw error.storeError(store: "embedded:", id: nil)
         }
+    }
+
+    /// The stored BSON of the document with this `_id`, or `nil`.
+    private static func body(_ db: Database, id: String) throws -> Data? {
+        try Data.fetchOne(db.cachedStatement(sql: "SELECT body FROM documents WHERE id = ?"), arguments: [id])
     }
 
     /// The field index's entries for `document`: (path, key) for each indexed path it has, and
